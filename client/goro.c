@@ -1,0 +1,723 @@
+/*  goro - the client half of libgoro: requests to gorod over one DEALER
+    socket, each with its own request id.
+
+    A call sends its request and waits for the reply with that id; replies
+    to requests the caller already gave up on are dropped. While it waits
+    it heartbeats, so that a daemon that is gone is noticed within
+    liveness x interval (GORO_EUNAVAILABLE) however long the call itself
+    may block. The socket has ZMQ_IMMEDIATE set: a request is never queued
+    for a daemon that is not connected, so it cannot run later behind the
+    caller's back.
+*/
+#include "goro.h"
+#include "goro_msg.h"
+#include "goro_util.h"
+
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GORO_HEARTBEAT_MS 1000  /* matches gorod's default interval */
+#define GORO_LIVENESS 3         /* silent intervals before giving up */
+#define GORO_WINDOW 500         /* requests in flight in goro_go_many; under
+                                   the default 1000-message HWM */
+
+struct goro {
+    char *endpoint;
+    zsock_t *sock;              /* NULL until the first call */
+    uint64_t next_reqid;
+    int verbose;
+};
+
+struct goro_job {
+    uint64_t id;
+    char *fn;
+    int state;
+    int attempts;
+    int64_t status;
+    int64_t runtime_ms;
+    uint8_t *out;
+    size_t out_size;
+    char *err;
+    size_t err_size;
+};
+
+void
+goro_free(void *ptr)
+{
+    free(ptr);
+}
+
+goro_t *
+goro_new(const char *endpoint)
+{
+    if (!endpoint)
+        endpoint = getenv("GORO_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        endpoint = GORO_DEFAULT_ENDPOINT;
+    if (strncmp(endpoint, "tcp://", 6) != 0
+        && strncmp(endpoint, "ipc://", 6) != 0
+        && strncmp(endpoint, "inproc://", 9) != 0)
+        return NULL;
+    goro_t *self = goro_zalloc(sizeof *self);
+    self->endpoint = goro_strdup(endpoint);
+    self->next_reqid = 1;
+    return self;
+}
+
+void
+goro_destroy(goro_t **self_p)
+{
+    if (self_p && *self_p) {
+        goro_t *self = *self_p;
+        zsock_destroy(&self->sock);
+        free(self->endpoint);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+void
+goro_set_verbose(goro_t *self, int verbose)
+{
+    self->verbose = verbose;
+}
+
+const char *
+goro_endpoint(goro_t *self)
+{
+    return self->endpoint;
+}
+
+static void
+s_trace(goro_t *self, const char *dir, const goro_msg_t *msg)
+{
+    if (self->verbose)
+        fprintf(stderr, "goro: %s %s reqid=%llu\n", dir,
+                goro_msg_cmd_name(msg->cmd), (unsigned long long) msg->reqid);
+}
+
+/* Drops the socket: replies still on their way belong to calls that are
+   over, and the next call starts clean. */
+static void
+s_reset(goro_t *self)
+{
+    zsock_destroy(&self->sock);
+}
+
+static int
+s_connect(goro_t *self)
+{
+    if (self->sock)
+        return GORO_OK;
+    zsys_handler_set(NULL);         /* a library does not take signals */
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock)
+        return GORO_ESYS;
+    zsock_set_linger(self->sock, 0);
+    zsock_set_immediate(self->sock, 1);
+    zsock_set_sndhwm(self->sock, 0);
+    zsock_set_rcvhwm(self->sock, 0);
+    if (zsock_connect(self->sock, "%s", self->endpoint) == -1) {
+        s_reset(self);
+        return GORO_EINVAL;
+    }
+    return GORO_OK;
+}
+
+/* Waits up to DEADLINE (-1: forever) for socket readiness EVENTS. */
+static bool
+s_poll(goro_t *self, short events, int64_t deadline)
+{
+    zmq_pollitem_t item = {zsock_resolve(self->sock), 0, events, 0};
+    int rc = zmq_poll(&item, 1, (long) goro_remaining(deadline));
+    return rc > 0 && (item.revents & events);
+}
+
+/* Sends MSG with a fresh request id, waiting for a connection to the
+   daemon at most one liveness period. */
+static int
+s_send(goro_t *self, goro_msg_t *msg)
+{
+    int rc = s_connect(self);
+    if (rc)
+        return rc;
+    msg->reqid = self->next_reqid++;
+    if (!s_poll(self, ZMQ_POLLOUT,
+                goro_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS))) {
+        s_reset(self);
+        return GORO_EUNAVAILABLE;
+    }
+    s_trace(self, "send", msg);
+    rc = goro_msg_send(msg, zsock_resolve(self->sock), NULL);
+    if (rc)
+        s_reset(self);
+    return rc;
+}
+
+/* Receives the next reply for any request, heartbeating while the daemon
+   is quiet. GORO_EUNAVAILABLE once it has been silent for liveness
+   intervals, or when DEADLINE (-1: none) passes. */
+static int
+s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
+{
+    int64_t silent_since = goro_now();
+    for (;;) {
+        int64_t beat_at = goro_now() + GORO_HEARTBEAT_MS;
+        int64_t until = deadline >= 0 && deadline < beat_at ? deadline
+                        : beat_at;
+        if (s_poll(self, ZMQ_POLLIN, until)) {
+            goro_msg_t *reply = NULL;
+            int rc = goro_msg_recv(zsock_resolve(self->sock), 0, &reply, NULL);
+            if (rc == GORO_EUNAVAILABLE)
+                continue;
+            silent_since = goro_now();
+            if (rc) {
+                goro_msg_destroy(&reply);
+                continue;           /* a frame we can't read: not ours */
+            }
+            s_trace(self, "recv", reply);
+            if (reply->cmd == GORO_MSG_HEARTBEAT) {
+                goro_msg_destroy(&reply);
+                continue;
+            }
+            *reply_out = reply;
+            return GORO_OK;
+        }
+        int64_t now = goro_now();
+        if (deadline >= 0 && now >= deadline)
+            return GORO_ETIMEDOUT;
+        if (now - silent_since >= GORO_HEARTBEAT_MS * GORO_LIVENESS) {
+            s_reset(self);
+            return GORO_EUNAVAILABLE;
+        }
+        goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
+        goro_msg_send(beat, zsock_resolve(self->sock), NULL);
+        goro_msg_destroy(&beat);
+    }
+}
+
+/* One request, one reply. On GORO_OK *REPLY_OUT is the reply (OK, JOB,
+   VALUE or WG_INFO); an ERROR reply becomes its code. Takes *MSG_P. */
+static int
+s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
+             goro_msg_t **reply_out)
+{
+    goro_msg_t *msg = *msg_p;
+    *msg_p = NULL;
+    *reply_out = NULL;
+    int rc = s_send(self, msg);
+    uint64_t reqid = msg->reqid;
+    goro_msg_destroy(&msg);
+    while (rc == GORO_OK) {
+        goro_msg_t *reply = NULL;
+        rc = s_recv(self, deadline, &reply);
+        if (rc) {
+            if (rc == GORO_ETIMEDOUT)   /* only ping sets a deadline */
+                rc = GORO_EUNAVAILABLE;
+            break;
+        }
+        if (reply->reqid != reqid) {
+            goro_msg_destroy(&reply);   /* late answer to an old call */
+            continue;
+        }
+        if (reply->cmd == GORO_MSG_ERROR) {
+            if (self->verbose && reply->text)
+                fprintf(stderr, "goro: gorod says: %s\n", reply->text);
+            rc = reply->code ? (int) reply->code : GORO_EPROTO;
+            goro_msg_destroy(&reply);
+            break;
+        }
+        *reply_out = reply;
+        break;
+    }
+    return rc;
+}
+
+static int
+s_call(goro_t *self, goro_msg_t **msg_p, goro_msg_t **reply_out)
+{
+    return s_call_until(self, msg_p, -1, reply_out);
+}
+
+/* A call whose reply carries nothing the caller needs. */
+static int
+s_call_simple(goro_t *self, goro_msg_t **msg_p)
+{
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, msg_p, &reply);
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+static bool
+s_name_ok(const char *name)
+{
+    return name && *name && strlen(name) <= GORO_MSG_STR_MAX;
+}
+
+int
+goro_ping(goro_t *self, int64_t timeout_ms)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_PING);
+    goro_msg_t *reply = NULL;
+    int rc = s_call_until(self, &msg, goro_deadline(timeout_ms), &reply);
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+static goro_msg_t *
+s_submit_msg(const char *fn, const void *data, size_t len,
+             const goro_opts_t *opts)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_SUBMIT);
+    goro_msg_set_name(msg, fn);
+    goro_msg_set_data(msg, data, len);
+    if (opts) {
+        goro_msg_set_str(&msg->wg, opts->wg);
+        goro_msg_set_str(&msg->chan, opts->result_chan);
+        goro_msg_set_str(&msg->key, opts->key);
+        msg->timeout = opts->timeout_ms;
+        msg->max_attempts = opts->max_attempts > 0
+                            ? (uint32_t) opts->max_attempts : 0;
+    }
+    return msg;
+}
+
+static int
+s_check_opts(const goro_opts_t *opts)
+{
+    if (!opts)
+        return GORO_OK;
+    const char *names[] = {opts->wg, opts->result_chan, opts->key};
+    for (int i = 0; i < 3; i++)
+        if (names[i] && strlen(names[i]) > GORO_MSG_STR_MAX)
+            return GORO_EINVAL;
+    return opts->timeout_ms < 0 || opts->max_attempts < 0 ? GORO_EINVAL
+                                                          : GORO_OK;
+}
+
+int
+goro_go(goro_t *self, const char *fn, const void *data, size_t len,
+        const goro_opts_t *opts, uint64_t *id_out)
+{
+    if (!s_name_ok(fn) || (len && !data) || s_check_opts(opts))
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_submit_msg(fn, data, len, opts);
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK && id_out)
+        *id_out = reply->id;
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+int
+goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
+             uint64_t *id_out)
+{
+    if (!argv || !argv[0] || !*argv[0])
+        return GORO_EINVAL;
+    size_t size = 0;
+    for (size_t i = 0; argv[i]; i++)
+        size += strlen(argv[i]) + 1;
+    char *payload = goro_zalloc(size);
+    char *p = payload;
+    for (size_t i = 0; argv[i]; i++) {
+        size_t len = strlen(argv[i]) + 1;
+        memcpy(p, argv[i], len);
+        p += len;
+    }
+    int rc = goro_go(self, "exec", payload, size, opts, id_out);
+    free(payload);
+    return rc;
+}
+
+int
+goro_go_many(goro_t *self, const char *fn, size_t count,
+             const void *const *datas, const size_t *lens,
+             const goro_opts_t *opts, uint64_t *ids_out)
+{
+    if (!s_name_ok(fn) || s_check_opts(opts) || (count && (!datas || !lens)))
+        return GORO_EINVAL;
+    int first_error = GORO_OK;
+    size_t sent = 0, answered = 0;
+    uint64_t base = self->next_reqid;   /* request i has id base + i */
+    for (size_t i = 0; i < count; i++)
+        if (ids_out)
+            ids_out[i] = 0;
+    while (answered < count) {
+        while (sent < count && sent - answered < GORO_WINDOW) {
+            goro_msg_t *msg = s_submit_msg(fn, datas[sent], lens[sent],
+                                           opts);
+            self->next_reqid = base + sent;
+            int rc = s_send(self, msg);
+            goro_msg_destroy(&msg);
+            if (rc)
+                return rc;
+            sent++;
+        }
+        goro_msg_t *reply = NULL;
+        int rc = s_recv(self, -1, &reply);
+        if (rc)
+            return rc == GORO_ETIMEDOUT ? GORO_EUNAVAILABLE : rc;
+        if (reply->reqid >= base && reply->reqid < base + sent) {
+            size_t i = (size_t) (reply->reqid - base);
+            if (reply->cmd == GORO_MSG_OK) {
+                if (ids_out)
+                    ids_out[i] = reply->id;
+            }
+            else if (!first_error)
+                first_error = reply->cmd == GORO_MSG_ERROR
+                              ? (int) reply->code : GORO_EPROTO;
+            answered++;
+        }
+        goro_msg_destroy(&reply);
+    }
+    self->next_reqid = base + count;
+    return first_error;
+}
+
+static goro_job_t *
+s_job_from(goro_msg_t *reply)
+{
+    goro_job_t *job = goro_zalloc(sizeof *job);
+    job->id = reply->id;
+    job->fn = goro_strdup(reply->name ? reply->name : "");
+    job->state = reply->state;
+    job->attempts = (int) reply->attempt;
+    job->status = reply->status;
+    job->runtime_ms = reply->runtime;
+    job->out = reply->data;
+    job->out_size = reply->size;
+    reply->data = NULL;
+    job->err = reply->text;
+    job->err_size = reply->text_size;
+    reply->text = NULL;
+    return job;
+}
+
+static int
+s_job_call(goro_t *self, int cmd, uint64_t id, int64_t timeout_ms,
+           goro_job_t **job_out)
+{
+    if (job_out)
+        *job_out = NULL;
+    goro_msg_t *msg = goro_msg_new(cmd);
+    msg->id = id;
+    msg->timeout = timeout_ms;
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK && job_out) {
+        if (reply->cmd == GORO_MSG_JOB)
+            *job_out = s_job_from(reply);
+        else
+            rc = GORO_EPROTO;
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+int
+goro_job_status(goro_t *self, uint64_t id, goro_job_t **job_out)
+{
+    if (!job_out)
+        return GORO_EINVAL;
+    return s_job_call(self, GORO_MSG_STATUS, id, 0, job_out);
+}
+
+int
+goro_job_wait(goro_t *self, uint64_t id, int64_t timeout_ms,
+              goro_job_t **job_out)
+{
+    if (!job_out)
+        return GORO_EINVAL;
+    return s_job_call(self, GORO_MSG_WAIT, id, timeout_ms < 0 ? -1
+                      : timeout_ms, job_out);
+}
+
+int
+goro_job_cancel(goro_t *self, uint64_t id)
+{
+    return s_job_call(self, GORO_MSG_CANCEL, id, 0, NULL);
+}
+
+int
+goro_job_retry(goro_t *self, uint64_t id)
+{
+    return s_job_call(self, GORO_MSG_RETRY, id, 0, NULL);
+}
+
+void
+goro_job_destroy(goro_job_t **self_p)
+{
+    if (self_p && *self_p) {
+        free((*self_p)->fn);
+        free((*self_p)->out);
+        free((*self_p)->err);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+uint64_t
+goro_job_id(const goro_job_t *self)
+{
+    return self->id;
+}
+
+int
+goro_job_state(const goro_job_t *self)
+{
+    return self->state;
+}
+
+const char *
+goro_job_fn(const goro_job_t *self)
+{
+    return self->fn;
+}
+
+int
+goro_job_attempts(const goro_job_t *self)
+{
+    return self->attempts;
+}
+
+int
+goro_job_exit_status(const goro_job_t *self)
+{
+    return (int) self->status;
+}
+
+const void *
+goro_job_output(const goro_job_t *self, size_t *len_out)
+{
+    if (len_out)
+        *len_out = self->out_size;
+    return self->out ? (const void *) self->out : "";
+}
+
+const void *
+goro_job_error(const goro_job_t *self, size_t *len_out)
+{
+    if (len_out)
+        *len_out = self->err_size;
+    return self->err ? (const void *) self->err : "";
+}
+
+int64_t
+goro_job_runtime_ms(const goro_job_t *self)
+{
+    return self->runtime_ms;
+}
+
+static int
+s_list(goro_t *self, int what, int flags, char **text_out)
+{
+    if (!text_out)
+        return GORO_EINVAL;
+    *text_out = NULL;
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_LIST);
+    msg->what = (uint8_t) what;
+    msg->flags = (uint32_t) flags;
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK) {
+        /* goro_memdup leaves a NUL after the bytes */
+        *text_out = goro_memdup(reply->data ? reply->data : (uint8_t *) "",
+                                reply->size);
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+int
+goro_jobs_list(goro_t *self, int flags, char **text_out)
+{
+    return s_list(self, GORO_LIST_JOBS, flags, text_out);
+}
+
+int
+goro_workers_list(goro_t *self, int flags, char **text_out)
+{
+    return s_list(self, GORO_LIST_WORKERS, flags, text_out);
+}
+
+int
+goro_stats(goro_t *self, int flags, char **text_out)
+{
+    return s_list(self, GORO_LIST_STATS, flags, text_out);
+}
+
+/* ---- channels ------------------------------------------------------ */
+
+static goro_msg_t *
+s_named(int cmd, const char *name)
+{
+    goro_msg_t *msg = goro_msg_new(cmd);
+    goro_msg_set_name(msg, name);
+    return msg;
+}
+
+int
+goro_chan_make(goro_t *self, const char *name, int64_t capacity)
+{
+    if (!s_name_ok(name) || capacity < 0)
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_MAKE, name);
+    msg->number = capacity;
+    return s_call_simple(self, &msg);
+}
+
+int
+goro_chan_send(goro_t *self, const char *name, const void *data, size_t len,
+               int64_t timeout_ms)
+{
+    if (!s_name_ok(name) || (len && !data))
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND, name);
+    goro_msg_set_data(msg, data, len);
+    msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    return s_call_simple(self, &msg);
+}
+
+int
+goro_chan_recv(goro_t *self, const char *name, int64_t timeout_ms,
+               void **data_out, size_t *len_out)
+{
+    if (!s_name_ok(name) || !data_out)
+        return GORO_EINVAL;
+    *data_out = NULL;
+    if (len_out)
+        *len_out = 0;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV, name);
+    msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK) {
+        if (reply->cmd != GORO_MSG_VALUE)
+            rc = GORO_EPROTO;
+        else if (reply->flags & 1)
+            rc = GORO_ECLOSED;
+        else {
+            *data_out = reply->data ? reply->data : goro_zalloc(1);
+            reply->data = NULL;
+            if (len_out)
+                *len_out = reply->size;
+        }
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+int
+goro_chan_close(goro_t *self, const char *name)
+{
+    if (!s_name_ok(name))
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_CLOSE, name);
+    return s_call_simple(self, &msg);
+}
+
+int
+goro_select(goro_t *self, goro_case_t *cases, size_t count,
+            int64_t timeout_ms, size_t *fired)
+{
+    if (!cases || count == 0 || count > GORO_MSG_LIST_MAX || !fired)
+        return GORO_EINVAL;
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_SELECT);
+    msg->cases = goro_zalloc(sizeof *msg->cases * count);
+    msg->ncases = count;
+    msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    for (size_t i = 0; i < count; i++) {
+        goro_case_t *c = &cases[i];
+        if ((c->op != GORO_CASE_RECV && c->op != GORO_CASE_SEND)
+            || !s_name_ok(c->chan)
+            || (c->op == GORO_CASE_SEND && c->len && !c->data)) {
+            goro_msg_destroy(&msg);
+            return GORO_EINVAL;
+        }
+        msg->cases[i].op = (uint8_t) c->op;
+        msg->cases[i].chan = goro_strdup(c->chan);
+        if (c->op == GORO_CASE_SEND) {
+            msg->cases[i].data = goro_memdup(c->data, c->len);
+            msg->cases[i].size = c->len;
+        }
+    }
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK) {
+        if (reply->cmd != GORO_MSG_VALUE || reply->index >= count)
+            rc = GORO_EPROTO;
+        else {
+            goro_case_t *c = &cases[reply->index];
+            *fired = reply->index;
+            if (c->op == GORO_CASE_RECV) {
+                c->closed = (reply->flags & 1) != 0;
+                c->data = c->closed ? NULL
+                          : reply->data ? reply->data : goro_zalloc(1);
+                c->len = c->closed ? 0 : reply->size;
+                reply->data = NULL;
+            }
+        }
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+/* ---- waitgroups ---------------------------------------------------- */
+
+int
+goro_wg_add(goro_t *self, const char *name, int64_t delta)
+{
+    if (!s_name_ok(name))
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_WG_ADD, name);
+    msg->number = delta;
+    return s_call_simple(self, &msg);
+}
+
+int
+goro_wg_done(goro_t *self, const char *name)
+{
+    return goro_wg_add(self, name, -1);
+}
+
+int
+goro_wg_wait(goro_t *self, const char *name, int64_t timeout_ms)
+{
+    if (!s_name_ok(name))
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_WG_WAIT, name);
+    msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    return s_call_simple(self, &msg);
+}
+
+int
+goro_wg_status(goro_t *self, const char *name, goro_wg_info_t *info_out)
+{
+    if (!s_name_ok(name) || !info_out)
+        return GORO_EINVAL;
+    goro_msg_t *msg = s_named(GORO_MSG_WG_STATUS, name);
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK) {
+        if (reply->cmd != GORO_MSG_WG_INFO)
+            rc = GORO_EPROTO;
+        else {
+            info_out->counter = reply->counter;
+            info_out->added = reply->added;
+            info_out->done = reply->done;
+            info_out->succeeded = reply->succeeded;
+            info_out->failed = reply->failed;
+        }
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}

@@ -1,0 +1,309 @@
+/*  goro.h - the one public header of libgoro.
+
+    libgoro connects a C program to gorod: it submits jobs ("goroutines"),
+    waits for their results, uses channels and waitgroups, and serves app
+    functions as a worker. Handles are opaque; every fallible call returns
+    GORO_OK (0) or a positive GORO_E* code that goro_strerror() explains.
+    Timeouts are milliseconds: -1 waits forever, 0 tries once.
+
+    This header includes only standard headers: no ZeroMQ or czmq types.
+    A goro_t is not thread safe; use one per thread.
+*/
+#ifndef GORO_H_INCLUDED
+#define GORO_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GORO_VERSION_MAJOR 0
+#define GORO_VERSION_MINOR 1
+#define GORO_VERSION_PATCH 0
+
+#if defined(GORO_BUILDING) && defined(__GNUC__)
+#   define GORO_EXPORT __attribute__((visibility("default")))
+#else
+#   define GORO_EXPORT
+#endif
+
+/* The endpoint used when neither an argument nor $GORO_ENDPOINT names one. */
+#define GORO_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"
+
+/* Error codes. The numbers are also the wire error codes (PROTOCOL.md), so
+   they never change meaning; new codes are appended. */
+typedef enum {
+    GORO_OK = 0,
+    GORO_EINVAL = 1,        /* bad argument or malformed request */
+    GORO_ENOTFOUND = 2,     /* no such job, channel or group */
+    GORO_EEXIST = 3,        /* already exists with other properties */
+    GORO_ETIMEDOUT = 4,     /* the timeout passed first */
+    GORO_ECLOSED = 5,       /* the channel is closed */
+    GORO_ENEGATIVE = 6,     /* the waitgroup counter would go below zero */
+    GORO_ETOOBIG = 7,       /* a value or payload exceeds limits.max_message */
+    GORO_EDENIED = 8,       /* refused by policy (exec disabled, not allowed) */
+    GORO_EUNAVAILABLE = 9,  /* the daemon cannot be reached or is stopping */
+    GORO_EPROTO = 10,       /* a peer sent a message we cannot decode */
+    GORO_EFULL = 11,        /* a configured capacity is used up */
+    GORO_ESTATE = 12,       /* the job is not in a state that allows this */
+    GORO_ESYS = 13,         /* an operating-system call failed */
+    GORO_ECANCELLED = 14,   /* the operation was cancelled */
+    GORO_ERROR_MAX = 15
+} goro_err_t;
+
+/* A sentence a person can act on. Never NULL. */
+GORO_EXPORT const char *goro_strerror(int code);
+
+/* Go duration syntax ("300ms", "1.5s", "2m", "1h30m", "0") to
+   milliseconds. GORO_EINVAL if TEXT is not a duration. */
+GORO_EXPORT int goro_duration_parse(const char *text, int64_t *ms_out);
+
+/* Frees a buffer that libgoro returned. */
+GORO_EXPORT void goro_free(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/*  Client                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct goro goro_t;
+
+/* Connects lazily to ENDPOINT (NULL: $GORO_ENDPOINT, else the default).
+   Caller owns the result. NULL only if the endpoint is malformed. */
+GORO_EXPORT goro_t *goro_new(const char *endpoint);
+GORO_EXPORT void goro_destroy(goro_t **self_p);
+
+/* Non-zero: libgoro prints what it sends and receives to stderr. */
+GORO_EXPORT void goro_set_verbose(goro_t *self, int verbose);
+
+/* The endpoint this handle uses. */
+GORO_EXPORT const char *goro_endpoint(goro_t *self);
+
+/* GORO_OK when the daemon answers within TIMEOUT_MS, else
+   GORO_EUNAVAILABLE. */
+GORO_EXPORT int goro_ping(goro_t *self, int64_t timeout_ms);
+
+/* Job states, in the order a job passes them. */
+typedef enum {
+    GORO_JOB_QUEUED = 1,
+    GORO_JOB_RUNNING = 2,
+    GORO_JOB_SUCCEEDED = 3,
+    GORO_JOB_FAILED = 4,
+    GORO_JOB_CANCELLED = 5,
+    GORO_JOB_TIMED_OUT = 6
+} goro_job_state_t;
+
+/* "queued", "running", ... */
+GORO_EXPORT const char *goro_job_state_name(int state);
+
+/* Options of a submission. Zero-initialise (or use GORO_OPTS_INIT); zero
+   fields take the daemon's defaults. */
+typedef struct {
+    const char *wg;         /* waitgroup: Add(1) now, Done() at the end */
+    const char *result_chan;/* channel that receives the job's output */
+    const char *key;        /* idempotency key: resubmits return the id */
+    int64_t timeout_ms;     /* run-time limit per attempt; 0: none */
+    int max_attempts;       /* 0: jobs.max_attempts from the config */
+} goro_opts_t;
+
+#define GORO_OPTS_INIT {NULL, NULL, NULL, 0, 0}
+
+/* Submits a job running function FN on DATA (LEN bytes) and returns its id
+   in *ID_OUT without waiting for it to run. Errors: GORO_ETOOBIG,
+   GORO_EDENIED, GORO_EFULL, GORO_EUNAVAILABLE, GORO_EINVAL. */
+GORO_EXPORT int goro_go(goro_t *self, const char *fn, const void *data,
+                        size_t len, const goro_opts_t *opts,
+                        uint64_t *id_out);
+
+/* Submits an `exec` job: ARGV (NULL-terminated) runs on a worker without a
+   shell. */
+GORO_EXPORT int goro_go_exec(goro_t *self, const char *const *argv,
+                             const goro_opts_t *opts, uint64_t *id_out);
+
+/* Submits COUNT jobs of function FN with many requests in flight, so the
+   rate is not bound by round trips. DATAS[i]/LENS[i] is job i's payload;
+   IDS_OUT[i] gets its id (0 where that submission failed). Returns the
+   first error met, GORO_OK if all were accepted. */
+GORO_EXPORT int goro_go_many(goro_t *self, const char *fn, size_t count,
+                             const void *const *datas, const size_t *lens,
+                             const goro_opts_t *opts, uint64_t *ids_out);
+
+/* A job's state and, once it has ended, its result. */
+typedef struct goro_job goro_job_t;
+
+/* Fetches job ID's state now. Caller owns *JOB_OUT. GORO_ENOTFOUND if the
+   id is unknown or its result expired. */
+GORO_EXPORT int goro_job_status(goro_t *self, uint64_t id,
+                                goro_job_t **job_out);
+
+/* Waits up to TIMEOUT_MS for job ID to end, then as goro_job_status. A
+   job still running at the timeout gives GORO_ETIMEDOUT; the job goes
+   on. */
+GORO_EXPORT int goro_job_wait(goro_t *self, uint64_t id, int64_t timeout_ms,
+                              goro_job_t **job_out);
+
+/* Cancels a queued or running job. GORO_ESTATE if it already ended. */
+GORO_EXPORT int goro_job_cancel(goro_t *self, uint64_t id);
+
+/* Puts an ended job that failed, was cancelled or timed out back in the
+   queue with fresh attempts. GORO_ESTATE otherwise. */
+GORO_EXPORT int goro_job_retry(goro_t *self, uint64_t id);
+
+GORO_EXPORT void goro_job_destroy(goro_job_t **self_p);
+GORO_EXPORT uint64_t goro_job_id(const goro_job_t *self);
+GORO_EXPORT int goro_job_state(const goro_job_t *self);
+GORO_EXPORT const char *goro_job_fn(const goro_job_t *self);
+/* Attempts started so far. */
+GORO_EXPORT int goro_job_attempts(const goro_job_t *self);
+/* exec: the exit status (128+N if killed by signal N); app function: the
+   handler's return value. -1 while the job has not ended. */
+GORO_EXPORT int goro_job_exit_status(const goro_job_t *self);
+/* exec: stdout; app function: the reply. Owned by the job. */
+GORO_EXPORT const void *goro_job_output(const goro_job_t *self,
+                                        size_t *len_out);
+/* exec: stderr; app function: the error text. Owned by the job. */
+GORO_EXPORT const void *goro_job_error(const goro_job_t *self,
+                                       size_t *len_out);
+/* Run time of the last attempt in milliseconds. */
+GORO_EXPORT int64_t goro_job_runtime_ms(const goro_job_t *self);
+
+/* Listings rendered by the daemon as text for people (JSON when
+   GORO_LIST_JSON is set). Caller frees *TEXT_OUT with goro_free(). */
+#define GORO_LIST_JSON 1
+#define GORO_LIST_FAILED 2  /* jobs: only failed, cancelled, timed out */
+GORO_EXPORT int goro_jobs_list(goro_t *self, int flags, char **text_out);
+GORO_EXPORT int goro_workers_list(goro_t *self, int flags, char **text_out);
+GORO_EXPORT int goro_stats(goro_t *self, int flags, char **text_out);
+
+/* ------------------------------------------------------------------ */
+/*  Channels                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Makes channel NAME with CAPACITY (0: unbuffered). Making an existing
+   channel with the same capacity is a no-op; another capacity gives
+   GORO_EEXIST. */
+GORO_EXPORT int goro_chan_make(goro_t *self, const char *name,
+                               int64_t capacity);
+
+/* Sends LEN bytes. Errors: GORO_ETIMEDOUT (nothing was sent),
+   GORO_ECLOSED, GORO_ENOTFOUND, GORO_ETOOBIG. */
+GORO_EXPORT int goro_chan_send(goro_t *self, const char *name,
+                               const void *data, size_t len,
+                               int64_t timeout_ms);
+
+/* Receives a value: *DATA_OUT is a new buffer the caller frees with
+   goro_free(). GORO_ECLOSED once the channel is closed and drained,
+   GORO_ETIMEDOUT when nothing came (nothing was taken). */
+GORO_EXPORT int goro_chan_recv(goro_t *self, const char *name,
+                               int64_t timeout_ms, void **data_out,
+                               size_t *len_out);
+
+/* Closes NAME. GORO_ECLOSED if it was closed already. */
+GORO_EXPORT int goro_chan_close(goro_t *self, const char *name);
+
+typedef enum { GORO_CASE_RECV = 1, GORO_CASE_SEND = 2 } goro_case_op_t;
+
+/* One case of a select. For a send, DATA/LEN is the value; for a receive
+   that fires, DATA/LEN get the value (caller frees DATA with goro_free())
+   and CLOSED is set when the channel was closed and drained instead. */
+typedef struct {
+    int op;
+    const char *chan;
+    void *data;
+    size_t len;
+    int closed;
+} goro_case_t;
+
+/* Waits until exactly one case happens and stores its index in *FIRED;
+   among ready cases one is chosen uniformly at random. TIMEOUT_MS 0 is
+   Go's default: GORO_ETIMEDOUT at once if none is ready. A send case on a
+   closed channel fires with GORO_ECLOSED. */
+GORO_EXPORT int goro_select(goro_t *self, goro_case_t *cases, size_t count,
+                            int64_t timeout_ms, size_t *fired);
+
+/* ------------------------------------------------------------------ */
+/*  WaitGroups                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Adds DELTA (may be negative). GORO_ENEGATIVE, counter unchanged, if the
+   counter would go below zero. */
+GORO_EXPORT int goro_wg_add(goro_t *self, const char *name, int64_t delta);
+GORO_EXPORT int goro_wg_done(goro_t *self, const char *name);
+
+/* Returns GORO_OK once the counter is zero (at once if it is, also for a
+   name never used), GORO_ETIMEDOUT otherwise. */
+GORO_EXPORT int goro_wg_wait(goro_t *self, const char *name,
+                             int64_t timeout_ms);
+
+typedef struct {
+    int64_t counter;    /* current value */
+    int64_t added;      /* added since the counter was last zero */
+    int64_t done;       /* done since the counter was last zero */
+    int64_t succeeded;  /* attached jobs that succeeded */
+    int64_t failed;     /* attached jobs that ended otherwise */
+} goro_wg_info_t;
+
+GORO_EXPORT int goro_wg_status(goro_t *self, const char *name,
+                               goro_wg_info_t *info_out);
+
+/* ------------------------------------------------------------------ */
+/*  Workers: serve app functions                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct goro_worker goro_worker_t;
+typedef struct goro_call goro_call_t;
+
+/* A handler runs one job. It returns 0 for success, anything else for
+   failure (the job's exit status). It may call goro_call_reply() once. */
+typedef int goro_handler_fn(goro_call_t *call, void *arg);
+
+/* Payload of the job. Owned by the call. */
+GORO_EXPORT const void *goro_call_data(goro_call_t *call, size_t *len_out);
+GORO_EXPORT uint64_t goro_call_job_id(goro_call_t *call);
+GORO_EXPORT int goro_call_attempt(goro_call_t *call);
+/* Sets the job's output (its result and what --chan sends). Copies. */
+GORO_EXPORT void goro_call_reply(goro_call_t *call, const void *data,
+                                 size_t len);
+/* Sets the job's error text. Copies. */
+GORO_EXPORT void goro_call_error(goro_call_t *call, const char *text);
+/* Non-zero once the job was cancelled or timed out; handlers that run long
+   should check it and return. */
+GORO_EXPORT int goro_call_cancelled(goro_call_t *call);
+/* A client handle on the same daemon, for channels, waitgroups and new
+   jobs from inside a handler. Owned by the call's thread. */
+GORO_EXPORT goro_t *goro_call_client(goro_call_t *call);
+
+/* A worker for the daemon's worker endpoint ENDPOINT (NULL: $GORO_WORKERS,
+   else tcp://127.0.0.1:7701). Caller owns it. */
+GORO_EXPORT goro_worker_t *goro_worker_new(const char *endpoint);
+GORO_EXPORT void goro_worker_destroy(goro_worker_t **self_p);
+
+/* Serves function NAME with HANDLER. Call before goro_worker_serve(). */
+GORO_EXPORT int goro_worker_register(goro_worker_t *self, const char *name,
+                                     goro_handler_fn *handler, void *arg);
+
+/* Also runs built-in `exec` jobs (goro-worker does this). */
+GORO_EXPORT int goro_worker_enable_exec(goro_worker_t *self,
+                                        size_t max_output);
+
+/* Jobs at once (threads); default 1. */
+GORO_EXPORT int goro_worker_set_concurrency(goro_worker_t *self, int n);
+
+/* A label shown by `goro workers` (default: host:pid). */
+GORO_EXPORT int goro_worker_set_name(goro_worker_t *self, const char *name);
+
+GORO_EXPORT void goro_worker_set_verbose(goro_worker_t *self, int verbose);
+
+/* Serves jobs until goro_worker_stop() or SIGINT/SIGTERM; reconnects when
+   the daemon goes away. Running jobs finish before it returns. */
+GORO_EXPORT int goro_worker_serve(goro_worker_t *self);
+
+/* Asks serve to return. Safe from a signal handler or another thread. */
+GORO_EXPORT void goro_worker_stop(goro_worker_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,147 @@
+/*  gorod - the goro daemon's entry point: arguments, config, the
+    fail-closed security check, then the server loop. Exit codes: 0 after a
+    clean stop, 1 if it cannot start (e.g. an endpoint is taken), 2 for a
+    usage or config error.
+*/
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#include <czmq.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_usage =
+    "usage: gorod [-c FILE] [--endpoints FILE] [-v]\n"
+    "  -c, --config FILE     YAML config (default: every key at its default)\n"
+    "      --endpoints FILE  write the bound clients and workers endpoints,\n"
+    "                        one per line, once listening\n"
+    "  -v, --verbose         log at debug level\n"
+    "Stops cleanly on SIGTERM or SIGINT.\n";
+
+/* True for tcp endpoints bound to loopback only; ipc is local anyway. */
+static int
+s_is_local(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 1;
+    const char *host = endpoint + 6;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0
+           || strncmp(host, "[::1]:", 6) == 0;
+}
+
+static int
+s_check_security(const config_t *cfg, const char *path)
+{
+    if (cfg->curve_cert || cfg->curve_clients || cfg->curve_workers) {
+        fprintf(stderr, "gorod: %s: security.curve is not supported by this "
+                "build yet; remove it and bind to loopback or ipc://\n", path);
+        return -1;
+    }
+    const char *endpoints[] = {cfg->listen_clients, cfg->listen_workers};
+    for (int i = 0; i < 2; i++)
+        if (!s_is_local(endpoints[i]) && !cfg->insecure) {
+            fprintf(stderr, "gorod: %s: refusing to listen on %s without "
+                    "CURVE: anyone who reaches it can run commands. Bind to "
+                    "127.0.0.1 or ipc://, or set security.insecure: true "
+                    "on a network you trust\n", path, endpoints[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The worker that ships with gorod lives in the same directory. */
+static char *
+s_worker_command(void)
+{
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return strdup("goro-worker");
+    self[len] = '\0';
+    char *command = NULL;
+    if (asprintf(&command, "%s/goro-worker", dirname(self)) < 0)
+        return NULL;
+    return command;
+}
+
+static int
+s_write_endpoints(const char *path, server_t *server)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *file = fopen(tmp, "w");
+    if (!file)
+        return -1;
+    fprintf(file, "%s\n%s\n", server_clients_endpoint(server),
+            server_workers_endpoint(server));
+    /* rename: a reader never sees half a file */
+    if (fclose(file) != 0 || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *config_path = NULL, *endpoints_path = NULL;
+    int verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if ((!strcmp(arg, "-c") || !strcmp(arg, "--config")) && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strcmp(arg, "--endpoints") && i + 1 < argc)
+            endpoints_path = argv[++i];
+        else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose"))
+            verbose = 1;
+        else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(s_usage, stdout);
+            return 0;
+        }
+        else {
+            fprintf(stderr, "gorod: unexpected argument '%s'\n%s", arg,
+                    s_usage);
+            return 2;
+        }
+    }
+    char err[CONFIG_ERROR_MAX];
+    config_t *cfg = config_path ? config_load(config_path, err) : config_new();
+    if (!cfg) {
+        fprintf(stderr, "gorod: %s\n", err);
+        return 2;
+    }
+    if (s_check_security(cfg, config_path ? config_path : "(defaults)")) {
+        config_destroy(&cfg);
+        return 2;
+    }
+    zsys_handler_set(NULL);         /* our loop handles the signals */
+    zsys_set_logident("gorod");
+    zsys_set_logstream(stderr);
+    log_set_level(verbose ? CONFIG_LOG_DEBUG : cfg->log_level);
+
+    char *worker_cmd = s_worker_command();
+    char bind_err[512];
+    server_t *server = server_new(cfg, worker_cmd, bind_err, sizeof bind_err);
+    int rc = 1;
+    if (!server) {
+        fprintf(stderr, "gorod: %s\n", bind_err);
+        goto done;
+    }
+    if (endpoints_path && s_write_endpoints(endpoints_path, server)) {
+        fprintf(stderr, "gorod: cannot write %s\n", endpoints_path);
+        goto done;
+    }
+    log_info("listening: clients %s, workers %s",
+             server_clients_endpoint(server), server_workers_endpoint(server));
+    rc = server_run(server);
+done:
+    server_destroy(&server);
+    free(worker_cmd);
+    config_destroy(&cfg);
+    zsys_shutdown();
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*  gorod.h - forward declarations of the daemon's types, so that headers
+    can name each other's types without including each other. Nothing
+    else lives here.
+*/
+#ifndef GOROD_H_INCLUDED
+#define GOROD_H_INCLUDED
+
+typedef struct heap heap_t;
+typedef struct heap_node heap_node_t;
+typedef struct job job_t;
+typedef struct job_table job_table_t;
+typedef struct sched sched_t;
+typedef struct worker worker_t;
+typedef struct worker_table worker_table_t;
+typedef struct waiter waiter_t;
+typedef struct pool pool_t;
+typedef struct server server_t;
+
+/* Gets the struct that embeds MEMBER at PTR. */
+#define container_of(ptr, type, member) \
+    ((type *) ((char *) (ptr) - offsetof(type, member)))
+
+#endif

@@ -1,0 +1,92 @@
+/*  job - the job table and the job state machine.
+
+    Every change of a job's state goes through one of the job_table_*
+    mutators below; they check the transition against the state machine
+    (PROTOCOL.md, "Job lifecycle") and keep the per-state counts. This is
+    the boundary the journal hooks. The table knows nothing of sockets,
+    queues or workers: the server links jobs to those.
+*/
+#ifndef JOB_H_INCLUDED
+#define JOB_H_INCLUDED
+
+#include "gorod.h"
+#include "heap.h"
+#include "goro.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JOB_STATES 7            /* goro_job_state_t values are 1..6 */
+
+/* What a submission asks for; the table copies it. */
+typedef struct {
+    const char *fn;
+    const void *data;
+    size_t size;
+    const char *wg;             /* NULL or "" for none */
+    const char *chan;
+    const char *key;
+    int64_t timeout_ms;         /* per attempt; 0 none */
+    int max_attempts;           /* >= 1 */
+} job_spec_t;
+
+struct job {
+    uint64_t id;                /* increasing, never reused */
+    char *fn;
+    uint8_t *data;
+    size_t size;
+    char *wg, *chan, *key;      /* NULL when unused */
+    int64_t timeout_ms;
+    int max_attempts;
+    int state;                  /* goro_job_state_t */
+    int attempt;                /* attempts started */
+    int64_t status;             /* -1 until ended */
+    int64_t runtime_ms;
+    uint8_t *out;               /* stdout / reply */
+    size_t out_size;
+    char *err;                  /* stderr / error text */
+    size_t err_size;
+    int64_t started_at;         /* monotonic, current attempt */
+    worker_t *worker;           /* while running */
+    job_t *prev, *next;         /* function queue (queued) or worker's
+                                   running list (running) */
+    heap_node_t deadline;       /* running: timeout; ended: result ttl */
+    waiter_t *waiters;          /* WAITs parked until it ends */
+};
+
+/* Caller owns the result. */
+job_table_t *job_table_new(void);
+/* Frees every job; parked waiters must have been released. */
+void job_table_destroy(job_table_t **self_p);
+
+/* Makes a queued job with the next id. Owned by the table. */
+job_t *job_table_submit(job_table_t *self, const job_spec_t *spec);
+
+job_t *job_table_lookup(job_table_t *self, uint64_t id);
+job_t *job_table_by_key(job_table_t *self, const char *key);
+
+/* queued -> running; raises the attempt. */
+void job_table_start(job_table_t *self, job_t *job, int64_t now);
+/* running -> queued after the worker was lost. */
+void job_table_requeue(job_table_t *self, job_t *job);
+/* queued or running -> STATE (an ended state), with the result. The
+   table takes OUT and ERR (malloc'd, may be NULL) and sets them to NULL. */
+void job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
+                   int64_t runtime_ms, uint8_t **out, size_t out_size,
+                   char **err, size_t err_size);
+/* ended (not succeeded) -> queued, with its attempts reset. */
+void job_table_retry(job_table_t *self, job_t *job);
+/* Forgets an ended job (its result expired). */
+void job_table_remove(job_table_t *self, job_t **job_p);
+
+/* Jobs now in STATE; total submitted since start. */
+size_t job_table_count(job_table_t *self, int state);
+uint64_t job_table_submitted(job_table_t *self);
+
+/* Calls FN for each job, in no particular order. */
+void job_table_each(job_table_t *self, void (*fn)(job_t *, void *),
+                    void *arg);
+
+int job_state_ended(int state);
+
+#endif

@@ -1,0 +1,918 @@
+/*  server - the event loop and the message handlers.
+
+    One thread, one loop: zmq_poll over the clients ROUTER, the workers
+    ROUTER and a self-pipe that signal handlers write to, with the poll
+    timeout taken from the deadline heap. Handlers validate a request, call
+    the table mutators, then reply; the tables never see a socket.
+
+    Replies to a request are sent at once; parked requests (WAIT) are
+    answered when their target changes or their deadline passes. Both
+    ROUTERs are ROUTER_MANDATORY, so a reply to a peer that is gone fails
+    visibly (and is logged) instead of vanishing.
+*/
+#include "server.h"
+#include "config.h"
+#include "heap.h"
+#include "job.h"
+#include "log.h"
+#include "pool.h"
+#include "render.h"
+#include "sched.h"
+#include "waiter.h"
+#include "worker.h"
+#include "goro_msg.h"
+#include "goro_util.h"
+#include "goro.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What a deadline in the heap belongs to. */
+enum {
+    DL_JOB = 1,                 /* job: run timeout, or result ttl */
+    DL_WORKER,                  /* worker: silence check */
+    DL_WAITER,                  /* parked request */
+    DL_POOL,                    /* pool slot restart */
+    DL_TICK                     /* our heartbeat to workers */
+};
+
+#define SERVER_BATCH 256        /* messages per socket per loop turn, so
+                                   neither socket starves the other */
+#define SERVER_FRAME_SLACK 65536 /* header and fields beyond the payload */
+#define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
+
+struct server {
+    const config_t *cfg;
+    zsock_t *clients;
+    zsock_t *workers;
+    char *clients_endpoint;
+    char *workers_endpoint;
+    heap_t *heap;
+    job_table_t *jobs;
+    sched_t *sched;
+    worker_table_t *wtable;
+    pool_t *pool;
+    heap_node_t tick;
+    int sig_read, sig_write;    /* self-pipe */
+    bool stopping;
+    int64_t stop_deadline;
+    int64_t started_at;
+    uint64_t requests, malformed;
+    uint64_t undelivered;       /* replies to peers that were gone */
+};
+
+/* The signal handlers' only way in. */
+static int s_sig_write = -1;
+
+static void
+s_on_signal(int signo)
+{
+    int saved = errno;
+    char byte = (char) signo;
+    if (write(s_sig_write, &byte, 1) < 0) {
+        /* the pipe is full: a wakeup is pending anyway */
+    }
+    errno = saved;
+}
+
+/* ---- setup --------------------------------------------------------- */
+
+static zsock_t *
+s_bind(const char *endpoint, const config_t *cfg, char **bound,
+       char *err, size_t err_size)
+{
+    zsock_t *sock = zsock_new(ZMQ_ROUTER);
+    if (!sock) {
+        snprintf(err, err_size, "cannot create a socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zsock_set_router_mandatory(sock, 1);
+    zsock_set_linger(sock, 0);
+    zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
+    zsock_set_rcvhwm(sock, 100000);
+    zsock_set_maxmsgsize(sock, (int64_t) (cfg->max_message
+                                          + SERVER_FRAME_SLACK));
+    if (zsock_bind(sock, "%s", endpoint) == -1) {
+        snprintf(err, err_size, "cannot bind %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    *bound = goro_strdup(zsock_endpoint(sock));
+    return sock;
+}
+
+server_t *
+server_new(const config_t *cfg, const char *worker_cmd, char *err,
+           size_t err_size)
+{
+    server_t *self = goro_zalloc(sizeof *self);
+    self->cfg = cfg;
+    self->sig_read = self->sig_write = -1;
+    self->clients = s_bind(cfg->listen_clients, cfg, &self->clients_endpoint,
+                           err, err_size);
+    if (!self->clients)
+        goto error;
+    self->workers = s_bind(cfg->listen_workers, cfg, &self->workers_endpoint,
+                           err, err_size);
+    if (!self->workers)
+        goto error;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+        snprintf(err, err_size, "pipe: %s", strerror(errno));
+        goto error;
+    }
+    self->sig_read = fds[0];
+    self->sig_write = fds[1];
+    self->heap = heap_new();
+    self->jobs = job_table_new();
+    self->sched = sched_new();
+    self->wtable = worker_table_new();
+    self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
+                          self->heap, DL_POOL);
+    heap_node_init(&self->tick, DL_TICK);
+    self->started_at = goro_now();
+    return self;
+error:
+    server_destroy(&self);
+    return NULL;
+}
+
+static void s_waiter_free_all(server_t *self);
+
+void
+server_destroy(server_t **self_p)
+{
+    if (self_p && *self_p) {
+        server_t *self = *self_p;
+        if (self->jobs)
+            s_waiter_free_all(self);
+        pool_destroy(&self->pool);
+        worker_table_destroy(&self->wtable);
+        sched_destroy(&self->sched);
+        job_table_destroy(&self->jobs);
+        heap_destroy(&self->heap);
+        zsock_destroy(&self->clients);
+        zsock_destroy(&self->workers);
+        free(self->clients_endpoint);
+        free(self->workers_endpoint);
+        if (self->sig_read >= 0)
+            close(self->sig_read);
+        if (self->sig_write >= 0)
+            close(self->sig_write);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+server_clients_endpoint(server_t *self)
+{
+    return self->clients_endpoint;
+}
+
+const char *
+server_workers_endpoint(server_t *self)
+{
+    return self->workers_endpoint;
+}
+
+/* ---- replies ------------------------------------------------------- */
+
+static void
+s_send(server_t *self, zsock_t *sock, goro_msg_t *msg, const goro_rid_t *rid)
+{
+    int rc = goro_msg_send(msg, zsock_resolve(sock), rid);
+    if (rc) {
+        self->undelivered++;
+        log_debug("%s to a peer that is gone: %s",
+                  goro_msg_cmd_name(msg->cmd), goro_strerror(rc));
+    }
+}
+
+static void
+s_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+              int code, const char *format, ...)
+{
+    char text[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_ERROR);
+    msg->reqid = reqid;
+    msg->code = (uint32_t) code;
+    goro_msg_set_text(msg, text, strlen(text));
+    s_send(self, self->clients, msg, rid);
+    goro_msg_destroy(&msg);
+}
+
+static void
+s_reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+           uint64_t id)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_OK);
+    msg->reqid = reqid;
+    msg->id = id;
+    s_send(self, self->clients, msg, rid);
+    goro_msg_destroy(&msg);
+}
+
+static void
+s_reply_job(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+            const job_t *job)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_JOB);
+    msg->reqid = reqid;
+    msg->id = job->id;
+    goro_msg_set_name(msg, job->fn);
+    msg->state = (uint8_t) job->state;
+    msg->attempt = (uint32_t) job->attempt;
+    msg->status = job->status;
+    msg->runtime = job->runtime_ms;
+    goro_msg_set_data(msg, job->out, job->out_size);
+    goro_msg_set_text(msg, job->err, job->err_size);
+    s_send(self, self->clients, msg, rid);
+    goro_msg_destroy(&msg);
+}
+
+static void
+s_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
+{
+    goro_msg_t *msg = goro_msg_new(cmd);
+    if (job) {
+        msg->id = job->id;
+        msg->attempt = (uint32_t) job->attempt;
+    }
+    if (cmd == GORO_MSG_DISPATCH) {
+        goro_msg_set_name(msg, job->fn);
+        goro_msg_set_data(msg, job->data, job->size);
+        msg->timeout = job->timeout_ms;
+    }
+    s_send(self, self->workers, msg, &w->rid);
+    goro_msg_destroy(&msg);
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+static void s_dispatch_fn(server_t *self, const char *fn);
+static void s_dispatch_worker(server_t *self, worker_t *w);
+
+/* Everything that follows a job's end: the result's ttl, the parked
+   WAITs answered. */
+static void
+s_job_ended(server_t *self, job_t *job)
+{
+    heap_arm(self->heap, &job->deadline,
+             goro_now() + self->cfg->result_ttl_ms);
+    while (job->waiters) {
+        waiter_t *w = job->waiters;
+        waiter_list_remove(&job->waiters, w);
+        heap_cancel(self->heap, &w->deadline);
+        s_reply_job(self, &w->rid, w->reqid, job);
+        waiter_destroy(&w);
+    }
+    log_debug("job %llu %s (status %lld)", (unsigned long long) job->id,
+              goro_job_state_name(job->state), (long long) job->status);
+}
+
+static void
+s_job_end(server_t *self, job_t *job, int state, int64_t status,
+          const char *reason)
+{
+    char *err = reason ? goro_strdup(reason) : NULL;
+    job_table_end(self->jobs, job, state, status, 0, NULL, 0, &err,
+                  reason ? strlen(reason) : 0);
+    s_job_ended(self, job);
+}
+
+static void
+s_job_start(server_t *self, job_t *job, worker_t *w)
+{
+    int64_t now = goro_now();
+    job_table_start(self->jobs, job, now);
+    worker_table_attach(self->wtable, w, job);
+    if (job->timeout_ms > 0)
+        heap_arm(self->heap, &job->deadline, now + job->timeout_ms);
+    s_send_worker(self, w, GORO_MSG_DISPATCH, job);
+}
+
+/* Stops a running job on its worker. The job stays attached until the
+   worker reports the attempt ended, so that its capacity is not given to
+   another job while the process is still being killed. */
+static void
+s_job_kill(server_t *self, job_t *job)
+{
+    heap_cancel(self->heap, &job->deadline);
+    s_send_worker(self, job->worker, GORO_MSG_KILL, job);
+}
+
+static void
+s_job_expire(server_t *self, job_t *job)
+{
+    if (job->state == GORO_JOB_RUNNING) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "timed out after %lld ms",
+                 (long long) job->timeout_ms);
+        s_job_kill(self, job);
+        s_job_end(self, job, GORO_JOB_TIMED_OUT, -1, reason);
+    }
+    else if (job->worker)
+        heap_arm(self->heap, &job->deadline,
+                 goro_now() + SERVER_TTL_RETRY_MS);
+    else
+        job_table_remove(self->jobs, &job);
+}
+
+/* ---- workers ------------------------------------------------------- */
+
+/* A worker died, went silent or left: its running jobs go back to the
+   queue while they have attempts left. */
+static void
+s_worker_lost(server_t *self, worker_t *w, const char *why)
+{
+    log_info("worker %s (pid %u) lost: %s; %d job(s) running",
+             w->name, w->pid, why, w->running);
+    while (w->jobs) {
+        job_t *job = w->jobs;
+        worker_table_detach(self->wtable, w, job);
+        if (job->state != GORO_JOB_RUNNING)
+            continue;               /* already ended by cancel or timeout */
+        heap_cancel(self->heap, &job->deadline);
+        if (job->attempt < job->max_attempts) {
+            job_table_requeue(self->jobs, job);
+            sched_push_front(self->sched, job);
+        }
+        else {
+            char reason[128];
+            snprintf(reason, sizeof reason,
+                     "worker lost (%s) on attempt %d of %d", why,
+                     job->attempt, job->max_attempts);
+            s_job_end(self, job, GORO_JOB_FAILED, -1, reason);
+        }
+    }
+    heap_cancel(self->heap, &w->expiry);
+    worker_table_remove(self->wtable, &w);
+    s_dispatch_fn(self, NULL);
+}
+
+static int64_t
+s_liveness_ms(server_t *self)
+{
+    return self->cfg->heartbeat_interval_ms * self->cfg->heartbeat_liveness;
+}
+
+static void
+s_worker_check(server_t *self, worker_t *w)
+{
+    int64_t due = w->last_seen + s_liveness_ms(self);
+    if (goro_now() >= due)
+        s_worker_lost(self, w, "no heartbeat");
+    else
+        heap_arm(self->heap, &w->expiry, due);
+}
+
+static void
+s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    worker_t *w = worker_table_lookup(self->wtable, rid);
+    if (w)      /* READY again on one connection: start it over */
+        s_worker_lost(self, w, "registered again");
+    w = worker_table_add(self->wtable, rid, msg, goro_now());
+    w->expiry.kind = DL_WORKER;
+    heap_arm(self->heap, &w->expiry, w->last_seen + s_liveness_ms(self));
+    log_info("worker %s (pid %u) joined: capacity %d, %zu function(s)",
+             w->name, w->pid, w->capacity, w->nfns);
+    goro_msg_t *welcome = goro_msg_new(GORO_MSG_WELCOME);
+    welcome->number = self->cfg->heartbeat_interval_ms;
+    welcome->counter = self->cfg->heartbeat_liveness;
+    goro_msg_set_text(welcome, self->clients_endpoint,
+                      strlen(self->clients_endpoint));
+    s_send(self, self->workers, welcome, rid);
+    goro_msg_destroy(&welcome);
+    if (!self->stopping)
+        s_dispatch_worker(self, w);
+}
+
+/* Completions are fenced by attempt: a DONE for an attempt that is not
+   the one this worker runs now changes nothing. */
+static void
+s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
+{
+    job_t *job = job_table_lookup(self->jobs, msg->id);
+    if (!job || job->worker != w || job->attempt != (int) msg->attempt) {
+        log_debug("stale DONE for job %llu attempt %u ignored",
+                  (unsigned long long) msg->id, msg->attempt);
+        return;
+    }
+    worker_table_detach(self->wtable, w, job);
+    w->finished++;
+    if (job->state == GORO_JOB_RUNNING) {
+        heap_cancel(self->heap, &job->deadline);
+        int state = msg->status == 0 ? GORO_JOB_SUCCEEDED : GORO_JOB_FAILED;
+        job_table_end(self->jobs, job, state, msg->status, msg->runtime,
+                      &msg->data, msg->size, &msg->text, msg->text_size);
+        s_job_ended(self, job);
+    }
+    if (!self->stopping)
+        s_dispatch_worker(self, w);
+}
+
+static void
+s_on_worker_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (msg->cmd == GORO_MSG_READY) {
+        s_on_ready(self, rid, msg);
+        return;
+    }
+    worker_t *w = worker_table_lookup(self->wtable, rid);
+    if (!w) {
+        /* We don't know it (we restarted, or it was declared lost):
+           DISCONNECT tells it to register again. */
+        if (msg->cmd != GORO_MSG_DISCONNECT) {
+            goro_msg_t *bye = goro_msg_new(GORO_MSG_DISCONNECT);
+            s_send(self, self->workers, bye, rid);
+            goro_msg_destroy(&bye);
+        }
+        return;
+    }
+    w->last_seen = goro_now();
+    switch (msg->cmd) {
+        case GORO_MSG_HEARTBEAT:
+            break;
+        case GORO_MSG_DONE:
+            s_on_done(self, w, msg);
+            break;
+        case GORO_MSG_DISCONNECT:
+            s_worker_lost(self, w, "disconnected");
+            break;
+        default:
+            log_debug("worker %s sent %s; ignored", w->name,
+                      goro_msg_cmd_name(msg->cmd));
+    }
+}
+
+/* ---- dispatch ------------------------------------------------------ */
+
+static void
+s_dispatch_worker(server_t *self, worker_t *w)
+{
+    while (w->running < w->capacity) {
+        job_t *job = sched_pop_any(self->sched, w->fns, w->nfns);
+        if (!job)
+            return;
+        s_job_start(self, job, w);
+    }
+}
+
+/* Starts queued jobs of FN (every function when NULL) on free workers. */
+static void
+s_dispatch_fn(server_t *self, const char *fn)
+{
+    if (self->stopping)
+        return;
+    if (!fn) {
+        for (worker_t *w = worker_table_first(self->wtable); w;
+             w = worker_table_next(self->wtable))
+            s_dispatch_worker(self, w);
+        return;
+    }
+    while (sched_queued(self->sched, fn) > 0) {
+        worker_t *w = worker_table_pick(self->wtable, fn);
+        if (!w)
+            return;
+        char *const one[] = {(char *) fn};
+        job_t *job = sched_pop_any(self->sched, one, 1);
+        s_job_start(self, job, w);
+    }
+}
+
+/* ---- client requests ----------------------------------------------- */
+
+/* Exec jobs: argv[0] is the first NUL-terminated string of the payload,
+   checked against jobs.exec.allow before the job is queued. */
+static int
+s_exec_policy(server_t *self, const goro_msg_t *msg, char *why, size_t size)
+{
+    if (!self->cfg->exec_enabled) {
+        snprintf(why, size, "exec jobs are disabled (jobs.exec.enabled)");
+        return GORO_EDENIED;
+    }
+    if (msg->size == 0 || msg->data[msg->size - 1] != '\0'
+        || msg->data[0] == '\0') {
+        snprintf(why, size, "exec payload must be a non-empty argv of "
+                 "NUL-terminated strings");
+        return GORO_EINVAL;
+    }
+    const char *program = (const char *) msg->data;
+    for (size_t i = 0; i < self->cfg->nexec_allow; i++)
+        if (fnmatch(self->cfg->exec_allow[i], program, 0) == 0)
+            return GORO_OK;
+    snprintf(why, size, "%.200s is not in jobs.exec.allow", program);
+    return GORO_EDENIED;
+}
+
+static void
+s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (self->stopping) {
+        s_reply_error(self, rid, msg->reqid, GORO_EUNAVAILABLE,
+                      "gorod is shutting down");
+        return;
+    }
+    if (!msg->name || !*msg->name) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "a job needs a function name");
+        return;
+    }
+    job_t *job = job_table_by_key(self->jobs, msg->key);
+    if (job) {                  /* a retried submit: same job */
+        s_reply_ok(self, rid, msg->reqid, job->id);
+        return;
+    }
+    if ((msg->wg && *msg->wg) || (msg->chan && *msg->chan)) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "the wg and chan options are not supported by this "
+                      "gorod yet");
+        return;
+    }
+    if (strcmp(msg->name, "exec") == 0) {
+        char why[256];
+        int rc = s_exec_policy(self, msg, why, sizeof why);
+        if (rc) {
+            s_reply_error(self, rid, msg->reqid, rc, "%s", why);
+            return;
+        }
+    }
+    if (sched_total(self->sched) >= self->cfg->max_queued_jobs) {
+        s_reply_error(self, rid, msg->reqid, GORO_EFULL,
+                      "%zu jobs are queued (limits.max_queued_jobs)",
+                      sched_total(self->sched));
+        return;
+    }
+    if (msg->timeout < 0) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "a job timeout cannot be negative");
+        return;
+    }
+    job_spec_t spec = {
+        .fn = msg->name, .data = msg->data, .size = msg->size,
+        .wg = msg->wg, .chan = msg->chan, .key = msg->key,
+        .timeout_ms = msg->timeout ? msg->timeout : self->cfg->job_timeout_ms,
+        .max_attempts = msg->max_attempts ? (int) msg->max_attempts
+                        : self->cfg->max_attempts,
+    };
+    job = job_table_submit(self->jobs, &spec);
+    job->deadline.kind = DL_JOB;
+    sched_push(self->sched, job);
+    s_reply_ok(self, rid, msg->reqid, job->id);
+    s_dispatch_fn(self, job->fn);
+}
+
+static job_t *
+s_find_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
+{
+    job_t *job = job_table_lookup(self->jobs, msg->id);
+    if (!job)
+        s_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
+                      "no job %llu (never submitted, or its result "
+                      "expired)", (unsigned long long) msg->id);
+    return job;
+}
+
+static void
+s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    job_t *job = s_find_job(self, rid, msg);
+    if (!job)
+        return;
+    if (job_state_ended(job->state))
+        s_reply_job(self, rid, msg->reqid, job);
+    else if (msg->timeout == 0)
+        s_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
+                      "job %llu has not ended", (unsigned long long) job->id);
+    else {
+        waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
+        waiter_list_push(&job->waiters, w);
+        if (msg->timeout > 0)
+            heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
+    }
+}
+
+static void
+s_on_waiter_deadline(server_t *self, waiter_t *w)
+{
+    job_t *job = w->target;
+    waiter_list_remove(&job->waiters, w);
+    s_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+                  "job %llu has not ended", (unsigned long long) job->id);
+    waiter_destroy(&w);
+}
+
+static void
+s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    job_t *job = s_find_job(self, rid, msg);
+    if (!job)
+        return;
+    if (job->state == GORO_JOB_QUEUED)
+        sched_remove(self->sched, job);
+    else if (job->state == GORO_JOB_RUNNING)
+        s_job_kill(self, job);
+    else {
+        s_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+                      "job %llu already ended (%s)",
+                      (unsigned long long) job->id,
+                      goro_job_state_name(job->state));
+        return;
+    }
+    s_job_end(self, job, GORO_JOB_CANCELLED, -1, "cancelled");
+    s_reply_ok(self, rid, msg->reqid, job->id);
+}
+
+static void
+s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    job_t *job = s_find_job(self, rid, msg);
+    if (!job)
+        return;
+    if (!job_state_ended(job->state) || job->state == GORO_JOB_SUCCEEDED) {
+        s_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+                      "job %llu is %s; only failed, cancelled or timed-out "
+                      "jobs can be retried", (unsigned long long) job->id,
+                      goro_job_state_name(job->state));
+        return;
+    }
+    if (job->worker) {
+        s_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+                      "job %llu is still being stopped on its worker",
+                      (unsigned long long) job->id);
+        return;
+    }
+    heap_cancel(self->heap, &job->deadline);
+    job_table_retry(self->jobs, job);
+    sched_push(self->sched, job);
+    s_reply_ok(self, rid, msg->reqid, job->id);
+    s_dispatch_fn(self, job->fn);
+}
+
+static void
+s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    size_t size = 0;
+    char *text = NULL;
+    if (msg->what == GORO_LIST_JOBS)
+        text = render_jobs(self->jobs, (int) msg->flags, &size);
+    else if (msg->what == GORO_LIST_WORKERS)
+        text = render_workers(self->wtable, self->pool, goro_now(),
+                              (int) msg->flags, &size);
+    else if (msg->what == GORO_LIST_STATS) {
+        render_stats_t stats = {
+            .uptime_ms = goro_now() - self->started_at,
+            .submitted = job_table_submitted(self->jobs),
+            .queued = job_table_count(self->jobs, GORO_JOB_QUEUED),
+            .running = job_table_count(self->jobs, GORO_JOB_RUNNING),
+            .succeeded = job_table_count(self->jobs, GORO_JOB_SUCCEEDED),
+            .failed = job_table_count(self->jobs, GORO_JOB_FAILED),
+            .cancelled = job_table_count(self->jobs, GORO_JOB_CANCELLED),
+            .timed_out = job_table_count(self->jobs, GORO_JOB_TIMED_OUT),
+            .workers = worker_table_size(self->wtable),
+            .pool_processes = pool_alive(self->pool),
+            .requests = self->requests,
+            .malformed = self->malformed,
+            .undelivered = self->undelivered,
+            .clients_endpoint = self->clients_endpoint,
+            .workers_endpoint = self->workers_endpoint,
+        };
+        for (worker_t *w = worker_table_first(self->wtable); w;
+             w = worker_table_next(self->wtable)) {
+            stats.capacity += w->capacity;
+            stats.busy += w->running;
+        }
+        text = render_stats(&stats, (int) msg->flags, &size);
+    }
+    else {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "LIST of unknown kind %u", msg->what);
+        return;
+    }
+    goro_msg_t *reply = goro_msg_new(GORO_MSG_OK);
+    reply->reqid = msg->reqid;
+    goro_msg_take_data(reply, (uint8_t **) &text, size);
+    s_send(self, self->clients, reply, rid);
+    goro_msg_destroy(&reply);
+}
+
+static void
+s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    switch (msg->cmd) {
+        case GORO_MSG_PING:
+            s_reply_ok(self, rid, msg->reqid, 0);
+            break;
+        case GORO_MSG_HEARTBEAT: {
+            goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
+            beat->reqid = msg->reqid;
+            s_send(self, self->clients, beat, rid);
+            goro_msg_destroy(&beat);
+            break;
+        }
+        case GORO_MSG_SUBMIT: s_on_submit(self, rid, msg); break;
+        case GORO_MSG_STATUS: {
+            job_t *job = s_find_job(self, rid, msg);
+            if (job)
+                s_reply_job(self, rid, msg->reqid, job);
+            break;
+        }
+        case GORO_MSG_WAIT: s_on_wait(self, rid, msg); break;
+        case GORO_MSG_CANCEL: s_on_cancel(self, rid, msg); break;
+        case GORO_MSG_RETRY: s_on_retry(self, rid, msg); break;
+        case GORO_MSG_LIST: s_on_list(self, rid, msg); break;
+        case GORO_MSG_DISCONNECT: break;
+        default:
+            s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                          "%s is not a request this gorod serves",
+                          goro_msg_cmd_name(msg->cmd));
+    }
+}
+
+/* ---- the loop ------------------------------------------------------ */
+
+static void
+s_drain(server_t *self, zsock_t *sock, bool workers)
+{
+    for (int i = 0; i < SERVER_BATCH; i++) {
+        goro_rid_t rid;
+        goro_msg_t *msg = NULL;
+        int rc = goro_msg_recv(zsock_resolve(sock),
+                               (size_t) self->cfg->max_message, &msg, &rid);
+        if (rc == GORO_EUNAVAILABLE)
+            return;
+        self->requests++;
+        if (rc) {
+            self->malformed++;
+            log_debug("malformed %s message: %s",
+                      workers ? "worker" : "client", goro_strerror(rc));
+            if (msg && !workers)
+                s_reply_error(self, &rid, msg->reqid, rc, "%s",
+                              rc == GORO_ETOOBIG
+                              ? "a value exceeds limits.max_message"
+                              : "malformed message");
+        }
+        else if (workers)
+            s_on_worker_msg(self, &rid, msg);
+        else
+            s_on_client_msg(self, &rid, msg);
+        goro_msg_destroy(&msg);
+    }
+}
+
+static void
+s_on_tick(server_t *self)
+{
+    for (worker_t *w = worker_table_first(self->wtable); w;
+         w = worker_table_next(self->wtable))
+        s_send_worker(self, w, GORO_MSG_HEARTBEAT, NULL);
+    heap_arm(self->heap, &self->tick,
+             goro_now() + self->cfg->heartbeat_interval_ms);
+}
+
+static void
+s_expire(server_t *self)
+{
+    heap_node_t *node;
+    int64_t now = goro_now();
+    while ((node = heap_pop_due(self->heap, now))) {
+        switch (node->kind) {
+            case DL_JOB:
+                s_job_expire(self, container_of(node, job_t, deadline));
+                break;
+            case DL_WORKER:
+                s_worker_check(self, container_of(node, worker_t, expiry));
+                break;
+            case DL_WAITER:
+                s_on_waiter_deadline(self,
+                                     container_of(node, waiter_t, deadline));
+                break;
+            case DL_POOL:
+                pool_on_deadline(self->pool, node);
+                break;
+            case DL_TICK:
+                s_on_tick(self);
+                break;
+            default:
+                log_bug("deadline of unknown kind");
+        }
+    }
+}
+
+static void
+s_begin_stop(server_t *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    self->stop_deadline = goro_now() + self->cfg->shutdown_grace_ms;
+    log_info("stopping: no new jobs; waiting up to %lld ms for %zu running "
+             "job(s)", (long long) self->cfg->shutdown_grace_ms,
+             job_table_count(self->jobs, GORO_JOB_RUNNING));
+}
+
+static void
+s_on_signals(server_t *self)
+{
+    char bytes[64];
+    ssize_t n;
+    while ((n = read(self->sig_read, bytes, sizeof bytes)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (bytes[i] == SIGCHLD)
+                pool_reap(self->pool);
+            else if (bytes[i] == SIGTERM || bytes[i] == SIGINT)
+                s_begin_stop(self);
+        }
+}
+
+static void
+s_install_signals(server_t *self)
+{
+    s_sig_write = self->sig_write;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int
+server_run(server_t *self)
+{
+    s_install_signals(self);
+    pool_start(self->pool);
+    heap_arm(self->heap, &self->tick,
+             goro_now() + self->cfg->heartbeat_interval_ms);
+    zmq_pollitem_t items[] = {
+        {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
+        {NULL, self->sig_read, ZMQ_POLLIN, 0},
+    };
+    for (;;) {
+        if (self->stopping
+            && (job_table_count(self->jobs, GORO_JOB_RUNNING) == 0
+                || goro_now() >= self->stop_deadline))
+            break;
+        int64_t timeout = heap_timeout_ms(self->heap, goro_now());
+        if (self->stopping) {
+            int64_t left = goro_remaining(self->stop_deadline);
+            if (timeout < 0 || left < timeout)
+                timeout = left;
+        }
+        if (zmq_poll(items, 3, (long) timeout) == -1 && zmq_errno() != EINTR) {
+            log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[2].revents & ZMQ_POLLIN)
+            s_on_signals(self);
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain(self, self->workers, true);
+        if (items[0].revents & ZMQ_POLLIN)
+            s_drain(self, self->clients, false);
+        s_expire(self);
+    }
+    size_t left = job_table_count(self->jobs, GORO_JOB_RUNNING);
+    if (left)
+        log_warn("grace period over: %zu job(s) still running are stopped",
+                 left);
+    pool_stop(self->pool, self->cfg->shutdown_grace_ms);
+    log_info("stopped");
+    return 0;
+}
+
+/* Parked requests still waiting at shutdown are freed with their jobs. */
+static void
+s_free_waiters_of(job_t *job, void *arg)
+{
+    (void) arg;
+    while (job->waiters) {
+        waiter_t *w = job->waiters;
+        waiter_list_remove(&job->waiters, w);
+        waiter_destroy(&w);
+    }
+}
+
+static void
+s_waiter_free_all(server_t *self)
+{
+    job_table_each(self->jobs, s_free_waiters_of, NULL);
+}

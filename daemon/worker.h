@@ -1,0 +1,61 @@
+/*  worker - the daemon's table of connected workers: who they are (their
+    routing id on the workers socket), which functions they serve, how many
+    jobs they run and may run, when they were last heard from.
+
+    Workers with free capacity sit in a ring that dispatch walks from the
+    front and rotates, so jobs spread over workers in turn.
+*/
+#ifndef WORKER_H_INCLUDED
+#define WORKER_H_INCLUDED
+
+#include "gorod.h"
+#include "heap.h"
+#include "goro_msg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker {
+    goro_rid_t rid;             /* routing id on the workers socket */
+    char *name;                 /* label the worker gave */
+    uint32_t pid;
+    int capacity;               /* jobs at once */
+    int running;
+    char **fns;                 /* functions served */
+    size_t nfns;
+    job_t *jobs;                /* running jobs, linked by prev/next */
+    int64_t last_seen;          /* monotonic ms of the last message */
+    int64_t joined_at;          /* wall-clock ms */
+    uint64_t finished;          /* jobs it ended */
+    heap_node_t expiry;         /* silence deadline */
+    worker_t *free_prev, *free_next;
+    bool in_free;
+};
+
+/* Caller owns the result. */
+worker_table_t *worker_table_new(void);
+void worker_table_destroy(worker_table_t **self_p);
+
+/* Registers a worker from its READY. Owned by the table. */
+worker_t *worker_table_add(worker_table_t *self, const goro_rid_t *rid,
+                           const goro_msg_t *ready, int64_t now);
+worker_t *worker_table_lookup(worker_table_t *self, const goro_rid_t *rid);
+/* Forgets W; its jobs must have been taken off it. */
+void worker_table_remove(worker_table_t *self, worker_t **w_p);
+
+bool worker_serves(const worker_t *w, const char *fn);
+
+/* Links JOB as running on W / unlinks it; keeps the free ring right. */
+void worker_table_attach(worker_table_t *self, worker_t *w, job_t *job);
+void worker_table_detach(worker_table_t *self, worker_t *w, job_t *job);
+
+/* The first worker with free capacity serving FN, or NULL. It moves to
+   the back of the ring, so the next job goes to another. */
+worker_t *worker_table_pick(worker_table_t *self, const char *fn);
+
+size_t worker_table_size(worker_table_t *self);
+worker_t *worker_table_first(worker_table_t *self);
+worker_t *worker_table_next(worker_table_t *self);
+
+#endif

@@ -1,0 +1,40 @@
+/*  goro_util - small helpers both sides of the wire share: memory that
+    aborts on exhaustion, the monotonic clock, and the parsers for the
+    contract's durations ("1.5s") and sizes ("1MiB").
+
+    Not a grab bag: anything with state or a concept of its own gets its
+    own module.
+*/
+#ifndef GORO_UTIL_H_INCLUDED
+#define GORO_UTIL_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation that aborts on OOM (as Redis's zmalloc does): callers never
+   handle NULL from these. */
+void *goro_zalloc(size_t size);
+void *goro_realloc(void *ptr, size_t size);
+char *goro_strdup(const char *text);
+void *goro_memdup(const void *data, size_t size);
+
+/* Monotonic milliseconds, for every in-memory deadline. */
+int64_t goro_now(void);
+
+/* Wall-clock epoch milliseconds; only for what leaves the process. */
+int64_t goro_wall_ms(void);
+
+/* Go duration syntax to ms; GORO_EINVAL on anything else. Negative
+   durations are refused: the contract spells "forever" as -1 elsewhere. */
+int goro_util_duration(const char *text, int64_t *ms_out);
+
+/* "1024", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
+int goro_util_size(const char *text, uint64_t *bytes_out);
+
+/* Timeout (-1, 0, n ms) to an absolute monotonic deadline; -1 stays -1. */
+int64_t goro_deadline(int64_t timeout_ms);
+
+/* Milliseconds left until DEADLINE (>= 0), or -1 for no deadline. */
+int64_t goro_remaining(int64_t deadline);
+
+#endif
