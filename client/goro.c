@@ -138,16 +138,18 @@ s_poll(goro_t *self, short events, int64_t deadline)
 }
 
 /* Sends MSG with a fresh request id, waiting for a connection to the
-   daemon at most one liveness period. */
+   daemon at most one liveness period, or until DEADLINE if sooner. */
 static int
-s_send(goro_t *self, goro_msg_t *msg)
+s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
 {
     int rc = s_connect(self);
     if (rc)
         return rc;
     msg->reqid = self->next_reqid++;
-    if (!s_poll(self, ZMQ_POLLOUT,
-                goro_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS))) {
+    int64_t until = goro_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS);
+    if (deadline >= 0 && deadline < until)
+        until = deadline;
+    if (!s_poll(self, ZMQ_POLLOUT, until)) {
         s_reset(self);
         return GORO_EUNAVAILABLE;
     }
@@ -209,7 +211,7 @@ s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
     goro_msg_t *msg = *msg_p;
     *msg_p = NULL;
     *reply_out = NULL;
-    int rc = s_send(self, msg);
+    int rc = s_send(self, msg, deadline);
     uint64_t reqid = msg->reqid;
     goro_msg_destroy(&msg);
     while (rc == GORO_OK) {
@@ -356,7 +358,7 @@ goro_go_many(goro_t *self, const char *fn, size_t count,
             goro_msg_t *msg = s_submit_msg(fn, datas[sent], lens[sent],
                                            opts);
             self->next_reqid = base + sent;
-            int rc = s_send(self, msg);
+            int rc = s_send(self, msg, -1);
             goro_msg_destroy(&msg);
             if (rc)
                 return rc;

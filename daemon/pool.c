@@ -39,6 +39,7 @@ struct pool {
     char *worker_cmd;
     char *endpoint;
     heap_t *heap;
+    uint64_t max_output;        /* jobs.exec.max_output */
     bool stopping;
 };
 
@@ -66,6 +67,7 @@ pool_new(const config_t *cfg, const char *worker_cmd,
     self->worker_cmd = goro_strdup(worker_cmd);
     self->endpoint = goro_strdup(workers_endpoint);
     self->heap = heap;
+    self->max_output = cfg->exec_max_output;
     return self;
 }
 
@@ -93,16 +95,19 @@ s_argv(pool_t *self, slot_t *slot)
                           : self->worker_cmd;
     char *copy = goro_strdup(command);
     size_t argc = 0;
-    char **argv = goro_zalloc(sizeof(char *) * (strlen(copy) / 2 + 12));
+    char **argv = goro_zalloc(sizeof(char *) * (strlen(copy) / 2 + 14));
     for (char *save, *word = strtok_r(copy, " \t", &save); word;
          word = strtok_r(NULL, " \t", &save))
         argv[argc++] = goro_strdup(word);
     free(copy);
-    char concurrency[16], name[300];
+    char concurrency[16], name[300], max_output[32];
     snprintf(concurrency, sizeof concurrency, "%d", slot->conf->concurrency);
+    snprintf(max_output, sizeof max_output, "%llu",
+             (unsigned long long) self->max_output);
     snprintf(name, sizeof name, "%s/%d", slot->conf->name, slot->index);
     const char *extra[] = {"--connect", self->endpoint, "--concurrency",
-                           concurrency, "--name", name};
+                           concurrency, "--name", name, "--max-output",
+                           max_output};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         argv[argc++] = goro_strdup(extra[i]);
     return argv;

@@ -45,7 +45,7 @@ enum {
 
 #define SERVER_BATCH 256        /* messages per socket per loop turn, so
                                    neither socket starves the other */
-#define SERVER_FRAME_SLACK 65536 /* header and fields beyond the payload */
+#define SERVER_FRAME_SLACK 524288 /* header and fields beyond the values */
 #define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
 
 struct server {
@@ -95,10 +95,12 @@ s_bind(const char *endpoint, const config_t *cfg, char **bound,
         return NULL;
     }
     zsock_set_router_mandatory(sock, 1);
-    zsock_set_linger(sock, 0);
+    zsock_set_linger(sock, 200);   /* last replies at shutdown go out */
     zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
     zsock_set_rcvhwm(sock, 100000);
-    zsock_set_maxmsgsize(sock, (int64_t) (cfg->max_message
+    /* DONE and JOB carry two values (output and error) of up to
+       max_message each; far larger frames drop the connection. */
+    zsock_set_maxmsgsize(sock, (int64_t) (2 * cfg->max_message
                                           + SERVER_FRAME_SLACK));
     if (zsock_bind(sock, "%s", endpoint) == -1) {
         snprintf(err, err_size, "cannot bind %s: %s", endpoint,
@@ -899,14 +901,18 @@ server_run(server_t *self)
     return 0;
 }
 
-/* Parked requests still waiting at shutdown are freed with their jobs. */
+/* Parked requests still waiting at shutdown are told so, rather than
+   left to find out from silence. */
 static void
 s_free_waiters_of(job_t *job, void *arg)
 {
-    (void) arg;
+    server_t *self = arg;
     while (job->waiters) {
         waiter_t *w = job->waiters;
         waiter_list_remove(&job->waiters, w);
+        if (self->clients)
+            s_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
+                          "gorod stopped");
         waiter_destroy(&w);
     }
 }
@@ -914,5 +920,5 @@ s_free_waiters_of(job_t *job, void *arg)
 static void
 s_waiter_free_all(server_t *self)
 {
-    job_table_each(self->jobs, s_free_waiters_of, NULL);
+    job_table_each(self->jobs, s_free_waiters_of, self);
 }

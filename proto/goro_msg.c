@@ -151,7 +151,7 @@ void
 goro_msg_set_data(goro_msg_t *self, const void *data, size_t size)
 {
     free(self->data);
-    self->data = data || size ? goro_memdup(data, size) : NULL;
+    self->data = data ? goro_memdup(data, size) : NULL;
     self->size = self->data ? size : 0;
 }
 

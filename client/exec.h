@@ -1,0 +1,54 @@
+/*  exec - runs one built-in `exec` job: an argv, without a shell, in its
+    own process group, with stdout and stderr captured up to a bound.
+
+    Internal to libgoro (not exported). It knows nothing of sockets or of
+    the worker's job table: the worker learns the child's process group
+    through a callback, so that a KILL can reach it, and gets the result
+    back as plain bytes.
+*/
+#ifndef EXEC_H_INCLUDED
+#define EXEC_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The status of a command that could not be run at all, as sh(1) uses
+   for "command not found". */
+#define EXEC_STATUS_NOT_RUN 127
+
+/* Called with the child's process group id right after the spawn, and
+   with 0 once the child has exited but before it is reaped: while the
+   callback's last value is non-zero, kill(-pgid, ...) cannot hit a
+   process that reused the id. Runs on the exec thread. */
+typedef void exec_pgid_fn(pid_t pgid, void *arg);
+
+typedef struct {
+    const uint8_t *argv;        /* NUL-terminated strings, argv[0] first */
+    size_t size;                /* bytes in argv, the last one a NUL */
+    size_t max_output;          /* bytes kept of stdout and of stderr each */
+    const char *endpoint;       /* GORO_ENDPOINT; NULL: inherit ours */
+    uint64_t job_id;            /* GORO_JOB_ID */
+    uint32_t attempt;           /* GORO_ATTEMPT */
+    exec_pgid_fn *on_pgid;      /* may be NULL */
+    void *arg;                  /* for on_pgid */
+} exec_spec_t;
+
+typedef struct {
+    int status;                 /* exit status; 128+N if killed by signal
+                                   N; EXEC_STATUS_NOT_RUN if not run */
+    uint8_t *out;               /* stdout, malloc'd, NUL after the end */
+    size_t out_size;
+    char *err;                  /* stderr or our error text, same */
+    size_t err_size;
+} exec_result_t;
+
+/* Runs SPEC to the end and fills *RESULT, whose buffers the caller frees
+   with exec_result_fini(). Never fails as a call: what went wrong is in
+   the status and the error text. Blocks the calling thread. */
+void exec_run(const exec_spec_t *spec, exec_result_t *result);
+
+/* Frees RESULT's buffers and zeroes it. */
+void exec_result_fini(exec_result_t *result);
+
+#endif
