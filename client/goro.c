@@ -660,7 +660,9 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
         else {
             goro_case_t *c = &cases[reply->index];
             *fired = reply->index;
-            if (c->op == GORO_CASE_RECV) {
+            if (c->op == GORO_CASE_SEND && (reply->flags & 1))
+                rc = GORO_ECLOSED;
+            else if (c->op == GORO_CASE_RECV) {
                 c->closed = (reply->flags & 1) != 0;
                 c->data = c->closed ? NULL
                           : reply->data ? reply->data : goro_zalloc(1);

@@ -11,6 +11,8 @@
     visibly (and is logged) instead of vanishing.
 */
 #include "server.h"
+#include "chan.h"
+#include "client.h"
 #include "config.h"
 #include "heap.h"
 #include "job.h"
@@ -19,6 +21,7 @@
 #include "render.h"
 #include "sched.h"
 #include "waiter.h"
+#include "wg.h"
 #include "worker.h"
 #include "goro_msg.h"
 #include "goro_util.h"
@@ -40,7 +43,24 @@ enum {
     DL_WORKER,                  /* worker: silence check */
     DL_WAITER,                  /* parked request */
     DL_POOL,                    /* pool slot restart */
-    DL_TICK                     /* our heartbeat to workers */
+    DL_TICK,                    /* our heartbeat to workers */
+    DL_PARK,                    /* parked channel operation */
+    DL_CLIENT,                  /* parked client: silence check */
+    DL_WG_WAITER                /* parked WG_WAIT */
+};
+
+/* A channel operation parked in the channel table, and who to answer
+   when it fires. Operations the daemon itself makes (a job's result sent
+   on its result channel) have no client and no deadline. */
+typedef struct parked parked_t;
+struct parked {
+    goro_rid_t rid;
+    uint64_t reqid;
+    int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT; 0: ours */
+    chan_park_t *park;
+    heap_node_t deadline;
+    client_t *client;           /* NULL for our own sends */
+    parked_t *prev, *next;      /* in the client's list */
 };
 
 #define SERVER_BATCH 256        /* messages per socket per loop turn, so
@@ -58,6 +78,9 @@ struct server {
     job_table_t *jobs;
     sched_t *sched;
     worker_table_t *wtable;
+    chan_table_t *chans;
+    wg_table_t *wgs;
+    client_table_t *ctable;
     pool_t *pool;
     heap_node_t tick;
     int sig_read, sig_write;    /* self-pipe */
@@ -66,6 +89,8 @@ struct server {
     int64_t started_at;
     uint64_t requests, malformed;
     uint64_t undelivered;       /* replies to peers that were gone */
+    uint64_t results_dropped;   /* job results for a closed channel */
+    parked_t *own_parks;        /* our own parked result sends */
 };
 
 /* The signal handlers' only way in. */
@@ -83,6 +108,9 @@ s_on_signal(int signo)
 }
 
 /* ---- setup --------------------------------------------------------- */
+
+static void s_on_chan_fire(void *arg, chan_park_t *park,
+                           chan_result_t *result);
 
 static zsock_t *
 s_bind(const char *endpoint, const config_t *cfg, char **bound,
@@ -138,6 +166,10 @@ server_new(const config_t *cfg, const char *worker_cmd, char *err,
     self->jobs = job_table_new();
     self->sched = sched_new();
     self->wtable = worker_table_new();
+    self->chans = chan_table_new(s_on_chan_fire, self,
+                                 (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
+    self->wgs = wg_table_new();
+    self->ctable = client_table_new(DL_CLIENT);
     self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
                           self->heap, DL_POOL);
     heap_node_init(&self->tick, DL_TICK);
@@ -158,6 +190,9 @@ server_destroy(server_t **self_p)
         if (self->jobs)
             s_waiter_free_all(self);
         pool_destroy(&self->pool);
+        chan_table_destroy(&self->chans);
+        wg_table_destroy(&self->wgs);
+        client_table_destroy(&self->ctable);
         worker_table_destroy(&self->wtable);
         sched_destroy(&self->sched);
         job_table_destroy(&self->jobs);
@@ -267,6 +302,8 @@ s_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
 
 static void s_dispatch_fn(server_t *self, const char *fn);
 static void s_dispatch_worker(server_t *self, worker_t *w);
+static void s_job_send_result(server_t *self, job_t *job);
+static void s_job_wg_done(server_t *self, job_t *job);
 
 /* Everything that follows a job's end: the result's ttl, the parked
    WAITs answered. */
@@ -282,6 +319,10 @@ s_job_ended(server_t *self, job_t *job)
         s_reply_job(self, &w->rid, w->reqid, job);
         waiter_destroy(&w);
     }
+    if (job->wg)
+        s_job_wg_done(self, job);
+    if (job->chan)
+        s_job_send_result(self, job);
     log_debug("job %llu %s (status %lld)", (unsigned long long) job->id,
               goro_job_state_name(job->state), (long long) job->status);
 }
@@ -497,6 +538,344 @@ s_dispatch_fn(server_t *self, const char *fn)
     }
 }
 
+/* ---- channels ------------------------------------------------------ */
+
+/* Liveness of a parked client: it heartbeats every second (libgoro's
+   fixed interval) or at gorod's interval if slower. */
+static int64_t
+s_client_liveness_ms(server_t *self)
+{
+    int64_t interval = self->cfg->heartbeat_interval_ms > 1000
+                       ? self->cfg->heartbeat_interval_ms : 1000;
+    return interval * self->cfg->heartbeat_liveness;
+}
+
+static void
+s_parked_link(server_t *self, parked_t *p, const goro_rid_t *rid)
+{
+    client_t *c = client_table_get(self->ctable, rid, goro_now());
+    p->client = c;
+    p->prev = NULL;
+    p->next = c->parks;
+    if (p->next)
+        p->next->prev = p;
+    c->parks = p;
+    c->nparks++;
+    if (!heap_node_armed(&c->expiry))
+        heap_arm(self->heap, &c->expiry,
+                 c->last_seen + s_client_liveness_ms(self));
+}
+
+/* Frees P once its operation fired or was withdrawn, and forgets its
+   client when nothing of it is parked any more. */
+static void
+s_parked_free(server_t *self, parked_t *p)
+{
+    heap_cancel(self->heap, &p->deadline);
+    client_t *c = p->client;
+    if (c) {
+        if (p->prev)
+            p->prev->next = p->next;
+        else
+            c->parks = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+        if (--c->nparks == 0) {
+            heap_cancel(self->heap, &c->expiry);
+            client_table_remove(self->ctable, &c);
+        }
+    }
+    else {
+        if (p->prev)
+            p->prev->next = p->next;
+        else if (self->own_parks == p)
+            self->own_parks = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+    }
+    free(p);
+}
+
+/* The answer to a channel operation, parked or not. */
+static void
+s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
+             chan_result_t *result)
+{
+    if (cmd == GORO_MSG_CHAN_SEND) {
+        if (result->code)
+            s_reply_error(self, rid, reqid, result->code,
+                          "the channel is closed");
+        else
+            s_reply_ok(self, rid, reqid, 0);
+        return;
+    }
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_VALUE);
+    msg->reqid = reqid;
+    msg->index = (uint32_t) result->index;
+    msg->flags = result->closed || result->code == GORO_ECLOSED ? 1 : 0;
+    goro_msg_take_data(msg, &result->data, result->size);
+    s_send(self, self->clients, msg, rid);
+    goro_msg_destroy(&msg);
+}
+
+static void
+s_on_chan_fire(void *arg, chan_park_t *park, chan_result_t *result)
+{
+    server_t *self = arg;
+    parked_t *p = chan_park_owner(park);
+    if (p->cmd)
+        s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
+    else if (result->code == GORO_ECLOSED)
+        self->results_dropped++;
+    free(result->data);
+    result->data = NULL;
+    s_parked_free(self, p);
+}
+
+/* Every channel operation: a send, a receive or a select, as cases. */
+static void
+s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
+          chan_case_t *cases, size_t ncases)
+{
+    parked_t *p = goro_zalloc(sizeof *p);
+    p->rid = *rid;
+    p->reqid = msg->reqid;
+    p->cmd = msg->cmd;
+    heap_node_init(&p->deadline, DL_PARK);
+    chan_result_t result;
+    int rc = chan_select(self->chans, cases, ncases, msg->timeout != 0, p,
+                         &p->park, &result);
+    if (rc == GORO_OK && p->park) {
+        s_parked_link(self, p, rid);
+        if (msg->timeout > 0)
+            heap_arm(self->heap, &p->deadline, goro_now() + msg->timeout);
+        return;
+    }
+    free(p);
+    if (rc == GORO_OK)
+        s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
+    else if (rc == GORO_ENOTFOUND)
+        s_reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
+                      "it first)", ncases == 1 ? cases[0].chan : "of the "
+                      "select");
+    else if (rc == GORO_ETIMEDOUT)
+        s_reply_error(self, rid, msg->reqid, rc, "no case was ready");
+    else
+        s_reply_error(self, rid, msg->reqid, rc, "invalid select case");
+    free(result.data);
+}
+
+static void
+s_on_chan_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (msg->cmd == GORO_MSG_SELECT) {
+        if (msg->ncases == 0) {
+            s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                          "a select needs at least one case");
+            return;
+        }
+        chan_case_t *cases = goro_zalloc(sizeof *cases * msg->ncases);
+        for (size_t i = 0; i < msg->ncases; i++) {
+            cases[i].op = msg->cases[i].op;
+            cases[i].chan = msg->cases[i].chan;
+            cases[i].data = msg->cases[i].data;
+            cases[i].size = msg->cases[i].size;
+            msg->cases[i].data = NULL;
+        }
+        s_chan_op(self, rid, msg, cases, msg->ncases);
+        for (size_t i = 0; i < msg->ncases; i++)
+            free(cases[i].data);
+        free(cases);
+        return;
+    }
+    chan_case_t one = {
+        .op = msg->cmd == GORO_MSG_CHAN_SEND ? GORO_CASE_SEND
+                                              : GORO_CASE_RECV,
+        .chan = msg->name, .data = msg->data, .size = msg->size,
+    };
+    msg->data = NULL;
+    s_chan_op(self, rid, msg, &one, 1);
+    free(one.data);
+}
+
+static void
+s_on_chan_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (!msg->name || !*msg->name) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "a channel needs a name");
+        return;
+    }
+    int rc;
+    if (msg->cmd == GORO_MSG_CHAN_MAKE) {
+        rc = chan_make(self->chans, msg->name, msg->number);
+        if (rc == GORO_EEXIST)
+            s_reply_error(self, rid, msg->reqid, rc, "channel %s exists with "
+                          "another capacity", msg->name);
+        else if (rc)
+            s_reply_error(self, rid, msg->reqid, rc, "capacity %lld is not "
+                          "valid", (long long) msg->number);
+    }
+    else {
+        rc = chan_close(self->chans, msg->name);
+        if (rc == GORO_ENOTFOUND)
+            s_reply_error(self, rid, msg->reqid, rc, "no channel %s",
+                          msg->name);
+        else if (rc)
+            s_reply_error(self, rid, msg->reqid, rc, "channel %s is closed "
+                          "already", msg->name);
+    }
+    if (rc == GORO_OK)
+        s_reply_ok(self, rid, msg->reqid, 0);
+}
+
+/* A job with a result channel sends its output there when it ends, under
+   channel rules: the send parks while the channel is full (or unbuffered
+   with no receiver), without holding a worker. On a closed channel the
+   value is dropped and counted (stats: results_dropped). */
+static void
+s_job_send_result(server_t *self, job_t *job)
+{
+    parked_t *p = goro_zalloc(sizeof *p);
+    heap_node_init(&p->deadline, DL_PARK);
+    chan_case_t one = {
+        .op = GORO_CASE_SEND, .chan = job->chan,
+        .data = goro_memdup(job->out, job->out_size), .size = job->out_size,
+    };
+    chan_result_t result;
+    int rc = chan_select(self->chans, &one, 1, true, p, &p->park, &result);
+    free(one.data);
+    if (rc == GORO_OK && p->park) {
+        p->next = self->own_parks;
+        if (p->next)
+            p->next->prev = p;
+        self->own_parks = p;
+        return;
+    }
+    free(p);
+    if (rc != GORO_OK || result.code != GORO_OK) {
+        self->results_dropped++;
+        log_info("job %llu: result for channel %s dropped (%s)",
+                 (unsigned long long) job->id, job->chan,
+                 rc ? goro_strerror(rc) : goro_strerror(result.code));
+    }
+}
+
+static void
+s_on_client_gone(server_t *self, client_t *c)
+{
+    int64_t due = c->last_seen + s_client_liveness_ms(self);
+    if (goro_now() < due) {
+        heap_arm(self->heap, &c->expiry, due);
+        return;
+    }
+    log_debug("client silent while parked: %zu operation(s) withdrawn",
+              c->nparks);
+    while (c->parks) {
+        parked_t *p = c->parks;
+        bool last = c->nparks == 1;
+        chan_park_withdraw(self->chans, &p->park);
+        s_parked_free(self, p);     /* frees C with the last one */
+        if (last)
+            break;
+    }
+}
+
+/* ---- waitgroups ---------------------------------------------------- */
+
+static void
+s_wg_release(server_t *self, wg_t *wg)
+{
+    if (wg->info.counter != 0)
+        return;
+    while (wg->waiters) {
+        waiter_t *w = wg->waiters;
+        waiter_list_remove(&wg->waiters, w);
+        heap_cancel(self->heap, &w->deadline);
+        s_reply_ok(self, &w->rid, w->reqid, 0);
+        waiter_destroy(&w);
+    }
+}
+
+static void
+s_on_wg_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (!msg->name || !*msg->name) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "a waitgroup needs a name");
+        return;
+    }
+    wg_t *wg = wg_table_lookup(self->wgs, msg->name);
+    if (msg->cmd == GORO_MSG_WG_ADD) {
+        int rc = wg_add(self->wgs, msg->name, msg->number, &wg);
+        if (rc == GORO_ENEGATIVE)
+            s_reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at %lld;"
+                          " adding %lld would make it negative", msg->name,
+                          (long long) (wg ? wg->info.counter : 0),
+                          (long long) msg->number);
+        else if (rc)
+            s_reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
+                          "overflow", msg->name);
+        else {
+            s_reply_ok(self, rid, msg->reqid, 0);
+            s_wg_release(self, wg);
+        }
+    }
+    else if (msg->cmd == GORO_MSG_WG_WAIT) {
+        if (!wg || wg->info.counter == 0)
+            s_reply_ok(self, rid, msg->reqid, 0);
+        else if (msg->timeout == 0)
+            s_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
+                          "waitgroup %s is at %lld", msg->name,
+                          (long long) wg->info.counter);
+        else {
+            waiter_t *w = waiter_new(rid, msg->reqid, DL_WG_WAITER, wg);
+            waiter_list_push(&wg->waiters, w);
+            if (msg->timeout > 0)
+                heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
+        }
+    }
+    else {
+        goro_msg_t *info = goro_msg_new(GORO_MSG_WG_INFO);
+        info->reqid = msg->reqid;
+        if (wg) {
+            info->counter = wg->info.counter;
+            info->added = wg->info.added;
+            info->done = wg->info.done;
+            info->succeeded = wg->info.succeeded;
+            info->failed = wg->info.failed;
+        }
+        s_send(self, self->clients, info, rid);
+        goro_msg_destroy(&info);
+    }
+}
+
+static void
+s_on_wg_deadline(server_t *self, waiter_t *w)
+{
+    wg_t *wg = w->target;
+    waiter_list_remove(&wg->waiters, w);
+    s_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+                  "waitgroup %s is at %lld", wg->name,
+                  (long long) wg->info.counter);
+    waiter_destroy(&w);
+}
+
+/* A job's end is its Done(), exactly once: s_job_ended runs once per
+   end, and a retry (which ends it again later) adds it back first. */
+static void
+s_job_wg_done(server_t *self, job_t *job)
+{
+    wg_t *wg = NULL;
+    int rc = wg_job_done(self->wgs, job->wg,
+                         job->state == GORO_JOB_SUCCEEDED, &wg);
+    if (rc)
+        log_warn("job %llu: waitgroup %s was already at zero; its Done is "
+                 "ignored", (unsigned long long) job->id, job->wg);
+    else
+        s_wg_release(self, wg);
+}
+
 /* ---- client requests ----------------------------------------------- */
 
 /* Exec jobs: argv[0] is the first NUL-terminated string of the payload,
@@ -540,11 +919,19 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         s_reply_ok(self, rid, msg->reqid, job->id);
         return;
     }
-    if ((msg->wg && *msg->wg) || (msg->chan && *msg->chan)) {
-        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                      "the wg and chan options are not supported by this "
-                      "gorod yet");
+    if (msg->chan && *msg->chan && !chan_exists(self->chans, msg->chan)) {
+        s_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
+                      "no channel %s for the job's result (make it first)",
+                      msg->chan);
         return;
+    }
+    if (msg->wg && *msg->wg) {
+        wg_t *wg = wg_table_lookup(self->wgs, msg->wg);
+        if (wg && wg->info.counter == INT64_MAX) {
+            s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                          "waitgroup %s would overflow", msg->wg);
+            return;
+        }
     }
     if (strcmp(msg->name, "exec") == 0) {
         char why[256];
@@ -574,6 +961,8 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     };
     job = job_table_submit(self->jobs, &spec);
     job->deadline.kind = DL_JOB;
+    if (job->wg)                /* Add(1) in the same step as the enqueue */
+        wg_add(self->wgs, job->wg, 1, NULL);
     sched_push(self->sched, job);
     s_reply_ok(self, rid, msg->reqid, job->id);
     s_dispatch_fn(self, job->fn);
@@ -661,6 +1050,8 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     heap_cancel(self->heap, &job->deadline);
     job_table_retry(self->jobs, job);
+    if (job->wg)                /* it will Done again when it ends */
+        wg_add(self->wgs, job->wg, 1, NULL);
     sched_push(self->sched, job);
     s_reply_ok(self, rid, msg->reqid, job->id);
     s_dispatch_fn(self, job->fn);
@@ -738,6 +1129,14 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_CANCEL: s_on_cancel(self, rid, msg); break;
         case GORO_MSG_RETRY: s_on_retry(self, rid, msg); break;
         case GORO_MSG_LIST: s_on_list(self, rid, msg); break;
+        case GORO_MSG_CHAN_SEND:
+        case GORO_MSG_CHAN_RECV:
+        case GORO_MSG_SELECT: s_on_chan_msg(self, rid, msg); break;
+        case GORO_MSG_CHAN_MAKE:
+        case GORO_MSG_CHAN_CLOSE: s_on_chan_admin(self, rid, msg); break;
+        case GORO_MSG_WG_ADD:
+        case GORO_MSG_WG_WAIT:
+        case GORO_MSG_WG_STATUS: s_on_wg_msg(self, rid, msg); break;
         case GORO_MSG_DISCONNECT: break;
         default:
             s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
@@ -771,8 +1170,10 @@ s_drain(server_t *self, zsock_t *sock, bool workers)
         }
         else if (workers)
             s_on_worker_msg(self, &rid, msg);
-        else
+        else {
+            client_table_touch(self->ctable, &rid, goro_now());
             s_on_client_msg(self, &rid, msg);
+        }
         goro_msg_destroy(&msg);
     }
 }
@@ -809,6 +1210,20 @@ s_expire(server_t *self)
                 break;
             case DL_TICK:
                 s_on_tick(self);
+                break;
+            case DL_PARK: {
+                parked_t *p = container_of(node, parked_t, deadline);
+                chan_park_withdraw(self->chans, &p->park);
+                s_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
+                              "no case was ready in time");
+                s_parked_free(self, p);
+                break;
+            }
+            case DL_CLIENT:
+                s_on_client_gone(self, container_of(node, client_t, expiry));
+                break;
+            case DL_WG_WAITER:
+                s_on_wg_deadline(self, container_of(node, waiter_t, deadline));
                 break;
             default:
                 log_bug("deadline of unknown kind");
@@ -918,7 +1333,44 @@ s_free_waiters_of(job_t *job, void *arg)
 }
 
 static void
+s_free_wg_waiters(wg_t *wg, void *arg)
+{
+    server_t *self = arg;
+    while (wg->waiters) {
+        waiter_t *w = wg->waiters;
+        waiter_list_remove(&wg->waiters, w);
+        if (self->clients)
+            s_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
+                          "gorod stopped");
+        waiter_destroy(&w);
+    }
+}
+
+/* Everything parked is answered (clients) or dropped (our own sends)
+   before the tables go. */
+static void
 s_waiter_free_all(server_t *self)
 {
     job_table_each(self->jobs, s_free_waiters_of, self);
+    if (self->wgs)
+        wg_table_each(self->wgs, s_free_wg_waiters, self);
+    while (self->own_parks) {
+        parked_t *p = self->own_parks;
+        chan_park_withdraw(self->chans, &p->park);
+        s_parked_free(self, p);
+    }
+    client_t *c;
+    while (self->ctable && (c = client_table_first(self->ctable))) {
+        while (c->nparks) {
+            parked_t *p = c->parks;
+            bool last = c->nparks == 1;
+            if (self->clients)
+                s_reply_error(self, &p->rid, p->reqid, GORO_EUNAVAILABLE,
+                              "gorod stopped");
+            chan_park_withdraw(self->chans, &p->park);
+            s_parked_free(self, p);
+            if (last)
+                break;
+        }
+    }
 }

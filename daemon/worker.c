@@ -19,25 +19,6 @@ struct worker_table {
     worker_t *free_head;        /* ring of workers with capacity left */
 };
 
-static size_t
-s_rid_hash(const void *key)
-{
-    const goro_rid_t *rid = key;
-    size_t hash = 14695981039346656037ULL;      /* FNV-1a */
-    for (size_t i = 0; i < rid->size; i++)
-        hash = (hash ^ rid->data[i]) * 1099511628211ULL;
-    return hash;
-}
-
-static int
-s_rid_compare(const void *a, const void *b)
-{
-    const goro_rid_t *x = a, *y = b;
-    if (x->size != y->size)
-        return x->size < y->size ? -1 : 1;
-    return memcmp(x->data, y->data, x->size);
-}
-
 static void
 s_worker_free(void **item_p)
 {
@@ -57,8 +38,8 @@ worker_table_new(void)
 {
     worker_table_t *self = goro_zalloc(sizeof *self);
     self->by_rid = zhashx_new();
-    zhashx_set_key_hasher(self->by_rid, s_rid_hash);
-    zhashx_set_key_comparator(self->by_rid, s_rid_compare);
+    zhashx_set_key_hasher(self->by_rid, goro_rid_hash);
+    zhashx_set_key_comparator(self->by_rid, goro_rid_compare);
     zhashx_set_key_duplicator(self->by_rid, NULL);
     zhashx_set_key_destructor(self->by_rid, NULL);
     zhashx_set_destructor(self->by_rid, s_worker_free);

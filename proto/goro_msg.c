@@ -489,6 +489,25 @@ goro_msg_decode(const uint8_t *buf, size_t size, size_t max_value,
 
 /* ---- sockets ----------------------------------------------------- */
 
+size_t
+goro_rid_hash(const void *key)
+{
+    const goro_rid_t *rid = key;
+    size_t hash = 14695981039346656037ULL;      /* FNV-1a */
+    for (size_t i = 0; i < rid->size; i++)
+        hash = (hash ^ rid->data[i]) * 1099511628211ULL;
+    return hash;
+}
+
+int
+goro_rid_compare(const void *a, const void *b)
+{
+    const goro_rid_t *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return memcmp(x->data, y->data, x->size);
+}
+
 static void
 s_free_buf(void *data, void *hint)
 {

@@ -113,6 +113,10 @@ typedef struct {
     uint8_t data[GORO_MSG_RID_MAX];
 } goro_rid_t;
 
+/* Hash and order of routing ids, for tables keyed by peer. */
+size_t goro_rid_hash(const void *rid);
+int goro_rid_compare(const void *a, const void *b);
+
 /* Caller owns the result. */
 goro_msg_t *goro_msg_new(int cmd);
 void goro_msg_destroy(goro_msg_t **self_p);

@@ -1,0 +1,98 @@
+/*  chan - the channel table: named channels with Go's rules, and the
+    parked operations (sends, receives, selects) waiting on them.
+
+    A single send or receive is a select with one case, so there is one
+    path for every operation. An operation that can happen now happens at
+    once; otherwise it parks on every channel it names, and when one of
+    its cases fires the others are withdrawn in the same step, so exactly
+    one case of a select ever happens.
+
+    The table never touches sockets: when a parked operation fires it
+    calls the fire callback the server gave it, and the server answers
+    the client. Handoffs are O(1); a select costs O(cases).
+*/
+#ifndef CHAN_H_INCLUDED
+#define CHAN_H_INCLUDED
+
+#include "gorod.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct chan_table chan_table_t;
+typedef struct chan_park chan_park_t;
+
+/* One case of an operation. For a send, DATA/SIZE is the value, which
+   the table takes (sets DATA to NULL) when the operation runs or parks. */
+typedef struct {
+    int op;                     /* GORO_CASE_RECV or GORO_CASE_SEND */
+    const char *chan;
+    uint8_t *data;
+    size_t size;
+} chan_case_t;
+
+/* What happened to an operation: which case fired, with which result.
+   A receive gets DATA (caller frees) or CLOSED; a send on a closed
+   channel gets CODE GORO_ECLOSED. */
+typedef struct {
+    size_t index;
+    int code;                   /* GORO_OK or GORO_ECLOSED */
+    bool closed;                /* receive: closed and drained */
+    uint8_t *data;
+    size_t size;
+} chan_result_t;
+
+/* Called when a parked operation fires; the callee takes RESULT's data.
+   After it returns the park is freed. */
+typedef void chan_fire_fn(void *arg, chan_park_t *park,
+                          chan_result_t *result);
+
+/* Caller owns the result. SEED makes select's random choice repeatable
+   in tests. */
+chan_table_t *chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed);
+/* Parked operations are dropped without firing. */
+void chan_table_destroy(chan_table_t **self_p);
+
+/* GORO_OK, or GORO_EEXIST if NAME exists with another capacity. */
+int chan_make(chan_table_t *self, const char *name, int64_t capacity);
+
+/* Closes NAME: parked senders fire with GORO_ECLOSED, parked receivers
+   with closed. GORO_ENOTFOUND, or GORO_ECLOSED if closed already. */
+int chan_close(chan_table_t *self, const char *name);
+
+/* Runs an operation of NCASES cases. GORO_OK: a case happened now, see
+   *RESULT. GORO_ETIMEDOUT: none was ready and MAY_PARK is false; nothing
+   happened and the send values are left to the caller. With MAY_PARK, a
+   select that cannot happen now parks: *PARK_OUT is set, GORO_OK is
+   returned and RESULT->index is (size_t) -1. GORO_ENOTFOUND if a channel
+   does not exist, GORO_EINVAL for a bad case. OWNER is the caller's. */
+int chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
+                bool may_park, void *owner, chan_park_t **park_out,
+                chan_result_t *result);
+
+/* Withdraws a parked operation (timeout, client gone): nothing happens,
+   its send values are dropped, the park is freed. */
+void chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
+
+/* The OWNER given to chan_select. */
+void *chan_park_owner(chan_park_t *park);
+
+/* Per-channel numbers for `goro stats`. */
+typedef struct {
+    const char *name;
+    int64_t capacity;
+    size_t buffered;
+    size_t senders, receivers; /* parked */
+    bool closed;
+} chan_info_t;
+
+bool chan_exists(chan_table_t *self, const char *name);
+size_t chan_table_size(chan_table_t *self);
+/* Calls FN for each channel. */
+void chan_table_each(chan_table_t *self,
+                     void (*fn)(const chan_info_t *, void *), void *arg);
+/* Bytes buffered over all channels. */
+uint64_t chan_table_bytes(chan_table_t *self);
+
+#endif

@@ -1,0 +1,47 @@
+/*  client - the clients that have operations parked in the daemon, and
+    when each was last heard from. A client that has been silent for the
+    liveness period while parked is gone: the server withdraws what it had
+    parked, so a vanished receiver is never handed a value and a vanished
+    sender's value never appears.
+
+    Clients with nothing parked are not tracked at all: a plain request
+    needs no state here.
+*/
+#ifndef CLIENT_H_INCLUDED
+#define CLIENT_H_INCLUDED
+
+#include "gorod.h"
+#include "heap.h"
+#include "goro_msg.h"
+
+#include <stdint.h>
+
+typedef struct client client_t;
+typedef struct client_table client_table_t;
+
+struct client {
+    goro_rid_t rid;
+    int64_t last_seen;          /* monotonic ms */
+    heap_node_t expiry;         /* silence check */
+    void *parks;                /* the server's list of parked operations */
+    size_t nparks;
+};
+
+/* Caller owns the result. Clients get heap kind KIND on their expiry. */
+client_table_t *client_table_new(int kind);
+void client_table_destroy(client_table_t **self_p);
+
+/* The client at RID, made if absent; owned by the table. */
+client_t *client_table_get(client_table_t *self, const goro_rid_t *rid,
+                           int64_t now);
+/* Notes a sign of life from RID, if it is tracked. */
+void client_table_touch(client_table_t *self, const goro_rid_t *rid,
+                        int64_t now);
+/* Forgets C (nothing of it may still be parked). */
+void client_table_remove(client_table_t *self, client_t **c_p);
+
+size_t client_table_size(client_table_t *self);
+/* Any tracked client, or NULL: for draining the table at shutdown. */
+client_t *client_table_first(client_table_t *self);
+
+#endif

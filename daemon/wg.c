@@ -1,0 +1,119 @@
+/*  wg - waitgroup counters.
+
+    A round starts when an add lifts the counter from zero: the progress
+    numbers (added, done, succeeded, failed) start over then, so `goro wg
+    status` describes the batch in flight, or the last one once it is
+    done.
+*/
+#include "wg.h"
+#include "goro_util.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+
+struct wg_table {
+    zhashx_t *groups;           /* name -> wg_t, owns them */
+};
+
+static void
+s_wg_free(void **item_p)
+{
+    wg_t *wg = *item_p;
+    if (wg) {
+        free(wg->name);
+        free(wg);
+        *item_p = NULL;
+    }
+}
+
+wg_table_t *
+wg_table_new(void)
+{
+    wg_table_t *self = goro_zalloc(sizeof *self);
+    self->groups = zhashx_new();
+    zhashx_set_destructor(self->groups, s_wg_free);
+    return self;
+}
+
+void
+wg_table_destroy(wg_table_t **self_p)
+{
+    if (self_p && *self_p) {
+        zhashx_destroy(&(*self_p)->groups);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+wg_t *
+wg_table_lookup(wg_table_t *self, const char *name)
+{
+    return zhashx_lookup(self->groups, name);
+}
+
+wg_t *
+wg_table_get(wg_table_t *self, const char *name)
+{
+    wg_t *wg = zhashx_lookup(self->groups, name);
+    if (!wg) {
+        wg = goro_zalloc(sizeof *wg);
+        wg->name = goro_strdup(name);
+        zhashx_insert(self->groups, name, wg);
+    }
+    return wg;
+}
+
+int
+wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
+{
+    wg_t *wg = wg_table_lookup(self, name);
+    int64_t counter = wg ? wg->info.counter : 0;
+    if (delta < 0 && counter < -delta)
+        return GORO_ENEGATIVE;
+    if (delta > 0 && counter > INT64_MAX - delta)
+        return GORO_EINVAL;
+    wg = wg_table_get(self, name);
+    if (counter == 0 && delta > 0) {
+        goro_wg_info_t fresh = {0};
+        wg->info = fresh;
+    }
+    wg->info.counter += delta;
+    if (delta > 0)
+        wg->info.added += delta;
+    else
+        wg->info.done -= delta;
+    if (wg_out)
+        *wg_out = wg;
+    return GORO_OK;
+}
+
+int
+wg_job_done(wg_table_t *self, const char *name, int succeeded,
+            wg_t **wg_out)
+{
+    wg_t *wg = NULL;
+    int rc = wg_add(self, name, -1, &wg);
+    if (rc == GORO_OK) {
+        if (succeeded)
+            wg->info.succeeded++;
+        else
+            wg->info.failed++;
+    }
+    if (wg_out)
+        *wg_out = wg;
+    return rc;
+}
+
+size_t
+wg_table_size(wg_table_t *self)
+{
+    return zhashx_size(self->groups);
+}
+
+void
+wg_table_each(wg_table_t *self, void (*fn)(wg_t *, void *), void *arg)
+{
+    for (wg_t *wg = zhashx_first(self->groups); wg;
+         wg = zhashx_next(self->groups))
+        fn(wg, arg);
+}
