@@ -21,7 +21,9 @@
 */
 /* pipe2(): close-on-exec from birth is the point (see above), and glibc
    declares it only for _GNU_SOURCE. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#   define _GNU_SOURCE
+#endif
 
 #include "exec.h"
 #include "goro_util.h"

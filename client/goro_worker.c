@@ -26,8 +26,8 @@
 #define EXIT_USAGE 2
 
 static const char *s_usage =
-    "usage: goro-worker [--connect ENDPOINT] [--concurrency N] [--name LABEL]\n"
-    "                   [--max-output SIZE] [-v] [--help]\n"
+    "usage: goro-worker [--connect ENDPOINT] [--concurrency N]\n"
+    "                   [--name LABEL] [--max-output SIZE] [-v] [--help]\n"
     "\n"
     "Runs `exec` jobs for gorod until SIGTERM or SIGINT (a second one kills\n"
     "the jobs still running).\n"
@@ -36,8 +36,8 @@ static const char *s_usage =
     "                      else tcp://127.0.0.1:7701)\n"
     "  --concurrency N     jobs at once (default 1)\n"
     "  --name LABEL        shown by `goro workers` (default HOST:PID)\n"
-    "  --max-output SIZE   bytes kept of each job's stdout and of its stderr,\n"
-    "                      e.g. 65536, 64KiB, 1MiB (default 1MiB)\n"
+    "  --max-output SIZE   bytes kept of a job's stdout, and of its stderr\n"
+    "                      (e.g. 65536, 64KiB, 1MiB; default 1MiB)\n"
     "  -v, --verbose       log the protocol to stderr\n"
     "  --help              this text\n";
 
@@ -182,19 +182,19 @@ main(int argc, char *argv[])
         return s_bad_usage("bad endpoint", endpoint ? endpoint
                                            : getenv("GORO_WORKERS"));
     goro_worker_set_verbose(worker, verbose);
-    int rc = goro_worker_enable_exec(worker, max_output);
-    if (rc == GORO_OK)
-        rc = goro_worker_set_concurrency(worker, concurrency);
-    if (rc != GORO_OK) {
+    goro_worker_enable_exec(worker, max_output);
+    if (goro_worker_set_concurrency(worker, concurrency) != GORO_OK) {
         goro_worker_destroy(&worker);
-        return s_bad_usage("--concurrency is out of range", NULL);
+        char text[32];
+        snprintf(text, sizeof text, "%d", concurrency);
+        return s_bad_usage("--concurrency is out of range", text);
     }
     if (name && goro_worker_set_name(worker, name) != GORO_OK) {
         goro_worker_destroy(&worker);
         return s_bad_usage("--name must be 1 to 255 bytes", name);
     }
     /* Serves until SIGTERM/SIGINT, which serve itself catches. */
-    rc = goro_worker_serve(worker);
+    int rc = goro_worker_serve(worker);
     goro_worker_destroy(&worker);
     if (rc == GORO_EINVAL)
         return s_bad_usage("bad endpoint", endpoint ? endpoint

@@ -21,21 +21,31 @@
     Liveness (Majordomo): any message from the daemon is life. Silence for
     liveness x interval closes the socket and, after a backoff, opens a
     new one and sends READY again; jobs keep running meanwhile and their
-    DONEs wait in an outbox until there is a socket again. A DISCONNECT
-    from the daemon means it forgot us: READY again on the same socket.
+    DONEs wait in an outbox until a WELCOME says the daemon knows us
+    again. A DISCONNECT from the daemon means it forgot us: READY again
+    on the same socket, unless a READY is already unanswered (the
+    DISCONNECT then answers something we sent before it; a second READY
+    would make the daemon drop the jobs the first one got us).
+    READY always offers the full concurrency; a daemon that forgot us may
+    so dispatch while our old jobs still run, and the extra jobs wait in
+    the queue for a free thread rather than being refused.
 
     Stop: the first stop request sends DISCONNECT and waits for every job
     we were given to end, sending their DONEs (heartbeats go on meanwhile,
     so the daemon can tell a draining worker from a dead one); a second
-    request SIGKILLs running exec jobs and cancels app calls. Timeouts are
-    not enforced here: the daemon sends KILL when one passes.
+    request SIGKILLs running exec jobs and cancels app calls. A DISPATCH
+    that crossed our DISCONNECT on the wire is still run: the daemon sent
+    it believing we would. Timeouts are not enforced here: the daemon
+    sends KILL when one passes.
 
     This module is not a client: a handler's goro_call_client() is a goro_t
     of goro.c, one per job thread, made on first use.
 */
 /* pipe2(): the wake pipe must not leak into exec children spawned by
    other threads meanwhile; glibc declares it only for _GNU_SOURCE. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#   define _GNU_SOURCE
+#endif
 
 #include "goro.h"
 #include "goro_msg.h"
@@ -62,11 +72,16 @@
 
 /* Defaults of the contract: the workers endpoint of DESIGN.md's config,
    heartbeat { interval: 1s, liveness: 3 } until WELCOME tells us, and
-   jobs.exec.max_output (1MiB) for exec output. */
+   jobs.exec.max_output (1MiB, also limits.max_message) for outputs. */
 #define WORKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:7701"
 #define WORKER_INTERVAL_DEFAULT 1000
 #define WORKER_LIVENESS_DEFAULT 3
 #define WORKER_MAX_OUTPUT_DEFAULT (1024 * 1024)
+
+/* Bounds on what WELCOME may ask for, so that liveness x interval cannot
+   overflow whatever a peer sends: an hour, and a thousand beats. */
+#define WORKER_INTERVAL_MAX 3600000
+#define WORKER_LIVENESS_MAX 1000
 
 /* Reconnect backoff: from 100 ms, doubling, up to 5 s (the zguide's
    paranoid pirate uses the same shape). */
@@ -167,6 +182,7 @@ struct goro_worker {
     int64_t backoff_ms;
     goro_msg_t **outbox;        /* DONEs waiting for a socket */
     size_t noutbox;
+    bool welcomed;              /* WELCOME came on this socket */
     bool stopping;
     bool forced;
     struct sigaction old_int, old_term, old_pipe, old_chld;
@@ -296,15 +312,25 @@ s_job_exec(goro_worker_t *self, job_t *job)
     job->err_size = result.err_size;
 }
 
+/* A reply and an error text are kept up to max_output bytes, as exec's
+   stdout and stderr are: a DONE larger than the daemon's max_message
+   would be refused whole, and the job's result lost with it. */
 static void
 s_job_call(worker_thread_t *thread, job_t *job)
 {
+    size_t max_output = thread->worker->max_output;
     goro_call_t call = {job, thread, NULL, 0, NULL};
     job->status = job->handler->fn(&call, job->handler->arg);
     job->out = call.reply;
     job->out_size = call.reply_size;
+    if (job->out_size > max_output)
+        job->out_size = max_output;
     job->err = call.error;
     job->err_size = call.error ? strlen(call.error) : 0;
+    if (job->err_size > max_output) {
+        job->err_size = max_output;
+        job->err[max_output] = 0;
+    }
 }
 
 static void
@@ -498,10 +524,13 @@ s_send(goro_worker_t *self, const goro_msg_t *msg)
     return rc;
 }
 
-/* Sends what waits in the outbox, in order, until the socket refuses. */
+/* Sends what waits in the outbox, in order, until the socket refuses.
+   Only once welcomed: a DONE before the daemon knows us is ignored. */
 static void
 s_outbox_flush(goro_worker_t *self)
 {
+    if (!self->welcomed)
+        return;
     size_t sent = 0;
     while (sent < self->noutbox) {
         int rc = s_send(self, self->outbox[sent]);
@@ -523,7 +552,8 @@ s_outbox_flush(goro_worker_t *self)
 static void
 s_send_done(goro_worker_t *self, goro_msg_t **msg_p)
 {
-    if (self->noutbox == 0 && s_send(self, *msg_p) != GORO_EUNAVAILABLE) {
+    if (self->welcomed && self->noutbox == 0
+        && s_send(self, *msg_p) != GORO_EUNAVAILABLE) {
         goro_msg_destroy(msg_p);
         return;
     }
@@ -567,8 +597,8 @@ s_send_ready(goro_worker_t *self)
     goro_msg_destroy(&msg);
 }
 
-/* Opens a new socket, says READY, and sends what waited meanwhile (after
-   READY, so the daemon knows us when the DONEs arrive). */
+/* Opens a new socket and says READY; what waits in the outbox goes at
+   WELCOME. */
 static int
 s_connect(goro_worker_t *self)
 {
@@ -585,9 +615,9 @@ s_connect(goro_worker_t *self)
                    || err == ENOCOMPATPROTO ? GORO_EINVAL : GORO_ESYS;
     }
     s_log(self, "connecting to %s", self->endpoint);
+    self->welcomed = false;
     self->heard_at = goro_now();
     s_send_ready(self);
-    s_outbox_flush(self);
     return GORO_OK;
 }
 
@@ -651,15 +681,21 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
 {
     self->interval_ms = msg->number > 0 ? msg->number
                                         : WORKER_INTERVAL_DEFAULT;
+    if (self->interval_ms > WORKER_INTERVAL_MAX)
+        self->interval_ms = WORKER_INTERVAL_MAX;
     self->liveness = msg->counter > 0 ? msg->counter
                                       : WORKER_LIVENESS_DEFAULT;
+    if (self->liveness > WORKER_LIVENESS_MAX)
+        self->liveness = WORKER_LIVENESS_MAX;
     free(self->clients);
     self->clients = msg->text && msg->text_size
                         ? s_connectable(msg->text, self->endpoint) : NULL;
     self->backoff_ms = WORKER_BACKOFF_MIN;
+    self->welcomed = true;
     s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
           ", clients at %s", self->interval_ms, self->liveness,
           self->clients ? self->clients : "(default)");
+    s_outbox_flush(self);
 }
 
 static void
@@ -759,9 +795,14 @@ s_recv_all(goro_worker_t *self)
             case GORO_MSG_HEARTBEAT:
                 break;
             case GORO_MSG_DISCONNECT:
-                /* It forgot us (restarted, or expired us). A stopping
-                   worker does not sign up again. */
-                s_log(self, "daemon sent DISCONNECT");
+                /* It forgot us (restarted, or expired us). Not welcomed:
+                   our READY is on its way, and this answers what went
+                   before it. A stopping worker does not sign up again. */
+                s_log(self, "daemon sent DISCONNECT%s", self->welcomed
+                      ? "" : " (READY pending: ignored)");
+                if (!self->welcomed)
+                    break;
+                self->welcomed = false;
                 if (!self->stopping)
                     s_send_ready(self);
                 break;
@@ -858,7 +899,7 @@ s_timeout(goro_worker_t *self, int64_t now)
                                               * self->interval_ms;
             at = expire < at ? expire : at;
         }
-        if (self->noutbox && now + WORKER_RETRY_MS < at)
+        if (self->noutbox && self->welcomed && now + WORKER_RETRY_MS < at)
             at = now + WORKER_RETRY_MS;
     }
     return at > now ? (long) (at - now) : 0;
@@ -1120,7 +1161,13 @@ goro_worker_serve(goro_worker_t *self)
 error3:
     s_threads_stop(self);       /* after the loop: nothing is queued */
     if (self->socket) {
-        /* Linger gives the last DONEs and DISCONNECT their chance. */
+        /* Linger gives the last DONEs and DISCONNECT their chance; a
+           daemon that does not know us would drop them anyway, and one
+           that never answered may not be there to take them. */
+        if (!self->welcomed) {
+            int linger = 0;
+            zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+        }
         zmq_close(self->socket);
         self->socket = NULL;
     }

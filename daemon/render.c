@@ -186,8 +186,38 @@ render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
     return s_finish(&sb, size_out);
 }
 
+typedef struct {
+    strbuf_t *sb;
+    bool json;
+    int n;
+} chan_rows_t;
+
+static void
+s_chan_row(const chan_info_t *info, void *arg)
+{
+    chan_rows_t *rows = arg;
+    strbuf_t *sb = rows->sb;
+    if (rows->json) {
+        s_printf(sb, "%s{\"name\":", rows->n++ ? "," : "");
+        s_json_str(sb, info->name);
+        s_printf(sb, ",\"capacity\":%lld,\"buffered\":%zu,\"senders\":%zu,"
+                 "\"receivers\":%zu,\"closed\":%s}", (long long) info->capacity,
+                 info->buffered, info->senders, info->receivers,
+                 info->closed ? "true" : "false");
+    }
+    else {
+        if (rows->n++ == 0)
+            s_printf(sb, "\n%-24s %8s %8s %8s %9s  %s\n", "CHANNEL", "CAPACITY",
+                     "BUFFERED", "SENDERS", "RECEIVERS", "STATE");
+        s_printf(sb, "%-24.64s %8lld %8zu %8zu %9zu  %s\n", info->name,
+                 (long long) info->capacity, info->buffered, info->senders,
+                 info->receivers, info->closed ? "closed" : "open");
+    }
+}
+
 char *
-render_stats(const render_stats_t *st, int flags, size_t *size_out)
+render_stats(const render_stats_t *st, chan_table_t *chans, int flags,
+             size_t *size_out)
 {
     strbuf_t sb = {NULL, 0, 0};
     const struct {
@@ -209,6 +239,11 @@ render_stats(const render_stats_t *st, int flags, size_t *size_out)
         {"requests", (long long) st->requests},
         {"malformed", (long long) st->malformed},
         {"undelivered", (long long) st->undelivered},
+        {"channels", (long long) st->channels},
+        {"channel_bytes", (long long) st->buffered_bytes},
+        {"results_dropped", (long long) st->results_dropped},
+        {"waitgroups", (long long) st->waitgroups},
+        {"parked_clients", (long long) st->parked_clients},
     };
     size_t nrows = sizeof rows / sizeof rows[0];
     if (flags & RENDER_JSON) {
@@ -218,7 +253,11 @@ render_stats(const render_stats_t *st, int flags, size_t *size_out)
         s_json_str(&sb, st->workers_endpoint);
         for (size_t i = 0; i < nrows; i++)
             s_printf(&sb, ",\"%s\":%lld", rows[i].name, rows[i].value);
-        s_printf(&sb, "}\n");
+        s_printf(&sb, ",\"channel_list\":[");
+        chan_rows_t chan_rows = {&sb, true, 0};
+        if (chans)
+            chan_table_each(chans, s_chan_row, &chan_rows);
+        s_printf(&sb, "]}\n");
     }
     else {
         s_printf(&sb, "%-18s %s\n%-18s %s\n", "clients_endpoint",
@@ -226,6 +265,9 @@ render_stats(const render_stats_t *st, int flags, size_t *size_out)
                  st->workers_endpoint);
         for (size_t i = 0; i < nrows; i++)
             s_printf(&sb, "%-18s %lld\n", rows[i].name, rows[i].value);
+        chan_rows_t chan_rows = {&sb, false, 0};
+        if (chans)
+            chan_table_each(chans, s_chan_row, &chan_rows);
     }
     return s_finish(&sb, size_out);
 }

@@ -5,6 +5,7 @@
 #define RENDER_H_INCLUDED
 
 #include "gorod.h"
+#include "chan.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,8 @@ typedef struct {
     size_t workers, pool_processes;
     int64_t capacity, busy;
     uint64_t requests, malformed, undelivered;
+    size_t channels, waitgroups, parked_clients;
+    uint64_t buffered_bytes, results_dropped;
     const char *clients_endpoint, *workers_endpoint;
 } render_stats_t;
 
@@ -29,7 +32,8 @@ typedef struct {
 char *render_jobs(job_table_t *jobs, int flags, size_t *size_out);
 char *render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
                      int flags, size_t *size_out);
-char *render_stats(const render_stats_t *stats, int flags,
-                   size_t *size_out);
+/* With CHANS non-NULL, one line (or JSON object) per channel follows. */
+char *render_stats(const render_stats_t *stats, chan_table_t *chans,
+                   int flags, size_t *size_out);
 
 #endif

@@ -128,7 +128,9 @@ s_bind(const char *endpoint, const config_t *cfg, char **bound,
     zsock_set_rcvhwm(sock, 100000);
     /* DONE and JOB carry two values (output and error) of up to
        max_message each; far larger frames drop the connection. */
-    zsock_set_maxmsgsize(sock, (int64_t) (2 * cfg->max_message
+    uint64_t value_max = cfg->max_message > cfg->exec_max_output
+                         ? cfg->max_message : cfg->exec_max_output;
+    zsock_set_maxmsgsize(sock, (int64_t) (2 * value_max
                                           + SERVER_FRAME_SLACK));
     if (zsock_bind(sock, "%s", endpoint) == -1) {
         snprintf(err, err_size, "cannot bind %s: %s", endpoint,
@@ -407,6 +409,15 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
     s_dispatch_fn(self, NULL);
 }
 
+static void
+s_worker_forget_if_idle(server_t *self, worker_t *w)
+{
+    if (w->draining && w->running == 0) {
+        heap_cancel(self->heap, &w->expiry);
+        worker_table_remove(self->wtable, &w);
+    }
+}
+
 static int64_t
 s_liveness_ms(server_t *self)
 {
@@ -465,7 +476,9 @@ s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
                       &msg->data, msg->size, &msg->text, msg->text_size);
         s_job_ended(self, job);
     }
-    if (!self->stopping)
+    if (w->draining)
+        s_worker_forget_if_idle(self, w);
+    else if (!self->stopping)
         s_dispatch_worker(self, w);
 }
 
@@ -495,7 +508,12 @@ s_on_worker_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             s_on_done(self, w, msg);
             break;
         case GORO_MSG_DISCONNECT:
-            s_worker_lost(self, w, "disconnected");
+            /* A worker that stops finishes what it runs: keep its jobs,
+               accept their DONEs, forget it when the last one is in. */
+            log_info("worker %s (pid %u) leaving after %d running job(s)",
+                     w->name, w->pid, w->running);
+            worker_table_drain(self->wtable, w);
+            s_worker_forget_if_idle(self, w);
             break;
         default:
             log_debug("worker %s sent %s; ignored", w->name,
@@ -508,7 +526,7 @@ s_on_worker_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 static void
 s_dispatch_worker(server_t *self, worker_t *w)
 {
-    while (w->running < w->capacity) {
+    while (!w->draining && w->running < w->capacity) {
         job_t *job = sched_pop_any(self->sched, w->fns, w->nfns);
         if (!job)
             return;
@@ -1082,6 +1100,11 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             .requests = self->requests,
             .malformed = self->malformed,
             .undelivered = self->undelivered,
+            .channels = chan_table_size(self->chans),
+            .buffered_bytes = chan_table_bytes(self->chans),
+            .results_dropped = self->results_dropped,
+            .waitgroups = wg_table_size(self->wgs),
+            .parked_clients = client_table_size(self->ctable),
             .clients_endpoint = self->clients_endpoint,
             .workers_endpoint = self->workers_endpoint,
         };
@@ -1090,7 +1113,7 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             stats.capacity += w->capacity;
             stats.busy += w->running;
         }
-        text = render_stats(&stats, (int) msg->flags, &size);
+        text = render_stats(&stats, self->chans, (int) msg->flags, &size);
     }
     else {
         s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
@@ -1147,14 +1170,25 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 
 /* ---- the loop ------------------------------------------------------ */
 
+/* Workers send exec output of up to jobs.exec.max_output, which may be
+   configured above limits.max_message. */
+static size_t
+s_value_max(server_t *self, bool workers)
+{
+    uint64_t max = self->cfg->max_message;
+    if (workers && self->cfg->exec_max_output > max)
+        max = self->cfg->exec_max_output;
+    return (size_t) max;
+}
+
 static void
 s_drain(server_t *self, zsock_t *sock, bool workers)
 {
     for (int i = 0; i < SERVER_BATCH; i++) {
         goro_rid_t rid;
         goro_msg_t *msg = NULL;
-        int rc = goro_msg_recv(zsock_resolve(sock),
-                               (size_t) self->cfg->max_message, &msg, &rid);
+        int rc = goro_msg_recv(zsock_resolve(sock), s_value_max(self, workers),
+                               &msg, &rid);
         if (rc == GORO_EUNAVAILABLE)
             return;
         self->requests++;

@@ -160,8 +160,15 @@ worker_table_detach(worker_table_t *self, worker_t *w, job_t *job)
         job->next->prev = job->prev;
     job->prev = job->next = NULL;
     job->worker = NULL;
-    if (--w->running < w->capacity)
+    if (--w->running < w->capacity && !w->draining)
         s_free_add(self, w);
+}
+
+void
+worker_table_drain(worker_table_t *self, worker_t *w)
+{
+    w->draining = true;
+    s_free_remove(self, w);
 }
 
 worker_t *

@@ -31,6 +31,7 @@ struct worker {
     heap_node_t expiry;         /* silence deadline */
     worker_t *free_prev, *free_next;
     bool in_free;
+    bool draining;              /* said DISCONNECT: no new jobs */
 };
 
 /* Caller owns the result. */
@@ -45,6 +46,9 @@ worker_t *worker_table_lookup(worker_table_t *self, const goro_rid_t *rid);
 void worker_table_remove(worker_table_t *self, worker_t **w_p);
 
 bool worker_serves(const worker_t *w, const char *fn);
+
+/* W is leaving: it gets no more jobs but may finish the ones it has. */
+void worker_table_drain(worker_table_t *self, worker_t *w);
 
 /* Links JOB as running on W / unlinks it; keeps the free ring right. */
 void worker_table_attach(worker_table_t *self, worker_t *w, job_t *job);
