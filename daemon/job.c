@@ -190,6 +190,11 @@ job_table_retry(job_table_t *self, job_t *job)
     job->attempt = 0;
     job->status = -1;
     job->runtime_ms = 0;
+    free(job->out);             /* the old attempt's result is gone */
+    free(job->err);
+    job->out = NULL;
+    job->err = NULL;
+    job->out_size = job->err_size = 0;
 }
 
 void

@@ -98,7 +98,9 @@ worker_table_add(worker_table_t *self, const goro_rid_t *rid,
     w->rid = *rid;
     w->name = goro_strdup(ready->name ? ready->name : "");
     w->pid = ready->pid;
-    w->capacity = ready->capacity32 ? (int) ready->capacity32 : 1;
+    w->capacity = ready->capacity32 == 0 ? 1
+                  : ready->capacity32 > WORKER_CAPACITY_MAX ? WORKER_CAPACITY_MAX
+                  : (int) ready->capacity32;
     w->fns = goro_zalloc(sizeof(char *) * (ready->nstrs + 1));
     for (size_t i = 0; i < ready->nstrs; i++)
         w->fns[i] = goro_strdup(ready->strs[i]);
@@ -179,7 +181,8 @@ worker_table_pick(worker_table_t *self, const char *fn)
         return NULL;
     do {
         if (worker_serves(w, fn)) {
-            self->free_head = w->free_next;     /* rotate past it */
+            s_free_remove(self, w);             /* to the back of the ring */
+            s_free_add(self, w);
             return w;
         }
         w = w->free_next;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define WORKER_CAPACITY_MAX 4096 /* goro-worker's own concurrency limit */
+
 struct worker {
     goro_rid_t rid;             /* routing id on the workers socket */
     char *name;                 /* label the worker gave */

@@ -13,8 +13,8 @@ static const char *const s_errors[GORO_ERROR_MAX] = {
     [GORO_ENEGATIVE] = "waitgroup counter would go below zero",
     [GORO_ETOOBIG] = "value exceeds limits.max_message",
     [GORO_EDENIED] = "denied by policy",
-    [GORO_EUNAVAILABLE] = "gorod is unavailable (not running, not "
-                          "reachable, or stopping)",
+    [GORO_EUNAVAILABLE] =
+        "gorod is unavailable (not running, not reachable, or stopping)",
     [GORO_EPROTO] = "protocol error: malformed message",
     [GORO_EFULL] = "capacity exhausted",
     [GORO_ESTATE] = "not allowed in the job's current state",
