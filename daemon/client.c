@@ -59,6 +59,12 @@ client_table_get(client_table_t *self, const goro_rid_t *rid, int64_t now)
     return c;
 }
 
+client_t *
+client_table_lookup(client_table_t *self, const goro_rid_t *rid)
+{
+    return zhashx_lookup(self->by_rid, rid);
+}
+
 void
 client_table_touch(client_table_t *self, const goro_rid_t *rid, int64_t now)
 {

@@ -34,6 +34,7 @@ void client_table_destroy(client_table_t **self_p);
 /* The client at RID, made if absent; owned by the table. */
 client_t *client_table_get(client_table_t *self, const goro_rid_t *rid,
                            int64_t now);
+client_t *client_table_lookup(client_table_t *self, const goro_rid_t *rid);
 /* Notes a sign of life from RID, if it is tracked. */
 void client_table_touch(client_table_t *self, const goro_rid_t *rid,
                         int64_t now);

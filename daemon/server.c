@@ -779,6 +779,20 @@ s_job_send_result(server_t *self, job_t *job)
     }
 }
 
+/* Withdraws everything client C parked; C is freed with the last. */
+static void
+s_client_withdraw(server_t *self, client_t *c)
+{
+    while (c->parks) {
+        parked_t *p = c->parks;
+        bool last = c->nparks == 1;
+        chan_park_withdraw(self->chans, &p->park);
+        s_parked_free(self, p);     /* frees C with the last one */
+        if (last)
+            break;
+    }
+}
+
 static void
 s_on_client_gone(server_t *self, client_t *c)
 {
@@ -789,14 +803,7 @@ s_on_client_gone(server_t *self, client_t *c)
     }
     log_debug("client silent while parked: %zu operation(s) withdrawn",
               c->nparks);
-    while (c->parks) {
-        parked_t *p = c->parks;
-        bool last = c->nparks == 1;
-        chan_park_withdraw(self->chans, &p->park);
-        s_parked_free(self, p);     /* frees C with the last one */
-        if (last)
-            break;
-    }
+    s_client_withdraw(self, c);
 }
 
 /* ---- waitgroups ---------------------------------------------------- */
@@ -1160,7 +1167,12 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_WG_ADD:
         case GORO_MSG_WG_WAIT:
         case GORO_MSG_WG_STATUS: s_on_wg_msg(self, rid, msg); break;
-        case GORO_MSG_DISCONNECT: break;
+        case GORO_MSG_DISCONNECT: {
+            client_t *c = client_table_lookup(self->ctable, rid);
+            if (c)
+                s_client_withdraw(self, c);
+            break;
+        }
         default:
             s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
                           "%s is not a request this gorod serves",
