@@ -187,7 +187,7 @@ void
 job_table_retry(job_table_t *self, job_t *job)
 {
     s_transition(self, job, GORO_JOB_QUEUED);
-    job->attempt = 0;
+    job->attempt_base = job->attempt;
     job->status = -1;
     job->runtime_ms = 0;
     free(job->out);             /* the old attempt's result is gone */
@@ -233,4 +233,10 @@ int
 job_state_ended(int state)
 {
     return state >= GORO_JOB_SUCCEEDED && state <= GORO_JOB_TIMED_OUT;
+}
+
+int
+job_attempts_used(const job_t *job)
+{
+    return job->attempt - job->attempt_base;
 }

@@ -39,7 +39,8 @@ struct job {
     int64_t timeout_ms;
     int max_attempts;
     int state;                  /* goro_job_state_t */
-    int attempt;                /* attempts started */
+    int attempt;                /* attempts started, ever: the fence */
+    int attempt_base;           /* attempts before the last retry */
     int64_t status;             /* -1 until ended */
     int64_t runtime_ms;
     uint8_t *out;               /* stdout / reply */
@@ -74,7 +75,9 @@ void job_table_requeue(job_table_t *self, job_t *job);
 void job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
                    int64_t runtime_ms, uint8_t **out, size_t out_size,
                    char **err, size_t err_size);
-/* ended (not succeeded) -> queued, with its attempts reset. */
+/* ended (not succeeded) -> queued, with a fresh budget of attempts.
+   Attempt numbers keep growing, so a late DONE from an attempt before
+   the retry can never pass for one after it. */
 void job_table_retry(job_table_t *self, job_t *job);
 /* Forgets an ended job (its result expired). */
 void job_table_remove(job_table_t *self, job_t **job_p);
@@ -88,5 +91,8 @@ void job_table_each(job_table_t *self, void (*fn)(job_t *, void *),
                     void *arg);
 
 int job_state_ended(int state);
+
+/* Attempts used from the current budget (since the last retry). */
+int job_attempts_used(const job_t *job);
 
 #endif

@@ -392,7 +392,7 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
         if (job->state != GORO_JOB_RUNNING)
             continue;               /* already ended by cancel or timeout */
         heap_cancel(self->heap, &job->deadline);
-        if (job->attempt < job->max_attempts) {
+        if (job_attempts_used(job) < job->max_attempts) {
             job_table_requeue(self->jobs, job);
             sched_push_front(self->sched, job);
         }
@@ -400,7 +400,7 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
             char reason[128];
             snprintf(reason, sizeof reason,
                      "worker lost (%s) on attempt %d of %d", why,
-                     job->attempt, job->max_attempts);
+                     job_attempts_used(job), job->max_attempts);
             s_job_end(self, job, GORO_JOB_FAILED, -1, reason);
         }
     }

@@ -388,11 +388,10 @@ test_cancel_queued(void **state)
     job_table_destroy(&table);
 }
 
-/* job.h: retry resets the attempts, for a fresh budget. PROTOCOL.md
-   (workers, item 5) says RETRY continues the numbering instead; the two
-   disagree, and this pins what job.c does now. */
+/* Retry gives a fresh budget of attempts but keeps the numbering, so a
+   late DONE of an earlier attempt never matches a new one. */
 static void
-test_retry_resets(void **state)
+test_retry_fresh_budget(void **state)
 {
     (void) state;
     job_table_t *table = job_table_new();
@@ -407,14 +406,16 @@ test_retry_resets(void **state)
         assert_int_equal(job->attempt, 2);
         job_table_retry(table, job);
         assert_int_equal(job->state, GORO_JOB_QUEUED);
-        assert_int_equal(job->attempt, 0);
+        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job_attempts_used(job), 0);
         assert_int_equal(job->status, -1);
         assert_int_equal(job->runtime_ms, 0);
         assert_int_equal(job_table_count(table, ended[i]), 0);
         s_check_counts(table);
-        /* and it runs again from attempt 1 */
+        /* and it runs again as attempt 3, the first of its new budget */
         job_table_start(table, job, 5);
-        assert_int_equal(job->attempt, 1);
+        assert_int_equal(job->attempt, 3);
+        assert_int_equal(job_attempts_used(job), 1);
     }
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 3);
     assert_int_equal(job_table_submitted(table), 3);    /* not resubmits */
@@ -618,7 +619,7 @@ main(void)
         cmocka_unit_test(test_end_without_buffers),
         cmocka_unit_test(test_end_from_running_each_state),
         cmocka_unit_test(test_cancel_queued),
-        cmocka_unit_test(test_retry_resets),
+        cmocka_unit_test(test_retry_fresh_budget),
         cmocka_unit_test(test_result_replaced_on_second_end),
         cmocka_unit_test(test_state_ended),
         cmocka_unit_test(test_count_out_of_range),

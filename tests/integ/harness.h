@@ -1,0 +1,138 @@
+/*  harness - starts a real gorod (and extra processes) for integration
+    tests, talks to it through libgoro and the real `goro` CLI, and makes
+    sure nothing outlives the test program.
+
+    Each harness_start() gets its own mkdtemp directory holding the
+    generated config, gorod's log, the endpoints file and the captured
+    output of the processes it ran, and binds tcp://127.0.0.1:* so that
+    any number of tests run in parallel. An atexit handler SIGKILLs every
+    process a harness started that is still running and removes the
+    directories, whatever the test did (a failed cmocka assertion leaves
+    the test through longjmp).
+
+    Waiting is always for a condition with a bound (HARNESS_WAIT_MS by
+    default), polled every HARNESS_POLL_MS: never a sleep that stands in
+    for synchronisation.
+
+    Programs come from compile definitions: GORO_BIN_DIR (gorod, goro,
+    goro-worker) and GORO_TEST_BIN_DIR (the example programs built for
+    the tests).
+*/
+#ifndef HARNESS_H_INCLUDED
+#define HARNESS_H_INCLUDED
+
+#include "goro.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Poll period of every wait: short next to the 100 ms heartbeat. */
+#define HARNESS_POLL_MS 10
+/* Default bound of a wait: generous for a loaded 2-core machine under
+   ASan, yet far under the ctest TIMEOUT. */
+#define HARNESS_WAIT_MS 10000
+
+/* Added when the caller's YAML has no heartbeat section: a lost worker is
+   noticed in 300 ms rather than 3 s. */
+#define HARNESS_HEARTBEAT "heartbeat: { interval: 100ms, liveness: 3 }\n"
+
+typedef struct harness harness_t;
+
+/* Starts gorod -c DIR/goro.yaml --endpoints DIR/endpoints in a new temp
+   dir, with `listen` on 127.0.0.1:* plus YAML (pools, jobs, limits, ...),
+   and waits until it answers a ping. NULL (with gorod's log printed to
+   stderr) if it did not come up within HARNESS_WAIT_MS. */
+harness_t *harness_start(const char *yaml);
+
+/* Stops gorod if it still runs (SIGTERM, then SIGKILL after 5 s), kills
+   the extra processes still running, frees the clients and removes the
+   temp dir. Accepts NULL. */
+void harness_destroy(harness_t **self_p);
+
+const char *harness_dir(harness_t *self);
+const char *harness_clients(harness_t *self);  /* clients endpoint */
+const char *harness_workers(harness_t *self);  /* workers endpoint */
+pid_t harness_pid(harness_t *self);            /* gorod */
+
+/* DIR/NAME. Owned by the harness. */
+const char *harness_path(harness_t *self, const char *name);
+
+/* A client of this gorod, owned by the harness (destroyed with it). */
+goro_t *harness_client(harness_t *self);
+
+/* Waits until goro_stats reports exactly N workers. 0, or -1 after
+   TIMEOUT_MS. */
+int harness_wait_workers(harness_t *self, int n, int64_t timeout_ms);
+
+/* The pids of the workers gorod knows (from `workers` JSON), at most
+   MAX. Returns how many, -1 on error. */
+int harness_worker_pids(harness_t *self, pid_t *pids, int max);
+
+/* SIGTERM to gorod, then waitpid. Returns gorod's exit code (128+N if
+   signal N killed it), or -1 if it had not exited after TIMEOUT_MS (it
+   is then SIGKILLed). */
+int harness_stop_within(harness_t *self, int64_t timeout_ms);
+/* As harness_stop_within(self, 15000): over the default 10 s grace. */
+int harness_stop(harness_t *self);
+
+/* Non-zero while gorod runs (it is reaped here if it died). */
+int harness_running(harness_t *self);
+
+/* Runs `goro -e CLIENTS ARG...` (NULL-terminated), stdin /dev/null.
+   *OUT and *ERR (either may be NULL) get its stdout and stderr, NUL
+   terminated; free() them. Returns its exit code, 128+N if signal N
+   killed it, -1 if it ran longer than HARNESS_WAIT_MS * 3. */
+int harness_cli(harness_t *self, char **out, char **err, ...);
+/* As harness_cli with the arguments in ARGS, NULL-terminated. */
+int harness_cliv(harness_t *self, char **out, char **err,
+                 const char *const *args);
+
+/* Runs ARGV (argv[0] a path) in directory DIR (captures go there too),
+   as harness_cli does. */
+int harness_run(const char *dir, const char *const *argv, char **out,
+                char **err, int64_t timeout_ms);
+
+/* Starts ARGV (argv[0] a path) with stdin /dev/null and stdout and stderr
+   to DIR/spawn-N.log, as an extra process of this harness: it is killed
+   at harness_destroy() and at exit. Returns its pid, -1 on error. */
+pid_t harness_spawn(harness_t *self, const char *const *argv);
+
+/* Sends SIG to a process harness_spawn() started and reaps it. Returns
+   its exit code (128+N if killed by signal N), -1 if it had not exited
+   after TIMEOUT_MS (it is then SIGKILLed). */
+int harness_signal(harness_t *self, pid_t pid, int sig, int64_t timeout_ms);
+
+/* Waits until PID (not necessarily our child) no longer exists: kill(pid,
+   0) fails with ESRCH. 0, or -1 after TIMEOUT_MS. */
+int harness_wait_gone(pid_t pid, int64_t timeout_ms);
+
+/* As harness_wait_gone, but an unreaped zombie also counts as gone (for
+   processes whose parent we do not control). */
+int harness_wait_dead(pid_t pid, int64_t timeout_ms);
+
+/* A new temp dir, removed at exit. Owned by the harness module. */
+const char *harness_tmpdir(void);
+
+/* The content of PATH (free()), NULL if it cannot be read. */
+char *harness_read_file(const char *path);
+int harness_write_file(const char *path, const char *text);
+
+/* Waits until PATH exists and ends with a newline; returns its content
+   (free()), NULL after TIMEOUT_MS. */
+char *harness_wait_line(const char *path, int64_t timeout_ms);
+
+/* Monotonic milliseconds. */
+int64_t harness_now(void);
+
+/* For polling loops: returns 0 once DEADLINE (harness_now() based) has
+   passed, else sleeps HARNESS_POLL_MS and returns 1.
+
+       int64_t until = harness_now() + 5000;
+       while (!condition() && harness_nap(until)) {}
+*/
+int harness_nap(int64_t deadline);
+
+/* gorod's log so far (free()), for failure messages. */
+char *harness_log(harness_t *self);
+
+#endif

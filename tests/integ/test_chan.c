@@ -1,0 +1,1204 @@
+/*  test_chan (integration) - channels and select through a real gorod,
+    libgoro in several processes, real workers and the real `goro` CLI.
+
+    Other processes are this program again: the test forks and execs
+    itself as `test_chan --child ROLE ENDPOINT ARG...` through
+    harness_spawn(), and the child makes its own goro_t (a process with
+    libzmq threads cannot use them after a plain fork). A child reports
+    through its exit code (the libgoro code, or 100+ for its own checks)
+    and files in the harness dir.
+
+    Nothing waits by sleeping: parked operations are observed in the
+    daemon (`stats` JSON channel_list senders/receivers, parked_clients),
+    files are polled, and every wait has a bound.
+
+    Also measured, printed, never asserted: the unbuffered ping-pong
+    round trip between two processes and buffered streaming of 100-byte
+    values (lines starting "MEASURE").
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "goro.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GORO_TEST_BIN_DIR
+#   error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
+#endif
+
+/* Tests of bugs found and reported but not fixed yet skip themselves
+   unless this is defined (-DGORO_TEST_KNOWN_BUGS). */
+#ifdef GORO_TEST_KNOWN_BUGS
+#   define T_KNOWN_BUG(what)
+#else
+#   define T_KNOWN_BUG(what) \
+    do { \
+        print_message("SKIPPED (known bug, reported): %s\n", what); \
+        skip(); \
+    } while (0)
+#endif
+
+#define T_POOL1 "pools:\n  - name: default\n    processes: 1\n"
+#define T_NO_POOL "pools: []\n"
+#define T_STREAM_VALUES 1000
+#define T_RACERS 8
+#define T_RACE_VALUES 10
+#define T_PINGPONGS 2000
+#define T_BLAST_VALUES 20000
+#define T_BLAST_SIZE 100
+
+/* This program, for the children. */
+static char s_self[PATH_MAX];
+
+/* ------------------------------------------------------------------ */
+/*  Child roles                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Writes SIZE bytes of DATA to PATH whole (by rename). */
+static int
+s_write_whole(const char *path, const void *data, size_t size)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *file = fopen(tmp, "wb");
+    if (!file)
+        return -1;
+    size_t put = size ? fwrite(data, 1, size, file) : 0;
+    if (fclose(file) != 0 || put != size)
+        return -1;
+    return rename(tmp, path);
+}
+
+static int64_t
+s_arg_ms(const char *text)
+{
+    return strtoll(text, NULL, 10);
+}
+
+/* send CHAN VALUE TIMEOUT [FLAG DONE]: sends; with FLAG, checks after
+   the send returned that FLAG exists (the receiver wrote it before it
+   received), then writes DONE. */
+static int
+s_child_send(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    int rc = goro_chan_send(client, argv[0], argv[1], strlen(argv[1]),
+                            s_arg_ms(argv[2]));
+    if (rc == GORO_OK && argc >= 5) {
+        if (access(argv[3], F_OK) != 0)
+            return 102;     /* returned before the receiver came */
+        if (s_write_whole(argv[4], "sent\n", 5) != 0)
+            return 103;
+    }
+    return rc;
+}
+
+/* recv CHAN TIMEOUT OUT: receives and writes the value to OUT. */
+static int
+s_child_recv(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    void *data = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(client, argv[0], s_arg_ms(argv[1]), &data, &len);
+    if (rc == GORO_OK && s_write_whole(argv[2], data, len) != 0)
+        rc = 103;
+    goro_free(data);
+    return rc;
+}
+
+/* stream CHAN N SIZE: sends N values ("0", "1", ... padded with '.' to
+   SIZE bytes if SIZE is larger), then closes CHAN. */
+static int
+s_child_stream(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    long n = strtol(argv[1], NULL, 10);
+    size_t size = (size_t) strtol(argv[2], NULL, 10);
+    char *value = malloc(size + 32);
+    for (long i = 0; i < n; i++) {
+        int len = snprintf(value, 32, "%ld", i);
+        size_t total = (size_t) len;
+        if (size > total) {
+            memset(value + total, '.', size - total);
+            total = size;
+        }
+        int rc = goro_chan_send(client, argv[0], value, total, 20000);
+        if (rc) {
+            free(value);
+            return rc;
+        }
+    }
+    free(value);
+    return goro_chan_close(client, argv[0]);
+}
+
+/* select A B OUT: selects on receives from A and B until one of them is
+   closed, then writes the values it got to OUT, one a line. */
+static int
+s_child_select(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    size_t cap = 4096, used = 0;
+    char *got = malloc(cap);
+    got[0] = '\0';
+    int rc;
+    for (;;) {
+        goro_case_t cases[2] = {
+            {GORO_CASE_RECV, argv[0], NULL, 0, 0},
+            {GORO_CASE_RECV, argv[1], NULL, 0, 0},
+        };
+        size_t fired = 2;
+        rc = goro_select(client, cases, 2, 30000, &fired);
+        if (rc)
+            break;
+        if (fired > 1) {
+            rc = 104;
+            break;
+        }
+        goro_case_t *c = &cases[fired];
+        if (c->closed)
+            break;
+        if (used + c->len + 2 > cap) {
+            cap = (used + c->len + 2) * 2;
+            got = realloc(got, cap);
+        }
+        memcpy(got + used, c->data, c->len);
+        used += c->len;
+        got[used++] = '\n';
+        goro_free(c->data);
+    }
+    if (rc == GORO_OK && s_write_whole(argv[2], got, used) != 0)
+        rc = 103;
+    free(got);
+    return rc;
+}
+
+/* echo PING PONG: receives from PING and sends each value back on PONG
+   until PING is closed. */
+static int
+s_child_echo(goro_t *client, int argc, char **argv)
+{
+    if (argc < 2)
+        return 101;
+    for (;;) {
+        void *data = NULL;
+        size_t len = 0;
+        int rc = goro_chan_recv(client, argv[0], 30000, &data, &len);
+        if (rc == GORO_ECLOSED)
+            return 0;
+        if (rc)
+            return rc;
+        rc = goro_chan_send(client, argv[1], data, len, 30000);
+        goro_free(data);
+        if (rc)
+            return rc;
+    }
+}
+
+static int
+s_child_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 101;
+    const char *role = argv[0];
+    goro_t *client = goro_new(argv[1]);
+    if (!client)
+        return 101;
+    argc -= 2;
+    argv += 2;
+    int rc = 101;
+    if (strcmp(role, "send") == 0)
+        rc = s_child_send(client, argc, argv);
+    else if (strcmp(role, "recv") == 0)
+        rc = s_child_recv(client, argc, argv);
+    else if (strcmp(role, "stream") == 0)
+        rc = s_child_stream(client, argc, argv);
+    else if (strcmp(role, "select") == 0)
+        rc = s_child_select(client, argc, argv);
+    else if (strcmp(role, "echo") == 0)
+        rc = s_child_echo(client, argc, argv);
+    goro_destroy(&client);
+    if (rc)
+        fprintf(stderr, "child %s: %d (%s)\n", role, rc,
+                rc < GORO_ERROR_MAX ? goro_strerror(rc) : "test check");
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/*  Helpers                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    harness_t *h;
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    *state = fx;
+    return fx ? 0 : -1;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    harness_destroy(&fx->h);
+    free(fx);
+    return 0;
+}
+
+/* Starts gorod with YAML for this test; its client. */
+static goro_t *
+s_up(void **state, const char *yaml)
+{
+    fixture_t *fx = *state;
+    fx->h = harness_start(yaml);
+    assert_non_null(fx->h);
+    return harness_client(fx->h);
+}
+
+#define H (((fixture_t *) *state)->h)
+
+/* Starts `this --child ROLE ENDPOINT ARG...` (NULL-terminated). */
+static pid_t
+s_child(harness_t *h, const char *role, ...)
+{
+    const char *argv[24] = {s_self, "--child", role, harness_clients(h)};
+    int argc = 4;
+    va_list args;
+    va_start(args, role);
+    const char *arg;
+    while ((arg = va_arg(args, const char *)) && argc < 23)
+        argv[argc++] = arg;
+    va_end(args);
+    argv[argc] = NULL;
+    pid_t pid = harness_spawn(h, argv);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Waits for a child to exit by itself; its exit code, -1 if it did not
+   within TIMEOUT_MS (then it is killed). */
+static int
+s_child_exit(harness_t *h, pid_t pid, int64_t timeout_ms)
+{
+    return harness_signal(h, pid, 0, timeout_ms);
+}
+
+/* Non-zero while PID has not exited (a zombie counts as exited). */
+static int
+s_alive(pid_t pid)
+{
+    return harness_wait_dead(pid, 0) != 0;
+}
+
+/* The number after "KEY": in the stats JSON, -1 if absent. */
+static long long
+s_stat(harness_t *h, const char *key)
+{
+    char *text = NULL;
+    long long value = -1;
+    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) == GORO_OK) {
+        char pattern[64];
+        snprintf(pattern, sizeof pattern, "\"%s\":", key);
+        const char *at = strstr(text, pattern);
+        if (at)
+            value = strtoll(at + strlen(pattern), NULL, 10);
+    }
+    goro_free(text);
+    return value;
+}
+
+typedef struct {
+    long long capacity, buffered, senders, receivers;
+    int closed;
+} row_t;
+
+/* NAME's row of `stats --json` channel_list. 0, or -1 if absent. */
+static int
+s_chan_row(harness_t *h, const char *name, row_t *row)
+{
+    char *text = NULL;
+    int rc = -1;
+    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
+        return -1;
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
+    const char *at = strstr(text, pattern);
+    char closed[8] = "";
+    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
+                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
+                     "%5[a-z]", &row->capacity, &row->buffered,
+                     &row->senders, &row->receivers, closed) == 5) {
+        row->closed = strcmp(closed, "true") == 0;
+        rc = 0;
+    }
+    goro_free(text);
+    return rc;
+}
+
+/* Waits until NAME has SENDERS and RECEIVERS parked (-1: any). */
+static void
+s_wait_parked(harness_t *h, const char *name, long long senders,
+              long long receivers)
+{
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    row_t row = {-1, -1, -1, -1, 0};
+    do {
+        if (s_chan_row(h, name, &row) == 0
+            && (senders < 0 || row.senders == senders)
+            && (receivers < 0 || row.receivers == receivers))
+            return;
+    } while (harness_nap(until));
+    fail_msg("channel %s: %lld senders, %lld receivers parked; expected "
+             "%lld, %lld", name, row.senders, row.receivers, senders,
+             receivers);
+}
+
+static void
+s_expect_row(harness_t *h, const char *name, long long buffered,
+             long long senders, long long receivers)
+{
+    row_t row;
+    assert_int_equal(s_chan_row(h, name, &row), 0);
+    if (row.buffered != buffered || row.senders != senders
+        || row.receivers != receivers)
+        fail_msg("channel %s: buffered %lld senders %lld receivers %lld; "
+                 "expected %lld %lld %lld", name, row.buffered, row.senders,
+                 row.receivers, buffered, senders, receivers);
+}
+
+static void
+s_send_ok(goro_t *client, const char *chan, const char *text)
+{
+    int rc = goro_chan_send(client, chan, text, strlen(text), 10000);
+    if (rc)
+        fail_msg("send %s on %s: %s", text, chan, goro_strerror(rc));
+}
+
+/* Receives within TIMEOUT_MS and expects TEXT. */
+static void
+s_recv_expect(goro_t *client, const char *chan, int64_t timeout_ms,
+              const char *text)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(client, chan, timeout_ms, &data, &len);
+    if (rc)
+        fail_msg("recv %s: %s (expected \"%s\")", chan, goro_strerror(rc),
+                 text);
+    if (len != strlen(text) || memcmp(data, text, len) != 0)
+        fail_msg("recv %s: got \"%.*s\", expected \"%s\"", chan, (int) len,
+                 (const char *) data, text);
+    goro_free(data);
+}
+
+static void
+s_recv_nothing(goro_t *client, const char *chan)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(client, chan, 0, &data, &len);
+    if (rc != GORO_ETIMEDOUT)
+        fail_msg("recv %s: %s, \"%.*s\"; expected nothing", chan,
+                 goro_strerror(rc), (int) len, data ? (char *) data : "");
+}
+
+/* Runs `sh -c SCRIPT` in the harness dir; its exit code. */
+static int
+s_sh(harness_t *h, const char *script, char **out)
+{
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    return harness_run(harness_dir(h), argv, out, NULL, HARNESS_WAIT_MS * 3);
+}
+
+static int
+s_cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ */
+/*  Rendezvous, streaming, timeouts, close                            */
+/* ------------------------------------------------------------------ */
+
+/* An unbuffered send returns only once a receiver took the value: the
+   sender (another process) stays parked until we, the late receiver,
+   come; when its send returns it finds the flag we wrote just before
+   receiving. */
+static void
+test_unbuffered_rendezvous(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
+    const char *flag = harness_path(H, "receiver-came");
+    const char *done = harness_path(H, "sender-returned");
+    pid_t sender = s_child(H, "send", "U", "hello", "-1", flag, done, NULL);
+
+    s_wait_parked(H, "U", 1, 0);            /* blocked in the daemon */
+    assert_true(s_alive(sender));           /* and its send has not returned */
+    assert_int_not_equal(access(done, F_OK), 0);
+    s_expect_row(H, "U", 0, 1, 0);          /* the value is in no buffer */
+
+    assert_int_equal(harness_write_file(flag, "now\n"), 0);
+    s_recv_expect(client, "U", 10000, "hello");
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+    assert_int_equal(access(done, F_OK), 0);
+    s_expect_row(H, "U", 0, 0, 0);
+}
+
+/* 1,000 values from one process to another through a small buffer
+   arrive complete and in order, then "closed". */
+static void
+test_buffered_stream_in_order(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "S", 8), GORO_OK);
+    char n[16];
+    snprintf(n, sizeof n, "%d", T_STREAM_VALUES);
+    pid_t sender = s_child(H, "stream", "S", n, "0", NULL);
+    for (int i = 0; i < T_STREAM_VALUES; i++) {
+        char expected[16];
+        snprintf(expected, sizeof expected, "%d", i);
+        s_recv_expect(client, "S", 20000, expected);
+    }
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(client, "S", 20000, &data, &len),
+                     GORO_ECLOSED);
+    assert_null(data);
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+}
+
+/* A receive that timed out took nothing and left nothing parked: a later
+   send is there for the next receiver. */
+static void
+test_recv_timeout_takes_nothing(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    for (int cap = 0; cap < 2; cap++) {
+        const char *name = cap ? "B" : "U";
+        assert_int_equal(goro_chan_make(client, name, cap), GORO_OK);
+        void *data = NULL;
+        size_t len = 0;
+        int64_t start = harness_now();
+        assert_int_equal(goro_chan_recv(client, name, 200, &data, &len),
+                         GORO_ETIMEDOUT);
+        assert_true(harness_now() - start >= 190);   /* not early */
+        assert_null(data);
+        s_expect_row(H, name, 0, 0, 0);
+
+        if (cap == 0) {
+            /* no phantom receiver takes a try-once send ... */
+            assert_int_equal(goro_chan_send(client, name, "x", 1, 0),
+                             GORO_ETIMEDOUT);
+            /* ... and a sender that comes later waits for a real one */
+            pid_t sender = s_child(H, "send", name, "later", "-1", NULL);
+            s_wait_parked(H, name, 1, 0);
+            s_recv_expect(client, name, 0, "later");
+            assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+        }
+        else {
+            assert_int_equal(goro_chan_send(client, name, "later", 5, 0),
+                             GORO_OK);
+            s_recv_expect(client, name, 0, "later");
+        }
+        s_recv_nothing(client, name);
+    }
+}
+
+/* A send that timed out left no value anywhere. */
+static void
+test_send_timeout_leaves_no_trace(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "F", 1), GORO_OK);
+    s_send_ok(client, "F", "first");
+    const char *names[] = {"U", "F"};
+    for (int i = 0; i < 2; i++) {
+        int64_t start = harness_now();
+        assert_int_equal(goro_chan_send(client, names[i], "ghost", 5, 200),
+                         GORO_ETIMEDOUT);
+        assert_true(harness_now() - start >= 190);
+        assert_int_equal(goro_chan_send(client, names[i], "ghost", 5, 0),
+                         GORO_ETIMEDOUT);
+    }
+    s_expect_row(H, "U", 0, 0, 0);
+    s_expect_row(H, "F", 1, 0, 0);
+    s_recv_nothing(client, "U");
+    s_recv_expect(client, "F", 0, "first");
+    s_recv_nothing(client, "F");
+}
+
+/* Close over the wire: sends fail, receivers drain then get closed,
+   parked senders and receivers in other processes are released with
+   GORO_ECLOSED, a second close fails. */
+static void
+test_close_semantics(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "C", 3), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "R", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "W", 0), GORO_OK);
+    s_send_ok(client, "C", "a");
+    s_send_ok(client, "C", "b");
+
+    const char *got = harness_path(H, "receiver-got");
+    pid_t receiver = s_child(H, "recv", "R", "-1", got, NULL);
+    pid_t sender = s_child(H, "send", "W", "never", "-1", NULL);
+    s_wait_parked(H, "R", 0, 1);
+    s_wait_parked(H, "W", 1, 0);
+
+    const char *names[] = {"C", "R", "W"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(goro_chan_close(client, names[i]), GORO_OK);
+    assert_int_equal(s_child_exit(H, receiver, HARNESS_WAIT_MS),
+                     GORO_ECLOSED);
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), GORO_ECLOSED);
+    assert_int_not_equal(access(got, F_OK), 0);
+
+    assert_int_equal(goro_chan_send(client, "C", "c", 1, -1), GORO_ECLOSED);
+    assert_int_equal(goro_chan_send(client, "C", "c", 1, 0), GORO_ECLOSED);
+    s_recv_expect(client, "C", -1, "a");
+    s_recv_expect(client, "C", -1, "b");
+    for (int i = 0; i < 3; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        /* at once, whatever the timeout */
+        assert_int_equal(goro_chan_recv(client, names[i], i == 0 ? -1 : 0,
+                                        &data, &len), GORO_ECLOSED);
+        assert_null(data);
+        assert_int_equal(goro_chan_close(client, names[i]), GORO_ECLOSED);
+        row_t row;
+        assert_int_equal(s_chan_row(H, names[i], &row), 0);
+        assert_true(row.closed);
+        assert_int_equal(row.buffered + row.senders + row.receivers, 0);
+    }
+    assert_int_equal(goro_chan_close(client, "nope"), GORO_ENOTFOUND);
+    assert_int_equal(goro_chan_send(client, "nope", "x", 1, 0),
+                     GORO_ENOTFOUND);
+
+    /* select sees it too: a send case fails, a receive case is "closed" */
+    goro_case_t send_case = {GORO_CASE_SEND, "C", "x", 1, 0};
+    size_t fired = 9;
+    assert_int_equal(goro_select(client, &send_case, 1, -1, &fired),
+                     GORO_ECLOSED);
+    assert_int_equal(fired, 0);
+    goro_case_t recv_case = {GORO_CASE_RECV, "W", NULL, 0, 0};
+    assert_int_equal(goro_select(client, &recv_case, 1, -1, &fired),
+                     GORO_OK);
+    assert_true(recv_case.closed);
+    assert_null(recv_case.data);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Select                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Timeout 0 is Go's default: GORO_ETIMEDOUT at once when no case is
+   ready, and then no case happened; a ready case does fire. */
+static void
+test_select_default(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "A", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "C", 1), GORO_OK);
+    goro_case_t cases[] = {
+        {GORO_CASE_RECV, "A", NULL, 0, 0},
+        {GORO_CASE_SEND, "B", "b", 1, 0},
+    };
+    size_t fired = 9;
+    assert_int_equal(goro_select(client, cases, 2, 0, &fired),
+                     GORO_ETIMEDOUT);
+    assert_null(cases[0].data);
+    s_expect_row(H, "A", 0, 0, 0);
+    s_expect_row(H, "B", 0, 0, 0);
+    s_recv_nothing(client, "B");            /* the send did not happen */
+
+    /* with C ready the same select (plus C) fires C, not default */
+    goro_case_t more[] = {
+        {GORO_CASE_RECV, "A", NULL, 0, 0},
+        {GORO_CASE_SEND, "B", "b", 1, 0},
+        {GORO_CASE_SEND, "C", "c", 1, 0},
+    };
+    assert_int_equal(goro_select(client, more, 3, 0, &fired), GORO_OK);
+    assert_int_equal(fired, 2);
+    s_recv_expect(client, "C", 0, "c");
+    s_recv_nothing(client, "B");
+}
+
+/* 8 processes select on the same two channels; 10 values are sent: each
+   is received exactly once in total. */
+static void
+test_select_racing_processes(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "A", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
+    pid_t pids[T_RACERS];
+    const char *outs[T_RACERS];
+    for (int i = 0; i < T_RACERS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "racer-%d.out", i);
+        outs[i] = harness_path(H, name);
+        pids[i] = s_child(H, "select", "A", "B", outs[i], NULL);
+    }
+    s_wait_parked(H, "A", 0, T_RACERS);
+    s_wait_parked(H, "B", 0, T_RACERS);
+
+    for (int i = 0; i < T_RACE_VALUES; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "v%d", i);
+        s_send_ok(client, i % 2 ? "B" : "A", value);
+    }
+    assert_int_equal(goro_chan_close(client, "A"), GORO_OK);
+    assert_int_equal(goro_chan_close(client, "B"), GORO_OK);
+
+    int seen[T_RACE_VALUES] = {0};
+    int total = 0;
+    for (int i = 0; i < T_RACERS; i++) {
+        int code = s_child_exit(H, pids[i], HARNESS_WAIT_MS);
+        if (code != 0)
+            fail_msg("racer %d exited with %d", i, code);
+        char *text = harness_read_file(outs[i]);
+        assert_non_null(text);
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            int v = -1;
+            if (sscanf(line, "v%d", &v) != 1 || v < 0 || v >= T_RACE_VALUES)
+                fail_msg("racer %d got \"%s\"", i, line);
+            seen[v]++;
+            total++;
+        }
+        free(text);
+    }
+    assert_int_equal(total, T_RACE_VALUES);
+    for (int v = 0; v < T_RACE_VALUES; v++)
+        if (seen[v] != 1)
+            fail_msg("value v%d was received %d times", v, seen[v]);
+    s_expect_row(H, "A", 0, 0, 0);
+    s_expect_row(H, "B", 0, 0, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Liveness                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A receiver parked in recv and a sender parked in send are SIGKILLed:
+   once the daemon has found them silent (client liveness, ~3 s) their
+   operations are withdrawn. A send is not handed to the dead receiver (a
+   live receiver started afterwards gets it), and the dead sender's value
+   never appears. */
+static void
+test_dead_clients_withdrawn(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "L", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "LS", 0), GORO_OK);
+    const char *dead_out = harness_path(H, "dead.out");
+    pid_t dead = s_child(H, "recv", "L", "-1", dead_out, NULL);
+    pid_t dead_sender = s_child(H, "send", "LS", "from-the-dead", "-1",
+                                NULL);
+    s_wait_parked(H, "L", 0, 1);
+    s_wait_parked(H, "LS", 1, 0);
+    assert_int_equal(s_stat(H, "parked_clients"), 2);
+    assert_int_equal(harness_signal(H, dead, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    assert_int_equal(harness_signal(H, dead_sender, SIGKILL,
+                                    HARNESS_WAIT_MS), 128 + SIGKILL);
+
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    while (s_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
+    assert_int_equal(s_stat(H, "parked_clients"), 0);
+    s_expect_row(H, "L", 0, 0, 0);
+    s_expect_row(H, "LS", 0, 0, 0);
+    s_recv_nothing(client, "LS");
+    /* nobody takes it now */
+    assert_int_equal(goro_chan_send(client, "L", "for-the-living", 14, 0),
+                     GORO_ETIMEDOUT);
+
+    const char *live_out = harness_path(H, "live.out");
+    pid_t live = s_child(H, "recv", "L", "-1", live_out, NULL);
+    s_wait_parked(H, "L", 0, 1);
+    s_send_ok(client, "L", "for-the-living");
+    assert_int_equal(s_child_exit(H, live, HARNESS_WAIT_MS), 0);
+    char *text = harness_read_file(live_out);
+    assert_non_null(text);
+    assert_string_equal(text, "for-the-living");
+    free(text);
+    assert_int_not_equal(access(dead_out, F_OK), 0);
+}
+
+/* A value over limits.max_message is refused with GORO_ETOOBIG and the
+   connection goes on; one at the limit goes through. */
+static void
+test_value_too_big(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL "limits: { max_message: 1KiB }\n");
+    assert_int_equal(goro_chan_make(client, "V", 1), GORO_OK);
+    char big[1025];
+    memset(big, 'x', sizeof big);
+    assert_int_equal(goro_chan_send(client, "V", big, 1025, 1000),
+                     GORO_ETOOBIG);
+    s_expect_row(H, "V", 0, 0, 0);
+    assert_int_equal(goro_chan_send(client, "V", big, 1024, 1000), GORO_OK);
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(client, "V", 0, &data, &len), GORO_OK);
+    assert_int_equal(len, 1024);
+    goro_free(data);
+    goro_case_t c = {GORO_CASE_SEND, "V", big, 1025, 0};
+    size_t fired = 9;
+    assert_int_equal(goro_select(client, &c, 1, 0, &fired), GORO_ETOOBIG);
+    assert_int_equal(goro_ping(client, 5000), GORO_OK);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Jobs and channels: the Go examples, go --chan                     */
+/* ------------------------------------------------------------------ */
+
+/* Go's fan-in: two jobs sum the halves of a list and send their sums on
+   one channel; the caller receives both. */
+static void
+test_fanin_sum(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    const char *argv[] = {GORO_TEST_BIN_DIR "/integ_fanin_worker",
+                          harness_workers(H), "2", NULL};
+    assert_true(harness_spawn(H, argv) > 0);
+    assert_int_equal(harness_wait_workers(H, 1, HARNESS_WAIT_MS), 0);
+    assert_int_equal(goro_chan_make(client, "SUMS", 0), GORO_OK);
+
+    long long total = 0;
+    char halves[2][1024];
+    for (int half = 0; half < 2; half++) {
+        int len = snprintf(halves[half], sizeof halves[half], "SUMS");
+        for (int n = 1 + half * 50; n <= 50 + half * 50; n++) {
+            len += snprintf(halves[half] + len, sizeof halves[half]
+                            - (size_t) len, " %d", n * 7 - 3);
+            total += n * 7 - 3;
+        }
+    }
+    uint64_t ids[2];
+    for (int half = 0; half < 2; half++)
+        assert_int_equal(goro_go(client, "sum_half", halves[half],
+                                 strlen(halves[half]), NULL, &ids[half]),
+                         GORO_OK);
+    long long got = 0;
+    for (int i = 0; i < 2; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        assert_int_equal(goro_chan_recv(client, "SUMS", 20000, &data, &len),
+                         GORO_OK);
+        char text[32] = "";
+        memcpy(text, data, len < 31 ? len : 31);
+        got += strtoll(text, NULL, 10);
+        goro_free(data);
+    }
+    assert_int_equal(got, total);
+    for (int half = 0; half < 2; half++) {
+        goro_job_t *job = NULL;
+        assert_int_equal(goro_job_wait(client, ids[half], 10000, &job),
+                         GORO_OK);
+        assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+        goro_job_destroy(&job);
+    }
+}
+
+/* Go's select timeout: a job reports on C after 2 s; a select with a 1 s
+   timeout gives up first, and a receive afterwards gets the report. */
+static void
+test_select_timeout_before_job(void **state)
+{
+    goro_t *client = s_up(state, T_POOL1);
+    assert_int_equal(goro_chan_make(client, "C", 0), GORO_OK);
+    const char *argv[] = {
+        "/bin/sh", "-c", "sleep 2; exec \"$0\" -e \"$GORO_ENDPOINT\" send C "
+        "done", GORO_BIN_DIR "/goro", NULL
+    };
+    uint64_t id = 0;
+    assert_int_equal(goro_go_exec(client, argv, NULL, &id), GORO_OK);
+    goro_case_t c = {GORO_CASE_RECV, "C", NULL, 0, 0};
+    size_t fired = 9;
+    assert_int_equal(goro_select(client, &c, 1, 1000, &fired),
+                     GORO_ETIMEDOUT);
+    assert_null(c.data);
+    s_recv_expect(client, "C", 30000, "done");
+    goro_job_t *job = NULL;
+    assert_int_equal(goro_job_wait(client, id, 10000, &job), GORO_OK);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+}
+
+static uint64_t
+s_cli_go(harness_t *h, const char *chan, const char *word)
+{
+    char *out = NULL;
+    int code = chan ? harness_cli(h, &out, NULL, "go", "--chan", chan, "--",
+                                  "echo", word, NULL)
+                    : harness_cli(h, &out, NULL, "go", "--", "echo", word,
+                                  NULL);
+    assert_int_equal(code, 0);
+    uint64_t id = strtoull(out, NULL, 10);
+    free(out);
+    assert_true(id > 0);
+    return id;
+}
+
+static int
+s_job_end_state(goro_t *client, uint64_t id)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(client, id, 20000, &job);
+    if (rc)
+        fail_msg("job %llu: %s", (unsigned long long) id, goro_strerror(rc));
+    int st = goro_job_state(job);
+    goro_job_destroy(&job);
+    return st;
+}
+
+/* `goro go --chan C`: the job's output is sent on C when it ends; on an
+   unbuffered channel with nobody receiving the daemon parks that send
+   without holding the worker (the one pool process runs the next job);
+   on a closed channel the result is dropped and counted. */
+static void
+test_go_result_chan(void **state)
+{
+    goro_t *client = s_up(state, T_POOL1);
+    assert_int_equal(harness_wait_workers(H, 1, HARNESS_WAIT_MS), 0);
+
+    assert_int_equal(goro_chan_make(client, "RB", 2), GORO_OK);
+    uint64_t id = s_cli_go(H, "RB", "buffered");
+    s_recv_expect(client, "RB", 20000, "buffered\n");
+    assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
+
+    assert_int_equal(goro_chan_make(client, "RU", 0), GORO_OK);
+    uint64_t a = s_cli_go(H, "RU", "A");
+    uint64_t b = s_cli_go(H, NULL, "B");
+    assert_int_equal(s_job_end_state(client, b), GORO_JOB_SUCCEEDED);
+    assert_int_equal(s_job_end_state(client, a), GORO_JOB_SUCCEEDED);
+    s_expect_row(H, "RU", 0, 1, 0);         /* A's result waits, parked */
+    assert_int_equal(s_stat(H, "parked_clients"), 0);
+    s_recv_expect(client, "RU", 0, "A\n");
+    s_expect_row(H, "RU", 0, 0, 0);
+
+    assert_int_equal(s_stat(H, "results_dropped"), 0);
+    assert_int_equal(goro_chan_make(client, "RC", 1), GORO_OK);
+    assert_int_equal(goro_chan_close(client, "RC"), GORO_OK);
+    id = s_cli_go(H, "RC", "dropped");
+    assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
+    assert_int_equal(s_stat(H, "results_dropped"), 1);
+    s_expect_row(H, "RC", 0, 0, 0);
+
+    /* a result parked on a channel that is closed later is dropped too */
+    assert_int_equal(goro_chan_make(client, "RP", 0), GORO_OK);
+    id = s_cli_go(H, "RP", "parked");
+    assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
+    s_expect_row(H, "RP", 0, 1, 0);
+    assert_int_equal(goro_chan_close(client, "RP"), GORO_OK);
+    assert_int_equal(s_stat(H, "results_dropped"), 2);
+    s_expect_row(H, "RP", 0, 0, 0);
+
+    /* no such channel: refused at submission */
+    assert_int_equal(harness_cli(H, NULL, NULL, "go", "--chan", "NOPE", "--",
+                                 "true", NULL), 1);
+    uint64_t none = 0;
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.result_chan = "NOPE";
+    const char *argv[] = {"true", NULL};
+    assert_int_equal(goro_go_exec(client, argv, &opts, &none),
+                     GORO_ENOTFOUND);
+}
+
+/* What `go --chan` with a channel that does not exist tells the user:
+   the channel's name, not just "not found" after the command's. */
+static void
+test_cli_go_missing_chan_says_which(void **state)
+{
+    T_KNOWN_BUG("the CLI prints \"goro: go true: not found\": the daemon's "
+                "text (\"no channel NOPE for the job's result\") is only "
+                "shown with verbose");
+    s_up(state, T_NO_POOL);
+    char *err = NULL;
+    assert_int_equal(harness_cli(H, NULL, &err, "go", "--chan", "NOPE", "--",
+                                 "true", NULL), 1);
+    if (!strstr(err, "NOPE"))
+        fail_msg("the message does not name the channel: %s", err);
+    free(err);
+}
+
+/* ------------------------------------------------------------------ */
+/*  The CLI                                                           */
+/* ------------------------------------------------------------------ */
+
+static void
+test_cli_chan_verbs(void **state)
+{
+    s_up(state, T_NO_POOL);
+    char *out = NULL;
+    assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", "--cap",
+                                 "4", NULL), 0);
+    assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", "--cap",
+                                 "4", NULL), 0);
+    assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", NULL),
+                     1);                    /* another capacity */
+    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "one", NULL), 0);
+    char script[1024];
+    snprintf(script, sizeof script, "printf 'two\\nlines' | %s/goro -e %s "
+             "send Q -", GORO_BIN_DIR, harness_clients(H));
+    assert_int_equal(s_sh(H, script, NULL), 0);
+
+    assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 0);
+    assert_string_equal(out, "one\n");
+    free(out);
+    assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 0);
+    assert_string_equal(out, "two\nlines\n");
+    free(out);
+
+    int64_t start = harness_now();
+    assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", "--timeout",
+                                 "100ms", NULL), 124);
+    assert_true(harness_now() - start >= 95);
+    assert_string_equal(out, "");
+    free(out);
+
+    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "last", NULL),
+                     0);
+    assert_int_equal(harness_cli(H, NULL, NULL, "close", "Q", NULL), 0);
+    assert_int_equal(harness_cli(H, NULL, NULL, "close", "Q", NULL), 3);
+    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "late", NULL),
+                     3);
+    assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 0);
+    assert_string_equal(out, "last\n");
+    free(out);
+    assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 3);
+    assert_string_equal(out, "");
+    free(out);
+    assert_int_equal(harness_cli(H, NULL, NULL, "recv", "NOPE", "--timeout",
+                                 "0", NULL), 1);
+}
+
+static void
+test_cli_select(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "A", 1), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "BB", 1), GORO_OK);
+    const struct {
+        const char *send_value;     /* put in A first, or NULL */
+        const char *send_chan;      /* the --send case's channel */
+        const char *mode;           /* "--timeout" or "--default" */
+        int code;
+        const char *out;
+    } cases[] = {
+        {"value", "B", "--timeout", 0, "A\tvalue\n"},   /* recv ready */
+        {NULL, "BB", "--timeout", 0, "BB\n"},           /* send ready */
+        {NULL, "B", "--default", 0, "default\n"},       /* none ready */
+        {NULL, "B", "--timeout", 124, ""},              /* none, 1 s */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].send_value)
+            s_send_ok(client, "A", cases[i].send_value);
+        char send_arg[64];
+        snprintf(send_arg, sizeof send_arg, "%s=x", cases[i].send_chan);
+        char *out = NULL;
+        int code = strcmp(cases[i].mode, "--default") == 0
+                   ? harness_cli(H, &out, NULL, "select", "--recv", "A",
+                                 "--send", send_arg, "--default", NULL)
+                   : harness_cli(H, &out, NULL, "select", "--recv", "A",
+                                 "--send", send_arg, "--timeout", "1s", NULL);
+        if (code != cases[i].code || strcmp(out, cases[i].out) != 0)
+            fail_msg("case %zu: exit %d, \"%s\"; expected %d, \"%s\"", i,
+                     code, out, cases[i].code, cases[i].out);
+        free(out);
+    }
+    s_recv_expect(client, "BB", 0, "x");    /* the send case did happen */
+    s_recv_nothing(client, "A");
+    s_recv_nothing(client, "B");
+
+    /* a receive case of a closed, drained channel */
+    assert_int_equal(goro_chan_close(client, "A"), GORO_OK);
+    char *out = NULL;
+    assert_int_equal(harness_cli(H, &out, NULL, "select", "--recv", "A",
+                                 "--default", NULL), 3);
+    assert_string_equal(out, "A\t\n");
+    free(out);
+}
+
+static void
+test_cli_stats_channels(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "stat_open", 5), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "stat_closed", 2), GORO_OK);
+    s_send_ok(client, "stat_open", "1");
+    s_send_ok(client, "stat_open", "2");
+    s_send_ok(client, "stat_closed", "3");
+    assert_int_equal(goro_chan_close(client, "stat_closed"), GORO_OK);
+
+    char *out = NULL;
+    assert_int_equal(harness_cli(H, &out, NULL, "stats", NULL), 0);
+    const struct {
+        const char *name;
+        long long capacity, buffered;
+        const char *state;
+    } rows[] = {
+        {"stat_open", 5, 2, "open"},
+        {"stat_closed", 2, 1, "closed"},
+    };
+    for (int i = 0; i < 2; i++) {
+        char pattern[64];
+        snprintf(pattern, sizeof pattern, "\n%s ", rows[i].name);
+        const char *at = strstr(out, pattern);
+        if (!at)
+            fail_msg("no row for %s in:\n%s", rows[i].name, out);
+        char name[64], st[16];
+        long long capacity, buffered, senders, receivers;
+        assert_int_equal(sscanf(at + 1, "%63s %lld %lld %lld %lld %15s",
+                                name, &capacity, &buffered, &senders,
+                                &receivers, st), 6);
+        assert_int_equal(capacity, rows[i].capacity);
+        assert_int_equal(buffered, rows[i].buffered);
+        assert_string_equal(st, rows[i].state);
+    }
+    assert_non_null(strstr(out, "CAPACITY"));
+    free(out);
+
+    assert_int_equal(harness_cli(H, &out, NULL, "stats", "--json", NULL), 0);
+    assert_non_null(strstr(out, "\"channel_list\":["));
+    assert_non_null(strstr(out, "{\"name\":\"stat_open\",\"capacity\":5,"
+                            "\"buffered\":2,\"senders\":0,\"receivers\":0,"
+                            "\"closed\":false}"));
+    assert_non_null(strstr(out, "{\"name\":\"stat_closed\",\"capacity\":2,"
+                            "\"buffered\":1,\"senders\":0,\"receivers\":0,"
+                            "\"closed\":true}"));
+    assert_non_null(strstr(out, "\"channels\":2"));
+    assert_non_null(strstr(out, "\"channel_bytes\":3"));
+    free(out);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Measurements (printed, not asserted)                              */
+/* ------------------------------------------------------------------ */
+
+static void
+test_measure_chan(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+
+    /* unbuffered ping-pong with an echo process */
+    assert_int_equal(goro_chan_make(client, "PING", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "PONG", 0), GORO_OK);
+    pid_t echo = s_child(H, "echo", "PING", "PONG", NULL);
+    s_wait_parked(H, "PING", 0, 1);
+    int64_t *us = calloc(T_PINGPONGS, sizeof *us);
+    for (int i = 0; i < T_PINGPONGS; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "%d", i);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        s_send_ok(client, "PING", value);
+        s_recv_expect(client, "PONG", 10000, value);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us[i] = (t1.tv_sec - t0.tv_sec) * 1000000
+                + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    }
+    assert_int_equal(goro_chan_close(client, "PING"), GORO_OK);
+    assert_int_equal(s_child_exit(H, echo, HARNESS_WAIT_MS), 0);
+    qsort(us, T_PINGPONGS, sizeof *us, s_cmp_int64);
+    printf("MEASURE chan_pingpong_median_us=%lld (p90 %lld, %d round "
+           "trips, unbuffered, two processes)\n",
+           (long long) us[T_PINGPONGS / 2],
+           (long long) us[T_PINGPONGS * 9 / 10], T_PINGPONGS);
+    free(us);
+
+    /* buffered streaming of 100-byte values */
+    assert_int_equal(goro_chan_make(client, "BLAST", 1000), GORO_OK);
+    char n[16], size[16];
+    snprintf(n, sizeof n, "%d", T_BLAST_VALUES);
+    snprintf(size, sizeof size, "%d", T_BLAST_SIZE);
+    pid_t blaster = s_child(H, "stream", "BLAST", n, size, NULL);
+    int64_t first = 0;
+    for (int i = 0; i < T_BLAST_VALUES; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        int rc = goro_chan_recv(client, "BLAST", 20000, &data, &len);
+        if (rc)
+            fail_msg("value %d: %s", i, goro_strerror(rc));
+        assert_int_equal(len, T_BLAST_SIZE);
+        assert_int_equal(strtol(data, NULL, 10), i);
+        goro_free(data);
+        if (i == 0)
+            first = harness_now();
+    }
+    int64_t ms = harness_now() - first;
+    assert_int_equal(s_child_exit(H, blaster, HARNESS_WAIT_MS), 0);
+    printf("MEASURE chan_stream_msgs_per_sec=%.0f (%d values of %d bytes, "
+           "capacity 1000, one sender process, one receiver)\n",
+           ms > 0 ? (T_BLAST_VALUES - 1) * 1000.0 / (double) ms : 0.0,
+           T_BLAST_VALUES, T_BLAST_SIZE);
+    fflush(stdout);
+}
+
+#define T_FIXTURE(test) \
+    cmocka_unit_test_setup_teardown(test, s_setup, s_teardown)
+
+int
+main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--child") == 0)
+        return s_child_main(argc - 2, argv + 2);
+    ssize_t len = readlink("/proc/self/exe", s_self, sizeof s_self - 1);
+    if (len <= 0) {
+        perror("readlink /proc/self/exe");
+        return 1;
+    }
+    s_self[len] = '\0';
+    const struct CMUnitTest tests[] = {
+        T_FIXTURE(test_unbuffered_rendezvous),
+        T_FIXTURE(test_buffered_stream_in_order),
+        T_FIXTURE(test_recv_timeout_takes_nothing),
+        T_FIXTURE(test_send_timeout_leaves_no_trace),
+        T_FIXTURE(test_close_semantics),
+        T_FIXTURE(test_select_default),
+        T_FIXTURE(test_select_racing_processes),
+        T_FIXTURE(test_dead_clients_withdrawn),
+        T_FIXTURE(test_value_too_big),
+        T_FIXTURE(test_fanin_sum),
+        T_FIXTURE(test_select_timeout_before_job),
+        T_FIXTURE(test_go_result_chan),
+        T_FIXTURE(test_cli_go_missing_chan_says_which),
+        T_FIXTURE(test_cli_chan_verbs),
+        T_FIXTURE(test_cli_select),
+        T_FIXTURE(test_cli_stats_channels),
+        T_FIXTURE(test_measure_chan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1080 @@
+/*  test_jobs - jobs end to end through libgoro: a real gorod started by
+    the harness, its pool of real goro-worker processes (or the example
+    sum_worker), real sockets.
+
+    Each test starts its own gorod with the config it needs and stops it
+    at the end, checking that gorod exits 0 (under ASan that includes its
+    leak check). Jobs synchronise with the test through files in the
+    harness dir (pid files, barriers), never through sleeps.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "harness.h"
+
+#ifndef GORO_TEST_BIN_DIR
+#   error "GORO_TEST_BIN_DIR must name the directory of integ_sum_*"
+#endif
+#define SUM_WORKER GORO_TEST_BIN_DIR "/integ_sum_worker"
+#define SUM_CLIENT GORO_TEST_BIN_DIR "/integ_sum_client"
+
+/* Bound of a job wait: the jobs here take well under a second. */
+#define T_JOB_WAIT_MS 20000
+
+#define POOL1 "pools: [ { name: default, processes: 1 } ]\n"
+#define POOL2 "pools: [ { name: default, processes: 2 } ]\n"
+#define POOL3 "pools: [ { name: default, processes: 3 } ]\n"
+#define NO_POOL "pools: []\n"
+
+/* ------------------------------------------------------------------ */
+/*  Helpers                                                           */
+/* ------------------------------------------------------------------ */
+
+static harness_t *
+s_start(void **state, const char *yaml)
+{
+    harness_t *h = harness_start(yaml);
+    assert_non_null(h);
+    *state = h;
+    return h;
+}
+
+/* Every test ends here: gorod stops cleanly with exit code 0. */
+static void
+s_finish(void **state)
+{
+    harness_t *h = *state;
+    assert_int_equal(harness_stop(h), 0);
+    harness_destroy(&h);
+    *state = NULL;
+}
+
+/* After a failed assertion: whatever the test left. */
+static int
+s_teardown(void **state)
+{
+    harness_t *h = *state;
+    harness_destroy(&h);
+    *state = NULL;
+    return 0;
+}
+
+static uint64_t
+s_go_opts(harness_t *h, const char *const *argv, const goro_opts_t *opts)
+{
+    uint64_t id = 0;
+    int rc = goro_go_exec(harness_client(h), argv, opts, &id);
+    if (rc != GORO_OK)
+        fail_msg("goro_go_exec %s: %s", argv[0], goro_strerror(rc));
+    assert_true(id > 0);
+    return id;
+}
+
+static uint64_t
+s_go(harness_t *h, const char *const *argv)
+{
+    return s_go_opts(h, argv, NULL);
+}
+
+/* sh -c SCRIPT, with each @D in SCRIPT replaced by the harness dir. */
+static uint64_t
+s_go_sh(harness_t *h, const char *script, const goro_opts_t *opts)
+{
+    char text[2048];
+    size_t used = 0;
+    const char *dir = harness_dir(h);
+    for (const char *p = script; *p; p++) {
+        const char *piece = p[0] == '@' && p[1] == 'D' ? dir : NULL;
+        size_t len = piece ? strlen(piece) : 1;
+        assert_true(used + len < sizeof text);
+        memcpy(text + used, piece ? piece : p, len);
+        used += len;
+        if (piece)
+            p++;
+    }
+    text[used] = '\0';
+    const char *argv[] = {"sh", "-c", text, NULL};
+    return s_go_opts(h, argv, opts);
+}
+
+static goro_job_t *
+s_wait(harness_t *h, uint64_t id)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(harness_client(h), id, T_JOB_WAIT_MS, &job);
+    if (rc != GORO_OK) {
+        char *log = harness_log(h);
+        fail_msg("wait for job %" PRIu64 ": %s\ngorod log:\n%s", id,
+                 goro_strerror(rc), log);
+    }
+    assert_int_equal(goro_job_id(job), id);
+    return job;
+}
+
+static int
+s_state(harness_t *h, uint64_t id)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_status(harness_client(h), id, &job);
+    if (rc != GORO_OK)
+        fail_msg("status of job %" PRIu64 ": %s", id, goro_strerror(rc));
+    int state = goro_job_state(job);
+    goro_job_destroy(&job);
+    return state;
+}
+
+static void
+s_assert_bytes(const void *data, size_t len, const char *expected)
+{
+    if (len != strlen(expected) || memcmp(data, expected, len) != 0)
+        fail_msg("got \"%.*s\" (%zu bytes), expected \"%s\"", (int) len,
+                 data ? (const char *) data : "", len, expected);
+}
+
+static void
+s_assert_output(const goro_job_t *job, const char *expected)
+{
+    size_t len = 0;
+    const void *out = goro_job_output(job, &len);
+    s_assert_bytes(out, len, expected);
+}
+
+static void
+s_assert_error_has(const goro_job_t *job, const char *fragment)
+{
+    size_t len = 0;
+    const char *err = goro_job_error(job, &len);
+    char *text = strndup(err ? err : "", len);
+    if (!strstr(text, fragment)) {
+        char copy[512];
+        snprintf(copy, sizeof copy, "%s", text);
+        free(text);
+        fail_msg("error text \"%s\" lacks \"%s\"", copy, fragment);
+    }
+    free(text);
+}
+
+static void
+s_assert_state(const goro_job_t *job, int state)
+{
+    if (goro_job_state(job) != state)
+        fail_msg("job %" PRIu64 " ended %s, expected %s", goro_job_id(job),
+                 goro_job_state_name(goro_job_state(job)),
+                 goro_job_state_name(state));
+}
+
+/* Runs `echo NAME` to the end: the worker pool is serving. */
+static void
+s_assert_serving(harness_t *h, const char *word)
+{
+    const char *argv[] = {"echo", word, NULL};
+    goro_job_t *job = s_wait(h, s_go(h, argv));
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    char expected[64];
+    snprintf(expected, sizeof expected, "%s\n", word);
+    s_assert_output(job, expected);
+    goro_job_destroy(&job);
+}
+
+/* Reads two numbers from the line in PATH (waiting for it). */
+static void
+s_read_pids(const char *path, pid_t *first, pid_t *second)
+{
+    char *line = harness_wait_line(path, HARNESS_WAIT_MS);
+    if (!line)
+        fail_msg("%s did not appear", path);
+    int a = 0, b = 0;
+    int got = sscanf(line, "%d %d", &a, &b);
+    free(line);
+    assert_true(got >= 1 && a > 1);
+    *first = a;
+    if (second) {
+        assert_int_equal(got, 2);
+        assert_true(b > 1);
+        *second = b;
+    }
+}
+
+static int
+s_has_pid(const pid_t *pids, int n, pid_t pid)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/*  Raw GORO/1 frames, written by hand (independent of the codec)     */
+/* ------------------------------------------------------------------ */
+
+enum {
+    CMD_PING = 1, CMD_SUBMIT = 2, CMD_WAIT = 4, CMD_HEARTBEAT = 16,
+    CMD_DISCONNECT = 17, CMD_OK = 20, CMD_ERROR = 21, CMD_JOB = 22,
+    CMD_READY = 30
+};
+
+typedef struct {
+    void *ctx;
+    void *sock;
+} raw_t;
+
+static raw_t
+s_raw_open(const char *endpoint)
+{
+    raw_t raw;
+    raw.ctx = zmq_ctx_new();
+    assert_non_null(raw.ctx);
+    raw.sock = zmq_socket(raw.ctx, ZMQ_DEALER);
+    assert_non_null(raw.sock);
+    int zero = 0;
+    zmq_setsockopt(raw.sock, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_connect(raw.sock, endpoint), 0);
+    return raw;
+}
+
+static void
+s_raw_close(raw_t *raw)
+{
+    zmq_close(raw->sock);
+    zmq_ctx_term(raw->ctx);
+}
+
+static size_t
+s_put(uint8_t *buf, uint64_t value, int octets)
+{
+    for (int i = 0; i < octets; i++)
+        buf[i] = (uint8_t) (value >> (8 * (octets - 1 - i)));
+    return (size_t) octets;
+}
+
+static uint64_t
+s_get(const uint8_t *buf, int octets)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < octets; i++)
+        value = value << 8 | buf[i];
+    return value;
+}
+
+static size_t
+s_header(uint8_t *buf, int cmd, uint64_t reqid)
+{
+    buf[0] = 0xA7;
+    buf[1] = 0xC0;
+    buf[2] = 1;
+    buf[3] = (uint8_t) cmd;
+    s_put(buf + 4, reqid, 8);
+    return 12;
+}
+
+static void
+s_raw_send(raw_t *raw, const void *data, size_t len, int more)
+{
+    int rc = zmq_send(raw->sock, data, len, more ? ZMQ_SNDMORE : 0);
+    assert_int_equal(rc, (int) len);
+}
+
+/* Waits for the reply to REQID (dropping others) for up to TIMEOUT_MS.
+   Returns its length in BUF, -1 on timeout. */
+static int
+s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
+            int64_t timeout_ms)
+{
+    int64_t until = harness_now() + timeout_ms;
+    for (;;) {
+        int64_t left = until - harness_now();
+        if (left <= 0)
+            return -1;
+        zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long) left) <= 0)
+            continue;
+        int len = zmq_recv(raw->sock, buf, size, 0);
+        if (len >= 12 && s_get(buf + 4, 8) == reqid)
+            return len;
+    }
+}
+
+/* Sends a request with header CMD/REQID and BODY, expects ERROR CODE. */
+static void
+s_raw_expect_error(raw_t *raw, uint64_t reqid, int code)
+{
+    uint8_t buf[4096];
+    int len = s_raw_reply(raw, reqid, buf, sizeof buf, HARNESS_WAIT_MS);
+    if (len < 0)
+        fail_msg("no reply to request %" PRIu64, reqid);
+    assert_true(len >= 16);
+    if (buf[3] != CMD_ERROR)
+        fail_msg("request %" PRIu64 ": reply command %d, expected ERROR",
+                 reqid, buf[3]);
+    if ((int) s_get(buf + 12, 4) != code)
+        fail_msg("request %" PRIu64 ": error %d, expected %d (%s)", reqid,
+                 (int) s_get(buf + 12, 4), code, goro_strerror(code));
+}
+
+/* ------------------------------------------------------------------ */
+/*  exec jobs                                                         */
+/* ------------------------------------------------------------------ */
+
+static void
+test_exec_result(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+
+    /* stdout, stderr and the exit status come back separately. */
+    const char *argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    goro_job_t *job = s_wait(h, s_go(h, argv));
+    s_assert_state(job, GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 3);
+    assert_int_equal(goro_job_attempts(job), 1);
+    assert_string_equal(goro_job_fn(job), "exec");
+    s_assert_output(job, "out\n");
+    size_t len;
+    const void *err = goro_job_error(job, &len);
+    s_assert_bytes(err, len, "err\n");
+    assert_true(goro_job_runtime_ms(job) >= 0);
+    goro_job_destroy(&job);
+
+    /* No shell unless asked for: the argument arrives verbatim. */
+    const char *echo[] = {"echo", "a  b", "$HOME", "*", NULL};
+    job = s_wait(h, s_go(h, echo));
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    assert_int_equal(goro_job_exit_status(job), 0);
+    s_assert_output(job, "a  b $HOME *\n");
+    goro_job_destroy(&job);
+
+    /* The environment names the job, the attempt and the endpoint. */
+    const char *env[] = {"sh", "-c",
+                         "echo \"$GORO_JOB_ID $GORO_ATTEMPT $GORO_ENDPOINT\"",
+                         NULL};
+    uint64_t id = s_go(h, env);
+    job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    char expected[512];
+    snprintf(expected, sizeof expected, "%" PRIu64 " 1 %s\n", id,
+             harness_clients(h));
+    s_assert_output(job, expected);
+    goro_job_destroy(&job);
+
+    /* A signal is 128+N. */
+    const char *killed[] = {"sh", "-c", "kill -TERM $$", NULL};
+    job = s_wait(h, s_go(h, killed));
+    s_assert_state(job, GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 128 + SIGTERM);
+    goro_job_destroy(&job);
+    s_finish(state);
+}
+
+static void
+test_exec_missing_program(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    const char *argv[] = {"goro-integ-no-such-program", "x", NULL};
+    goro_job_t *job = s_wait(h, s_go(h, argv));
+    s_assert_state(job, GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 127);
+    s_assert_error_has(job, "goro-integ-no-such-program");
+    goro_job_destroy(&job);
+    /* The worker survived it. */
+    s_assert_serving(h, "still");
+    s_finish(state);
+}
+
+/* A job past its timeout ends timed_out and its whole process group is
+   killed: the command itself and a background child. */
+static void
+test_timeout_kills_group(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.timeout_ms = 300;
+    uint64_t id = s_go_sh(h, "sleep 30 & echo $! > @D/bg; "
+                          "echo $$ > @D/pid; exec sleep 30", &opts);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_TIMED_OUT);
+    s_assert_error_has(job, "timed out");
+    goro_job_destroy(&job);
+
+    pid_t pid, bg;
+    s_read_pids(harness_path(h, "pid"), &pid, NULL);
+    s_read_pids(harness_path(h, "bg"), &bg, NULL);
+    /* The worker reaps its own child: gone, not a zombie. */
+    if (harness_wait_gone(pid, HARNESS_WAIT_MS) != 0)
+        fail_msg("the timed-out command (pid %d) still runs", (int) pid);
+    /* The background one was reparented; a zombie counts as dead. */
+    if (harness_wait_dead(bg, HARNESS_WAIT_MS) != 0) {
+        kill(bg, SIGKILL);
+        fail_msg("a child of the timed-out command (pid %d) still runs",
+                 (int) bg);
+    }
+    /* The worker's slot is free again. */
+    s_assert_serving(h, "next");
+    s_finish(state);
+}
+
+static void
+test_cancel_queued(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL);
+    goro_t *c = harness_client(h);
+    const char *argv[] = {"echo", "never", NULL};
+    uint64_t id = s_go(h, argv);
+    assert_int_equal(s_state(h, id), GORO_JOB_QUEUED);
+    assert_int_equal(goro_job_cancel(c, id), GORO_OK);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_CANCELLED);
+    assert_int_equal(goro_job_attempts(job), 0);
+    goro_job_destroy(&job);
+    /* Ended: a second cancel is refused, a retry queues it again. */
+    assert_int_equal(goro_job_cancel(c, id), GORO_ESTATE);
+    assert_int_equal(goro_job_retry(c, id), GORO_OK);
+    assert_int_equal(s_state(h, id), GORO_JOB_QUEUED);
+    assert_int_equal(goro_job_cancel(c, id), GORO_OK);
+    assert_int_equal(s_state(h, id), GORO_JOB_CANCELLED);
+    s_finish(state);
+}
+
+static void
+test_cancel_running(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_t *c = harness_client(h);
+    uint64_t id = s_go_sh(h, "echo $$ > @D/pid; exec sleep 30", NULL);
+    pid_t pid;
+    s_read_pids(harness_path(h, "pid"), &pid, NULL);
+    assert_int_equal(s_state(h, id), GORO_JOB_RUNNING);
+
+    assert_int_equal(goro_job_cancel(c, id), GORO_OK);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_CANCELLED);
+    goro_job_destroy(&job);
+    if (harness_wait_gone(pid, HARNESS_WAIT_MS) != 0)
+        fail_msg("the cancelled command (pid %d) still runs", (int) pid);
+    assert_int_equal(goro_job_cancel(c, id), GORO_ESTATE);
+    /* The worker's slot is free again. */
+    s_assert_serving(h, "after");
+    s_finish(state);
+}
+
+static void
+test_ended_and_unknown(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_t *c = harness_client(h);
+    const char *argv[] = {"true", NULL};
+    uint64_t id = s_go(h, argv);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    assert_int_equal(goro_job_cancel(c, id), GORO_ESTATE);
+    assert_int_equal(goro_job_retry(c, id), GORO_ESTATE);
+    /* The state did not change. */
+    assert_int_equal(s_state(h, id), GORO_JOB_SUCCEEDED);
+
+    uint64_t unknown = id + 1000;
+    assert_int_equal(goro_job_status(c, unknown, &job), GORO_ENOTFOUND);
+    assert_null(job);
+    assert_int_equal(goro_job_wait(c, unknown, 1000, &job), GORO_ENOTFOUND);
+    assert_int_equal(goro_job_cancel(c, unknown), GORO_ENOTFOUND);
+    assert_int_equal(goro_job_retry(c, unknown), GORO_ENOTFOUND);
+    s_finish(state);
+}
+
+/* Three jobs on three pool processes all run at once: each waits until
+   all three have started, which only happens if they run in parallel. */
+static void
+test_parallel_barrier(void **state)
+{
+    harness_t *h = s_start(state, POOL3);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.timeout_ms = 20000;
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        ids[i] = s_go_sh(h, "touch @D/s.$GORO_JOB_ID; "
+                         "while [ $(ls @D/s.* | wc -l) -lt 3 ]; "
+                         "do sleep 0.02; done; echo $PPID", &opts);
+    pid_t workers[3];
+    for (int i = 0; i < 3; i++) {
+        goro_job_t *job = s_wait(h, ids[i]);
+        s_assert_state(job, GORO_JOB_SUCCEEDED);
+        size_t len;
+        const char *out = goro_job_output(job, &len);
+        workers[i] = (pid_t) strtol(out, NULL, 10);
+        goro_job_destroy(&job);
+    }
+    /* ... on three different workers */
+    assert_true(workers[0] != workers[1] && workers[1] != workers[2]
+                && workers[0] != workers[2]);
+    s_finish(state);
+}
+
+/* kill -9 of the worker that runs a job: gorod notices (heartbeats),
+   the job runs again, the pool starts a new worker. */
+static void
+test_worker_killed_job_retried(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.max_attempts = 3;
+    uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
+                          "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; "
+                          "echo done", &opts);
+    pid_t worker, job_pid;
+    s_read_pids(harness_path(h, "w.1"), &worker, &job_pid);
+    pid_t known[4];
+    int n = harness_worker_pids(h, known, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(known[0], worker);     /* $PPID is the worker */
+
+    assert_int_equal(kill(worker, SIGKILL), 0);
+    kill(-job_pid, SIGKILL);    /* the orphaned sleep: tidy up */
+
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    assert_int_equal(goro_job_attempts(job), 2);
+    s_assert_output(job, "done\n");
+    goro_job_destroy(&job);
+    pid_t worker2;
+    s_read_pids(harness_path(h, "w.2"), &worker2, NULL);
+    assert_true(worker2 != worker);
+    s_finish(state);
+}
+
+static void
+test_worker_killed_attempts_used(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.max_attempts = 1;
+    uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
+                          "exec sleep 60", &opts);
+    pid_t worker, job_pid;
+    s_read_pids(harness_path(h, "w.1"), &worker, &job_pid);
+    assert_int_equal(kill(worker, SIGKILL), 0);
+    kill(-job_pid, SIGKILL);
+
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_FAILED);
+    assert_int_equal(goro_job_attempts(job), 1);
+    s_assert_error_has(job, "worker lost");
+    goro_job_destroy(&job);
+    /* It was not run a second time. */
+    assert_null(harness_read_file(harness_path(h, "w.2")));
+    s_finish(state);
+}
+
+/* A worker that stalls (SIGSTOP) past liveness is declared lost; its job
+   fails (attempts used). RETRY queues it again; the stalled worker comes
+   back and gets the new attempt. The old attempt's late DONE must not
+   count for the new one (PROTOCOL.md, workers, item 5: "a stale DONE
+   never matches a new attempt"). */
+static pid_t s_stopped_worker;
+
+static void
+test_retry_fences_stale_done(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_t *c = harness_client(h);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.max_attempts = 1;
+    uint64_t id = s_go_sh(h, "if [ -e @D/started ]; then echo second; "
+                          "exit 0; fi; touch @D/started; "
+                          "while [ ! -e @D/release ]; do sleep 0.02; done; "
+                          "echo first", &opts);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    while (access(harness_path(h, "started"), F_OK) != 0
+           && harness_nap(until)) {}
+    assert_int_equal(access(harness_path(h, "started"), F_OK), 0);
+    pid_t workers[4];
+    assert_int_equal(harness_worker_pids(h, workers, 4), 1);
+    s_stopped_worker = workers[0];
+    assert_int_equal(kill(workers[0], SIGSTOP), 0);
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(c, id, T_JOB_WAIT_MS, &job);
+    kill(workers[0], SIGCONT);
+    s_stopped_worker = 0;
+    assert_int_equal(rc, GORO_OK);
+    s_assert_state(job, GORO_JOB_FAILED);
+    s_assert_error_has(job, "worker lost");
+    goro_job_destroy(&job);
+
+    /* The retry goes to the worker that came back; only then the old
+       attempt may finish. */
+    assert_int_equal(goro_job_retry(c, id), GORO_OK);
+    until = harness_now() + HARNESS_WAIT_MS;
+    int running = 0;
+    do {
+        assert_int_equal(goro_job_status(c, id, &job), GORO_OK);
+        running = goro_job_state(job) == GORO_JOB_RUNNING;
+        goro_job_destroy(&job);
+    } while (!running && harness_nap(until));
+    assert_true(running);
+    assert_int_equal(harness_write_file(harness_path(h, "release"), ""), 0);
+
+    job = s_wait(h, id);
+    size_t len;
+    const char *out = goro_job_output(job, &len);
+    if (len == 6 && memcmp(out, "first\n", 6) == 0)
+        fail_msg("the retried job %" PRIu64 " ended %s with the output of "
+                 "the attempt that was declared lost", id,
+                 goro_job_state_name(goro_job_state(job)));
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    s_assert_output(job, "second\n");
+    goro_job_destroy(&job);
+    s_finish(state);
+}
+
+static int
+s_teardown_cont(void **state)
+{
+    if (s_stopped_worker > 0)
+        kill(s_stopped_worker, SIGCONT);
+    s_stopped_worker = 0;
+    return s_teardown(state);
+}
+
+static void
+test_pool_restarts_worker(void **state)
+{
+    harness_t *h = s_start(state, POOL2);
+    assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
+    pid_t before[4];
+    assert_int_equal(harness_worker_pids(h, before, 4), 2);
+    assert_int_equal(kill(before[0], SIGKILL), 0);
+
+    /* Back to two workers, neither of them the dead one. */
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    pid_t now[4];
+    int n;
+    do {
+        n = harness_worker_pids(h, now, 4);
+        if (n == 2 && !s_has_pid(now, n, before[0])
+            && s_has_pid(now, n, before[1]))
+            break;
+    } while (harness_nap(until));
+    assert_int_equal(n, 2);
+    assert_false(s_has_pid(now, n, before[0]));
+    assert_true(s_has_pid(now, n, before[1]));
+    /* gorod reaped the dead one */
+    assert_int_equal(harness_wait_gone(before[0], HARNESS_WAIT_MS), 0);
+
+    char *stats = NULL;
+    assert_int_equal(goro_stats(harness_client(h), GORO_LIST_JSON, &stats),
+                     GORO_OK);
+    assert_non_null(strstr(stats, "\"pool_processes\":2"));
+    goro_free(stats);
+    s_assert_serving(h, "one");
+    s_assert_serving(h, "two");
+    s_finish(state);
+}
+
+/* ------------------------------------------------------------------ */
+/*  App functions through the example worker                          */
+/* ------------------------------------------------------------------ */
+
+static pid_t
+s_start_sum_worker(harness_t *h)
+{
+    const char *argv[] = {SUM_WORKER, harness_workers(h), NULL};
+    pid_t pid = harness_spawn(h, argv);
+    assert_true(pid > 0);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    return pid;
+}
+
+static void
+test_app_function(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL);
+    goro_t *c = harness_client(h);
+    pid_t worker = s_start_sum_worker(h);
+
+    uint64_t id;
+    assert_int_equal(goro_go(c, "sum", "1 2 3 4", 7, NULL, &id), GORO_OK);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    assert_string_equal(goro_job_fn(job), "sum");
+    assert_int_equal(goro_job_exit_status(job), 0);
+    s_assert_output(job, "10");
+    goro_job_destroy(&job);
+
+    assert_int_equal(goro_go(c, "sum", "1 x 3", 5, NULL, &id), GORO_OK);
+    job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 1);
+    s_assert_error_has(job, "sum: the payload must be integers");
+    goro_job_destroy(&job);
+
+    /* The client half of the example. */
+    char *out = NULL, *err = NULL;
+    const char *client[] = {SUM_CLIENT, harness_clients(h), NULL};
+    int code = harness_run(harness_dir(h), client, &out, &err,
+                           HARNESS_WAIT_MS * 3);
+    if (code != 0 || strcmp(out, "10\n") != 0)
+        fail_msg("sum_client: exit %d, stdout \"%s\", stderr \"%s\"", code,
+                 out, err);
+    free(out);
+    free(err);
+    const char *client2[] = {SUM_CLIENT, harness_clients(h), "40", "2",
+                             NULL};
+    code = harness_run(harness_dir(h), client2, &out, &err,
+                       HARNESS_WAIT_MS * 3);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "42\n");
+    free(out);
+    free(err);
+
+    /* A function nobody serves, and exec with no exec worker: queued
+       until someone does. */
+    uint64_t nobody, exec_id;
+    assert_int_equal(goro_go(c, "nobody-serves-this", "x", 1, NULL, &nobody),
+                     GORO_OK);
+    const char *argv[] = {"true", NULL};
+    exec_id = s_go(h, argv);
+    assert_int_equal(goro_job_wait(c, nobody, 300, &job), GORO_ETIMEDOUT);
+    assert_null(job);
+    assert_int_equal(s_state(h, nobody), GORO_JOB_QUEUED);
+    assert_int_equal(s_state(h, exec_id), GORO_JOB_QUEUED);
+    /* while sum still runs */
+    assert_int_equal(goro_go(c, "sum", "5", 1, NULL, &id), GORO_OK);
+    job = s_wait(h, id);
+    s_assert_output(job, "5");
+    goro_job_destroy(&job);
+
+    /* The worker stops cleanly on SIGTERM. */
+    assert_int_equal(harness_signal(h, worker, SIGTERM, HARNESS_WAIT_MS), 0);
+    s_finish(state);
+}
+
+#define T_MANY 2000
+
+static void
+test_go_many_pipelined(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL);
+    goro_t *c = harness_client(h);
+    s_start_sum_worker(h);
+
+    const void **datas = calloc(T_MANY, sizeof *datas);
+    size_t *lens = calloc(T_MANY, sizeof *lens);
+    uint64_t *ids = calloc(T_MANY, sizeof *ids);
+    for (int i = 0; i < T_MANY; i++)
+        datas[i] = "";
+    int rc = goro_go_many(c, "sum", T_MANY, datas, lens, NULL, ids);
+    assert_int_equal(rc, GORO_OK);
+    for (int i = 0; i < T_MANY; i++) {
+        assert_true(ids[i] > 0);
+        if (i > 0 && ids[i] <= ids[i - 1])
+            fail_msg("ids[%d] = %" PRIu64 " after ids[%d] = %" PRIu64, i,
+                     ids[i], i - 1, ids[i - 1]);
+    }
+    for (int i = 0; i < T_MANY; i++) {
+        goro_job_t *job = s_wait(h, ids[i]);
+        s_assert_state(job, GORO_JOB_SUCCEEDED);
+        s_assert_output(job, "0");
+        goro_job_destroy(&job);
+    }
+    char *stats = NULL;
+    assert_int_equal(goro_stats(c, GORO_LIST_JSON, &stats), GORO_OK);
+    char expected[64];
+    snprintf(expected, sizeof expected, "\"jobs_succeeded\":%d", T_MANY);
+    if (!strstr(stats, expected))
+        fail_msg("stats lack %s: %s", expected, stats);
+    goro_free(stats);
+    free(datas);
+    free(lens);
+    free(ids);
+    s_finish(state);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Submission rules                                                   */
+/* ------------------------------------------------------------------ */
+
+static void
+test_idempotency_key(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL);
+    const char *argv[] = {"echo", "once", NULL};
+    const char *other[] = {"echo", "twice", NULL};
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.key = "deploy-42";
+    uint64_t first = s_go_opts(h, argv, &opts);
+    uint64_t again = s_go_opts(h, other, &opts);
+    assert_int_equal(first, again);
+    opts.key = "deploy-43";
+    uint64_t third = s_go_opts(h, argv, &opts);
+    assert_true(third != first);
+    /* without a key, every submission is a new job */
+    uint64_t a = s_go(h, argv), b = s_go(h, argv);
+    assert_true(a != b && a != first && b != third);
+
+    char *stats = NULL;
+    assert_int_equal(goro_stats(harness_client(h), GORO_LIST_JSON, &stats),
+                     GORO_OK);
+    assert_non_null(strstr(stats, "\"jobs_submitted\":4"));
+    goro_free(stats);
+    s_finish(state);
+}
+
+static void
+test_exec_disabled(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL
+                           "jobs: { exec: { enabled: false } }\n");
+    goro_t *c = harness_client(h);
+    const char *argv[] = {"true", NULL};
+    uint64_t id = 0;
+    assert_int_equal(goro_go_exec(c, argv, NULL, &id), GORO_EDENIED);
+    /* app functions are not affected */
+    assert_int_equal(goro_go(c, "sum", "1", 1, NULL, &id), GORO_OK);
+    assert_true(id > 0);
+    s_finish(state);
+}
+
+static void
+test_exec_allow(void **state)
+{
+    harness_t *h = s_start(state, POOL1
+                           "jobs: { exec: { allow: [\"/bin/*\"] } }\n");
+    goro_t *c = harness_client(h);
+    const char *ok[] = {"/bin/true", NULL};
+    goro_job_t *job = s_wait(h, s_go(h, ok));
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    uint64_t id = 0;
+    const char *sh[] = {"sh", "-c", "true", NULL};
+    assert_int_equal(goro_go_exec(c, sh, NULL, &id), GORO_EDENIED);
+    const char *usr[] = {"/usr/bin/true", NULL};
+    assert_int_equal(goro_go_exec(c, usr, NULL, &id), GORO_EDENIED);
+    s_finish(state);
+}
+
+static void
+test_payload_too_big(void **state)
+{
+    harness_t *h = s_start(state, POOL1 "limits: { max_message: 1KiB }\n");
+    goro_t *c = harness_client(h);
+    char *big = malloc(4096 + 1);
+    memset(big, '7', 4096);
+    big[4096] = '\0';
+    uint64_t id = 0;
+    assert_int_equal(goro_go(c, "sum", big, 4096, NULL, &id), GORO_ETOOBIG);
+    const char *argv[] = {"echo", big, NULL};
+    assert_int_equal(goro_go_exec(c, argv, NULL, &id), GORO_ETOOBIG);
+    free(big);
+    /* and it keeps serving, this client included */
+    assert_int_equal(goro_ping(c, HARNESS_WAIT_MS), GORO_OK);
+    s_assert_serving(h, "small");
+    s_finish(state);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Robustness                                                        */
+/* ------------------------------------------------------------------ */
+
+static void
+s_random_frames(raw_t *raw, unsigned *seed, int count)
+{
+    uint8_t buf[300];
+    for (int i = 0; i < count; i++) {
+        size_t len = (size_t) (rand_r(seed) % (int) sizeof buf);
+        for (size_t j = 0; j < len; j++)
+            buf[j] = (uint8_t) rand_r(seed);
+        if (i % 3 == 0 && len >= 4) {
+            /* a good signature and version: past the first check */
+            buf[0] = 0xA7;
+            buf[1] = 0xC0;
+            buf[2] = 1;
+        }
+        s_raw_send(raw, buf, len, 0);
+    }
+}
+
+static void
+test_garbage_on_both_sockets(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    unsigned seed = (unsigned) getpid();
+    print_message("garbage seed %u\n", seed);
+    uint8_t buf[64];
+    size_t len;
+
+    /* clients endpoint */
+    raw_t cl = s_raw_open(harness_clients(h));
+    s_random_frames(&cl, &seed, 300);
+    /* a SUBMIT cut after its header */
+    len = s_header(buf, CMD_SUBMIT, 77);
+    s_raw_send(&cl, buf, len, 0);
+    /* a PING followed by two more frames */
+    len = s_header(buf, CMD_PING, 78);
+    s_raw_send(&cl, buf, len, 1);
+    s_raw_send(&cl, "more", 4, 1);
+    s_raw_send(&cl, "", 0, 0);
+    /* an unknown command */
+    len = s_header(buf, 99, 79);
+    s_raw_send(&cl, buf, len, 0);
+    /* a payload claiming 4 GiB */
+    len = s_header(buf, CMD_SUBMIT, 80);
+    buf[len++] = 4;
+    memcpy(buf + len, "exec", 4);
+    len += 4;
+    len += s_put(buf + len, 0xFFFFFFFFu, 4);
+    s_raw_send(&cl, buf, len, 0);
+    /* then a good PING on the same connection */
+    len = s_header(buf, CMD_PING, 81);
+    s_raw_send(&cl, buf, len, 0);
+
+    s_raw_expect_error(&cl, 77, GORO_EPROTO);
+    s_raw_expect_error(&cl, 78, GORO_EPROTO);
+    s_raw_expect_error(&cl, 79, GORO_EPROTO);
+    s_raw_expect_error(&cl, 80, GORO_ETOOBIG);
+    uint8_t reply[4096];
+    int got = s_raw_reply(&cl, 81, reply, sizeof reply, HARNESS_WAIT_MS);
+    assert_true(got >= 12);
+    assert_int_equal(reply[3], CMD_OK);
+
+    /* workers endpoint */
+    raw_t wk = s_raw_open(harness_workers(h));
+    s_random_frames(&wk, &seed, 300);
+    len = s_header(buf, CMD_READY, 0);          /* READY, cut short */
+    s_raw_send(&wk, buf, len, 0);
+    len = s_header(buf, CMD_READY, 0);          /* in three frames */
+    s_raw_send(&wk, buf, len, 1);
+    s_raw_send(&wk, "x", 1, 1);
+    s_raw_send(&wk, "y", 1, 0);
+    len = s_header(buf, CMD_PING, 5);           /* a client command */
+    s_raw_send(&wk, buf, len, 0);
+    /* an unknown peer's heartbeat gets DISCONNECT (PROTOCOL.md 6.7) */
+    len = s_header(buf, CMD_HEARTBEAT, 0);
+    s_raw_send(&wk, buf, len, 0);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    int disconnected = 0;
+    while (!disconnected && harness_now() < until) {
+        zmq_pollitem_t item = {wk.sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) > 0) {
+            int n = zmq_recv(wk.sock, reply, sizeof reply, 0);
+            disconnected = n >= 12 && reply[3] == CMD_DISCONNECT;
+        }
+    }
+    assert_true(disconnected);
+
+    /* a frame over ZMQ_MAXMSGSIZE: libzmq drops that connection */
+    size_t huge_len = 4u << 20;
+    uint8_t *huge = calloc(1, huge_len);
+    s_header(huge, CMD_PING, 82);
+    s_raw_send(&cl, huge, huge_len, 0);
+    s_raw_send(&wk, huge, huge_len, 0);
+    free(huge);
+
+    /* A good client is served, and a job runs on the real worker. */
+    assert_true(harness_running(h));
+    assert_int_equal(goro_ping(harness_client(h), HARNESS_WAIT_MS), GORO_OK);
+    s_assert_serving(h, "unharmed");
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    char *stats = NULL;
+    assert_int_equal(goro_stats(harness_client(h), GORO_LIST_JSON, &stats),
+                     GORO_OK);
+    assert_null(strstr(stats, "\"malformed\":0,"));
+    goro_free(stats);
+    s_raw_close(&cl);
+    s_raw_close(&wk);
+    s_finish(state);
+}
+
+/* SIGTERM with a job running: the job finishes within the grace period,
+   a client waiting for it gets its result, gorod exits 0 and takes its
+   pool down with it. */
+static void
+test_sigterm_graceful(void **state)
+{
+    harness_t *h = s_start(state, POOL1 "jobs: { shutdown_grace: 10s }\n");
+    uint64_t id = s_go_sh(h, "echo $$ > @D/pid; sleep 1; echo ok", NULL);
+    pid_t job_pid;
+    s_read_pids(harness_path(h, "pid"), &job_pid, NULL);
+    pid_t workers[4];
+    assert_int_equal(harness_worker_pids(h, workers, 4), 1);
+
+    /* A WAIT for the job, parked in gorod before the SIGTERM: the PING
+       after it on the same connection is answered only after the WAIT
+       was handled. */
+    raw_t raw = s_raw_open(harness_clients(h));
+    uint8_t buf[64];
+    size_t len = s_header(buf, CMD_WAIT, 500);
+    len += s_put(buf + len, id, 8);
+    len += s_put(buf + len, (uint64_t) -1, 8);
+    s_raw_send(&raw, buf, len, 0);
+    len = s_header(buf, CMD_PING, 501);
+    s_raw_send(&raw, buf, len, 0);
+    uint8_t reply[4096];
+    assert_true(s_raw_reply(&raw, 501, reply, sizeof reply,
+                            HARNESS_WAIT_MS) >= 12);
+
+    int64_t start = harness_now();
+    assert_int_equal(kill(harness_pid(h), SIGTERM), 0);
+    int got = s_raw_reply(&raw, 500, reply, sizeof reply, HARNESS_WAIT_MS);
+    if (got < 0)
+        fail_msg("no reply to the WAIT after SIGTERM");
+    assert_int_equal(reply[3], CMD_JOB);
+    /* JOB: id, function, state, attempts, exit status, runtime, output */
+    size_t at = 12 + 8;
+    at += 1 + reply[at];
+    assert_true((size_t) got >= at + 1 + 4 + 8 + 8 + 4);
+    assert_int_equal(reply[at], GORO_JOB_SUCCEEDED);
+    at += 1 + 4 + 8 + 8;
+    size_t out_len = (size_t) s_get(reply + at, 4);
+    assert_true((size_t) got >= at + 4 + out_len);
+    s_assert_bytes(reply + at + 4, out_len, "ok\n");
+    s_raw_close(&raw);
+
+    assert_int_equal(harness_stop(h), 0);
+    /* well within the grace period: the job, not the grace, ended it */
+    assert_true(harness_now() - start < 9000);
+    assert_int_equal(harness_wait_gone(workers[0], HARNESS_WAIT_MS), 0);
+    assert_int_equal(harness_wait_gone(job_pid, HARNESS_WAIT_MS), 0);
+    harness_destroy(&h);
+    *state = NULL;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_exec_result, s_teardown),
+        cmocka_unit_test_teardown(test_exec_missing_program, s_teardown),
+        cmocka_unit_test_teardown(test_timeout_kills_group, s_teardown),
+        cmocka_unit_test_teardown(test_cancel_queued, s_teardown),
+        cmocka_unit_test_teardown(test_cancel_running, s_teardown),
+        cmocka_unit_test_teardown(test_ended_and_unknown, s_teardown),
+        cmocka_unit_test_teardown(test_parallel_barrier, s_teardown),
+        cmocka_unit_test_teardown(test_worker_killed_job_retried,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_worker_killed_attempts_used,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_retry_fences_stale_done,
+                                  s_teardown_cont),
+        cmocka_unit_test_teardown(test_pool_restarts_worker, s_teardown),
+        cmocka_unit_test_teardown(test_app_function, s_teardown),
+        cmocka_unit_test_teardown(test_go_many_pipelined, s_teardown),
+        cmocka_unit_test_teardown(test_idempotency_key, s_teardown),
+        cmocka_unit_test_teardown(test_exec_disabled, s_teardown),
+        cmocka_unit_test_teardown(test_exec_allow, s_teardown),
+        cmocka_unit_test_teardown(test_payload_too_big, s_teardown),
+        cmocka_unit_test_teardown(test_garbage_on_both_sockets, s_teardown),
+        cmocka_unit_test_teardown(test_sigterm_graceful, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
