@@ -11,6 +11,7 @@
     because whichever came second would have matched the first.
 */
 #include "chan.h"
+#include "journal.h"
 #include "goro_util.h"
 #include "goro.h"
 
@@ -64,7 +65,21 @@ struct chan_table {
     void *arg;
     uint64_t rng;
     uint64_t bytes;             /* buffered, over all channels */
+    journal_t *journal;         /* NULL while replaying */
 };
+
+static void
+s_log(chan_table_t *self, int cmd, const chan_t *chan, const void *data,
+      size_t size)
+{
+    if (!self->journal)
+        return;
+    goro_msg_t record = {
+        .cmd = (uint8_t) cmd, .name = chan->name, .number = chan->capacity,
+        .data = (uint8_t *) data, .size = size,
+    };
+    journal_append(self->journal, &record);
+}
 
 /* ---- small pieces -------------------------------------------------- */
 
@@ -121,6 +136,7 @@ s_buffer_push(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
     if (size)
         memcpy(value->data, data, size);
     free(data);
+    s_log(self, GORO_MSG_J_CHAN_PUSH, chan, value->data, size);
     if (chan->tail)
         chan->tail->next = value;
     else
@@ -139,6 +155,7 @@ s_buffer_pop(chan_table_t *self, chan_t *chan, chan_result_t *result)
         chan->tail = NULL;
     chan->count--;
     self->bytes -= value->size;
+    s_log(self, GORO_MSG_J_CHAN_POP, chan, NULL, 0);
     result->data = goro_memdup(value->data, value->size);
     result->size = value->size;
     free(value);
@@ -300,6 +317,7 @@ chan_make(chan_table_t *self, const char *name, int64_t capacity)
     chan->name = goro_strdup(name);
     chan->capacity = capacity;
     zhashx_insert(self->chans, name, chan);
+    s_log(self, GORO_MSG_J_CHAN_MAKE, chan, NULL, 0);
     return GORO_OK;
 }
 
@@ -312,6 +330,7 @@ chan_close(chan_table_t *self, const char *name)
     if (chan->closed)
         return GORO_ECLOSED;
     chan->closed = true;
+    s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL, 0);
     while (chan->senders.head) {
         chan_result_t failed = {.code = GORO_ECLOSED};
         s_fire(self, chan->senders.head, &failed);
@@ -428,4 +447,64 @@ uint64_t
 chan_table_bytes(chan_table_t *self)
 {
     return self->bytes;
+}
+
+void
+chan_table_set_journal(chan_table_t *self, journal_t *journal)
+{
+    self->journal = journal;
+}
+
+int
+chan_table_replay(chan_table_t *self, const goro_msg_t *r)
+{
+    if (!r->name || !*r->name)
+        return GORO_EPROTO;
+    if (r->cmd == GORO_MSG_J_CHAN_MAKE)
+        return zhashx_lookup(self->chans, r->name) || r->number < 0
+               ? GORO_EPROTO : chan_make(self, r->name, r->number);
+    chan_t *chan = zhashx_lookup(self->chans, r->name);
+    if (!chan)
+        return GORO_EPROTO;
+    switch (r->cmd) {
+        case GORO_MSG_J_CHAN_PUSH:
+            if (chan->closed || (int64_t) chan->count >= chan->capacity)
+                return GORO_EPROTO;
+            s_buffer_push(self, chan, r->data ? goro_memdup(r->data, r->size)
+                                              : NULL, r->size);
+            return GORO_OK;
+        case GORO_MSG_J_CHAN_POP: {
+            if (chan->count == 0)
+                return GORO_EPROTO;
+            chan_result_t taken = {0};
+            s_buffer_pop(self, chan, &taken);
+            free(taken.data);
+            return GORO_OK;
+        }
+        case GORO_MSG_J_CHAN_CLOSE:
+            return chan->closed ? GORO_EPROTO : chan_close(self, r->name);
+        default:
+            return GORO_EPROTO;
+    }
+}
+
+void
+chan_table_snapshot(chan_table_t *self, journal_t *journal)
+{
+    for (chan_t *chan = zhashx_first(self->chans); chan;
+         chan = zhashx_next(self->chans)) {
+        goro_msg_t record = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = chan->name,
+                             .number = chan->capacity};
+        journal_append(journal, &record);
+        for (value_t *value = chan->head; value; value = value->next) {
+            goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = chan->name,
+                               .data = value->data, .size = value->size};
+            journal_append(journal, &push);
+        }
+        if (chan->closed) {
+            goro_msg_t close = {.cmd = GORO_MSG_J_CHAN_CLOSE,
+                                .name = chan->name};
+            journal_append(journal, &close);
+        }
+    }
 }

@@ -15,6 +15,7 @@
 #define CHAN_H_INCLUDED
 
 #include "gorod.h"
+#include "goro_msg.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,19 @@ typedef void chan_fire_fn(void *arg, chan_park_t *park,
 chan_table_t *chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed);
 /* Parked operations are dropped without firing. */
 void chan_table_destroy(chan_table_t **self_p);
+
+/* From now on changes to channels and their buffers go to JOURNAL: made,
+   value buffered, value taken from the buffer, closed. Values handed
+   straight from a parked sender to a receiver never rest in gorod, so
+   they are not journaled. */
+void chan_table_set_journal(chan_table_t *self, journal_t *journal);
+
+/* Applies a J_CHAN_* record during replay; GORO_EPROTO if it does not
+   fit the channel's state. */
+int chan_table_replay(chan_table_t *self, const goro_msg_t *record);
+
+/* Writes records that rebuild every channel with its buffer. */
+void chan_table_snapshot(chan_table_t *self, journal_t *journal);
 
 /* GORO_OK, or GORO_EEXIST if NAME exists with another capacity. */
 int chan_make(chan_table_t *self, const char *name, int64_t capacity);

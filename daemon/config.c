@@ -521,6 +521,8 @@ static const s_field_t s_limits_fields[] = {
       .min = 1, .max = CONFIG_MAX_MESSAGE },
     { .key = "max_queued_jobs", .type = S_COUNT,
       .offset = S_CONFIG(max_queued_jobs), .min = 1, .max = INT64_MAX },
+    { .key = "max_channel_bytes", .type = S_SIZE,
+      .offset = S_CONFIG(max_channel_bytes), .min = 1, .max = INT64_MAX },
     { .key = NULL }
 };
 
@@ -528,6 +530,8 @@ static const s_field_t s_journal_fields[] = {
     { .key = "path", .type = S_STRING, .offset = S_CONFIG(journal_path) },
     { .key = "fsync", .type = S_ENUM, .offset = S_CONFIG(journal_fsync),
       .names = s_fsync_names },
+    { .key = "compact_min", .type = S_SIZE,
+      .offset = S_CONFIG(journal_compact_min), .min = 0, .max = INT64_MAX },
     { .key = NULL }
 };
 
@@ -1070,6 +1074,8 @@ config_new(void)
     self->max_queued_jobs = 1000000;
     self->journal_path = goro_strdup("var/goro.journal");
     self->journal_fsync = CONFIG_FSYNC_EVERYSEC;
+    self->journal_compact_min = 64ULL << 20;
+    self->max_channel_bytes = 256ULL << 20;
     self->log_level = CONFIG_LOG_INFO;
     self->insecure = 0;
     return self;

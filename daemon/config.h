@@ -51,8 +51,10 @@ typedef struct {
     uint64_t exec_max_output;       /* jobs.exec.max_output: 1MiB */
     uint64_t max_message;           /* limits.max_message: 1MiB */
     uint64_t max_queued_jobs;       /* limits.max_queued_jobs: 1000000 */
+    uint64_t max_channel_bytes;     /* limits.max_channel_bytes: 256MiB */
     char *journal_path;             /* journal.path: var/goro.journal */
     config_fsync_t journal_fsync;   /* journal.fsync: everysec */
+    uint64_t journal_compact_min;   /* journal.compact_min: 64MiB */
     config_log_level_t log_level;   /* log.level: info */
     int insecure;                   /* security.insecure: false */
     char *curve_cert;               /* security.curve.cert: NULL */

@@ -10,16 +10,19 @@
 #include <czmq.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *s_usage =
-    "usage: gorod [-c FILE] [--endpoints FILE] [-v]\n"
+    "usage: gorod [-c FILE] [--endpoints FILE] [--repair] [-v]\n"
     "  -c, --config FILE     YAML config (default: every key at its default)\n"
     "      --endpoints FILE  write the bound clients and workers endpoints,\n"
     "                        one per line, once listening\n"
+    "      --repair          drop a corrupt journal's tail instead of\n"
+    "                        refusing to start\n"
     "  -v, --verbose         log at debug level\n"
     "Stops cleanly on SIGTERM or SIGINT.\n";
 
@@ -90,12 +93,15 @@ main(int argc, char **argv)
 {
     const char *config_path = NULL, *endpoints_path = NULL;
     int verbose = 0;
+    bool repair = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if ((!strcmp(arg, "-c") || !strcmp(arg, "--config")) && i + 1 < argc)
             config_path = argv[++i];
         else if (!strcmp(arg, "--endpoints") && i + 1 < argc)
             endpoints_path = argv[++i];
+        else if (!strcmp(arg, "--repair"))
+            repair = true;
         else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose"))
             verbose = 1;
         else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -125,7 +131,8 @@ main(int argc, char **argv)
 
     char *worker_cmd = s_worker_command();
     char bind_err[512];
-    server_t *server = server_new(cfg, worker_cmd, bind_err, sizeof bind_err);
+    server_t *server = server_new(cfg, worker_cmd, repair, bind_err,
+                                  sizeof bind_err);
     int rc = 1;
     if (!server) {
         fprintf(stderr, "gorod: %s\n", bind_err);

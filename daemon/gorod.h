@@ -14,6 +14,7 @@ typedef struct worker worker_t;
 typedef struct worker_table worker_table_t;
 typedef struct waiter waiter_t;
 typedef struct pool pool_t;
+typedef struct journal journal_t;
 typedef struct server server_t;
 
 /* Gets the struct that embeds MEMBER at PTR. */

@@ -11,6 +11,7 @@
     have checked the state and answered GORO_ESTATE itself.
 */
 #include "job.h"
+#include "journal.h"
 #include "goro_util.h"
 
 #include <assert.h>
@@ -24,6 +25,7 @@ struct job_table {
     uint64_t next_id;
     uint64_t submitted;
     size_t count[JOB_STATES];
+    journal_t *journal;         /* NULL while replaying */
 };
 
 static const int s_allowed[JOB_STATES][JOB_STATES] = {
@@ -112,11 +114,66 @@ s_transition(job_table_t *self, job_t *job, int state)
     job->state = state;
 }
 
+void
+job_table_set_journal(job_table_t *self, journal_t *journal)
+{
+    self->journal = journal;
+}
+
+/* Journal records borrow the job's buffers: nothing is copied but into
+   the journal's own buffer. */
+static void
+s_log_id(job_table_t *self, int cmd, const job_t *job)
+{
+    if (!self->journal)
+        return;
+    goro_msg_t record = {.cmd = (uint8_t) cmd, .id = job->id,
+                         .attempt = (uint32_t) job->attempt};
+    journal_append(self->journal, &record);
+}
+
+static void
+s_log_submit(journal_t *journal, const job_t *job)
+{
+    goro_msg_t record = {
+        .cmd = GORO_MSG_J_SUBMIT, .id = job->id, .name = job->fn,
+        .data = job->data, .size = job->size, .wg = job->wg,
+        .chan = job->chan, .key = job->key, .timeout = job->timeout_ms,
+        .max_attempts = (uint32_t) job->max_attempts,
+    };
+    journal_append(journal, &record);
+}
+
+static void
+s_log_end(journal_t *journal, const job_t *job)
+{
+    goro_msg_t record = {
+        .cmd = GORO_MSG_J_END, .id = job->id, .state = (uint8_t) job->state,
+        .status = job->status, .runtime = job->runtime_ms,
+        .number = job->ended_at, .data = job->out, .size = job->out_size,
+        .text = job->err, .text_size = job->err_size,
+    };
+    journal_append(journal, &record);
+}
+
+static void
+s_log_flags(journal_t *journal, const job_t *job)
+{
+    goro_msg_t record = {
+        .cmd = GORO_MSG_J_JOB_FLAGS, .id = job->id,
+        .attempt = (uint32_t) job->attempt, .counter = job->attempt_base,
+        .flags = job->result_sent ? 1 : 0,
+    };
+    journal_append(journal, &record);
+}
+
 job_t *
 job_table_submit(job_table_t *self, const job_spec_t *spec)
 {
     job_t *job = goro_zalloc(sizeof *job);
-    job->id = self->next_id++;
+    job->id = spec->id ? spec->id : self->next_id;
+    if (job->id >= self->next_id)
+        self->next_id = job->id + 1;
     job->fn = goro_strdup(spec->fn);
     job->data = goro_memdup(spec->data, spec->size);
     job->size = spec->size;
@@ -133,6 +190,8 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
         zhashx_insert(self->by_key, job->key, job);
     self->count[GORO_JOB_QUEUED]++;
     self->submitted++;
+    if (self->journal)
+        s_log_submit(self->journal, job);
     return job;
 }
 
@@ -154,12 +213,14 @@ job_table_start(job_table_t *self, job_t *job, int64_t now)
     s_transition(self, job, GORO_JOB_RUNNING);
     job->attempt++;
     job->started_at = now;
+    s_log_id(self, GORO_MSG_J_START, job);
 }
 
 void
 job_table_requeue(job_table_t *self, job_t *job)
 {
     s_transition(self, job, GORO_JOB_QUEUED);
+    s_log_id(self, GORO_MSG_J_REQUEUE, job);
 }
 
 void
@@ -181,6 +242,10 @@ job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
     job->err_size = job->err ? err_size : 0;
     if (err)
         *err = NULL;
+    if (!job->ended_at)
+        job->ended_at = goro_wall_ms();
+    if (self->journal)
+        s_log_end(self->journal, job);
 }
 
 void
@@ -195,6 +260,9 @@ job_table_retry(job_table_t *self, job_t *job)
     job->out = NULL;
     job->err = NULL;
     job->out_size = job->err_size = 0;
+    job->ended_at = 0;
+    job->result_sent = false;
+    s_log_id(self, GORO_MSG_J_RETRY, job);
 }
 
 void
@@ -203,6 +271,7 @@ job_table_remove(job_table_t *self, job_t **job_p)
     job_t *job = *job_p;
     assert(job_state_ended(job->state) && !job->waiters);
     self->count[job->state]--;
+    s_log_id(self, GORO_MSG_J_REMOVE, job);
     if (job->key && zhashx_lookup(self->by_key, job->key) == job)
         zhashx_delete(self->by_key, job->key);
     zhashx_delete(self->by_id, &job->id);   /* frees it */
@@ -239,4 +308,111 @@ int
 job_attempts_used(const job_t *job)
 {
     return job->attempt - job->attempt_base;
+}
+
+void
+job_table_result_sent(job_table_t *self, job_t *job)
+{
+    job->result_sent = true;
+    if (self->journal)
+        s_log_flags(self->journal, job);
+}
+
+/* Replay: each record is checked against the state machine before it is
+   applied, since the table's mutators assert and a journal is input. */
+int
+job_table_replay(job_table_t *self, const goro_msg_t *r)
+{
+    if (r->cmd == GORO_MSG_J_NEXT_ID) {
+        if (r->id > self->next_id)
+            self->next_id = r->id;
+        return GORO_OK;
+    }
+    job_t *job = job_table_lookup(self, r->id);
+    if (r->cmd == GORO_MSG_J_SUBMIT) {
+        if (job || r->id == 0 || !r->name || !*r->name)
+            return GORO_EPROTO;
+        job_spec_t spec = {
+            .id = r->id, .fn = r->name, .data = r->data, .size = r->size,
+            .wg = r->wg, .chan = r->chan, .key = r->key,
+            .timeout_ms = r->timeout, .max_attempts = (int) r->max_attempts,
+        };
+        job_table_submit(self, &spec);
+        return GORO_OK;
+    }
+    if (!job)
+        return GORO_EPROTO;
+    uint8_t *out = NULL;
+    char *err = NULL;
+    switch (r->cmd) {
+        case GORO_MSG_J_START:
+            if (!s_allowed[job->state][GORO_JOB_RUNNING])
+                return GORO_EPROTO;
+            job_table_start(self, job, goro_now());
+            job->attempt = (int) r->attempt;
+            return GORO_OK;
+        case GORO_MSG_J_REQUEUE:
+        case GORO_MSG_J_RETRY:
+            if (!s_allowed[job->state][GORO_JOB_QUEUED]
+                || (r->cmd == GORO_MSG_J_REQUEUE) != (job->state
+                                                      == GORO_JOB_RUNNING))
+                return GORO_EPROTO;
+            if (r->cmd == GORO_MSG_J_RETRY)
+                job_table_retry(self, job);
+            else
+                job_table_requeue(self, job);
+            return GORO_OK;
+        case GORO_MSG_J_END:
+            if (!job_state_ended(r->state)
+                || !s_allowed[job->state][r->state])
+                return GORO_EPROTO;
+            out = r->data ? goro_memdup(r->data, r->size) : NULL;
+            err = r->text ? goro_memdup(r->text, r->text_size) : NULL;
+            job->ended_at = r->number;
+            job_table_end(self, job, r->state, r->status, r->runtime, &out,
+                          r->size, &err, r->text_size);
+            return GORO_OK;
+        case GORO_MSG_J_REMOVE:
+            if (!job_state_ended(job->state) || job->waiters)
+                return GORO_EPROTO;
+            job_table_remove(self, &job);
+            return GORO_OK;
+        case GORO_MSG_J_JOB_FLAGS:
+            if (r->counter < 0 || r->counter > (int64_t) r->attempt)
+                return GORO_EPROTO;
+            job->attempt = (int) r->attempt;
+            job->attempt_base = (int) r->counter;
+            job->result_sent = r->flags & 1;
+            return GORO_OK;
+        default:
+            return GORO_EPROTO;
+    }
+}
+
+static int
+s_by_id(const void *a, const void *b)
+{
+    uint64_t x = (*(job_t *const *) a)->id, y = (*(job_t *const *) b)->id;
+    return x < y ? -1 : x > y;
+}
+
+void
+job_table_snapshot(job_table_t *self, journal_t *journal)
+{
+    goro_msg_t next = {.cmd = GORO_MSG_J_NEXT_ID, .id = self->next_id};
+    journal_append(journal, &next);
+    /* In id order, so that replay queues them as they were. */
+    size_t count = zhashx_size(self->by_id), n = 0;
+    job_t **jobs = goro_zalloc(sizeof(job_t *) * (count + 1));
+    for (job_t *job = zhashx_first(self->by_id); job;
+         job = zhashx_next(self->by_id))
+        jobs[n++] = job;
+    qsort(jobs, n, sizeof(job_t *), s_by_id);
+    for (size_t i = 0; i < n; i++) {
+        s_log_submit(journal, jobs[i]);
+        if (job_state_ended(jobs[i]->state))
+            s_log_end(journal, jobs[i]);
+        s_log_flags(journal, jobs[i]);
+    }
+    free(jobs);
 }

@@ -12,7 +12,9 @@
 #include "gorod.h"
 #include "heap.h"
 #include "goro.h"
+#include "goro_msg.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,7 @@
 
 /* What a submission asks for; the table copies it. */
 typedef struct {
+    uint64_t id;                /* 0: the next id (replay gives one) */
     const char *fn;
     const void *data;
     size_t size;
@@ -48,6 +51,8 @@ struct job {
     char *err;                  /* stderr / error text */
     size_t err_size;
     int64_t started_at;         /* monotonic, current attempt */
+    int64_t ended_at;           /* wall-clock ms, for the ttl on replay */
+    bool result_sent;           /* sent on (or dropped by) its chan */
     worker_t *worker;           /* while running */
     job_t *prev, *next;         /* function queue (queued) or worker's
                                    running list (running) */
@@ -57,6 +62,19 @@ struct job {
 
 /* Caller owns the result. */
 job_table_t *job_table_new(void);
+
+/* From now on every mutator appends its record to JOURNAL (NULL: none). */
+void job_table_set_journal(job_table_t *self, journal_t *journal);
+
+/* Applies a J_* job record during replay, checking it against the state
+   machine: GORO_EPROTO if it does not fit (the journal is corrupt). */
+int job_table_replay(job_table_t *self, const goro_msg_t *record);
+
+/* Writes records that rebuild every job (running ones come back queued). */
+void job_table_snapshot(job_table_t *self, journal_t *journal);
+
+/* The job's result went to its result channel (or was dropped). */
+void job_table_result_sent(job_table_t *self, job_t *job);
 /* Frees every job; parked waiters must have been released. */
 void job_table_destroy(job_table_t **self_p);
 

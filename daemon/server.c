@@ -16,7 +16,9 @@
 #include "config.h"
 #include "heap.h"
 #include "job.h"
+#include "journal.h"
 #include "log.h"
+#include "outbox.h"
 #include "pool.h"
 #include "render.h"
 #include "sched.h"
@@ -57,6 +59,7 @@ struct parked {
     goro_rid_t rid;
     uint64_t reqid;
     int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT; 0: ours */
+    uint64_t job_id;            /* ours: the job whose result this is */
     chan_park_t *park;
     heap_node_t deadline;
     client_t *client;           /* NULL for our own sends */
@@ -81,6 +84,10 @@ struct server {
     chan_table_t *chans;
     wg_table_t *wgs;
     client_table_t *ctable;
+    journal_t *journal;
+    outbox_t *outbox;           /* this turn's messages, sent after the
+                                   journal has the turn's records */
+    uint64_t compact_at;        /* journal size that triggers compaction */
     pool_t *pool;
     heap_node_t tick;
     int sig_read, sig_write;    /* self-pipe */
@@ -111,6 +118,8 @@ s_on_signal(int signo)
 
 static void s_on_chan_fire(void *arg, chan_park_t *park,
                            chan_result_t *result);
+static int s_recover(server_t *self, bool repair, char *err,
+                     size_t err_size);
 
 static zsock_t *
 s_bind(const char *endpoint, const config_t *cfg, char **bound,
@@ -143,8 +152,8 @@ s_bind(const char *endpoint, const config_t *cfg, char **bound,
 }
 
 server_t *
-server_new(const config_t *cfg, const char *worker_cmd, char *err,
-           size_t err_size)
+server_new(const config_t *cfg, const char *worker_cmd, bool repair,
+           char *err, size_t err_size)
 {
     server_t *self = goro_zalloc(sizeof *self);
     self->cfg = cfg;
@@ -172,10 +181,13 @@ server_new(const config_t *cfg, const char *worker_cmd, char *err,
                                  (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
     self->wgs = wg_table_new();
     self->ctable = client_table_new(DL_CLIENT);
+    self->outbox = outbox_new();
     self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
                           self->heap, DL_POOL);
     heap_node_init(&self->tick, DL_TICK);
     self->started_at = goro_now();
+    if (s_recover(self, repair, err, err_size) != GORO_OK)
+        goto error;
     return self;
 error:
     server_destroy(&self);
@@ -183,14 +195,19 @@ error:
 }
 
 static void s_waiter_free_all(server_t *self);
+static void s_commit(server_t *self);
 
 void
 server_destroy(server_t **self_p)
 {
     if (self_p && *self_p) {
         server_t *self = *self_p;
-        if (self->jobs)
+        if (self->jobs) {
             s_waiter_free_all(self);
+            s_commit(self);
+        }
+        journal_destroy(&self->journal);
+        outbox_destroy(&self->outbox);
         pool_destroy(&self->pool);
         chan_table_destroy(&self->chans);
         wg_table_destroy(&self->wgs);
@@ -226,15 +243,12 @@ server_workers_endpoint(server_t *self)
 
 /* ---- replies ------------------------------------------------------- */
 
+/* Every message leaves through the outbox, after the journal flush. */
 static void
 s_send(server_t *self, zsock_t *sock, goro_msg_t *msg, const goro_rid_t *rid)
 {
-    int rc = goro_msg_send(msg, zsock_resolve(sock), rid);
-    if (rc) {
-        self->undelivered++;
-        log_debug("%s to a peer that is gone: %s",
-                  goro_msg_cmd_name(msg->cmd), goro_strerror(rc));
-    }
+    if (outbox_push(self->outbox, zsock_resolve(sock), rid, msg) != GORO_OK)
+        log_bug("a reply cannot be encoded");
 }
 
 static void
@@ -643,8 +657,13 @@ s_on_chan_fire(void *arg, chan_park_t *park, chan_result_t *result)
     parked_t *p = chan_park_owner(park);
     if (p->cmd)
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
-    else if (result->code == GORO_ECLOSED)
-        self->results_dropped++;
+    else {
+        if (result->code == GORO_ECLOSED)
+            self->results_dropped++;
+        job_t *job = job_table_lookup(self->jobs, p->job_id);
+        if (job)
+            job_table_result_sent(self->jobs, job);
+    }
     free(result->data);
     result->data = NULL;
     s_parked_free(self, p);
@@ -755,6 +774,7 @@ static void
 s_job_send_result(server_t *self, job_t *job)
 {
     parked_t *p = goro_zalloc(sizeof *p);
+    p->job_id = job->id;
     heap_node_init(&p->deadline, DL_PARK);
     chan_case_t one = {
         .op = GORO_CASE_SEND, .chan = job->chan,
@@ -771,6 +791,7 @@ s_job_send_result(server_t *self, job_t *job)
         return;
     }
     free(p);
+    job_table_result_sent(self->jobs, job);
     if (rc != GORO_OK || result.code != GORO_OK) {
         self->results_dropped++;
         log_info("job %llu: result for channel %s dropped (%s)",
@@ -1180,6 +1201,166 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
 }
 
+/* ---- journal ------------------------------------------------------- */
+
+static int
+s_replay_apply(void *arg, const goro_msg_t *record)
+{
+    server_t *self = arg;
+    switch (record->cmd) {
+        case GORO_MSG_J_CHAN_MAKE:
+        case GORO_MSG_J_CHAN_PUSH:
+        case GORO_MSG_J_CHAN_POP:
+        case GORO_MSG_J_CHAN_CLOSE:
+            return chan_table_replay(self->chans, record);
+        case GORO_MSG_J_WG_SET:
+            return wg_table_replay(self->wgs, record);
+        default:
+            if (record->cmd >= GORO_MSG_J_SUBMIT
+                && record->cmd <= GORO_MSG_J_NEXT_ID)
+                return job_table_replay(self->jobs, record);
+            return GORO_EPROTO;
+    }
+}
+
+typedef struct {
+    job_t **queued;
+    size_t nqueued;
+    job_t **pending;            /* ended, result not yet on its channel */
+    size_t npending;
+} settle_t;
+
+static void
+s_settle_collect(job_t *job, void *arg)
+{
+    settle_t *st = arg;
+    if (job->state == GORO_JOB_RUNNING || job->state == GORO_JOB_QUEUED)
+        st->queued[st->nqueued++] = job;
+    else if (job->chan && !job->result_sent)
+        st->pending[st->npending++] = job;
+}
+
+static void
+s_settle_ttl(job_t *job, void *arg)
+{
+    server_t *self = arg;
+    if (!job_state_ended(job->state))
+        return;
+    job->deadline.kind = DL_JOB;
+    int64_t left = job->ended_at + self->cfg->result_ttl_ms - goro_wall_ms();
+    heap_arm(self->heap, &job->deadline, goro_now() + (left > 0 ? left : 0));
+}
+
+static int
+s_by_job_id(const void *a, const void *b)
+{
+    uint64_t x = (*(job_t *const *) a)->id, y = (*(job_t *const *) b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* After replay: jobs that were running when gorod stopped go back to the
+   queue (their worker may still report; the attempt fence sorts that
+   out), queues are rebuilt in id order, results get the rest of their
+   ttl, and results owed to a channel are sent again. */
+static void
+s_settle(server_t *self)
+{
+    size_t total = 0;
+    for (int state = 1; state < JOB_STATES; state++)
+        total += job_table_count(self->jobs, state);
+    settle_t st = {goro_zalloc(sizeof(job_t *) * (total + 1)), 0,
+                   goro_zalloc(sizeof(job_t *) * (total + 1)), 0};
+    job_table_each(self->jobs, s_settle_collect, &st);
+    qsort(st.queued, st.nqueued, sizeof(job_t *), s_by_job_id);
+    for (size_t i = 0; i < st.nqueued; i++) {
+        job_t *job = st.queued[i];
+        job->deadline.kind = DL_JOB;
+        if (job->state == GORO_JOB_RUNNING)
+            job_table_requeue(self->jobs, job);
+        sched_push(self->sched, job);
+    }
+    for (size_t i = 0; i < st.npending; i++)
+        s_job_send_result(self, st.pending[i]);
+    free(st.queued);
+    free(st.pending);
+    job_table_each(self->jobs, s_settle_ttl, self);
+}
+
+static void
+s_tables_journal(server_t *self, journal_t *journal)
+{
+    job_table_set_journal(self->jobs, journal);
+    chan_table_set_journal(self->chans, journal);
+    wg_table_set_journal(self->wgs, journal);
+}
+
+static int
+s_recover(server_t *self, bool repair, char *err, size_t err_size)
+{
+    int64_t started = goro_now();
+    self->journal = journal_open(self->cfg->journal_path,
+                                 self->cfg->journal_fsync, err, err_size);
+    if (!self->journal)
+        return GORO_ESYS;
+    journal_replay_t info;
+    int rc = journal_replay(self->journal, repair, s_replay_apply, self,
+                            &info, err, err_size);
+    if (rc)
+        return rc;
+    /* From here on, changes (the settling included) are journaled. */
+    s_tables_journal(self, self->journal);
+    s_settle(self);
+    self->compact_at = 2 * journal_size(self->journal);
+    if (info.records)
+        log_info("journal %s: %llu record(s) replayed in %lld ms: %zu job(s)"
+                 " queued, %zu ended, %zu channel(s), %zu waitgroup(s)",
+                 self->cfg->journal_path, (unsigned long long) info.records,
+                 (long long) (goro_now() - started),
+                 job_table_count(self->jobs, GORO_JOB_QUEUED),
+                 job_table_count(self->jobs, GORO_JOB_SUCCEEDED)
+                 + job_table_count(self->jobs, GORO_JOB_FAILED)
+                 + job_table_count(self->jobs, GORO_JOB_CANCELLED)
+                 + job_table_count(self->jobs, GORO_JOB_TIMED_OUT),
+                 chan_table_size(self->chans), wg_table_size(self->wgs));
+    return GORO_OK;
+}
+
+static void
+s_snapshot(void *arg, journal_t *journal)
+{
+    server_t *self = arg;
+    job_table_snapshot(self->jobs, journal);
+    chan_table_snapshot(self->chans, journal);
+    wg_table_snapshot(self->wgs, journal);
+}
+
+/* End of a loop turn: the turn's records reach the journal (and the disk,
+   with fsync: always) before its replies leave. If the disk refuses,
+   the replies wait: nothing is acknowledged that is not recorded. */
+static void
+s_commit(server_t *self)
+{
+    if (!self->journal)
+        return;
+    if (journal_flush(self->journal, goro_now()) != GORO_OK)
+        return;
+    self->undelivered += outbox_flush(self->outbox);
+    uint64_t size = journal_size(self->journal);
+    if (size >= self->cfg->journal_compact_min && size >= self->compact_at) {
+        int64_t started = goro_now();
+        if (journal_rewrite(self->journal, s_snapshot, self) == GORO_OK) {
+            uint64_t compacted = journal_size(self->journal);
+            log_info("journal compacted from %llu to %llu bytes in %lld ms",
+                     (unsigned long long) size,
+                     (unsigned long long) compacted,
+                     (long long) (goro_now() - started));
+            self->compact_at = 2 * compacted;
+        }
+        else
+            self->compact_at = size * 2;    /* don't retry every turn */
+    }
+}
+
 /* ---- the loop ------------------------------------------------------ */
 
 /* Workers send exec output of up to jobs.exec.max_output, which may be
@@ -1352,6 +1533,7 @@ server_run(server_t *self)
         if (items[0].revents & ZMQ_POLLIN)
             s_drain(self, self->clients, false);
         s_expire(self);
+        s_commit(self);
     }
     size_t left = job_table_count(self->jobs, GORO_JOB_RUNNING);
     if (left)

@@ -11,12 +11,15 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
-/* Binds the endpoints of CFG (which it keeps, not owns). WORKER_CMD is
-   the default local worker command. NULL, with a line in ERR, if an
-   endpoint cannot be bound. Caller owns the result. */
+/* Replays the journal of CFG (which it keeps, not owns) and binds its
+   endpoints. WORKER_CMD is the default local worker command. REPAIR
+   drops a corrupt journal's tail instead of refusing to start. NULL,
+   with a line in ERR, if the journal is unreadable or an endpoint cannot
+   be bound. Caller owns the result. */
 server_t *server_new(const config_t *cfg, const char *worker_cmd,
-                     char *err, size_t err_size);
+                     bool repair, char *err, size_t err_size);
 void server_destroy(server_t **self_p);
 
 /* The endpoints as bound (a "*" port resolved). */

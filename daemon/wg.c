@@ -6,6 +6,7 @@
     done.
 */
 #include "wg.h"
+#include "journal.h"
 #include "goro_util.h"
 
 #include <czmq.h>
@@ -13,7 +14,23 @@
 
 struct wg_table {
     zhashx_t *groups;           /* name -> wg_t, owns them */
+    journal_t *journal;         /* NULL while replaying */
 };
+
+/* Groups are journaled as their whole state: replay just sets it. */
+static void
+s_log(journal_t *journal, const wg_t *wg)
+{
+    if (!journal)
+        return;
+    goro_msg_t record = {
+        .cmd = GORO_MSG_J_WG_SET, .name = wg->name,
+        .counter = wg->info.counter, .added = wg->info.added,
+        .done = wg->info.done, .succeeded = wg->info.succeeded,
+        .failed = wg->info.failed,
+    };
+    journal_append(journal, &record);
+}
 
 static void
 s_wg_free(void **item_p)
@@ -63,8 +80,8 @@ wg_table_get(wg_table_t *self, const char *name)
     return wg;
 }
 
-int
-wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
+static int
+s_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
 {
     wg_t *wg = wg_table_lookup(self, name);
     int64_t counter = wg ? wg->info.counter : 0;
@@ -88,16 +105,29 @@ wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
 }
 
 int
+wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
+{
+    wg_t *wg = NULL;
+    int rc = s_add(self, name, delta, &wg);
+    if (rc == GORO_OK)
+        s_log(self->journal, wg);
+    if (wg_out)
+        *wg_out = wg;
+    return rc;
+}
+
+int
 wg_job_done(wg_table_t *self, const char *name, int succeeded,
             wg_t **wg_out)
 {
     wg_t *wg = NULL;
-    int rc = wg_add(self, name, -1, &wg);
+    int rc = s_add(self, name, -1, &wg);
     if (rc == GORO_OK) {
         if (succeeded)
             wg->info.succeeded++;
         else
             wg->info.failed++;
+        s_log(self->journal, wg);
     }
     if (wg_out)
         *wg_out = wg;
@@ -116,4 +146,31 @@ wg_table_each(wg_table_t *self, void (*fn)(wg_t *, void *), void *arg)
     for (wg_t *wg = zhashx_first(self->groups); wg;
          wg = zhashx_next(self->groups))
         fn(wg, arg);
+}
+
+void
+wg_table_set_journal(wg_table_t *self, journal_t *journal)
+{
+    self->journal = journal;
+}
+
+int
+wg_table_replay(wg_table_t *self, const goro_msg_t *r)
+{
+    if (r->cmd != GORO_MSG_J_WG_SET || !r->name || !*r->name
+        || r->counter < 0)
+        return GORO_EPROTO;
+    wg_t *wg = wg_table_get(self, r->name);
+    goro_wg_info_t info = {r->counter, r->added, r->done, r->succeeded,
+                           r->failed};
+    wg->info = info;
+    return GORO_OK;
+}
+
+void
+wg_table_snapshot(wg_table_t *self, journal_t *journal)
+{
+    for (wg_t *wg = zhashx_first(self->groups); wg;
+         wg = zhashx_next(self->groups))
+        s_log(journal, wg);
 }

@@ -11,6 +11,7 @@
 
 #include "gorod.h"
 #include "goro.h"
+#include "goro_msg.h"
 
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ struct wg {
 wg_table_t *wg_table_new(void);
 /* Waiters must have been released. */
 void wg_table_destroy(wg_table_t **self_p);
+
+/* From now on every change of a group goes to JOURNAL as its new state. */
+void wg_table_set_journal(wg_table_t *self, journal_t *journal);
+/* Applies a J_WG_SET record during replay. */
+int wg_table_replay(wg_table_t *self, const goro_msg_t *record);
+void wg_table_snapshot(wg_table_t *self, journal_t *journal);
 
 /* Adds DELTA to NAME, making the group if needed. GORO_ENEGATIVE, and
    nothing changes, if the counter would go below zero. *WG_OUT is the

@@ -85,6 +85,25 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_DONE] = {"DONE", {F_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,
                                 F_DATA, F_TEXT}},
     [GORO_MSG_KILL] = {"KILL", {F_ID, F_ATTEMPT}},
+    /* journal records: number is a wall-clock epoch ms (J_END: when the
+       job ended), counter an attempt base (J_JOB_FLAGS) */
+    [GORO_MSG_J_SUBMIT] = {"J_SUBMIT", {F_ID, F_NAME, F_DATA, F_WG, F_CHAN,
+                                        F_KEY, F_TIMEOUT, F_MAX_ATTEMPTS}},
+    [GORO_MSG_J_START] = {"J_START", {F_ID, F_ATTEMPT}},
+    [GORO_MSG_J_REQUEUE] = {"J_REQUEUE", {F_ID}},
+    [GORO_MSG_J_END] = {"J_END", {F_ID, F_STATE, F_STATUS, F_RUNTIME,
+                                  F_NUMBER, F_DATA, F_TEXT}},
+    [GORO_MSG_J_RETRY] = {"J_RETRY", {F_ID}},
+    [GORO_MSG_J_REMOVE] = {"J_REMOVE", {F_ID}},
+    [GORO_MSG_J_JOB_FLAGS] = {"J_JOB_FLAGS", {F_ID, F_ATTEMPT, F_COUNTER,
+                                              F_FLAGS}},
+    [GORO_MSG_J_CHAN_MAKE] = {"J_CHAN_MAKE", {F_NAME, F_NUMBER}},
+    [GORO_MSG_J_CHAN_PUSH] = {"J_CHAN_PUSH", {F_NAME, F_DATA}},
+    [GORO_MSG_J_CHAN_POP] = {"J_CHAN_POP", {F_NAME}},
+    [GORO_MSG_J_CHAN_CLOSE] = {"J_CHAN_CLOSE", {F_NAME}},
+    [GORO_MSG_J_WG_SET] = {"J_WG_SET", {F_NAME, F_COUNTER, F_ADDED, F_DONE,
+                                        F_SUCCEEDED, F_FAILED}},
+    [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_ID}},
 };
 
 static const schema_t *
@@ -516,13 +535,11 @@ s_free_buf(void *data, void *hint)
 }
 
 int
-goro_msg_send(const goro_msg_t *self, void *socket, const goro_rid_t *rid)
+goro_msg_send_encoded(void *socket, const goro_rid_t *rid, uint8_t **buf_p,
+                      size_t size)
 {
-    uint8_t *buf;
-    size_t size;
-    int rc = goro_msg_encode(self, &buf, &size);
-    if (rc)
-        return rc;
+    uint8_t *buf = *buf_p;
+    *buf_p = NULL;
     if (rid && zmq_send(socket, rid->data, rid->size,
                         ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
         free(buf);
@@ -535,6 +552,17 @@ goro_msg_send(const goro_msg_t *self, void *socket, const goro_rid_t *rid)
         return GORO_EUNAVAILABLE;
     }
     return GORO_OK;
+}
+
+int
+goro_msg_send(const goro_msg_t *self, void *socket, const goro_rid_t *rid)
+{
+    uint8_t *buf;
+    size_t size;
+    int rc = goro_msg_encode(self, &buf, &size);
+    if (rc)
+        return rc;
+    return goro_msg_send_encoded(socket, rid, &buf, size);
 }
 
 static void

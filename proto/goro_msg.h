@@ -54,7 +54,21 @@ typedef enum {
     GORO_MSG_DISPATCH = 32,
     GORO_MSG_DONE = 33,
     GORO_MSG_KILL = 34,
-    GORO_MSG_CMD_MAX = 35
+    /* journal records (never on the wire; gorod refuses them there) */
+    GORO_MSG_J_SUBMIT = 40,
+    GORO_MSG_J_START = 41,
+    GORO_MSG_J_REQUEUE = 42,
+    GORO_MSG_J_END = 43,
+    GORO_MSG_J_RETRY = 44,
+    GORO_MSG_J_REMOVE = 45,
+    GORO_MSG_J_JOB_FLAGS = 46,
+    GORO_MSG_J_CHAN_MAKE = 47,
+    GORO_MSG_J_CHAN_PUSH = 48,
+    GORO_MSG_J_CHAN_POP = 49,
+    GORO_MSG_J_CHAN_CLOSE = 50,
+    GORO_MSG_J_WG_SET = 51,
+    GORO_MSG_J_NEXT_ID = 52,
+    GORO_MSG_CMD_MAX = 53
 } goro_msg_cmd_t;
 
 /* What LIST asks for. */
@@ -150,6 +164,11 @@ int goro_msg_decode(const uint8_t *buf, size_t size, size_t max_value,
    or its queue is full). */
 int goro_msg_send(const goro_msg_t *self, void *socket,
                   const goro_rid_t *rid);
+
+/* Sends a frame goro_msg_encode() made, as goro_msg_send() does; takes
+   *BUF_P (sets it to NULL) whatever happens. */
+int goro_msg_send_encoded(void *socket, const goro_rid_t *rid,
+                          uint8_t **buf_p, size_t size);
 
 /* Receives one message from SOCKET without blocking; with RID non-NULL
    the socket is a ROUTER and the routing id goes there. Returns as

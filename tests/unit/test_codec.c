@@ -128,6 +128,24 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_DONE, "DONE", {X_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
                              X_TEXT}},
     {GORO_MSG_KILL, "KILL", {X_ID, X_ATTEMPT}},
+    /* journal records */
+    {GORO_MSG_J_SUBMIT, "J_SUBMIT", {X_ID, X_NAME, X_DATA, X_WG, X_CHAN,
+                                     X_KEY, X_TIMEOUT, X_MAX_ATTEMPTS}},
+    {GORO_MSG_J_START, "J_START", {X_ID, X_ATTEMPT}},
+    {GORO_MSG_J_REQUEUE, "J_REQUEUE", {X_ID}},
+    {GORO_MSG_J_END, "J_END", {X_ID, X_STATE, X_STATUS, X_RUNTIME, X_NUMBER,
+                               X_DATA, X_TEXT}},
+    {GORO_MSG_J_RETRY, "J_RETRY", {X_ID}},
+    {GORO_MSG_J_REMOVE, "J_REMOVE", {X_ID}},
+    {GORO_MSG_J_JOB_FLAGS, "J_JOB_FLAGS", {X_ID, X_ATTEMPT, X_COUNTER,
+                                           X_FLAGS}},
+    {GORO_MSG_J_CHAN_MAKE, "J_CHAN_MAKE", {X_NAME, X_NUMBER}},
+    {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_DATA}},
+    {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME}},
+    {GORO_MSG_J_CHAN_CLOSE, "J_CHAN_CLOSE", {X_NAME}},
+    {GORO_MSG_J_WG_SET, "J_WG_SET", {X_NAME, X_COUNTER, X_ADDED, X_DONE,
+                                     X_SUCCEEDED, X_FAILED}},
+    {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_ID}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -526,7 +544,8 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 18, 19, 25, 29, 35, 36, 255, 256, 1000};
+    const int unknown[] = {-1, 0, 18, 19, 25, 29, 35, 36, 39, 53, 255, 256,
+                           1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
     /* Every command id 0..255 is either in the grammar or unknown. */

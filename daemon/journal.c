@@ -1,0 +1,451 @@
+/*  journal - the file format, group commit, replay and compaction.
+
+    File: "GOROJNL" + version byte, then records of
+        length (4 bytes, big-endian) | CRC32C of the frame (4) | frame
+    where the frame is a goro_msg encoding, so replay decodes with the
+    same bounds-checked codec as the network does.
+
+    Writes are buffered for the loop turn and written with one write();
+    fsync follows journal.fsync. A record is durable once the flush of its
+    turn returned (with fsync: always), and the server sends the turn's
+    replies only after that.
+*/
+#include "journal.h"
+#include "log.h"
+#include "goro_util.h"
+#include "goro.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOURNAL_FSYNC_EVERY_MS 1000     /* journal.fsync: everysec */
+
+struct journal {
+    char *path;
+    int fd;
+    config_fsync_t fsync;
+    uint8_t *buf;               /* records of this turn */
+    size_t used, alloc;
+    uint64_t size;              /* bytes in the file */
+    int64_t synced_at;          /* monotonic ms of the last fsync */
+    bool dirty;                 /* written since the last fsync */
+};
+
+static journal_io_t s_io = {write, fsync, rename};
+
+void
+journal_set_io(const journal_io_t *io)
+{
+    journal_io_t real = {write, fsync, rename};
+    s_io = io ? *io : real;
+}
+
+/* ---- CRC32C -------------------------------------------------------- */
+
+uint32_t
+journal_crc32c(uint32_t crc, const void *data, size_t size)
+{
+    static uint32_t table[256];
+    static bool ready;
+    if (!ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0x82F63B78 : c >> 1;
+            table[i] = c;
+        }
+        ready = true;
+    }
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (size--)
+        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- small I/O helpers --------------------------------------------- */
+
+static int
+s_write_all(int fd, const uint8_t *buf, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = s_io.write(fd, buf, size);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += n;
+        size -= (size_t) n;
+    }
+    return 0;
+}
+
+/* fsync of the directory holding PATH, so a rename in it is durable. */
+static int
+s_fsync_dir(const char *path)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = s_io.fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static void
+s_mkdir_parent(const char *path)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    char *dir = dirname(copy);
+    if (strcmp(dir, ".") != 0)
+        mkdir(dir, 0755);       /* one level: var/ of var/goro.journal */
+}
+
+static void
+s_put32(uint8_t *out, uint32_t value)
+{
+    out[0] = (uint8_t) (value >> 24);
+    out[1] = (uint8_t) (value >> 16);
+    out[2] = (uint8_t) (value >> 8);
+    out[3] = (uint8_t) value;
+}
+
+static uint32_t
+s_get32(const uint8_t *in)
+{
+    return (uint32_t) in[0] << 24 | (uint32_t) in[1] << 16
+           | (uint32_t) in[2] << 8 | in[3];
+}
+
+static void
+s_header(uint8_t out[JOURNAL_HEADER])
+{
+    memcpy(out, JOURNAL_MAGIC, 7);
+    out[7] = JOURNAL_VERSION;
+}
+
+/* ---- open ---------------------------------------------------------- */
+
+journal_t *
+journal_open(const char *path, config_fsync_t fsync_mode, char *err,
+             size_t err_size)
+{
+    s_mkdir_parent(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open journal %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_size, "cannot stat journal %s: %s", path,
+                 strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size == 0) {
+        uint8_t header[JOURNAL_HEADER];
+        s_header(header);
+        if (s_write_all(fd, header, sizeof header) != 0
+            || s_io.fsync(fd) != 0) {
+            snprintf(err, err_size, "cannot write journal %s: %s", path,
+                     strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        st.st_size = JOURNAL_HEADER;
+    }
+    char stale[PATH_MAX];           /* a compaction that never finished */
+    snprintf(stale, sizeof stale, "%s.compact", path);
+    unlink(stale);
+    journal_t *self = goro_zalloc(sizeof *self);
+    self->path = goro_strdup(path);
+    self->fd = fd;
+    self->fsync = fsync_mode;
+    self->size = (uint64_t) st.st_size;
+    self->synced_at = goro_now();
+    return self;
+}
+
+void
+journal_destroy(journal_t **self_p)
+{
+    if (self_p && *self_p) {
+        journal_t *self = *self_p;
+        if (self->used)
+            journal_flush(self, goro_now());
+        if (self->dirty && self->fsync != CONFIG_FSYNC_NEVER)
+            s_io.fsync(self->fd);
+        close(self->fd);
+        free(self->buf);
+        free(self->path);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+journal_path(journal_t *self)
+{
+    return self->path;
+}
+
+/* ---- replay -------------------------------------------------------- */
+
+static int
+s_read_file(int fd, uint8_t **buf_out, size_t *size_out)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    size_t size = (size_t) st.st_size;
+    uint8_t *buf = goro_zalloc(size + 1);
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(fd, buf + got, size - got, (off_t) got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(buf);
+            return -1;
+        }
+        got += (size_t) n;
+    }
+    *buf_out = buf;
+    *size_out = size;
+    return 0;
+}
+
+typedef enum {
+    REC_OK,
+    REC_SHORT,                  /* runs past the end of the file */
+    REC_CRC                     /* whole, but the checksum is wrong */
+} rec_t;
+
+/* Checks the record at OFFSET: its frame, or why not. */
+static rec_t
+s_record_at(const uint8_t *buf, size_t size, size_t offset,
+            const uint8_t **frame, size_t *frame_size)
+{
+    if (size - offset < JOURNAL_FRAME)
+        return REC_SHORT;
+    size_t length = s_get32(buf + offset);
+    uint32_t crc = s_get32(buf + offset + 4);
+    if (length > size - offset - JOURNAL_FRAME)
+        return REC_SHORT;
+    *frame = buf + offset + JOURNAL_FRAME;
+    *frame_size = length;
+    return journal_crc32c(0, *frame, length) == crc ? REC_OK : REC_CRC;
+}
+
+int
+journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
+               void *arg, journal_replay_t *info, char *err,
+               size_t err_size)
+{
+    memset(info, 0, sizeof *info);
+    uint8_t *buf;
+    size_t size;
+    if (s_read_file(self->fd, &buf, &size) != 0) {
+        snprintf(err, err_size, "cannot read journal %s: %s", self->path,
+                 strerror(errno));
+        return GORO_ESYS;
+    }
+    int rc = GORO_OK;
+    uint8_t header[JOURNAL_HEADER];
+    s_header(header);
+    if (size < JOURNAL_HEADER || memcmp(buf, header, 7) != 0) {
+        snprintf(err, err_size, "%s is not a goro journal", self->path);
+        rc = GORO_EPROTO;
+        goto done;
+    }
+    if (buf[7] != JOURNAL_VERSION) {
+        snprintf(err, err_size, "%s has journal format %u; this gorod reads "
+                 "format %u", self->path, buf[7], JOURNAL_VERSION);
+        rc = GORO_EPROTO;
+        goto done;
+    }
+    size_t offset = JOURNAL_HEADER;
+    while (offset < size) {
+        const uint8_t *frame = NULL;
+        size_t frame_size = 0;
+        rec_t rec = s_record_at(buf, size, offset, &frame, &frame_size);
+        int bad = rec != REC_OK;
+        if (!bad) {
+            goro_msg_t *record = NULL;
+            bad = goro_msg_decode(frame, frame_size, 0, &record);
+            if (!bad)
+                bad = apply(arg, record);
+            goro_msg_destroy(&record);
+        }
+        if (!bad) {
+            info->records++;
+            offset += JOURNAL_FRAME + frame_size;
+            continue;
+        }
+        /* A record a crash cut short runs to the end of the file (or past
+           it): drop it. A bad record with more after it is corruption. */
+        bool torn = rec == REC_SHORT
+                    || (rec == REC_CRC
+                        && offset + JOURNAL_FRAME + frame_size == size);
+        if (torn) {
+            info->torn = true;
+            info->torn_offset = offset;
+            log_warn("journal %s: torn last record at offset %zu dropped "
+                     "(%zu bytes)", self->path, offset, size - offset);
+        }
+        else if (repair) {
+            info->skipped++;
+            log_warn("journal %s: bad record at offset %zu; --repair drops "
+                     "the journal from there (%zu bytes)", self->path,
+                     offset, size - offset);
+        }
+        else {
+            snprintf(err, err_size, "journal %s: bad record at offset %zu "
+                     "(%s); start gorod with --repair to drop everything "
+                     "from there", self->path, offset,
+                     rec == REC_CRC ? "checksum mismatch"
+                                    : "content does not fit the state");
+            rc = GORO_EPROTO;
+            goto done;
+        }
+        break;
+    }
+    if (offset < size && ftruncate(self->fd, (off_t) offset) != 0) {
+        snprintf(err, err_size, "cannot truncate journal %s: %s",
+                 self->path, strerror(errno));
+        rc = GORO_ESYS;
+        goto done;
+    }
+    info->bytes = offset;
+    self->size = offset;
+    lseek(self->fd, (off_t) offset, SEEK_SET);
+done:
+    free(buf);
+    return rc;
+}
+
+/* ---- append and flush ---------------------------------------------- */
+
+static void
+s_buffer(journal_t *self, const goro_msg_t *record, uint8_t **buf,
+         size_t *used, size_t *alloc)
+{
+    uint8_t *frame;
+    size_t frame_size;
+    if (goro_msg_encode(record, &frame, &frame_size) != GORO_OK) {
+        log_bug("a journal record cannot be encoded");
+        return;
+    }
+    size_t need = *used + JOURNAL_FRAME + frame_size;
+    if (need > *alloc) {
+        *alloc = need * 2;
+        *buf = goro_realloc(*buf, *alloc);
+    }
+    s_put32(*buf + *used, (uint32_t) frame_size);
+    s_put32(*buf + *used + 4, journal_crc32c(0, frame, frame_size));
+    memcpy(*buf + *used + JOURNAL_FRAME, frame, frame_size);
+    *used = need;
+    free(frame);
+    (void) self;
+}
+
+void
+journal_append(journal_t *self, const goro_msg_t *record)
+{
+    s_buffer(self, record, &self->buf, &self->used, &self->alloc);
+}
+
+int
+journal_flush(journal_t *self, int64_t now)
+{
+    if (self->used) {
+        /* Position explicitly: a failed write may have moved the offset
+           part way, and the retry must overwrite, not append after it. */
+        if (lseek(self->fd, (off_t) self->size, SEEK_SET) < 0
+            || s_write_all(self->fd, self->buf, self->used) != 0) {
+            log_error("journal %s: write failed: %s; will retry",
+                      self->path, strerror(errno));
+            return GORO_ESYS;
+        }
+        self->size += self->used;
+        self->used = 0;
+        self->dirty = true;
+    }
+    bool due = self->fsync == CONFIG_FSYNC_ALWAYS
+               || (self->fsync == CONFIG_FSYNC_EVERYSEC
+                   && now - self->synced_at >= JOURNAL_FSYNC_EVERY_MS);
+    if (self->dirty && due) {
+        if (s_io.fsync(self->fd) != 0) {
+            log_error("journal %s: fsync failed: %s", self->path,
+                      strerror(errno));
+            return GORO_ESYS;
+        }
+        self->dirty = false;
+        self->synced_at = now;
+    }
+    return GORO_OK;
+}
+
+uint64_t
+journal_size(journal_t *self)
+{
+    return self->size + self->used;
+}
+
+/* ---- compaction ---------------------------------------------------- */
+
+int
+journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
+{
+    /* The snapshot is of the state after this turn's changes, so those
+       records must not be appended to the new file as well. */
+    if (journal_flush(self, goro_now()) != GORO_OK)
+        return GORO_ESYS;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.compact", self->path);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_error("journal compaction: cannot create %s: %s", tmp,
+                  strerror(errno));
+        return GORO_ESYS;
+    }
+    /* The snapshot goes through the turn buffer, then out in one write. */
+    fn(arg, self);
+    uint8_t header[JOURNAL_HEADER];
+    s_header(header);
+    uint64_t new_size = JOURNAL_HEADER + self->used;
+    if (s_write_all(fd, header, sizeof header) != 0
+        || s_write_all(fd, self->buf, self->used) != 0
+        || s_io.fsync(fd) != 0
+        || s_io.rename(tmp, self->path) != 0) {
+        log_error("journal compaction failed: %s; the old journal stays",
+                  strerror(errno));
+        self->used = 0;
+        close(fd);
+        unlink(tmp);
+        return GORO_ESYS;
+    }
+    if (s_fsync_dir(self->path) != 0)
+        log_warn("journal compaction: fsync of the directory failed: %s",
+                 strerror(errno));
+    close(self->fd);
+    self->fd = fd;
+    self->size = new_size;
+    self->used = 0;
+    self->dirty = false;
+    self->synced_at = goro_now();
+    return GORO_OK;
+}

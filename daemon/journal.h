@@ -1,0 +1,95 @@
+/*  journal - gorod's append-only log of state changes, replayed at start.
+
+    Each record is one goro_msg frame (the J_* commands of the codec)
+    framed by its length and a CRC32C, after an 8-byte file header. The
+    tables append records from their mutators; the server flushes once per
+    loop turn, before that turn's replies go out, and fsyncs as
+    journal.fsync says (always: every flush; everysec: at most once a
+    second; never: the kernel decides).
+
+    Compaction rewrites the journal as a snapshot of the live state:
+    written to PATH.compact, fsynced, renamed over PATH, and the directory
+    fsynced, so a crash at any step leaves either the old journal or the
+    new one whole.
+*/
+#ifndef JOURNAL_H_INCLUDED
+#define JOURNAL_H_INCLUDED
+
+#include "gorod.h"
+#include "config.h"
+#include "goro_msg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JOURNAL_MAGIC "GOROJNL"     /* 7 bytes, then the format version */
+#define JOURNAL_VERSION 1           /* bumped on any record format change */
+#define JOURNAL_HEADER 8
+#define JOURNAL_FRAME 8             /* per record: length 4, CRC32C 4 */
+
+typedef struct journal journal_t;
+
+/* Applies one record during replay; GORO_OK or an error code, which
+   makes the record count as corrupt. */
+typedef int journal_apply_fn(void *arg, const goro_msg_t *record);
+
+/* Writes a snapshot of the live state with journal_append(). */
+typedef void journal_snapshot_fn(void *arg, journal_t *journal);
+
+/* What replay found. */
+typedef struct {
+    uint64_t records;           /* applied */
+    uint64_t bytes;             /* good bytes kept */
+    bool torn;                  /* a torn last record was dropped */
+    uint64_t torn_offset;
+    uint64_t skipped;           /* bad records dropped under --repair */
+} journal_replay_t;
+
+/* Test hooks: each step of I/O goes through these, so that tests can
+   fail or "crash" at any of them. NULL restores the real calls. A hook
+   returning -1 with errno set fails that step. */
+typedef struct {
+    ssize_t (*write)(int fd, const void *buf, size_t size);
+    int (*fsync)(int fd);
+    int (*rename)(const char *from, const char *to);
+} journal_io_t;
+
+void journal_set_io(const journal_io_t *io);
+
+/* Opens (creating it and its directory if needed) the journal at PATH.
+   NULL with a message in ERR if it cannot. Caller owns the result. */
+journal_t *journal_open(const char *path, config_fsync_t fsync, char *err,
+                        size_t err_size);
+void journal_destroy(journal_t **self_p);
+
+/* Reads every record and calls APPLY for each, in order. A torn last
+   record (a crash mid-write) is cut off with a warning naming its offset.
+   A bad record followed by more data is corruption: GORO_EPROTO with the
+   offset in ERR, unless REPAIR, which drops the journal from there on.
+   Must be called once, before any append. */
+int journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
+                   void *arg, journal_replay_t *info, char *err,
+                   size_t err_size);
+
+/* Adds RECORD to the buffer of the current loop turn. */
+void journal_append(journal_t *self, const goro_msg_t *record);
+
+/* Writes the buffer and fsyncs as configured; NOW is monotonic ms.
+   GORO_ESYS if the disk refuses (the records stay buffered). */
+int journal_flush(journal_t *self, int64_t now);
+
+/* Bytes in the file, counting what is buffered. */
+uint64_t journal_size(journal_t *self);
+
+/* Replaces the journal by a snapshot from FN (see above). On failure the
+   old journal stays in use and GORO_ESYS is returned. */
+int journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg);
+
+const char *journal_path(journal_t *self);
+
+/* CRC32C (Castagnoli) of SIZE bytes, continuing from CRC (0 to start). */
+uint32_t journal_crc32c(uint32_t crc, const void *data, size_t size);
+
+#endif
