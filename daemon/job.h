@@ -53,6 +53,8 @@ struct job {
     int64_t started_at;         /* monotonic, current attempt */
     int64_t ended_at;           /* wall-clock ms, for the ttl on replay */
     bool result_sent;           /* sent on (or dropped by) its chan */
+    bool delayed;               /* queued, but backing off before it
+                                   joins its queue (deadline armed) */
     worker_t *worker;           /* while running */
     job_t *prev, *next;         /* function queue (queued) or worker's
                                    running list (running) */

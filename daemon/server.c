@@ -70,6 +70,8 @@ struct parked {
                                    neither socket starves the other */
 #define SERVER_FRAME_SLACK 524288 /* header and fields beyond the values */
 #define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
+#define SERVER_RETRY_MIN_MS 100  /* first backoff after a lost worker; it
+                                    doubles per attempt, up to 12.8 s */
 
 struct server {
     const config_t *cfg;
@@ -377,7 +379,12 @@ s_job_kill(server_t *self, job_t *job)
 static void
 s_job_expire(server_t *self, job_t *job)
 {
-    if (job->state == GORO_JOB_RUNNING) {
+    if (job->delayed) {         /* its backoff is over */
+        job->delayed = false;
+        sched_push_front(self->sched, job);
+        s_dispatch_fn(self, job->fn);
+    }
+    else if (job->state == GORO_JOB_RUNNING) {
         char reason[96];
         snprintf(reason, sizeof reason, "timed out after %lld ms",
                  (long long) job->timeout_ms);
@@ -407,8 +414,13 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
             continue;               /* already ended by cancel or timeout */
         heap_cancel(self->heap, &job->deadline);
         if (job_attempts_used(job) < job->max_attempts) {
+            /* Back off before the next attempt: a job that kills its
+               worker should not take every worker down at once. */
             job_table_requeue(self->jobs, job);
-            sched_push_front(self->sched, job);
+            int shift = job_attempts_used(job) - 1;
+            int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
+            job->delayed = true;
+            heap_arm(self->heap, &job->deadline, goro_now() + delay);
         }
         else {
             char reason[128];
@@ -702,9 +714,30 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     free(result.data);
 }
 
+/* limits.max_channel_bytes bounds what channel buffers may hold. A send
+   that could take the total past it is refused with GORO_EFULL, even if
+   a receiver might take it at once: the check stays O(1). */
+static bool
+s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    uint64_t bytes = msg->cmd == GORO_MSG_CHAN_SEND ? msg->size : 0;
+    for (size_t i = 0; i < msg->ncases; i++)
+        if (msg->cases[i].op == GORO_CASE_SEND)
+            bytes += msg->cases[i].size;
+    if (bytes == 0 || chan_table_bytes(self->chans) + bytes
+                      <= self->cfg->max_channel_bytes)
+        return false;
+    s_reply_error(self, rid, msg->reqid, GORO_EFULL, "channel buffers hold "
+                  "%llu bytes (limits.max_channel_bytes)",
+                  (unsigned long long) chan_table_bytes(self->chans));
+    return true;
+}
+
 static void
 s_on_chan_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
+    if (s_chan_full(self, rid, msg))
+        return;
     if (msg->cmd == GORO_MSG_SELECT) {
         if (msg->ncases == 0) {
             s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
@@ -1060,7 +1093,11 @@ s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     job_t *job = s_find_job(self, rid, msg);
     if (!job)
         return;
-    if (job->state == GORO_JOB_QUEUED)
+    if (job->state == GORO_JOB_QUEUED && job->delayed) {
+        job->delayed = false;
+        heap_cancel(self->heap, &job->deadline);
+    }
+    else if (job->state == GORO_JOB_QUEUED)
         sched_remove(self->sched, job);
     else if (job->state == GORO_JOB_RUNNING)
         s_job_kill(self, job);
