@@ -117,7 +117,10 @@ s_connect(goro_t *self)
     self->sock = zsock_new(ZMQ_DEALER);
     if (!self->sock)
         return GORO_ESYS;
-    zsock_set_linger(self->sock, 0);
+    /* A little linger, so that the last ACK leaves before a short-lived
+       client (goro recv) closes; IMMEDIATE keeps it from waiting on a
+       daemon that was never there. */
+    zsock_set_linger(self->sock, 1000);
     zsock_set_immediate(self->sock, 1);
     zsock_set_sndhwm(self->sock, 0);
     zsock_set_rcvhwm(self->sock, 0);
@@ -253,6 +256,21 @@ s_call_simple(goro_t *self, goro_msg_t **msg_p)
     int rc = s_call(self, msg_p, &reply);
     goro_msg_destroy(&reply);
     return rc;
+}
+
+/* Tells gorod a received value arrived, so that it leaves its channel
+   for good; until then gorod would put it back if we vanished. No reply:
+   the ack rides ahead of our next request on the same connection. */
+static void
+s_ack(goro_t *self, const goro_msg_t *value)
+{
+    if (value->cmd != GORO_MSG_VALUE || value->id == 0 || !self->sock)
+        return;
+    goro_msg_t *ack = goro_msg_new(GORO_MSG_ACK);
+    ack->id = value->id;
+    s_trace(self, "send", ack);
+    goro_msg_send(ack, zsock_resolve(self->sock), NULL);
+    goro_msg_destroy(&ack);
 }
 
 static bool
@@ -603,6 +621,7 @@ goro_chan_recv(goro_t *self, const char *name, int64_t timeout_ms,
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
     if (rc == GORO_OK) {
+        s_ack(self, reply);
         if (reply->cmd != GORO_MSG_VALUE)
             rc = GORO_EPROTO;
         else if (reply->flags & 1)
@@ -655,6 +674,7 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
     if (rc == GORO_OK) {
+        s_ack(self, reply);
         if (reply->cmd != GORO_MSG_VALUE || reply->index >= count)
             rc = GORO_EPROTO;
         else {

@@ -9,6 +9,12 @@
     Matching happens only when an operation arrives: a parked sender and a
     parked receiver of different operations never sit on one channel,
     because whichever came second would have matched the first.
+
+    A value a receiver gets is not gone yet: it becomes a delivery, held
+    until the receiver acknowledges it (chan_ack), and put back at the head
+    of its channel if the receiver vanishes first (chan_return). Each value
+    has a sequence number within its channel, so the journal can say which
+    one left, and a value put back goes where it was.
 */
 #include "chan.h"
 #include "journal.h"
@@ -22,6 +28,7 @@
 
 typedef struct value {
     struct value *next;
+    uint64_t seq;               /* per channel, increasing */
     size_t size;
     uint8_t data[];
 } value_t;
@@ -54,29 +61,41 @@ struct chan {
     char *name;
     int64_t capacity;
     bool closed;
-    value_t *head, *tail;       /* buffered values */
+    value_t *head, *tail;       /* buffered values, in seq order */
     size_t count;
+    uint64_t next_seq;
     op_list_t senders, receivers;
 };
+
+/* A value handed to a receiver that has not acknowledged it yet. */
+typedef struct {
+    uint64_t id;
+    chan_t *chan;
+    value_t *value;
+} delivery_t;
 
 struct chan_table {
     zhashx_t *chans;            /* name -> chan_t, owns them */
     chan_fire_fn *fire;
     void *arg;
     uint64_t rng;
-    uint64_t bytes;             /* buffered, over all channels */
+    uint64_t bytes;             /* held (buffered or delivered), all
+                                   channels */
+    zhashx_t *deliveries;       /* &d->id -> delivery_t */
+    uint64_t next_delivery;
     journal_t *journal;         /* NULL while replaying */
 };
 
 static void
-s_log(chan_table_t *self, int cmd, const chan_t *chan, const void *data,
-      size_t size)
+s_log(chan_table_t *self, int cmd, const chan_t *chan, const value_t *value)
 {
     if (!self->journal)
         return;
     goro_msg_t record = {
         .cmd = (uint8_t) cmd, .name = chan->name, .number = chan->capacity,
-        .data = (uint8_t *) data, .size = size,
+        .id = value ? value->seq : 0,
+        .data = cmd == GORO_MSG_J_CHAN_PUSH ? (uint8_t *) value->data : NULL,
+        .size = cmd == GORO_MSG_J_CHAN_PUSH ? value->size : 0,
     };
     journal_append(self->journal, &record);
 }
@@ -128,37 +147,70 @@ s_list_of(op_t *op)
                                      : &op->chan->receivers;
 }
 
-static void
-s_buffer_push(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
+/* A new value of CHAN, made from DATA (taken), journaled as held. */
+static value_t *
+s_value_new(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
 {
     value_t *value = goro_zalloc(sizeof *value + size);
+    value->seq = chan->next_seq++;
     value->size = size;
     if (size)
         memcpy(value->data, data, size);
     free(data);
-    s_log(self, GORO_MSG_J_CHAN_PUSH, chan, value->data, size);
-    if (chan->tail)
-        chan->tail->next = value;
-    else
-        chan->head = value;
-    chan->tail = value;
-    chan->count++;
     self->bytes += size;
+    s_log(self, GORO_MSG_J_CHAN_PUSH, chan, value);
+    return value;
+}
+
+/* Puts VALUE in CHAN's buffer at its place in seq order: the tail for a
+   new value, nearer the head for one a vanished receiver gave back. */
+static void
+s_buffer_insert(chan_t *chan, value_t *value)
+{
+    value_t **at = &chan->head;
+    if (chan->tail && chan->tail->seq < value->seq)
+        at = &chan->tail->next;
+    else
+        while (*at && (*at)->seq < value->seq)
+            at = &(*at)->next;
+    value->next = *at;
+    *at = value;
+    if (!value->next)
+        chan->tail = value;
+    chan->count++;
 }
 
 static void
-s_buffer_pop(chan_table_t *self, chan_t *chan, chan_result_t *result)
+s_buffer_push(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
+{
+    s_buffer_insert(chan, s_value_new(self, chan, data, size));
+}
+
+static value_t *
+s_buffer_pop(chan_t *chan)
 {
     value_t *value = chan->head;
     chan->head = value->next;
     if (!chan->head)
         chan->tail = NULL;
     chan->count--;
-    self->bytes -= value->size;
-    s_log(self, GORO_MSG_J_CHAN_POP, chan, NULL, 0);
+    value->next = NULL;
+    return value;
+}
+
+/* VALUE goes to a receiver: it stays held as a delivery until acked. */
+static void
+s_deliver(chan_table_t *self, chan_t *chan, value_t *value,
+          chan_result_t *result)
+{
+    delivery_t *d = goro_zalloc(sizeof *d);
+    d->id = ++self->next_delivery;
+    d->chan = chan;
+    d->value = value;
+    zhashx_insert(self->deliveries, &d->id, d);
     result->data = goro_memdup(value->data, value->size);
     result->size = value->size;
-    free(value);
+    result->delivery = d->id;
 }
 
 static void
@@ -222,7 +274,7 @@ s_do_recv(chan_table_t *self, chan_t *chan, chan_result_t *result)
 {
     op_t *sender = chan->senders.head;
     if (chan->count > 0) {
-        s_buffer_pop(self, chan, result);
+        s_deliver(self, chan, s_buffer_pop(chan), result);
         if (sender) {
             s_buffer_push(self, chan, sender->data, sender->size);
             sender->data = NULL;
@@ -231,9 +283,9 @@ s_do_recv(chan_table_t *self, chan_t *chan, chan_result_t *result)
         }
     }
     else if (sender) {
-        result->data = sender->data;
-        result->size = sender->size;
+        value_t *value = s_value_new(self, chan, sender->data, sender->size);
         sender->data = NULL;
+        s_deliver(self, chan, value, result);
         chan_result_t sent = {0};
         s_fire(self, sender, &sent);
     }
@@ -257,8 +309,7 @@ s_do_send(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size,
     }
     else if (receiver) {
         chan_result_t got = {0};
-        got.data = data ? data : goro_zalloc(1);
-        got.size = size;
+        s_deliver(self, chan, s_value_new(self, chan, data, size), &got);
         s_fire(self, receiver, &got);
     }
     else
@@ -267,12 +318,29 @@ s_do_send(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size,
 
 /* ---- the table ----------------------------------------------------- */
 
+static void
+s_delivery_free(void **item_p)
+{
+    delivery_t *d = *item_p;
+    if (d) {
+        free(d->value);
+        free(d);
+        *item_p = NULL;
+    }
+}
+
 chan_table_t *
 chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed)
 {
     chan_table_t *self = goro_zalloc(sizeof *self);
     self->chans = zhashx_new();
     zhashx_set_destructor(self->chans, s_chan_free);
+    self->deliveries = zhashx_new();
+    zhashx_set_key_hasher(self->deliveries, goro_u64_hash);
+    zhashx_set_key_comparator(self->deliveries, goro_u64_compare);
+    zhashx_set_key_duplicator(self->deliveries, NULL);
+    zhashx_set_key_destructor(self->deliveries, NULL);
+    zhashx_set_destructor(self->deliveries, s_delivery_free);
     self->fire = fire;
     self->arg = arg;
     self->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
@@ -299,6 +367,7 @@ chan_table_destroy(chan_table_t **self_p)
             s_drop_parks(&chan->senders);
             s_drop_parks(&chan->receivers);
         }
+        zhashx_destroy(&self->deliveries);
         zhashx_destroy(&self->chans);
         free(self);
         *self_p = NULL;
@@ -317,7 +386,7 @@ chan_make(chan_table_t *self, const char *name, int64_t capacity)
     chan->name = goro_strdup(name);
     chan->capacity = capacity;
     zhashx_insert(self->chans, name, chan);
-    s_log(self, GORO_MSG_J_CHAN_MAKE, chan, NULL, 0);
+    s_log(self, GORO_MSG_J_CHAN_MAKE, chan, NULL);
     return GORO_OK;
 }
 
@@ -330,7 +399,7 @@ chan_close(chan_table_t *self, const char *name)
     if (chan->closed)
         return GORO_ECLOSED;
     chan->closed = true;
-    s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL, 0);
+    s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL);
     while (chan->senders.head) {
         chan_result_t failed = {.code = GORO_ECLOSED};
         s_fire(self, chan->senders.head, &failed);
@@ -467,18 +536,31 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
     if (!chan)
         return GORO_EPROTO;
     switch (r->cmd) {
-        case GORO_MSG_J_CHAN_PUSH:
-            if (chan->closed || (int64_t) chan->count >= chan->capacity)
+        case GORO_MSG_J_CHAN_PUSH: {
+            /* Values a receiver held at the crash were never popped: they
+               come back in the buffer, at their place. */
+            if (r->id < chan->next_seq)
                 return GORO_EPROTO;
+            chan->next_seq = r->id;
             s_buffer_push(self, chan, r->data ? goro_memdup(r->data, r->size)
                                               : NULL, r->size);
             return GORO_OK;
+        }
         case GORO_MSG_J_CHAN_POP: {
-            if (chan->count == 0)
+            value_t **at = &chan->head, *prev = NULL;
+            while (*at && (*at)->seq != r->id) {
+                prev = *at;
+                at = &(*at)->next;
+            }
+            value_t *value = *at;
+            if (!value)
                 return GORO_EPROTO;
-            chan_result_t taken = {0};
-            s_buffer_pop(self, chan, &taken);
-            free(taken.data);
+            *at = value->next;
+            if (chan->tail == value)
+                chan->tail = prev;
+            chan->count--;
+            self->bytes -= value->size;
+            free(value);
             return GORO_OK;
         }
         case GORO_MSG_J_CHAN_CLOSE:
@@ -488,23 +570,92 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
     }
 }
 
+static void
+s_log_push(journal_t *journal, const chan_t *chan, const value_t *value)
+{
+    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = chan->name,
+                       .id = value->seq, .data = (uint8_t *) value->data,
+                       .size = value->size};
+    journal_append(journal, &push);
+}
+
+static int
+s_by_seq(const void *a, const void *b)
+{
+    uint64_t x = (*(value_t *const *) a)->seq;
+    uint64_t y = (*(value_t *const *) b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Every channel, with its buffer and the values out for delivery merged
+   back in seq order: in the snapshot, as after a crash, a value not yet
+   acknowledged is still in its channel. */
 void
 chan_table_snapshot(chan_table_t *self, journal_t *journal)
 {
     for (chan_t *chan = zhashx_first(self->chans); chan;
          chan = zhashx_next(self->chans)) {
-        goro_msg_t record = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = chan->name,
-                             .number = chan->capacity};
-        journal_append(journal, &record);
-        for (value_t *value = chan->head; value; value = value->next) {
-            goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = chan->name,
-                               .data = value->data, .size = value->size};
-            journal_append(journal, &push);
-        }
+        goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = chan->name,
+                           .number = chan->capacity};
+        journal_append(journal, &make);
+        size_t n = chan->count;
+        for (delivery_t *d = zhashx_first(self->deliveries); d;
+             d = zhashx_next(self->deliveries))
+            n += d->chan == chan;
+        value_t **values = goro_zalloc(sizeof(value_t *) * (n + 1));
+        size_t i = 0;
+        for (value_t *value = chan->head; value; value = value->next)
+            values[i++] = value;
+        for (delivery_t *d = zhashx_first(self->deliveries); d;
+             d = zhashx_next(self->deliveries))
+            if (d->chan == chan)
+                values[i++] = d->value;
+        qsort(values, n, sizeof(value_t *), s_by_seq);
+        for (i = 0; i < n; i++)
+            s_log_push(journal, chan, values[i]);
+        free(values);
         if (chan->closed) {
             goro_msg_t close = {.cmd = GORO_MSG_J_CHAN_CLOSE,
                                 .name = chan->name};
             journal_append(journal, &close);
         }
     }
+}
+
+int
+chan_ack(chan_table_t *self, uint64_t delivery)
+{
+    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
+    if (!d)
+        return GORO_ENOTFOUND;
+    s_log(self, GORO_MSG_J_CHAN_POP, d->chan, d->value);
+    self->bytes -= d->value->size;
+    zhashx_delete(self->deliveries, &delivery);     /* frees the value */
+    return GORO_OK;
+}
+
+int
+chan_return(chan_table_t *self, uint64_t delivery)
+{
+    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
+    if (!d)
+        return GORO_ENOTFOUND;
+    chan_t *chan = d->chan;
+    s_buffer_insert(chan, d->value);
+    d->value = NULL;
+    zhashx_delete(self->deliveries, &delivery);
+    /* Receivers may be parked on the channel the value went back to. */
+    while (chan->count > 0 && chan->receivers.head) {
+        op_t *receiver = chan->receivers.head;
+        chan_result_t got = {0};
+        s_deliver(self, chan, s_buffer_pop(chan), &got);
+        s_fire(self, receiver, &got);
+    }
+    return GORO_OK;
+}
+
+size_t
+chan_table_deliveries(chan_table_t *self)
+{
+    return zhashx_size(self->deliveries);
 }

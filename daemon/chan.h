@@ -42,6 +42,7 @@ typedef struct {
     bool closed;                /* receive: closed and drained */
     uint8_t *data;
     size_t size;
+    uint64_t delivery;          /* receive: ack or return it by this id */
 } chan_result_t;
 
 /* Called when a parked operation fires; the callee takes RESULT's data.
@@ -92,6 +93,18 @@ void chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
 /* The OWNER given to chan_select. */
 void *chan_park_owner(chan_park_t *park);
 
+/* The receiver of DELIVERY has it: the value leaves its channel for
+   good. GORO_ENOTFOUND if there is no such delivery (acked already). */
+int chan_ack(chan_table_t *self, uint64_t delivery);
+
+/* The receiver of DELIVERY vanished before acknowledging it: the value
+   goes back to the head of its channel (to a parked receiver at once, if
+   there is one). GORO_ENOTFOUND as chan_ack. */
+int chan_return(chan_table_t *self, uint64_t delivery);
+
+/* Values handed to receivers and not yet acknowledged. */
+size_t chan_table_deliveries(chan_table_t *self);
+
 /* Per-channel numbers for `goro stats`. */
 typedef struct {
     const char *name;
@@ -106,7 +119,7 @@ size_t chan_table_size(chan_table_t *self);
 /* Calls FN for each channel. */
 void chan_table_each(chan_table_t *self,
                      void (*fn)(const chan_info_t *, void *), void *arg);
-/* Bytes buffered over all channels. */
+/* Bytes held over all channels: buffered or out for delivery. */
 uint64_t chan_table_bytes(chan_table_t *self);
 
 #endif

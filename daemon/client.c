@@ -17,8 +17,12 @@ struct client_table {
 static void
 s_client_free(void **item_p)
 {
-    free(*item_p);
-    *item_p = NULL;
+    client_t *c = *item_p;
+    if (c) {
+        free(c->deliveries);
+        free(c);
+        *item_p = NULL;
+    }
 }
 
 client_table_t *
@@ -77,7 +81,8 @@ void
 client_table_remove(client_table_t *self, client_t **c_p)
 {
     client_t *c = *c_p;
-    assert(c->nparks == 0 && !heap_node_armed(&c->expiry));
+    assert(c->nparks == 0 && c->ndeliveries == 0
+           && !heap_node_armed(&c->expiry));
     zhashx_delete(self->by_rid, &c->rid);
     *c_p = NULL;
 }
@@ -92,4 +97,30 @@ client_t *
 client_table_first(client_table_t *self)
 {
     return zhashx_first(self->by_rid);
+}
+
+void
+client_delivery_add(client_t *c, uint64_t id)
+{
+    if (c->ndeliveries == c->alloc) {
+        c->alloc = c->alloc ? c->alloc * 2 : 8;
+        c->deliveries = goro_realloc(c->deliveries,
+                                     c->alloc * sizeof(uint64_t));
+    }
+    c->deliveries[c->ndeliveries++] = id;
+}
+
+/* Acks come back in the order the values went out, so the search ends
+   at the first entry nearly always. */
+bool
+client_delivery_remove(client_t *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->ndeliveries; i++)
+        if (c->deliveries[i] == id) {
+            memmove(c->deliveries + i, c->deliveries + i + 1,
+                    (c->ndeliveries - i - 1) * sizeof(uint64_t));
+            c->ndeliveries--;
+            return true;
+        }
+    return false;
 }

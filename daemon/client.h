@@ -4,8 +4,11 @@
     parked, so a vanished receiver is never handed a value and a vanished
     sender's value never appears.
 
-    Clients with nothing parked are not tracked at all: a plain request
-    needs no state here.
+    Values it received and has not acknowledged are tracked too: if it
+    vanishes, they go back to their channels.
+
+    Clients with nothing parked or delivered are not tracked at all: a
+    plain request needs no state here.
 */
 #ifndef CLIENT_H_INCLUDED
 #define CLIENT_H_INCLUDED
@@ -14,6 +17,7 @@
 #include "heap.h"
 #include "goro_msg.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct client client_t;
@@ -25,6 +29,9 @@ struct client {
     heap_node_t expiry;         /* silence check */
     void *parks;                /* the server's list of parked operations */
     size_t nparks;
+    uint64_t *deliveries;       /* values it got and has not acked */
+    size_t ndeliveries, alloc;
+    bool pinned;                /* being withdrawn: not freed meanwhile */
 };
 
 /* Caller owns the result. Clients get heap kind KIND on their expiry. */
@@ -38,7 +45,12 @@ client_t *client_table_lookup(client_table_t *self, const goro_rid_t *rid);
 /* Notes a sign of life from RID, if it is tracked. */
 void client_table_touch(client_table_t *self, const goro_rid_t *rid,
                         int64_t now);
-/* Forgets C (nothing of it may still be parked). */
+/* Notes that C was handed delivery ID / that it acknowledged ID (false
+   if C was not handed ID). */
+void client_delivery_add(client_t *c, uint64_t id);
+bool client_delivery_remove(client_t *c, uint64_t id);
+
+/* Forgets C (nothing of it may still be parked or delivered). */
 void client_table_remove(client_table_t *self, client_t **c_p);
 
 size_t client_table_size(client_table_t *self);

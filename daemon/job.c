@@ -38,23 +38,6 @@ static const int s_allowed[JOB_STATES][JOB_STATES] = {
     [GORO_JOB_TIMED_OUT] = {[GORO_JOB_QUEUED] = 1},
 };
 
-static size_t
-s_id_hash(const void *key)
-{
-    uint64_t x = *(const uint64_t *) key;
-    x ^= x >> 33;                       /* murmur3's finaliser */
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
-static int
-s_id_compare(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
 static void
 s_job_free(void **item_p)
 {
@@ -77,8 +60,8 @@ job_table_new(void)
 {
     job_table_t *self = goro_zalloc(sizeof *self);
     self->by_id = zhashx_new();
-    zhashx_set_key_hasher(self->by_id, s_id_hash);
-    zhashx_set_key_comparator(self->by_id, s_id_compare);
+    zhashx_set_key_hasher(self->by_id, goro_u64_hash);
+    zhashx_set_key_comparator(self->by_id, goro_u64_compare);
     zhashx_set_key_duplicator(self->by_id, NULL);
     zhashx_set_key_destructor(self->by_id, NULL);
     zhashx_set_destructor(self->by_id, s_job_free);

@@ -594,10 +594,44 @@ s_client_liveness_ms(server_t *self)
     return interval * self->cfg->heartbeat_liveness;
 }
 
+/* The client at RID, tracked while it has something parked or
+   delivered, with its liveness deadline armed. */
+static client_t *
+s_client_hold(server_t *self, const goro_rid_t *rid)
+{
+    client_t *c = client_table_get(self->ctable, rid, goro_now());
+    if (!heap_node_armed(&c->expiry))
+        heap_arm(self->heap, &c->expiry,
+                 c->last_seen + s_client_liveness_ms(self));
+    return c;
+}
+
+/* Forgets C once nothing of it is parked or delivered. */
+static void
+s_client_release(server_t *self, client_t *c)
+{
+    if (c->nparks == 0 && c->ndeliveries == 0 && !c->pinned) {
+        heap_cancel(self->heap, &c->expiry);
+        client_table_remove(self->ctable, &c);
+    }
+}
+
+/* The receiver at RID got a value: it stays the channel's until acked. */
+static void
+s_delivered(server_t *self, client_t *c, const goro_rid_t *rid,
+            uint64_t delivery)
+{
+    if (!delivery)
+        return;
+    if (!c)
+        c = s_client_hold(self, rid);
+    client_delivery_add(c, delivery);
+}
+
 static void
 s_parked_link(server_t *self, parked_t *p, const goro_rid_t *rid)
 {
-    client_t *c = client_table_get(self->ctable, rid, goro_now());
+    client_t *c = s_client_hold(self, rid);
     p->client = c;
     p->prev = NULL;
     p->next = c->parks;
@@ -605,9 +639,6 @@ s_parked_link(server_t *self, parked_t *p, const goro_rid_t *rid)
         p->next->prev = p;
     c->parks = p;
     c->nparks++;
-    if (!heap_node_armed(&c->expiry))
-        heap_arm(self->heap, &c->expiry,
-                 c->last_seen + s_client_liveness_ms(self));
 }
 
 /* Frees P once its operation fired or was withdrawn, and forgets its
@@ -624,10 +655,8 @@ s_parked_free(server_t *self, parked_t *p)
             c->parks = p->next;
         if (p->next)
             p->next->prev = p->prev;
-        if (--c->nparks == 0) {
-            heap_cancel(self->heap, &c->expiry);
-            client_table_remove(self->ctable, &c);
-        }
+        c->nparks--;
+        s_client_release(self, c);
     }
     else {
         if (p->prev)
@@ -657,6 +686,7 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
     msg->reqid = reqid;
     msg->index = (uint32_t) result->index;
     msg->flags = result->closed || result->code == GORO_ECLOSED ? 1 : 0;
+    msg->id = result->delivery;
     goro_msg_take_data(msg, &result->data, result->size);
     s_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
@@ -667,8 +697,10 @@ s_on_chan_fire(void *arg, chan_park_t *park, chan_result_t *result)
 {
     server_t *self = arg;
     parked_t *p = chan_park_owner(park);
-    if (p->cmd)
+    if (p->cmd) {
+        s_delivered(self, p->client, &p->rid, result->delivery);
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
+    }
     else {
         if (result->code == GORO_ECLOSED)
             self->results_dropped++;
@@ -701,8 +733,10 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
         return;
     }
     free(p);
-    if (rc == GORO_OK)
+    if (rc == GORO_OK) {
+        s_delivered(self, NULL, rid, result.delivery);
         s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
+    }
     else if (rc == GORO_ENOTFOUND)
         s_reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
                       "it first)", ncases == 1 ? cases[0].chan : "of the "
@@ -833,18 +867,41 @@ s_job_send_result(server_t *self, job_t *job)
     }
 }
 
-/* Withdraws everything client C parked; C is freed with the last. */
+/* Withdraws everything client C parked (telling it so when TELL), then
+   puts the values it had not acknowledged back in their channels, and
+   forgets C. The parks go first, so that no value goes back to C. */
 static void
-s_client_withdraw(server_t *self, client_t *c)
+s_client_withdraw(server_t *self, client_t *c, bool tell)
 {
+    c->pinned = true;
     while (c->parks) {
         parked_t *p = c->parks;
-        bool last = c->nparks == 1;
+        if (tell)
+            s_reply_error(self, &p->rid, p->reqid, GORO_EUNAVAILABLE,
+                          "gorod stopped");
         chan_park_withdraw(self->chans, &p->park);
-        s_parked_free(self, p);     /* frees C with the last one */
-        if (last)
-            break;
+        s_parked_free(self, p);
     }
+    uint64_t *ids = c->deliveries;
+    size_t count = c->ndeliveries;
+    c->deliveries = NULL;
+    c->ndeliveries = c->alloc = 0;
+    for (size_t i = 0; i < count; i++)
+        chan_return(self->chans, ids[i]);
+    free(ids);
+    c->pinned = false;
+    s_client_release(self, c);
+}
+
+static void
+s_on_ack(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
+{
+    client_t *c = client_table_lookup(self->ctable, rid);
+    /* Only the receiver of a value may acknowledge it. */
+    if (!c || !client_delivery_remove(c, msg->id))
+        return;
+    chan_ack(self->chans, msg->id);
+    s_client_release(self, c);
 }
 
 static void
@@ -855,9 +912,10 @@ s_on_client_gone(server_t *self, client_t *c)
         heap_arm(self->heap, &c->expiry, due);
         return;
     }
-    log_debug("client silent while parked: %zu operation(s) withdrawn",
-              c->nparks);
-    s_client_withdraw(self, c);
+    log_debug("client silent: %zu parked operation(s) withdrawn, %zu "
+              "unacknowledged value(s) put back", c->nparks,
+              c->ndeliveries);
+    s_client_withdraw(self, c, false);
 }
 
 /* ---- waitgroups ---------------------------------------------------- */
@@ -1225,10 +1283,11 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_WG_ADD:
         case GORO_MSG_WG_WAIT:
         case GORO_MSG_WG_STATUS: s_on_wg_msg(self, rid, msg); break;
+        case GORO_MSG_ACK: s_on_ack(self, rid, msg); break;
         case GORO_MSG_DISCONNECT: {
             client_t *c = client_table_lookup(self->ctable, rid);
             if (c)
-                s_client_withdraw(self, c);
+                s_client_withdraw(self, c, false);
             break;
         }
         default:
@@ -1625,17 +1684,6 @@ s_waiter_free_all(server_t *self)
         s_parked_free(self, p);
     }
     client_t *c;
-    while (self->ctable && (c = client_table_first(self->ctable))) {
-        while (c->nparks) {
-            parked_t *p = c->parks;
-            bool last = c->nparks == 1;
-            if (self->clients)
-                s_reply_error(self, &p->rid, p->reqid, GORO_EUNAVAILABLE,
-                              "gorod stopped");
-            chan_park_withdraw(self->chans, &p->park);
-            s_parked_free(self, p);
-            if (last)
-                break;
-        }
-    }
+    while (self->ctable && (c = client_table_first(self->ctable)))
+        s_client_withdraw(self, c, self->clients != NULL);
 }

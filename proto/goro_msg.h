@@ -42,6 +42,7 @@ typedef enum {
     /* either way, on both endpoints */
     GORO_MSG_HEARTBEAT = 16,
     GORO_MSG_DISCONNECT = 17,
+    GORO_MSG_ACK = 18,          /* client -> daemon: a value was received */
     /* daemon -> client */
     GORO_MSG_OK = 20,
     GORO_MSG_ERROR = 21,

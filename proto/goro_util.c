@@ -54,6 +54,23 @@ goro_memdup(const void *data, size_t size)
     return copy;
 }
 
+size_t
+goro_u64_hash(const void *key)
+{
+    uint64_t x = *(const uint64_t *) key;
+    x ^= x >> 33;                       /* murmur3's finaliser */
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t) x;
+}
+
+int
+goro_u64_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
 int64_t
 goro_now(void)
 {

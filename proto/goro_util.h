@@ -18,6 +18,11 @@ void *goro_realloc(void *ptr, size_t size);
 char *goro_strdup(const char *text);
 void *goro_memdup(const void *data, size_t size);
 
+/* Hash and order of uint64_t keys (job ids, delivery ids), for czmq's
+   zhashx with the key pointing into the item. */
+size_t goro_u64_hash(const void *key);
+int goro_u64_compare(const void *a, const void *b);
+
 /* Monotonic milliseconds, for every in-memory deadline. */
 int64_t goro_now(void);
 

@@ -506,6 +506,67 @@ test_buffered_stream_in_order(void **state)
     assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
 }
 
+/* A send on a full buffered channel blocks, and completes as soon as a
+   receive frees a slot: nobody has to take its own value. */
+static void
+test_buffered_send_blocks_while_full(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "F", 1), GORO_OK);
+    s_send_ok(client, "F", "a");
+    const char *done = harness_path(H, "b-sent");
+    const char *flag = harness_path(H, "a-taken");
+    pid_t sender = s_child(H, "send", "F", "b", "-1", flag, done, NULL);
+    s_wait_parked(H, "F", 1, 0);
+    assert_true(s_alive(sender));
+    s_expect_row(H, "F", 1, 1, 0);
+
+    assert_int_equal(harness_write_file(flag, "now\n"), 0);
+    s_recv_expect(client, "F", 0, "a");
+    /* "b" moved into the buffer: the sender is done, "b" still here */
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+    assert_int_equal(access(done, F_OK), 0);
+    s_expect_row(H, "F", 1, 0, 0);
+    s_recv_expect(client, "F", 0, "b");
+}
+
+/* Parked receivers in three processes are served in the order they
+   came; so are parked senders. */
+static void
+test_fcfs_across_processes(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "R", 0), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "S", 0), GORO_OK);
+    pid_t receivers[3], senders[3];
+    const char *outs[3];
+    for (int i = 0; i < 3; i++) {
+        char name[32], value[16];
+        snprintf(name, sizeof name, "receiver-%d.out", i);
+        outs[i] = harness_path(H, name);
+        receivers[i] = s_child(H, "recv", "R", "-1", outs[i], NULL);
+        s_wait_parked(H, "R", 0, i + 1);
+        snprintf(value, sizeof value, "s%d", i);
+        senders[i] = s_child(H, "send", "S", value, "-1", NULL);
+        s_wait_parked(H, "S", i + 1, 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "r%d", i);
+        s_send_ok(client, "R", value);
+        assert_int_equal(s_child_exit(H, receivers[i], HARNESS_WAIT_MS), 0);
+        char *text = harness_read_file(outs[i]);
+        assert_non_null(text);
+        if (strcmp(text, value) != 0)
+            fail_msg("receiver %d got %s, expected %s", i, text, value);
+        free(text);
+
+        snprintf(value, sizeof value, "s%d", i);
+        s_recv_expect(client, "S", 0, value);
+        assert_int_equal(s_child_exit(H, senders[i], HARNESS_WAIT_MS), 0);
+    }
+}
+
 /* A receive that timed out took nothing and left nothing parked: a later
    send is there for the next receiver. */
 static void
@@ -1224,6 +1285,8 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T_FIXTURE(test_unbuffered_rendezvous),
         T_FIXTURE(test_buffered_stream_in_order),
+        T_FIXTURE(test_buffered_send_blocks_while_full),
+        T_FIXTURE(test_fcfs_across_processes),
         T_FIXTURE(test_recv_timeout_takes_nothing),
         T_FIXTURE(test_send_timeout_leaves_no_trace),
         T_FIXTURE(test_close_semantics),

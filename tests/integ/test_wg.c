@@ -465,6 +465,10 @@ test_negative_refused(void **state)
     free(err);
     s_expect(client, "zero", 0, 0, 0, 0, 0);
     assert_int_equal(goro_wg_wait(client, "zero", 0), GORO_OK);
+
+    /* from zero, a new round: its progress starts over */
+    assert_int_equal(goro_wg_add(client, "neg", 1), GORO_OK);
+    s_expect(client, "neg", 1, 1, 0, 0, 0);
 }
 
 /* INT64_MIN is as negative as it gets: refused like any other. */

@@ -71,6 +71,9 @@ s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
         free(result->data);     /* the callee takes it */
         result->data = NULL;
     }
+    /* The receiver has it, as libgoro acknowledges at once. */
+    if (result->delivery)
+        assert_int_equal(chan_ack(fx->table, result->delivery), GORO_OK);
 }
 
 static void
@@ -164,6 +167,7 @@ s_expect_recv(fixture_t *fx, const char *chan, const char *text)
     assert_int_equal(result.size, strlen(text));
     assert_memory_equal(result.data, text, result.size);
     free(result.data);
+    assert_int_equal(chan_ack(fx->table, result.delivery), GORO_OK);
 }
 
 /* Sends now (no park) and expects it to complete. */
@@ -387,6 +391,55 @@ test_fifo_values(void **state)
         snprintf(text, sizeof text, "value-%d", i);
         s_expect_recv(fx, "f", text);
     }
+    assert_int_equal(chan_table_bytes(fx->table), 0);
+}
+
+/* A value handed to a receiver stays held until acknowledged; if the
+   receiver vanishes it goes back to the head of its channel, ahead of
+   values sent after it, and to a receiver parked meanwhile. */
+static void
+test_delivery_ack_and_return(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "d", 4), GORO_OK);
+    s_expect_send(fx, "d", "one");
+    s_expect_send(fx, "d", "two");
+    chan_result_t got;
+    chan_park_t *park = NULL;
+    assert_int_equal(s_recv(fx, "d", false, 0, &park, &got), GORO_OK);
+    assert_memory_equal(got.data, "one", 3);
+    free(got.data);
+    assert_true(got.delivery != 0);
+    assert_int_equal(chan_table_deliveries(fx->table), 1);
+    assert_int_equal(chan_table_bytes(fx->table), 6);   /* still held */
+    /* the receiver is gone: "one" is first again */
+    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
+    assert_int_equal(chan_return(fx->table, got.delivery), GORO_ENOTFOUND);
+    assert_int_equal(chan_ack(fx->table, got.delivery), GORO_ENOTFOUND);
+    s_expect_recv(fx, "d", "one");
+    s_expect_recv(fx, "d", "two");
+    assert_int_equal(chan_table_bytes(fx->table), 0);
+    assert_int_equal(chan_table_deliveries(fx->table), 0);
+
+    /* unbuffered: a value taken straight from a parked sender is held
+       too, and goes back to a receiver parked after the first left */
+    assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
+    chan_case_t send = {GORO_CASE_SEND, "u", goro_memdup("x", 1), 1};
+    chan_result_t sent;
+    assert_int_equal(chan_select(fx->table, &send, 1, true, T_OWNER(1), &park,
+                                 &sent), GORO_OK);
+    assert_non_null(park);
+    assert_int_equal(s_recv(fx, "u", false, 0, &park, &got), GORO_OK);
+    assert_int_equal(fx->nfired, 1);                /* the sender is done */
+    free(got.data);
+    chan_park_t *waiting = NULL;
+    chan_result_t none;
+    assert_int_equal(s_recv(fx, "u", true, 2, &waiting, &none), GORO_OK);
+    assert_non_null(waiting);
+    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
+    assert_int_equal(fx->nfired, 2);                /* handed on at once */
+    assert_ptr_equal(fx->fired[1].owner, T_OWNER(2));
+    assert_string_equal(fx->fired[1].data, "x");
     assert_int_equal(chan_table_bytes(fx->table), 0);
 }
 
@@ -1020,6 +1073,7 @@ main(void)
         T_FIXTURE(test_unbuffered_receiver_first),
         T_FIXTURE(test_buffered_capacity),
         T_FIXTURE(test_fifo_values),
+        T_FIXTURE(test_delivery_ack_and_return),
         T_FIXTURE(test_fcfs_parked_senders),
         T_FIXTURE(test_fcfs_parked_receivers),
         T_FIXTURE(test_close_later_sends_fail),

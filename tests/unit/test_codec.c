@@ -114,11 +114,12 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_WG_STATUS, "WG_STATUS", {X_NAME}},
     {GORO_MSG_HEARTBEAT, "HEARTBEAT", {X_END}},
     {GORO_MSG_DISCONNECT, "DISCONNECT", {X_END}},
+    {GORO_MSG_ACK, "ACK", {X_ID}},
     {GORO_MSG_OK, "OK", {X_ID, X_DATA}},
     {GORO_MSG_ERROR, "ERROR", {X_CODE, X_TEXT}},
     {GORO_MSG_JOB, "JOB", {X_ID, X_NAME, X_STATE, X_ATTEMPT, X_STATUS,
                            X_RUNTIME, X_DATA, X_TEXT}},
-    {GORO_MSG_VALUE, "VALUE", {X_INDEX, X_FLAGS, X_DATA}},
+    {GORO_MSG_VALUE, "VALUE", {X_INDEX, X_FLAGS, X_ID, X_DATA}},
     {GORO_MSG_WG_INFO, "WG_INFO", {X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED,
                                    X_FAILED}},
     {GORO_MSG_READY, "READY", {X_NAME, X_PID, X_CAPACITY, X_STRS}},
@@ -140,8 +141,8 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_J_JOB_FLAGS, "J_JOB_FLAGS", {X_ID, X_ATTEMPT, X_COUNTER,
                                            X_FLAGS}},
     {GORO_MSG_J_CHAN_MAKE, "J_CHAN_MAKE", {X_NAME, X_NUMBER}},
-    {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_DATA}},
-    {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME}},
+    {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_ID, X_DATA}},
+    {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME, X_ID}},
     {GORO_MSG_J_CHAN_CLOSE, "J_CHAN_CLOSE", {X_NAME}},
     {GORO_MSG_J_WG_SET, "J_WG_SET", {X_NAME, X_COUNTER, X_ADDED, X_DONE,
                                      X_SUCCEEDED, X_FAILED}},
@@ -544,7 +545,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 18, 19, 25, 29, 35, 36, 39, 53, 255, 256,
+    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 53, 255, 256,
                            1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
@@ -788,7 +789,7 @@ test_bad_header(void **state)
     goro_msg_destroy(&dec);
 
     /* a bare header of an unknown command, and one followed by bytes */
-    const int unknown[] = {0, 18, 19, 25, 29, 35, 128, 255};
+    const int unknown[] = {0, 19, 25, 29, 35, 128, 255};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         xbuf_t b = {NULL, 0, 0};
         x_header(&b, 1, unknown[i], 0xdeadbeefcafef00dULL);
@@ -1038,7 +1039,7 @@ test_encode_limits(void **state)
     goro_msg_destroy(&m);
 
     /* commands with no grammar cannot be encoded */
-    const int unknown[] = {0, 18, 19, 25, 35, 255};
+    const int unknown[] = {0, 19, 25, 35, 255};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         m = goro_msg_new(unknown[i]);
         assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_EINVAL);
