@@ -1411,9 +1411,15 @@ s_cmd_keygen(goro_t *client, int argc, char **argv)
     if (s_parser_next(&p, s_no_options) == S_OPT_STOP
     || !s_parser_args(&p, 1, "PATH"))
         return p.exit_code;
-    /* goro.h has no CURVE support yet; say so rather than pretend. */
-    fprintf(stderr, "goro keygen: not available in this build\n");
-    return S_EXIT_ERROR;
+    const char *path = p.args[0];
+    int rc = goro_keygen(path);
+    if (rc != GORO_OK) {
+        fprintf(stderr, "goro keygen: cannot write %s and %s_secret: %s\n",
+                path, path, goro_strerror(rc));
+        return S_EXIT_ERROR;
+    }
+    printf("%s\n%s_secret\n", path, path);
+    return S_EXIT_OK;
 }
 
 static void s_print_usage(FILE *out);
@@ -1679,7 +1685,8 @@ static void
 s_print_usage(FILE *out)
 {
     fprintf(out,
-        "usage: goro [-e ENDPOINT] [-v] VERB [ARGS...]\n"
+        "usage: goro [-e ENDPOINT] [--cert F --server-cert F] [-v] VERB "
+        "[ARGS...]\n"
         "\n"
         "The command line of goro: start jobs on gorod's workers, use its "
         "channels and\n"
@@ -1689,6 +1696,10 @@ s_print_usage(FILE *out)
         "$GORO_ENDPOINT, else\n"
         "                    " GORO_DEFAULT_ENDPOINT ")\n"
         "  -v, --verbose     print what is sent and received to stderr\n"
+        "      --cert F      CURVE: our secret certificate (default "
+        "$GORO_CERT)\n"
+        "      --server-cert F  CURVE: gorod's public certificate (default\n"
+        "                    $GORO_SERVER_CERT)\n"
         "  -h, --help        this text; goro VERB --help describes VERB\n"
         "      --version     print the version\n"
         "\n"
@@ -1740,14 +1751,22 @@ int
 main(int argc, char **argv)
 {
     const char *endpoint = NULL;
+    const char *cert = getenv("GORO_CERT");
+    const char *server_cert = getenv("GORO_SERVER_CERT");
     int verbose = 0;
     int next = 1;
     while (next < argc && s_is_option(argv[next])) {
         const char *arg = argv[next++];
         int found = s_global_value(argc, argv, &next, arg, "-e",
                                    "--endpoint", &endpoint);
+        if (!found)
+            found = s_global_value(argc, argv, &next, arg, "--cert",
+                                   "--cert", &cert);
+        if (!found)
+            found = s_global_value(argc, argv, &next, arg, "--server-cert",
+                                   "--server-cert", &server_cert);
         if (found < 0)
-            return s_usage_error(NULL, "%s needs an endpoint", arg);
+            return s_usage_error(NULL, "%s needs a value", arg);
         if (found)
             continue;
         if (strcmp(arg, "--") == 0)
@@ -1803,6 +1822,16 @@ main(int argc, char **argv)
             return S_EXIT_USAGE;
         }
         goro_set_verbose(client, verbose);
+        int rc = goro_set_curve(client, cert, server_cert);
+        if (rc != GORO_OK) {
+            fprintf(stderr, "goro: cannot use the certificates (--cert %s, "
+                    "--server-cert %s): %s\n", cert ? cert : "(none)",
+                    server_cert ? server_cert : "(none)",
+                    rc == GORO_EDENIED ? "the secret certificate is "
+                    "readable by others; chmod 600 it" : goro_strerror(rc));
+            goro_destroy(&client);
+            return S_EXIT_USAGE;
+        }
     }
     int code = verb->handler(client, argc - next, argv + next);
     goro_destroy(&client);

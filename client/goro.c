@@ -10,6 +10,7 @@
     caller's back.
 */
 #include "goro.h"
+#include "curve.h"
 #include "goro_msg.h"
 #include "goro_util.h"
 
@@ -30,6 +31,8 @@ struct goro {
     zsock_t *sock;              /* NULL until the first call */
     uint64_t next_reqid;
     int verbose;
+    curve_keys_t curve;         /* off unless a certificate was given */
+    int curve_rc;               /* why the certificate given is unusable */
 };
 
 struct goro_job {
@@ -65,6 +68,8 @@ goro_new(const char *endpoint)
     goro_t *self = goro_zalloc(sizeof *self);
     self->endpoint = goro_strdup(endpoint);
     self->next_reqid = 1;
+    /* A bad certificate in the environment shows at the first call. */
+    goro_set_curve(self, getenv("GORO_CERT"), getenv("GORO_SERVER_CERT"));
     return self;
 }
 
@@ -84,6 +89,20 @@ void
 goro_set_verbose(goro_t *self, int verbose)
 {
     self->verbose = verbose;
+}
+
+int
+goro_set_curve(goro_t *self, const char *cert, const char *server_cert)
+{
+    self->curve_rc = curve_load(cert, server_cert, &self->curve);
+    zsock_destroy(&self->sock);     /* the next call connects anew */
+    return self->curve_rc;
+}
+
+int
+goro_keygen(const char *path)
+{
+    return curve_keygen(path);
 }
 
 const char *
@@ -113,6 +132,8 @@ s_connect(goro_t *self)
 {
     if (self->sock)
         return GORO_OK;
+    if (self->curve_rc)
+        return self->curve_rc;
     zsys_handler_set(NULL);         /* a library does not take signals */
     self->sock = zsock_new(ZMQ_DEALER);
     if (!self->sock)
@@ -124,7 +145,8 @@ s_connect(goro_t *self)
     zsock_set_immediate(self->sock, 1);
     zsock_set_sndhwm(self->sock, 0);
     zsock_set_rcvhwm(self->sock, 0);
-    if (zsock_connect(self->sock, "%s", self->endpoint) == -1) {
+    if (curve_apply(zsock_resolve(self->sock), &self->curve) != GORO_OK
+        || zsock_connect(self->sock, "%s", self->endpoint) == -1) {
         s_reset(self);
         return GORO_EINVAL;
     }

@@ -77,6 +77,18 @@ GORO_EXPORT void goro_destroy(goro_t **self_p);
 /* Non-zero: libgoro prints what it sends and receives to stderr. */
 GORO_EXPORT void goro_set_verbose(goro_t *self, int verbose);
 
+/* CURVE: CERT is our secret certificate (PATH_secret as `goro keygen`
+   wrote it), SERVER_CERT gorod's public one. goro_new() takes them from
+   $GORO_CERT and $GORO_SERVER_CERT. Both NULL: plain connections.
+   GORO_EINVAL if one is missing or unreadable, GORO_EDENIED if the
+   secret file is readable by others. Takes effect on the next call. */
+GORO_EXPORT int goro_set_curve(goro_t *self, const char *cert,
+                               const char *server_cert);
+
+/* Writes a new certificate pair: PATH (public, to give gorod) and
+   PATH_secret (mode 0600, to keep). */
+GORO_EXPORT int goro_keygen(const char *path);
+
 /* The endpoint this handle uses. */
 GORO_EXPORT const char *goro_endpoint(goro_t *self);
 
@@ -294,6 +306,13 @@ GORO_EXPORT int goro_worker_set_concurrency(goro_worker_t *self, int n);
 GORO_EXPORT int goro_worker_set_name(goro_worker_t *self, const char *name);
 
 GORO_EXPORT void goro_worker_set_verbose(goro_worker_t *self, int verbose);
+
+/* CURVE for the worker's connection, as goro_set_curve(); goro_worker_new()
+   takes $GORO_CERT and $GORO_SERVER_CERT. The clients that handlers get
+   from goro_call_client() use the same certificate, so a worker whose
+   handlers use channels needs its key allowed for clients as well. */
+GORO_EXPORT int goro_worker_set_curve(goro_worker_t *self, const char *cert,
+                                      const char *server_cert);
 
 /* Serves jobs until goro_worker_stop() or SIGINT/SIGTERM; reconnects when
    the daemon goes away. Running jobs finish before it returns. */

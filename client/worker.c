@@ -48,6 +48,7 @@
 #endif
 
 #include "goro.h"
+#include "curve.h"
 #include "goro_msg.h"
 #include "goro_util.h"
 #include "exec.h"
@@ -187,6 +188,9 @@ struct goro_worker {
     bool forced;
     struct sigaction old_int, old_term, old_pipe, old_chld;
     bool own_signals;
+    curve_keys_t curve;         /* off unless a certificate was given */
+    int curve_rc;
+    char *cert, *server_cert;   /* for the handlers' clients too */
 };
 
 /* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
@@ -498,6 +502,9 @@ goro_call_client(goro_call_t *call)
     }
     if (!thread->client) {
         thread->client = goro_new(endpoint);
+        if (thread->client && call->thread->worker->cert)
+            goro_set_curve(thread->client, call->thread->worker->cert,
+                           call->thread->worker->server_cert);
         thread->client_endpoint = goro_strdup(endpoint);
     }
     return thread->client;
@@ -607,6 +614,11 @@ s_connect(goro_worker_t *self)
         return GORO_ESYS;
     int linger = WORKER_LINGER_MS;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (curve_apply(self->socket, &self->curve) != GORO_OK) {
+        zmq_close(self->socket);
+        self->socket = NULL;
+        return GORO_ESYS;
+    }
     if (zmq_connect(self->socket, self->endpoint) == -1) {
         int err = zmq_errno();
         zmq_close(self->socket);
@@ -1020,7 +1032,21 @@ goro_worker_new(const char *endpoint)
     atomic_init(&self->serving, false);
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->cond, NULL);
+    goro_worker_set_curve(self, getenv("GORO_CERT"),
+                          getenv("GORO_SERVER_CERT"));
     return self;
+}
+
+int
+goro_worker_set_curve(goro_worker_t *self, const char *cert,
+                      const char *server_cert)
+{
+    self->curve_rc = curve_load(cert, server_cert, &self->curve);
+    free(self->cert);
+    free(self->server_cert);
+    self->cert = self->curve.on ? goro_strdup(cert) : NULL;
+    self->server_cert = self->curve.on ? goro_strdup(server_cert) : NULL;
+    return self->curve_rc;
 }
 
 void
@@ -1034,6 +1060,8 @@ goro_worker_destroy(goro_worker_t **self_p)
             free(self->handlers[i].name);
         free(self->handlers);
         free(self->endpoint);
+        free(self->cert);
+        free(self->server_cert);
         free(self->label);
         free(self->clients);
         close(self->wake_fd[0]);
@@ -1133,6 +1161,8 @@ goro_worker_serve(goro_worker_t *self)
     assert(self && self->tag == WORKER_TAG);
     if (self->nhandlers == 0 && !self->exec_enabled)
         return GORO_EINVAL;
+    if (self->curve_rc)
+        return self->curve_rc;
     if (atomic_exchange(&self->serving, true))
         return GORO_ESTATE;
     int rc = GORO_OK;

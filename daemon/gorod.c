@@ -3,6 +3,7 @@
     clean stop, 1 if it cannot start (e.g. an endpoint is taken), 2 for a
     usage or config error.
 */
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -40,16 +41,17 @@ s_is_local(const char *endpoint)
 static int
 s_check_security(const config_t *cfg, const char *path)
 {
-    if (cfg->curve_cert || cfg->curve_clients || cfg->curve_workers) {
-        fprintf(stderr, "gorod: %s: security.curve is not supported by this "
-                "build yet; remove it and bind to loopback or ipc://\n", path);
+    char err[512];
+    if (auth_check(cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "gorod: %s: %s\n", path, err);
         return -1;
     }
     const char *endpoints[] = {cfg->listen_clients, cfg->listen_workers};
     for (int i = 0; i < 2; i++)
-        if (!s_is_local(endpoints[i]) && !cfg->insecure) {
+        if (!s_is_local(endpoints[i]) && !cfg->curve_cert && !cfg->insecure) {
             fprintf(stderr, "gorod: %s: refusing to listen on %s without "
-                    "CURVE: anyone who reaches it can run commands. Bind to "
+                    "CURVE: anyone who reaches it can run commands. Set "
+                    "security.curve (see config/secure.yaml), bind to "
                     "127.0.0.1 or ipc://, or set security.insecure: true "
                     "on a network you trust\n", path, endpoints[i]);
             return -1;

@@ -40,12 +40,14 @@ struct pool {
     char *endpoint;
     heap_t *heap;
     uint64_t max_output;        /* jobs.exec.max_output */
+    char *cert, *server_cert;   /* CURVE files for the children, or NULL */
     bool stopping;
 };
 
 pool_t *
 pool_new(const config_t *cfg, const char *worker_cmd,
-         const char *workers_endpoint, heap_t *heap, int kind)
+         const char *workers_endpoint, const char *cert,
+         const char *server_cert, heap_t *heap, int kind)
 {
     pool_t *self = goro_zalloc(sizeof *self);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -68,6 +70,8 @@ pool_new(const config_t *cfg, const char *worker_cmd,
     self->endpoint = goro_strdup(workers_endpoint);
     self->heap = heap;
     self->max_output = cfg->exec_max_output;
+    self->cert = goro_strdup(cert);
+    self->server_cert = goro_strdup(server_cert);
     return self;
 }
 
@@ -81,6 +85,8 @@ pool_destroy(pool_t **self_p)
         free(self->slots);
         free(self->worker_cmd);
         free(self->endpoint);
+        free(self->cert);
+        free(self->server_cert);
         free(self);
         *self_p = NULL;
     }
@@ -135,6 +141,10 @@ s_spawn(pool_t *self, slot_t *slot)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         setenv("GORO_POOL", slot->conf->name, 1);
+        if (self->cert) {
+            setenv("GORO_CERT", self->cert, 1);
+            setenv("GORO_SERVER_CERT", self->server_cert, 1);
+        }
         execvp(argv[0], argv);
         fprintf(stderr, "gorod: cannot start worker %s: %s\n", argv[0],
                 strerror(errno));

@@ -16,9 +16,12 @@
 #include <sys/types.h>
 
 /* Restart deadlines go in HEAP with heap kind KIND. Caller owns the
-   result. WORKER_CMD is the default command (goro-worker beside gorod). */
+   result. WORKER_CMD is the default command (goro-worker beside gorod).
+   CERT and SERVER_CERT (or NULL) go to the children as $GORO_CERT and
+   $GORO_SERVER_CERT. */
 pool_t *pool_new(const config_t *cfg, const char *worker_cmd,
-                 const char *workers_endpoint, heap_t *heap, int kind);
+                 const char *workers_endpoint, const char *cert,
+                 const char *server_cert, heap_t *heap, int kind);
 void pool_destroy(pool_t **self_p);
 
 /* Starts every process. */

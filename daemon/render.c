@@ -244,6 +244,8 @@ render_stats(const render_stats_t *st, chan_table_t *chans, int flags,
         {"results_dropped", (long long) st->results_dropped},
         {"waitgroups", (long long) st->waitgroups},
         {"parked_clients", (long long) st->parked_clients},
+        {"auth_allowed", (long long) st->auth_allowed},
+        {"auth_refused", (long long) st->auth_refused},
     };
     size_t nrows = sizeof rows / sizeof rows[0];
     if (flags & RENDER_JSON) {

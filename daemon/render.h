@@ -25,6 +25,7 @@ typedef struct {
     uint64_t requests, malformed, undelivered;
     size_t channels, waitgroups, parked_clients;
     uint64_t buffered_bytes, results_dropped;
+    uint64_t auth_allowed, auth_refused;
     const char *clients_endpoint, *workers_endpoint;
 } render_stats_t;
 

@@ -11,6 +11,7 @@
     visibly (and is logged) instead of vanishing.
 */
 #include "server.h"
+#include "auth.h"
 #include "chan.h"
 #include "client.h"
 #include "config.h"
@@ -91,6 +92,7 @@ struct server {
                                    journal has the turn's records */
     uint64_t compact_at;        /* journal size that triggers compaction */
     pool_t *pool;
+    auth_t *auth;               /* CURVE and its ZAP handler, or NULL */
     heap_node_t tick;
     int sig_read, sig_write;    /* self-pipe */
     bool stopping;
@@ -124,8 +126,8 @@ static int s_recover(server_t *self, bool repair, char *err,
                      size_t err_size);
 
 static zsock_t *
-s_bind(const char *endpoint, const config_t *cfg, char **bound,
-       char *err, size_t err_size)
+s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
+       const char *domain, char **bound, char *err, size_t err_size)
 {
     zsock_t *sock = zsock_new(ZMQ_ROUTER);
     if (!sock) {
@@ -143,6 +145,8 @@ s_bind(const char *endpoint, const config_t *cfg, char **bound,
                          ? cfg->max_message : cfg->exec_max_output;
     zsock_set_maxmsgsize(sock, (int64_t) (2 * value_max
                                           + SERVER_FRAME_SLACK));
+    if (auth)
+        auth_apply(auth, sock, domain);
     if (zsock_bind(sock, "%s", endpoint) == -1) {
         snprintf(err, err_size, "cannot bind %s: %s", endpoint,
                  zmq_strerror(zmq_errno()));
@@ -160,11 +164,19 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     server_t *self = goro_zalloc(sizeof *self);
     self->cfg = cfg;
     self->sig_read = self->sig_write = -1;
-    self->clients = s_bind(cfg->listen_clients, cfg, &self->clients_endpoint,
+    /* The ZAP handler is up before a CURVE socket binds. */
+    if (cfg->curve_cert) {
+        self->auth = auth_new(cfg, err, err_size);
+        if (!self->auth)
+            goto error;
+    }
+    self->clients = s_bind(cfg->listen_clients, cfg, self->auth,
+                           AUTH_DOMAIN_CLIENTS, &self->clients_endpoint,
                            err, err_size);
     if (!self->clients)
         goto error;
-    self->workers = s_bind(cfg->listen_workers, cfg, &self->workers_endpoint,
+    self->workers = s_bind(cfg->listen_workers, cfg, self->auth,
+                           AUTH_DOMAIN_WORKERS, &self->workers_endpoint,
                            err, err_size);
     if (!self->workers)
         goto error;
@@ -185,6 +197,8 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     self->ctable = client_table_new(DL_CLIENT);
     self->outbox = outbox_new();
     self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
+                          self->auth ? auth_pool_cert(self->auth) : NULL,
+                          self->auth ? auth_server_cert(self->auth) : NULL,
                           self->heap, DL_POOL);
     heap_node_init(&self->tick, DL_TICK);
     self->started_at = goro_now();
@@ -220,6 +234,7 @@ server_destroy(server_t **self_p)
         heap_destroy(&self->heap);
         zsock_destroy(&self->clients);
         zsock_destroy(&self->workers);
+        auth_destroy(&self->auth);
         free(self->clients_endpoint);
         free(self->workers_endpoint);
         if (self->sig_read >= 0)
@@ -1228,6 +1243,8 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             .results_dropped = self->results_dropped,
             .waitgroups = wg_table_size(self->wgs),
             .parked_clients = client_table_size(self->ctable),
+            .auth_allowed = self->auth ? auth_allowed(self->auth) : 0,
+            .auth_refused = self->auth ? auth_refused(self->auth) : 0,
             .clients_endpoint = self->clients_endpoint,
             .workers_endpoint = self->workers_endpoint,
         };
@@ -1606,7 +1623,9 @@ server_run(server_t *self)
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
         {NULL, self->sig_read, ZMQ_POLLIN, 0},
+        {self->auth ? auth_zap_socket(self->auth) : NULL, 0, ZMQ_POLLIN, 0},
     };
+    int nitems = self->auth ? 4 : 3;
     for (;;) {
         if (self->stopping
             && (job_table_count(self->jobs, GORO_JOB_RUNNING) == 0
@@ -1618,12 +1637,15 @@ server_run(server_t *self)
             if (timeout < 0 || left < timeout)
                 timeout = left;
         }
-        if (zmq_poll(items, 3, (long) timeout) == -1 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, nitems, (long) timeout) == -1
+            && zmq_errno() != EINTR) {
             log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
         if (items[2].revents & ZMQ_POLLIN)
             s_on_signals(self);
+        if (self->auth && (items[3].revents & ZMQ_POLLIN))
+            auth_handle(self->auth);
         if (items[1].revents & ZMQ_POLLIN)
             s_drain(self, self->workers, true);
         if (items[0].revents & ZMQ_POLLIN)

@@ -44,6 +44,41 @@ typedef struct harness harness_t;
    stderr) if it did not come up within HARNESS_WAIT_MS. */
 harness_t *harness_start(const char *yaml);
 
+/* What harness_start_opts() may change. Zero-initialise. */
+typedef struct {
+    const char *yaml;           /* as harness_start()'s YAML */
+    int ipc;                    /* listen on ipc://DIR/clients.sock and
+                                   ipc://DIR/workers.sock instead of
+                                   tcp://127.0.0.1:*, so the endpoints stay
+                                   the same across harness_restart() and
+                                   clients reconnect by themselves */
+    const char *const *args;    /* extra gorod arguments (NULL-terminated;
+                                   NULL for none), this start only */
+} harness_opts_t;
+
+/* As harness_start, with OPTS. */
+harness_t *harness_start_opts(const harness_opts_t *opts);
+
+/* Sends SIG to gorod (SIGKILL: a crash) and reaps it. Returns its exit
+   code (128+N if signal N killed it), or -1 if it had not exited after
+   TIMEOUT_MS (it is then SIGKILLed). Unlike harness_stop, a non-zero
+   code is not reported: it is what a crash test expects. */
+int harness_kill(harness_t *self, int sig, int64_t timeout_ms);
+
+/* Starts gorod again, after harness_kill() or harness_stop(), in the same
+   dir with the same config (so on the same journal), with the extra
+   arguments ARGS (NULL-terminated; NULL for none), its output appended to
+   DIR/gorod.log. Waits until it answers a ping and reads the endpoints
+   again; the harness client is made afresh. Returns 0 when it is up;
+   gorod's exit code (> 0) if it exited at start (e.g. it refused the
+   journal); -1 if it did not come up within TIMEOUT_MS (it is then
+   killed). */
+int harness_restart(harness_t *self, const char *const *args,
+                    int64_t timeout_ms);
+
+/* gorod's log since its last start or restart (free()). */
+char *harness_log_run(harness_t *self);
+
 /* Stops gorod if it still runs (SIGTERM, then SIGKILL after 5 s), kills
    the extra processes still running, frees the clients and removes the
    temp dir. Accepts NULL. */

@@ -864,6 +864,33 @@ test_dead_clients_withdrawn(void **state)
     assert_int_not_equal(access(dead_out, F_OK), 0);
 }
 
+/* A live client parked with no timeout stays parked past the liveness
+   period (its library heartbeats while it waits), and still gets the
+   value. The test watches it for longer than that period. */
+static void
+test_live_parked_client_kept(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "K", 0), GORO_OK);
+    const char *out = harness_path(H, "kept.out");
+    pid_t kept = s_child(H, "recv", "K", "-1", out, NULL);
+    s_wait_parked(H, "K", 0, 1);
+    int64_t watch_until = harness_now() + 5000;    /* > 3 s liveness */
+    do {
+        row_t row;
+        assert_int_equal(s_chan_row(H, "K", &row), 0);
+        if (row.receivers != 1 || s_stat(H, "parked_clients") != 1)
+            fail_msg("the live receiver was withdrawn");
+        assert_true(s_alive(kept));
+    } while (harness_nap(watch_until));
+    s_send_ok(client, "K", "kept");
+    assert_int_equal(s_child_exit(H, kept, HARNESS_WAIT_MS), 0);
+    char *text = harness_read_file(out);
+    assert_non_null(text);
+    assert_string_equal(text, "kept");
+    free(text);
+}
+
 /* A value over limits.max_message is refused with GORO_ETOOBIG and the
    connection goes on; one at the limit goes through. */
 static void
@@ -1007,6 +1034,19 @@ test_go_result_chan(void **state)
     s_recv_expect(client, "RB", 20000, "buffered\n");
     assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
 
+    /* a receiver already waiting gets the result when the job ends */
+    assert_int_equal(goro_chan_make(client, "RR", 0), GORO_OK);
+    const char *rr_out = harness_path(H, "rr.out");
+    pid_t rr = s_child(H, "recv", "RR", "-1", rr_out, NULL);
+    s_wait_parked(H, "RR", 0, 1);
+    id = s_cli_go(H, "RR", "waited");
+    assert_int_equal(s_child_exit(H, rr, HARNESS_WAIT_MS), 0);
+    char *text = harness_read_file(rr_out);
+    assert_non_null(text);
+    assert_string_equal(text, "waited\n");
+    free(text);
+    assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
+
     assert_int_equal(goro_chan_make(client, "RU", 0), GORO_OK);
     uint64_t a = s_cli_go(H, "RU", "A");
     uint64_t b = s_cli_go(H, NULL, "B");
@@ -1111,6 +1151,18 @@ test_cli_chan_verbs(void **state)
     free(out);
     assert_int_equal(harness_cli(H, NULL, NULL, "recv", "NOPE", "--timeout",
                                  "0", NULL), 1);
+
+    /* usage errors exit 2 */
+    assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "N", "--cap",
+                                 "-1", NULL), 2);
+    assert_int_equal(harness_cli(H, NULL, NULL, "recv", "Q", "--timeout",
+                                 "soon", NULL), 2);
+    assert_int_equal(harness_cli(H, NULL, NULL, "select", "--default", NULL),
+                     2);
+    assert_int_equal(harness_cli(H, NULL, NULL, "select", "--recv", "Q",
+                                 "--timeout", "1s", "--default", NULL), 2);
+    assert_int_equal(harness_cli(H, NULL, NULL, "select", "--send", "Qx",
+                                 "--default", NULL), 2);
 }
 
 static void
@@ -1294,6 +1346,7 @@ main(int argc, char **argv)
         T_FIXTURE(test_select_default),
         T_FIXTURE(test_select_racing_processes),
         T_FIXTURE(test_dead_clients_withdrawn),
+        T_FIXTURE(test_live_parked_client_kept),
         T_FIXTURE(test_value_too_big),
         T_FIXTURE(test_fanin_sum),
         T_FIXTURE(test_select_timeout_before_job),

@@ -1,0 +1,275 @@
+/*  goro_bench - the goro side of the latency, channel, waitgroup and
+    memory benchmarks, through the public API only. Each mode prints one
+    `result KEY VALUE ...` line (bench_util.h) that bench/run parses.
+
+        goro_bench rtt      ENDPOINT N MAXSEC          goro_go + goro_job_wait of a
+                                                       `noop` job (needs noop_worker)
+        goro_bench pingpong ENDPOINT N MAXSEC          two processes, two unbuffered
+                                                       channels; per handoff
+        goro_bench stream   ENDPOINT N MAXSEC SIZE CAP one producer process, one
+                                                       consumer, channel of CAP
+        goro_bench wg       ENDPOINT N MAXSEC          wg_add(+N), then N wg_done
+        goro_bench submit   ENDPOINT N SIZE            queue N jobs of SIZE bytes
+                                                       for a function nobody serves
+
+    Every loop stops after N rounds or MAXSEC seconds, whichever is first;
+    the result says how many rounds ran.
+*/
+#include "bench_util.h"
+#include "goro.h"
+
+#define WARMUP 200              /* rounds before timing: connections, caches */
+#define RECV_TIMEOUT_MS 10000   /* a peer process silent this long is gone */
+
+static int
+s_fail(const char *what, int rc)
+{
+    fprintf(stderr, "goro_bench: %s: %s\n", what, goro_strerror(rc));
+    return 1;
+}
+
+/* ---- rtt: one job submitted, its result received -------------------- */
+
+static int
+s_rtt(const char *endpoint, size_t n, double maxsec)
+{
+    goro_t *goro = goro_new(endpoint);
+    double *samples = calloc(n, sizeof *samples);
+    size_t done = 0;
+    double deadline = bench_now() + maxsec;
+    for (size_t i = 0; i < n + WARMUP && bench_now() < deadline; i++) {
+        double t0 = bench_now();
+        uint64_t id = 0;
+        goro_job_t *job = NULL;
+        int rc = goro_go(goro, "noop", "x", 1, NULL, &id);
+        if (rc == GORO_OK)
+            rc = goro_job_wait(goro, id, RECV_TIMEOUT_MS, &job);
+        if (rc != GORO_OK)
+            return s_fail("job", rc);
+        if (goro_job_state(job) != GORO_JOB_SUCCEEDED) {
+            fprintf(stderr, "goro_bench: job %s\n",
+                    goro_job_state_name(goro_job_state(job)));
+            return 1;
+        }
+        goro_job_destroy(&job);
+        if (i >= WARMUP)
+            samples[done++] = bench_now() - t0;
+    }
+    bench_report_latency(samples, done, 1);
+    free(samples);
+    goro_destroy(&goro);
+    return 0;
+}
+
+/* ---- pingpong: two unbuffered channels between two processes -------- */
+
+static void
+s_pong_child(const char *endpoint, const char *ping, const char *pong,
+             int ready_fd)
+{
+    bench_die_with_parent();
+    goro_t *goro = goro_new(endpoint);
+    int rc = goro_chan_make(goro, ping, 0);
+    if (rc == GORO_OK)
+        rc = goro_chan_make(goro, pong, 0);
+    bench_tell(ready_fd, rc == GORO_OK ? 0 : -1);
+    while (rc == GORO_OK) {
+        void *value = NULL;
+        size_t len = 0;
+        rc = goro_chan_recv(goro, ping, RECV_TIMEOUT_MS, &value, &len);
+        if (rc != GORO_OK)
+            break;              /* GORO_ECLOSED: the parent is done */
+        rc = goro_chan_send(goro, pong, value, len, RECV_TIMEOUT_MS);
+        goro_free(value);
+    }
+    goro_destroy(&goro);
+    _exit(rc == GORO_ECLOSED ? 0 : 1);
+}
+
+static int
+s_pingpong(const char *endpoint, size_t n, double maxsec)
+{
+    char ping[64], pong[64];
+    snprintf(ping, sizeof ping, "bench-ping-%d", (int) getpid());
+    snprintf(pong, sizeof pong, "bench-pong-%d", (int) getpid());
+    int fds[2];
+    if (pipe(fds))
+        return 1;
+    /* fork before this process touches ZeroMQ: a context does not
+       survive fork */
+    pid_t child = fork();
+    if (child == 0)
+        s_pong_child(endpoint, ping, pong, fds[1]);
+    if (bench_hear(fds[0]) != 0) {
+        bench_reap(&child, 1);
+        return 1;
+    }
+    goro_t *goro = goro_new(endpoint);
+    double *samples = calloc(n, sizeof *samples);
+    size_t done = 0;
+    double deadline = bench_now() + maxsec;
+    int rc = GORO_OK;
+    for (size_t i = 0; i < n + WARMUP && bench_now() < deadline; i++) {
+        double t0 = bench_now();
+        rc = goro_chan_send(goro, ping, "ping", 4, RECV_TIMEOUT_MS);
+        void *value = NULL;
+        size_t len = 0;
+        if (rc == GORO_OK)
+            rc = goro_chan_recv(goro, pong, RECV_TIMEOUT_MS, &value, &len);
+        if (rc != GORO_OK)
+            break;
+        goro_free(value);
+        if (i >= WARMUP)
+            samples[done++] = bench_now() - t0;
+    }
+    goro_chan_close(goro, ping);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (rc != GORO_OK)
+        return s_fail("pingpong", rc);
+    bench_report_latency(samples, done, 2);
+    free(samples);
+    goro_destroy(&goro);
+    return 0;
+}
+
+/* ---- stream: one producer, one consumer, a buffered channel --------- */
+
+static void
+s_producer_child(const char *endpoint, const char *chan, size_t n,
+                 double maxsec, size_t size, int64_t cap, int ready_fd)
+{
+    bench_die_with_parent();
+    goro_t *goro = goro_new(endpoint);
+    int rc = goro_chan_make(goro, chan, cap);
+    bench_tell(ready_fd, rc == GORO_OK ? 0 : -1);
+    char *value = calloc(1, size ? size : 1);
+    memset(value, 'v', size);
+    double deadline = bench_now() + maxsec;
+    for (size_t i = 0; rc == GORO_OK && i < n && bench_now() < deadline; i++)
+        rc = goro_chan_send(goro, chan, value, size, RECV_TIMEOUT_MS);
+    if (rc == GORO_OK)
+        rc = goro_chan_close(goro, chan);
+    free(value);
+    goro_destroy(&goro);
+    _exit(rc == GORO_OK ? 0 : 1);
+}
+
+static int
+s_stream(const char *endpoint, size_t n, double maxsec, size_t size,
+         int64_t cap)
+{
+    char chan[64];
+    snprintf(chan, sizeof chan, "bench-stream-%d", (int) getpid());
+    int fds[2];
+    if (pipe(fds))
+        return 1;
+    pid_t child = fork();
+    if (child == 0)
+        s_producer_child(endpoint, chan, n, maxsec, size, cap, fds[1]);
+    if (bench_hear(fds[0]) != 0) {
+        bench_reap(&child, 1);
+        return 1;
+    }
+    goro_t *goro = goro_new(endpoint);
+    size_t count = 0;
+    double first = 0, last = 0;
+    int rc;
+    for (;;) {
+        void *value = NULL;
+        size_t len = 0;
+        rc = goro_chan_recv(goro, chan, RECV_TIMEOUT_MS, &value, &len);
+        if (rc != GORO_OK)
+            break;
+        last = bench_now();
+        if (count++ == 0)
+            first = last;
+        goro_free(value);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (rc != GORO_ECLOSED || !WIFEXITED(status) || WEXITSTATUS(status))
+        return s_fail("stream", rc);
+    /* from the first value to the last: count - 1 intervals */
+    bench_report_rate((double) (count - 1), last - first);
+    goro_destroy(&goro);
+    return 0;
+}
+
+/* ---- wg: sequential done calls --------------------------------------- */
+
+static int
+s_wg(const char *endpoint, size_t n, double maxsec)
+{
+    goro_t *goro = goro_new(endpoint);
+    char name[64];
+    snprintf(name, sizeof name, "bench-wg-%d", (int) getpid());
+    int rc = goro_wg_add(goro, name, (int64_t) (n + WARMUP));
+    if (rc)
+        return s_fail("wg add", rc);
+    for (int i = 0; i < WARMUP; i++)
+        goro_wg_done(goro, name);
+    double t0 = bench_now(), deadline = t0 + maxsec;
+    size_t done = 0;
+    while (done < n && bench_now() < deadline) {
+        rc = goro_wg_done(goro, name);
+        if (rc)
+            return s_fail("wg done", rc);
+        done++;
+    }
+    bench_report_rate((double) done, bench_now() - t0);
+    goro_destroy(&goro);
+    return 0;
+}
+
+/* ---- submit: fill the queue for the memory benchmark ----------------- */
+
+static int
+s_submit(const char *endpoint, size_t n, size_t size)
+{
+    goro_t *goro = goro_new(endpoint);
+    char *payload = calloc(1, size ? size : 1);
+    memset(payload, 'p', size);
+    const void **datas = calloc(n, sizeof *datas);
+    size_t *lens = calloc(n, sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+        datas[i] = payload;
+        lens[i] = size;
+    }
+    double t0 = bench_now();
+    int rc = goro_go_many(goro, "bench-queued", n, datas, lens, NULL, NULL);
+    if (rc)
+        return s_fail("submit", rc);
+    bench_report_rate((double) n, bench_now() - t0);
+    free(datas);
+    free(lens);
+    free(payload);
+    goro_destroy(&goro);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: goro_bench rtt|pingpong|stream|wg|submit "
+                "ENDPOINT N ...\n");
+        return 2;
+    }
+    const char *mode = argv[1], *endpoint = argv[2];
+    size_t n = (size_t) atol(argv[3]);
+    double maxsec = argc > 4 ? atof(argv[4]) : 60;
+    if (!strcmp(mode, "rtt"))
+        return s_rtt(endpoint, n, maxsec);
+    if (!strcmp(mode, "pingpong"))
+        return s_pingpong(endpoint, n, maxsec);
+    if (!strcmp(mode, "stream") && argc > 6)
+        return s_stream(endpoint, n, maxsec, (size_t) atol(argv[5]),
+                        atol(argv[6]));
+    if (!strcmp(mode, "wg"))
+        return s_wg(endpoint, n, maxsec);
+    if (!strcmp(mode, "submit") && argc > 4)
+        return s_submit(endpoint, n, (size_t) atol(argv[4]));
+    fprintf(stderr, "goro_bench: bad arguments\n");
+    return 2;
+}
