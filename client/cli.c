@@ -112,13 +112,18 @@ s_exit_code(int err)
 
 /* Reports libgoro error ERR for what FMT describes ("recv jobs") as one
    line on stderr, and returns the exit code for it. */
+/* Set when --cert was given: a refused key looks like an absent gorod. */
+static int s_curve_used;
+
 static int
 s_fail(goro_t *client, int err, const char *fmt, ...)
 {
-    if (err == GORO_EUNAVAILABLE) {
+    const char *said = client ? goro_last_error(client) : NULL;
+    if (err == GORO_EUNAVAILABLE && !said) {
         /* The context adds nothing here; where we looked is what helps. */
-        fprintf(stderr, "goro: cannot reach gorod at %s (is it running?)\n",
-                goro_endpoint(client));
+        fprintf(stderr, "goro: cannot reach gorod at %s (is it running%s?)\n",
+                goro_endpoint(client), getenv("GORO_CERT") || s_curve_used
+                ? ", and is our certificate allowed" : "");
     }
     else {
         va_list args;
@@ -126,7 +131,9 @@ s_fail(goro_t *client, int err, const char *fmt, ...)
         fputs("goro: ", stderr);
         vfprintf(stderr, fmt, args);
         va_end(args);
-        fprintf(stderr, ": %s\n", goro_strerror(err));
+        /* gorod's own words say which thing was wrong, where the code's
+           text alone ("not found") could mean the command itself. */
+        fprintf(stderr, ": %s\n", said ? said : goro_strerror(err));
     }
     return s_exit_code(err);
 }
@@ -1822,6 +1829,7 @@ main(int argc, char **argv)
             return S_EXIT_USAGE;
         }
         goro_set_verbose(client, verbose);
+        s_curve_used = cert != NULL;
         int rc = goro_set_curve(client, cert, server_cert);
         if (rc != GORO_OK) {
             fprintf(stderr, "goro: cannot use the certificates (--cert %s, "

@@ -33,6 +33,7 @@ struct goro {
     int verbose;
     curve_keys_t curve;         /* off unless a certificate was given */
     int curve_rc;               /* why the certificate given is unusable */
+    char *last_error;           /* gorod's text for the last ERROR */
 };
 
 struct goro_job {
@@ -80,6 +81,7 @@ goro_destroy(goro_t **self_p)
         goro_t *self = *self_p;
         zsock_destroy(&self->sock);
         free(self->endpoint);
+        free(self->last_error);
         free(self);
         *self_p = NULL;
     }
@@ -103,6 +105,12 @@ int
 goro_keygen(const char *path)
 {
     return curve_keygen(path);
+}
+
+const char *
+goro_last_error(goro_t *self)
+{
+    return self->last_error;
 }
 
 const char *
@@ -236,6 +244,8 @@ s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
     goro_msg_t *msg = *msg_p;
     *msg_p = NULL;
     *reply_out = NULL;
+    free(self->last_error);
+    self->last_error = NULL;
     int rc = s_send(self, msg, deadline);
     uint64_t reqid = msg->reqid;
     goro_msg_destroy(&msg);
@@ -254,6 +264,9 @@ s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
         if (reply->cmd == GORO_MSG_ERROR) {
             if (self->verbose && reply->text)
                 fprintf(stderr, "goro: gorod says: %s\n", reply->text);
+            free(self->last_error);
+            self->last_error = reply->text;
+            reply->text = NULL;
             rc = reply->code ? (int) reply->code : GORO_EPROTO;
             goro_msg_destroy(&reply);
             break;
@@ -706,10 +719,13 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
                 rc = GORO_ECLOSED;
             else if (c->op == GORO_CASE_RECV) {
                 c->closed = (reply->flags & 1) != 0;
-                c->data = c->closed ? NULL
-                          : reply->data ? reply->data : goro_zalloc(1);
-                c->len = c->closed ? 0 : reply->size;
-                reply->data = NULL;
+                c->data = NULL;
+                c->len = 0;
+                if (!c->closed) {
+                    c->data = reply->data ? reply->data : goro_zalloc(1);
+                    c->len = reply->size;
+                    reply->data = NULL;
+                }
             }
         }
     }

@@ -89,6 +89,11 @@ GORO_EXPORT int goro_set_curve(goro_t *self, const char *cert,
    PATH_secret (mode 0600, to keep). */
 GORO_EXPORT int goro_keygen(const char *path);
 
+/* gorod's own words for the last call's error (e.g. "no channel X for
+   the job's result"), or NULL if it failed locally or did not fail.
+   Owned by SELF, valid until the next call. */
+GORO_EXPORT const char *goro_last_error(goro_t *self);
+
 /* The endpoint this handle uses. */
 GORO_EXPORT const char *goro_endpoint(goro_t *self);
 

@@ -85,7 +85,7 @@ s_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
 {
     wg_t *wg = wg_table_lookup(self, name);
     int64_t counter = wg ? wg->info.counter : 0;
-    if (delta < 0 && counter < -delta)
+    if (delta < 0 && counter + delta < 0)   /* counter >= 0: no overflow */
         return GORO_ENEGATIVE;
     if (delta > 0 && counter > INT64_MAX - delta)
         return GORO_EINVAL;

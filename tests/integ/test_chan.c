@@ -41,25 +41,6 @@
 #   error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
 #endif
 
-/* Tests of bugs found and reported but not fixed yet skip themselves
-   unless this is defined (-DGORO_TEST_KNOWN_BUGS). */
-#ifdef GORO_TEST_KNOWN_BUGS
-#   define T_KNOWN_BUG(what)
-#else
-#   define T_KNOWN_BUG(what) \
-    do { \
-        print_message("SKIPPED (known bug, reported): %s\n", what); \
-        skip(); \
-    } while (0)
-#endif
-
-/* The same for a bug that only shows under the sanitizers (a leak). */
-#if defined(__SANITIZE_ADDRESS__) && !defined(GORO_TEST_KNOWN_BUGS)
-#   define T_KNOWN_BUG_ASAN(what) T_KNOWN_BUG(what)
-#else
-#   define T_KNOWN_BUG_ASAN(what)
-#endif
-
 #define T_POOL1 "pools:\n  - name: default\n    processes: 1\n"
 #define T_NO_POOL "pools: []\n"
 #define T_STREAM_VALUES 1000
@@ -689,9 +670,6 @@ test_close_semantics(void **state)
 static void
 test_select_closed_receive(void **state)
 {
-    T_KNOWN_BUG_ASAN("goro_select() leaks the reply's value buffer when a "
-                     "receive case fires closed (LeakSanitizer fails the "
-                     "process)");
     goro_t *client = s_up(state, T_NO_POOL);
     assert_int_equal(goro_chan_make(client, "A", 1), GORO_OK);
     assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
@@ -1090,9 +1068,6 @@ test_go_result_chan(void **state)
 static void
 test_cli_go_missing_chan_says_which(void **state)
 {
-    T_KNOWN_BUG("the CLI prints \"goro: go true: not found\": the daemon's "
-                "text (\"no channel NOPE for the job's result\") is only "
-                "shown with verbose");
     s_up(state, T_NO_POOL);
     char *err = NULL;
     assert_int_equal(harness_cli(H, NULL, &err, "go", "--chan", "NOPE", "--",

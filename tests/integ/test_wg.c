@@ -33,18 +33,6 @@
 #   error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
 #endif
 
-/* Tests of bugs found and reported but not fixed yet skip themselves
-   unless this is defined (-DGORO_TEST_KNOWN_BUGS). */
-#ifdef GORO_TEST_KNOWN_BUGS
-#   define T_KNOWN_BUG(what)
-#else
-#   define T_KNOWN_BUG(what) \
-    do { \
-        print_message("SKIPPED (known bug, reported): %s\n", what); \
-        skip(); \
-    } while (0)
-#endif
-
 #define T_NO_POOL "pools: []\n"
 #define T_POOL(n) "pools:\n  - name: default\n    processes: " #n "\n"
 #define T_WAITERS 5
@@ -475,9 +463,6 @@ test_negative_refused(void **state)
 static void
 test_add_int64_min_refused(void **state)
 {
-    T_KNOWN_BUG("gorod's wg_add() negates the delta; -INT64_MIN overflows "
-                "(UB: the ASan+UBSan gorod aborts), so a plain build "
-                "accepts it and the counter goes negative");
     goro_t *client = s_up(state, T_NO_POOL);
     assert_int_equal(goro_wg_add(client, "min", 1), GORO_OK);
     assert_int_equal(goro_wg_add(client, "min", INT64_MIN), GORO_ENEGATIVE);
