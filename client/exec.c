@@ -14,6 +14,13 @@
     has it, closefrom(3) in the child also drops descriptors that the
     application leaked without O_CLOEXEC.
 
+    With a policy (gorod's jobs.exec), only the variables it allows are
+    kept, and a command with a user or resource limits is started by fork
+    instead: posix_spawn can do neither. That child calls only
+    async-signal-safe functions before execve, as a child of a threaded
+    process must, with the program path and the user looked up before the
+    fork.
+
     The job ends when both pipes reach EOF and then the child is reaped; a
     background process that keeps stdout open keeps the job running, as in
     a shell's $(...). This module does not enforce timeouts: the daemon
@@ -30,14 +37,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -156,15 +169,40 @@ s_pipe(int fds[2])
     return 0;
 }
 
-/* True for an inherited entry that the job's own value replaces. With
-   no endpoint to give, the command inherits ours. */
+/* Variables a policy always lets through: the certificates, so that a
+   command can use goro itself when gorod requires CURVE. */
+static const char *const s_kept_vars[] = {"GORO_CERT", "GORO_SERVER_CERT"};
+
+/* True if the policy lets the inherited ENTRY ("NAME=value") through. */
+static bool
+s_allowed(const char *entry, const exec_policy_t *policy)
+{
+    if (!policy || !policy->env)
+        return true;
+    char name[256];
+    size_t len = strcspn(entry, "=");
+    if (len >= sizeof name)
+        return false;
+    memcpy(name, entry, len);
+    name[len] = '\0';
+    for (size_t i = 0; i < sizeof s_kept_vars / sizeof s_kept_vars[0]; i++)
+        if (strcmp(name, s_kept_vars[i]) == 0)
+            return true;
+    for (size_t i = 0; i < policy->nenv; i++)
+        if (fnmatch(policy->env[i], name, 0) == 0)
+            return true;
+    return false;
+}
+
+/* True for an inherited entry that the job's own value replaces, or that
+   the policy drops. With no endpoint to give, the command inherits ours. */
 static bool
 s_replaced(const char *entry, const exec_spec_t *spec)
 {
     for (size_t v = 0; v < GORO_VARS; v++)
         if (strncmp(entry, s_goro_vars[v], strlen(s_goro_vars[v])) == 0)
             return v != 0 || spec->endpoint != NULL;
-    return false;
+    return !s_allowed(entry, spec->policy);
 }
 
 /* The worker's environment without the entries we replace, then ours.
@@ -290,6 +328,204 @@ s_wait(const exec_spec_t *spec, pid_t pid, exec_result_t *result)
     return EXEC_STATUS_NOT_RUN;
 }
 
+exec_policy_t *
+exec_policy_parse(char *const *lines, size_t count)
+{
+    exec_policy_t *self = goro_zalloc(sizeof *self);
+    for (size_t i = 0; i < count; i++) {
+        const char *line = lines[i];
+        const char *value = strchr(line, '=');
+        if (!value)
+            continue;
+        size_t key_len = (size_t) (value++ - line);
+        uint64_t number = strtoull(value, NULL, 10);
+        if (key_len == 3 && strncmp(line, "env", 3) == 0) {
+            self->env = goro_realloc(self->env,
+                                     sizeof(char *) * (self->nenv + 2));
+            self->env[self->nenv++] = goro_strdup(value);
+            self->env[self->nenv] = NULL;
+        }
+        else if (key_len == 6 && strncmp(line, "run_as", 6) == 0) {
+            free(self->run_as);
+            self->run_as = *value ? goro_strdup(value) : NULL;
+        }
+        else if (strncmp(line, "limit.cpu=", 10) == 0)
+            self->cpu_s = number;
+        else if (strncmp(line, "limit.memory=", 13) == 0)
+            self->memory = number;
+        else if (strncmp(line, "limit.files=", 12) == 0)
+            self->files = number;
+        else if (strncmp(line, "limit.procs=", 12) == 0)
+            self->procs = number;
+    }
+    return self;
+}
+
+exec_policy_t *
+exec_policy_copy(const exec_policy_t *policy)
+{
+    exec_policy_t *self = goro_memdup(policy, sizeof *policy);
+    if (policy->env) {
+        self->env = goro_zalloc(sizeof(char *) * (policy->nenv + 1));
+        for (size_t i = 0; i < policy->nenv; i++)
+            self->env[i] = goro_strdup(policy->env[i]);
+    }
+    self->run_as = goro_strdup(policy->run_as);
+    return self;
+}
+
+void
+exec_policy_destroy(exec_policy_t **self_p)
+{
+    if (self_p && *self_p) {
+        exec_policy_t *self = *self_p;
+        for (size_t i = 0; i < self->nenv; i++)
+            free(self->env[i]);
+        free(self->env);
+        free(self->run_as);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+/* Whether the command needs the fork path: posix_spawn can neither
+   change the user nor set resource limits. */
+static bool
+s_needs_fork(const exec_policy_t *policy)
+{
+    return policy && (policy->run_as || policy->cpu_s || policy->memory
+                      || policy->files || policy->procs);
+}
+
+/* The program for ARGV0 as execvp would find it, looked up before the
+   fork (execvp may allocate). 0, or an errno. */
+static int
+s_resolve(const char *argv0, char **env, char *path, size_t size)
+{
+    if (strchr(argv0, '/')) {
+        snprintf(path, size, "%s", argv0);
+        return access(path, X_OK) == 0 ? 0 : errno;
+    }
+    const char *dirs = "/usr/local/bin:/usr/bin:/bin";
+    for (char **e = env; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            dirs = *e + 5;
+    int err = ENOENT;
+    while (*dirs) {
+        size_t len = strcspn(dirs, ":");
+        snprintf(path, size, "%.*s/%s", (int) len, len ? dirs : ".", argv0);
+        if (access(path, X_OK) == 0)
+            return 0;
+        if (errno == EACCES)
+            err = EACCES;
+        dirs += len + (dirs[len] == ':');
+    }
+    return err;
+}
+
+static void
+s_child_fail(int report, int step_errno)
+{
+    int err = step_errno;
+    if (write(report, &err, sizeof err) < 0) {
+        /* nothing left to tell it with */
+    }
+    _exit(EXEC_STATUS_NOT_RUN);
+}
+
+static void
+s_limit(int resource, uint64_t value, int report)
+{
+    if (!value)
+        return;
+    struct rlimit limit = {(rlim_t) value, (rlim_t) value};
+    if (setrlimit(resource, &limit) != 0)
+        s_child_fail(report, errno);
+}
+
+/* fork + execve with the policy's user and limits. Between fork and
+   execve the child calls only async-signal-safe functions; a failure is
+   sent back as an errno over REPORT (close-on-exec: EOF means execve
+   worked). 0 with *PID_OUT, or an errno. */
+static int
+s_fork_exec(char **argv, char **env, int out_fd, int err_fd,
+            const exec_policy_t *policy, pid_t *pid_out)
+{
+    char path[4096];
+    int err = s_resolve(argv[0], env, path, sizeof path);
+    if (err)
+        return err;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    if (policy->run_as) {
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+        if (getpwnam_r(policy->run_as, &pw, buf, sizeof buf, &found) != 0
+            || !found)
+            return ESRCH;           /* "no such user" */
+        uid = pw.pw_uid;
+        gid = pw.pw_gid;
+    }
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* no handler in the child */
+    pid_t pid = fork();
+    if (pid == 0) {
+        static const int reset[] = {SIGHUP, SIGINT, SIGQUIT, SIGPIPE,
+                                    SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2,
+                                    SIGALRM};
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+            sigaction(reset[i], &dfl, NULL);
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0
+            || dup2(err_fd, 2) < 0)
+            s_child_fail(report[1], errno);
+        /* Everything else goes, but the report pipe (close-on-exec). */
+        if (report[1] > 3)
+            syscall(SYS_close_range, 3, report[1] - 1, 0);
+        syscall(SYS_close_range, report[1] + 1, ~0U, 0);
+        s_limit(RLIMIT_CPU, policy->cpu_s, report[1]);
+        s_limit(RLIMIT_AS, policy->memory, report[1]);
+        s_limit(RLIMIT_NOFILE, policy->files, report[1]);
+        s_limit(RLIMIT_NPROC, policy->procs, report[1]);
+        if (policy->run_as && (setgroups(1, &gid) != 0 || setgid(gid) != 0
+                               || setuid(uid) != 0))
+            s_child_fail(report[1], errno);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, env);
+        s_child_fail(report[1], errno);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    if (pid < 0) {
+        close(report[0]);
+        return fork_errno;
+    }
+    int child_errno = 0;
+    ssize_t got;
+    while ((got = read(report[0], &child_errno, sizeof child_errno)) < 0
+           && errno == EINTR)
+        ;
+    close(report[0]);
+    if (got == (ssize_t) sizeof child_errno) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return child_errno;
+    }
+    *pid_out = pid;
+    return 0;
+}
+
 void
 exec_run(const exec_spec_t *spec, exec_result_t *result)
 {
@@ -340,7 +576,10 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
     size_t ours_at;
     char **env = s_environment(spec, &ours_at);
     pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv, env);
+    int rc = s_needs_fork(spec->policy)
+             ? s_fork_exec(argv, env, out_pipe[1], err_pipe[1], spec->policy,
+                           &pid)
+             : posix_spawnp(&pid, argv[0], &actions, &attr, argv, env);
     s_environment_free(env, ours_at);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
@@ -351,7 +590,14 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
     if (rc != 0) {
         close(out_pipe[0]);
         close(err_pipe[0]);
-        s_fail(result, argv[0], NULL, rc);
+        if (rc == ESRCH && spec->policy && spec->policy->run_as) {
+            char text[300];
+            snprintf(text, sizeof text, "exec: jobs.exec.run_as: no user "
+                     "%.200s on this worker", spec->policy->run_as);
+            s_fail_text(result, text);
+        }
+        else
+            s_fail(result, argv[0], NULL, rc);
         goto error1;
     }
     if (spec->on_pgid)

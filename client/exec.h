@@ -23,6 +23,27 @@
    process that reused the id. Runs on the exec thread. */
 typedef void exec_pgid_fn(pid_t pgid, void *arg);
 
+/* What gorod's jobs.exec config asks of every command (WELCOME carries
+   it as "key=value" lines): which variables of the worker's environment
+   a command keeps, which user it runs as, and its resource limits. */
+typedef struct {
+    char **env;                 /* name patterns (fnmatch); NULL: all */
+    size_t nenv;
+    char *run_as;               /* user name, or NULL: the worker's */
+    uint64_t cpu_s;             /* RLIMIT_CPU seconds; 0: none */
+    uint64_t memory;            /* RLIMIT_AS bytes; 0: none */
+    uint64_t files;             /* RLIMIT_NOFILE; 0: none */
+    uint64_t procs;             /* RLIMIT_NPROC; 0: none */
+} exec_policy_t;
+
+/* Parses WELCOME's lines: env=PATTERN (repeatable), run_as=USER,
+   limit.cpu=SECONDS, limit.memory=BYTES, limit.files=N, limit.procs=N;
+   unknown keys are ignored, so a newer gorod can say more. Caller owns
+   the result (never NULL). */
+exec_policy_t *exec_policy_parse(char *const *lines, size_t count);
+exec_policy_t *exec_policy_copy(const exec_policy_t *policy);
+void exec_policy_destroy(exec_policy_t **self_p);
+
 typedef struct {
     const uint8_t *argv;        /* NUL-terminated strings, argv[0] first */
     size_t size;                /* bytes in argv, the last one a NUL */
@@ -30,6 +51,7 @@ typedef struct {
     const char *endpoint;       /* GORO_ENDPOINT; NULL: inherit ours */
     uint64_t job_id;            /* GORO_JOB_ID */
     uint32_t attempt;           /* GORO_ATTEMPT */
+    const exec_policy_t *policy;/* NULL: the worker's env, user, limits */
     exec_pgid_fn *on_pgid;      /* may be NULL */
     void *arg;                  /* for on_pgid */
 } exec_spec_t;

@@ -122,6 +122,7 @@ struct job {
     uint8_t *data;              /* payload */
     size_t size;
     char *endpoint;             /* clients endpoint at dispatch, or NULL */
+    exec_policy_t *policy;      /* gorod's jobs.exec policy at dispatch */
     atomic_int cancelled;       /* set by KILL or a forced stop */
     pid_t pgid;                 /* exec child's group; 0: none. Locked */
     int64_t status;             /* result, written by the job thread */
@@ -191,6 +192,7 @@ struct goro_worker {
     curve_keys_t curve;         /* off unless a certificate was given */
     int curve_rc;
     char *cert, *server_cert;   /* for the handlers' clients too */
+    exec_policy_t *policy;      /* from WELCOME: gorod's jobs.exec */
 };
 
 /* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
@@ -240,6 +242,7 @@ s_job_destroy(job_t **self_p)
         job_t *self = *self_p;
         free(self->data);
         free(self->endpoint);
+        exec_policy_destroy(&self->policy);
         free(self->out);
         free(self->err);
         free(self);
@@ -302,6 +305,7 @@ s_job_exec(goro_worker_t *self, job_t *job)
         .size = job->size,
         .max_output = self->max_output,
         .endpoint = job->endpoint,
+        .policy = job->policy,
         .job_id = job->id,
         .attempt = job->attempt,
         .on_pgid = s_on_pgid,
@@ -702,6 +706,8 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
     free(self->clients);
     self->clients = msg->text && msg->text_size
                         ? s_connectable(msg->text, self->endpoint) : NULL;
+    exec_policy_destroy(&self->policy);
+    self->policy = exec_policy_parse(msg->strs, msg->nstrs);
     self->backoff_ms = WORKER_BACKOFF_MIN;
     self->welcomed = true;
     s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
@@ -744,6 +750,8 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     msg->data = NULL;
     msg->size = 0;
     job->endpoint = goro_strdup(self->clients);
+    if (!handler && self->policy)
+        job->policy = exec_policy_copy(self->policy);
     atomic_init(&job->cancelled, 0);
 
     pthread_mutex_lock(&self->lock);
@@ -1060,6 +1068,7 @@ goro_worker_destroy(goro_worker_t **self_p)
             free(self->handlers[i].name);
         free(self->handlers);
         free(self->endpoint);
+        exec_policy_destroy(&self->policy);
         free(self->cert);
         free(self->server_cert);
         free(self->label);

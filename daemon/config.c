@@ -494,12 +494,29 @@ static const s_field_t s_heartbeat_fields[] = {
     { .key = NULL }
 };
 
+static const s_field_t s_exec_limit_fields[] = {
+    { .key = "cpu", .type = S_DURATION,
+      .offset = S_CONFIG(exec_limit_cpu_ms), .min = 0, .max = INT64_MAX },
+    { .key = "memory", .type = S_SIZE,
+      .offset = S_CONFIG(exec_limit_memory), .min = 0, .max = INT64_MAX },
+    { .key = "files", .type = S_COUNT,
+      .offset = S_CONFIG(exec_limit_files), .min = 0, .max = INT64_MAX },
+    { .key = "processes", .type = S_COUNT,
+      .offset = S_CONFIG(exec_limit_procs), .min = 0, .max = INT64_MAX },
+    { .key = NULL }
+};
+
 static const s_field_t s_exec_fields[] = {
     { .key = "enabled", .type = S_BOOL, .offset = S_CONFIG(exec_enabled) },
     { .key = "allow", .type = S_STRINGS, .offset = S_CONFIG(exec_allow),
       .count_offset = S_CONFIG(nexec_allow) },
     { .key = "max_output", .type = S_SIZE,
       .offset = S_CONFIG(exec_max_output), .min = 0, .max = INT64_MAX },
+    { .key = "env", .type = S_STRINGS, .offset = S_CONFIG(exec_env),
+      .count_offset = S_CONFIG(nexec_env) },
+    { .key = "run_as", .type = S_STRING, .offset = S_CONFIG(exec_run_as),
+      .nullable = 1 },
+    { .key = "limits", .type = S_SECTION, .fields = s_exec_limit_fields },
     { .key = NULL }
 };
 
@@ -1069,6 +1086,16 @@ config_new(void)
     self->exec_allow = goro_zalloc(sizeof *self->exec_allow);
     self->exec_allow[0] = goro_strdup("*");
     self->nexec_allow = 1;
+    /* What a command needs to behave as in a login shell, and nothing of
+       the worker's own (its certificates excepted: see client/exec.c). */
+    static const char *const env[] = {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE",
+        "LC_*", "TZ", "TMPDIR", "TERM",
+    };
+    self->nexec_env = sizeof env / sizeof env[0];
+    self->exec_env = goro_zalloc(sizeof(char *) * self->nexec_env);
+    for (size_t i = 0; i < self->nexec_env; i++)
+        self->exec_env[i] = goro_strdup(env[i]);
     self->exec_max_output = 1024 * 1024;
     self->max_message = 1024 * 1024;
     self->max_queued_jobs = 1000000;
@@ -1188,6 +1215,10 @@ config_destroy(config_t **self_p)
         for (size_t i = 0; i < self->nexec_allow; i++)
             free(self->exec_allow[i]);
         free(self->exec_allow);
+        for (size_t i = 0; i < self->nexec_env; i++)
+            free(self->exec_env[i]);
+        free(self->exec_env);
+        free(self->exec_run_as);
         free(self->journal_path);
         free(self->curve_cert);
         free(self->curve_clients);

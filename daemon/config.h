@@ -49,6 +49,13 @@ typedef struct {
     char **exec_allow;              /* jobs.exec.allow: ["*"] */
     size_t nexec_allow;
     uint64_t exec_max_output;       /* jobs.exec.max_output: 1MiB */
+    char **exec_env;                /* jobs.exec.env: PATH, HOME, ... */
+    size_t nexec_env;
+    char *exec_run_as;              /* jobs.exec.run_as: NULL */
+    int64_t exec_limit_cpu_ms;      /* jobs.exec.limits.cpu: 0 (none) */
+    uint64_t exec_limit_memory;     /* jobs.exec.limits.memory: 0 */
+    uint64_t exec_limit_files;      /* jobs.exec.limits.files: 0 */
+    uint64_t exec_limit_procs;      /* jobs.exec.limits.processes: 0 */
     uint64_t max_message;           /* limits.max_message: 1MiB */
     uint64_t max_queued_jobs;       /* limits.max_queued_jobs: 1000000 */
     uint64_t max_channel_bytes;     /* limits.max_channel_bytes: 256MiB */

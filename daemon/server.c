@@ -475,6 +475,40 @@ s_worker_check(server_t *self, worker_t *w)
         heap_arm(self->heap, &w->expiry, due);
 }
 
+/* jobs.exec's environment, user and limits travel in WELCOME, so that
+   every worker, local or remote, runs commands under gorod's policy. */
+static void
+s_welcome_policy(server_t *self, goro_msg_t *welcome)
+{
+    const config_t *cfg = self->cfg;
+    size_t max = cfg->nexec_env + 5;
+    welcome->strs = goro_zalloc(sizeof(char *) * max);
+    char line[GORO_MSG_STR_MAX + 1];
+    for (size_t i = 0; i < cfg->nexec_env; i++) {
+        snprintf(line, sizeof line, "env=%s", cfg->exec_env[i]);
+        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    }
+    if (cfg->exec_run_as) {
+        snprintf(line, sizeof line, "run_as=%s", cfg->exec_run_as);
+        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    }
+    const struct {
+        const char *key;
+        uint64_t value;
+    } limits[] = {
+        {"limit.cpu", (uint64_t) (cfg->exec_limit_cpu_ms + 999) / 1000},
+        {"limit.memory", cfg->exec_limit_memory},
+        {"limit.files", cfg->exec_limit_files},
+        {"limit.procs", cfg->exec_limit_procs},
+    };
+    for (size_t i = 0; i < 4; i++)
+        if (limits[i].value) {
+            snprintf(line, sizeof line, "%s=%llu", limits[i].key,
+                     (unsigned long long) limits[i].value);
+            welcome->strs[welcome->nstrs++] = goro_strdup(line);
+        }
+}
+
 static void
 s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
@@ -491,6 +525,7 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     welcome->counter = self->cfg->heartbeat_liveness;
     goro_msg_set_text(welcome, self->clients_endpoint,
                       strlen(self->clients_endpoint));
+    s_welcome_policy(self, welcome);
     s_send(self, self->workers, welcome, rid);
     goro_msg_destroy(&welcome);
     if (!self->stopping)

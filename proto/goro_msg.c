@@ -80,7 +80,7 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_WG_INFO] = {"WG_INFO", {F_COUNTER, F_ADDED, F_DONE,
                                       F_SUCCEEDED, F_FAILED}},
     [GORO_MSG_READY] = {"READY", {F_NAME, F_PID, F_CAPACITY, F_STRS}},
-    [GORO_MSG_WELCOME] = {"WELCOME", {F_NUMBER, F_COUNTER, F_TEXT}},
+    [GORO_MSG_WELCOME] = {"WELCOME", {F_NUMBER, F_COUNTER, F_TEXT, F_STRS}},
     [GORO_MSG_DISPATCH] = {"DISPATCH", {F_ID, F_ATTEMPT, F_NAME, F_DATA,
                                         F_TIMEOUT}},
     [GORO_MSG_DONE] = {"DONE", {F_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,

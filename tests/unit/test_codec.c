@@ -123,7 +123,7 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_WG_INFO, "WG_INFO", {X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED,
                                    X_FAILED}},
     {GORO_MSG_READY, "READY", {X_NAME, X_PID, X_CAPACITY, X_STRS}},
-    {GORO_MSG_WELCOME, "WELCOME", {X_NUMBER, X_COUNTER, X_TEXT}},
+    {GORO_MSG_WELCOME, "WELCOME", {X_NUMBER, X_COUNTER, X_TEXT, X_STRS}},
     {GORO_MSG_DISPATCH, "DISPATCH", {X_ID, X_ATTEMPT, X_NAME, X_DATA,
                                      X_TIMEOUT}},
     {GORO_MSG_DONE, "DONE", {X_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,

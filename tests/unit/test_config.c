@@ -460,7 +460,7 @@ test_unknown_key_nested(void **state)
           "unknown key \"listen.clientz\" (expected one of: clients, workers)");
     s_bad("jobs:\n  exec:\n    enabled: true\n    allowed: []\n", "4:5",
           "unknown key \"jobs.exec.allowed\" (expected one of: enabled, "
-          "allow, max_output)");
+          "allow, max_output, env, run_as, limits)");
     s_bad("pools:\n  - name: a\n    proceses: 2\n", "3:5",
           "unknown key \"pools[0].proceses\" (expected one of: name, "
           "processes, concurrency, command)");
