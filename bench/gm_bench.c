@@ -137,7 +137,7 @@ s_jobs(size_t n, double maxsec)
     size_t sent = 0;
     while (sent < n && bench_now() < deadline) {
         size_t k = n - sent < WINDOW ? n - sent : WINDOW;
-        s_background_batch(client, fn, k, "", 0);
+        s_background_batch(client, fn, k, "x", 1);  /* libgearman refuses 0 bytes */
         sent += k;
     }
     /* one quit job per worker, queued after all the others */

@@ -1,10 +1,16 @@
 /*  goro_jobs - submits N jobs from one client with pipelining and waits
     for all of them to end, through a waitgroup; prints jobs/s.
 
-        goro_jobs ENDPOINT N noop            app-function no-op jobs
-        goro_jobs ENDPOINT N exec CMD...     exec jobs
+        goro_jobs [-t MAXSEC] ENDPOINT N noop          app-function no-op jobs
+        goro_jobs [-t MAXSEC] ENDPOINT N exec CMD...   exec jobs
+
+    With -t, submission stops after MAXSEC seconds (at a chunk boundary)
+    and the jobs submitted so far are waited for; the last line,
+    `result rate R n N seconds S`, is what bench/run parses.
 */
 #include "goro.h"
+
+#define CHUNK 10000     /* jobs per goro_go_many between clock checks */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +29,15 @@ s_seconds(void)
 int
 main(int argc, char **argv)
 {
+    double maxsec = 1e9;
+    if (argc > 2 && !strcmp(argv[1], "-t")) {
+        maxsec = atof(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 4) {
-        fprintf(stderr, "usage: goro_jobs ENDPOINT N noop|exec [CMD...]\n");
+        fprintf(stderr, "usage: goro_jobs [-t MAXSEC] ENDPOINT N noop|exec "
+                "[CMD...]\n");
         return 2;
     }
     goro_t *goro = goro_new(argv[1]);
@@ -53,7 +66,14 @@ main(int argc, char **argv)
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = group;
     double start = s_seconds();
-    int rc = goro_go_many(goro, fn, count, datas, lens, &opts, ids);
+    int rc = GORO_OK;
+    size_t sent = 0;
+    while (rc == GORO_OK && sent < count && s_seconds() - start < maxsec) {
+        size_t k = count - sent < CHUNK ? count - sent : CHUNK;
+        rc = goro_go_many(goro, fn, k, datas + sent, lens + sent, &opts,
+                          ids + sent);
+        sent += k;
+    }
     if (rc == GORO_OK)
         rc = goro_wg_wait(goro, group, 600000);
     double elapsed = s_seconds() - start;
@@ -64,8 +84,10 @@ main(int argc, char **argv)
                 (long long) info.failed);
         return 1;
     }
-    printf("%zu %s jobs in %.3f s: %.0f jobs/s\n", count, fn, elapsed,
-           (double) count / elapsed);
+    printf("%zu %s jobs in %.3f s: %.0f jobs/s\n", sent, fn, elapsed,
+           (double) sent / elapsed);
+    printf("result rate %.0f n %zu seconds %.3f\n", (double) sent / elapsed,
+           sent, elapsed);
     free(datas);
     free(lens);
     free(ids);

@@ -346,7 +346,9 @@ s_decr(size_t n, double maxsec)
     redisContext *redis = s_connect();
     char key[64];
     snprintf(key, sizeof key, "wg%d", (int) getpid());
-    freeReplyObject(redisCommand(redis, "SET %s %zu", key, n + WARMUP));
+    char count[32];
+    snprintf(count, sizeof count, "%zu", n + WARMUP);
+    freeReplyObject(redisCommand(redis, "SET %s %s", key, count));
     for (int i = 0; i < WARMUP; i++)
         freeReplyObject(redisCommand(redis, "DECR %s", key));
     double t0 = bench_now(), deadline = t0 + maxsec;

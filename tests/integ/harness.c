@@ -766,6 +766,26 @@ harness_signal(harness_t *self, pid_t pid, int sig, int64_t timeout_ms)
 }
 
 int
+harness_poll_exit(harness_t *self, pid_t pid, int *code)
+{
+    int slot = -1;
+    for (int i = 0; i < S_MAX_SPAWNED; i++)
+        if (self->spawned[i] == pid && pid > 0)
+            slot = i;
+    if (slot < 0)
+        return -1;
+    int status = 0;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == 0 || (got < 0 && errno == EINTR))
+        return 0;
+    s_proc_forget(pid);
+    self->spawned[slot] = 0;
+    if (code)
+        *code = got == pid ? s_code(status) : -1;
+    return 1;
+}
+
+int
 harness_cliv(harness_t *self, char **out, char **err,
              const char *const *args)
 {

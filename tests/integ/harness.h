@@ -137,6 +137,11 @@ pid_t harness_spawn(harness_t *self, const char *const *argv);
    after TIMEOUT_MS (it is then SIGKILLed). */
 int harness_signal(harness_t *self, pid_t pid, int sig, int64_t timeout_ms);
 
+/* Without waiting: 1 if PID, a process harness_spawn() started, has
+   exited (it is reaped, *CODE gets its exit code, 128+N if signal N
+   killed it), 0 while it runs, -1 if it is not ours. */
+int harness_poll_exit(harness_t *self, pid_t pid, int *code);
+
 /* Waits until PID (not necessarily our child) no longer exists: kill(pid,
    0) fails with ESRCH. 0, or -1 after TIMEOUT_MS. */
 int harness_wait_gone(pid_t pid, int64_t timeout_ms);
