@@ -395,7 +395,8 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
         s_log_submit(journal, jobs[i]);
         if (job_state_ended(jobs[i]->state))
             s_log_end(journal, jobs[i]);
-        s_log_flags(journal, jobs[i]);
+        if (jobs[i]->attempt || jobs[i]->result_sent)
+            s_log_flags(journal, jobs[i]);
     }
     free(jobs);
 }

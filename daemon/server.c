@@ -1458,6 +1458,8 @@ s_recover(server_t *self, bool repair, char *err, size_t err_size)
     /* From here on, changes (the settling included) are journaled. */
     s_tables_journal(self, self->journal);
     s_settle(self);
+    /* Redis's rule (auto-aof-rewrite-percentage 100): compact when the
+       journal has doubled since the last snapshot, and not while small. */
     self->compact_at = 2 * journal_size(self->journal);
     if (info.records)
         log_info("journal %s: %llu record(s) replayed in %lld ms: %zu job(s)"
