@@ -11,6 +11,7 @@
     have checked the state and answered GORO_ESTATE itself.
 */
 #include "job.h"
+#include "idmap.h"
 #include "journal.h"
 #include "goro_util.h"
 
@@ -19,9 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A function name shared by all jobs of that function: a million queued
+   jobs of "resize" hold one copy of the name. */
+typedef struct {
+    size_t refs;
+    char name[];
+} name_t;
+
 struct job_table {
-    zhashx_t *by_id;            /* &job->id -> job, owns the jobs */
+    idmap_t *by_id;             /* id -> job, owns the jobs */
     zhashx_t *by_key;           /* key -> job, for idempotent submits */
+    zhashx_t *names;            /* function name -> name_t */
     uint64_t next_id;
     uint64_t submitted;
     size_t count[JOB_STATES];
@@ -38,34 +47,58 @@ static const int s_allowed[JOB_STATES][JOB_STATES] = {
     [GORO_JOB_TIMED_OUT] = {[GORO_JOB_QUEUED] = 1},
 };
 
-static void
-s_job_free(void **item_p)
+static const char *
+s_name_get(job_table_t *self, const char *fn)
 {
-    job_t *job = *item_p;
-    if (job) {
-        free(job->fn);
-        free(job->data);
-        free(job->wg);
-        free(job->chan);
-        free(job->key);
-        free(job->out);
-        free(job->err);
-        free(job);
-        *item_p = NULL;
+    name_t *name = zhashx_lookup(self->names, fn);
+    if (!name) {
+        size_t len = strlen(fn) + 1;
+        name = goro_zalloc(sizeof *name + len);
+        memcpy(name->name, fn, len);
+        zhashx_insert(self->names, name->name, name);
     }
+    name->refs++;
+    return name->name;
+}
+
+static void
+s_name_put(job_table_t *self, const char *fn)
+{
+    name_t *name = container_of(fn, name_t, name);
+    if (--name->refs == 0)
+        zhashx_delete(self->names, fn);     /* frees it */
+}
+
+static void
+s_name_free(void **item_p)
+{
+    free(*item_p);
+    *item_p = NULL;
+}
+
+/* The payload lives in the job's own allocation (see submit). */
+static void
+s_job_free(job_table_t *self, job_t *job)
+{
+    s_name_put(self, job->fn);
+    free(job->wg);
+    free(job->chan);
+    free(job->key);
+    free(job->out);
+    free(job->err);
+    free(job);
 }
 
 job_table_t *
 job_table_new(void)
 {
     job_table_t *self = goro_zalloc(sizeof *self);
-    self->by_id = zhashx_new();
-    zhashx_set_key_hasher(self->by_id, goro_u64_hash);
-    zhashx_set_key_comparator(self->by_id, goro_u64_compare);
-    zhashx_set_key_duplicator(self->by_id, NULL);
-    zhashx_set_key_destructor(self->by_id, NULL);
-    zhashx_set_destructor(self->by_id, s_job_free);
+    self->by_id = idmap_new();
     self->by_key = zhashx_new();        /* string keys, copied */
+    self->names = zhashx_new();
+    zhashx_set_key_duplicator(self->names, NULL);
+    zhashx_set_key_destructor(self->names, NULL);
+    zhashx_set_destructor(self->names, s_name_free);
     self->next_id = 1;
     return self;
 }
@@ -76,7 +109,12 @@ job_table_destroy(job_table_t **self_p)
     if (self_p && *self_p) {
         job_table_t *self = *self_p;
         zhashx_destroy(&self->by_key);
-        zhashx_destroy(&self->by_id);
+        size_t cursor = 0;
+        job_t *job;
+        while ((job = idmap_next(self->by_id, &cursor)))
+            s_job_free(self, job);
+        idmap_destroy(&self->by_id);
+        zhashx_destroy(&self->names);
         free(self);
         *self_p = NULL;
     }
@@ -119,7 +157,7 @@ static void
 s_log_submit(journal_t *journal, const job_t *job)
 {
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_SUBMIT, .id = job->id, .name = job->fn,
+        .cmd = GORO_MSG_J_SUBMIT, .id = job->id, .name = (char *) job->fn,
         .data = job->data, .size = job->size, .wg = job->wg,
         .chan = job->chan, .key = job->key, .timeout = job->timeout_ms,
         .max_attempts = (uint32_t) job->max_attempts,
@@ -153,12 +191,16 @@ s_log_flags(journal_t *journal, const job_t *job)
 job_t *
 job_table_submit(job_table_t *self, const job_spec_t *spec)
 {
-    job_t *job = goro_zalloc(sizeof *job);
+    /* One allocation for the job and its payload: per queued job, the
+       fewer blocks the better (limits.max_queued_jobs is a million). */
+    job_t *job = goro_zalloc(sizeof *job + spec->size + 1);
     job->id = spec->id ? spec->id : self->next_id;
     if (job->id >= self->next_id)
         self->next_id = job->id + 1;
-    job->fn = goro_strdup(spec->fn);
-    job->data = goro_memdup(spec->data, spec->size);
+    job->fn = s_name_get(self, spec->fn);
+    job->data = (uint8_t *) (job + 1);
+    if (spec->size)
+        memcpy(job->data, spec->data, spec->size);
     job->size = spec->size;
     job->wg = s_opt(spec->wg);
     job->chan = s_opt(spec->chan);
@@ -168,7 +210,7 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
     job->state = GORO_JOB_QUEUED;
     job->status = -1;
     heap_node_init(&job->deadline, 0);
-    zhashx_insert(self->by_id, &job->id, job);
+    idmap_insert(self->by_id, job->id, job);
     if (job->key)
         zhashx_insert(self->by_key, job->key, job);
     self->count[GORO_JOB_QUEUED]++;
@@ -181,7 +223,7 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
 job_t *
 job_table_lookup(job_table_t *self, uint64_t id)
 {
-    return zhashx_lookup(self->by_id, &id);
+    return idmap_lookup(self->by_id, id);
 }
 
 job_t *
@@ -257,7 +299,8 @@ job_table_remove(job_table_t *self, job_t **job_p)
     s_log_id(self, GORO_MSG_J_REMOVE, job);
     if (job->key && zhashx_lookup(self->by_key, job->key) == job)
         zhashx_delete(self->by_key, job->key);
-    zhashx_delete(self->by_id, &job->id);   /* frees it */
+    idmap_delete(self->by_id, job->id);
+    s_job_free(self, job);
     *job_p = NULL;
 }
 
@@ -276,8 +319,9 @@ job_table_submitted(job_table_t *self)
 void
 job_table_each(job_table_t *self, void (*fn)(job_t *, void *), void *arg)
 {
-    for (job_t *job = zhashx_first(self->by_id); job;
-         job = zhashx_next(self->by_id))
+    size_t cursor = 0;
+    job_t *job;
+    while ((job = idmap_next(self->by_id, &cursor)))
         fn(job, arg);
 }
 
@@ -385,10 +429,10 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
     goro_msg_t next = {.cmd = GORO_MSG_J_NEXT_ID, .id = self->next_id};
     journal_append(journal, &next);
     /* In id order, so that replay queues them as they were. */
-    size_t count = zhashx_size(self->by_id), n = 0;
+    size_t count = idmap_size(self->by_id), n = 0, cursor = 0;
     job_t **jobs = goro_zalloc(sizeof(job_t *) * (count + 1));
-    for (job_t *job = zhashx_first(self->by_id); job;
-         job = zhashx_next(self->by_id))
+    job_t *job;
+    while ((job = idmap_next(self->by_id, &cursor)))
         jobs[n++] = job;
     qsort(jobs, n, sizeof(job_t *), s_by_id);
     for (size_t i = 0; i < n; i++) {

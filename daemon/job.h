@@ -35,8 +35,8 @@ typedef struct {
 
 struct job {
     uint64_t id;                /* increasing, never reused */
-    char *fn;
-    uint8_t *data;
+    const char *fn;             /* shared by the jobs of the function */
+    uint8_t *data;              /* in the job's own allocation */
     size_t size;
     char *wg, *chan, *key;      /* NULL when unused */
     int64_t timeout_ms;
