@@ -1708,6 +1708,7 @@ s_free_waiters_of(job_t *job, void *arg)
     while (job->waiters) {
         waiter_t *w = job->waiters;
         waiter_list_remove(&job->waiters, w);
+        heap_cancel(self->heap, &w->deadline);
         if (self->clients)
             s_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
                           "gorod stopped");
@@ -1722,6 +1723,7 @@ s_free_wg_waiters(wg_t *wg, void *arg)
     while (wg->waiters) {
         waiter_t *w = wg->waiters;
         waiter_list_remove(&wg->waiters, w);
+        heap_cancel(self->heap, &w->deadline);
         if (self->clients)
             s_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
                           "gorod stopped");
