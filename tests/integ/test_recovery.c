@@ -26,6 +26,7 @@
 
 #include "harness.h"
 #include "goro.h"
+#include "goro_msg.h"           /* to read the journal's records */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +55,11 @@
 #endif
 
 #define T_FSYNC_ALWAYS "journal: { fsync: always }\n"
+/* gorod's default heartbeat rather than the harness's 100 ms one, where
+   a worker lost is not what a test is about: on a loaded machine a
+   worker silent for 300 ms would be retried, and attempt counts would
+   not be the ones a test expects. */
+#define T_CALM "heartbeat: { interval: 1s, liveness: 3 }\n"
 #define T_NO_POOL "pools: []\n"
 #define T_POOL2 "pools: [ { name: default, processes: 2 } ]\n"
 #define T_JOB_WAIT_MS 30000
@@ -105,12 +113,202 @@ s_sleep_ms(int64_t ms)
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
+/* Reads PATH (NULL if it does not exist). */
+static char *
+s_slurp(const char *path)
+{
+    return harness_read_file(path);
+}
+
 /* ------------------------------------------------------------------ */
 /*  Child roles                                                       */
 /* ------------------------------------------------------------------ */
 
+/* A child whose call was in progress when gorod restarted exits with
+   this code, and the test starts it again: see s_watchdog. */
+#define T_EXIT_ABANDONED 43
+
+/* The watchdog of a load child. libgoro does not notice that gorod
+   restarted while a call waits (see test_blocked_call_across_crash): the
+   new gorod answers its heartbeats, and the reply to the lost request
+   never comes. So each child watches the endpoints file, which gorod
+   writes anew every time it starts. A call still in progress 300 ms
+   after a restart had its request with the old gorod (one sent to the
+   new gorod is answered well within that time), so it can never
+   complete: the child gives up on it by exiting, as a client that
+   crashed would, and the test starts it again. Everything that had been
+   acknowledged to it is in its file already. The 300 ms only spares the
+   calls that reached the new gorod a needless retry; no check depends
+   on it. */
+static struct {
+    const char *endpoints;
+    atomic_int in_call;
+    atomic_ulong seq;
+} s_dog;
+
+/* Which start of gorod wrote the endpoints file: its inode and times
+   (an inode number alone may be reused at once). 0 if there is none. */
+static uint64_t
+s_generation(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    uint64_t g = (uint64_t) st.st_ino * 0x9E3779B97F4A7C15ULL;
+    g ^= (uint64_t) st.st_mtim.tv_sec * 1000000007ULL
+         + (uint64_t) st.st_mtim.tv_nsec;
+    g ^= ((uint64_t) st.st_ctim.tv_nsec << 20) ^ (uint64_t) st.st_ctim.tv_sec;
+    return g ? g : 1;
+}
+
+static void *
+s_watchdog(void *arg)
+{
+    (void) arg;
+    uint64_t seen = s_generation(s_dog.endpoints);
+    for (;;) {
+        s_sleep_ms(20);
+        uint64_t now = s_generation(s_dog.endpoints);
+        if (now == 0 || now == seen)
+            continue;
+        seen = now;
+        unsigned long seq = atomic_load(&s_dog.seq);
+        int in_call = atomic_load(&s_dog.in_call);
+        s_sleep_ms(300);
+        if (in_call && atomic_load(&s_dog.in_call)
+            && atomic_load(&s_dog.seq) == seq)
+            _exit(T_EXIT_ABANDONED);
+    }
+    return NULL;
+}
+
+static void
+s_call_begin(void)
+{
+    atomic_fetch_add(&s_dog.seq, 1);
+    atomic_store(&s_dog.in_call, 1);
+}
+
+static void
+s_call_end(void)
+{
+    atomic_store(&s_dog.in_call, 0);
+}
+
+/* Lines in PATH, and the number at the start of the last one (-1). */
+static long
+s_last_number(const char *path, long *lines_out)
+{
+    char *text = s_slurp(path);
+    long last = -1, lines = 0;
+    for (char *line = text; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (!end)
+            break;
+        last = strtol(line, NULL, 10);
+        lines++;
+        line = end + 1;
+    }
+    free(text);
+    if (lines_out)
+        *lines_out = lines;
+    return last;
+}
+
+/* submit OUT N PREFIX RUNS: submits exec jobs PREFIX-i (i from where OUT
+   ends to N-1) with key PREFIX-i, each running `echo $GORO_JOB_ID >>
+   RUNS`; retries a submit on GORO_EUNAVAILABLE until it is accepted and
+   appends "i id" to OUT. */
+static int
+s_child_submit(goro_t *client, int argc, char **argv)
+{
+    if (argc < 4)
+        return 101;
+    const char *out = argv[0];
+    long n = strtol(argv[1], NULL, 10);
+    char script[PATH_MAX + 64];
+    snprintf(script, sizeof script, "echo $GORO_JOB_ID >> %s", argv[3]);
+    const char *job[] = {"sh", "-c", script, NULL};
+    for (long i = s_last_number(out, NULL) + 1; i < n; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "%s-%ld", argv[2], i);
+        goro_opts_t opts = GORO_OPTS_INIT;
+        opts.key = key;
+        uint64_t id = 0;
+        int rc;
+        do {
+            s_call_begin();
+            rc = goro_go_exec(client, job, &opts, &id);
+            s_call_end();
+        } while (rc == GORO_EUNAVAILABLE);
+        if (rc != GORO_OK)
+            return rc;
+        s_appendf(out, "%ld %" PRIu64 "\n", i, id);
+    }
+    return 0;
+}
+
+/* send OUT CHAN M: sends v00000 .. v(M-1), then END, on CHAN, each until
+   it is acknowledged (retrying on GORO_EUNAVAILABLE, and on
+   GORO_ETIMEDOUT while the buffer is full); appends "i" to OUT (M for
+   END) once it was. */
+static int
+s_child_send(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    const char *out = argv[0];
+    long m = strtol(argv[2], NULL, 10);
+    for (long i = s_last_number(out, NULL) + 1; i <= m; i++) {
+        char value[32];
+        if (i < m)
+            snprintf(value, sizeof value, "v%05ld", i);
+        else
+            snprintf(value, sizeof value, "END");
+        int rc;
+        do {
+            s_call_begin();
+            rc = goro_chan_send(client, argv[1], value, strlen(value), 1000);
+            s_call_end();
+        } while (rc == GORO_EUNAVAILABLE || rc == GORO_ETIMEDOUT);
+        if (rc != GORO_OK)
+            return rc;
+        s_appendf(out, "%ld\n", i);
+    }
+    return 0;
+}
+
+/* recv OUT CHAN: receives from CHAN, appending each value to OUT, until
+   END came or the channel is closed. */
+static int
+s_child_recv(goro_t *client, int argc, char **argv)
+{
+    if (argc < 2)
+        return 101;
+    for (;;) {
+        void *data = NULL;
+        size_t len = 0;
+        s_call_begin();
+        int rc = goro_chan_recv(client, argv[1], 1000, &data, &len);
+        s_call_end();
+        if (rc == GORO_ETIMEDOUT || rc == GORO_EUNAVAILABLE)
+            continue;
+        if (rc == GORO_ECLOSED)
+            return 0;
+        if (rc != GORO_OK)
+            return rc;
+        char line[64];
+        snprintf(line, sizeof line, "%.*s\n", (int) (len < 40 ? len : 40),
+                 (const char *) data);
+        goro_free(data);
+        s_append(argv[0], line);
+        if (strcmp(line, "END\n") == 0)
+            return 0;
+    }
+}
+
 /* park CHAN OUT: a receive that parks (timeout -1); writes its result
-   code to OUT when it returns. */
+   code to OUT when it returns. Not watched: its hang is the point. */
 static int
 s_child_park(goro_t *client, int argc, char **argv)
 {
@@ -119,25 +317,41 @@ s_child_park(goro_t *client, int argc, char **argv)
     void *data = NULL;
     size_t len = 0;
     int rc = goro_chan_recv(client, argv[0], -1, &data, &len);
+    if (rc == GORO_OK)
+        s_appendf(argv[1], "%d %.*s\n", rc, (int) len, (const char *) data);
+    else
+        s_appendf(argv[1], "%d\n", rc);
     goro_free(data);
-    s_appendf(argv[1], "%d\n", rc);
     return 0;
 }
 
+/* --child ROLE ENDPOINT ENDPOINTS-FILE ARGS... */
 static int
 s_child_main(int argc, char **argv)
 {
-    if (argc < 2)
+    if (argc < 3)
         return 101;
     const char *role = argv[0];
     goro_t *client = goro_new(argv[1]);
     if (!client)
         return 101;
-    argc -= 2;
-    argv += 2;
+    s_dog.endpoints = argv[2];
+    argc -= 3;
+    argv += 3;
     int rc = 101;
     if (strcmp(role, "park") == 0)
         rc = s_child_park(client, argc, argv);
+    else {
+        pthread_t dog;
+        if (pthread_create(&dog, NULL, s_watchdog, NULL) != 0)
+            return 102;
+        if (strcmp(role, "submit") == 0)
+            rc = s_child_submit(client, argc, argv);
+        else if (strcmp(role, "send") == 0)
+            rc = s_child_send(client, argc, argv);
+        else if (strcmp(role, "recv") == 0)
+            rc = s_child_recv(client, argc, argv);
+    }
     goro_destroy(&client);
     if (rc)
         fprintf(stderr, "child %s: %d (%s)\n", role, rc,
@@ -146,10 +360,8 @@ s_child_main(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
-/*  Fixture                                                           */
+/*  Fixture and helpers                                               */
 /* ------------------------------------------------------------------ */
-
-#define H ((harness_t *) *state)
 
 static harness_t *
 s_up(void **state, const char *yaml)
@@ -170,21 +382,87 @@ s_teardown(void **state)
     return 0;
 }
 
-static pid_t
-s_child(harness_t *h, const char *role, ...)
+/* Every test that gets to its end stops gorod cleanly: exit code 0 (under
+   ASan that includes its leak check). */
+static void
+s_finish(void **state)
 {
-    const char *argv[24] = {s_self, "--child", role, harness_clients(h)};
-    int argc = 4;
+    harness_t *h = *state;
+    assert_int_equal(harness_stop(h), 0);
+    harness_destroy(&h);
+    *state = NULL;
+}
+
+#define T_MAX_CHILD_ARGS 16
+
+typedef struct {
+    const char *argv[T_MAX_CHILD_ARGS + 1];
+    char endpoint[PATH_MAX];    /* a copy: the harness's changes at a
+                                   restart */
+    pid_t pid;
+    bool done;
+    int respawns;               /* after T_EXIT_ABANDONED */
+} child_t;
+
+static void
+s_child_spawn(harness_t *h, child_t *c)
+{
+    c->pid = harness_spawn(h, c->argv);
+    assert_true(c->pid > 0);
+}
+
+/* A load child: ROLE, then its arguments, NULL-terminated. */
+static void
+s_child_init(harness_t *h, child_t *c, const char *role, ...)
+{
+    memset(c, 0, sizeof *c);
+    int argc = 0;
+    c->argv[argc++] = s_self;
+    c->argv[argc++] = "--child";
+    c->argv[argc++] = role;
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", harness_clients(h));
+    c->argv[argc++] = c->endpoint;
+    c->argv[argc++] = harness_path(h, "endpoints");
     va_list args;
     va_start(args, role);
     const char *arg;
-    while ((arg = va_arg(args, const char *)) && argc < 23)
-        argv[argc++] = arg;
+    while ((arg = va_arg(args, const char *)) && argc < T_MAX_CHILD_ARGS)
+        c->argv[argc++] = arg;
     va_end(args);
-    argv[argc] = NULL;
-    pid_t pid = harness_spawn(h, argv);
-    assert_true(pid > 0);
-    return pid;
+    c->argv[argc] = NULL;
+    s_child_spawn(h, c);
+}
+
+/* Reaps the children that ended: a child that gave up a call across a
+   restart is started again; any other exit but 0 fails the test. Returns
+   how many are still running. */
+static int
+s_children_poll(harness_t *h, child_t *children, int n)
+{
+    int running = 0;
+    for (int i = 0; i < n; i++) {
+        child_t *c = &children[i];
+        if (c->done)
+            continue;
+        int code = 0;
+        int rc = harness_poll_exit(h, c->pid, &code);
+        assert_true(rc >= 0);
+        if (rc == 0) {
+            running++;
+            continue;
+        }
+        if (code == T_EXIT_ABANDONED) {
+            c->respawns++;
+            s_child_spawn(h, c);
+            running++;
+        }
+        else if (code == 0)
+            c->done = true;
+        else
+            fail_msg("child %s exited with code %d (its log is a spawn-N.log "
+                     "in %s)", c->argv[2], code, harness_dir(h));
+    }
+    return running;
 }
 
 /* SIGKILL, then the same gorod again on the same journal. */
@@ -197,41 +475,1389 @@ s_crash_restart(harness_t *h)
         fail_msg("gorod did not come back after kill -9");
 }
 
+/* The number after "KEY": in gorod's stats JSON, -1 if absent. */
+static long long
+s_stat(harness_t *h, const char *key)
+{
+    char *text = NULL;
+    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
+        return -1;
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = strstr(text, pattern);
+    long long value = at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
+    goro_free(text);
+    return value;
+}
+
+/* A channel's row in gorod's stats. */
+typedef struct {
+    long long capacity, buffered, senders, receivers;
+    bool closed;
+} row_t;
+
+static int
+s_chan_row(harness_t *h, const char *name, row_t *row)
+{
+    char *text = NULL;
+    int rc = -1;
+    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
+        return -1;
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
+    const char *at = strstr(text, pattern);
+    char closed[8] = "";
+    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
+                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
+                     "%5[a-z]", &row->capacity, &row->buffered,
+                     &row->senders, &row->receivers, closed) == 5) {
+        row->closed = strcmp(closed, "true") == 0;
+        rc = 0;
+    }
+    goro_free(text);
+    return rc;
+}
+
+static void
+s_wait_receivers(harness_t *h, const char *chan, long long n)
+{
+    int64_t until = s_now() + HARNESS_WAIT_MS;
+    row_t row = {-1, -1, -1, -1, false};
+    do {
+        if (s_chan_row(h, chan, &row) == 0 && row.receivers == n)
+            return;
+    } while (harness_nap(until));
+    fail_msg("channel %s: %lld receivers parked, expected %lld", chan,
+             row.receivers, n);
+}
+
+static uint64_t
+s_go_sh(harness_t *h, const char *script, const goro_opts_t *opts)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    uint64_t id = 0;
+    int rc = goro_go_exec(harness_client(h), argv, opts, &id);
+    if (rc != GORO_OK)
+        fail_msg("submit of %s: %s", script, goro_strerror(rc));
+    return id;
+}
+
+static goro_job_t *
+s_wait_job(harness_t *h, uint64_t id, int64_t timeout_ms)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(harness_client(h), id, timeout_ms, &job);
+    if (rc != GORO_OK) {
+        char *log = harness_log_run(h);
+        fail_msg("wait for job %" PRIu64 ": %s\ngorod's log:\n%s", id,
+                 goro_strerror(rc), log);
+    }
+    return job;
+}
+
+static int
+s_job_state_now(harness_t *h, uint64_t id)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_status(harness_client(h), id, &job);
+    if (rc != GORO_OK)
+        return -rc;
+    int state = goro_job_state(job);
+    goro_job_destroy(&job);
+    return state;
+}
+
+static void
+s_recv_expect(goro_t *client, const char *chan, const char *expect)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(client, chan, 5000, &data, &len);
+    if (rc != GORO_OK)
+        fail_msg("receive on %s: %s, expected \"%s\"", chan,
+                 goro_strerror(rc), expect);
+    if (len != strlen(expect) || memcmp(data, expect, len) != 0)
+        fail_msg("receive on %s: \"%.*s\", expected \"%s\"", chan, (int) len,
+                 (const char *) data, expect);
+    goro_free(data);
+}
+
+/* The job script that waits for FLAG (at most 20 s, so that nothing is
+   left behind if the test fails). */
+#define T_WAIT_FLAG(flag) \
+    "i=0; while [ ! -e " flag " ] && [ $i -lt 400 ]; do sleep 0.05; " \
+    "i=$((i+1)); done"
+
+/* Replaces each @D in TEXT with DIR. */
+static char *
+s_subst(const char *text, const char *dir)
+{
+    size_t cap = strlen(text) + 1;
+    for (const char *p = text; (p = strstr(p, "@D")); p += 2)
+        cap += strlen(dir);
+    char *out = malloc(cap);
+    char *o = out;
+    for (const char *p = text; *p;) {
+        if (p[0] == '@' && p[1] == 'D') {
+            o += sprintf(o, "%s", dir);
+            p += 2;
+        }
+        else
+            *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The journal of harness H. */
+static const char *
+s_journal(harness_t *h)
+{
+    return harness_path(h, "var/goro.journal");
+}
+
+/* The records of a journal file, decoded with the codec gorod uses. */
+typedef struct {
+    size_t offset;
+    int cmd;
+    uint64_t id;
+} record_t;
+
+static size_t
+s_records(const char *path, record_t *records, size_t max)
+{
+    char *buf = NULL;
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    buf = malloc((size_t) size + 1);
+    assert_int_equal(fread(buf, 1, (size_t) size, file), (size_t) size);
+    fclose(file);
+    assert_true(size >= 8);
+    assert_memory_equal(buf, "GOROJNL", 7);
+    size_t n = 0, at = 8;
+    while (at + 8 <= (size_t) size && n < max) {
+        const uint8_t *p = (const uint8_t *) buf + at;
+        uint32_t len = (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+                       | (uint32_t) p[2] << 8 | p[3];
+        assert_true(at + 8 + len <= (size_t) size);
+        goro_msg_t *msg = NULL;
+        assert_int_equal(goro_msg_decode(p + 8, len, 0, &msg), GORO_OK);
+        records[n].offset = at;
+        records[n].cmd = msg->cmd;
+        records[n].id = msg->id;
+        goro_msg_destroy(&msg);
+        n++;
+        at += 8 + len;
+    }
+    assert_int_equal(at, (size_t) size);
+    free(buf);
+    return n;
+}
+
+/* The index of the J_SUBMIT of job ID among RECORDS. */
+static size_t
+s_submit_record(const record_t *records, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (records[i].cmd == GORO_MSG_J_SUBMIT && records[i].id == id)
+            return i;
+    fail_msg("no J_SUBMIT of job %" PRIu64 " in the journal", id);
+    return 0;
+}
+
+static void
+s_flip_bit(const char *path, size_t byte, int bit)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, (off_t) byte), 1);
+    b ^= (uint8_t) (1u << bit);
+    assert_int_equal(pwrite(fd, &b, 1, (off_t) byte), 1);
+    close(fd);
+}
+
 /* ------------------------------------------------------------------ */
 /*  Tests                                                             */
 /* ------------------------------------------------------------------ */
 
-/* A client blocked in a call when gorod dies gets GORO_EUNAVAILABLE (or
-   a transparent retry): it does not wait forever on a request the new
-   gorod never saw. */
+/* A client blocked in a call when gorod dies gets GORO_EUNAVAILABLE, or
+   its call is made again on the new gorod (a transparent retry): it does
+   not wait forever for the reply to a request the new gorod never saw. */
 static void
 test_blocked_call_across_crash(void **state)
 {
     harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
     assert_int_equal(goro_chan_make(harness_client(h), "B", 0), GORO_OK);
     const char *out = harness_path(h, "park.out");
-    pid_t child = s_child(h, "park", "B", out, NULL);
-    int64_t until = s_now() + HARNESS_WAIT_MS;
-    char *stats = NULL;
-    while (harness_nap(until)) {
-        goro_free(stats);
-        stats = NULL;
-        if (goro_stats(harness_client(h), GORO_LIST_JSON, &stats) == GORO_OK
-            && strstr(stats, "\"receivers\":1"))
-            break;
-    }
-    assert_non_null(strstr(stats, "\"receivers\":1"));
-    goro_free(stats);
+    const char *argv[] = {s_self, "--child", "park", harness_clients(h),
+                          harness_path(h, "endpoints"), "B", out, NULL};
+    pid_t child = harness_spawn(h, argv);
+    assert_true(child > 0);
+    s_wait_receivers(h, "B", 1);
     s_crash_restart(h);
     int64_t t0 = s_now();
-    char *text = harness_wait_line(out, 15000);
-    if (!text)
-        fail_msg("a receive parked when gorod was killed had not returned "
-                 "%lld ms after gorod came back", (long long) (s_now() - t0));
-    printf("MEASURE blocked receive returned %s after %lld ms\n", text,
-           (long long) (s_now() - t0));
+    /* libgoro gives up on a silent daemon after 3 s; give it 6 */
+    int64_t until = t0 + 6000;
+    char *text = NULL;
+    row_t row = {0, 0, 0, 0, false};
+    do {
+        text = s_slurp(out);
+        if (text && strchr(text, '\n'))
+            break;
+        free(text);
+        text = NULL;
+        if (s_chan_row(h, "B", &row) == 0 && row.receivers == 1)
+            break;              /* parked again on the new gorod */
+    } while (harness_nap(until));
+    if (!text && row.receivers == 1) {
+        printf("MEASURE blocked receive made again on the new gorod %lld ms "
+               "after it came back\n", (long long) (s_now() - t0));
+        assert_int_equal(goro_chan_send(harness_client(h), "B", "x", 1,
+                                        5000), GORO_OK);
+        text = harness_wait_line(out, HARNESS_WAIT_MS);
+        assert_non_null(text);
+        assert_string_equal(text, "0 x\n");
+    }
+    else if (!text) {
+        printf("MEASURE blocked receive still waiting %lld ms after gorod "
+               "came back\n", (long long) (s_now() - t0));
+        harness_signal(h, child, SIGKILL, HARNESS_WAIT_MS);
+        T_KNOWN_BUG("client/goro.c s_recv: a call in progress when gorod is "
+                    "killed and restarted on the same endpoint never "
+                    "returns: the new gorod answers the heartbeats, so the "
+                    "lost request is never noticed");
+    }
+    else {
+        printf("MEASURE blocked receive returned %d %lld ms after gorod came "
+               "back\n", atoi(text), (long long) (s_now() - t0));
+        assert_int_equal(atoi(text), GORO_EUNAVAILABLE);
+    }
     free(text);
-    harness_signal(h, child, SIGKILL, HARNESS_WAIT_MS);
+    assert_int_equal(harness_signal(h, child, SIGKILL, HARNESS_WAIT_MS), 0);
+    s_finish(state);
+}
+
+/* (a) kill -9 gorod again and again while a client submits jobs with
+   idempotency keys, two pool workers run them, another client sends
+   values on a buffered channel and a third receives them; then the
+   total-queue checker. */
+/* The defaults; soak_recovery.sh raises them through the environment
+   (GORO_SOAK_JOBS, GORO_SOAK_VALUES, GORO_SOAK_KILLS, GORO_SOAK_BUDGET_MS). */
+static int T_CHAOS_JOBS = 2000;
+static int T_CHAOS_VALUES = 1000;
+static int T_CHAOS_KILLS = 8;
+static int T_CHAOS_BUDGET_MS = 60000;
+
+static int
+s_env_int(const char *name, int fallback)
+{
+    const char *text = getenv(name);
+    return text && *text ? atoi(text) : fallback;
+}
+
+static int
+s_u64_order(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct {
+    uint64_t *ids;              /* by submit index, 0: never acknowledged */
+    int *sent;                  /* acknowledged sends by value index */
+    int *received;              /* receipts by value index */
+    int end_received;
+} chaos_t;
+
+static void
+s_chaos_read(harness_t *h, chaos_t *ch, const char *submitted,
+             const char *sent, const char *received)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->ids = calloc((size_t) T_CHAOS_JOBS, sizeof *ch->ids);
+    ch->sent = calloc((size_t) T_CHAOS_VALUES + 1, sizeof *ch->sent);
+    ch->received = calloc((size_t) T_CHAOS_VALUES + 1, sizeof *ch->received);
+    char *text = s_slurp(submitted);
+    assert_non_null(text);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        long i = -1;
+        uint64_t id = 0;
+        assert_int_equal(sscanf(line, "%ld %" SCNu64, &i, &id), 2);
+        assert_true(i >= 0 && i < T_CHAOS_JOBS && id > 0);
+        if (ch->ids[i] && ch->ids[i] != id)
+            fail_msg("key %ld was given ids %" PRIu64 " and %" PRIu64, i,
+                     ch->ids[i], id);
+        ch->ids[i] = id;
+    }
+    free(text);
+    text = s_slurp(sent);
+    assert_non_null(text);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        long i = strtol(line, NULL, 10);
+        assert_true(i >= 0 && i <= T_CHAOS_VALUES);
+        ch->sent[i]++;
+    }
+    free(text);
+    text = s_slurp(received);
+    for (char *line = text ? strtok(text, "\n") : NULL; line;
+         line = strtok(NULL, "\n")) {
+        if (strcmp(line, "END") == 0) {
+            ch->end_received++;
+            continue;
+        }
+        long i = -1;
+        if (sscanf(line, "v%ld", &i) != 1 || i < 0 || i >= T_CHAOS_VALUES)
+            fail_msg("received \"%s\", which nobody sent", line);
+        ch->received[i]++;
+    }
+    free(text);
+    (void) h;
+}
+
+static void
+test_chaos_kill9_during_run(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS T_POOL2
+                        "jobs: { max_attempts: 20 }\n");
+    int64_t t0 = s_now();
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "chaos", 100), GORO_OK);
+    const char *submitted = harness_path(h, "submitted");
+    const char *sent = harness_path(h, "sent");
+    const char *received = harness_path(h, "received");
+    const char *runs = harness_path(h, "runs");
+    char njobs[16], nvalues[16];
+    snprintf(njobs, sizeof njobs, "%d", T_CHAOS_JOBS);
+    snprintf(nvalues, sizeof nvalues, "%d", T_CHAOS_VALUES);
+    child_t kids[3];
+    s_child_init(h, &kids[0], "submit", submitted, njobs, "chaos-key", runs,
+                 NULL);
+    s_child_init(h, &kids[1], "send", sent, "chaos", nvalues, NULL);
+    s_child_init(h, &kids[2], "recv", received, "chaos", NULL);
+
+    /* the crashes: every 300-500 ms after gorod is back */
+    unsigned seed = (unsigned) time(NULL);
+    printf("MEASURE chaos seed %u\n", seed);
+    srand(seed);
+    int kills = 0;
+    int64_t restart_ms = 0;
+    for (; kills < T_CHAOS_KILLS; kills++) {
+        int64_t until = s_now() + 300 + rand() % 201;
+        while (s_now() < until) {
+            s_children_poll(h, kids, 3);
+            s_sleep_ms(10);
+        }
+        int64_t t = s_now();
+        s_crash_restart(h);
+        restart_ms += s_now() - t;
+        s_children_poll(h, kids, 3);
+    }
+    int64_t crashes_over = s_now();
+    int64_t until = t0 + T_CHAOS_BUDGET_MS;
+    while (s_children_poll(h, kids, 3) > 0 && harness_nap(until)) {}
+    if (s_children_poll(h, kids, 3) > 0) {
+        long got = 0;
+        s_last_number(received, &got);
+        fail_msg("the load was not done %d ms after it started: %ld jobs "
+                 "submitted, %ld values sent, %ld received",
+                 T_CHAOS_BUDGET_MS, s_last_number(submitted, NULL) + 1,
+                 s_last_number(sent, NULL) + 1, got);
+    }
+    int64_t load_over = s_now();
+
+    /* the total-queue checker */
+    client = harness_client(h);
+    chaos_t ch;
+    /* whatever is left in the channel (a value given back after the END
+       was taken) counts as received too */
+    for (;;) {
+        void *data = NULL;
+        size_t len = 0;
+        if (goro_chan_recv(client, "chaos", 0, &data, &len) != GORO_OK)
+            break;
+        char line[64];
+        snprintf(line, sizeof line, "%.*s\n", (int) (len < 40 ? len : 40),
+                 (const char *) data);
+        goro_free(data);
+        s_append(received, line);
+    }
+    s_chaos_read(h, &ch, submitted, sent, received);
+
+    /* jobs: every key acknowledged once, each id distinct, every job
+       ended exactly once, succeeded, and ran at least once */
+    int max_attempts = 0, attempts_total = 0;
+    for (int i = 0; i < T_CHAOS_JOBS; i++)
+        if (!ch.ids[i])
+            fail_msg("job key %d was never acknowledged", i);
+    uint64_t *sorted = malloc(sizeof *sorted * (size_t) T_CHAOS_JOBS);
+    memcpy(sorted, ch.ids, sizeof *sorted * (size_t) T_CHAOS_JOBS);
+    qsort(sorted, (size_t) T_CHAOS_JOBS, sizeof *sorted, s_u64_order);
+    for (int i = 1; i < T_CHAOS_JOBS; i++)
+        if (sorted[i] == sorted[i - 1])
+            fail_msg("two keys were given job %" PRIu64, sorted[i]);
+    for (int i = 0; i < T_CHAOS_JOBS; i++) {
+        goro_job_t *job = s_wait_job(h, ch.ids[i], T_JOB_WAIT_MS);
+        if (goro_job_state(job) != GORO_JOB_SUCCEEDED)
+            fail_msg("job %" PRIu64 " ended %s", ch.ids[i],
+                     goro_job_state_name(goro_job_state(job)));
+        int attempts = goro_job_attempts(job);
+        assert_true(attempts >= 1);
+        attempts_total += attempts;
+        if (attempts > max_attempts)
+            max_attempts = attempts;
+        goro_job_destroy(&job);
+        /* the key still names the same job */
+        char key[64];
+        snprintf(key, sizeof key, "chaos-key-%d", i);
+        goro_opts_t opts = GORO_OPTS_INIT;
+        opts.key = key;
+        const char *argv[] = {"true", NULL};
+        uint64_t again = 0;
+        assert_int_equal(goro_go_exec(client, argv, &opts, &again), GORO_OK);
+        if (again != ch.ids[i])
+            fail_msg("key %s names job %" PRIu64 " now, was %" PRIu64, key,
+                     again, ch.ids[i]);
+    }
+    /* no job but those: the ids are distinct and nothing else exists */
+    long long total = s_stat(h, "jobs_queued") + s_stat(h, "jobs_running")
+                      + s_stat(h, "jobs_succeeded") + s_stat(h, "jobs_failed")
+                      + s_stat(h, "jobs_cancelled")
+                      + s_stat(h, "jobs_timed_out");
+    assert_int_equal(total, T_CHAOS_JOBS);
+    assert_int_equal(s_stat(h, "jobs_succeeded"), T_CHAOS_JOBS);
+    /* executions: at least once each; more only for jobs in flight at a
+       crash (two workers: at most two per crash) */
+    int *execs = calloc((size_t) T_CHAOS_JOBS, sizeof *execs);
+    char *text = s_slurp(runs);
+    assert_non_null(text);
+    long extra = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        uint64_t id = strtoull(line, NULL, 10);
+        uint64_t *at = bsearch(&id, sorted, (size_t) T_CHAOS_JOBS,
+                               sizeof *sorted, s_u64_order);
+        if (!at)
+            fail_msg("job %" PRIu64 " ran but was never acknowledged", id);
+        if (execs[at - sorted]++)
+            extra++;
+    }
+    free(text);
+    for (int i = 0; i < T_CHAOS_JOBS; i++)
+        if (!execs[i])
+            fail_msg("job %" PRIu64 " succeeded but never ran", sorted[i]);
+    free(execs);
+    free(sorted);
+
+    /* values: every acknowledged send received at least once (no loss);
+       more than once is counted */
+    long lost = 0, duplicated = 0, unacked_received = 0;
+    for (int i = 0; i < T_CHAOS_VALUES; i++) {
+        assert_true(ch.sent[i] <= 1);
+        if (ch.sent[i] && ch.received[i] == 0) {
+            lost++;
+            printf("LOST v%05d: its send was acknowledged\n", i);
+        }
+        if (ch.received[i] > 1)
+            duplicated += ch.received[i] - 1;
+        if (!ch.sent[i] && ch.received[i])
+            unacked_received++;
+    }
+    int hung = kids[0].respawns + kids[1].respawns + kids[2].respawns;
+    printf("MEASURE chaos: %d kill -9 of gorod in %lld ms (restart %lld ms "
+           "on average); load done %lld ms after the last crash; %d calls "
+           "abandoned across a restart (children restarted)\n", kills,
+           (long long) (crashes_over - t0),
+           (long long) (restart_ms / (kills ? kills : 1)),
+           (long long) (load_over - crashes_over), hung);
+    printf("MEASURE chaos jobs: %d acknowledged, all succeeded; %ld extra "
+           "executions (bound %d); attempts %d in all, at most %d for one\n",
+           T_CHAOS_JOBS, extra, 2 * kills, attempts_total, max_attempts);
+    printf("MEASURE chaos values: %d sent and acknowledged, %ld lost, %ld "
+           "duplicates received, %ld received without an acknowledged "
+           "send; END received %d time(s)\n", T_CHAOS_VALUES, lost,
+           duplicated, unacked_received, ch.end_received);
+    assert_int_equal(lost, 0);
+    assert_true(ch.sent[T_CHAOS_VALUES] == 1 && ch.end_received >= 1);
+    assert_true(extra <= 2 * kills);
+    free(ch.ids);
+    free(ch.sent);
+    free(ch.received);
+    s_finish(state);
+}
+
+/* (b) 500 queued jobs survive kill -9 with their ids, and all run once a
+   worker comes. */
+#define T_QUEUED 500
+
+static void
+test_queued_jobs_survive(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS T_NO_POOL);
+    static const char payload[] = "true";
+    const void *datas[T_QUEUED];
+    size_t lens[T_QUEUED];
+    uint64_t ids[T_QUEUED];
+    for (int i = 0; i < T_QUEUED; i++) {
+        datas[i] = payload;
+        lens[i] = sizeof payload;
+    }
+    assert_int_equal(goro_go_many(harness_client(h), "exec", T_QUEUED, datas,
+                                  lens, NULL, ids), GORO_OK);
+    for (int i = 1; i < T_QUEUED; i++)
+        assert_true(ids[i] > ids[i - 1]);
+    s_crash_restart(h);
+    assert_int_equal(s_stat(h, "jobs_queued"), T_QUEUED);
+    assert_int_equal(s_stat(h, "jobs_running"), 0);
+    for (int i = 0; i < T_QUEUED; i++)
+        if (s_job_state_now(h, ids[i]) != GORO_JOB_QUEUED)
+            fail_msg("job %" PRIu64 " is %d after kill -9, not queued",
+                     ids[i], s_job_state_now(h, ids[i]));
+    /* and a second crash right away changes nothing */
+    s_crash_restart(h);
+    assert_int_equal(s_stat(h, "jobs_queued"), T_QUEUED);
+    /* a new job gets an id above them */
+    uint64_t next = s_go_sh(h, "true", NULL);
+    assert_true(next > ids[T_QUEUED - 1]);
+
+    const char *worker[] = {GORO_BIN_DIR "/goro-worker", "--connect",
+                            harness_workers(h), "--concurrency", "4", NULL};
+    pid_t w = harness_spawn(h, worker);
+    assert_true(w > 0);
+    for (int i = 0; i < T_QUEUED; i++) {
+        goro_job_t *job = s_wait_job(h, ids[i], T_JOB_WAIT_MS);
+        assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+        assert_true(goro_job_attempts(job) >= 1);
+        goro_job_destroy(&job);
+    }
+    goro_job_t *job = s_wait_job(h, next, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    assert_int_equal(harness_signal(h, w, SIGTERM, HARNESS_WAIT_MS), 0);
+    s_finish(state);
+}
+
+/* (c) channel buffers keep their values in order, and closed channels
+   stay closed, across kill -9. */
+static void
+test_channels_survive(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "buf", 10), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "shut", 3), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "empty-shut", 1), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "rendezvous", 0), GORO_OK);
+    const char *values[] = {"one", "", "three", "four\0with a NUL", "five",
+                            "six", "seven"};
+    size_t lens[] = {3, 0, 5, 15, 4, 3, 5};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(goro_chan_send(client, "buf", values[i], lens[i], 0),
+                         GORO_OK);
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(client, "buf", 0, &data, &len), GORO_OK);
+    assert_int_equal(len, 3);      /* "one" is taken and acknowledged */
+    goro_free(data);
+    assert_int_equal(goro_chan_send(client, "buf", "eight", 5, 0), GORO_OK);
+    assert_int_equal(goro_chan_send(client, "shut", "a", 1, 0), GORO_OK);
+    assert_int_equal(goro_chan_send(client, "shut", "b", 1, 0), GORO_OK);
+    assert_int_equal(goro_chan_close(client, "shut"), GORO_OK);
+    assert_int_equal(goro_chan_close(client, "empty-shut"), GORO_OK);
+
+    s_crash_restart(h);
+    client = harness_client(h);
+    row_t row;
+    assert_int_equal(s_chan_row(h, "buf", &row), 0);
+    assert_int_equal(row.capacity, 10);
+    assert_int_equal(row.buffered, 7);
+    assert_false(row.closed);
+    assert_int_equal(s_chan_row(h, "shut", &row), 0);
+    assert_int_equal(row.buffered, 2);
+    assert_true(row.closed);
+    assert_int_equal(s_chan_row(h, "empty-shut", &row), 0);
+    assert_true(row.closed);
+    assert_int_equal(s_chan_row(h, "rendezvous", &row), 0);
+    assert_int_equal(row.capacity, 0);
+    /* the same make is a no-op, another capacity is refused */
+    assert_int_equal(goro_chan_make(client, "buf", 10), GORO_OK);
+    assert_int_equal(goro_chan_make(client, "buf", 11), GORO_EEXIST);
+
+    s_crash_restart(h);             /* twice: replay of a replayed state */
+    client = harness_client(h);
+    for (int i = 1; i < 7; i++) {
+        assert_int_equal(goro_chan_recv(client, "buf", 0, &data, &len),
+                         GORO_OK);
+        if (len != lens[i] || memcmp(data, values[i], len) != 0)
+            fail_msg("value %d of buf after kill -9: \"%.*s\"", i, (int) len,
+                     (const char *) data);
+        goro_free(data);
+    }
+    s_recv_expect(client, "buf", "eight");
+    assert_int_equal(goro_chan_recv(client, "buf", 0, &data, &len),
+                     GORO_ETIMEDOUT);
+    s_recv_expect(client, "shut", "a");
+    s_recv_expect(client, "shut", "b");
+    assert_int_equal(goro_chan_recv(client, "shut", 0, &data, &len),
+                     GORO_ECLOSED);
+    assert_int_equal(goro_chan_send(client, "shut", "c", 1, 0), GORO_ECLOSED);
+    assert_int_equal(goro_chan_recv(client, "empty-shut", 0, &data, &len),
+                     GORO_ECLOSED);
+    assert_int_equal(goro_chan_close(client, "shut"), GORO_ECLOSED);
+    /* what was taken stays taken */
+    s_crash_restart(h);
+    assert_int_equal(s_chan_row(h, "buf", &row), 0);
+    assert_int_equal(row.buffered, 0);
+    assert_int_equal(s_chan_row(h, "shut", &row), 0);
+    assert_int_equal(row.buffered, 0);
+    s_finish(state);
+}
+
+/* A receiver that has been handed a value and dies before it
+   acknowledged it: the value goes back to the head of its channel, also
+   when gorod is killed in between. The receiver is stopped (SIGSTOP)
+   while parked, so the value reaches it but no ACK can leave. */
+static void
+test_receiver_killed_mid_handoff(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "hand", 5), GORO_OK);
+    for (int round = 0; round < 2; round++) {
+        const char *out = harness_path(h, round ? "hand1.out" : "hand0.out");
+        const char *argv[] = {s_self, "--child", "park", harness_clients(h),
+                              harness_path(h, "endpoints"), "hand", out,
+                              NULL};
+        pid_t receiver = harness_spawn(h, argv);
+        assert_true(receiver > 0);
+        s_wait_receivers(h, "hand", 1);
+        assert_int_equal(kill(receiver, SIGSTOP), 0);
+        /* straight to the parked receiver; then more behind it */
+        assert_int_equal(goro_chan_send(client, "hand", "first", 5, 0),
+                         GORO_OK);
+        assert_int_equal(goro_chan_send(client, "hand", "second", 6, 0),
+                         GORO_OK);
+        row_t row;
+        assert_int_equal(s_chan_row(h, "hand", &row), 0);
+        assert_int_equal(row.buffered, 1);  /* "first" is out for delivery */
+        if (round == 1) {
+            /* the unacknowledged delivery is in the journal as held */
+            s_crash_restart(h);
+            client = harness_client(h);
+        }
+        assert_int_equal(harness_signal(h, receiver, SIGKILL,
+                                        HARNESS_WAIT_MS), 128 + SIGKILL);
+        /* back in the channel, at the head, once gorod gives up on the
+           receiver (its liveness: 3 s of silence) */
+        int64_t until = s_now() + HARNESS_WAIT_MS;
+        while ((s_chan_row(h, "hand", &row) != 0 || row.buffered != 2)
+               && harness_nap(until)) {}
+        assert_int_equal(row.buffered, 2);
+        s_recv_expect(client, "hand", "first");
+        s_recv_expect(client, "hand", "second");
+        void *data = NULL;
+        size_t len = 0;
+        assert_int_equal(goro_chan_recv(client, "hand", 0, &data, &len),
+                         GORO_ETIMEDOUT);
+    }
+    s_finish(state);
+}
+
+/* (d) waitgroup counters and progress survive kill -9. */
+static void
+test_waitgroups_survive(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n");
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_wg_add(client, "w", 5), GORO_OK);
+    assert_int_equal(goro_wg_done(client, "w"), GORO_OK);
+    assert_int_equal(goro_wg_done(client, "w"), GORO_OK);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.wg = "jobs";
+    opts.max_attempts = 1;
+    s_go_sh(h, "true", &opts);
+    s_go_sh(h, "true", &opts);
+    s_go_sh(h, "exit 4", &opts);
+    assert_int_equal(goro_wg_wait(client, "jobs", T_JOB_WAIT_MS), GORO_OK);
+    opts.wg = "pending";
+    char *script = s_subst(T_WAIT_FLAG("@D/wg-go"), harness_dir(h));
+    uint64_t pending = s_go_sh(h, script, &opts);
+    free(script);
+    goro_wg_info_t w0, j0, p0;
+    assert_int_equal(goro_wg_status(client, "w", &w0), GORO_OK);
+    assert_int_equal(goro_wg_status(client, "jobs", &j0), GORO_OK);
+    assert_int_equal(goro_wg_status(client, "pending", &p0), GORO_OK);
+    assert_int_equal(w0.counter, 3);
+    assert_int_equal(w0.added, 5);
+    assert_int_equal(w0.done, 2);
+    assert_int_equal(j0.counter, 0);
+    assert_int_equal(j0.added, 3);
+    assert_int_equal(j0.done, 3);
+    assert_int_equal(j0.succeeded, 2);
+    assert_int_equal(j0.failed, 1);
+    assert_int_equal(p0.counter, 1);
+
+    s_crash_restart(h);
+    client = harness_client(h);
+    goro_wg_info_t w1, j1, p1;
+    assert_int_equal(goro_wg_status(client, "w", &w1), GORO_OK);
+    assert_int_equal(goro_wg_status(client, "jobs", &j1), GORO_OK);
+    assert_int_equal(goro_wg_status(client, "pending", &p1), GORO_OK);
+    assert_memory_equal(&w0, &w1, sizeof w0);
+    assert_memory_equal(&j0, &j1, sizeof j0);
+    assert_memory_equal(&p0, &p1, sizeof p0);
+    assert_int_equal(goro_wg_wait(client, "w", 0), GORO_ETIMEDOUT);
+    assert_int_equal(goro_wg_wait(client, "jobs", 0), GORO_OK);
+    assert_int_equal(goro_wg_add(client, "w", -4), GORO_ENEGATIVE);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(goro_wg_done(client, "w"), GORO_OK);
+    assert_int_equal(goro_wg_wait(client, "w", 0), GORO_OK);
+    /* the job still pending at the crash ran again and did its Done()
+       exactly once */
+    assert_int_equal(harness_write_file(harness_path(h, "wg-go"), "go\n"), 0);
+    assert_int_equal(goro_wg_wait(client, "pending", T_JOB_WAIT_MS), GORO_OK);
+    goro_job_t *job = s_wait_job(h, pending, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    assert_int_equal(goro_wg_status(client, "pending", &p1), GORO_OK);
+    assert_int_equal(p1.counter, 0);
+    assert_int_equal(p1.added, 1);
+    assert_int_equal(p1.done, 1);
+    assert_int_equal(p1.succeeded, 1);
+    s_crash_restart(h);
+    client = harness_client(h);
+    goro_wg_info_t w2;
+    assert_int_equal(goro_wg_status(client, "w", &w2), GORO_OK);
+    assert_int_equal(w2.counter, 0);
+    assert_int_equal(w2.done, 5);
+    s_finish(state);
+}
+
+/* (e) results within their ttl survive kill -9, and a result sent on
+   its result channel is not sent again. */
+static void
+test_results_survive(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n"
+                        "jobs: { result_ttl: 1h }\n");
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "results", 5), GORO_OK);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.max_attempts = 1;
+    uint64_t ids[3];
+    ids[0] = s_go_sh(h, "echo out-$GORO_JOB_ID; echo oops >&2; exit 3",
+                     &opts);
+    opts.result_chan = "results";
+    ids[1] = s_go_sh(h, "printf 'to the channel'", &opts);
+    opts.result_chan = NULL;
+    ids[2] = s_go_sh(h, "echo fine", &opts);
+    goro_job_t *before[3];
+    for (int i = 0; i < 3; i++)
+        before[i] = s_wait_job(h, ids[i], T_JOB_WAIT_MS);
+    row_t row;
+    int64_t until = s_now() + HARNESS_WAIT_MS;
+    while ((s_chan_row(h, "results", &row) != 0 || row.buffered != 1)
+           && harness_nap(until)) {}
+    assert_int_equal(row.buffered, 1);
+
+    s_crash_restart(h);
+    s_crash_restart(h);
+    client = harness_client(h);
+    for (int i = 0; i < 3; i++) {
+        goro_job_t *after = NULL;
+        assert_int_equal(goro_job_status(client, ids[i], &after), GORO_OK);
+        assert_int_equal(goro_job_state(after), goro_job_state(before[i]));
+        assert_int_equal(goro_job_exit_status(after),
+                         goro_job_exit_status(before[i]));
+        assert_int_equal(goro_job_attempts(after),
+                         goro_job_attempts(before[i]));
+        assert_int_equal(goro_job_runtime_ms(after),
+                         goro_job_runtime_ms(before[i]));
+        size_t a, b;
+        const void *x = goro_job_output(after, &a);
+        const void *y = goro_job_output(before[i], &b);
+        assert_int_equal(a, b);
+        assert_memory_equal(x, y, a);
+        x = goro_job_error(after, &a);
+        y = goro_job_error(before[i], &b);
+        assert_int_equal(a, b);
+        assert_memory_equal(x, y, a);
+        goro_job_destroy(&after);
+        goro_job_destroy(&before[i]);
+    }
+    char expect[64];
+    snprintf(expect, sizeof expect, "out-%" PRIu64 "\n", ids[0]);
+    goro_job_t *job = NULL;
+    assert_int_equal(goro_job_status(client, ids[0], &job), GORO_OK);
+    assert_int_equal(goro_job_state(job), GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 3);
+    size_t len;
+    const char *out = goro_job_output(job, &len);
+    assert_int_equal(len, strlen(expect));
+    assert_memory_equal(out, expect, len);
+    goro_job_destroy(&job);
+    /* the result went on its channel once, not once per restart */
+    assert_int_equal(s_chan_row(h, "results", &row), 0);
+    assert_int_equal(row.buffered, 1);
+    s_recv_expect(client, "results", "to the channel");
+    s_finish(state);
+}
+
+/* ... and a result whose ttl passes while gorod is down, or after it
+   came back, is forgotten. */
+static void
+test_results_expire_after_restart(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n"
+                        "jobs: { result_ttl: 1500ms }\n");
+    uint64_t id = s_go_sh(h, "echo short-lived", NULL);
+    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_destroy(&job);
+    int64_t ended = s_now();
+    s_crash_restart(h);
+    if (s_now() - ended < 1000)     /* still within its ttl */
+        assert_int_equal(s_job_state_now(h, id), GORO_JOB_SUCCEEDED);
+    int64_t until = ended + 1500 + HARNESS_WAIT_MS;
+    while (s_job_state_now(h, id) != -GORO_ENOTFOUND && harness_nap(until)) {}
+    assert_int_equal(s_job_state_now(h, id), -GORO_ENOTFOUND);
+    /* and stays forgotten after another crash */
+    s_crash_restart(h);
+    assert_int_equal(s_job_state_now(h, id), -GORO_ENOTFOUND);
+    s_finish(state);
+}
+
+/* (f) a job running at the crash runs again after the restart, and ends
+   once: one final state, one Done() on its waitgroup; the report of the
+   attempt that was running at the crash changes nothing. */
+static void
+test_running_job_runs_again(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n");
+    char *script = s_subst("echo $GORO_ATTEMPT >> @D/f-runs; "
+                           T_WAIT_FLAG("@D/f-go") "; echo attempt "
+                           "$GORO_ATTEMPT", harness_dir(h));
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.wg = "f";
+    uint64_t id = s_go_sh(h, script, &opts);
+    free(script);
+    const char *runs = harness_path(h, "f-runs");
+    char *text = harness_wait_line(runs, HARNESS_WAIT_MS);
+    assert_non_null(text);
+    assert_string_equal(text, "1\n");
+    free(text);
+    assert_int_equal(s_job_state_now(h, id), GORO_JOB_RUNNING);
+
+    s_crash_restart(h);
+    /* the attempt that was running goes on in the old worker (it only
+       got SIGTERM); the new gorod runs the job again */
+    int64_t until = s_now() + HARNESS_WAIT_MS;
+    long lines = 0;
+    while (s_last_number(runs, &lines), lines < 2 && harness_nap(until)) {}
+    assert_int_equal(lines, 2);
+    text = s_slurp(runs);
+    assert_string_equal(text, "1\n2\n");
+    free(text);
+    assert_int_equal(harness_write_file(harness_path(h, "f-go"), "go\n"), 0);
+    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    assert_int_equal(goro_job_attempts(job), 2);
+    size_t len;
+    const char *out = goro_job_output(job, &len);
+    assert_int_equal(len, strlen("attempt 2\n"));
+    assert_memory_equal(out, "attempt 2\n", len);
+    goro_job_destroy(&job);
+    goro_wg_info_t info;
+    assert_int_equal(goro_wg_wait(harness_client(h), "f", T_JOB_WAIT_MS),
+                     GORO_OK);
+    assert_int_equal(goro_wg_status(harness_client(h), "f", &info), GORO_OK);
+    assert_int_equal(info.added, 1);
+    assert_int_equal(info.done, 1);
+    assert_int_equal(info.succeeded, 1);
+    assert_int_equal(info.failed, 0);
+    /* the old attempt's late report (if any) changed nothing */
+    assert_int_equal(s_stat(h, "jobs_succeeded"), 1);
+    s_finish(state);
+}
+
+/* (g) dead letters: a job with max_attempts 1 whose worker is killed
+   fails, survives kill -9 of gorod, is listed by `goro jobs --failed`,
+   and `goro retry ID` runs it again to success. */
+static void
+test_dead_letter_retry(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n");
+    char *script = s_subst("if [ \"$GORO_ATTEMPT\" -ge 2 ]; then echo "
+                           "second wind; exit 0; fi; echo $$ > @D/g.pid; "
+                           T_WAIT_FLAG("@D/g.stop") "; exit 1",
+                           harness_dir(h));
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.max_attempts = 1;
+    uint64_t id = s_go_sh(h, script, &opts);
+    free(script);
+    char *text = harness_wait_line(harness_path(h, "g.pid"), HARNESS_WAIT_MS);
+    assert_non_null(text);
+    free(text);
+    pid_t workers[4];
+    assert_int_equal(harness_worker_pids(h, workers, 4), 1);
+    assert_int_equal(kill(workers[0], SIGKILL), 0);
+    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_FAILED);
+    assert_int_equal(goro_job_attempts(job), 1);
+    goro_job_destroy(&job);
+    harness_write_file(harness_path(h, "g.stop"), "stop\n");
+
+    s_crash_restart(h);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(harness_cli(h, &out, &err, "jobs", "--failed", NULL), 0);
+    char id_text[32];
+    snprintf(id_text, sizeof id_text, "%" PRIu64 " ", id);
+    if (!strstr(out, id_text) || !strstr(out, "failed"))
+        fail_msg("goro jobs --failed after kill -9:\n%s", out);
+    free(out);
+    free(err);
+    snprintf(id_text, sizeof id_text, "%" PRIu64, id);
+    assert_int_equal(harness_cli(h, &out, &err, "retry", id_text, NULL), 0);
+    free(out);
+    free(err);
+    job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    assert_int_equal(goro_job_attempts(job), 2);
+    size_t len;
+    const char *output = goro_job_output(job, &len);
+    assert_int_equal(len, strlen("second wind\n"));
+    assert_memory_equal(output, "second wind\n", len);
+    goro_job_destroy(&job);
+    /* no longer a dead letter, also after another crash */
+    s_crash_restart(h);
+    assert_int_equal(harness_cli(h, &out, &err, "jobs", "--failed", NULL), 0);
+    snprintf(id_text, sizeof id_text, "%" PRIu64 " ", id);
+    assert_null(strstr(out, id_text));
+    free(out);
+    free(err);
+    assert_int_equal(s_job_state_now(h, id), GORO_JOB_SUCCEEDED);
+    s_finish(state);
+}
+
+/* (h) kill -9 pool workers in a loop while 200 jobs run: all end
+   succeeded, none lost. */
+#define T_WORKER_JOBS 200
+
+static void
+test_kill_workers_in_a_loop(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_POOL2
+                        "jobs: { max_attempts: 50 }\n");
+    assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
+    uint64_t ids[T_WORKER_JOBS];
+    for (int i = 0; i < T_WORKER_JOBS; i++)
+        ids[i] = s_go_sh(h, "sleep 0.02", NULL);
+    int kills = 0;
+    int64_t until = s_now() + 20000;
+    srand((unsigned) time(NULL));
+    while (kills < 12 && s_now() < until
+           && s_stat(h, "jobs_succeeded") < T_WORKER_JOBS) {
+        pid_t pids[8];
+        int n = harness_worker_pids(h, pids, 8);
+        if (n > 0 && kill(pids[rand() % n], SIGKILL) == 0)
+            kills++;
+        s_sleep_ms(200 + rand() % 100);
+    }
+    int attempts = 0, retried = 0;
+    for (int i = 0; i < T_WORKER_JOBS; i++) {
+        goro_job_t *job = s_wait_job(h, ids[i], 60000);
+        if (goro_job_state(job) != GORO_JOB_SUCCEEDED)
+            fail_msg("job %" PRIu64 " ended %s after %d attempts", ids[i],
+                     goro_job_state_name(goro_job_state(job)),
+                     goro_job_attempts(job));
+        attempts += goro_job_attempts(job);
+        retried += goro_job_attempts(job) > 1;
+        goro_job_destroy(&job);
+    }
+    printf("MEASURE %d worker kills: %d jobs all succeeded, %d of them "
+           "after more than one attempt, %d attempts in all\n", kills,
+           T_WORKER_JOBS, retried, attempts);
+    assert_true(kills >= 3);
+    assert_int_equal(s_stat(h, "jobs_succeeded"), T_WORKER_JOBS);
+    s_finish(state);
+}
+
+/* (i) a torn tail is cut off with a warning naming its offset; a bad
+   record in the middle stops gorod, which names --repair, and --repair
+   starts it with what came before. */
+static void
+test_corrupt_journal(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    uint64_t a = s_go_sh(h, "echo a", NULL);
+    uint64_t b = s_go_sh(h, "echo b", NULL);
+    uint64_t c = s_go_sh(h, "echo c", NULL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    record_t records[64];
+    size_t n = s_records(s_journal(h), records, 64);
+    /* a torn last record: c's submit (the last thing done) cut short */
+    size_t last = s_submit_record(records, n, c);
+    assert_int_equal(last, n - 1);
+    size_t torn_at = records[last].offset;
+    assert_int_equal(truncate(s_journal(h), (off_t) (torn_at + 11)), 0);
+    assert_int_equal(harness_restart(h, NULL, HARNESS_WAIT_MS), 0);
+    char *log = harness_log_run(h);
+    char expect[128];
+    snprintf(expect, sizeof expect, "torn last record at offset %zu",
+             torn_at);
+    if (!strstr(log, expect))
+        fail_msg("no warning \"%s\" in gorod's log:\n%s", expect, log);
+    free(log);
+    assert_int_equal(s_job_state_now(h, a), GORO_JOB_QUEUED);
+    assert_int_equal(s_job_state_now(h, b), GORO_JOB_QUEUED);
+    assert_int_equal(s_job_state_now(h, c), -GORO_ENOTFOUND);
+    uint64_t d = s_go_sh(h, "echo d", NULL);
+    uint64_t e = s_go_sh(h, "echo e", NULL);
+    assert_true(d > b);
+    assert_int_equal(harness_stop(h), 0);   /* SIGTERM this time */
+
+    /* a flipped bit in the middle: in b's record, after its length */
+    n = s_records(s_journal(h), records, 64);
+    size_t bad = s_submit_record(records, n, b);
+    assert_true(bad + 2 < n);
+    s_flip_bit(s_journal(h), records[bad].offset + 8 + 2, 3);
+    int code = harness_restart(h, NULL, HARNESS_WAIT_MS);
+    assert_true(code > 0);
+    log = harness_log_run(h);
+    snprintf(expect, sizeof expect, "offset %zu", records[bad].offset);
+    if (!strstr(log, "--repair") || !strstr(log, expect))
+        fail_msg("gorod exited %d without naming --repair and %s:\n%s", code,
+                 expect, log);
+    free(log);
+    /* and refuses again: nothing was changed by the refusal */
+    assert_true(harness_restart(h, NULL, HARNESS_WAIT_MS) > 0);
+    const char *repair[] = {"--repair", NULL};
+    assert_int_equal(harness_restart(h, repair, HARNESS_WAIT_MS), 0);
+    assert_int_equal(s_job_state_now(h, a), GORO_JOB_QUEUED);
+    assert_int_equal(s_job_state_now(h, b), -GORO_ENOTFOUND);
+    assert_int_equal(s_job_state_now(h, d), -GORO_ENOTFOUND);
+    assert_int_equal(s_job_state_now(h, e), -GORO_ENOTFOUND);
+    /* repaired for good: a plain start works again */
+    s_crash_restart(h);
+    assert_int_equal(s_job_state_now(h, a), GORO_JOB_QUEUED);
+    s_finish(state);
+}
+
+/* A flipped bit in the length field of a middle record is corruption
+   too, even when the length it gives runs past the end of the file. */
+static void
+test_corrupt_length_field(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = s_go_sh(h, "true", NULL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    record_t records[16];
+    size_t n = s_records(s_journal(h), records, 16);
+    size_t bad = s_submit_record(records, n, ids[1]);
+    assert_true(bad + 1 < n);
+    s_flip_bit(s_journal(h), records[bad].offset, 7);   /* length + 2^31 */
+    int code = harness_restart(h, NULL, HARNESS_WAIT_MS);
+    if (code == 0) {
+        char *log = harness_log_run(h);
+        bool dropped = strstr(log, "torn last record") != NULL;
+        free(log);
+        int lost = 0;
+        for (int i = 1; i < 4; i++)
+            lost += s_job_state_now(h, ids[i]) == -GORO_ENOTFOUND;
+        printf("MEASURE a length bit flip in record 2 of 4: gorod started, "
+               "%d acknowledged jobs dropped as a \"torn\" tail\n", lost);
+        if (dropped)
+            T_KNOWN_BUG("daemon/journal.c journal_replay: a corrupt length "
+                        "that runs past the end of the file is taken for a "
+                        "torn tail, so a bit flip in a middle record's "
+                        "length silently drops it and every later record");
+    }
+    assert_true(code > 0);
+    char *log = harness_log_run(h);
+    assert_non_null(strstr(log, "--repair"));
+    free(log);
+    s_finish(state);
+}
+
+/* A crash may leave any prefix of the journal, so also one that ends
+   between two records of one loop turn: the records of a state change
+   that the daemon made in one step (a job's end and its waitgroup's
+   Done) must come back together or not at all. Here the journal is cut
+   between a job's J_END and the J_WG_SET of its Done. */
+static void
+test_torn_turn(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
+                        "pools: [ { name: default, processes: 1 } ]\n");
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.wg = "whole";
+    uint64_t id = s_go_sh(h, "echo done", &opts);
+    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_destroy(&job);
+    assert_int_equal(goro_wg_wait(harness_client(h), "whole", 0), GORO_OK);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    record_t records[64];
+    size_t n = s_records(s_journal(h), records, 64);
+    size_t end = n, done = n;
+    for (size_t i = 0; i < n; i++)
+        if (records[i].cmd == GORO_MSG_J_END && records[i].id == id)
+            end = i;
+    for (size_t i = end + 1; i < n && done == n; i++)
+        if (records[i].cmd == GORO_MSG_J_WG_SET)
+            done = i;
+    if (end == n || done == n)
+        fail_msg("no J_END of job %" PRIu64 " followed by a J_WG_SET", id);
+    assert_int_equal(truncate(s_journal(h), (off_t) records[done].offset), 0);
+    assert_int_equal(harness_restart(h, NULL, HARNESS_WAIT_MS), 0);
+    int state_now = s_job_state_now(h, id);
+    goro_wg_info_t info;
+    assert_int_equal(goro_wg_status(harness_client(h), "whole", &info),
+                     GORO_OK);
+    if (state_now == GORO_JOB_SUCCEEDED && info.counter == 1)
+        T_KNOWN_BUG("daemon/journal.c: records are not grouped by loop "
+                    "turn, so a crash that keeps part of a turn replays part "
+                    "of a state change: here the job ended but its "
+                    "waitgroup never gets the Done (a wait hangs forever)");
+    /* whole: either the job ended and did its Done, or it runs again */
+    if (state_now == GORO_JOB_SUCCEEDED)
+        assert_int_equal(info.counter, 0);
+    else {
+        assert_int_equal(info.counter, 1);
+        job = s_wait_job(h, id, T_JOB_WAIT_MS);
+        goro_job_destroy(&job);
+    }
+    assert_int_equal(goro_wg_wait(harness_client(h), "whole", T_JOB_WAIT_MS),
+                     GORO_OK);
+    s_finish(state);
+}
+
+/* A compacted journal replays to the same state. compact_min is set low
+   so that gorod compacts within the test. */
+static void
+test_compaction_then_crash(void **state)
+{
+    harness_t *h = s_up(state, T_CALM "journal: { fsync: always, compact_min: "
+                        "16KiB }\n"
+                        "pools: [ { name: default, processes: 1 } ]\n");
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "kept", 100), GORO_OK);
+    uint64_t ids[60];
+    int64_t until = s_now() + 30000;
+    int rounds = 0;
+    char *log = NULL;
+    do {
+        free(log);
+        goro_opts_t opts = GORO_OPTS_INIT;
+        opts.wg = "compact";
+        for (int i = 0; i < 60; i++)
+            ids[i] = s_go_sh(h, "echo a line of output to make the journal "
+                             "grow", &opts);
+        assert_int_equal(goro_wg_wait(client, "compact", T_JOB_WAIT_MS),
+                         GORO_OK);
+        char value[32];
+        snprintf(value, sizeof value, "round %d", rounds++);
+        assert_int_equal(goro_chan_send(client, "kept", value, strlen(value),
+                                        0), GORO_OK);
+        log = harness_log_run(h);
+    } while (!strstr(log, "journal compacted") && s_now() < until);
+    assert_non_null(strstr(log, "journal compacted"));
+    free(log);
+    goro_wg_info_t before;
+    assert_int_equal(goro_wg_status(client, "compact", &before), GORO_OK);
+
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    int code = harness_restart(h, NULL, HARNESS_WAIT_MS);
+    if (code > 0) {
+        log = harness_log_run(h);
+        bool known = strstr(log, "does not fit") != NULL;
+        printf("MEASURE gorod refused its own compacted journal (exit %d)\n",
+               code);
+        free(log);
+        if (known)
+            T_KNOWN_BUG("daemon/job.c job_table_snapshot: the snapshot of an "
+                        "ended job (J_SUBMIT then J_END) does not replay: "
+                        "queued -> succeeded is refused, so gorod cannot "
+                        "start after compacting a journal with results");
+    }
+    assert_int_equal(code, 0);
+    client = harness_client(h);
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(s_job_state_now(h, ids[i]), GORO_JOB_SUCCEEDED);
+    goro_wg_info_t after;
+    assert_int_equal(goro_wg_status(client, "compact", &after), GORO_OK);
+    assert_memory_equal(&before, &after, sizeof before);
+    for (int i = 0; i < rounds; i++) {
+        char value[32];
+        snprintf(value, sizeof value, "round %d", i);
+        s_recv_expect(client, "kept", value);
+    }
+    s_finish(state);
+}
+
+/* (j) the same key before and after kill -9 names the same job. */
+static void
+test_idempotent_submit_across_restart(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.key = "order-42";
+    uint64_t first = s_go_sh(h, "echo once", &opts);
+    assert_int_equal(s_go_sh(h, "echo once", &opts), first);
+    s_crash_restart(h);
+    assert_int_equal(s_go_sh(h, "echo once", &opts), first);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(harness_cli(h, &out, &err, "go", "--key", "order-42",
+                                 "--", "echo", "once", NULL), 0);
+    assert_int_equal(strtoull(out, NULL, 10), first);
+    free(out);
+    free(err);
+    opts.key = "order-43";
+    uint64_t other = s_go_sh(h, "echo once", &opts);
+    assert_true(other > first);
+    s_crash_restart(h);
+    assert_int_equal(s_go_sh(h, "echo once", &opts), other);
+    opts.key = "order-42";
+    assert_int_equal(s_go_sh(h, "echo once", &opts), first);
+    assert_int_equal(s_stat(h, "jobs_queued"), 2);
+    s_finish(state);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Measurements: MEASURE lines, not assertions                       */
+/* ------------------------------------------------------------------ */
+
+#define T_RATE_JOBS 2000
+#define T_RATE_SEQ 500
+
+static void
+s_measure_rate(void **state, const char *fsync_mode)
+{
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "journal: { fsync: %s }\n" T_POOL2,
+             fsync_mode);
+    harness_t *h = s_up(state, yaml);
+    assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
+    static const char payload[] = "true";
+    const void **datas = calloc(T_RATE_JOBS, sizeof *datas);
+    size_t *lens = calloc(T_RATE_JOBS, sizeof *lens);
+    for (int i = 0; i < T_RATE_JOBS; i++) {
+        datas[i] = payload;
+        lens[i] = sizeof payload;
+    }
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.wg = "rate";
+    int64_t t0 = s_now();
+    assert_int_equal(goro_go_many(harness_client(h), "exec", T_RATE_JOBS,
+                                  datas, lens, &opts, NULL), GORO_OK);
+    int64_t t1 = s_now();
+    assert_int_equal(goro_wg_wait(harness_client(h), "rate", 120000),
+                     GORO_OK);
+    int64_t t2 = s_now();
+    goro_wg_info_t info;
+    assert_int_equal(goro_wg_status(harness_client(h), "rate", &info),
+                     GORO_OK);
+    assert_int_equal(info.succeeded, T_RATE_JOBS);
+    /* one submit at a time: each waits for its turn's flush (and fsync,
+       with always), so this is where the policy shows */
+    const char *argv[] = {"true", NULL};
+    opts.wg = "rate-seq";
+    int64_t t3 = s_now();
+    for (int i = 0; i < T_RATE_SEQ; i++)
+        assert_int_equal(goro_go_exec(harness_client(h), argv, &opts, NULL),
+                         GORO_OK);
+    int64_t t4 = s_now();
+    assert_int_equal(goro_wg_wait(harness_client(h), "rate-seq", 120000),
+                     GORO_OK);
+    printf("MEASURE fsync=%s: %d no-op exec jobs (true) on 2 pool workers "
+           "in %lld ms = %.0f jobs/s (pipelined submit of all in %lld ms); "
+           "%d submits one at a time: %.0f/s\n", fsync_mode,
+           T_RATE_JOBS, (long long) (t2 - t0),
+           T_RATE_JOBS * 1000.0 / (double) (t2 - t0 ? t2 - t0 : 1),
+           (long long) (t1 - t0), T_RATE_SEQ,
+           T_RATE_SEQ * 1000.0 / (double) (t4 - t3 ? t4 - t3 : 1));
+    free(datas);
+    free(lens);
+    s_finish(state);
+}
+
+static void
+test_measure_rate_always(void **state)
+{
+    s_measure_rate(state, "always");
+}
+
+static void
+test_measure_rate_everysec(void **state)
+{
+    s_measure_rate(state, "everysec");
+}
+
+static void
+test_measure_rate_never(void **state)
+{
+    s_measure_rate(state, "never");
+}
+
+/* Restart time with many queued jobs: from the start of gorod on their
+   journal until it answers a ping. */
+static void
+s_measure_restart(void **state, int count, int sig)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    static const char payload[] = "true";
+    const void **datas = calloc((size_t) count, sizeof *datas);
+    size_t *lens = calloc((size_t) count, sizeof *lens);
+    uint64_t *ids = calloc((size_t) count, sizeof *ids);
+    for (int i = 0; i < count; i++) {
+        datas[i] = payload;
+        lens[i] = sizeof payload;
+    }
+    int64_t t0 = s_now();
+    assert_int_equal(goro_go_many(harness_client(h), "exec", (size_t) count,
+                                  datas, lens, NULL, ids), GORO_OK);
+    int64_t submitted = s_now() - t0;
+    int code = harness_kill(h, sig, 30000);
+    assert_int_equal(code, sig == SIGKILL ? 128 + SIGKILL : 0);
+    struct stat st;
+    assert_int_equal(stat(s_journal(h), &st), 0);
+    t0 = s_now();
+    assert_int_equal(harness_restart(h, NULL, 120000), 0);
+    int64_t restart = s_now() - t0;
+    assert_int_equal(s_stat(h, "jobs_queued"), count);
+    assert_int_equal(s_job_state_now(h, ids[0]), GORO_JOB_QUEUED);
+    assert_int_equal(s_job_state_now(h, ids[count - 1]), GORO_JOB_QUEUED);
+    char *log = harness_log_run(h);
+    const char *replayed = strstr(log, "replayed in ");
+    long replay_ms = replayed ? strtol(replayed + 12, NULL, 10) : -1;
+    free(log);
+    printf("MEASURE restart with %d queued jobs (journal %lld bytes, after "
+           "%s): %lld ms from start to the first ping answered, replay "
+           "%ld ms (they were submitted with goro_go_many in %lld ms, "
+           "fsync always)\n", count, (long long) st.st_size,
+           sig == SIGKILL ? "kill -9" : "SIGTERM", (long long) restart,
+           replay_ms, (long long) submitted);
+    free(datas);
+    free(lens);
+    free(ids);
+    s_finish(state);
+}
+
+static void
+test_measure_restart_100k(void **state)
+{
+    s_measure_restart(state, 100000, SIGKILL);
 }
 
 int
@@ -246,9 +1872,38 @@ main(int argc, char **argv)
     }
     s_self[len] = '\0';
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* T_FILTER=test_name (a glob) runs only the tests it matches */
+    if (getenv("T_FILTER"))
+        cmocka_set_test_filter(getenv("T_FILTER"));
+    T_CHAOS_JOBS = s_env_int("GORO_SOAK_JOBS", T_CHAOS_JOBS);
+    T_CHAOS_VALUES = s_env_int("GORO_SOAK_VALUES", T_CHAOS_VALUES);
+    T_CHAOS_KILLS = s_env_int("GORO_SOAK_KILLS", T_CHAOS_KILLS);
+    T_CHAOS_BUDGET_MS = s_env_int("GORO_SOAK_BUDGET_MS", T_CHAOS_BUDGET_MS);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_blocked_call_across_crash,
                                   s_teardown),
+        cmocka_unit_test_teardown(test_chaos_kill9_during_run, s_teardown),
+        cmocka_unit_test_teardown(test_queued_jobs_survive, s_teardown),
+        cmocka_unit_test_teardown(test_channels_survive, s_teardown),
+        cmocka_unit_test_teardown(test_receiver_killed_mid_handoff,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_waitgroups_survive, s_teardown),
+        cmocka_unit_test_teardown(test_results_survive, s_teardown),
+        cmocka_unit_test_teardown(test_results_expire_after_restart,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_running_job_runs_again, s_teardown),
+        cmocka_unit_test_teardown(test_dead_letter_retry, s_teardown),
+        cmocka_unit_test_teardown(test_kill_workers_in_a_loop, s_teardown),
+        cmocka_unit_test_teardown(test_corrupt_journal, s_teardown),
+        cmocka_unit_test_teardown(test_corrupt_length_field, s_teardown),
+        cmocka_unit_test_teardown(test_torn_turn, s_teardown),
+        cmocka_unit_test_teardown(test_compaction_then_crash, s_teardown),
+        cmocka_unit_test_teardown(test_idempotent_submit_across_restart,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_measure_rate_always, s_teardown),
+        cmocka_unit_test_teardown(test_measure_rate_everysec, s_teardown),
+        cmocka_unit_test_teardown(test_measure_rate_never, s_teardown),
+        cmocka_unit_test_teardown(test_measure_restart_100k, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
