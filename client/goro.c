@@ -34,6 +34,8 @@ struct goro {
     curve_keys_t curve;         /* off unless a certificate was given */
     int curve_rc;               /* why the certificate given is unusable */
     char *last_error;           /* gorod's text for the last ERROR */
+    uint64_t epoch;             /* gorod's run id, from HEARTBEAT; 0:
+                                   not known yet */
 };
 
 struct goro_job {
@@ -193,6 +195,13 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
     }
     if (rc)
         s_reset(self);
+    else if (!self->epoch) {
+        /* Learn gorod's run id with the first request, so that a restart
+           during any later wait is noticed. */
+        goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
+        goro_msg_send(beat, zsock_resolve(self->sock), NULL);
+        goro_msg_destroy(&beat);
+    }
     return rc;
 }
 
@@ -219,7 +228,16 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
             }
             s_trace(self, "recv", reply);
             if (reply->cmd == GORO_MSG_HEARTBEAT) {
+                /* Another run of gorod answers: whatever we were waiting
+                   for died with the one before. */
+                uint64_t epoch = reply->id;
                 goro_msg_destroy(&reply);
+                if (epoch && self->epoch && epoch != self->epoch) {
+                    self->epoch = epoch;
+                    return GORO_EUNAVAILABLE;
+                }
+                if (epoch)
+                    self->epoch = epoch;
                 continue;
             }
             *reply_out = reply;

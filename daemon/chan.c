@@ -539,7 +539,7 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
         case GORO_MSG_J_CHAN_PUSH: {
             /* Values a receiver held at the crash were never popped: they
                come back in the buffer, at their place. */
-            if (r->id < chan->next_seq)
+            if (r->id < chan->next_seq || chan->closed)
                 return GORO_EPROTO;
             chan->next_seq = r->id;
             s_buffer_push(self, chan, r->data ? goro_memdup(r->data, r->size)

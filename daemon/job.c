@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <czmq.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,7 +374,9 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
     char *err = NULL;
     switch (r->cmd) {
         case GORO_MSG_J_START:
-            if (!s_allowed[job->state][GORO_JOB_RUNNING])
+            /* gorod writes the attempt it starts: one more than before */
+            if (!s_allowed[job->state][GORO_JOB_RUNNING]
+                || r->attempt != (uint32_t) job->attempt + 1)
                 return GORO_EPROTO;
             job_table_start(self, job, goro_now());
             job->attempt = (int) r->attempt;
@@ -405,7 +408,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
             job_table_remove(self, &job);
             return GORO_OK;
         case GORO_MSG_J_JOB_FLAGS:
-            if (r->counter < 0 || r->counter > (int64_t) r->attempt)
+            if (r->attempt >= INT_MAX || r->counter < 0
+                || r->counter > (int64_t) r->attempt)
                 return GORO_EPROTO;
             job->attempt = (int) r->attempt;
             job->attempt_base = (int) r->counter;
@@ -437,6 +441,15 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
     qsort(jobs, n, sizeof(job_t *), s_by_id);
     for (size_t i = 0; i < n; i++) {
         s_log_submit(journal, jobs[i]);
+        /* Ended but for a cancel in the queue, a job went through running
+           on its way: replay checks that path. */
+        if (job_state_ended(jobs[i]->state)
+            && (jobs[i]->state != GORO_JOB_CANCELLED || jobs[i]->attempt)) {
+            /* attempt 1 here; J_JOB_FLAGS below restores the count */
+            goro_msg_t start = {.cmd = GORO_MSG_J_START, .id = jobs[i]->id,
+                                .attempt = 1};
+            journal_append(journal, &start);
+        }
         if (job_state_ended(jobs[i]->state))
             s_log_end(journal, jobs[i]);
         if (jobs[i]->attempt || jobs[i]->result_sent)

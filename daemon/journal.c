@@ -1,9 +1,14 @@
 /*  journal - the file format, group commit, replay and compaction.
 
     File: "GOROJNL" + version byte, then records of
-        length (4 bytes, big-endian) | CRC32C of the frame (4) | frame
+        length (4, big-endian) | CRC32C of those 4 bytes | CRC32C of the
+        frame (4) | frame
     where the frame is a goro_msg encoding, so replay decodes with the
-    same bounds-checked codec as the network does.
+    same bounds-checked codec as the network does. The length has its own
+    checksum so that a flipped bit in it reads as corruption, not as a
+    record running past the end (which is what a torn write looks like).
+    Every flush ends with a J_COMMIT record; replay applies a turn's
+    records only once it has seen the turn's J_COMMIT.
 
     Writes are buffered for the loop turn and written with one write();
     fsync follows journal.fsync. A record is durable once the flush of its
@@ -36,6 +41,7 @@ struct journal {
     uint64_t size;              /* bytes in the file */
     int64_t synced_at;          /* monotonic ms of the last fsync */
     bool dirty;                 /* written since the last fsync */
+    bool committed;             /* the buffer ends with its J_COMMIT */
 };
 
 static journal_io_t s_io = {write, fsync, rename};
@@ -231,23 +237,69 @@ s_read_file(int fd, uint8_t **buf_out, size_t *size_out)
 typedef enum {
     REC_OK,
     REC_SHORT,                  /* runs past the end of the file */
-    REC_CRC                     /* whole, but the checksum is wrong */
+    REC_BAD                     /* whole, but a checksum is wrong */
 } rec_t;
 
-/* Checks the record at OFFSET: its frame, or why not. */
+static bool
+s_all_zero(const uint8_t *buf, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (buf[i])
+            return false;
+    return true;
+}
+
+/* Checks the record at OFFSET: its frame, or why not. A tail of zeros
+   (space a crash left allocated but unwritten) counts as short. */
 static rec_t
 s_record_at(const uint8_t *buf, size_t size, size_t offset,
             const uint8_t **frame, size_t *frame_size)
 {
-    if (size - offset < JOURNAL_FRAME)
+    size_t left = size - offset;
+    if (left < JOURNAL_FRAME || s_all_zero(buf + offset, left))
         return REC_SHORT;
+    if (journal_crc32c(0, buf + offset, 4) != s_get32(buf + offset + 4))
+        return REC_BAD;
     size_t length = s_get32(buf + offset);
-    uint32_t crc = s_get32(buf + offset + 4);
-    if (length > size - offset - JOURNAL_FRAME)
+    if (length > left - JOURNAL_FRAME)
         return REC_SHORT;
     *frame = buf + offset + JOURNAL_FRAME;
     *frame_size = length;
-    return journal_crc32c(0, *frame, length) == crc ? REC_OK : REC_CRC;
+    return journal_crc32c(0, *frame, length) == s_get32(buf + offset + 8)
+           ? REC_OK : REC_BAD;
+}
+
+static bool
+s_is_commit(const uint8_t *frame, size_t size)
+{
+    return size >= GORO_MSG_HEADER && frame[3] == GORO_MSG_J_COMMIT;
+}
+
+/* Applies the records in [FROM, TO), a whole turn; GORO_EPROTO at the
+   first that does not decode or fit, with its offset in *BAD_AT. */
+static int
+s_apply_turn(const uint8_t *buf, size_t from, size_t to,
+             journal_apply_fn *apply, void *arg, uint64_t *records,
+             size_t *bad_at)
+{
+    for (size_t offset = from; offset < to;) {
+        size_t length = s_get32(buf + offset);
+        const uint8_t *frame = buf + offset + JOURNAL_FRAME;
+        if (!s_is_commit(frame, length)) {
+            goro_msg_t *record = NULL;
+            int rc = goro_msg_decode(frame, length, 0, &record);
+            if (rc == GORO_OK)
+                rc = apply(arg, record);
+            goro_msg_destroy(&record);
+            if (rc) {
+                *bad_at = offset;
+                return GORO_EPROTO;
+            }
+            (*records)++;
+        }
+        offset += JOURNAL_FRAME + length;
+    }
+    return GORO_OK;
 }
 
 int
@@ -277,52 +329,64 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
         rc = GORO_EPROTO;
         goto done;
     }
-    size_t offset = JOURNAL_HEADER;
+    /* Turn by turn: records up to a J_COMMIT are checked, then applied
+       together. TURN is where the current turn started. */
+    size_t offset = JOURNAL_HEADER, turn = JOURNAL_HEADER;
     while (offset < size) {
         const uint8_t *frame = NULL;
         size_t frame_size = 0;
         rec_t rec = s_record_at(buf, size, offset, &frame, &frame_size);
-        int bad = rec != REC_OK;
-        if (!bad) {
-            goro_msg_t *record = NULL;
-            bad = goro_msg_decode(frame, frame_size, 0, &record);
-            if (!bad)
-                bad = apply(arg, record);
-            goro_msg_destroy(&record);
-        }
-        if (!bad) {
-            info->records++;
+        size_t bad_at = offset;
+        if (rec == REC_OK) {
             offset += JOURNAL_FRAME + frame_size;
-            continue;
+            if (!s_is_commit(frame, frame_size))
+                continue;
+            if (s_apply_turn(buf, turn, offset, apply, arg, &info->records,
+                             &bad_at) == GORO_OK) {
+                turn = offset;
+                continue;
+            }
         }
-        /* A record a crash cut short runs to the end of the file (or past
-           it): drop it. A bad record with more after it is corruption. */
+        /* A record a crash cut short runs to (or past) the end of the
+           file: the turn it belongs to never committed. Anything else
+           is corruption. */
         bool torn = rec == REC_SHORT
-                    || (rec == REC_CRC
-                        && offset + JOURNAL_FRAME + frame_size == size);
+                    || (rec == REC_BAD
+                        && offset + JOURNAL_FRAME + frame_size == size
+                        && frame_size > 0);
         if (torn) {
             info->torn = true;
-            info->torn_offset = offset;
-            log_warn("journal %s: torn last record at offset %zu dropped "
-                     "(%zu bytes)", self->path, offset, size - offset);
+            info->torn_offset = bad_at;
+            log_warn("journal %s: torn last record at offset %zu; its turn "
+                     "(from offset %zu, %zu bytes) is dropped", self->path,
+                     bad_at, turn, size - turn);
         }
         else if (repair) {
             info->skipped++;
             log_warn("journal %s: bad record at offset %zu; --repair drops "
-                     "the journal from there (%zu bytes)", self->path,
-                     offset, size - offset);
+                     "the journal from its turn at offset %zu (%zu bytes)",
+                     self->path, bad_at, turn, size - turn);
         }
         else {
             snprintf(err, err_size, "journal %s: bad record at offset %zu "
                      "(%s); start gorod with --repair to drop everything "
-                     "from there", self->path, offset,
-                     rec == REC_CRC ? "checksum mismatch"
+                     "from there", self->path, bad_at,
+                     rec == REC_BAD ? "checksum mismatch"
                                     : "content does not fit the state");
             rc = GORO_EPROTO;
             goto done;
         }
         break;
     }
+    if (offset >= size && turn < size && !info->torn) {
+        /* Whole records, but the last turn has no J_COMMIT: a write cut
+           exactly between records. */
+        info->torn = true;
+        info->torn_offset = turn;
+        log_warn("journal %s: last turn at offset %zu has no commit; "
+                 "dropped (%zu bytes)", self->path, turn, size - turn);
+    }
+    offset = turn;
     if (offset < size && ftruncate(self->fd, (off_t) offset) != 0) {
         snprintf(err, err_size, "cannot truncate journal %s: %s",
                  self->path, strerror(errno));
@@ -354,9 +418,11 @@ s_buffer(journal_t *self, const goro_msg_t *record, uint8_t **buf,
         *alloc = need * 2;
         *buf = goro_realloc(*buf, *alloc);
     }
-    s_put32(*buf + *used, (uint32_t) frame_size);
-    s_put32(*buf + *used + 4, journal_crc32c(0, frame, frame_size));
-    memcpy(*buf + *used + JOURNAL_FRAME, frame, frame_size);
+    uint8_t *at = *buf + *used;
+    s_put32(at, (uint32_t) frame_size);
+    s_put32(at + 4, journal_crc32c(0, at, 4));
+    s_put32(at + 8, journal_crc32c(0, frame, frame_size));
+    memcpy(at + JOURNAL_FRAME, frame, frame_size);
     *used = need;
     free(frame);
     (void) self;
@@ -368,9 +434,15 @@ journal_append(journal_t *self, const goro_msg_t *record)
     s_buffer(self, record, &self->buf, &self->used, &self->alloc);
 }
 
+static const goro_msg_t s_commit = {.cmd = GORO_MSG_J_COMMIT};
+
 int
 journal_flush(journal_t *self, int64_t now)
 {
+    if (self->used && !self->committed) {
+        journal_append(self, &s_commit);
+        self->committed = true;
+    }
     if (self->used) {
         /* Position explicitly: a failed write may have moved the offset
            part way, and the retry must overwrite, not append after it. */
@@ -382,6 +454,7 @@ journal_flush(journal_t *self, int64_t now)
         }
         self->size += self->used;
         self->used = 0;
+        self->committed = false;
         self->dirty = true;
     }
     bool due = self->fsync == CONFIG_FSYNC_ALWAYS
@@ -422,8 +495,10 @@ journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
                   strerror(errno));
         return GORO_ESYS;
     }
-    /* The snapshot goes through the turn buffer, then out in one write. */
+    /* The snapshot goes through the turn buffer, then out in one write,
+       as one turn. */
     fn(arg, self);
+    journal_append(self, &s_commit);
     uint8_t header[JOURNAL_HEADER];
     s_header(header);
     uint64_t new_size = JOURNAL_HEADER + self->used;
@@ -434,6 +509,7 @@ journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
         log_error("journal compaction failed: %s; the old journal stays",
                   strerror(errno));
         self->used = 0;
+        self->committed = false;
         close(fd);
         unlink(tmp);
         return GORO_ESYS;

@@ -1,11 +1,14 @@
 /*  journal - gorod's append-only log of state changes, replayed at start.
 
     Each record is one goro_msg frame (the J_* commands of the codec)
-    framed by its length and a CRC32C, after an 8-byte file header. The
+    framed by its length and CRC32Cs, after an 8-byte file header. The
     tables append records from their mutators; the server flushes once per
     loop turn, before that turn's replies go out, and fsyncs as
     journal.fsync says (always: every flush; everysec: at most once a
-    second; never: the kernel decides).
+    second; never: the kernel decides). Each flush ends with a J_COMMIT
+    record, and replay applies whole turns only: a crash in mid-write
+    never leaves half a state change (a job ended but its waitgroup not
+    told).
 
     Compaction rewrites the journal as a snapshot of the live state:
     written to PATH.compact, fsynced, renamed over PATH, and the directory
@@ -27,7 +30,8 @@
 #define JOURNAL_MAGIC "GOROJNL"     /* 7 bytes, then the format version */
 #define JOURNAL_VERSION 1           /* bumped on any record format change */
 #define JOURNAL_HEADER 8
-#define JOURNAL_FRAME 8             /* per record: length 4, CRC32C 4 */
+#define JOURNAL_FRAME 12            /* per record: length 4, CRC32C of the
+                                       length 4, CRC32C of the frame 4 */
 
 typedef struct journal journal_t;
 
@@ -64,11 +68,12 @@ journal_t *journal_open(const char *path, config_fsync_t fsync, char *err,
                         size_t err_size);
 void journal_destroy(journal_t **self_p);
 
-/* Reads every record and calls APPLY for each, in order. A torn last
-   record (a crash mid-write) is cut off with a warning naming its offset.
-   A bad record followed by more data is corruption: GORO_EPROTO with the
-   offset in ERR, unless REPAIR, which drops the journal from there on.
-   Must be called once, before any append. */
+/* Reads every committed turn and calls APPLY for each record, in order.
+   A torn tail (a crash mid-write: the last turn cut short, or without its
+   J_COMMIT) is cut off with a warning naming its offset. A bad record
+   with more data after it is corruption: GORO_EPROTO with the offset in
+   ERR, unless REPAIR, which drops the journal from the start of that
+   record's turn on. Must be called once, before any append. */
 int journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
                    void *arg, journal_replay_t *info, char *err,
                    size_t err_size);

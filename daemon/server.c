@@ -98,6 +98,7 @@ struct server {
     bool stopping;
     int64_t stop_deadline;
     int64_t started_at;
+    uint64_t epoch;             /* this run's id, in HEARTBEAT replies */
     uint64_t requests, malformed;
     uint64_t undelivered;       /* replies to peers that were gone */
     uint64_t results_dropped;   /* job results for a closed channel */
@@ -202,6 +203,12 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
                           self->heap, DL_POOL);
     heap_node_init(&self->tick, DL_TICK);
     self->started_at = goro_now();
+    /* Differs from run to run, so that a client whose call was parked
+       in an earlier gorod learns that its request is gone. */
+    self->epoch = ((uint64_t) goro_wall_ms() << 20) ^ (uint64_t) getpid()
+                  ^ (uint64_t) goro_now();
+    if (self->epoch == 0)
+        self->epoch = 1;
     if (s_recover(self, repair, err, err_size) != GORO_OK)
         goto error;
     return self;
@@ -267,6 +274,11 @@ s_send(server_t *self, zsock_t *sock, goro_msg_t *msg, const goro_rid_t *rid)
     if (outbox_push(self->outbox, zsock_resolve(sock), rid, msg) != GORO_OK)
         log_bug("a reply cannot be encoded");
 }
+
+static void
+s_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+              int code, const char *format, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 s_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
@@ -1312,6 +1324,7 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_HEARTBEAT: {
             goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
             beat->reqid = msg->reqid;
+            beat->id = self->epoch;
             s_send(self, self->clients, beat, rid);
             goro_msg_destroy(&beat);
             break;

@@ -87,7 +87,12 @@ s_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
     int64_t counter = wg ? wg->info.counter : 0;
     if (delta < 0 && counter + delta < 0)   /* counter >= 0: no overflow */
         return GORO_ENEGATIVE;
-    if (delta > 0 && counter > INT64_MAX - delta)
+    /* The round's sums grow too: refuse what would overflow them. */
+    if (delta > 0 && (counter > INT64_MAX - delta
+                      || (wg && counter > 0
+                          && wg->info.added > INT64_MAX - delta)))
+        return GORO_EINVAL;
+    if (delta < 0 && wg && wg->info.done > INT64_MAX + delta)
         return GORO_EINVAL;
     wg = wg_table_get(self, name);
     if (counter == 0 && delta > 0) {

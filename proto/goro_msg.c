@@ -69,7 +69,7 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_WG_ADD] = {"WG_ADD", {F_NAME, F_NUMBER}},
     [GORO_MSG_WG_WAIT] = {"WG_WAIT", {F_NAME, F_TIMEOUT}},
     [GORO_MSG_WG_STATUS] = {"WG_STATUS", {F_NAME}},
-    [GORO_MSG_HEARTBEAT] = {"HEARTBEAT", {F_END}},
+    [GORO_MSG_HEARTBEAT] = {"HEARTBEAT", {F_ID}},
     [GORO_MSG_DISCONNECT] = {"DISCONNECT", {F_END}},
     [GORO_MSG_ACK] = {"ACK", {F_ID}},
     [GORO_MSG_OK] = {"OK", {F_ID, F_DATA}},
@@ -105,6 +105,7 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_J_WG_SET] = {"J_WG_SET", {F_NAME, F_COUNTER, F_ADDED, F_DONE,
                                         F_SUCCEEDED, F_FAILED}},
     [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_ID}},
+    [GORO_MSG_J_COMMIT] = {"J_COMMIT", {F_END}},
 };
 
 static const schema_t *

@@ -69,7 +69,8 @@ typedef enum {
     GORO_MSG_J_CHAN_CLOSE = 50,
     GORO_MSG_J_WG_SET = 51,
     GORO_MSG_J_NEXT_ID = 52,
-    GORO_MSG_CMD_MAX = 53
+    GORO_MSG_J_COMMIT = 53,     /* ends a loop turn's records */
+    GORO_MSG_CMD_MAX = 54
 } goro_msg_cmd_t;
 
 /* What LIST asks for. */

@@ -112,7 +112,7 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_WG_ADD, "WG_ADD", {X_NAME, X_NUMBER}},
     {GORO_MSG_WG_WAIT, "WG_WAIT", {X_NAME, X_TIMEOUT}},
     {GORO_MSG_WG_STATUS, "WG_STATUS", {X_NAME}},
-    {GORO_MSG_HEARTBEAT, "HEARTBEAT", {X_END}},
+    {GORO_MSG_HEARTBEAT, "HEARTBEAT", {X_ID}},
     {GORO_MSG_DISCONNECT, "DISCONNECT", {X_END}},
     {GORO_MSG_ACK, "ACK", {X_ID}},
     {GORO_MSG_OK, "OK", {X_ID, X_DATA}},
@@ -147,6 +147,7 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_J_WG_SET, "J_WG_SET", {X_NAME, X_COUNTER, X_ADDED, X_DONE,
                                      X_SUCCEEDED, X_FAILED}},
     {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_ID}},
+    {GORO_MSG_J_COMMIT, "J_COMMIT", {X_END}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -545,7 +546,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 53, 255, 256,
+    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 54, 255, 256,
                            1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
