@@ -794,7 +794,13 @@ s_recv_all(goro_worker_t *self)
         int rc = goro_msg_recv(self->socket, 0, &msg, NULL);
         if (rc == GORO_EUNAVAILABLE)
             break;
-        self->heard_at = goro_now();    /* any frame is life */
+        /* Any frame is life, once welcomed; before that only WELCOME is:
+           a gorod that cannot read our READY (another protocol version)
+           answers with DISCONNECTs, and we must not wait on it forever
+           but reconnect, with backoff, and say so. */
+        if (self->welcomed || (rc == GORO_OK
+                               && msg->cmd == GORO_MSG_WELCOME))
+            self->heard_at = goro_now();
         if (rc != GORO_OK) {
             s_log(self, "ignored a malformed %s: %s",
                   msg ? goro_msg_cmd_name(msg->cmd) : "frame",
