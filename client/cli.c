@@ -565,22 +565,30 @@ s_parser_job_id(s_parser_t *self, const char *text, uint64_t *id_out)
 /*  Jobs                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The parse of a verb whose only option is --timeout D: NARGS arguments
+   (named USAGE in messages), *TIMEOUT_MS set if the option is given.
+   0 (p->exit_code set) on --help or a usage error. */
 static int
-s_cmd_ping(goro_t *client, int argc, char **argv)
+s_parse_timeout_verb(s_parser_t *p, const char *verb, int argc, char **argv,
+                     int nargs, const char *usage, int64_t *timeout_ms)
 {
     static const s_option_t options[] = {
         {"timeout", S_KEY_TIMEOUT, 1}, {NULL, 0, 0}
     };
-    s_parser_t p;
-    s_parser_init(&p, "ping", argc, argv);
-    int64_t timeout_ms = S_PING_TIMEOUT_MS;
+    s_parser_init(p, verb, argc, argv);
     int opt;
-    while ((opt = s_parser_next(&p, options)) != S_OPT_END) {
-        if (opt == S_OPT_STOP
-        || (opt == S_KEY_TIMEOUT && !s_parser_timeout(&p, &timeout_ms)))
-            return p.exit_code;
-    }
-    if (!s_parser_args(&p, 0, ""))
+    while ((opt = s_parser_next(p, options)) != S_OPT_END)
+        if (opt == S_OPT_STOP || !s_parser_timeout(p, timeout_ms))
+            return 0;
+    return s_parser_args(p, nargs, usage);
+}
+
+static int
+s_cmd_ping(goro_t *client, int argc, char **argv)
+{
+    s_parser_t p;
+    int64_t timeout_ms = S_PING_TIMEOUT_MS;
+    if (!s_parse_timeout_verb(&p, "ping", argc, argv, 0, "", &timeout_ms))
         return p.exit_code;
 
     int64_t start_at = s_now_ms();
@@ -999,18 +1007,10 @@ s_cmd_chan_make(goro_t *client, int argc, char **argv)
 static int
 s_cmd_send(goro_t *client, int argc, char **argv)
 {
-    static const s_option_t options[] = {
-        {"timeout", S_KEY_TIMEOUT, 1}, {NULL, 0, 0}
-    };
     s_parser_t p;
-    s_parser_init(&p, "send", argc, argv);
     int64_t timeout_ms = -1;
-    int opt;
-    while ((opt = s_parser_next(&p, options)) != S_OPT_END) {
-        if (opt == S_OPT_STOP || !s_parser_timeout(&p, &timeout_ms))
-            return p.exit_code;
-    }
-    if (!s_parser_args(&p, 2, "NAME VALUE"))
+    if (!s_parse_timeout_verb(&p, "send", argc, argv, 2, "NAME VALUE",
+                              &timeout_ms))
         return p.exit_code;
 
     const char *name = p.args[0];
@@ -1032,18 +1032,10 @@ s_cmd_send(goro_t *client, int argc, char **argv)
 static int
 s_cmd_recv(goro_t *client, int argc, char **argv)
 {
-    static const s_option_t options[] = {
-        {"timeout", S_KEY_TIMEOUT, 1}, {NULL, 0, 0}
-    };
     s_parser_t p;
-    s_parser_init(&p, "recv", argc, argv);
     int64_t timeout_ms = -1;
-    int opt;
-    while ((opt = s_parser_next(&p, options)) != S_OPT_END) {
-        if (opt == S_OPT_STOP || !s_parser_timeout(&p, &timeout_ms))
-            return p.exit_code;
-    }
-    if (!s_parser_args(&p, 1, "NAME"))
+    if (!s_parse_timeout_verb(&p, "recv", argc, argv, 1, "NAME",
+                              &timeout_ms))
         return p.exit_code;
 
     void *data = NULL;
