@@ -28,7 +28,7 @@
 #include <sys/types.h>
 
 #define JOURNAL_MAGIC "GOROJNL"     /* 7 bytes, then the format version */
-#define JOURNAL_VERSION 1           /* bumped on any record format change */
+#define JOURNAL_VERSION 2           /* bumped on any record format change */
 #define JOURNAL_HEADER 8
 #define JOURNAL_FRAME 12            /* per record: length 4, CRC32C of the
                                        length 4, CRC32C of the frame 4 */
