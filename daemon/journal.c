@@ -42,6 +42,7 @@ struct journal {
     int64_t synced_at;          /* monotonic ms of the last fsync */
     bool dirty;                 /* written since the last fsync */
     bool committed;             /* the buffer ends with its J_COMMIT */
+    bool failed;                /* the last write failed */
 };
 
 static journal_io_t s_io = {write, fsync, rename};
@@ -55,8 +56,8 @@ journal_set_io(const journal_io_t *io)
 
 /* ---- CRC32C -------------------------------------------------------- */
 
-uint32_t
-journal_crc32c(uint32_t crc, const void *data, size_t size)
+static uint32_t
+s_crc32c_table(uint32_t crc, const uint8_t *p, size_t size)
 {
     static uint32_t table[256];
     static bool ready;
@@ -69,11 +70,41 @@ journal_crc32c(uint32_t crc, const void *data, size_t size)
         }
         ready = true;
     }
-    const uint8_t *p = data;
-    crc = ~crc;
     while (size--)
         crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* SSE 4.2 has CRC32C in hardware, 8 bytes an instruction: the journal
+   checksums every record, and the table costs a tenth of gorod's time
+   under load (bench/). */
+__attribute__((target("sse4.2")))
+static uint32_t
+s_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t size)
+{
+    uint64_t c = crc;
+    for (; size >= 8; size -= 8, p += 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+    }
+    crc = (uint32_t) c;
+    for (; size; size--)
+        crc = __builtin_ia32_crc32qi(crc, *p++);
+    return crc;
+}
+#endif
+
+uint32_t
+journal_crc32c(uint32_t crc, const void *data, size_t size)
+{
+    crc = ~crc;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~s_crc32c_sse42(crc, data, size);
+#endif
+    return ~s_crc32c_table(crc, data, size);
 }
 
 /* ---- small I/O helpers --------------------------------------------- */
@@ -444,14 +475,18 @@ journal_flush(journal_t *self, int64_t now)
         self->committed = true;
     }
     if (self->used) {
-        /* Position explicitly: a failed write may have moved the offset
-           part way, and the retry must overwrite, not append after it. */
-        if (lseek(self->fd, (off_t) self->size, SEEK_SET) < 0
+        /* After a failed write, position explicitly: it may have moved
+           the offset part way, and the retry must overwrite, not append
+           after it. */
+        if ((self->failed && lseek(self->fd, (off_t) self->size,
+                                   SEEK_SET) < 0)
             || s_write_all(self->fd, self->buf, self->used) != 0) {
             log_error("journal %s: write failed: %s; will retry",
                       self->path, strerror(errno));
+            self->failed = true;
             return GORO_ESYS;
         }
+        self->failed = false;
         self->size += self->used;
         self->used = 0;
         self->committed = false;
