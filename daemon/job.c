@@ -376,7 +376,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
         case GORO_MSG_J_START:
             /* gorod writes the attempt it starts: one more than before */
             if (!s_allowed[job->state][GORO_JOB_RUNNING]
-                || r->attempt != (uint32_t) job->attempt + 1)
+                || r->attempt != (uint32_t) job->attempt + 1
+                || r->attempt >= INT_MAX)
                 return GORO_EPROTO;
             job_table_start(self, job, goro_now());
             job->attempt = (int) r->attempt;
@@ -441,10 +442,13 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
     qsort(jobs, n, sizeof(job_t *), s_by_id);
     for (size_t i = 0; i < n; i++) {
         s_log_submit(journal, jobs[i]);
-        /* Ended but for a cancel in the queue, a job went through running
-           on its way: replay checks that path. */
-        if (job_state_ended(jobs[i]->state)
-            && (jobs[i]->state != GORO_JOB_CANCELLED || jobs[i]->attempt)) {
+        /* A running job, and an ended one but for a cancel in the queue,
+           went through running: replay checks that path, and the records
+           after the snapshot (its end, its requeue) must fit it. */
+        if (jobs[i]->state == GORO_JOB_RUNNING
+            || (job_state_ended(jobs[i]->state)
+                && (jobs[i]->state != GORO_JOB_CANCELLED
+                    || jobs[i]->attempt))) {
             /* attempt 1 here; J_JOB_FLAGS below restores the count */
             goro_msg_t start = {.cmd = GORO_MSG_J_START, .id = jobs[i]->id,
                                 .attempt = 1};

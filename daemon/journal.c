@@ -394,6 +394,7 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
         }
         else if (repair) {
             info->skipped++;
+            info->reapply = rec == REC_OK && bad_at > turn;
             log_warn("journal %s: bad record at offset %zu; --repair drops "
                      "the journal from its turn at offset %zu (%zu bytes)",
                      self->path, bad_at, turn, size - turn);
@@ -463,6 +464,7 @@ void
 journal_append(journal_t *self, const goro_msg_t *record)
 {
     s_buffer(self, record, &self->buf, &self->used, &self->alloc);
+    self->committed = false;    /* a later flush commits this one too */
 }
 
 static const goro_msg_t s_commit = {.cmd = GORO_MSG_J_COMMIT};

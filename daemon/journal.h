@@ -49,6 +49,9 @@ typedef struct {
     bool torn;                  /* a torn last record was dropped */
     uint64_t torn_offset;
     uint64_t skipped;           /* bad records dropped under --repair */
+    bool reapply;               /* --repair cut a turn that was partly
+                                   applied: replay again into fresh
+                                   tables (the file now ends before it) */
 } journal_replay_t;
 
 /* Test hooks: each step of I/O goes through these, so that tests can

@@ -1466,6 +1466,19 @@ s_recover(server_t *self, bool repair, char *err, size_t err_size)
     journal_replay_t info;
     int rc = journal_replay(self->journal, repair, s_replay_apply, self,
                             &info, err, err_size);
+    if (rc == GORO_OK && info.reapply) {
+        /* Part of the cut turn reached the tables: start them over from
+           the journal as it now is. */
+        job_table_destroy(&self->jobs);
+        chan_table_destroy(&self->chans);
+        wg_table_destroy(&self->wgs);
+        self->jobs = job_table_new();
+        self->chans = chan_table_new(s_on_chan_fire, self,
+                                     (uint64_t) goro_wall_ms());
+        self->wgs = wg_table_new();
+        rc = journal_replay(self->journal, false, s_replay_apply, self,
+                            &info, err, err_size);
+    }
     if (rc)
         return rc;
     /* From here on, changes (the settling included) are journaled. */
