@@ -388,8 +388,16 @@ test_many_waiters(void **state)
         pids[i] = s_child(H, "wait", "many", "30000", harness_path(H, name),
                           NULL);
     }
-    /* each child's try-once wait and its parked wait reached gorod */
-    s_wait_requests(H, base, 2 * T_WAITERS);
+    /* Each child wrote its ready file after its try-once wait (which must
+       time out, so the Done below comes after all of them); then its
+       first-request HEARTBEAT and its parked wait reach gorod, three
+       requests a child. */
+    for (int i = 0; i < T_WAITERS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "waiter-%d.ready", i);
+        s_wait_file(harness_path(H, name));
+    }
+    s_wait_requests(H, base, 3 * T_WAITERS);
     for (int i = 0; i < T_WAITERS; i++)
         assert_true(s_alive(pids[i]));      /* none was released */
     assert_int_equal(goro_wg_done(client, "many"), GORO_OK);
