@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define JOURNAL_FSYNC_EVERY_MS 1000     /* journal.fsync: everysec */
@@ -43,6 +45,10 @@ struct journal {
     bool dirty;                 /* written since the last fsync */
     bool committed;             /* the buffer ends with its J_COMMIT */
     bool failed;                /* the last write failed */
+    pid_t child;                /* compaction in progress, or 0 */
+    int compact_fd;             /* its PATH.compact */
+    uint8_t *later;             /* turns flushed while it runs */
+    size_t later_used, later_alloc;
 };
 
 static journal_io_t s_io = {write, fsync, rename};
@@ -221,6 +227,15 @@ journal_destroy(journal_t **self_p)
 {
     if (self_p && *self_p) {
         journal_t *self = *self_p;
+        if (self->child > 0) {      /* a compaction cannot finish now */
+            kill(self->child, SIGKILL);
+            waitpid(self->child, NULL, 0);
+            close(self->compact_fd);
+            char tmp[PATH_MAX];
+            snprintf(tmp, sizeof tmp, "%s.compact", self->path);
+            unlink(tmp);
+            free(self->later);
+        }
         if (self->used)
             journal_flush(self, goro_now());
         if (self->dirty && self->fsync != CONFIG_FSYNC_NEVER)
@@ -489,6 +504,16 @@ journal_flush(journal_t *self, int64_t now)
             return GORO_ESYS;
         }
         self->failed = false;
+        if (self->child > 0) {
+            /* A compaction's snapshot is of the state before these: they
+               go after it in the new journal too. */
+            if (self->later_used + self->used > self->later_alloc) {
+                self->later_alloc = (self->later_used + self->used) * 2;
+                self->later = goro_realloc(self->later, self->later_alloc);
+            }
+            memcpy(self->later + self->later_used, self->buf, self->used);
+            self->later_used += self->used;
+        }
         self->size += self->used;
         self->used = 0;
         self->committed = false;
@@ -561,4 +586,86 @@ journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
     self->dirty = false;
     self->synced_at = goro_now();
     return GORO_OK;
+}
+
+int
+journal_compact_start(journal_t *self, journal_snapshot_fn *fn, void *arg)
+{
+    if (self->child > 0)
+        return GORO_ESTATE;
+    /* The snapshot is of the state after every flushed turn: flush this
+       one first, so that the file and the snapshot agree. */
+    if (journal_flush(self, goro_now()) != GORO_OK)
+        return GORO_ESYS;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.compact", self->path);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_error("journal compaction: cannot create %s: %s", tmp,
+                  strerror(errno));
+        return GORO_ESYS;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child has a copy of the tables as they are now: it only
+           serializes them and writes, then leaves without running any
+           of the parent's exit handlers. */
+        fn(arg, self);
+        journal_append(self, &s_commit);
+        uint8_t header[JOURNAL_HEADER];
+        s_header(header);
+        int ok = s_write_all(fd, header, sizeof header) == 0
+                 && s_write_all(fd, self->buf, self->used) == 0
+                 && s_io.fsync(fd) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    if (pid < 0) {
+        log_error("journal compaction: fork failed: %s", strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return GORO_ESYS;
+    }
+    self->child = pid;
+    self->compact_fd = fd;
+    self->later_used = 0;
+    return GORO_OK;
+}
+
+int
+journal_compact_poll(journal_t *self)
+{
+    int status;
+    if (self->child <= 0 || waitpid(self->child, &status, WNOHANG)
+                            != self->child)
+        return 0;
+    self->child = 0;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.compact", self->path);
+    int fd = self->compact_fd;
+    struct stat st;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0
+              && lseek(fd, 0, SEEK_END) >= 0
+              && s_write_all(fd, self->later, self->later_used) == 0
+              && s_io.fsync(fd) == 0 && fstat(fd, &st) == 0
+              && s_io.rename(tmp, self->path) == 0;
+    free(self->later);
+    self->later = NULL;
+    self->later_used = self->later_alloc = 0;
+    if (!ok) {
+        log_error("journal compaction failed (%s); the old journal stays",
+                  WIFEXITED(status) && WEXITSTATUS(status) == 0
+                  ? strerror(errno) : "its process did not finish");
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (s_fsync_dir(self->path) != 0)
+        log_warn("journal compaction: fsync of the directory failed: %s",
+                 strerror(errno));
+    close(self->fd);
+    self->fd = fd;
+    self->size = (uint64_t) st.st_size;
+    self->dirty = false;
+    self->synced_at = goro_now();
+    return 1;
 }

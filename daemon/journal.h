@@ -95,6 +95,19 @@ uint64_t journal_size(journal_t *self);
    old journal stays in use and GORO_ESYS is returned. */
 int journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg);
 
+/* Compaction without stopping the world: a child process (fork) writes
+   FN's snapshot of the state as it is now to PATH.compact, while gorod
+   goes on; the turns flushed meanwhile are kept and appended when the
+   child is done. GORO_ESTATE if one runs already, GORO_ESYS if it could
+   not start (the old journal stays in use either way). */
+int journal_compact_start(journal_t *self, journal_snapshot_fn *fn,
+                          void *arg);
+
+/* Checks on a compaction started above: 0 while it runs (or none does),
+   1 once it has replaced the journal, -1 if it failed (the old journal
+   stays). Call it when a child exits (SIGCHLD) or now and then. */
+int journal_compact_poll(journal_t *self);
+
 const char *journal_path(journal_t *self);
 
 /* CRC32C (Castagnoli) of SIZE bytes, continuing from CRC (0 to start). */

@@ -183,11 +183,12 @@ s_slot_of(pool_t *self, pid_t pid)
 void
 pool_reap(pool_t *self)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        slot_t *slot = s_slot_of(self, pid);
-        if (!slot)
+    /* Only our own children: gorod has others (a journal compaction). */
+    for (size_t i = 0; i < self->nslots; i++) {
+        slot_t *slot = &self->slots[i];
+        int status;
+        pid_t pid = slot->pid;
+        if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
             continue;
         slot->pid = 0;
         if (self->stopping)

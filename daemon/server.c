@@ -91,6 +91,8 @@ struct server {
     outbox_t *outbox;           /* this turn's messages, sent after the
                                    journal has the turn's records */
     uint64_t compact_at;        /* journal size that triggers compaction */
+    bool compacting;            /* a compaction's child runs */
+    uint64_t compact_from;      /* journal size when it started */
     pool_t *pool;
     auth_t *auth;               /* CURVE and its ZAP handler, or NULL */
     heap_node_t tick;
@@ -1510,6 +1512,24 @@ s_snapshot(void *arg, journal_t *journal)
     wg_table_snapshot(self->wgs, journal);
 }
 
+/* A compaction's child ended: the journal is replaced (or stays). */
+static void
+s_compact_check(server_t *self)
+{
+    if (!self->compacting)
+        return;
+    int rc = journal_compact_poll(self->journal);
+    if (rc == 0)
+        return;
+    self->compacting = false;
+    uint64_t size = journal_size(self->journal);
+    if (rc > 0)
+        log_info("journal compacted from %llu to %llu bytes",
+                 (unsigned long long) self->compact_from,
+                 (unsigned long long) size);
+    self->compact_at = 2 * size;
+}
+
 /* End of a loop turn: the turn's records reach the journal (and the disk,
    with fsync: always) before its replies leave. If the disk refuses,
    the replies wait: nothing is acknowledged that is not recorded. */
@@ -1521,16 +1541,18 @@ s_commit(server_t *self)
     if (journal_flush(self->journal, goro_now()) != GORO_OK)
         return;
     self->undelivered += outbox_flush(self->outbox);
+    s_compact_check(self);
     uint64_t size = journal_size(self->journal);
-    if (size >= self->cfg->journal_compact_min && size >= self->compact_at) {
+    if (size >= self->cfg->journal_compact_min && size >= self->compact_at
+        && !self->compacting) {
         int64_t started = goro_now();
-        if (journal_rewrite(self->journal, s_snapshot, self) == GORO_OK) {
-            uint64_t compacted = journal_size(self->journal);
-            log_info("journal compacted from %llu to %llu bytes in %lld ms",
-                     (unsigned long long) size,
-                     (unsigned long long) compacted,
+        if (journal_compact_start(self->journal, s_snapshot, self)
+            == GORO_OK) {
+            self->compacting = true;
+            self->compact_from = size;
+            log_info("journal compaction started (%llu bytes); the loop "
+                     "paused %lld ms for it", (unsigned long long) size,
                      (long long) (goro_now() - started));
-            self->compact_at = 2 * compacted;
         }
         else
             self->compact_at = size * 2;    /* don't retry every turn */
@@ -1653,8 +1675,10 @@ s_on_signals(server_t *self)
     ssize_t n;
     while ((n = read(self->sig_read, bytes, sizeof bytes)) > 0)
         for (ssize_t i = 0; i < n; i++) {
-            if (bytes[i] == SIGCHLD)
+            if (bytes[i] == SIGCHLD) {
                 pool_reap(self->pool);
+                s_compact_check(self);
+            }
             else if (bytes[i] == SIGTERM || bytes[i] == SIGINT)
                 s_begin_stop(self);
         }
