@@ -583,6 +583,26 @@ s_parse_timeout_verb(s_parser_t *p, const char *verb, int argc, char **argv,
     return s_parser_args(p, nargs, usage);
 }
 
+/* The parse of a verb whose only option is --json: NARGS arguments
+   (named USAGE), *JSON set if given. 0 (p->exit_code set) on --help or a
+   usage error. */
+static int
+s_parse_json_verb(s_parser_t *p, const char *verb, int argc, char **argv,
+                  int nargs, const char *usage, int *json)
+{
+    static const s_option_t options[] = {
+        {"json", S_KEY_JSON, 0}, {NULL, 0, 0}
+    };
+    s_parser_init(p, verb, argc, argv);
+    int opt;
+    while ((opt = s_parser_next(p, options)) != S_OPT_END) {
+        if (opt == S_OPT_STOP)
+            return 0;
+        *json = 1;
+    }
+    return s_parser_args(p, nargs, usage);
+}
+
 static int
 s_cmd_ping(goro_t *client, int argc, char **argv)
 {
@@ -845,20 +865,11 @@ s_cmd_result(goro_t *client, int argc, char **argv)
 static int
 s_cmd_status(goro_t *client, int argc, char **argv)
 {
-    static const s_option_t options[] = {
-        {"json", S_KEY_JSON, 0}, {NULL, 0, 0}
-    };
     s_parser_t p;
-    s_parser_init(&p, "status", argc, argv);
     int json = 0;
-    int opt;
-    while ((opt = s_parser_next(&p, options)) != S_OPT_END) {
-        if (opt == S_OPT_STOP)
-            return p.exit_code;
-        json = 1;
-    }
     uint64_t id;
-    if (!s_parser_args(&p, 1, "ID") || !s_parser_job_id(&p, p.args[0], &id))
+    if (!s_parse_json_verb(&p, "status", argc, argv, 1, "ID", &json)
+        || !s_parser_job_id(&p, p.args[0], &id))
         return p.exit_code;
 
     goro_job_t *job = NULL;
@@ -1364,19 +1375,9 @@ s_cmd_wg_wait(goro_t *client, int argc, char **argv)
 static int
 s_cmd_wg_status(goro_t *client, int argc, char **argv)
 {
-    static const s_option_t options[] = {
-        {"json", S_KEY_JSON, 0}, {NULL, 0, 0}
-    };
     s_parser_t p;
-    s_parser_init(&p, "wg status", argc, argv);
     int json = 0;
-    int opt;
-    while ((opt = s_parser_next(&p, options)) != S_OPT_END) {
-        if (opt == S_OPT_STOP)
-            return p.exit_code;
-        json = 1;
-    }
-    if (!s_parser_args(&p, 1, "NAME"))
+    if (!s_parse_json_verb(&p, "wg status", argc, argv, 1, "NAME", &json))
         return p.exit_code;
 
     goro_wg_info_t info;
