@@ -6,7 +6,7 @@
                                                        `noop` job (needs noop_worker)
         goro_bench pingpong ENDPOINT N MAXSEC          two processes, two unbuffered
                                                        channels; per handoff
-        goro_bench stream   ENDPOINT N MAXSEC SIZE CAP one producer process, one
+        goro_bench stream   ENDPOINT N MAXSEC SIZE CAP [BATCH]  one producer, one
                                                        consumer, channel of CAP
         goro_bench wg       ENDPOINT N MAXSEC          wg_add(+N), then N wg_done
         goro_bench submit   ENDPOINT N SIZE            queue N jobs of SIZE bytes
@@ -135,9 +135,12 @@ s_pingpong(const char *endpoint, size_t n, double maxsec)
 
 /* ---- stream: one producer, one consumer, a buffered channel --------- */
 
+#define STREAM_BATCH_MAX 4096   /* values per goro_chan_*_many call */
+
 static void
 s_producer_child(const char *endpoint, const char *chan, size_t n,
-                 double maxsec, size_t size, int64_t cap, int ready_fd)
+                 double maxsec, size_t size, int64_t cap, size_t batch,
+                 int ready_fd)
 {
     bench_die_with_parent();
     goro_t *goro = goro_new(endpoint);
@@ -145,9 +148,25 @@ s_producer_child(const char *endpoint, const char *chan, size_t n,
     bench_tell(ready_fd, rc == GORO_OK ? 0 : -1);
     char *value = calloc(1, size ? size : 1);
     memset(value, 'v', size);
+    static const void *datas[STREAM_BATCH_MAX];
+    static size_t lens[STREAM_BATCH_MAX];
+    for (size_t i = 0; i < batch; i++) {
+        datas[i] = value;
+        lens[i] = size;
+    }
     double deadline = bench_now() + maxsec;
-    for (size_t i = 0; rc == GORO_OK && i < n && bench_now() < deadline; i++)
-        rc = goro_chan_send(goro, chan, value, size, RECV_TIMEOUT_MS);
+    for (size_t i = 0; rc == GORO_OK && i < n && bench_now() < deadline;) {
+        if (batch > 1) {
+            size_t count = n - i < batch ? n - i : batch, sent = 0;
+            rc = goro_chan_send_many(goro, chan, count, datas, lens,
+                                     RECV_TIMEOUT_MS, &sent);
+            i += sent;
+        }
+        else {
+            rc = goro_chan_send(goro, chan, value, size, RECV_TIMEOUT_MS);
+            i++;
+        }
+    }
     if (rc == GORO_OK)
         rc = goro_chan_close(goro, chan);
     free(value);
@@ -157,7 +176,7 @@ s_producer_child(const char *endpoint, const char *chan, size_t n,
 
 static int
 s_stream(const char *endpoint, size_t n, double maxsec, size_t size,
-         int64_t cap)
+         int64_t cap, size_t batch)
 {
     char chan[64];
     snprintf(chan, sizeof chan, "bench-stream-%d", (int) getpid());
@@ -166,7 +185,7 @@ s_stream(const char *endpoint, size_t n, double maxsec, size_t size,
         return 1;
     pid_t child = fork();
     if (child == 0)
-        s_producer_child(endpoint, chan, n, maxsec, size, cap, fds[1]);
+        s_producer_child(endpoint, chan, n, maxsec, size, cap, batch, fds[1]);
     if (bench_hear(fds[0]) != 0) {
         bench_reap(&child, 1);
         return 1;
@@ -175,16 +194,28 @@ s_stream(const char *endpoint, size_t n, double maxsec, size_t size,
     size_t count = 0;
     double first = 0, last = 0;
     int rc;
+    static void *values[STREAM_BATCH_MAX];
+    static size_t sizes[STREAM_BATCH_MAX];
     for (;;) {
-        void *value = NULL;
-        size_t len = 0;
-        rc = goro_chan_recv(goro, chan, RECV_TIMEOUT_MS, &value, &len);
+        size_t got = 0;
+        if (batch > 1)
+            rc = goro_chan_recv_many(goro, chan, batch, RECV_TIMEOUT_MS,
+                                     values, sizes, &got);
+        else {
+            rc = goro_chan_recv(goro, chan, RECV_TIMEOUT_MS, &values[0],
+                                &sizes[0]);
+            got = rc == GORO_OK;
+        }
+        if (got) {
+            last = bench_now();
+            if (count == 0)
+                first = last;
+            count += got;
+        }
+        for (size_t i = 0; i < got; i++)
+            goro_free(values[i]);
         if (rc != GORO_OK)
             break;
-        last = bench_now();
-        if (count++ == 0)
-            first = last;
-        goro_free(value);
     }
     int status = 0;
     waitpid(child, &status, 0);
@@ -263,9 +294,13 @@ main(int argc, char **argv)
         return s_rtt(endpoint, n, maxsec);
     if (!strcmp(mode, "pingpong"))
         return s_pingpong(endpoint, n, maxsec);
-    if (!strcmp(mode, "stream") && argc > 6)
+    if (!strcmp(mode, "stream") && argc > 6) {
+        size_t batch = argc > 7 ? (size_t) atol(argv[7]) : 1;
+        if (batch < 1 || batch > STREAM_BATCH_MAX)
+            batch = 1;
         return s_stream(endpoint, n, maxsec, (size_t) atol(argv[5]),
-                        atol(argv[6]));
+                        (int64_t) atol(argv[6]), batch);
+    }
     if (!strcmp(mode, "wg"))
         return s_wg(endpoint, n, maxsec);
     if (!strcmp(mode, "submit") && argc > 4)

@@ -414,23 +414,22 @@ goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
     return rc;
 }
 
-int
-goro_go_many(goro_t *self, const char *fn, size_t count,
-             const void *const *datas, const size_t *lens,
-             const goro_opts_t *opts, uint64_t *ids_out)
+/* Many requests with up to GORO_WINDOW in flight, so that their rate is
+   not bound by round trips: MAKE(ARG, i) builds request i and TAKE(ARG,
+   i, reply) reads its reply (OK, VALUE or ERROR). Returns a transport
+   error, or GORO_OK once every request has its reply. */
+typedef goro_msg_t *s_make_fn(void *arg, size_t i);
+typedef void s_take_fn(void *arg, size_t i, goro_msg_t *reply);
+
+static int
+s_pipeline(goro_t *self, size_t count, s_make_fn *make, s_take_fn *take,
+           void *arg)
 {
-    if (!s_name_ok(fn) || s_check_opts(opts) || (count && (!datas || !lens)))
-        return GORO_EINVAL;
-    int first_error = GORO_OK;
     size_t sent = 0, answered = 0;
     uint64_t base = self->next_reqid;   /* request i has id base + i */
-    for (size_t i = 0; i < count; i++)
-        if (ids_out)
-            ids_out[i] = 0;
     while (answered < count) {
         while (sent < count && sent - answered < GORO_WINDOW) {
-            goro_msg_t *msg = s_submit_msg(fn, datas[sent], lens[sent],
-                                           opts);
+            goro_msg_t *msg = make(arg, sent);
             self->next_reqid = base + sent;
             int rc = s_send(self, msg, -1);
             goro_msg_destroy(&msg);
@@ -443,20 +442,63 @@ goro_go_many(goro_t *self, const char *fn, size_t count,
         if (rc)
             return rc == GORO_ETIMEDOUT ? GORO_EUNAVAILABLE : rc;
         if (reply->reqid >= base && reply->reqid < base + sent) {
-            size_t i = (size_t) (reply->reqid - base);
-            if (reply->cmd == GORO_MSG_OK) {
-                if (ids_out)
-                    ids_out[i] = reply->id;
-            }
-            else if (!first_error)
-                first_error = reply->cmd == GORO_MSG_ERROR
-                              ? (int) reply->code : GORO_EPROTO;
+            take(arg, (size_t) (reply->reqid - base), reply);
             answered++;
         }
         goro_msg_destroy(&reply);
     }
     self->next_reqid = base + count;
-    return first_error;
+    return GORO_OK;
+}
+
+/* The code of a reply that is not the success expected. */
+static int
+s_reply_code(const goro_msg_t *reply)
+{
+    return reply->cmd == GORO_MSG_ERROR && reply->code ? (int) reply->code
+                                                        : GORO_EPROTO;
+}
+
+typedef struct {
+    const char *fn;
+    const void *const *datas;
+    const size_t *lens;
+    const goro_opts_t *opts;
+    uint64_t *ids;
+    int first_error;
+} go_many_t;
+
+static goro_msg_t *
+s_go_make(void *arg, size_t i)
+{
+    go_many_t *m = arg;
+    return s_submit_msg(m->fn, m->datas[i], m->lens[i], m->opts);
+}
+
+static void
+s_go_take(void *arg, size_t i, goro_msg_t *reply)
+{
+    go_many_t *m = arg;
+    if (reply->cmd == GORO_MSG_OK) {
+        if (m->ids)
+            m->ids[i] = reply->id;
+    }
+    else if (!m->first_error)
+        m->first_error = s_reply_code(reply);
+}
+
+int
+goro_go_many(goro_t *self, const char *fn, size_t count,
+             const void *const *datas, const size_t *lens,
+             const goro_opts_t *opts, uint64_t *ids_out)
+{
+    if (!s_name_ok(fn) || s_check_opts(opts) || (count && (!datas || !lens)))
+        return GORO_EINVAL;
+    for (size_t i = 0; i < count && ids_out; i++)
+        ids_out[i] = 0;
+    go_many_t m = {fn, datas, lens, opts, ids_out, GORO_OK};
+    int rc = s_pipeline(self, count, s_go_make, s_go_take, &m);
+    return rc ? rc : m.first_error;
 }
 
 static goro_job_t *
@@ -700,6 +742,101 @@ goro_chan_close(goro_t *self, const char *name)
         return GORO_EINVAL;
     goro_msg_t *msg = s_named(GORO_MSG_CHAN_CLOSE, name);
     return s_call_simple(self, &msg);
+}
+
+typedef struct {
+    const char *name;
+    const void *const *datas;
+    const size_t *lens;
+    int64_t timeout;
+    size_t done;                /* sends acknowledged / values received */
+    int first_error;
+    goro_t *self;
+    void **values;
+    size_t *sizes;
+} chan_many_t;
+
+static goro_msg_t *
+s_send_make(void *arg, size_t i)
+{
+    chan_many_t *m = arg;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND, m->name);
+    goro_msg_set_data(msg, m->datas[i], m->lens[i]);
+    msg->timeout = m->timeout;
+    return msg;
+}
+
+static void
+s_send_take(void *arg, size_t i, goro_msg_t *reply)
+{
+    chan_many_t *m = arg;
+    (void) i;
+    if (reply->cmd == GORO_MSG_OK)
+        m->done++;
+    else if (!m->first_error)
+        m->first_error = s_reply_code(reply);
+}
+
+int
+goro_chan_send_many(goro_t *self, const char *name, size_t count,
+                    const void *const *datas, const size_t *lens,
+                    int64_t timeout_ms, size_t *sent_out)
+{
+    if (sent_out)
+        *sent_out = 0;
+    if (!s_name_ok(name) || (count && (!datas || !lens)))
+        return GORO_EINVAL;
+    chan_many_t m = {.name = name, .datas = datas, .lens = lens,
+                     .timeout = timeout_ms < 0 ? -1 : timeout_ms};
+    int rc = s_pipeline(self, count, s_send_make, s_send_take, &m);
+    if (sent_out)
+        *sent_out = m.done;
+    return rc ? rc : m.first_error;
+}
+
+static goro_msg_t *
+s_recv_make(void *arg, size_t i)
+{
+    chan_many_t *m = arg;
+    (void) i;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV, m->name);
+    msg->timeout = m->timeout;
+    return msg;
+}
+
+/* Replies come in request order (parked receivers are served first come,
+   first served), so the values stay in channel order. */
+static void
+s_recv_take(void *arg, size_t i, goro_msg_t *reply)
+{
+    chan_many_t *m = arg;
+    (void) i;
+    s_ack(m->self, reply);
+    if (reply->cmd == GORO_MSG_VALUE && !(reply->flags & 1)) {
+        m->values[m->done] = reply->data ? reply->data : goro_zalloc(1);
+        m->sizes[m->done++] = reply->size;
+        reply->data = NULL;
+    }
+    else if (!m->first_error)
+        m->first_error = reply->cmd == GORO_MSG_VALUE ? GORO_ECLOSED
+                                                      : s_reply_code(reply);
+}
+
+int
+goro_chan_recv_many(goro_t *self, const char *name, size_t max,
+                    int64_t timeout_ms, void **datas_out, size_t *lens_out,
+                    size_t *got_out)
+{
+    if (got_out)
+        *got_out = 0;
+    if (!s_name_ok(name) || (max && (!datas_out || !lens_out)) || !got_out)
+        return GORO_EINVAL;
+    chan_many_t m = {.name = name, .timeout = timeout_ms < 0 ? -1
+                                                         : timeout_ms,
+                     .self = self, .values = datas_out, .sizes = lens_out};
+    int rc = s_pipeline(self, max, s_recv_make, s_recv_take, &m);
+    *got_out = m.done;
+    return rc ? rc : m.first_error;
 }
 
 int

@@ -219,6 +219,25 @@ GORO_EXPORT int goro_chan_recv(goro_t *self, const char *name,
 /* Closes NAME. GORO_ECLOSED if it was closed already. */
 GORO_EXPORT int goro_chan_close(goro_t *self, const char *name);
 
+/* Sends COUNT values in order with many sends in flight (as
+   goro_go_many does for jobs), each with TIMEOUT_MS. *SENT_OUT gets how
+   many were sent; with a timeout, a later value can go while an earlier
+   one timed out. Returns the first error met. */
+GORO_EXPORT int goro_chan_send_many(goro_t *self, const char *name,
+                                    size_t count, const void *const *datas,
+                                    const size_t *lens, int64_t timeout_ms,
+                                    size_t *sent_out);
+
+/* Receives up to MAX values in channel order with many receives in
+   flight, each with TIMEOUT_MS: DATAS_OUT[i]/LENS_OUT[i] for i below
+   *GOT_OUT (each freed with goro_free()). GORO_ECLOSED if the channel
+   was closed and drained first, GORO_ETIMEDOUT if a receive timed out;
+   the values got before stay the caller's either way. */
+GORO_EXPORT int goro_chan_recv_many(goro_t *self, const char *name,
+                                    size_t max, int64_t timeout_ms,
+                                    void **datas_out, size_t *lens_out,
+                                    size_t *got_out);
+
 typedef enum { GORO_CASE_RECV = 1, GORO_CASE_SEND = 2 } goro_case_op_t;
 
 /* One case of a select. For a send, DATA/LEN is the value; for a receive

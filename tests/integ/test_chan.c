@@ -1236,6 +1236,63 @@ test_cli_stats_channels(void **state)
 /*  Measurements (printed, not asserted)                              */
 /* ------------------------------------------------------------------ */
 
+/* goro_chan_send_many / goro_chan_recv_many keep many operations in
+   flight, and the values still arrive complete and in channel order; a
+   closed channel ends a batch with GORO_ECLOSED, an empty one with
+   GORO_ETIMEDOUT, each keeping what it got. */
+static void
+test_batches_in_order(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    enum { N = 5000 };
+    assert_int_equal(goro_chan_make(client, "batch", N), GORO_OK);
+    static char texts[N][16];
+    const void *datas[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        lens[i] = (size_t) snprintf(texts[i], sizeof texts[i], "v%d", i);
+        datas[i] = texts[i];
+    }
+    size_t sent = 0;
+    assert_int_equal(goro_chan_send_many(client, "batch", N, datas, lens, -1,
+                                         &sent), GORO_OK);
+    assert_int_equal(sent, N);
+    static void *got[N];
+    static size_t got_lens[N];
+    size_t total = 0;
+    while (total < N) {     /* in uneven chunks */
+        size_t chunk = N - total < 777 ? N - total : 777, n = 0;
+        assert_int_equal(goro_chan_recv_many(client, "batch", chunk, 5000,
+                                             got + total, got_lens + total,
+                                             &n), GORO_OK);
+        assert_int_equal(n, chunk);
+        total += n;
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(got_lens[i], lens[i]);
+        assert_memory_equal(got[i], texts[i], lens[i]);
+        goro_free(got[i]);
+    }
+    /* empty: times out with nothing; closed: what is left, then closed */
+    size_t n = 1;
+    assert_int_equal(goro_chan_recv_many(client, "batch", 3, 100, got,
+                                         got_lens, &n), GORO_ETIMEDOUT);
+    assert_int_equal(n, 0);
+    assert_int_equal(goro_chan_send_many(client, "batch", 2, datas, lens, 0,
+                                         &sent), GORO_OK);
+    assert_int_equal(goro_chan_close(client, "batch"), GORO_OK);
+    assert_int_equal(goro_chan_recv_many(client, "batch", 10, -1, got,
+                                         got_lens, &n), GORO_ECLOSED);
+    assert_int_equal(n, 2);
+    assert_memory_equal(got[0], "v0", 2);
+    assert_memory_equal(got[1], "v1", 2);
+    goro_free(got[0]);
+    goro_free(got[1]);
+    assert_int_equal(goro_chan_send_many(client, "batch", 2, datas, lens, 0,
+                                         &sent), GORO_ECLOSED);
+    assert_int_equal(sent, 0);
+}
+
 static void
 test_measure_chan(void **state)
 {
@@ -1330,6 +1387,7 @@ main(int argc, char **argv)
         T_FIXTURE(test_cli_chan_verbs),
         T_FIXTURE(test_cli_select),
         T_FIXTURE(test_cli_stats_channels),
+        T_FIXTURE(test_batches_in_order),
         T_FIXTURE(test_measure_chan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
