@@ -2,7 +2,7 @@
     memory benchmarks, through the public API only. Each mode prints one
     `result KEY VALUE ...` line (bench_util.h) that bench/run parses.
 
-        goro_bench rtt      ENDPOINT N MAXSEC          goro_go + goro_job_wait of a
+        goro_bench rtt      ENDPOINT N MAXSEC          goro_run (submit and wait) of a
                                                        `noop` job (needs noop_worker)
         goro_bench pingpong ENDPOINT N MAXSEC          two processes, two unbuffered
                                                        channels; per handoff
@@ -39,11 +39,8 @@ s_rtt(const char *endpoint, size_t n, double maxsec)
     double deadline = bench_now() + maxsec;
     for (size_t i = 0; i < n + WARMUP && bench_now() < deadline; i++) {
         double t0 = bench_now();
-        uint64_t id = 0;
         goro_job_t *job = NULL;
-        int rc = goro_go(goro, "noop", "x", 1, NULL, &id);
-        if (rc == GORO_OK)
-            rc = goro_job_wait(goro, id, RECV_TIMEOUT_MS, &job);
+        int rc = goro_run(goro, "noop", "x", 1, NULL, RECV_TIMEOUT_MS, &job);
         if (rc != GORO_OK)
             return s_fail("job", rc);
         if (goro_job_state(job) != GORO_JOB_SUCCEEDED) {

@@ -701,10 +701,12 @@ s_submit_parse(s_parser_t *p, s_submit_t *sub)
     return 1;
 }
 
-/* Submits SUB for VERB; the id goes to *ID_OUT. Returns an exit code. */
+/* Submits SUB for VERB; the id goes to *ID_OUT. With JOB_OUT, waits for
+   the job's end in the same request instead (run), and the ended job
+   goes there. Returns an exit code. */
 static int
 s_submit(goro_t *client, const char *verb, s_submit_t *sub,
-         uint64_t *id_out)
+         uint64_t *id_out, goro_job_t **job_out)
 {
     int rc;
     if (sub->fn) {
@@ -717,14 +719,17 @@ s_submit(goro_t *client, const char *verb, s_submit_t *sub,
                                    sub->data_file);
             data = buf;
         }
-        rc = goro_go(client, sub->fn, data, len, &sub->opts, id_out);
+        rc = job_out ? goro_run(client, sub->fn, data, len, &sub->opts, -1,
+                                job_out)
+                     : goro_go(client, sub->fn, data, len, &sub->opts, id_out);
         free(buf);
         if (rc != GORO_OK)
             return s_fail(client, rc, "%s --fn %s", verb, sub->fn);
     }
     else {
-        rc = goro_go_exec(client, (const char *const *) sub->command,
-                          &sub->opts, id_out);
+        const char *const *argv = (const char *const *) sub->command;
+        rc = job_out ? goro_run_exec(client, argv, &sub->opts, -1, job_out)
+                     : goro_go_exec(client, argv, &sub->opts, id_out);
         if (rc != GORO_OK)
             return s_fail(client, rc, "%s %s", verb, sub->command[0]);
     }
@@ -791,7 +796,7 @@ s_cmd_go(goro_t *client, int argc, char **argv)
     if (!s_submit_parse(&p, &sub))
         return p.exit_code;
     uint64_t id;
-    int code = s_submit(client, "go", &sub, &id);
+    int code = s_submit(client, "go", &sub, &id, NULL);
     if (code == S_EXIT_OK)
         printf("%" PRIu64 "\n", id);
     return code;
@@ -805,17 +810,12 @@ s_cmd_run(goro_t *client, int argc, char **argv)
     s_submit_t sub = {GORO_OPTS_INIT, NULL, NULL, NULL, NULL};
     if (!s_submit_parse(&p, &sub))
         return p.exit_code;
-    uint64_t id;
-    int code = s_submit(client, "run", &sub, &id);
-    if (code != S_EXIT_OK)
-        return code;
-
     /* No limit of our own: --timeout bounds the job, and a job that runs
        out of time ends (timed_out), which ends the wait. */
     goro_job_t *job = NULL;
-    int rc = goro_job_wait(client, id, -1, &job);
-    if (rc != GORO_OK)
-        return s_fail(client, rc, "run: job %" PRIu64, id);
+    int code = s_submit(client, "run", &sub, NULL, &job);
+    if (code != S_EXIT_OK)
+        return code;
     code = s_job_report(job);
     goro_job_destroy(&job);
     return code;

@@ -378,27 +378,46 @@ s_check_opts(const goro_opts_t *opts)
                                                           : GORO_OK;
 }
 
-int
-goro_go(goro_t *self, const char *fn, const void *data, size_t len,
-        const goro_opts_t *opts, uint64_t *id_out)
+static goro_job_t *s_job_from(goro_msg_t *reply);
+
+/* A SUBMIT; with WAIT_MS non-zero gorod answers with the JOB once it
+   ended (or as it is after WAIT_MS > 0): *JOB_OUT then. Else the id. */
+static int
+s_submit(goro_t *self, const char *fn, const void *data, size_t len,
+         const goro_opts_t *opts, int64_t wait_ms, uint64_t *id_out,
+         goro_job_t **job_out)
 {
+    if (job_out)
+        *job_out = NULL;
     if (!s_name_ok(fn) || (len && !data) || s_check_opts(opts))
         return GORO_EINVAL;
     goro_msg_t *msg = s_submit_msg(fn, data, len, opts);
+    msg->number = wait_ms;
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
-    if (rc == GORO_OK && id_out)
+    if (rc == GORO_OK && wait_ms) {
+        if (reply->cmd != GORO_MSG_JOB)
+            rc = GORO_EPROTO;
+        else {
+            *job_out = s_job_from(reply);
+            if ((*job_out)->state == GORO_JOB_QUEUED
+                || (*job_out)->state == GORO_JOB_RUNNING)
+                rc = GORO_ETIMEDOUT;
+        }
+    }
+    else if (rc == GORO_OK && id_out)
         *id_out = reply->id;
     goro_msg_destroy(&reply);
     return rc;
 }
 
-int
-goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
-             uint64_t *id_out)
+/* The exec payload: ARGV as NUL-terminated strings. Caller frees it;
+   NULL for an empty argv. */
+static char *
+s_argv_payload(const char *const *argv, size_t *size_out)
 {
     if (!argv || !argv[0] || !*argv[0])
-        return GORO_EINVAL;
+        return NULL;
     size_t size = 0;
     for (size_t i = 0; argv[i]; i++)
         size += strlen(argv[i]) + 1;
@@ -409,7 +428,52 @@ goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
         memcpy(p, argv[i], len);
         p += len;
     }
-    int rc = goro_go(self, "exec", payload, size, opts, id_out);
+    *size_out = size;
+    return payload;
+}
+
+int
+goro_go(goro_t *self, const char *fn, const void *data, size_t len,
+        const goro_opts_t *opts, uint64_t *id_out)
+{
+    return s_submit(self, fn, data, len, opts, 0, id_out, NULL);
+}
+
+int
+goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
+             uint64_t *id_out)
+{
+    size_t size = 0;
+    char *payload = s_argv_payload(argv, &size);
+    if (!payload)
+        return GORO_EINVAL;
+    int rc = s_submit(self, "exec", payload, size, opts, 0, id_out, NULL);
+    free(payload);
+    return rc;
+}
+
+int
+goro_run(goro_t *self, const char *fn, const void *data, size_t len,
+         const goro_opts_t *opts, int64_t timeout_ms, goro_job_t **job_out)
+{
+    if (!job_out)
+        return GORO_EINVAL;
+    return s_submit(self, fn, data, len, opts, timeout_ms ? timeout_ms : -1,
+                    NULL, job_out);
+}
+
+int
+goro_run_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
+              int64_t timeout_ms, goro_job_t **job_out)
+{
+    size_t size = 0;
+    char *payload = s_argv_payload(argv, &size);
+    if (!payload || !job_out) {
+        free(payload);
+        return GORO_EINVAL;
+    }
+    int rc = goro_run(self, "exec", payload, size, opts, timeout_ms,
+                      job_out);
     free(payload);
     return rc;
 }

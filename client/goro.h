@@ -138,6 +138,22 @@ GORO_EXPORT int goro_go(goro_t *self, const char *fn, const void *data,
 GORO_EXPORT int goro_go_exec(goro_t *self, const char *const *argv,
                              const goro_opts_t *opts, uint64_t *id_out);
 
+/* A job's state and, once it has ended, its result. */
+typedef struct goro_job goro_job_t;
+
+/* Submits a job and waits up to TIMEOUT_MS (-1 or 0: as long as it
+   takes) for it to end, in one round trip with gorod (Gearman's `do`).
+   Caller owns *JOB_OUT: the ended job, or, with GORO_ETIMEDOUT, the job
+   as it is (its id, its state); it goes on. Other errors as goro_go(). */
+GORO_EXPORT int goro_run(goro_t *self, const char *fn, const void *data,
+                         size_t len, const goro_opts_t *opts,
+                         int64_t timeout_ms, goro_job_t **job_out);
+
+/* goro_run() of an `exec` job. */
+GORO_EXPORT int goro_run_exec(goro_t *self, const char *const *argv,
+                              const goro_opts_t *opts, int64_t timeout_ms,
+                              goro_job_t **job_out);
+
 /* Submits COUNT jobs of function FN with many requests in flight, so the
    rate is not bound by round trips. DATAS[i]/LENS[i] is job i's payload;
    IDS_OUT[i] gets its id (0 where that submission failed). Returns the
@@ -146,8 +162,6 @@ GORO_EXPORT int goro_go_many(goro_t *self, const char *fn, size_t count,
                              const void *const *datas, const size_t *lens,
                              const goro_opts_t *opts, uint64_t *ids_out);
 
-/* A job's state and, once it has ended, its result. */
-typedef struct goro_job goro_job_t;
 
 /* Fetches job ID's state now. Caller owns *JOB_OUT. GORO_ENOTFOUND if the
    id is unknown or its result expired. */

@@ -1102,6 +1102,26 @@ s_exec_policy(server_t *self, const goro_msg_t *msg, char *why, size_t size)
     return GORO_EDENIED;
 }
 
+/* A SUBMIT is answered with the job's id at once, or, if it asks to wait
+   (Gearman's `do`: one round trip instead of submit then wait), with the
+   JOB when it ends, or as it is when the wait runs out. */
+static void
+s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
+                job_t *job)
+{
+    if (msg->number == 0)
+        s_reply_ok(self, rid, msg->reqid, job->id);
+    else if (job_state_ended(job->state))
+        s_reply_job(self, rid, msg->reqid, job);
+    else {
+        waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
+        w->job_at_deadline = true;
+        waiter_list_push(&job->waiters, w);
+        if (msg->number > 0)
+            heap_arm(self->heap, &w->deadline, goro_now() + msg->number);
+    }
+}
+
 static void
 s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
@@ -1117,7 +1137,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     job_t *job = job_table_by_key(self->jobs, msg->key);
     if (job) {                  /* a retried submit: same job */
-        s_reply_ok(self, rid, msg->reqid, job->id);
+        s_submit_answer(self, rid, msg, job);
         return;
     }
     if (msg->chan && *msg->chan && !chan_exists(self->chans, msg->chan)) {
@@ -1165,7 +1185,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (job->wg)                /* Add(1) in the same step as the enqueue */
         wg_add(self->wgs, job->wg, 1, NULL);
     sched_push(self->sched, job);
-    s_reply_ok(self, rid, msg->reqid, job->id);
+    s_submit_answer(self, rid, msg, job);
     s_dispatch_fn(self, job->fn);
 }
 
@@ -1204,8 +1224,11 @@ s_on_waiter_deadline(server_t *self, waiter_t *w)
 {
     job_t *job = w->target;
     waiter_list_remove(&job->waiters, w);
-    s_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
-                  "job %llu has not ended", (unsigned long long) job->id);
+    if (w->job_at_deadline)
+        s_reply_job(self, &w->rid, w->reqid, job);
+    else
+        s_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+                      "job %llu has not ended", (unsigned long long) job->id);
     waiter_destroy(&w);
 }
 
@@ -1258,7 +1281,7 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (job->wg)                /* it will Done again when it ends */
         wg_add(self->wgs, job->wg, 1, NULL);
     sched_push(self->sched, job);
-    s_reply_ok(self, rid, msg->reqid, job->id);
+    s_submit_answer(self, rid, msg, job);
     s_dispatch_fn(self, job->fn);
 }
 

@@ -10,6 +10,7 @@
 #include "heap.h"
 #include "goro_msg.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct waiter {
@@ -17,6 +18,9 @@ struct waiter {
     uint64_t reqid;             /* and to which request */
     heap_node_t deadline;       /* armed unless the wait is forever */
     void *target;               /* what it waits on (job, ...) */
+    bool job_at_deadline;       /* a SUBMIT that waits: at its deadline
+                                   it gets the JOB as it is, not an
+                                   error, so the caller learns the id */
     waiter_t *prev, *next;      /* in the target's list */
 };
 

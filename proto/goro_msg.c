@@ -55,7 +55,7 @@ typedef struct {
 static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_PING] = {"PING", {F_END}},
     [GORO_MSG_SUBMIT] = {"SUBMIT", {F_NAME, F_DATA, F_WG, F_CHAN, F_KEY,
-                                    F_TIMEOUT, F_MAX_ATTEMPTS}},
+                                    F_TIMEOUT, F_MAX_ATTEMPTS, F_NUMBER}},
     [GORO_MSG_STATUS] = {"STATUS", {F_ID}},
     [GORO_MSG_WAIT] = {"WAIT", {F_ID, F_TIMEOUT}},
     [GORO_MSG_CANCEL] = {"CANCEL", {F_ID}},

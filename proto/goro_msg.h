@@ -106,7 +106,8 @@ typedef struct {
     int64_t status;             /* exit status / handler return */
     int64_t timeout;            /* milliseconds, -1 forever */
     int64_t number;             /* CHAN_MAKE capacity, WG_ADD delta,
-                                   WELCOME heartbeat interval */
+                                   WELCOME heartbeat interval, SUBMIT
+                                   wait (0: reply at once) */
     int64_t runtime;            /* milliseconds */
     int64_t counter, added, done, succeeded, failed;   /* WG_INFO */
     char *name;                 /* function, channel, group, worker */

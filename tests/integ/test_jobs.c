@@ -1049,11 +1049,47 @@ test_sigterm_graceful(void **state)
     *state = NULL;
 }
 
+/* goro_run submits and waits in one request: the ended job comes back;
+   a wait that runs out gives GORO_ETIMEDOUT with the job as it is (its
+   id, running), and the job goes on. */
+static void
+test_run_submits_and_waits(void **state)
+{
+    harness_t *h = s_start(state, POOL1);
+    goro_t *c = harness_client(h);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    const char *echo[] = {"sh", "-c", "echo ran; exit 3", NULL};
+    goro_job_t *job = NULL;
+    assert_int_equal(goro_run_exec(c, echo, NULL, -1, &job), GORO_OK);
+    assert_int_equal(goro_job_state(job), GORO_JOB_FAILED);
+    assert_int_equal(goro_job_exit_status(job), 3);
+    size_t len;
+    const char *out = goro_job_output(job, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(out, "ran\n", 4);
+    goro_job_destroy(&job);
+
+    const char *slow[] = {"sh", "-c", "sleep 1; echo late", NULL};
+    assert_int_equal(goro_run_exec(c, slow, NULL, 100, &job),
+                     GORO_ETIMEDOUT);
+    assert_non_null(job);
+    uint64_t id = goro_job_id(job);
+    assert_true(id > 0);
+    assert_true(goro_job_state(job) == GORO_JOB_RUNNING
+                || goro_job_state(job) == GORO_JOB_QUEUED);
+    goro_job_destroy(&job);
+    assert_int_equal(goro_job_wait(c, id, HARNESS_WAIT_MS, &job), GORO_OK);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    s_finish(state);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_exec_result, s_teardown),
+        cmocka_unit_test_teardown(test_run_submits_and_waits, s_teardown),
         cmocka_unit_test_teardown(test_exec_missing_program, s_teardown),
         cmocka_unit_test_teardown(test_timeout_kills_group, s_teardown),
         cmocka_unit_test_teardown(test_cancel_queued, s_teardown),

@@ -98,7 +98,7 @@ typedef struct {
 static const xrow_t s_grammar[] = {
     {GORO_MSG_PING, "PING", {X_END}},
     {GORO_MSG_SUBMIT, "SUBMIT", {X_NAME, X_DATA, X_WG, X_CHAN, X_KEY,
-                                 X_TIMEOUT, X_MAX_ATTEMPTS}},
+                                 X_TIMEOUT, X_MAX_ATTEMPTS, X_NUMBER}},
     {GORO_MSG_STATUS, "STATUS", {X_ID}},
     {GORO_MSG_WAIT, "WAIT", {X_ID, X_TIMEOUT}},
     {GORO_MSG_CANCEL, "CANCEL", {X_ID}},
