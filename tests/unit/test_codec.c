@@ -585,7 +585,8 @@ test_golden_submit(void **state)
         0,                                              /* chan: none */
         0,                                              /* key: none */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, /* timeout -1000 */
-        0, 0, 0, 3                                      /* max_attempts */
+        0, 0, 0, 3,                                     /* max_attempts */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff  /* wait: -1 */
     };
     goro_msg_t *m = goro_msg_new(GORO_MSG_SUBMIT);
     m->reqid = 256;
@@ -594,6 +595,7 @@ test_golden_submit(void **state)
     goro_msg_set_str(&m->wg, "w1");
     m->timeout = -1000;
     m->max_attempts = 3;
+    m->number = -1;
     uint8_t *buf;
     size_t size;
     assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_OK);
@@ -613,6 +615,7 @@ test_golden_submit(void **state)
     assert_string_equal(m->key, "");
     assert_true(m->timeout == -1000);
     assert_int_equal(m->max_attempts, 3);
+    assert_true(m->number == -1);
     goro_msg_destroy(&m);
 }
 
