@@ -680,6 +680,39 @@ s_json_number(const char *text, const char *key)
     return at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
 }
 
+long long
+harness_stat(harness_t *self, const char *key)
+{
+    char *text = NULL;
+    long long value = -1;
+    if (goro_stats(harness_client(self), GORO_LIST_JSON, &text) == GORO_OK)
+        value = s_json_number(text, key);
+    goro_free(text);
+    return value;
+}
+
+int
+harness_chan_row(harness_t *self, const char *name, harness_chan_t *row)
+{
+    char *text = NULL;
+    int rc = -1;
+    if (goro_stats(harness_client(self), GORO_LIST_JSON, &text) != GORO_OK)
+        return -1;
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
+    const char *at = strstr(text, pattern);
+    char closed[8] = "";
+    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
+                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
+                     "%5[a-z]", &row->capacity, &row->buffered,
+                     &row->senders, &row->receivers, closed) == 5) {
+        row->closed = strcmp(closed, "true") == 0;
+        rc = 0;
+    }
+    goro_free(text);
+    return rc;
+}
+
 int
 harness_wait_workers(harness_t *self, int n, int64_t timeout_ms)
 {

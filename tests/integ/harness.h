@@ -100,6 +100,18 @@ goro_t *harness_client(harness_t *self);
 
 /* Waits until goro_stats reports exactly N workers. 0, or -1 after
    TIMEOUT_MS. */
+/* The number after "KEY": in gorod's stats JSON, -1 if absent. */
+long long harness_stat(harness_t *self, const char *key);
+
+/* A channel's row in gorod's stats (`stats --json` channel_list). */
+typedef struct {
+    long long capacity, buffered, senders, receivers;
+    int closed;
+} harness_chan_t;
+
+/* NAME's row: 0, or -1 if it is not there. */
+int harness_chan_row(harness_t *self, const char *name, harness_chan_t *row);
+
 int harness_wait_workers(harness_t *self, int n, int64_t timeout_ms);
 
 /* The pids of the workers gorod knows (from `workers` JSON), at most

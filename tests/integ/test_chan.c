@@ -308,60 +308,15 @@ s_alive(pid_t pid)
     return harness_wait_dead(pid, 0) != 0;
 }
 
-/* The number after "KEY": in the stats JSON, -1 if absent. */
-static long long
-s_stat(harness_t *h, const char *key)
-{
-    char *text = NULL;
-    long long value = -1;
-    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) == GORO_OK) {
-        char pattern[64];
-        snprintf(pattern, sizeof pattern, "\"%s\":", key);
-        const char *at = strstr(text, pattern);
-        if (at)
-            value = strtoll(at + strlen(pattern), NULL, 10);
-    }
-    goro_free(text);
-    return value;
-}
-
-typedef struct {
-    long long capacity, buffered, senders, receivers;
-    int closed;
-} row_t;
-
-/* NAME's row of `stats --json` channel_list. 0, or -1 if absent. */
-static int
-s_chan_row(harness_t *h, const char *name, row_t *row)
-{
-    char *text = NULL;
-    int rc = -1;
-    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
-        return -1;
-    char pattern[256];
-    snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
-    const char *at = strstr(text, pattern);
-    char closed[8] = "";
-    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
-                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
-                     "%5[a-z]", &row->capacity, &row->buffered,
-                     &row->senders, &row->receivers, closed) == 5) {
-        row->closed = strcmp(closed, "true") == 0;
-        rc = 0;
-    }
-    goro_free(text);
-    return rc;
-}
-
 /* Waits until NAME has SENDERS and RECEIVERS parked (-1: any). */
 static void
 s_wait_parked(harness_t *h, const char *name, long long senders,
               long long receivers)
 {
     int64_t until = harness_now() + HARNESS_WAIT_MS;
-    row_t row = {-1, -1, -1, -1, 0};
+    harness_chan_t row = {-1, -1, -1, -1, 0};
     do {
-        if (s_chan_row(h, name, &row) == 0
+        if (harness_chan_row(h, name, &row) == 0
             && (senders < 0 || row.senders == senders)
             && (receivers < 0 || row.receivers == receivers))
             return;
@@ -375,8 +330,8 @@ static void
 s_expect_row(harness_t *h, const char *name, long long buffered,
              long long senders, long long receivers)
 {
-    row_t row;
-    assert_int_equal(s_chan_row(h, name, &row), 0);
+    harness_chan_t row;
+    assert_int_equal(harness_chan_row(h, name, &row), 0);
     if (row.buffered != buffered || row.senders != senders
         || row.receivers != receivers)
         fail_msg("channel %s: buffered %lld senders %lld receivers %lld; "
@@ -648,8 +603,8 @@ test_close_semantics(void **state)
                                         &data, &len), GORO_ECLOSED);
         assert_null(data);
         assert_int_equal(goro_chan_close(client, names[i]), GORO_ECLOSED);
-        row_t row;
-        assert_int_equal(s_chan_row(H, names[i], &row), 0);
+        harness_chan_t row;
+        assert_int_equal(harness_chan_row(H, names[i], &row), 0);
         assert_true(row.closed);
         assert_int_equal(row.buffered + row.senders + row.receivers, 0);
     }
@@ -814,15 +769,15 @@ test_dead_clients_withdrawn(void **state)
                                 NULL);
     s_wait_parked(H, "L", 0, 1);
     s_wait_parked(H, "LS", 1, 0);
-    assert_int_equal(s_stat(H, "parked_clients"), 2);
+    assert_int_equal(harness_stat(H, "parked_clients"), 2);
     assert_int_equal(harness_signal(H, dead, SIGKILL, HARNESS_WAIT_MS),
                      128 + SIGKILL);
     assert_int_equal(harness_signal(H, dead_sender, SIGKILL,
                                     HARNESS_WAIT_MS), 128 + SIGKILL);
 
     int64_t until = harness_now() + HARNESS_WAIT_MS;
-    while (s_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
-    assert_int_equal(s_stat(H, "parked_clients"), 0);
+    while (harness_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
+    assert_int_equal(harness_stat(H, "parked_clients"), 0);
     s_expect_row(H, "L", 0, 0, 0);
     s_expect_row(H, "LS", 0, 0, 0);
     s_recv_nothing(client, "LS");
@@ -855,9 +810,9 @@ test_live_parked_client_kept(void **state)
     s_wait_parked(H, "K", 0, 1);
     int64_t watch_until = harness_now() + 5000;    /* > 3 s liveness */
     do {
-        row_t row;
-        assert_int_equal(s_chan_row(H, "K", &row), 0);
-        if (row.receivers != 1 || s_stat(H, "parked_clients") != 1)
+        harness_chan_t row;
+        assert_int_equal(harness_chan_row(H, "K", &row), 0);
+        if (row.receivers != 1 || harness_stat(H, "parked_clients") != 1)
             fail_msg("the live receiver was withdrawn");
         assert_true(s_alive(kept));
     } while (harness_nap(watch_until));
@@ -1031,16 +986,16 @@ test_go_result_chan(void **state)
     assert_int_equal(s_job_end_state(client, b), GORO_JOB_SUCCEEDED);
     assert_int_equal(s_job_end_state(client, a), GORO_JOB_SUCCEEDED);
     s_expect_row(H, "RU", 0, 1, 0);         /* A's result waits, parked */
-    assert_int_equal(s_stat(H, "parked_clients"), 0);
+    assert_int_equal(harness_stat(H, "parked_clients"), 0);
     s_recv_expect(client, "RU", 0, "A\n");
     s_expect_row(H, "RU", 0, 0, 0);
 
-    assert_int_equal(s_stat(H, "results_dropped"), 0);
+    assert_int_equal(harness_stat(H, "results_dropped"), 0);
     assert_int_equal(goro_chan_make(client, "RC", 1), GORO_OK);
     assert_int_equal(goro_chan_close(client, "RC"), GORO_OK);
     id = s_cli_go(H, "RC", "dropped");
     assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
-    assert_int_equal(s_stat(H, "results_dropped"), 1);
+    assert_int_equal(harness_stat(H, "results_dropped"), 1);
     s_expect_row(H, "RC", 0, 0, 0);
 
     /* a result parked on a channel that is closed later is dropped too */
@@ -1049,7 +1004,7 @@ test_go_result_chan(void **state)
     assert_int_equal(s_job_end_state(client, id), GORO_JOB_SUCCEEDED);
     s_expect_row(H, "RP", 0, 1, 0);
     assert_int_equal(goro_chan_close(client, "RP"), GORO_OK);
-    assert_int_equal(s_stat(H, "results_dropped"), 2);
+    assert_int_equal(harness_stat(H, "results_dropped"), 2);
     s_expect_row(H, "RP", 0, 0, 0);
 
     /* no such channel: refused at submission */

@@ -387,56 +387,13 @@ s_crash_restart(harness_t *h)
         fail_msg("gorod did not come back after kill -9");
 }
 
-/* The number after "KEY": in gorod's stats JSON, -1 if absent. */
-static long long
-s_stat(harness_t *h, const char *key)
-{
-    char *text = NULL;
-    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
-        return -1;
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\":", key);
-    const char *at = strstr(text, pattern);
-    long long value = at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
-    goro_free(text);
-    return value;
-}
-
-/* A channel's row in gorod's stats. */
-typedef struct {
-    long long capacity, buffered, senders, receivers;
-    bool closed;
-} row_t;
-
-static int
-s_chan_row(harness_t *h, const char *name, row_t *row)
-{
-    char *text = NULL;
-    int rc = -1;
-    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) != GORO_OK)
-        return -1;
-    char pattern[256];
-    snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
-    const char *at = strstr(text, pattern);
-    char closed[8] = "";
-    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
-                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
-                     "%5[a-z]", &row->capacity, &row->buffered,
-                     &row->senders, &row->receivers, closed) == 5) {
-        row->closed = strcmp(closed, "true") == 0;
-        rc = 0;
-    }
-    goro_free(text);
-    return rc;
-}
-
 static void
 s_wait_receivers(harness_t *h, const char *chan, long long n)
 {
     int64_t until = s_now() + HARNESS_WAIT_MS;
-    row_t row = {-1, -1, -1, -1, false};
+    harness_chan_t row = {-1, -1, -1, -1, false};
     do {
-        if (s_chan_row(h, chan, &row) == 0 && row.receivers == n)
+        if (harness_chan_row(h, chan, &row) == 0 && row.receivers == n)
             return;
     } while (harness_nap(until));
     fail_msg("channel %s: %lld receivers parked, expected %lld", chan,
@@ -622,8 +579,8 @@ test_blocked_call_across_crash(void **state)
     char *text = harness_wait_line(out, 6000);
     int64_t took = s_now() - t0;
     if (!text) {
-        row_t row = {0, 0, 0, 0, false};
-        bool parked_again = s_chan_row(h, "B", &row) == 0
+        harness_chan_t row = {0, 0, 0, 0, false};
+        bool parked_again = harness_chan_row(h, "B", &row) == 0
                             && row.receivers == 1;
         harness_signal(h, child, SIGKILL, HARNESS_WAIT_MS);
         fail_msg("the blocked receive still waits %lld ms after gorod came "
@@ -645,8 +602,8 @@ test_blocked_call_across_crash(void **state)
     assert_true(rc > 0);
     assert_int_equal(code, 0);
     /* and the new gorod holds no receiver of the lost request */
-    row_t row = {0, 0, 0, 0, false};
-    assert_int_equal(s_chan_row(h, "B", &row), 0);
+    harness_chan_t row = {0, 0, 0, 0, false};
+    assert_int_equal(harness_chan_row(h, "B", &row), 0);
     assert_int_equal(row.receivers, 0);
     s_finish(state);
 }
@@ -833,12 +790,12 @@ test_chaos_kill9_during_run(void **state)
                      again, ch.ids[i]);
     }
     /* no job but those: the ids are distinct and nothing else exists */
-    long long total = s_stat(h, "jobs_queued") + s_stat(h, "jobs_running")
-                      + s_stat(h, "jobs_succeeded") + s_stat(h, "jobs_failed")
-                      + s_stat(h, "jobs_cancelled")
-                      + s_stat(h, "jobs_timed_out");
+    long long total = harness_stat(h, "jobs_queued") + harness_stat(h, "jobs_running")
+                      + harness_stat(h, "jobs_succeeded") + harness_stat(h, "jobs_failed")
+                      + harness_stat(h, "jobs_cancelled")
+                      + harness_stat(h, "jobs_timed_out");
     assert_int_equal(total, T_CHAOS_JOBS);
-    assert_int_equal(s_stat(h, "jobs_succeeded"), T_CHAOS_JOBS);
+    assert_int_equal(harness_stat(h, "jobs_succeeded"), T_CHAOS_JOBS);
     /* executions: at least once each; more only for jobs in flight at a
        crash (two workers: at most two per crash) */
     int *execs = calloc((size_t) T_CHAOS_JOBS, sizeof *execs);
@@ -930,15 +887,15 @@ test_queued_jobs_survive(void **state)
     for (int i = 1; i < T_QUEUED; i++)
         assert_true(ids[i] > ids[i - 1]);
     s_crash_restart(h);
-    assert_int_equal(s_stat(h, "jobs_queued"), T_QUEUED);
-    assert_int_equal(s_stat(h, "jobs_running"), 0);
+    assert_int_equal(harness_stat(h, "jobs_queued"), T_QUEUED);
+    assert_int_equal(harness_stat(h, "jobs_running"), 0);
     for (int i = 0; i < T_QUEUED; i++)
         if (s_job_state_now(h, ids[i]) != GORO_JOB_QUEUED)
             fail_msg("job %" PRIu64 " is %d after kill -9, not queued",
                      ids[i], s_job_state_now(h, ids[i]));
     /* and a second crash right away changes nothing */
     s_crash_restart(h);
-    assert_int_equal(s_stat(h, "jobs_queued"), T_QUEUED);
+    assert_int_equal(harness_stat(h, "jobs_queued"), T_QUEUED);
     /* a new job gets an id above them */
     uint64_t next = s_go_sh(h, "true", NULL);
     assert_true(next > ids[T_QUEUED - 1]);
@@ -990,17 +947,17 @@ test_channels_survive(void **state)
 
     s_crash_restart(h);
     client = harness_client(h);
-    row_t row;
-    assert_int_equal(s_chan_row(h, "buf", &row), 0);
+    harness_chan_t row;
+    assert_int_equal(harness_chan_row(h, "buf", &row), 0);
     assert_int_equal(row.capacity, 10);
     assert_int_equal(row.buffered, 7);
     assert_false(row.closed);
-    assert_int_equal(s_chan_row(h, "shut", &row), 0);
+    assert_int_equal(harness_chan_row(h, "shut", &row), 0);
     assert_int_equal(row.buffered, 2);
     assert_true(row.closed);
-    assert_int_equal(s_chan_row(h, "empty-shut", &row), 0);
+    assert_int_equal(harness_chan_row(h, "empty-shut", &row), 0);
     assert_true(row.closed);
-    assert_int_equal(s_chan_row(h, "rendezvous", &row), 0);
+    assert_int_equal(harness_chan_row(h, "rendezvous", &row), 0);
     assert_int_equal(row.capacity, 0);
     /* the same make is a no-op, another capacity is refused */
     assert_int_equal(goro_chan_make(client, "buf", 10), GORO_OK);
@@ -1029,9 +986,9 @@ test_channels_survive(void **state)
     assert_int_equal(goro_chan_close(client, "shut"), GORO_ECLOSED);
     /* what was taken stays taken */
     s_crash_restart(h);
-    assert_int_equal(s_chan_row(h, "buf", &row), 0);
+    assert_int_equal(harness_chan_row(h, "buf", &row), 0);
     assert_int_equal(row.buffered, 0);
-    assert_int_equal(s_chan_row(h, "shut", &row), 0);
+    assert_int_equal(harness_chan_row(h, "shut", &row), 0);
     assert_int_equal(row.buffered, 0);
     s_finish(state);
 }
@@ -1060,8 +1017,8 @@ test_receiver_killed_mid_handoff(void **state)
                          GORO_OK);
         assert_int_equal(goro_chan_send(client, "hand", "second", 6, 0),
                          GORO_OK);
-        row_t row;
-        assert_int_equal(s_chan_row(h, "hand", &row), 0);
+        harness_chan_t row;
+        assert_int_equal(harness_chan_row(h, "hand", &row), 0);
         assert_int_equal(row.buffered, 1);  /* "first" is out for delivery */
         if (round == 1) {
             /* the unacknowledged delivery is in the journal as held */
@@ -1073,7 +1030,7 @@ test_receiver_killed_mid_handoff(void **state)
         /* back in the channel, at the head, once gorod gives up on the
            receiver (its liveness: 3 s of silence) */
         int64_t until = s_now() + HARNESS_WAIT_MS;
-        while ((s_chan_row(h, "hand", &row) != 0 || row.buffered != 2)
+        while ((harness_chan_row(h, "hand", &row) != 0 || row.buffered != 2)
                && harness_nap(until)) {}
         assert_int_equal(row.buffered, 2);
         s_recv_expect(client, "hand", "first");
@@ -1179,9 +1136,9 @@ test_results_survive(void **state)
     goro_job_t *before[3];
     for (int i = 0; i < 3; i++)
         before[i] = s_wait_job(h, ids[i], T_JOB_WAIT_MS);
-    row_t row;
+    harness_chan_t row;
     int64_t until = s_now() + HARNESS_WAIT_MS;
-    while ((s_chan_row(h, "results", &row) != 0 || row.buffered != 1)
+    while ((harness_chan_row(h, "results", &row) != 0 || row.buffered != 1)
            && harness_nap(until)) {}
     assert_int_equal(row.buffered, 1);
 
@@ -1222,7 +1179,7 @@ test_results_survive(void **state)
     assert_memory_equal(out, expect, len);
     goro_job_destroy(&job);
     /* the result went on its channel once, not once per restart */
-    assert_int_equal(s_chan_row(h, "results", &row), 0);
+    assert_int_equal(harness_chan_row(h, "results", &row), 0);
     assert_int_equal(row.buffered, 1);
     s_recv_expect(client, "results", "to the channel");
     s_finish(state);
@@ -1302,7 +1259,7 @@ test_running_job_runs_again(void **state)
     assert_int_equal(info.succeeded, 1);
     assert_int_equal(info.failed, 0);
     /* the old attempt's late report (if any) changed nothing */
-    assert_int_equal(s_stat(h, "jobs_succeeded"), 1);
+    assert_int_equal(harness_stat(h, "jobs_succeeded"), 1);
     s_finish(state);
 }
 
@@ -1383,7 +1340,7 @@ test_kill_workers_in_a_loop(void **state)
     int64_t until = s_now() + 20000;
     srand((unsigned) time(NULL));
     while (kills < 12 && s_now() < until
-           && s_stat(h, "jobs_succeeded") < T_WORKER_JOBS) {
+           && harness_stat(h, "jobs_succeeded") < T_WORKER_JOBS) {
         pid_t pids[8];
         int n = harness_worker_pids(h, pids, 8);
         if (n > 0 && kill(pids[rand() % n], SIGKILL) == 0)
@@ -1405,7 +1362,7 @@ test_kill_workers_in_a_loop(void **state)
            "after more than one attempt, %d attempts in all\n", kills,
            T_WORKER_JOBS, retried, attempts);
     assert_true(kills >= 3);
-    assert_int_equal(s_stat(h, "jobs_succeeded"), T_WORKER_JOBS);
+    assert_int_equal(harness_stat(h, "jobs_succeeded"), T_WORKER_JOBS);
     s_finish(state);
 }
 
@@ -1658,7 +1615,7 @@ test_idempotent_submit_across_restart(void **state)
     assert_int_equal(s_go_sh(h, "echo once", &opts), other);
     opts.key = "order-42";
     assert_int_equal(s_go_sh(h, "echo once", &opts), first);
-    assert_int_equal(s_stat(h, "jobs_queued"), 2);
+    assert_int_equal(harness_stat(h, "jobs_queued"), 2);
     s_finish(state);
 }
 
@@ -1763,7 +1720,7 @@ s_measure_restart(void **state, int count, int sig)
     t0 = s_now();
     assert_int_equal(harness_restart(h, NULL, 120000), 0);
     int64_t restart = s_now() - t0;
-    assert_int_equal(s_stat(h, "jobs_queued"), count);
+    assert_int_equal(harness_stat(h, "jobs_queued"), count);
     assert_int_equal(s_job_state_now(h, ids[0]), GORO_JOB_QUEUED);
     assert_int_equal(s_job_state_now(h, ids[count - 1]), GORO_JOB_QUEUED);
     char *log = harness_log_run(h);

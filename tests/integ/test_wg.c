@@ -143,22 +143,6 @@ s_alive(pid_t pid)
     return harness_wait_dead(pid, 0) != 0;
 }
 
-static long long
-s_stat(harness_t *h, const char *key)
-{
-    char *text = NULL;
-    long long value = -1;
-    if (goro_stats(harness_client(h), GORO_LIST_JSON, &text) == GORO_OK) {
-        char pattern[64];
-        snprintf(pattern, sizeof pattern, "\"%s\":", key);
-        const char *at = strstr(text, pattern);
-        if (at)
-            value = strtoll(at + strlen(pattern), NULL, 10);
-    }
-    goro_free(text);
-    return value;
-}
-
 /* Waits until gorod has received N requests beyond BASE (a `requests`
    reading), not counting the stats requests made here. A child's
    request is counted when it arrives, so this says that the children's
@@ -169,7 +153,7 @@ s_wait_requests(harness_t *h, long long base, long long n)
     int64_t until = harness_now() + HARNESS_WAIT_MS;
     long long polls = 0, got = -1;
     do {
-        long long now = s_stat(h, "requests");
+        long long now = harness_stat(h, "requests");
         polls++;
         got = now - base - polls;
         if (got >= n)
@@ -380,7 +364,7 @@ test_many_waiters(void **state)
 {
     goro_t *client = s_up(state, T_NO_POOL);
     assert_int_equal(goro_wg_add(client, "many", 1), GORO_OK);
-    long long base = s_stat(H, "requests");
+    long long base = harness_stat(H, "requests");
     pid_t pids[T_WAITERS];
     for (int i = 0; i < T_WAITERS; i++) {
         char name[32];
