@@ -1060,18 +1060,26 @@ s_cmd_recv(goro_t *client, int argc, char **argv)
     return S_EXIT_OK;
 }
 
+/* A verb whose one argument is a NAME that ACTION acts on. */
 static int
-s_cmd_close(goro_t *client, int argc, char **argv)
+s_name_verb(goro_t *client, const char *verb, int argc, char **argv,
+            int (*action)(goro_t *, const char *))
 {
     s_parser_t p;
-    s_parser_init(&p, "close", argc, argv);
+    s_parser_init(&p, verb, argc, argv);
     if (s_parser_next(&p, s_no_options) == S_OPT_STOP
     || !s_parser_args(&p, 1, "NAME"))
         return p.exit_code;
-    int rc = goro_chan_close(client, p.args[0]);
+    int rc = action(client, p.args[0]);
     if (rc != GORO_OK)
-        return s_fail(client, rc, "close %s", p.args[0]);
+        return s_fail(client, rc, "%s %s", verb, p.args[0]);
     return S_EXIT_OK;
+}
+
+static int
+s_cmd_close(goro_t *client, int argc, char **argv)
+{
+    return s_name_verb(client, "close", argc, argv, goro_chan_close);
 }
 
 /* Parses the select options into CASES (room for argc of them) and runs
@@ -1217,15 +1225,7 @@ s_cmd_wg_add(goro_t *client, int argc, char **argv)
 static int
 s_cmd_wg_done(goro_t *client, int argc, char **argv)
 {
-    s_parser_t p;
-    s_parser_init(&p, "wg done", argc, argv);
-    if (s_parser_next(&p, s_no_options) == S_OPT_STOP
-    || !s_parser_args(&p, 1, "NAME"))
-        return p.exit_code;
-    int rc = goro_wg_done(client, p.args[0]);
-    if (rc != GORO_OK)
-        return s_fail(client, rc, "wg done %s", p.args[0]);
-    return S_EXIT_OK;
+    return s_name_verb(client, "wg done", argc, argv, goro_wg_done);
 }
 
 /* What `wg wait --progress` has shown. */
