@@ -15,6 +15,7 @@
 #include "goro_util.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -137,6 +138,18 @@ s_reset(goro_t *self)
     zsock_destroy(&self->sock);
 }
 
+/* czmq sets up its global context on first use, and that first use is
+   not safe from two threads at once: the job threads of a worker may
+   each make their first goro_t together (goro_call_client). */
+static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
+
+static void
+s_czmq_init(void)
+{
+    zsys_handler_set(NULL);         /* a library does not take signals */
+    zsys_init();
+}
+
 static int
 s_connect(goro_t *self)
 {
@@ -144,7 +157,7 @@ s_connect(goro_t *self)
         return GORO_OK;
     if (self->curve_rc)
         return self->curve_rc;
-    zsys_handler_set(NULL);         /* a library does not take signals */
+    pthread_once(&s_czmq_once, s_czmq_init);
     self->sock = zsock_new(ZMQ_DEALER);
     if (!self->sock)
         return GORO_ESYS;
