@@ -896,3 +896,25 @@ harness_destroy(harness_t **self_p)
     free(self);
     *self_p = NULL;
 }
+
+pid_t
+harness_spawn_role(harness_t *self, const char *prog, const char *role, ...)
+{
+    const char *argv[24] = {prog, "--child", role, harness_clients(self)};
+    int argc = 4;
+    va_list args;
+    va_start(args, role);
+    const char *arg;
+    while ((arg = va_arg(args, const char *)) && argc < 23)
+        argv[argc++] = arg;
+    va_end(args);
+    argv[argc] = NULL;
+    return harness_spawn(self, argv);
+}
+
+int
+harness_teardown(void **state)
+{
+    harness_destroy((harness_t **) state);
+    return 0;
+}

@@ -147,6 +147,15 @@ int harness_run(const char *dir, const char *const *argv, char **out,
    at harness_destroy() and at exit. Returns its pid, -1 on error. */
 pid_t harness_spawn(harness_t *self, const char *const *argv);
 
+/* harness_spawn of `SELF --child ROLE CLIENTS-ENDPOINT ARG...` (the
+   test program itself in a role; ARGs NULL-terminated, at most 19). */
+pid_t harness_spawn_role(harness_t *self, const char *prog,
+                         const char *role, ...);
+
+/* A cmocka teardown for tests whose state is the harness_t *: destroys
+   whatever the test (or a failed assertion) left. */
+int harness_teardown(void **state);
+
 /* Sends SIG to a process harness_spawn() started and reaps it. Returns
    its exit code (128+N if killed by signal N), -1 if it had not exited
    after TIMEOUT_MS (it is then SIGKILLed). */

@@ -88,51 +88,24 @@ s_child_main(int argc, char **argv)
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
 
-typedef struct {
-    harness_t *h;
-} fixture_t;
+/* The state of each test is its harness_t * (NULL until s_up). */
+#define H ((harness_t *) *state)
 
-static int
-s_setup(void **state)
-{
-    fixture_t *fx = calloc(1, sizeof *fx);
-    *state = fx;
-    return fx ? 0 : -1;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    harness_destroy(&fx->h);
-    free(fx);
-    return 0;
-}
-
+/* Starts gorod with YAML for this test; its client. */
 static goro_t *
 s_up(void **state, const char *yaml)
 {
-    fixture_t *fx = *state;
-    fx->h = harness_start(yaml);
-    assert_non_null(fx->h);
-    return harness_client(fx->h);
+    *state = harness_start(yaml);
+    assert_non_null(*state);
+    return harness_client(H);
 }
 
-#define H (((fixture_t *) *state)->h)
+/* Starts `this --child ROLE ENDPOINT ARG...` (NULL-terminated). */
+#define s_child(h, ...) s_spawned(harness_spawn_role((h), s_self, __VA_ARGS__))
 
 static pid_t
-s_child(harness_t *h, const char *role, ...)
+s_spawned(pid_t pid)
 {
-    const char *argv[16] = {s_self, "--child", role, harness_clients(h)};
-    int argc = 4;
-    va_list args;
-    va_start(args, role);
-    const char *arg;
-    while ((arg = va_arg(args, const char *)) && argc < 15)
-        argv[argc++] = arg;
-    va_end(args);
-    argv[argc] = NULL;
-    pid_t pid = harness_spawn(h, argv);
     assert_true(pid > 0);
     return pid;
 }
@@ -590,8 +563,7 @@ test_measure_wg_rate(void **state)
     fflush(stdout);
 }
 
-#define T_FIXTURE(test) \
-    cmocka_unit_test_setup_teardown(test, s_setup, s_teardown)
+#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
 
 int
 main(int argc, char **argv)
