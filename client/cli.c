@@ -264,7 +264,7 @@ s_format_ms(int64_t ms, char *buf, size_t size)
     if (millis) {
         snprintf(frac, sizeof frac, ".%03d", millis);
         size_t end = strlen(frac);
-        while (frac[end - 1] == '0')
+        while (end > 1 && frac[end - 1] == '0')
             frac[--end] = '\0';
     }
     if (hours)

@@ -340,6 +340,13 @@ GORO_EXPORT int goro_worker_enable_exec(goro_worker_t *self,
 /* Jobs at once (threads); default 1. */
 GORO_EXPORT int goro_worker_set_concurrency(goro_worker_t *self, int n);
 
+/* Jobs the daemon may hand this worker beyond its concurrency; they wait
+   here for a free thread (default 0). For many short jobs it saves a
+   round trip per job. The cost: a prefetched job's timeout runs while it
+   waits, and it cannot move to another worker that becomes free first.
+   Concurrency plus prefetch is at most 4096. */
+GORO_EXPORT int goro_worker_set_prefetch(goro_worker_t *self, int n);
+
 /* A label shown by `goro workers` (default: host:pid). */
 GORO_EXPORT int goro_worker_set_name(goro_worker_t *self, const char *name);
 

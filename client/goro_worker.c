@@ -1,8 +1,8 @@
 /*  goro-worker - the generic worker: serves the built-in `exec` function to
     gorod until SIGTERM or SIGINT.
 
-        goro-worker [--connect ENDPOINT] [--concurrency N] [--name LABEL]
-                    [--max-output SIZE] [-v] [--help]
+        goro-worker [--connect ENDPOINT] [--concurrency N] [--prefetch N]
+                    [--name LABEL] [--max-output SIZE] [-v] [--help]
 
     A thin main over the public worker API (goro.h only), so everything it
     does an app linking libgoro can do too. When gorod's pool supervisor
@@ -26,7 +26,7 @@
 #define EXIT_USAGE 2
 
 static const char *s_usage =
-    "usage: goro-worker [--connect ENDPOINT] [--concurrency N]\n"
+    "usage: goro-worker [--connect ENDPOINT] [--concurrency N] [--prefetch N]\n"
     "                   [--name LABEL] [--max-output SIZE] [-v] [--help]\n"
     "\n"
     "Runs `exec` jobs for gorod until SIGTERM or SIGINT (a second one kills\n"
@@ -35,6 +35,7 @@ static const char *s_usage =
     "  --connect ENDPOINT  gorod's workers endpoint (default: $GORO_WORKERS,\n"
     "                      else tcp://127.0.0.1:7701)\n"
     "  --concurrency N     jobs at once (default 1)\n"
+    "  --prefetch N        jobs gorod may queue here beyond those (default 0)\n"
     "  --name LABEL        shown by `goro workers` (default HOST:PID)\n"
     "  --max-output SIZE   bytes kept of a job's stdout, and of its stderr\n"
     "                      (e.g. 65536, 64KiB, 1MiB; default 1MiB)\n"
@@ -118,6 +119,7 @@ main(int argc, char *argv[])
     static const struct option options[] = {
         {"connect", required_argument, NULL, 'c'},
         {"concurrency", required_argument, NULL, 'n'},
+        {"prefetch", required_argument, NULL, 'p'},
         {"name", required_argument, NULL, 'N'},
         {"max-output", required_argument, NULL, 'm'},
         {"verbose", no_argument, NULL, 'v'},
@@ -127,6 +129,7 @@ main(int argc, char *argv[])
     const char *endpoint = NULL;
     const char *name = NULL;
     int concurrency = 1;
+    int prefetch = 0;
     size_t max_output = 0;      /* 0: the library's default */
     int verbose = 0;
 
@@ -141,6 +144,11 @@ main(int argc, char *argv[])
                 if (s_parse_int(optarg, &concurrency) || concurrency < 1)
                     return s_bad_usage("--concurrency needs a number of "
                                        "at least 1", optarg);
+                break;
+            case 'p':
+                if (s_parse_int(optarg, &prefetch) || prefetch < 0)
+                    return s_bad_usage("--prefetch needs a number of at "
+                                       "least 0", optarg);
                 break;
             case 'N':
                 name = optarg;
@@ -188,6 +196,11 @@ main(int argc, char *argv[])
         char text[32];
         snprintf(text, sizeof text, "%d", concurrency);
         return s_bad_usage("--concurrency is out of range", text);
+    }
+    if (goro_worker_set_prefetch(worker, prefetch) != GORO_OK) {
+        goro_worker_destroy(&worker);
+        return s_bad_usage("concurrency plus prefetch must be at most 4096",
+                           NULL);
     }
     if (name && goro_worker_set_name(worker, name) != GORO_OK) {
         goro_worker_destroy(&worker);

@@ -26,9 +26,17 @@
     on the same socket, unless a READY is already unanswered (the
     DISCONNECT then answers something we sent before it; a second READY
     would make the daemon drop the jobs the first one got us).
-    READY always offers the full concurrency; a daemon that forgot us may
-    so dispatch while our old jobs still run, and the extra jobs wait in
-    the queue for a free thread rather than being refused.
+    READY always offers the full concurrency plus the prefetch; a daemon
+    that forgot us may so dispatch while our old jobs still run, and the
+    extra jobs wait in the queue for a free thread rather than being
+    refused.
+
+    Prefetch (RabbitMQ's basic.qos, Celery's prefetch): the daemon may
+    hand us PREFETCH jobs beyond the threads, which wait in the queue, so
+    that a thread that finishes one job starts the next without a round
+    trip to the daemon. Job threads wake the serving thread only when the
+    done list turns non-empty, so a burst of finished jobs costs one wake
+    and their DONEs leave back to back.
 
     Stop: the first stop request sends DISCONNECT and waits for every job
     we were given to end, sending their DONEs (heartbeats go on meanwhile,
@@ -153,6 +161,7 @@ struct goro_worker {
     char *endpoint;             /* daemon's workers endpoint */
     char *label;                /* NULL: host:pid at READY time */
     int concurrency;
+    int prefetch;               /* jobs offered beyond the threads */
     handler_t *handlers;
     size_t nhandlers;
     bool exec_enabled;
@@ -384,10 +393,11 @@ s_thread_main(void *arg)
         s_active_remove(self, job);
         if (self->done_tail)
             self->done_tail->next = job;
-        else
+        else {
             self->done_head = job;
+            s_wake(self);       /* else its wake is pending already */
+        }
         self->done_tail = job;
-        s_wake(self);
     }
     pthread_mutex_unlock(&self->lock);
     goro_destroy(&thread->client);
@@ -598,7 +608,7 @@ s_send_ready(goro_worker_t *self)
         goro_msg_set_name(msg, label);
     }
     msg->pid = (uint32_t) getpid();
-    msg->capacity32 = (uint32_t) self->concurrency;
+    msg->capacity32 = (uint32_t) (self->concurrency + self->prefetch);
     msg->strs = goro_zalloc(sizeof(char *) * (self->nhandlers + 1));
     for (size_t i = 0; i < self->nhandlers; i++)
         msg->strs[msg->nstrs++] = goro_strdup(self->handlers[i].name);
@@ -1130,11 +1140,23 @@ int
 goro_worker_set_concurrency(goro_worker_t *self, int n)
 {
     assert(self && self->tag == WORKER_TAG);
-    if (n < 1 || n > WORKER_CONCURRENCY_MAX)
+    if (n < 1 || n + self->prefetch > WORKER_CONCURRENCY_MAX)
         return GORO_EINVAL;
     if (atomic_load(&self->serving))
         return GORO_ESTATE;
     self->concurrency = n;
+    return GORO_OK;
+}
+
+int
+goro_worker_set_prefetch(goro_worker_t *self, int n)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (n < 0 || self->concurrency + n > WORKER_CONCURRENCY_MAX)
+        return GORO_EINVAL;
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    self->prefetch = n;
     return GORO_OK;
 }
 

@@ -520,6 +520,47 @@ test_parallel_barrier(void **state)
     s_finish(state);
 }
 
+/* goro-worker --prefetch: gorod hands the worker its concurrency plus
+   the prefetch (they count as running), the extra jobs wait there for the
+   one thread, and a job beyond that stays queued in gorod. */
+static void
+test_prefetch(void **state)
+{
+    harness_t *h = s_start(state, NO_POOL);
+    const char *argv[] = {GORO_BIN_DIR "/goro-worker", "--connect",
+                          harness_workers(h), "--concurrency", "1",
+                          "--prefetch", "2", NULL};
+    assert_true(harness_spawn(h, argv) > 0);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    assert_int_equal(harness_stat(h, "capacity"), 3);
+
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = s_go_sh(h, "echo run > @D/p.$GORO_JOB_ID; "
+                         "while [ ! -e @D/go ]; do sleep 0.02; done", NULL);
+    int64_t deadline = harness_now() + HARNESS_WAIT_MS;
+    while (harness_stat(h, "jobs_running") < 3 && harness_nap(deadline))
+        ;
+    assert_int_equal(harness_stat(h, "jobs_running"), 3);
+    assert_int_equal(harness_stat(h, "jobs_queued"), 1);
+    /* One thread: the first job blocks it, the prefetched two wait. */
+    char path[64];
+    snprintf(path, sizeof path, "p.%" PRIu64, ids[0]);
+    char *line = harness_wait_line(harness_path(h, path), HARNESS_WAIT_MS);
+    assert_non_null(line);
+    free(line);
+    snprintf(path, sizeof path, "p.%" PRIu64, ids[1]);
+    assert_int_equal(access(harness_path(h, path), F_OK), -1);
+
+    assert_int_equal(harness_write_file(harness_path(h, "go"), ""), 0);
+    for (int i = 0; i < 4; i++) {
+        goro_job_t *job = s_wait(h, ids[i]);
+        s_assert_state(job, GORO_JOB_SUCCEEDED);
+        goro_job_destroy(&job);
+    }
+    s_finish(state);
+}
+
 /* kill -9 of the worker that runs a job: gorod notices (heartbeats),
    the job runs again, the pool starts a new worker. */
 static void
@@ -1098,6 +1139,7 @@ main(void)
         cmocka_unit_test_teardown(test_cancel_running, s_teardown),
         cmocka_unit_test_teardown(test_ended_and_unknown, s_teardown),
         cmocka_unit_test_teardown(test_parallel_barrier, s_teardown),
+        cmocka_unit_test_teardown(test_prefetch, s_teardown),
         cmocka_unit_test_teardown(test_worker_killed_job_retried,
                                   s_teardown),
         cmocka_unit_test_teardown(test_worker_killed_attempts_used,
