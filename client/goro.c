@@ -229,11 +229,10 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
         int64_t beat_at = goro_now() + GORO_HEARTBEAT_MS;
         int64_t until = deadline >= 0 && deadline < beat_at ? deadline
                         : beat_at;
-        if (s_poll(self, ZMQ_POLLIN, until)) {
-            goro_msg_t *reply = NULL;
-            int rc = goro_msg_recv(zsock_resolve(self->sock), 0, &reply, NULL);
-            if (rc == GORO_EUNAVAILABLE)
-                continue;
+        goro_msg_t *reply = NULL;
+        int rc = goro_msg_recv_wait(zsock_resolve(self->sock),
+                                    goro_remaining(until), 0, &reply);
+        if (rc != GORO_EUNAVAILABLE) {
             silent_since = goro_now();
             if (rc) {
                 goro_msg_destroy(&reply);

@@ -10,6 +10,7 @@
 #include "goro.h"
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -578,14 +579,14 @@ s_drain(void *socket, zmq_msg_t *frame)
     }
 }
 
-int
-goro_msg_recv(void *socket, size_t max_value, goro_msg_t **msg_out,
-              goro_rid_t *rid)
+static int
+s_recv(void *socket, int flags, size_t max_value, goro_msg_t **msg_out,
+       goro_rid_t *rid)
 {
     *msg_out = NULL;
     zmq_msg_t frame;
     zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, socket, ZMQ_DONTWAIT) == -1) {
+    if (zmq_msg_recv(&frame, socket, flags) == -1) {
         zmq_msg_close(&frame);
         return GORO_EUNAVAILABLE;
     }
@@ -623,4 +624,24 @@ goro_msg_recv(void *socket, size_t max_value, goro_msg_t **msg_out,
                              max_value, msg_out);
     zmq_msg_close(&frame);
     return rc;
+}
+
+int
+goro_msg_recv(void *socket, size_t max_value, goro_msg_t **msg_out,
+              goro_rid_t *rid)
+{
+    return s_recv(socket, ZMQ_DONTWAIT, max_value, msg_out, rid);
+}
+
+int
+goro_msg_recv_wait(void *socket, int64_t timeout_ms, size_t max_value,
+                   goro_msg_t **msg_out)
+{
+    int timeout = timeout_ms < 0 ? -1
+                  : timeout_ms > INT_MAX ? INT_MAX : (int) timeout_ms;
+    if (zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout)) {
+        *msg_out = NULL;
+        return GORO_EUNAVAILABLE;
+    }
+    return s_recv(socket, 0, max_value, msg_out, NULL);
 }

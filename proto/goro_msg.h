@@ -180,4 +180,11 @@ int goro_msg_send_encoded(void *socket, const goro_rid_t *rid,
 int goro_msg_recv(void *socket, size_t max_value, goro_msg_t **msg_out,
                   goro_rid_t *rid);
 
+/* As goro_msg_recv() on a DEALER, but waits up to TIMEOUT_MS (-1:
+   forever) for the message. One blocking receive costs fewer system
+   calls than a zmq_poll() followed by a receive: this is the wait of
+   every client call. */
+int goro_msg_recv_wait(void *socket, int64_t timeout_ms, size_t max_value,
+                       goro_msg_t **msg_out);
+
 #endif
