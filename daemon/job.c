@@ -90,11 +90,17 @@ s_job_free(job_table_t *self, job_t *job)
     free(job);
 }
 
+static uint64_t
+s_job_id(const void *job)
+{
+    return ((const job_t *) job)->id;
+}
+
 job_table_t *
 job_table_new(void)
 {
     job_table_t *self = goro_zalloc(sizeof *self);
-    self->by_id = idmap_new();
+    self->by_id = idmap_new(s_job_id);
     self->by_key = zhashx_new();        /* string keys, copied */
     self->names = zhashx_new();
     zhashx_set_key_duplicator(self->names, NULL);
@@ -211,7 +217,7 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
     job->state = GORO_JOB_QUEUED;
     job->status = -1;
     heap_node_init(&job->deadline, 0);
-    idmap_insert(self->by_id, job->id, job);
+    idmap_insert(self->by_id, job);
     if (job->key)
         zhashx_insert(self->by_key, job->key, job);
     self->count[GORO_JOB_QUEUED]++;
