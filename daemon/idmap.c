@@ -1,7 +1,10 @@
-/*  idmap - linear probing over a power-of-two array, grown at 3/4 full.
+/*  idmap - linear probing over a power-of-two array of item pointers,
+    grown at 3/4 full.
 
     The slot of an id is its murmur3 finaliser hash, so that ids handed
-    out in sequence spread over the array instead of clustering.
+    out in sequence spread over the array instead of clustering. Slots
+    keep no copy of the id: that halves the map (8 bytes a slot, not 16),
+    at the price of reading the item to compare ids while probing.
 */
 #include "idmap.h"
 #include "goro_util.h"
@@ -10,15 +13,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-typedef struct {
-    uint64_t id;                /* 0: empty */
-    void *item;
-} slot_t;
-
 struct idmap {
-    slot_t *slots;
+    void **slots;               /* NULL: empty */
     size_t mask;                /* slots - 1 */
     size_t size;
+    idmap_id_fn *id_of;
 };
 
 #define IDMAP_MIN_SLOTS 1024
@@ -30,11 +29,12 @@ s_home(const idmap_t *self, uint64_t id)
 }
 
 idmap_t *
-idmap_new(void)
+idmap_new(idmap_id_fn *id_of)
 {
     idmap_t *self = goro_zalloc(sizeof *self);
-    self->slots = goro_zalloc(IDMAP_MIN_SLOTS * sizeof(slot_t));
+    self->slots = goro_zalloc(IDMAP_MIN_SLOTS * sizeof(void *));
     self->mask = IDMAP_MIN_SLOTS - 1;
+    self->id_of = id_of;
     return self;
 }
 
@@ -49,50 +49,54 @@ idmap_destroy(idmap_t **self_p)
 }
 
 static void
-s_place(idmap_t *self, uint64_t id, void *item)
+s_place(idmap_t *self, void *item)
 {
+    uint64_t id = self->id_of(item);
     size_t i = s_home(self, id);
-    while (self->slots[i].id) {
-        assert(self->slots[i].id != id);    /* ids are never reused */
+    while (self->slots[i]) {
+        assert(self->id_of(self->slots[i]) != id);  /* never reused */
         i = (i + 1) & self->mask;
     }
-    self->slots[i].id = id;
-    self->slots[i].item = item;
+    self->slots[i] = item;
 }
 
 static void
 s_grow(idmap_t *self)
 {
-    slot_t *old = self->slots;
+    void **old = self->slots;
     size_t count = self->mask + 1;
-    self->slots = goro_zalloc(2 * count * sizeof(slot_t));
+    self->slots = goro_zalloc(2 * count * sizeof(void *));
     self->mask = 2 * count - 1;
     for (size_t i = 0; i < count; i++)
-        if (old[i].id)
-            s_place(self, old[i].id, old[i].item);
+        if (old[i])
+            s_place(self, old[i]);
     free(old);
 }
 
 void
-idmap_insert(idmap_t *self, uint64_t id, void *item)
+idmap_insert(idmap_t *self, void *item)
 {
-    assert(id != 0);
+    assert(item && self->id_of(item) != 0);
     if ((self->size + 1) * 4 > (self->mask + 1) * 3)
         s_grow(self);
-    s_place(self, id, item);
+    s_place(self, item);
     self->size++;
+}
+
+/* The slot holding ID, or the empty slot that ends its run. */
+static size_t
+s_find(const idmap_t *self, uint64_t id)
+{
+    size_t i = s_home(self, id);
+    while (self->slots[i] && self->id_of(self->slots[i]) != id)
+        i = (i + 1) & self->mask;
+    return i;
 }
 
 void *
 idmap_lookup(idmap_t *self, uint64_t id)
 {
-    if (id == 0)
-        return NULL;
-    for (size_t i = s_home(self, id); self->slots[i].id;
-         i = (i + 1) & self->mask)
-        if (self->slots[i].id == id)
-            return self->slots[i].item;
-    return NULL;
+    return id ? self->slots[s_find(self, id)] : NULL;
 }
 
 void
@@ -100,23 +104,21 @@ idmap_delete(idmap_t *self, uint64_t id)
 {
     if (id == 0)
         return;
-    size_t i = s_home(self, id);
-    while (self->slots[i].id && self->slots[i].id != id)
-        i = (i + 1) & self->mask;
-    if (!self->slots[i].id)
+    size_t i = s_find(self, id);
+    if (!self->slots[i])
         return;
-    self->slots[i].id = 0;
+    self->slots[i] = NULL;
     self->size--;
     /* Backward shift: move up every later entry of the run that would no
        longer be found past the hole. */
-    for (size_t j = (i + 1) & self->mask; self->slots[j].id;
+    for (size_t j = (i + 1) & self->mask; self->slots[j];
          j = (j + 1) & self->mask) {
-        size_t home = s_home(self, self->slots[j].id);
+        size_t home = s_home(self, self->id_of(self->slots[j]));
         bool between = i <= j ? (i < home && home <= j)
                               : (i < home || home <= j);
         if (!between) {
             self->slots[i] = self->slots[j];
-            self->slots[j].id = 0;
+            self->slots[j] = NULL;
             i = j;
         }
     }
@@ -132,9 +134,9 @@ void *
 idmap_next(idmap_t *self, size_t *cursor)
 {
     while (*cursor <= self->mask) {
-        slot_t *slot = &self->slots[(*cursor)++];
-        if (slot->id)
-            return slot->item;
+        void *item = self->slots[(*cursor)++];
+        if (item)
+            return item;
     }
     return NULL;
 }

@@ -77,24 +77,56 @@ s_name_free(void **item_p)
     *item_p = NULL;
 }
 
+/* What job_extra() shows for a job that has no extra record. */
+static const job_extra_t s_no_extra = {
+    .status = -1, .deadline = {.index = HEAP_NONE},
+};
+
+const job_extra_t *
+job_extra(const job_t *job)
+{
+    return job->extra ? job->extra : &s_no_extra;
+}
+
+job_extra_t *
+job_extra_ensure(job_t *job)
+{
+    if (!job->extra) {
+        job->extra = goro_zalloc(sizeof *job->extra);
+        *job->extra = s_no_extra;
+        job->extra->job = job;
+    }
+    return job->extra;
+}
+
 /* The payload lives in the job's own allocation (see submit). */
 static void
 s_job_free(job_table_t *self, job_t *job)
 {
     s_name_put(self, job->fn);
-    free(job->wg);
-    free(job->chan);
-    free(job->key);
-    free(job->out);
-    free(job->err);
+    job_extra_t *extra = job->extra;
+    if (extra) {
+        free(extra->wg);
+        free(extra->chan);
+        free(extra->key);
+        free(extra->out);
+        free(extra->err);
+        free(extra);
+    }
     free(job);
+}
+
+static uint64_t
+s_job_id(const void *job)
+{
+    return ((const job_t *) job)->id;
 }
 
 job_table_t *
 job_table_new(void)
 {
     job_table_t *self = goro_zalloc(sizeof *self);
-    self->by_id = idmap_new();
+    self->by_id = idmap_new(s_job_id);
     self->by_key = zhashx_new();        /* string keys, copied */
     self->names = zhashx_new();
     zhashx_set_key_duplicator(self->names, NULL);
@@ -121,10 +153,16 @@ job_table_destroy(job_table_t **self_p)
     }
 }
 
+static bool
+s_given(const char *text)
+{
+    return text && *text;
+}
+
 static char *
 s_opt(const char *text)
 {
-    return text && *text ? goro_strdup(text) : NULL;
+    return s_given(text) ? goro_strdup(text) : NULL;
 }
 
 static void
@@ -150,17 +188,18 @@ s_log_id(job_table_t *self, int cmd, const job_t *job)
     if (!self->journal)
         return;
     goro_msg_t record = {.cmd = (uint8_t) cmd, .id = job->id,
-                         .attempt = (uint32_t) job->attempt};
+                         .attempt = (uint32_t) job_extra(job)->attempt};
     journal_append(self->journal, &record);
 }
 
 static void
 s_log_submit(journal_t *journal, const job_t *job)
 {
+    const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
         .cmd = GORO_MSG_J_SUBMIT, .id = job->id, .name = (char *) job->fn,
-        .data = job->data, .size = job->size, .wg = job->wg,
-        .chan = job->chan, .key = job->key, .timeout = job->timeout_ms,
+        .data = (uint8_t *) job->data, .size = job->size, .wg = extra->wg,
+        .chan = extra->chan, .key = extra->key, .timeout = job->timeout_ms,
         .max_attempts = (uint32_t) job->max_attempts,
     };
     journal_append(journal, &record);
@@ -169,11 +208,13 @@ s_log_submit(journal_t *journal, const job_t *job)
 static void
 s_log_end(journal_t *journal, const job_t *job)
 {
+    const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
         .cmd = GORO_MSG_J_END, .id = job->id, .state = (uint8_t) job->state,
-        .status = job->status, .runtime = job->runtime_ms,
-        .number = job->ended_at, .data = job->out, .size = job->out_size,
-        .text = job->err, .text_size = job->err_size,
+        .status = extra->status, .runtime = extra->runtime_ms,
+        .number = extra->ended_at, .data = extra->out,
+        .size = extra->out_size, .text = extra->err,
+        .text_size = extra->err_size,
     };
     journal_append(journal, &record);
 }
@@ -181,10 +222,11 @@ s_log_end(journal_t *journal, const job_t *job)
 static void
 s_log_flags(journal_t *journal, const job_t *job)
 {
+    const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
         .cmd = GORO_MSG_J_JOB_FLAGS, .id = job->id,
-        .attempt = (uint32_t) job->attempt, .counter = job->attempt_base,
-        .flags = job->result_sent ? 1 : 0,
+        .attempt = (uint32_t) extra->attempt, .counter = extra->attempt_base,
+        .flags = extra->result_sent ? 1 : 0,
     };
     journal_append(journal, &record);
 }
@@ -194,26 +236,27 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
 {
     /* One allocation for the job and its payload: per queued job, the
        fewer blocks the better (limits.max_queued_jobs is a million). */
-    job_t *job = goro_zalloc(sizeof *job + spec->size + 1);
+    assert(spec->size <= JOB_SIZE_MAX);
+    job_t *job = goro_zalloc(sizeof *job + spec->size);
     job->id = spec->id ? spec->id : self->next_id;
     if (job->id >= self->next_id)
         self->next_id = job->id + 1;
     job->fn = s_name_get(self, spec->fn);
-    job->data = (uint8_t *) (job + 1);
     if (spec->size)
         memcpy(job->data, spec->data, spec->size);
     job->size = spec->size;
-    job->wg = s_opt(spec->wg);
-    job->chan = s_opt(spec->chan);
-    job->key = s_opt(spec->key);
     job->timeout_ms = spec->timeout_ms;
     job->max_attempts = spec->max_attempts;
     job->state = GORO_JOB_QUEUED;
-    job->status = -1;
-    heap_node_init(&job->deadline, 0);
-    idmap_insert(self->by_id, job->id, job);
-    if (job->key)
-        zhashx_insert(self->by_key, job->key, job);
+    if (s_given(spec->wg) || s_given(spec->chan) || s_given(spec->key)) {
+        job_extra_t *extra = job_extra_ensure(job);
+        extra->wg = s_opt(spec->wg);
+        extra->chan = s_opt(spec->chan);
+        extra->key = s_opt(spec->key);
+        if (extra->key)
+            zhashx_insert(self->by_key, extra->key, job);
+    }
+    idmap_insert(self->by_id, job);
     self->count[GORO_JOB_QUEUED]++;
     self->submitted++;
     if (self->journal)
@@ -237,8 +280,9 @@ void
 job_table_start(job_table_t *self, job_t *job, int64_t now)
 {
     s_transition(self, job, GORO_JOB_RUNNING);
-    job->attempt++;
-    job->started_at = now;
+    job_extra_t *extra = job_extra_ensure(job);
+    extra->attempt++;
+    extra->started_at = now;
     s_log_id(self, GORO_MSG_J_START, job);
 }
 
@@ -256,20 +300,21 @@ job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
 {
     assert(job_state_ended(state));
     s_transition(self, job, state);
-    job->status = status;
-    job->runtime_ms = runtime_ms;
-    free(job->out);
-    job->out = out ? *out : NULL;
-    job->out_size = job->out ? out_size : 0;
+    job_extra_t *extra = job_extra_ensure(job);
+    extra->status = status;
+    extra->runtime_ms = runtime_ms;
+    free(extra->out);
+    extra->out = out ? *out : NULL;
+    extra->out_size = extra->out ? out_size : 0;
     if (out)
         *out = NULL;
-    free(job->err);
-    job->err = err ? *err : NULL;
-    job->err_size = job->err ? err_size : 0;
+    free(extra->err);
+    extra->err = err ? *err : NULL;
+    extra->err_size = extra->err ? err_size : 0;
     if (err)
         *err = NULL;
-    if (!job->ended_at)
-        job->ended_at = goro_wall_ms();
+    if (!extra->ended_at)
+        extra->ended_at = goro_wall_ms();
     if (self->journal)
         s_log_end(self->journal, job);
 }
@@ -278,16 +323,17 @@ void
 job_table_retry(job_table_t *self, job_t *job)
 {
     s_transition(self, job, GORO_JOB_QUEUED);
-    job->attempt_base = job->attempt;
-    job->status = -1;
-    job->runtime_ms = 0;
-    free(job->out);             /* the old attempt's result is gone */
-    free(job->err);
-    job->out = NULL;
-    job->err = NULL;
-    job->out_size = job->err_size = 0;
-    job->ended_at = 0;
-    job->result_sent = false;
+    job_extra_t *extra = job_extra_ensure(job);     /* ended: it has one */
+    extra->attempt_base = extra->attempt;
+    extra->status = -1;
+    extra->runtime_ms = 0;
+    free(extra->out);           /* the old attempt's result is gone */
+    free(extra->err);
+    extra->out = NULL;
+    extra->err = NULL;
+    extra->out_size = extra->err_size = 0;
+    extra->ended_at = 0;
+    extra->result_sent = false;
     s_log_id(self, GORO_MSG_J_RETRY, job);
 }
 
@@ -295,11 +341,12 @@ void
 job_table_remove(job_table_t *self, job_t **job_p)
 {
     job_t *job = *job_p;
-    assert(job_state_ended(job->state) && !job->waiters);
+    const char *key = job_extra(job)->key;
+    assert(job_state_ended(job->state) && !job_extra(job)->waiters);
     self->count[job->state]--;
     s_log_id(self, GORO_MSG_J_REMOVE, job);
-    if (job->key && zhashx_lookup(self->by_key, job->key) == job)
-        zhashx_delete(self->by_key, job->key);
+    if (key && zhashx_lookup(self->by_key, key) == job)
+        zhashx_delete(self->by_key, key);
     idmap_delete(self->by_id, job->id);
     s_job_free(self, job);
     *job_p = NULL;
@@ -335,13 +382,13 @@ job_state_ended(int state)
 int
 job_attempts_used(const job_t *job)
 {
-    return job->attempt - job->attempt_base;
+    return job_extra(job)->attempt - job_extra(job)->attempt_base;
 }
 
 void
 job_table_result_sent(job_table_t *self, job_t *job)
 {
-    job->result_sent = true;
+    job_extra_ensure(job)->result_sent = true;
     if (self->journal)
         s_log_flags(self->journal, job);
 }
@@ -358,7 +405,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
     }
     job_t *job = job_table_lookup(self, r->id);
     if (r->cmd == GORO_MSG_J_SUBMIT) {
-        if (job || r->id == 0 || !r->name || !*r->name)
+        if (job || r->id == 0 || !r->name || !*r->name
+            || r->size > JOB_SIZE_MAX)
             return GORO_EPROTO;
         job_spec_t spec = {
             .id = r->id, .fn = r->name, .data = r->data, .size = r->size,
@@ -376,11 +424,10 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
         case GORO_MSG_J_START:
             /* gorod writes the attempt it starts: one more than before */
             if (!s_allowed[job->state][GORO_JOB_RUNNING]
-                || r->attempt != (uint32_t) job->attempt + 1
+                || r->attempt != (uint32_t) job_extra(job)->attempt + 1
                 || r->attempt >= INT_MAX)
                 return GORO_EPROTO;
             job_table_start(self, job, goro_now());
-            job->attempt = (int) r->attempt;
             return GORO_OK;
         case GORO_MSG_J_REQUEUE:
         case GORO_MSG_J_RETRY:
@@ -399,23 +446,25 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                 return GORO_EPROTO;
             out = r->data ? goro_memdup(r->data, r->size) : NULL;
             err = r->text ? goro_memdup(r->text, r->text_size) : NULL;
-            job->ended_at = r->number;
+            job_extra_ensure(job)->ended_at = r->number;
             job_table_end(self, job, r->state, r->status, r->runtime, &out,
                           r->size, &err, r->text_size);
             return GORO_OK;
         case GORO_MSG_J_REMOVE:
-            if (!job_state_ended(job->state) || job->waiters)
+            if (!job_state_ended(job->state) || job_extra(job)->waiters)
                 return GORO_EPROTO;
             job_table_remove(self, &job);
             return GORO_OK;
-        case GORO_MSG_J_JOB_FLAGS:
+        case GORO_MSG_J_JOB_FLAGS: {
             if (r->attempt >= INT_MAX || r->counter < 0
                 || r->counter > (int64_t) r->attempt)
                 return GORO_EPROTO;
-            job->attempt = (int) r->attempt;
-            job->attempt_base = (int) r->counter;
-            job->result_sent = r->flags & 1;
+            job_extra_t *extra = job_extra_ensure(job);
+            extra->attempt = (int) r->attempt;
+            extra->attempt_base = (int) r->counter;
+            extra->result_sent = r->flags & 1;
             return GORO_OK;
+        }
         default:
             return GORO_EPROTO;
     }
@@ -448,7 +497,7 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
         if (jobs[i]->state == GORO_JOB_RUNNING
             || (job_state_ended(jobs[i]->state)
                 && (jobs[i]->state != GORO_JOB_CANCELLED
-                    || jobs[i]->attempt))) {
+                    || job_extra(jobs[i])->attempt))) {
             /* attempt 1 here; J_JOB_FLAGS below restores the count */
             goro_msg_t start = {.cmd = GORO_MSG_J_START, .id = jobs[i]->id,
                                 .attempt = 1};
@@ -456,7 +505,7 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
         }
         if (job_state_ended(jobs[i]->state))
             s_log_end(journal, jobs[i]);
-        if (jobs[i]->attempt || jobs[i]->result_sent)
+        if (job_extra(jobs[i])->attempt || job_extra(jobs[i])->result_sent)
             s_log_flags(journal, jobs[i]);
     }
     free(jobs);

@@ -33,16 +33,18 @@ typedef struct {
     int max_attempts;           /* >= 1 */
 } job_spec_t;
 
-struct job {
-    uint64_t id;                /* increasing, never reused */
-    const char *fn;             /* shared by the jobs of the function */
-    uint8_t *data;              /* in the job's own allocation */
-    size_t size;
+/* Payload sizes fit the 29 bits of job_t.size: a client's value is at
+   most limits.max_message, which config.c caps at 256 MiB (2^28). */
+#define JOB_SIZE_MAX ((1u << 29) - 1)
+
+/* What most queued jobs never use, so it is kept out of job_t and made
+   on first need: when the job has options, starts, ends or is waited
+   for. Once made, it lives as long as the job. */
+typedef struct {
+    job_t *job;                 /* owner: a deadline leads back to it */
     char *wg, *chan, *key;      /* NULL when unused */
-    int64_t timeout_ms;
-    int max_attempts;
-    int state;                  /* goro_job_state_t */
-    int attempt;                /* attempts started, ever: the fence */
+    int attempt;                /* attempts started, ever: the fence;
+                                   0 until the first start, hence here */
     int attempt_base;           /* attempts before the last retry */
     int64_t status;             /* -1 until ended */
     int64_t runtime_ms;
@@ -52,14 +54,31 @@ struct job {
     size_t err_size;
     int64_t started_at;         /* monotonic, current attempt */
     int64_t ended_at;           /* wall-clock ms, for the ttl on replay */
+    worker_t *worker;           /* while running */
+    heap_node_t deadline;       /* running: timeout; queued: backoff;
+                                   ended: result ttl */
+    waiter_t *waiters;          /* WAITs parked until it ends */
     bool result_sent;           /* sent on (or dropped by) its chan */
     bool delayed;               /* queued, but backing off before it
                                    joins its queue (deadline armed) */
-    worker_t *worker;           /* while running */
+} job_extra_t;
+
+/* One allocation per queued job, with its payload: a million of them
+   are queued at once (limits.max_queued_jobs), so every field here is
+   paid a million times: 56 bytes before the payload (LP64). */
+struct job {
+    uint64_t id;                /* increasing, never reused */
+    const char *fn;             /* shared by the jobs of the function */
     job_t *prev, *next;         /* function queue (queued) or worker's
                                    running list (running) */
-    heap_node_t deadline;       /* running: timeout; ended: result ttl */
-    waiter_t *waiters;          /* WAITs parked until it ends */
+    job_extra_t *extra;         /* NULL until needed; read it through
+                                   job_extra() */
+    int64_t timeout_ms;         /* per attempt; 0 none. Here, not in
+                                   extra: jobs.timeout gives every job one */
+    int max_attempts;           /* >= 1; likewise jobs.max_attempts */
+    unsigned size : 29;         /* payload bytes, <= JOB_SIZE_MAX */
+    unsigned state : 3;         /* goro_job_state_t, 1..6 */
+    uint8_t data[];             /* the payload */
 };
 
 /* Caller owns the result. */
@@ -114,5 +133,12 @@ int job_state_ended(int state);
 
 /* Attempts used from the current budget (since the last retry). */
 int job_attempts_used(const job_t *job);
+
+/* For reading: the job's extra record, or, if it has none yet, a shared
+   one that says what a fresh job's would (no options, no attempt,
+   status -1, no result). */
+const job_extra_t *job_extra(const job_t *job);
+/* For writing: the job's extra record, made on first use. */
+job_extra_t *job_extra_ensure(job_t *job);
 
 #endif

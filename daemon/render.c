@@ -111,24 +111,25 @@ render_jobs(job_table_t *jobs, int flags, size_t *size_out)
                  "FUNCTION", "ATTEMPTS", "STATUS", "RUNTIME");
     for (size_t i = first; i < c.count; i++) {
         job_t *job = c.jobs[i];
+        const job_extra_t *extra = job_extra(job);
         if (flags & RENDER_JSON) {
             s_printf(&sb, "%s{\"id\":%llu,\"state\":\"%s\",\"function\":",
                      i > first ? "," : "", (unsigned long long) job->id,
                      goro_job_state_name(job->state));
             s_json_str(&sb, job->fn);
             s_printf(&sb, ",\"attempts\":%d,\"status\":%lld,"
-                     "\"runtime_ms\":%lld}", job->attempt,
-                     (long long) job->status, (long long) job->runtime_ms);
+                     "\"runtime_ms\":%lld}", extra->attempt,
+                     (long long) extra->status, (long long) extra->runtime_ms);
         }
         else {
             char status[24] = "-";
-            if (job->status >= 0)
+            if (extra->status >= 0)
                 snprintf(status, sizeof status, "%lld",
-                         (long long) job->status);
+                         (long long) extra->status);
             s_printf(&sb, "%-10llu %-10s %-16.64s %8d %6s %8lldms\n",
                      (unsigned long long) job->id,
-                     goro_job_state_name(job->state), job->fn, job->attempt,
-                     status, (long long) job->runtime_ms);
+                     goro_job_state_name(job->state), job->fn, extra->attempt,
+                     status, (long long) extra->runtime_ms);
         }
     }
     if (flags & RENDER_JSON)

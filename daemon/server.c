@@ -314,16 +314,17 @@ static void
 s_reply_job(server_t *self, const goro_rid_t *rid, uint64_t reqid,
             const job_t *job)
 {
+    const job_extra_t *extra = job_extra(job);
     goro_msg_t *msg = goro_msg_new(GORO_MSG_JOB);
     msg->reqid = reqid;
     msg->id = job->id;
     goro_msg_set_name(msg, job->fn);
     msg->state = (uint8_t) job->state;
-    msg->attempt = (uint32_t) job->attempt;
-    msg->status = job->status;
-    msg->runtime = job->runtime_ms;
-    goro_msg_set_data(msg, job->out, job->out_size);
-    goro_msg_set_text(msg, job->err, job->err_size);
+    msg->attempt = (uint32_t) extra->attempt;
+    msg->status = extra->status;
+    msg->runtime = extra->runtime_ms;
+    goro_msg_set_data(msg, extra->out, extra->out_size);
+    goro_msg_set_text(msg, extra->err, extra->err_size);
     s_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
 }
@@ -334,7 +335,7 @@ s_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
     goro_msg_t *msg = goro_msg_new(cmd);
     if (job) {
         msg->id = job->id;
-        msg->attempt = (uint32_t) job->attempt;
+        msg->attempt = (uint32_t) job_extra(job)->attempt;
     }
     if (cmd == GORO_MSG_DISPATCH) {
         goro_msg_set_name(msg, job->fn);
@@ -352,26 +353,36 @@ static void s_dispatch_worker(server_t *self, worker_t *w);
 static void s_job_send_result(server_t *self, job_t *job);
 static void s_job_wg_done(server_t *self, job_t *job);
 
+/* The job's deadline node, made with its extra record on first use. */
+static heap_node_t *
+s_job_deadline(job_t *job)
+{
+    heap_node_t *node = &job_extra_ensure(job)->deadline;
+    node->kind = DL_JOB;
+    return node;
+}
+
 /* Everything that follows a job's end: the result's ttl, the parked
    WAITs answered. */
 static void
 s_job_ended(server_t *self, job_t *job)
 {
-    heap_arm(self->heap, &job->deadline,
+    job_extra_t *extra = job_extra_ensure(job);     /* ended: it has one */
+    heap_arm(self->heap, s_job_deadline(job),
              goro_now() + self->cfg->result_ttl_ms);
-    while (job->waiters) {
-        waiter_t *w = job->waiters;
-        waiter_list_remove(&job->waiters, w);
+    while (extra->waiters) {
+        waiter_t *w = extra->waiters;
+        waiter_list_remove(&extra->waiters, w);
         heap_cancel(self->heap, &w->deadline);
         s_reply_job(self, &w->rid, w->reqid, job);
         waiter_destroy(&w);
     }
-    if (job->wg)
+    if (extra->wg)
         s_job_wg_done(self, job);
-    if (job->chan)
+    if (extra->chan)
         s_job_send_result(self, job);
     log_debug("job %llu %s (status %lld)", (unsigned long long) job->id,
-              goro_job_state_name(job->state), (long long) job->status);
+              goro_job_state_name(job->state), (long long) extra->status);
 }
 
 static void
@@ -391,7 +402,7 @@ s_job_start(server_t *self, job_t *job, worker_t *w)
     job_table_start(self->jobs, job, now);
     worker_table_attach(self->wtable, w, job);
     if (job->timeout_ms > 0)
-        heap_arm(self->heap, &job->deadline, now + job->timeout_ms);
+        heap_arm(self->heap, s_job_deadline(job), now + job->timeout_ms);
     s_send_worker(self, w, GORO_MSG_DISPATCH, job);
 }
 
@@ -401,15 +412,16 @@ s_job_start(server_t *self, job_t *job, worker_t *w)
 static void
 s_job_kill(server_t *self, job_t *job)
 {
-    heap_cancel(self->heap, &job->deadline);
-    s_send_worker(self, job->worker, GORO_MSG_KILL, job);
+    heap_cancel(self->heap, s_job_deadline(job));
+    s_send_worker(self, job_extra(job)->worker, GORO_MSG_KILL, job);
 }
 
 static void
 s_job_expire(server_t *self, job_t *job)
 {
-    if (job->delayed) {         /* its backoff is over */
-        job->delayed = false;
+    job_extra_t *extra = job_extra_ensure(job);     /* armed: it has one */
+    if (extra->delayed) {       /* its backoff is over */
+        extra->delayed = false;
         sched_push_front(self->sched, job);
         s_dispatch_fn(self, job->fn);
     }
@@ -420,8 +432,8 @@ s_job_expire(server_t *self, job_t *job)
         s_job_kill(self, job);
         s_job_end(self, job, GORO_JOB_TIMED_OUT, -1, reason);
     }
-    else if (job->worker)
-        heap_arm(self->heap, &job->deadline,
+    else if (extra->worker)
+        heap_arm(self->heap, &extra->deadline,
                  goro_now() + SERVER_TTL_RETRY_MS);
     else
         job_table_remove(self->jobs, &job);
@@ -441,15 +453,15 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
         worker_table_detach(self->wtable, w, job);
         if (job->state != GORO_JOB_RUNNING)
             continue;               /* already ended by cancel or timeout */
-        heap_cancel(self->heap, &job->deadline);
+        heap_cancel(self->heap, s_job_deadline(job));
         if (job_attempts_used(job) < job->max_attempts) {
             /* Back off before the next attempt: a job that kills its
                worker should not take every worker down at once. */
             job_table_requeue(self->jobs, job);
             int shift = job_attempts_used(job) - 1;
             int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
-            job->delayed = true;
-            heap_arm(self->heap, &job->deadline, goro_now() + delay);
+            job_extra_ensure(job)->delayed = true;
+            heap_arm(self->heap, s_job_deadline(job), goro_now() + delay);
         }
         else {
             char reason[128];
@@ -552,7 +564,8 @@ static void
 s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
 {
     job_t *job = job_table_lookup(self->jobs, msg->id);
-    if (!job || job->worker != w || job->attempt != (int) msg->attempt) {
+    if (!job || job_extra(job)->worker != w
+        || job_extra(job)->attempt != (int) msg->attempt) {
         log_debug("stale DONE for job %llu attempt %u ignored",
                   (unsigned long long) msg->id, msg->attempt);
         return;
@@ -560,7 +573,7 @@ s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
     worker_table_detach(self->wtable, w, job);
     w->finished++;
     if (job->state == GORO_JOB_RUNNING) {
-        heap_cancel(self->heap, &job->deadline);
+        heap_cancel(self->heap, s_job_deadline(job));
         int state = msg->status == 0 ? GORO_JOB_SUCCEEDED : GORO_JOB_FAILED;
         job_table_end(self->jobs, job, state, msg->status, msg->runtime,
                       &msg->data, msg->size, &msg->text, msg->text_size);
@@ -904,12 +917,14 @@ s_on_chan_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 static void
 s_job_send_result(server_t *self, job_t *job)
 {
+    const job_extra_t *extra = job_extra(job);
     parked_t *p = goro_zalloc(sizeof *p);
     p->job_id = job->id;
     heap_node_init(&p->deadline, DL_PARK);
     chan_case_t one = {
-        .op = GORO_CASE_SEND, .chan = job->chan,
-        .data = goro_memdup(job->out, job->out_size), .size = job->out_size,
+        .op = GORO_CASE_SEND, .chan = extra->chan,
+        .data = goro_memdup(extra->out, extra->out_size),
+        .size = extra->out_size,
     };
     chan_result_t result;
     int rc = chan_select(self->chans, &one, 1, true, p, &p->park, &result);
@@ -926,7 +941,7 @@ s_job_send_result(server_t *self, job_t *job)
     if (rc != GORO_OK || result.code != GORO_OK) {
         self->results_dropped++;
         log_info("job %llu: result for channel %s dropped (%s)",
-                 (unsigned long long) job->id, job->chan,
+                 (unsigned long long) job->id, extra->chan,
                  rc ? goro_strerror(rc) : goro_strerror(result.code));
     }
 }
@@ -1068,11 +1083,12 @@ static void
 s_job_wg_done(server_t *self, job_t *job)
 {
     wg_t *wg = NULL;
-    int rc = wg_job_done(self->wgs, job->wg,
-                         job->state == GORO_JOB_SUCCEEDED, &wg);
+    const char *name = job_extra(job)->wg;
+    int rc = wg_job_done(self->wgs, name, job->state == GORO_JOB_SUCCEEDED,
+                         &wg);
     if (rc)
         log_warn("job %llu: waitgroup %s was already at zero; its Done is "
-                 "ignored", (unsigned long long) job->id, job->wg);
+                 "ignored", (unsigned long long) job->id, name);
     else
         s_wg_release(self, wg);
 }
@@ -1116,7 +1132,7 @@ s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     else {
         waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
         w->job_at_deadline = true;
-        waiter_list_push(&job->waiters, w);
+        waiter_list_push(&job_extra_ensure(job)->waiters, w);
         if (msg->number > 0)
             heap_arm(self->heap, &w->deadline, goro_now() + msg->number);
     }
@@ -1181,9 +1197,8 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                         : self->cfg->max_attempts,
     };
     job = job_table_submit(self->jobs, &spec);
-    job->deadline.kind = DL_JOB;
-    if (job->wg)                /* Add(1) in the same step as the enqueue */
-        wg_add(self->wgs, job->wg, 1, NULL);
+    if (job_extra(job)->wg)     /* Add(1) in the same step as the enqueue */
+        wg_add(self->wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
     s_dispatch_fn(self, job->fn);
@@ -1213,7 +1228,7 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                       "job %llu has not ended", (unsigned long long) job->id);
     else {
         waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
-        waiter_list_push(&job->waiters, w);
+        waiter_list_push(&job_extra_ensure(job)->waiters, w);
         if (msg->timeout > 0)
             heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
     }
@@ -1223,7 +1238,7 @@ static void
 s_on_waiter_deadline(server_t *self, waiter_t *w)
 {
     job_t *job = w->target;
-    waiter_list_remove(&job->waiters, w);
+    waiter_list_remove(&job_extra_ensure(job)->waiters, w);
     if (w->job_at_deadline)
         s_reply_job(self, &w->rid, w->reqid, job);
     else
@@ -1238,9 +1253,9 @@ s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     job_t *job = s_find_job(self, rid, msg);
     if (!job)
         return;
-    if (job->state == GORO_JOB_QUEUED && job->delayed) {
-        job->delayed = false;
-        heap_cancel(self->heap, &job->deadline);
+    if (job->state == GORO_JOB_QUEUED && job_extra(job)->delayed) {
+        job_extra_ensure(job)->delayed = false;
+        heap_cancel(self->heap, s_job_deadline(job));
     }
     else if (job->state == GORO_JOB_QUEUED)
         sched_remove(self->sched, job);
@@ -1270,16 +1285,16 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                       goro_job_state_name(job->state));
         return;
     }
-    if (job->worker) {
+    if (job_extra(job)->worker) {
         s_reply_error(self, rid, msg->reqid, GORO_ESTATE,
                       "job %llu is still being stopped on its worker",
                       (unsigned long long) job->id);
         return;
     }
-    heap_cancel(self->heap, &job->deadline);
+    heap_cancel(self->heap, s_job_deadline(job));
     job_table_retry(self->jobs, job);
-    if (job->wg)                /* it will Done again when it ends */
-        wg_add(self->wgs, job->wg, 1, NULL);
+    if (job_extra(job)->wg)     /* it will Done again when it ends */
+        wg_add(self->wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
     s_dispatch_fn(self, job->fn);
@@ -1422,7 +1437,7 @@ s_settle_collect(job_t *job, void *arg)
     settle_t *st = arg;
     if (job->state == GORO_JOB_RUNNING || job->state == GORO_JOB_QUEUED)
         st->queued[st->nqueued++] = job;
-    else if (job->chan && !job->result_sent)
+    else if (job_extra(job)->chan && !job_extra(job)->result_sent)
         st->pending[st->npending++] = job;
 }
 
@@ -1432,9 +1447,10 @@ s_settle_ttl(job_t *job, void *arg)
     server_t *self = arg;
     if (!job_state_ended(job->state))
         return;
-    job->deadline.kind = DL_JOB;
-    int64_t left = job->ended_at + self->cfg->result_ttl_ms - goro_wall_ms();
-    heap_arm(self->heap, &job->deadline, goro_now() + (left > 0 ? left : 0));
+    int64_t left = job_extra(job)->ended_at + self->cfg->result_ttl_ms
+                   - goro_wall_ms();
+    heap_arm(self->heap, s_job_deadline(job),
+             goro_now() + (left > 0 ? left : 0));
 }
 
 static int
@@ -1460,7 +1476,6 @@ s_settle(server_t *self)
     qsort(st.queued, st.nqueued, sizeof(job_t *), s_by_job_id);
     for (size_t i = 0; i < st.nqueued; i++) {
         job_t *job = st.queued[i];
-        job->deadline.kind = DL_JOB;
         if (job->state == GORO_JOB_RUNNING)
             job_table_requeue(self->jobs, job);
         sched_push(self->sched, job);
@@ -1644,7 +1659,8 @@ s_expire(server_t *self)
     while ((node = heap_pop_due(self->heap, now))) {
         switch (node->kind) {
             case DL_JOB:
-                s_job_expire(self, container_of(node, job_t, deadline));
+                s_job_expire(self,
+                             container_of(node, job_extra_t, deadline)->job);
                 break;
             case DL_WORKER:
                 s_worker_check(self, container_of(node, worker_t, expiry));
@@ -1778,9 +1794,11 @@ static void
 s_free_waiters_of(job_t *job, void *arg)
 {
     server_t *self = arg;
-    while (job->waiters) {
-        waiter_t *w = job->waiters;
-        waiter_list_remove(&job->waiters, w);
+    if (!job->extra)
+        return;
+    while (job->extra->waiters) {
+        waiter_t *w = job->extra->waiters;
+        waiter_list_remove(&job->extra->waiters, w);
         heap_cancel(self->heap, &w->deadline);
         if (self->clients)
             s_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,

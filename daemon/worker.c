@@ -141,7 +141,7 @@ worker_serves(const worker_t *w, const char *fn)
 void
 worker_table_attach(worker_table_t *self, worker_t *w, job_t *job)
 {
-    job->worker = w;
+    job_extra_ensure(job)->worker = w;     /* started: it has one */
     job->prev = NULL;
     job->next = w->jobs;
     if (w->jobs)
@@ -161,7 +161,7 @@ worker_table_detach(worker_table_t *self, worker_t *w, job_t *job)
     if (job->next)
         job->next->prev = job->prev;
     job->prev = job->next = NULL;
-    job->worker = NULL;
+    job_extra_ensure(job)->worker = NULL;
     if (--w->running < w->capacity && !w->draining)
         s_free_add(self, w);
 }

@@ -171,25 +171,25 @@ test_fields_copied(void **state)
     assert_string_equal(job->fn, "resize");
     assert_int_equal(job->size, 5);
     assert_memory_equal(job->data, "a\0b\0c", 5);
-    assert_string_equal(job->wg, "batch");
-    assert_string_equal(job->chan, "results");
-    assert_string_equal(job->key, "order-7");
+    assert_string_equal(job_extra(job)->wg, "batch");
+    assert_string_equal(job_extra(job)->chan, "results");
+    assert_string_equal(job_extra(job)->key, "order-7");
     assert_int_equal(job->timeout_ms, 1500);
     assert_int_equal(job->max_attempts, 3);
     /* a fresh job: queued, not started, no result, linked nowhere */
     assert_int_equal(job->state, GORO_JOB_QUEUED);
-    assert_int_equal(job->attempt, 0);
-    assert_int_equal(job->status, -1);
-    assert_int_equal(job->runtime_ms, 0);
-    assert_null(job->out);
-    assert_int_equal(job->out_size, 0);
-    assert_null(job->err);
-    assert_int_equal(job->err_size, 0);
-    assert_null(job->worker);
+    assert_int_equal(job_extra(job)->attempt, 0);
+    assert_int_equal(job_extra(job)->status, -1);
+    assert_int_equal(job_extra(job)->runtime_ms, 0);
+    assert_null(job_extra(job)->out);
+    assert_int_equal(job_extra(job)->out_size, 0);
+    assert_null(job_extra(job)->err);
+    assert_int_equal(job_extra(job)->err_size, 0);
+    assert_null(job_extra(job)->worker);
     assert_null(job->prev);
     assert_null(job->next);
-    assert_null(job->waiters);
-    assert_false(heap_node_armed(&job->deadline));
+    assert_null(job_extra(job)->waiters);
+    assert_false(heap_node_armed(&job_extra(job)->deadline));
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 1);
     assert_int_equal(job_table_submitted(table), 1);
     job_table_destroy(&table);
@@ -205,16 +205,16 @@ test_empty_options_are_null(void **state)
         .key = "", .max_attempts = 1,
     };
     job_t *a = job_table_submit(table, &spec);
-    assert_null(a->wg);
-    assert_null(a->chan);
-    assert_null(a->key);
+    assert_null(job_extra(a)->wg);
+    assert_null(job_extra(a)->chan);
+    assert_null(job_extra(a)->key);
     assert_int_equal(a->size, 0);
 
     spec.wg = spec.chan = spec.key = NULL;
     job_t *b = job_table_submit(table, &spec);
-    assert_null(b->wg);
-    assert_null(b->chan);
-    assert_null(b->key);
+    assert_null(job_extra(b)->wg);
+    assert_null(job_extra(b)->chan);
+    assert_null(job_extra(b)->key);
     /* no key: not in the key index */
     assert_null(job_table_by_key(table, ""));
     assert_null(job_table_by_key(table, NULL));
@@ -254,9 +254,9 @@ test_start_raises_attempt(void **state)
     job_t *job = s_submit(table, "f", NULL);
     job_table_start(table, job, 1000);
     assert_int_equal(job->state, GORO_JOB_RUNNING);
-    assert_int_equal(job->attempt, 1);
-    assert_int_equal(job->started_at, 1000);
-    assert_int_equal(job->status, -1);
+    assert_int_equal(job_extra(job)->attempt, 1);
+    assert_int_equal(job_extra(job)->started_at, 1000);
+    assert_int_equal(job_extra(job)->status, -1);
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 0);
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 1);
     s_check_counts(table);
@@ -272,12 +272,12 @@ test_requeue_then_start_again(void **state)
     job_table_start(table, job, 1000);
     job_table_requeue(table, job);
     assert_int_equal(job->state, GORO_JOB_QUEUED);
-    assert_int_equal(job->attempt, 1);  /* the lost attempt counts */
+    assert_int_equal(job_extra(job)->attempt, 1); /* the lost one counts */
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 1);
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 0);
     job_table_start(table, job, 2000);
-    assert_int_equal(job->attempt, 2);
-    assert_int_equal(job->started_at, 2000);
+    assert_int_equal(job_extra(job)->attempt, 2);
+    assert_int_equal(job_extra(job)->started_at, 2000);
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 1);
     assert_int_equal(job_table_submitted(table), 1);
     s_check_counts(table);
@@ -297,14 +297,14 @@ test_end_succeeded_takes_buffers(void **state)
     job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 42, &out, 6, &err, 7);
     assert_null(out);                   /* the table has them now */
     assert_null(err);
-    assert_ptr_equal(job->out, out_was);
-    assert_int_equal(job->out_size, 6);
-    assert_memory_equal(job->out, "ok\0out", 6);
-    assert_int_equal(job->err_size, 7);
-    assert_memory_equal(job->err, "warning", 7);
+    assert_ptr_equal(job_extra(job)->out, out_was);
+    assert_int_equal(job_extra(job)->out_size, 6);
+    assert_memory_equal(job_extra(job)->out, "ok\0out", 6);
+    assert_int_equal(job_extra(job)->err_size, 7);
+    assert_memory_equal(job_extra(job)->err, "warning", 7);
     assert_int_equal(job->state, GORO_JOB_SUCCEEDED);
-    assert_int_equal(job->status, 0);
-    assert_int_equal(job->runtime_ms, 42);
+    assert_int_equal(job_extra(job)->status, 0);
+    assert_int_equal(job_extra(job)->runtime_ms, 42);
     assert_true(job_state_ended(job->state));
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 0);
     assert_int_equal(job_table_count(table, GORO_JOB_SUCCEEDED), 1);
@@ -321,10 +321,10 @@ test_end_without_buffers(void **state)
     job_table_start(table, a, 0);
     /* no pointers: sizes are ignored */
     job_table_end(table, a, GORO_JOB_FAILED, 2, 1, NULL, 9, NULL, 9);
-    assert_null(a->out);
-    assert_int_equal(a->out_size, 0);
-    assert_null(a->err);
-    assert_int_equal(a->err_size, 0);
+    assert_null(job_extra(a)->out);
+    assert_int_equal(job_extra(a)->out_size, 0);
+    assert_null(job_extra(a)->err);
+    assert_int_equal(job_extra(a)->err_size, 0);
 
     /* pointers to NULL: likewise */
     job_t *b = s_submit(table, "f", NULL);
@@ -332,10 +332,10 @@ test_end_without_buffers(void **state)
     uint8_t *out = NULL;
     char *err = NULL;
     job_table_end(table, b, GORO_JOB_FAILED, 2, 1, &out, 9, &err, 9);
-    assert_null(b->out);
-    assert_int_equal(b->out_size, 0);
-    assert_null(b->err);
-    assert_int_equal(b->err_size, 0);
+    assert_null(job_extra(b)->out);
+    assert_int_equal(job_extra(b)->out_size, 0);
+    assert_null(job_extra(b)->err);
+    assert_int_equal(job_extra(b)->err_size, 0);
 
     /* only one of the two */
     job_t *c = s_submit(table, "f", NULL);
@@ -343,8 +343,8 @@ test_end_without_buffers(void **state)
     err = (char *) s_buf("boom");
     job_table_end(table, c, GORO_JOB_FAILED, 1, 1, NULL, 0, &err, 4);
     assert_null(err);
-    assert_null(c->out);
-    assert_int_equal(c->err_size, 4);
+    assert_null(job_extra(c)->out);
+    assert_int_equal(job_extra(c)->err_size, 4);
     assert_int_equal(job_table_count(table, GORO_JOB_FAILED), 3);
     s_check_counts(table);
     job_table_destroy(&table);
@@ -362,8 +362,8 @@ test_end_from_running_each_state(void **state)
         job_table_start(table, job, 0);
         job_table_end(table, job, ended[i], 9, 3, NULL, 0, NULL, 0);
         assert_int_equal(job->state, ended[i]);
-        assert_int_equal(job->status, 9);
-        assert_int_equal(job->runtime_ms, 3);
+        assert_int_equal(job_extra(job)->status, 9);
+        assert_int_equal(job_extra(job)->runtime_ms, 3);
         assert_int_equal(job_table_count(table, ended[i]), 1);
         s_check_counts(table);
     }
@@ -379,7 +379,7 @@ test_cancel_queued(void **state)
     job_t *job = s_submit(table, "f", "k");
     job_table_end(table, job, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL, 0);
     assert_int_equal(job->state, GORO_JOB_CANCELLED);
-    assert_int_equal(job->attempt, 0);  /* never started */
+    assert_int_equal(job_extra(job)->attempt, 0);  /* never started */
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 0);
     assert_int_equal(job_table_count(table, GORO_JOB_CANCELLED), 1);
     assert_ptr_equal(job_table_by_key(table, "k"), job);   /* still known */
@@ -403,18 +403,18 @@ test_retry_fresh_budget(void **state)
         job_table_requeue(table, job);
         job_table_start(table, job, 0);
         job_table_end(table, job, ended[i], 7, 99, NULL, 0, NULL, 0);
-        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job_extra(job)->attempt, 2);
         job_table_retry(table, job);
         assert_int_equal(job->state, GORO_JOB_QUEUED);
-        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job_extra(job)->attempt, 2);
         assert_int_equal(job_attempts_used(job), 0);
-        assert_int_equal(job->status, -1);
-        assert_int_equal(job->runtime_ms, 0);
+        assert_int_equal(job_extra(job)->status, -1);
+        assert_int_equal(job_extra(job)->runtime_ms, 0);
         assert_int_equal(job_table_count(table, ended[i]), 0);
         s_check_counts(table);
         /* and it runs again as attempt 3, the first of its new budget */
         job_table_start(table, job, 5);
-        assert_int_equal(job->attempt, 3);
+        assert_int_equal(job_extra(job)->attempt, 3);
         assert_int_equal(job_attempts_used(job), 1);
     }
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 3);
@@ -437,10 +437,10 @@ test_result_replaced_on_second_end(void **state)
     out = s_buf("second");
     job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 1, &out, 6, NULL, 0);
     /* the first result is freed (ASan would report a leak), not kept */
-    assert_int_equal(job->out_size, 6);
-    assert_memory_equal(job->out, "second", 6);
-    assert_null(job->err);
-    assert_int_equal(job->err_size, 0);
+    assert_int_equal(job_extra(job)->out_size, 6);
+    assert_memory_equal(job_extra(job)->out, "second", 6);
+    assert_null(job_extra(job)->err);
+    assert_int_equal(job_extra(job)->err_size, 0);
     job_table_destroy(&table);
 }
 
@@ -499,6 +499,97 @@ test_remove_forgets_id_and_key(void **state)
     job_t *again = s_submit(table, "f", "once");
     assert_true(again->id > id);
     assert_ptr_equal(job_table_by_key(table, "once"), again);
+    job_table_destroy(&table);
+}
+
+/* The extra record: none for a plain queued job (the common case the
+   job's size is about), made by options, a start, an end or a wait. */
+static void
+test_extra_on_demand(void **state)
+{
+    (void) state;
+    job_table_t *table = job_table_new();
+    job_t *plain = s_submit(table, "f", NULL);
+    assert_null(plain->extra);
+    const job_extra_t *none = job_extra(plain);     /* defaults */
+    assert_int_equal(none->status, -1);
+    assert_int_equal(none->attempt, 0);
+    assert_null(none->wg);
+    assert_null(none->waiters);
+    assert_false(heap_node_armed(&none->deadline));
+    assert_null(plain->extra);                      /* reading made none */
+
+    job_extra_t *made = job_extra_ensure(plain);
+    assert_ptr_equal(plain->extra, made);
+    assert_ptr_equal(made->job, plain);
+    assert_int_equal(made->status, -1);
+    assert_ptr_equal(job_extra_ensure(plain), made);    /* only once */
+    assert_ptr_equal(job_extra(plain), made);
+
+    job_spec_t spec = {.fn = "f", .chan = "results", .max_attempts = 1};
+    job_t *chan = job_table_submit(table, &spec);
+    assert_non_null(chan->extra);
+    assert_string_equal(job_extra(chan)->chan, "results");
+
+    job_t *run = s_submit(table, "f", NULL);
+    assert_null(run->extra);
+    job_table_start(table, run, 5);
+    assert_non_null(run->extra);
+    assert_ptr_equal(job_extra(run)->job, run);
+
+    job_t *cancel = s_submit(table, "f", NULL);
+    char *err = (char *) s_buf("cancelled");
+    job_table_end(table, cancel, GORO_JOB_CANCELLED, -1, 0, NULL, 0, &err,
+                  9);
+    assert_non_null(cancel->extra);
+    assert_memory_equal(job_extra(cancel)->err, "cancelled", 9);
+    job_table_remove(table, &cancel);   /* frees it: ASan checks */
+    job_table_destroy(&table);          /* and the rest */
+}
+
+/* Enough jobs to grow the id map several times, then every other one
+   removed: the rest are still found (deletion shifts entries back). */
+static void
+test_lookup_after_growth_and_removal(void **state)
+{
+    (void) state;
+    job_table_t *table = job_table_new();
+    enum { N = 5000 };
+    job_t **jobs = goro_zalloc(N * sizeof *jobs);
+    for (int i = 0; i < N; i++)
+        jobs[i] = s_submit(table, "f", NULL);
+    for (int i = 0; i < N; i += 2) {
+        job_table_end(table, jobs[i], GORO_JOB_CANCELLED, -1, 0, NULL, 0,
+                      NULL, 0);
+        uint64_t id = jobs[i]->id;
+        job_table_remove(table, &jobs[i]);
+        assert_null(job_table_lookup(table, id));
+    }
+    for (int i = 1; i < N; i += 2)
+        assert_ptr_equal(job_table_lookup(table, jobs[i]->id), jobs[i]);
+    assert_null(job_table_lookup(table, N + 1));
+    assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), N / 2);
+    s_check_counts(table);
+    free(jobs);
+    job_table_destroy(&table);
+}
+
+/* The payload size must fit job_t.size: a journal is input. */
+static void
+test_replay_rejects_oversized_payload(void **state)
+{
+    (void) state;
+    job_table_t *table = job_table_new();
+    uint8_t byte = 0;
+    goro_msg_t record = {
+        .cmd = GORO_MSG_J_SUBMIT, .id = 1, .name = "f", .data = &byte,
+        .size = (size_t) JOB_SIZE_MAX + 1, .max_attempts = 1,
+    };
+    assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);
+    assert_null(job_table_lookup(table, 1));
+    record.size = 1;
+    assert_int_equal(job_table_replay(table, &record), GORO_OK);
+    assert_int_equal(job_table_lookup(table, 1)->size, 1);
     job_table_destroy(&table);
 }
 
@@ -624,6 +715,9 @@ main(void)
         cmocka_unit_test(test_state_ended),
         cmocka_unit_test(test_count_out_of_range),
         cmocka_unit_test(test_remove_forgets_id_and_key),
+        cmocka_unit_test(test_extra_on_demand),
+        cmocka_unit_test(test_lookup_after_growth_and_removal),
+        cmocka_unit_test(test_replay_rejects_oversized_payload),
         cmocka_unit_test(test_duplicate_key_keeps_first),
         cmocka_unit_test(test_each_visits_all),
         cmocka_unit_test(test_counts_random_walk),

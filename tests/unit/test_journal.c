@@ -1802,23 +1802,24 @@ s_jobs_same(job_table_t *a, job_table_t *b, bool snapshot)
                      goro_job_state_name(state));
         assert_string_equal(x->fn, y->fn);
         assert_true(s_mem_same(x->data, x->size, y->data, y->size));
-        assert_true(s_str_same(x->wg, y->wg));
-        assert_true(s_str_same(x->chan, y->chan));
-        assert_true(s_str_same(x->key, y->key));
+        const job_extra_t *xe = job_extra(x), *ye = job_extra(y);
+        assert_true(s_str_same(xe->wg, ye->wg));
+        assert_true(s_str_same(xe->chan, ye->chan));
+        assert_true(s_str_same(xe->key, ye->key));
         assert_int_equal(x->timeout_ms, y->timeout_ms);
         assert_int_equal(x->max_attempts, y->max_attempts);
-        if (x->attempt != y->attempt || x->attempt_base != y->attempt_base)
+        if (xe->attempt != ye->attempt || xe->attempt_base != ye->attempt_base)
             fail_msg("job %" PRIu64 ": attempt %d base %d, expected %d "
-                     "base %d", x->id, y->attempt, y->attempt_base,
-                     x->attempt, x->attempt_base);
-        assert_int_equal(x->status, y->status);
-        assert_int_equal(x->runtime_ms, y->runtime_ms);
-        assert_true(s_mem_same(x->out, x->out_size, y->out, y->out_size));
-        assert_true(s_mem_same(x->err, x->err_size, y->err, y->err_size));
-        assert_int_equal(x->ended_at, y->ended_at);
-        assert_int_equal(x->result_sent, y->result_sent);
-        if (x->key)
-            assert_ptr_equal(job_table_by_key(b, x->key), y);
+                     "base %d", x->id, ye->attempt, ye->attempt_base,
+                     xe->attempt, xe->attempt_base);
+        assert_int_equal(xe->status, ye->status);
+        assert_int_equal(xe->runtime_ms, ye->runtime_ms);
+        assert_true(s_mem_same(xe->out, xe->out_size, ye->out, ye->out_size));
+        assert_true(s_mem_same(xe->err, xe->err_size, ye->err, ye->err_size));
+        assert_int_equal(xe->ended_at, ye->ended_at);
+        assert_int_equal(xe->result_sent, ye->result_sent);
+        if (xe->key)
+            assert_ptr_equal(job_table_by_key(b, xe->key), y);
     }
     for (int s = 1; s < JOB_STATES; s++)
         assert_int_equal(job_table_count(b, s), job_table_count(a, s));
@@ -2046,7 +2047,7 @@ test_snapshot_round_trip_unended(void **state)
     job_table_requeue(live.jobs, again);
     job_table_end(live.jobs, again, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
                   0);
-    assert_int_equal(again->attempt, 1);
+    assert_int_equal(job_extra(again)->attempt, 1);
     assert_int_equal(chan_make(live.chans, "c", 4), GORO_OK);
     s_send(&live, "c", "1");
     s_send(&live, "c", "2");
@@ -2269,7 +2270,7 @@ test_replay_refuses_what_does_not_fit(void **state)
     job_t *five = job_table_lookup(t.jobs, 5);
     assert_non_null(five);
     assert_int_equal(five->state, GORO_JOB_QUEUED);
-    assert_int_equal(five->attempt, 0);
+    assert_int_equal(job_extra(five)->attempt, 0);
     job_t *six = job_table_lookup(t.jobs, 6);
     assert_int_equal(six->state, GORO_JOB_SUCCEEDED);
     assert_null(job_table_lookup(t.jobs, 99));

@@ -116,7 +116,7 @@ s_running_list(const worker_t *w)
     const job_t *prev = NULL;
     for (const job_t *job = w->jobs; job; job = job->next) {
         assert_ptr_equal(job->prev, prev);
-        assert_ptr_equal(job->worker, w);
+        assert_ptr_equal(job_extra(job)->worker, w);
         prev = job;
         count++;
     }
@@ -274,7 +274,7 @@ test_attach_detach_running(void **state)
 
     worker_table_attach(fx->workers, w, a);
     assert_int_equal(w->running, 1);
-    assert_ptr_equal(a->worker, w);
+    assert_ptr_equal(job_extra(a)->worker, w);
     assert_int_equal(s_running_list(w), 1);
     assert_true(w->in_free);
     worker_table_attach(fx->workers, w, b);
@@ -285,7 +285,7 @@ test_attach_detach_running(void **state)
 
     worker_table_detach(fx->workers, w, b);     /* middle */
     assert_int_equal(w->running, 2);
-    assert_null(b->worker);
+    assert_null(job_extra(b)->worker);
     assert_null(b->prev);
     assert_null(b->next);
     assert_int_equal(s_running_list(w), 2);
@@ -297,7 +297,7 @@ test_attach_detach_running(void **state)
     worker_table_detach(fx->workers, w, a);     /* the last one */
     assert_int_equal(w->running, 0);
     assert_null(w->jobs);
-    assert_null(a->worker);
+    assert_null(job_extra(a)->worker);
     assert_true(w->in_free);
 
     /* a detached job can be attached again (a retry on the same worker) */
