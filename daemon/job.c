@@ -406,7 +406,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
     job_t *job = job_table_lookup(self, r->id);
     if (r->cmd == GORO_MSG_J_SUBMIT) {
         if (job || r->id == 0 || !r->name || !*r->name
-            || r->size > JOB_SIZE_MAX)
+            || r->size > JOB_SIZE_MAX || r->max_attempts < 1
+            || r->max_attempts > INT_MAX)
             return GORO_EPROTO;
         job_spec_t spec = {
             .id = r->id, .fn = r->name, .data = r->data, .size = r->size,

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1187,6 +1188,11 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->timeout < 0) {
         s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
                       "a job timeout cannot be negative");
+        return;
+    }
+    if (msg->max_attempts > INT_MAX) {
+        s_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                      "max-attempts is at most %d", INT_MAX);
         return;
     }
     job_spec_t spec = {

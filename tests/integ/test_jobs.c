@@ -975,6 +975,19 @@ test_garbage_on_both_sockets(void **state)
     len += 4;
     len += s_put(buf + len, 0xFFFFFFFFu, 4);
     s_raw_send(&cl, buf, len, 0);
+    /* max-attempts beyond what a job can count */
+    len = s_header(buf, CMD_SUBMIT, 82);
+    buf[len++] = 4;
+    memcpy(buf + len, "noop", 4);
+    len += 4;
+    len += s_put(buf + len, 0, 4);              /* empty payload */
+    buf[len++] = 0;                             /* wg, result-chan, key */
+    buf[len++] = 0;
+    buf[len++] = 0;
+    len += s_put(buf + len, 0, 8);              /* timeout */
+    len += s_put(buf + len, 0x80000000u, 4);    /* max-attempts */
+    len += s_put(buf + len, 0, 8);              /* submit-wait */
+    s_raw_send(&cl, buf, len, 0);
     /* then a good PING on the same connection */
     len = s_header(buf, CMD_PING, 81);
     s_raw_send(&cl, buf, len, 0);
@@ -983,6 +996,7 @@ test_garbage_on_both_sockets(void **state)
     s_raw_expect_error(&cl, 78, GORO_EPROTO);
     s_raw_expect_error(&cl, 79, GORO_EPROTO);
     s_raw_expect_error(&cl, 80, GORO_ETOOBIG);
+    s_raw_expect_error(&cl, 82, GORO_EINVAL);
     uint8_t reply[4096];
     int got = s_raw_reply(&cl, 81, reply, sizeof reply, HARNESS_WAIT_MS);
     assert_true(got >= 12);

@@ -574,7 +574,8 @@ test_lookup_after_growth_and_removal(void **state)
     job_table_destroy(&table);
 }
 
-/* The payload size must fit job_t.size: a journal is input. */
+/* The payload size and max-attempts must fit the job: a journal is
+   input. */
 static void
 test_replay_rejects_oversized_payload(void **state)
 {
@@ -588,6 +589,9 @@ test_replay_rejects_oversized_payload(void **state)
     assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);
     assert_null(job_table_lookup(table, 1));
     record.size = 1;
+    record.max_attempts = 0x80000000u;      /* beyond the job's int */
+    assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);
+    record.max_attempts = 1;
     assert_int_equal(job_table_replay(table, &record), GORO_OK);
     assert_int_equal(job_table_lookup(table, 1)->size, 1);
     job_table_destroy(&table);
