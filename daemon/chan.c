@@ -606,7 +606,8 @@ chan_send_many(chan_table_t *self, const char *name,
         for (size_t i = 0; i < nvalues; i++)
             free(values[i].data);
         free(values);
-        result->code = GORO_ECLOSED;
+        if (!rc)
+            result->code = GORO_ECLOSED;
         return rc;
     }
     /* The batch queues as a parked sender would, behind any that wait,
