@@ -835,7 +835,8 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
     }
 }
 
-/* Every channel operation: a send, a receive or a select, as cases. */
+/* Every channel operation: a send, a receive or a select, as cases, or a
+   batch, from MSG. */
 static void
 s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
           chan_case_t *cases, size_t ncases)
