@@ -26,6 +26,10 @@
 #define GORO_LIVENESS 3         /* silent intervals before giving up */
 #define GORO_WINDOW 500         /* requests in flight in goro_go_many; under
                                    the default 1000-message HWM */
+#define GORO_BATCH_BYTES 262144 /* values per CHAN_SEND_MANY frame, in bytes:
+                                   a quarter of gorod's default
+                                   limits.max_message; a smaller limit halves
+                                   it on GORO_ETOOBIG */
 
 struct goro {
     char *endpoint;
@@ -269,19 +273,16 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
 }
 
 /* One request, one reply. On GORO_OK *REPLY_OUT is the reply (OK, JOB,
-   VALUE or WG_INFO); an ERROR reply becomes its code. Takes *MSG_P. */
+   VALUE, VALUES, SENT or WG_INFO); an ERROR reply becomes its code. */
 static int
-s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
-             goro_msg_t **reply_out)
+s_request(goro_t *self, goro_msg_t *msg, int64_t deadline,
+          goro_msg_t **reply_out)
 {
-    goro_msg_t *msg = *msg_p;
-    *msg_p = NULL;
     *reply_out = NULL;
     free(self->last_error);
     self->last_error = NULL;
     int rc = s_send(self, msg, deadline);
     uint64_t reqid = msg->reqid;
-    goro_msg_destroy(&msg);
     while (rc == GORO_OK) {
         goro_msg_t *reply = NULL;
         rc = s_recv(self, deadline, &reply);
@@ -310,6 +311,16 @@ s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
     return rc;
 }
 
+/* s_request, taking *MSG_P. */
+static int
+s_call_until(goro_t *self, goro_msg_t **msg_p, int64_t deadline,
+             goro_msg_t **reply_out)
+{
+    int rc = s_request(self, *msg_p, deadline, reply_out);
+    goro_msg_destroy(msg_p);
+    return rc;
+}
+
 static int
 s_call(goro_t *self, goro_msg_t **msg_p, goro_msg_t **reply_out)
 {
@@ -332,7 +343,8 @@ s_call_simple(goro_t *self, goro_msg_t **msg_p)
 static void
 s_ack(goro_t *self, const goro_msg_t *value)
 {
-    if (value->cmd != GORO_MSG_VALUE || value->id == 0 || !self->sock)
+    if ((value->cmd != GORO_MSG_VALUE && value->cmd != GORO_MSG_VALUES)
+        || value->id == 0 || !self->sock)
         return;
     goro_msg_t *ack = goro_msg_new(GORO_MSG_ACK);
     ack->id = value->id;
@@ -820,37 +832,43 @@ goro_chan_close(goro_t *self, const char *name)
     return s_call_simple(self, &msg);
 }
 
-typedef struct {
-    const char *name;
-    const void *const *datas;
-    const size_t *lens;
-    int64_t timeout;
-    size_t done;                /* sends acknowledged / values received */
-    int first_error;
-    goro_t *self;
-    void **values;
-    size_t *sizes;
-} chan_many_t;
-
-static goro_msg_t *
-s_send_make(void *arg, size_t i)
+/* One CHAN_SEND_MANY: the values from FIRST on that fit in a frame of
+   BUDGET bytes (at least one), borrowed, not copied. *SENT_OUT gets how
+   many gorod took; the code says why not all. */
+static int
+s_send_batch(goro_t *self, const char *name, size_t count,
+             const void *const *datas, const size_t *lens, size_t first,
+             size_t budget, int64_t deadline, size_t *n_out,
+             size_t *sent_out)
 {
-    chan_many_t *m = arg;
-    goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND, m->name);
-    goro_msg_set_data(msg, m->datas[i], m->lens[i]);
-    msg->timeout = m->timeout;
-    return msg;
-}
-
-static void
-s_send_take(void *arg, size_t i, goro_msg_t *reply)
-{
-    chan_many_t *m = arg;
-    (void) i;
-    if (reply->cmd == GORO_MSG_OK)
-        m->done++;
-    else if (!m->first_error)
-        m->first_error = s_reply_code(reply);
+    size_t n = 0, bytes = 0;
+    while (first + n < count && n < GORO_MSG_LIST_MAX
+           && (n == 0 || bytes + lens[first + n] <= budget))
+        bytes += lens[first + n++];
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND_MANY, name);
+    msg->timeout = goro_remaining(deadline);
+    msg->values = goro_zalloc(sizeof *msg->values * n);
+    msg->nvalues = n;
+    for (size_t i = 0; i < n; i++) {
+        msg->values[i].data = (uint8_t *) datas[first + i];
+        msg->values[i].size = lens[first + i];
+    }
+    goro_msg_t *reply = NULL;
+    int rc = s_request(self, msg, -1, &reply);
+    msg->nvalues = 0;           /* the values are the caller's */
+    goro_msg_destroy(&msg);
+    *n_out = n;
+    *sent_out = 0;
+    if (rc == GORO_OK) {
+        if (reply->cmd != GORO_MSG_SENT || reply->count > n)
+            rc = GORO_EPROTO;
+        else {
+            *sent_out = reply->count;
+            rc = (int) reply->code;
+        }
+    }
+    goro_msg_destroy(&reply);
+    return rc;
 }
 
 int
@@ -862,40 +880,27 @@ goro_chan_send_many(goro_t *self, const char *name, size_t count,
         *sent_out = 0;
     if (!s_name_ok(name) || (count && (!datas || !lens)))
         return GORO_EINVAL;
-    chan_many_t m = {.name = name, .datas = datas, .lens = lens,
-                     .timeout = timeout_ms < 0 ? -1 : timeout_ms};
-    int rc = s_pipeline(self, count, s_send_make, s_send_take, &m);
-    if (sent_out)
-        *sent_out = m.done;
-    return rc ? rc : m.first_error;
-}
-
-static goro_msg_t *
-s_recv_make(void *arg, size_t i)
-{
-    chan_many_t *m = arg;
-    (void) i;
-    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV, m->name);
-    msg->timeout = m->timeout;
-    return msg;
-}
-
-/* Replies come in request order (parked receivers are served first come,
-   first served), so the values stay in channel order. */
-static void
-s_recv_take(void *arg, size_t i, goro_msg_t *reply)
-{
-    chan_many_t *m = arg;
-    (void) i;
-    s_ack(m->self, reply);
-    if (reply->cmd == GORO_MSG_VALUE && !(reply->flags & 1)) {
-        m->values[m->done] = reply->data ? reply->data : goro_zalloc(1);
-        m->sizes[m->done++] = reply->size;
-        reply->data = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (lens[i] && !datas[i])
+            return GORO_EINVAL;
+    int64_t deadline = goro_deadline(timeout_ms < 0 ? -1 : timeout_ms);
+    size_t sent = 0, budget = GORO_BATCH_BYTES;
+    int rc = GORO_OK;
+    /* One frame at a time: a frame gorod could not take whole has its
+       rest parked in order, so the next must not overtake it. */
+    while (rc == GORO_OK && sent < count) {
+        size_t n, took;
+        rc = s_send_batch(self, name, count, datas, lens, sent, budget,
+                          deadline, &n, &took);
+        sent += took;
+        if (rc == GORO_ETOOBIG && n > 1) {
+            budget /= 2;        /* nothing was taken: retry smaller */
+            rc = GORO_OK;
+        }
     }
-    else if (!m->first_error)
-        m->first_error = reply->cmd == GORO_MSG_VALUE ? GORO_ECLOSED
-                                                      : s_reply_code(reply);
+    if (sent_out)
+        *sent_out = sent;
+    return rc;
 }
 
 int
@@ -907,12 +912,31 @@ goro_chan_recv_many(goro_t *self, const char *name, size_t max,
         *got_out = 0;
     if (!s_name_ok(name) || (max && (!datas_out || !lens_out)) || !got_out)
         return GORO_EINVAL;
-    chan_many_t m = {.name = name, .timeout = timeout_ms < 0 ? -1
-                                                         : timeout_ms,
-                     .self = self, .values = datas_out, .sizes = lens_out};
-    int rc = s_pipeline(self, max, s_recv_make, s_recv_take, &m);
-    *got_out = m.done;
-    return rc ? rc : m.first_error;
+    if (max == 0)
+        return GORO_OK;
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV_MANY, name);
+    msg->count = max < GORO_MSG_LIST_MAX ? (uint32_t) max : GORO_MSG_LIST_MAX;
+    msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK) {
+        s_ack(self, reply);
+        if (reply->cmd != GORO_MSG_VALUES || reply->nvalues > max
+            || (reply->nvalues == 0) == !(reply->flags & 1))
+            rc = GORO_EPROTO;
+        else if (reply->flags & 1)
+            rc = GORO_ECLOSED;
+        for (size_t i = 0; rc == GORO_OK && i < reply->nvalues; i++) {
+            goro_msg_value_t *v = &reply->values[i];
+            datas_out[i] = v->data ? v->data : goro_zalloc(1);
+            lens_out[i] = v->size;
+            v->data = NULL;
+        }
+        if (rc == GORO_OK)
+            *got_out = reply->nvalues;
+    }
+    goro_msg_destroy(&reply);
+    return rc;
 }
 
 int

@@ -233,20 +233,29 @@ GORO_EXPORT int goro_chan_recv(goro_t *self, const char *name,
 /* Closes NAME. GORO_ECLOSED if it was closed already. */
 GORO_EXPORT int goro_chan_close(goro_t *self, const char *name);
 
-/* Sends COUNT values in order with many sends in flight (as
-   goro_go_many does for jobs), each with TIMEOUT_MS. *SENT_OUT gets how
-   many were sent; with a timeout, a later value can go while an earlier
-   one timed out. Returns the first error met. */
+/* Sends COUNT values in order, as COUNT goro_chan_send calls one after
+   the other would, but many values to a request (up to 1024 and 256 KiB
+   a frame). gorod hands them to waiting receivers, then puts in the
+   buffer what fits; the rest waits, still in order, until receivers make
+   room. TIMEOUT_MS bounds the whole call. *SENT_OUT gets how many were
+   sent, always the first *SENT_OUT of them: GORO_OK (all), GORO_ETIMEDOUT
+   (the rest were not sent), GORO_ECLOSED (closed before the rest went),
+   GORO_ENOTFOUND, GORO_ETOOBIG, GORO_EFULL. */
 GORO_EXPORT int goro_chan_send_many(goro_t *self, const char *name,
                                     size_t count, const void *const *datas,
                                     const size_t *lens, int64_t timeout_ms,
                                     size_t *sent_out);
 
-/* Receives up to MAX values in channel order with many receives in
-   flight, each with TIMEOUT_MS: DATAS_OUT[i]/LENS_OUT[i] for i below
-   *GOT_OUT (each freed with goro_free()). GORO_ECLOSED if the channel
-   was closed and drained first, GORO_ETIMEDOUT if a receive timed out;
-   the values got before stay the caller's either way. */
+/* Receives, in one request, every value available now, in channel order,
+   at most MAX (and at most 1024, and limits.max_message bytes together):
+   what that many goro_chan_recv calls would get without waiting. If
+   none is there it waits up to TIMEOUT_MS for the next send and returns
+   what that makes available. GORO_OK: DATAS_OUT[i]/LENS_OUT[i] for i
+   below *GOT_OUT, at least one (each freed with goro_free()).
+   GORO_ECLOSED once the channel is closed and drained, GORO_ETIMEDOUT
+   when nothing came (nothing was taken); *GOT_OUT is 0 then. The batch
+   is acknowledged as a whole: until gorod has the acknowledgement, it
+   would put all of it back at the channel's head were we to vanish. */
 GORO_EXPORT int goro_chan_recv_many(goro_t *self, const char *name,
                                     size_t max, int64_t timeout_ms,
                                     void **datas_out, size_t *lens_out,

@@ -10,11 +10,18 @@
     parked receiver of different operations never sit on one channel,
     because whichever came second would have matched the first.
 
+    A batched send is a sender op holding many values: it gives them up
+    one at a time, in order, exactly as that many consecutive sends would,
+    and fires once the last is taken. A batched receive is a receiver op
+    that, when it fires, takes all that is available at that moment (up to
+    its limits) rather than one value.
+
     A value a receiver gets is not gone yet: it becomes a delivery, held
     until the receiver acknowledges it (chan_ack), and put back at the head
-    of its channel if the receiver vanishes first (chan_return). Each value
-    has a sequence number within its channel, so the journal can say which
-    one left, and a value put back goes where it was.
+    of its channel if the receiver vanishes first (chan_return). The values
+    of a batched receive form one delivery. Each value has a sequence
+    number within its channel, so the journal can say which one left, and
+    a value put back goes where it was.
 */
 #include "chan.h"
 #include "journal.h"
@@ -41,13 +48,20 @@ struct op {
     size_t index;               /* the case's position in the select */
     int dir;                    /* GORO_CASE_RECV or GORO_CASE_SEND */
     chan_t *chan;
-    uint8_t *data;              /* send value, owned */
-    size_t size;
+    goro_msg_value_t *values;   /* send: the values, owned from TAKEN on;
+                                   &one, or a batch's array */
+    size_t nvalues, taken;
+    goro_msg_value_t one;
+    size_t max, max_bytes;      /* receive: 0 one value, else a batch of at
+                                   most MAX values and MAX_BYTES bytes */
     op_t *prev, *next;          /* in the channel's senders or receivers */
 };
 
 struct chan_park {
     void *owner;
+    bool arriving;              /* a batched send being applied: when it
+                                   runs out it is only unlinked */
+    bool fired;
     size_t nops;
     op_t ops[];
 };
@@ -67,11 +81,11 @@ struct chan {
     op_list_t senders, receivers;
 };
 
-/* A value handed to a receiver that has not acknowledged it yet. */
+/* Values handed to a receiver that has not acknowledged them yet. */
 typedef struct {
     uint64_t id;
     chan_t *chan;
-    value_t *value;
+    value_t *values;            /* linked by next, in seq order */
 } delivery_t;
 
 struct chan_table {
@@ -162,28 +176,27 @@ s_value_new(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
     return value;
 }
 
-/* Puts VALUE in CHAN's buffer at its place in seq order: the tail for a
-   new value, nearer the head for one a vanished receiver gave back. */
+/* Puts the VALUES chain (in seq order) in CHAN's buffer at their place
+   in seq order: the tail for a new value, nearer the head for values a
+   vanished receiver gave back. One merge pass, however many. */
 static void
-s_buffer_insert(chan_t *chan, value_t *value)
+s_buffer_insert(chan_t *chan, value_t *values)
 {
     value_t **at = &chan->head;
-    if (chan->tail && chan->tail->seq < value->seq)
+    if (chan->tail && chan->tail->seq < values->seq)
         at = &chan->tail->next;
-    else
-        while (*at && (*at)->seq < value->seq)
+    while (values) {
+        while (*at && (*at)->seq < values->seq)
             at = &(*at)->next;
-    value->next = *at;
-    *at = value;
-    if (!value->next)
-        chan->tail = value;
-    chan->count++;
-}
-
-static void
-s_buffer_push(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
-{
-    s_buffer_insert(chan, s_value_new(self, chan, data, size));
+        value_t *value = values;
+        values = value->next;
+        value->next = *at;
+        *at = value;
+        at = &value->next;
+        if (!value->next)
+            chan->tail = value;
+        chan->count++;
+    }
 }
 
 static value_t *
@@ -198,19 +211,42 @@ s_buffer_pop(chan_t *chan)
     return value;
 }
 
-/* VALUE goes to a receiver: it stays held as a delivery until acked. */
+/* The VALUES chain goes to a receiver: it stays held as one delivery
+   until acked. A batch receiver gets views of the values, any other a
+   copy of the one value. */
 static void
-s_deliver(chan_table_t *self, chan_t *chan, value_t *value,
+s_deliver(chan_table_t *self, chan_t *chan, value_t *values, bool batch,
           chan_result_t *result)
 {
     delivery_t *d = goro_zalloc(sizeof *d);
     d->id = ++self->next_delivery;
     d->chan = chan;
-    d->value = value;
+    d->values = values;
     zhashx_insert(self->deliveries, &d->id, d);
-    result->data = goro_memdup(value->data, value->size);
-    result->size = value->size;
     result->delivery = d->id;
+    if (!batch) {
+        result->data = goro_memdup(values->data, values->size);
+        result->size = values->size;
+        return;
+    }
+    size_t n = 0;
+    for (value_t *v = values; v; v = v->next)
+        n++;
+    result->values = goro_zalloc(sizeof *result->values * n);
+    for (value_t *v = values; v; v = v->next) {
+        result->values[result->count].data = v->data;
+        result->values[result->count++].size = v->size;
+    }
+}
+
+static void
+s_values_free(value_t *values)
+{
+    while (values) {
+        value_t *next = values->next;
+        free(values);
+        values = next;
+    }
 }
 
 static void
@@ -218,11 +254,7 @@ s_chan_free(void **item_p)
 {
     chan_t *chan = *item_p;
     if (chan) {
-        while (chan->head) {
-            value_t *value = chan->head;
-            chan->head = value->next;
-            free(value);
-        }
+        s_values_free(chan->head);
         free(chan->name);
         free(chan);
         *item_p = NULL;
@@ -231,6 +263,19 @@ s_chan_free(void **item_p)
 
 /* ---- parks --------------------------------------------------------- */
 
+static chan_park_t *
+s_park_new(void *owner, size_t nops)
+{
+    chan_park_t *park = goro_zalloc(sizeof *park + nops * sizeof(op_t));
+    park->owner = owner;
+    park->nops = nops;
+    for (size_t i = 0; i < nops; i++) {
+        park->ops[i].park = park;
+        park->ops[i].index = i;
+    }
+    return park;
+}
+
 /* Unlinks every op of PARK and frees the send values not taken. */
 static void
 s_park_unlink(chan_park_t *park)
@@ -238,21 +283,44 @@ s_park_unlink(chan_park_t *park)
     for (size_t i = 0; i < park->nops; i++) {
         op_t *op = &park->ops[i];
         s_list_remove(s_list_of(op), op);
-        free(op->data);
-        op->data = NULL;
+        for (size_t v = op->taken; v < op->nvalues; v++)
+            free(op->values[v].data);
+        if (op->values != &op->one)
+            free(op->values);
+        op->values = NULL;
+        op->nvalues = op->taken;
     }
 }
 
 /* OP's case happened: withdraw the rest of its select, then tell the
-   server. */
+   server. A batched send still being applied is only marked: its
+   caller answers for it. */
 static void
 s_fire(chan_table_t *self, op_t *op, chan_result_t *result)
 {
     chan_park_t *park = op->park;
     result->index = op->index;
     s_park_unlink(park);
+    park->fired = true;
+    if (park->arriving)
+        return;
     self->fire(self->arg, park, result);
     free(park);
+}
+
+/* The next value of the parked SENDER becomes a value of its channel;
+   the sender fires once it has given its last. */
+static value_t *
+s_sender_take(chan_table_t *self, op_t *sender)
+{
+    goro_msg_value_t *v = &sender->values[sender->taken++];
+    value_t *value = s_value_new(self, sender->chan, v->data, v->size);
+    v->data = NULL;
+    if (sender->taken == sender->nvalues) {
+        chan_result_t sent = {.count = sender->taken};
+        s_fire(self, sender, &sent);
+    }
+    return value;
 }
 
 /* ---- the two halves of a handoff ----------------------------------- */
@@ -266,33 +334,85 @@ s_ready(const chan_t *chan, int dir)
            || (int64_t) chan->count < chan->capacity;
 }
 
-/* A receive that is ready happens: from the buffer (then the first parked
-   sender refills it), else straight from the first parked sender, else
-   "closed". */
-static void
-s_do_recv(chan_table_t *self, chan_t *chan, chan_result_t *result)
+/* The size of the value a receive would get now; false if none. */
+static bool
+s_next_size(const chan_t *chan, size_t *size_out)
+{
+    const op_t *sender = chan->senders.head;
+    if (chan->head)
+        *size_out = chan->head->size;
+    else if (sender)
+        *size_out = sender->values[sender->taken].size;
+    else
+        return false;
+    return true;
+}
+
+/* One receive's worth: the buffer's head (then the first parked sender
+   refills the buffer), else straight from the first parked sender; NULL
+   if neither has a value. */
+static value_t *
+s_take_one(chan_table_t *self, chan_t *chan)
 {
     op_t *sender = chan->senders.head;
     if (chan->count > 0) {
-        s_deliver(self, chan, s_buffer_pop(chan), result);
-        if (sender) {
-            s_buffer_push(self, chan, sender->data, sender->size);
-            sender->data = NULL;
-            chan_result_t sent = {0};
-            s_fire(self, sender, &sent);
-        }
+        value_t *value = s_buffer_pop(chan);
+        if (sender)
+            s_buffer_insert(chan, s_sender_take(self, sender));
+        return value;
     }
-    else if (sender) {
-        value_t *value = s_value_new(self, chan, sender->data, sender->size);
-        sender->data = NULL;
-        s_deliver(self, chan, value, result);
-        chan_result_t sent = {0};
-        s_fire(self, sender, &sent);
+    return sender ? s_sender_take(self, sender) : NULL;
+}
+
+/* What a batch receive of at most MAX values and MAX_BYTES bytes takes
+   now: the values available, in channel order, the first whatever its
+   size. A chain, NULL if none. */
+static value_t *
+s_take_batch(chan_table_t *self, chan_t *chan, size_t max, size_t max_bytes)
+{
+    value_t *head = NULL, **at = &head;
+    size_t n = 0, bytes = 0, size;
+    while (n < max && s_next_size(chan, &size)
+           && (n == 0 || bytes + size <= max_bytes)) {
+        *at = s_take_one(self, chan);
+        at = &(*at)->next;
+        n++;
+        bytes += size;
     }
+    return head;
+}
+
+/* A receive that is ready happens: takes a value (or a batch), else
+   reports "closed". */
+static void
+s_do_recv(chan_table_t *self, chan_t *chan, const op_t *receiver,
+          chan_result_t *result)
+{
+    value_t *values = receiver->max
+        ? s_take_batch(self, chan, receiver->max, receiver->max_bytes)
+        : s_take_one(self, chan);
+    if (values)
+        s_deliver(self, chan, values, receiver->max > 0, result);
     else {
         assert(chan->closed);
         result->closed = true;
     }
+}
+
+/* Parked receivers take what the channel has, first come first served,
+   and the buffer takes from parked senders what fits. After this a
+   receiver is parked only while nothing is there to take. */
+static void
+s_pump(chan_table_t *self, chan_t *chan)
+{
+    while (chan->receivers.head && (chan->count || chan->senders.head)) {
+        op_t *receiver = chan->receivers.head;
+        chan_result_t got = {0};
+        s_do_recv(self, chan, receiver, &got);
+        s_fire(self, receiver, &got);
+    }
+    while (chan->senders.head && (int64_t) chan->count < chan->capacity)
+        s_buffer_insert(chan, s_sender_take(self, chan->senders.head));
 }
 
 /* A send that is ready happens: fails on a closed channel, else goes
@@ -309,11 +429,12 @@ s_do_send(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size,
     }
     else if (receiver) {
         chan_result_t got = {0};
-        s_deliver(self, chan, s_value_new(self, chan, data, size), &got);
+        s_deliver(self, chan, s_value_new(self, chan, data, size),
+                  receiver->max > 0, &got);
         s_fire(self, receiver, &got);
     }
     else
-        s_buffer_push(self, chan, data, size);
+        s_buffer_insert(chan, s_value_new(self, chan, data, size));
 }
 
 /* ---- the table ----------------------------------------------------- */
@@ -323,7 +444,7 @@ s_delivery_free(void **item_p)
 {
     delivery_t *d = *item_p;
     if (d) {
-        free(d->value);
+        s_values_free(d->values);
         free(d);
         *item_p = NULL;
     }
@@ -401,7 +522,8 @@ chan_close(chan_table_t *self, const char *name)
     chan->closed = true;
     s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL);
     while (chan->senders.head) {
-        chan_result_t failed = {.code = GORO_ECLOSED};
+        chan_result_t failed = {.code = GORO_ECLOSED,
+                                .count = chan->senders.head->taken};
         s_fire(self, chan->senders.head, &failed);
     }
     while (chan->receivers.head) {
@@ -438,8 +560,10 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
     if (ready) {
         chan_case_t *c = &cases[chosen];
         result->index = chosen;
-        if (c->op == GORO_CASE_RECV)
-            s_do_recv(self, chans[chosen], result);
+        if (c->op == GORO_CASE_RECV) {
+            const op_t single = {.max = 0};
+            s_do_recv(self, chans[chosen], &single, result);
+        }
         else {
             s_do_send(self, chans[chosen], c->data, c->size, result);
             c->data = NULL;
@@ -448,18 +572,16 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
     }
     if (!may_park)
         return GORO_ETIMEDOUT;
-    chan_park_t *park = goro_zalloc(sizeof *park + ncases * sizeof(op_t));
-    park->owner = owner;
-    park->nops = ncases;
+    chan_park_t *park = s_park_new(owner, ncases);
     for (size_t i = 0; i < ncases; i++) {
         op_t *op = &park->ops[i];
-        op->park = park;
-        op->index = i;
         op->dir = cases[i].op;
         op->chan = chans[i];
         if (op->dir == GORO_CASE_SEND) {
-            op->data = cases[i].data;
-            op->size = cases[i].size;
+            op->one.data = cases[i].data;
+            op->one.size = cases[i].size;
+            op->values = &op->one;
+            op->nvalues = 1;
             cases[i].data = NULL;
         }
         s_list_push(s_list_of(op), op);
@@ -469,15 +591,94 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
     return GORO_OK;
 }
 
-void
+int
+chan_send_many(chan_table_t *self, const char *name,
+               goro_msg_value_t **values_p, size_t nvalues, bool may_park,
+               void *owner, chan_park_t **park_out, chan_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    *park_out = NULL;
+    goro_msg_value_t *values = *values_p;
+    *values_p = NULL;
+    chan_t *chan = name ? zhashx_lookup(self->chans, name) : NULL;
+    int rc = !chan ? GORO_ENOTFOUND : nvalues == 0 ? GORO_EINVAL : GORO_OK;
+    if (rc || chan->closed) {
+        for (size_t i = 0; i < nvalues; i++)
+            free(values[i].data);
+        free(values);
+        if (!rc)
+            result->code = GORO_ECLOSED;
+        return rc;
+    }
+    /* The batch queues as a parked sender would, behind any that wait,
+       and gives what the channel takes now. */
+    chan_park_t *park = s_park_new(owner, 1);
+    op_t *op = &park->ops[0];
+    op->dir = GORO_CASE_SEND;
+    op->chan = chan;
+    op->values = values;
+    op->nvalues = nvalues;
+    s_list_push(&chan->senders, op);
+    park->arriving = true;
+    s_pump(self, chan);
+    park->arriving = false;
+    result->count = op->taken;
+    if (!park->fired && may_park) {
+        *park_out = park;
+        result->index = (size_t) -1;
+        return GORO_OK;
+    }
+    if (!park->fired) {
+        result->code = GORO_ETIMEDOUT;
+        s_park_unlink(park);
+    }
+    free(park);
+    return GORO_OK;
+}
+
+int
+chan_recv_many(chan_table_t *self, const char *name, size_t max,
+               size_t max_bytes, bool may_park, void *owner,
+               chan_park_t **park_out, chan_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    *park_out = NULL;
+    chan_t *chan = name ? zhashx_lookup(self->chans, name) : NULL;
+    if (!chan)
+        return GORO_ENOTFOUND;
+    if (max == 0)
+        return GORO_EINVAL;
+    if (s_ready(chan, GORO_CASE_RECV)) {
+        const op_t batch = {.max = max, .max_bytes = max_bytes};
+        s_do_recv(self, chan, &batch, result);
+        return GORO_OK;
+    }
+    if (!may_park)
+        return GORO_ETIMEDOUT;
+    chan_park_t *park = s_park_new(owner, 1);
+    op_t *op = &park->ops[0];
+    op->dir = GORO_CASE_RECV;
+    op->chan = chan;
+    op->max = max;
+    op->max_bytes = max_bytes;
+    s_list_push(&chan->receivers, op);
+    *park_out = park;
+    result->index = (size_t) -1;
+    return GORO_OK;
+}
+
+size_t
 chan_park_withdraw(chan_table_t *self, chan_park_t **park_p)
 {
     (void) self;
+    size_t sent = 0;
     if (park_p && *park_p) {
         s_park_unlink(*park_p);
+        sent = (*park_p)->ops[0].taken;
         free(*park_p);
         *park_p = NULL;
     }
+    return sent;
 }
 
 void *
@@ -542,8 +743,9 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
             if (r->id < chan->next_seq || chan->closed)
                 return GORO_EPROTO;
             chan->next_seq = r->id;
-            s_buffer_push(self, chan, r->data ? goro_memdup(r->data, r->size)
-                                              : NULL, r->size);
+            s_buffer_insert(chan, s_value_new(self, chan, r->data
+                                              ? goro_memdup(r->data, r->size)
+                                              : NULL, r->size));
             return GORO_OK;
         }
         case GORO_MSG_J_CHAN_POP: {
@@ -601,15 +803,16 @@ chan_table_snapshot(chan_table_t *self, journal_t *journal)
         size_t n = chan->count;
         for (delivery_t *d = zhashx_first(self->deliveries); d;
              d = zhashx_next(self->deliveries))
-            n += d->chan == chan;
+            for (value_t *v = d->values; v && d->chan == chan; v = v->next)
+                n++;
         value_t **values = goro_zalloc(sizeof(value_t *) * (n + 1));
         size_t i = 0;
         for (value_t *value = chan->head; value; value = value->next)
             values[i++] = value;
         for (delivery_t *d = zhashx_first(self->deliveries); d;
              d = zhashx_next(self->deliveries))
-            if (d->chan == chan)
-                values[i++] = d->value;
+            for (value_t *v = d->values; v && d->chan == chan; v = v->next)
+                values[i++] = v;
         qsort(values, n, sizeof(value_t *), s_by_seq);
         for (i = 0; i < n; i++)
             s_log_push(journal, chan, values[i]);
@@ -628,9 +831,11 @@ chan_ack(chan_table_t *self, uint64_t delivery)
     delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
     if (!d)
         return GORO_ENOTFOUND;
-    s_log(self, GORO_MSG_J_CHAN_POP, d->chan, d->value);
-    self->bytes -= d->value->size;
-    zhashx_delete(self->deliveries, &delivery);     /* frees the value */
+    for (value_t *v = d->values; v; v = v->next) {
+        s_log(self, GORO_MSG_J_CHAN_POP, d->chan, v);
+        self->bytes -= v->size;
+    }
+    zhashx_delete(self->deliveries, &delivery);     /* frees the values */
     return GORO_OK;
 }
 
@@ -641,16 +846,11 @@ chan_return(chan_table_t *self, uint64_t delivery)
     if (!d)
         return GORO_ENOTFOUND;
     chan_t *chan = d->chan;
-    s_buffer_insert(chan, d->value);
-    d->value = NULL;
+    s_buffer_insert(chan, d->values);
+    d->values = NULL;
     zhashx_delete(self->deliveries, &delivery);
-    /* Receivers may be parked on the channel the value went back to. */
-    while (chan->count > 0 && chan->receivers.head) {
-        op_t *receiver = chan->receivers.head;
-        chan_result_t got = {0};
-        s_deliver(self, chan, s_buffer_pop(chan), &got);
-        s_fire(self, receiver, &got);
-    }
+    /* Receivers may be parked on the channel the values went back to. */
+    s_pump(self, chan);
     return GORO_OK;
 }
 

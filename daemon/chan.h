@@ -35,14 +35,21 @@ typedef struct {
 
 /* What happened to an operation: which case fired, with which result.
    A receive gets DATA (caller frees) or CLOSED; a send on a closed
-   channel gets CODE GORO_ECLOSED. */
+   channel gets CODE GORO_ECLOSED. A batched receive gets COUNT VALUES
+   instead of DATA: views of the values held for the delivery, valid
+   until the table next changes (the caller frees only the array). A
+   batched send gets COUNT, the values it gave. */
 typedef struct {
     size_t index;
-    int code;                   /* GORO_OK or GORO_ECLOSED */
+    int code;                   /* GORO_OK or GORO_ECLOSED; batched send:
+                                   also GORO_ETIMEDOUT */
     bool closed;                /* receive: closed and drained */
     uint8_t *data;
     size_t size;
-    uint64_t delivery;          /* receive: ack or return it by this id */
+    goro_msg_value_t *values;
+    size_t count;
+    uint64_t delivery;          /* receive: ack or return it by this id,
+                                   all of a batch at once */
 } chan_result_t;
 
 /* Called when a parked operation fires; the callee takes RESULT's data.
@@ -86,20 +93,46 @@ int chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
                 bool may_park, void *owner, chan_park_t **park_out,
                 chan_result_t *result);
 
-/* Withdraws a parked operation (timeout, client gone): nothing happens,
-   its send values are dropped, the park is freed. */
-void chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
+/* Sends NVALUES values on NAME in order, as that many consecutive sends
+   would: behind any parked senders, to parked receivers first, then into
+   the buffer as far as it has room. Takes *VALUES_P (and sets it to
+   NULL) whatever happens. GORO_OK: RESULT->count values went, and
+   RESULT->code says why not all: GORO_ECLOSED (closed before any or
+   all went), or GORO_ETIMEDOUT (no room and MAY_PARK is false). With
+   MAY_PARK the rest parks, in order: *PARK_OUT is set and
+   RESULT->index is (size_t) -1; it fires once all went (count NVALUES)
+   or the channel closes (GORO_ECLOSED, count so far). GORO_ENOTFOUND,
+   or GORO_EINVAL for no values. */
+int chan_send_many(chan_table_t *self, const char *name,
+                   goro_msg_value_t **values_p, size_t nvalues,
+                   bool may_park, void *owner, chan_park_t **park_out,
+                   chan_result_t *result);
+
+/* Receives from NAME all values available now, in channel order, up to
+   MAX values and MAX_BYTES bytes together (the first whatever its size):
+   GORO_OK with at least one in RESULT->values, or closed. If none is
+   available, GORO_ETIMEDOUT, or with MAY_PARK it parks as chan_select
+   does and fires with what the first send (or returned delivery) makes
+   available. GORO_ENOTFOUND, or GORO_EINVAL if MAX is 0. */
+int chan_recv_many(chan_table_t *self, const char *name, size_t max,
+                   size_t max_bytes, bool may_park, void *owner,
+                   chan_park_t **park_out, chan_result_t *result);
+
+/* Withdraws a parked operation (timeout, client gone): nothing more
+   happens, its send values not taken are dropped, the park is freed.
+   Returns how many values a batched send gave before. */
+size_t chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
 
 /* The OWNER given to chan_select. */
 void *chan_park_owner(chan_park_t *park);
 
-/* The receiver of DELIVERY has it: the value leaves its channel for
+/* The receiver of DELIVERY has it: its values leave their channel for
    good. GORO_ENOTFOUND if there is no such delivery (acked already). */
 int chan_ack(chan_table_t *self, uint64_t delivery);
 
-/* The receiver of DELIVERY vanished before acknowledging it: the value
-   goes back to the head of its channel (to a parked receiver at once, if
-   there is one). GORO_ENOTFOUND as chan_ack. */
+/* The receiver of DELIVERY vanished before acknowledging it: its values
+   go back to the head of their channel, in order (to parked receivers at
+   once, if there are some). GORO_ENOTFOUND as chan_ack. */
 int chan_return(chan_table_t *self, uint64_t delivery);
 
 /* Values handed to receivers and not yet acknowledged. */

@@ -60,7 +60,8 @@ typedef struct parked parked_t;
 struct parked {
     goro_rid_t rid;
     uint64_t reqid;
-    int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT; 0: ours */
+    int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT or a
+                                   batch; 0: ours */
     uint64_t job_id;            /* ours: the job whose result this is */
     chan_park_t *park;
     heap_node_t deadline;
@@ -760,13 +761,26 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
             s_reply_ok(self, rid, reqid, 0);
         return;
     }
-    goro_msg_t *msg = goro_msg_new(GORO_MSG_VALUE);
+    goro_msg_t *msg = goro_msg_new(cmd == GORO_MSG_CHAN_SEND_MANY
+                                   ? GORO_MSG_SENT
+                                   : cmd == GORO_MSG_CHAN_RECV_MANY
+                                   ? GORO_MSG_VALUES : GORO_MSG_VALUE);
     msg->reqid = reqid;
+    msg->code = (uint32_t) result->code;
+    msg->count = (uint32_t) result->count;
     msg->index = (uint32_t) result->index;
     msg->flags = result->closed || result->code == GORO_ECLOSED ? 1 : 0;
     msg->id = result->delivery;
     goro_msg_take_data(msg, &result->data, result->size);
+    /* A batch's values are views of what the table holds; the outbox
+       encodes them now, before the table changes. */
+    if (cmd == GORO_MSG_CHAN_RECV_MANY) {
+        msg->values = result->values;
+        msg->nvalues = result->count;
+    }
     s_send(self, self->clients, msg, rid);
+    msg->values = NULL;
+    msg->nvalues = 0;
     goro_msg_destroy(&msg);
 }
 
@@ -788,10 +802,55 @@ s_on_chan_fire(void *arg, chan_park_t *park, chan_result_t *result)
     }
     free(result->data);
     result->data = NULL;
+    free(result->values);
+    result->values = NULL;
     s_parked_free(self, p);
 }
 
-/* Every channel operation: a send, a receive or a select, as cases. */
+/* Withdraws the parked P, answering CODE (WHY for people); a batched
+   send says how many of its values went before. */
+static void
+s_parked_withdraw(server_t *self, parked_t *p, int code, const char *why)
+{
+    size_t sent = chan_park_withdraw(self->chans, &p->park);
+    if (p->cmd == GORO_MSG_CHAN_SEND_MANY) {
+        chan_result_t result = {.code = code, .count = sent};
+        s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result);
+    }
+    else
+        s_reply_error(self, &p->rid, p->reqid, code, "%s", why);
+    s_parked_free(self, p);
+}
+
+/* Hands MSG's operation to the channel table, P owning the park. A
+   batched receive takes at most limits.max_message bytes, what a single
+   value may be, and at most the values a frame may list. */
+static int
+s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
+           size_t ncases, parked_t *p, chan_result_t *result)
+{
+    bool may_park = msg->timeout != 0;
+    switch (msg->cmd) {
+        case GORO_MSG_CHAN_SEND_MANY: {
+            size_t nvalues = msg->nvalues;
+            msg->nvalues = 0;
+            return chan_send_many(self->chans, msg->name, &msg->values,
+                                  nvalues, may_park, p, &p->park, result);
+        }
+        case GORO_MSG_CHAN_RECV_MANY:
+            return chan_recv_many(self->chans, msg->name,
+                                  msg->count < GORO_MSG_LIST_MAX
+                                  ? msg->count : GORO_MSG_LIST_MAX,
+                                  self->cfg->max_message, may_park, p,
+                                  &p->park, result);
+        default:
+            return chan_select(self->chans, cases, ncases, may_park, p,
+                               &p->park, result);
+    }
+}
+
+/* Every channel operation: a send, a receive or a select, as cases, or a
+   batch, from MSG. */
 static void
 s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
           chan_case_t *cases, size_t ncases)
@@ -802,8 +861,7 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     p->cmd = msg->cmd;
     heap_node_init(&p->deadline, DL_PARK);
     chan_result_t result;
-    int rc = chan_select(self->chans, cases, ncases, msg->timeout != 0, p,
-                         &p->park, &result);
+    int rc = s_chan_run(self, msg, cases, ncases, p, &result);
     if (rc == GORO_OK && p->park) {
         s_parked_link(self, p, rid);
         if (msg->timeout > 0)
@@ -817,13 +875,17 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     }
     else if (rc == GORO_ENOTFOUND)
         s_reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
-                      "it first)", ncases == 1 ? cases[0].chan : "of the "
-                      "select");
+                      "it first)", msg->name ? msg->name : ncases == 1
+                      ? cases[0].chan : "of the select");
     else if (rc == GORO_ETIMEDOUT)
         s_reply_error(self, rid, msg->reqid, rc, "no case was ready");
+    else if (msg->name)
+        s_reply_error(self, rid, msg->reqid, rc, "a batch needs at least "
+                      "one value");
     else
         s_reply_error(self, rid, msg->reqid, rc, "invalid select case");
     free(result.data);
+    free(result.values);
 }
 
 /* limits.max_channel_bytes bounds what channel buffers may hold. A send
@@ -833,6 +895,8 @@ static bool
 s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     uint64_t bytes = msg->cmd == GORO_MSG_CHAN_SEND ? msg->size : 0;
+    for (size_t i = 0; i < msg->nvalues; i++)
+        bytes += msg->values[i].size;
     for (size_t i = 0; i < msg->ncases; i++)
         if (msg->cases[i].op == GORO_CASE_SEND)
             bytes += msg->cases[i].size;
@@ -868,6 +932,11 @@ s_on_chan_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         for (size_t i = 0; i < msg->ncases; i++)
             free(cases[i].data);
         free(cases);
+        return;
+    }
+    if (msg->cmd == GORO_MSG_CHAN_SEND_MANY
+        || msg->cmd == GORO_MSG_CHAN_RECV_MANY) {
+        s_chan_op(self, rid, msg, NULL, 0);
         return;
     }
     chan_case_t one = {
@@ -957,10 +1026,11 @@ s_client_withdraw(server_t *self, client_t *c, bool tell)
     while (c->parks) {
         parked_t *p = c->parks;
         if (tell)
-            s_reply_error(self, &p->rid, p->reqid, GORO_EUNAVAILABLE,
-                          "gorod stopped");
-        chan_park_withdraw(self->chans, &p->park);
-        s_parked_free(self, p);
+            s_parked_withdraw(self, p, GORO_EUNAVAILABLE, "gorod stopped");
+        else {
+            chan_park_withdraw(self->chans, &p->park);
+            s_parked_free(self, p);
+        }
     }
     uint64_t *ids = c->deliveries;
     size_t count = c->ndeliveries;
@@ -1388,6 +1458,8 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_LIST: s_on_list(self, rid, msg); break;
         case GORO_MSG_CHAN_SEND:
         case GORO_MSG_CHAN_RECV:
+        case GORO_MSG_CHAN_SEND_MANY:
+        case GORO_MSG_CHAN_RECV_MANY:
         case GORO_MSG_SELECT: s_on_chan_msg(self, rid, msg); break;
         case GORO_MSG_CHAN_MAKE:
         case GORO_MSG_CHAN_CLOSE: s_on_chan_admin(self, rid, msg); break;
@@ -1682,11 +1754,9 @@ s_expire(server_t *self)
                 s_on_tick(self);
                 break;
             case DL_PARK: {
-                parked_t *p = container_of(node, parked_t, deadline);
-                chan_park_withdraw(self->chans, &p->park);
-                s_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
-                              "no case was ready in time");
-                s_parked_free(self, p);
+                s_parked_withdraw(self, container_of(node, parked_t,
+                                                     deadline),
+                                  GORO_ETIMEDOUT, "no case was ready in time");
                 break;
             }
             case DL_CLIENT:

@@ -19,10 +19,10 @@
 typedef enum {
     F_END = 0,
     F_ID, F_CODE, F_STATE, F_WHAT, F_FLAGS, F_ATTEMPT, F_MAX_ATTEMPTS,
-    F_INDEX, F_PID, F_CAPACITY, F_STATUS, F_TIMEOUT, F_NUMBER, F_RUNTIME,
+    F_INDEX, F_PID, F_CAPACITY, F_COUNT, F_STATUS, F_TIMEOUT, F_NUMBER, F_RUNTIME,
     F_COUNTER, F_ADDED, F_DONE, F_SUCCEEDED, F_FAILED,
-    F_NAME, F_WG, F_CHAN, F_KEY, F_DATA, F_TEXT, F_STRS, F_CASES,
-    F_COUNT
+    F_NAME, F_WG, F_CHAN, F_KEY, F_DATA, F_TEXT, F_STRS, F_CASES, F_VALUES,
+    F_NFIELDS
 } field_t;
 
 typedef enum {
@@ -30,19 +30,21 @@ typedef enum {
     T_STR,                      /* 1-byte length, then bytes */
     T_LONGSTR,                  /* 4-byte length, then bytes */
     T_STRS,                     /* 4-byte count, then T_STR each */
-    T_CASES                     /* 4-byte count, then op, T_STR, T_LONGSTR */
+    T_CASES,                    /* 4-byte count, then op, T_STR, T_LONGSTR */
+    T_VALUES                    /* 4-byte count, then T_LONGSTR each */
 } type_t;
 
-static const type_t s_field_type[F_COUNT] = {
+static const type_t s_field_type[F_NFIELDS] = {
     [F_ID] = T_U64, [F_CODE] = T_U32, [F_STATE] = T_U8, [F_WHAT] = T_U8,
     [F_FLAGS] = T_U32, [F_ATTEMPT] = T_U32, [F_MAX_ATTEMPTS] = T_U32,
     [F_INDEX] = T_U32, [F_PID] = T_U32, [F_CAPACITY] = T_U32,
+    [F_COUNT] = T_U32,
     [F_STATUS] = T_I64, [F_TIMEOUT] = T_I64, [F_NUMBER] = T_I64,
     [F_RUNTIME] = T_I64, [F_COUNTER] = T_I64, [F_ADDED] = T_I64,
     [F_DONE] = T_I64, [F_SUCCEEDED] = T_I64, [F_FAILED] = T_I64,
     [F_NAME] = T_STR, [F_WG] = T_STR, [F_CHAN] = T_STR, [F_KEY] = T_STR,
     [F_DATA] = T_LONGSTR, [F_TEXT] = T_LONGSTR, [F_STRS] = T_STRS,
-    [F_CASES] = T_CASES,
+    [F_CASES] = T_CASES, [F_VALUES] = T_VALUES,
 };
 
 #define FIELDS_MAX 10
@@ -107,6 +109,12 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
                                         F_SUCCEEDED, F_FAILED}},
     [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_ID}},
     [GORO_MSG_J_COMMIT] = {"J_COMMIT", {F_END}},
+    [GORO_MSG_CHAN_SEND_MANY] = {"CHAN_SEND_MANY", {F_NAME, F_VALUES,
+                                                    F_TIMEOUT}},
+    [GORO_MSG_CHAN_RECV_MANY] = {"CHAN_RECV_MANY", {F_NAME, F_COUNT,
+                                                    F_TIMEOUT}},
+    [GORO_MSG_VALUES] = {"VALUES", {F_FLAGS, F_ID, F_VALUES}},
+    [GORO_MSG_SENT] = {"SENT", {F_CODE, F_COUNT}},
 };
 
 static const schema_t *
@@ -151,6 +159,9 @@ goro_msg_destroy(goro_msg_t **self_p)
             free(self->cases[i].data);
         }
         free(self->cases);
+        for (size_t i = 0; i < self->nvalues; i++)
+            free(self->values[i].data);
+        free(self->values);
         free(self);
         *self_p = NULL;
     }
@@ -210,6 +221,7 @@ s_number_slot(goro_msg_t *self, field_t field)
         case F_INDEX: return &self->index;
         case F_PID: return &self->pid;
         case F_CAPACITY: return &self->capacity32;
+        case F_COUNT: return &self->count;
         case F_STATUS: return &self->status;
         case F_TIMEOUT: return &self->timeout;
         case F_NUMBER: return &self->number;
@@ -326,6 +338,15 @@ s_encode_field(writer_t *w, const goro_msg_t *self, field_t field)
                     || s_put_longstr(w, c->data, c->size))
                     return GORO_EINVAL;
             }
+            return GORO_OK;
+        case T_VALUES:
+            if (self->nvalues > GORO_MSG_LIST_MAX)
+                return GORO_EINVAL;
+            s_put_uint(w, self->nvalues, 4);
+            for (size_t i = 0; i < self->nvalues; i++)
+                if (s_put_longstr(w, self->values[i].data,
+                                  self->values[i].size))
+                    return GORO_ETOOBIG;
             return GORO_OK;
     }
     return GORO_EINVAL;
@@ -469,6 +490,22 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
                 c->op = (uint8_t) s_get_uint(r, 1);
                 c->chan = s_get_str(r);
                 c->data = s_get_longstr(r, &c->size);
+            }
+            break;
+        }
+        case T_VALUES: {
+            /* MAX_VALUE bounds the batch as a whole, as it bounds one
+               value: a batch is never bigger than a value could be. */
+            size_t count = s_get_count(r, 4), total = 0;
+            self->values = goro_zalloc(sizeof *self->values
+                                       * (count ? count : 1));
+            for (size_t i = 0; i < count && !r->error; i++) {
+                goro_msg_value_t *v = &self->values[i];
+                self->nvalues = i + 1;
+                v->data = s_get_longstr(r, &v->size);
+                total += v->size;
+                if (r->max_value && total > r->max_value)
+                    r->error = GORO_ETOOBIG;
             }
             break;
         }

@@ -19,7 +19,8 @@
 #define GORO_MSG_HEADER 12          /* signature 2, version 1, command 1,
                                        request id 8 */
 #define GORO_MSG_STR_MAX 255        /* names travel with a 1-byte length */
-#define GORO_MSG_LIST_MAX 1024      /* entries in a string list or cases */
+#define GORO_MSG_LIST_MAX 1024      /* entries in a string list, cases or
+                                       values */
 #define GORO_MSG_RID_MAX 255        /* ZeroMQ routing ids are 1..255 bytes */
 
 typedef enum {
@@ -70,7 +71,12 @@ typedef enum {
     GORO_MSG_J_WG_SET = 51,
     GORO_MSG_J_NEXT_ID = 52,
     GORO_MSG_J_COMMIT = 53,     /* ends a loop turn's records */
-    GORO_MSG_CMD_MAX = 54
+    /* batched channel operations */
+    GORO_MSG_CHAN_SEND_MANY = 54,   /* client -> daemon */
+    GORO_MSG_CHAN_RECV_MANY = 55,   /* client -> daemon */
+    GORO_MSG_VALUES = 56,           /* daemon -> client */
+    GORO_MSG_SENT = 57,             /* daemon -> client */
+    GORO_MSG_CMD_MAX = 58
 } goro_msg_cmd_t;
 
 /* What LIST asks for. */
@@ -88,6 +94,12 @@ typedef struct {
     size_t size;
 } goro_msg_case_t;
 
+/* One value of a batch. */
+typedef struct {
+    uint8_t *data;
+    size_t size;
+} goro_msg_value_t;
+
 /* A decoded or to-be-encoded message. Fields a command does not carry
    stay zero. Strings are NUL-terminated copies owned by the message. */
 typedef struct {
@@ -103,6 +115,8 @@ typedef struct {
     uint32_t index;             /* VALUE: the select case that fired */
     uint32_t pid;               /* READY: worker process id */
     uint32_t capacity32;        /* READY: jobs at once */
+    uint32_t count;             /* CHAN_RECV_MANY: values wanted at most;
+                                   SENT: values sent */
     int64_t status;             /* exit status / handler return */
     int64_t timeout;            /* milliseconds, -1 forever */
     int64_t number;             /* CHAN_MAKE capacity, WG_ADD delta,
@@ -122,6 +136,8 @@ typedef struct {
     size_t nstrs;
     goro_msg_case_t *cases;     /* SELECT */
     size_t ncases;
+    goro_msg_value_t *values;   /* CHAN_SEND_MANY, VALUES */
+    size_t nvalues;
 } goro_msg_t;
 
 /* A routing id, as a ROUTER socket reports it. */

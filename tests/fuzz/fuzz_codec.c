@@ -65,7 +65,7 @@ s_check_failed(const uint8_t *data, size_t size, int rc, goro_msg_t *msg)
     FUZZ_CHECK(msg->cmd == data[3]);
     FUZZ_CHECK(msg->reqid == s_reqid(data));
     FUZZ_CHECK(!msg->name && !msg->data && !msg->text && !msg->strs
-               && !msg->cases && msg->size == 0);
+               && !msg->cases && !msg->values && msg->size == 0);
 }
 
 static void
@@ -98,6 +98,11 @@ s_check_agree(const goro_msg_t *a, int rc_b, const goro_msg_t *b)
                    || a->text_size > FUZZ_MAX_VALUE;
         for (size_t i = 0; i < a->ncases; i++)
             over |= a->cases[i].size > FUZZ_MAX_VALUE;
+        /* a batch is bounded as a whole */
+        size_t batch = 0;
+        for (size_t i = 0; i < a->nvalues; i++)
+            batch += a->values[i].size;
+        over |= batch > FUZZ_MAX_VALUE;
         FUZZ_CHECK(over);
         return;
     }
@@ -105,7 +110,7 @@ s_check_agree(const goro_msg_t *a, int rc_b, const goro_msg_t *b)
     FUZZ_CHECK(a->size <= FUZZ_MAX_VALUE && a->text_size <= FUZZ_MAX_VALUE);
     FUZZ_CHECK(b->cmd == a->cmd && b->reqid == a->reqid && b->id == a->id
                && b->size == a->size && b->nstrs == a->nstrs
-               && b->ncases == a->ncases);
+               && b->ncases == a->ncases && b->nvalues == a->nvalues);
     FUZZ_CHECK(a->size == 0 || memcmp(a->data, b->data, a->size) == 0);
 }
 

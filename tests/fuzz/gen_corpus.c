@@ -96,6 +96,13 @@ s_fill(goro_msg_t *msg)
     msg->cases[1].data = goro_memdup("v", 1);
     msg->cases[1].size = 1;
     msg->ncases = 2;
+    msg->count = 500;
+    msg->values = goro_zalloc(2 * sizeof *msg->values);
+    msg->values[0].data = goro_memdup("first", 5);
+    msg->values[0].size = 5;
+    msg->values[1].data = goro_memdup("second", 6);
+    msg->values[1].size = 6;
+    msg->nvalues = 2;
 }
 
 static void

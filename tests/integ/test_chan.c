@@ -12,6 +12,10 @@
     daemon (`stats` JSON channel_list senders/receivers, parked_clients),
     files are polled, and every wait has a bound.
 
+    Batches (goro_chan_send_many / goro_chan_recv_many) across processes:
+    order, a batch larger than the buffer's room, a close in mid-batch,
+    and a receiver killed before its one ACK.
+
     Also measured, printed, never asserted: the unbuffered ping-pong
     round trip between two processes and buffered streaming of 100-byte
     values (lines starting "MEASURE").
@@ -209,6 +213,66 @@ s_child_echo(goro_t *client, int argc, char **argv)
     }
 }
 
+/* sendmany CHAN N TIMEOUT OUT [close]: one goro_chan_send_many of N
+   values "v0", "v1", ...; writes "RC SENT" to OUT, then closes CHAN if
+   asked. */
+static int
+s_child_sendmany(goro_t *client, int argc, char **argv)
+{
+    if (argc < 4)
+        return 101;
+    size_t n = (size_t) strtol(argv[1], NULL, 10);
+    char (*texts)[16] = calloc(n ? n : 1, sizeof *texts);
+    const void **datas = calloc(n ? n : 1, sizeof *datas);
+    size_t *lens = calloc(n ? n : 1, sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = (size_t) snprintf(texts[i], sizeof texts[i], "v%zu", i);
+        datas[i] = texts[i];
+    }
+    size_t sent = 0;
+    int rc = goro_chan_send_many(client, argv[0], n, datas, lens,
+                                 s_arg_ms(argv[2]), &sent);
+    char line[64];
+    int len = snprintf(line, sizeof line, "%d %zu", rc, sent);
+    if (s_write_whole(argv[3], line, (size_t) len) != 0)
+        rc = 103;
+    else if (argc >= 5 && strcmp(argv[4], "close") == 0)
+        rc = goro_chan_close(client, argv[0]);
+    else
+        rc = 0;
+    free(texts);
+    free(datas);
+    free(lens);
+    return rc;
+}
+
+/* recvmany CHAN MAX TIMEOUT OUT: one goro_chan_recv_many; writes the
+   values to OUT, one a line. */
+static int
+s_child_recvmany(goro_t *client, int argc, char **argv)
+{
+    if (argc < 4)
+        return 101;
+    size_t max = (size_t) strtol(argv[1], NULL, 10), got = 0;
+    void **datas = calloc(max, sizeof *datas);
+    size_t *lens = calloc(max, sizeof *lens);
+    int rc = goro_chan_recv_many(client, argv[0], max, s_arg_ms(argv[2]),
+                                 datas, lens, &got);
+    size_t used = 0;
+    char *text = malloc(max * 32 + 1);
+    for (size_t i = 0; i < got; i++) {
+        used += (size_t) snprintf(text + used, 32, "%.*s\n", (int) lens[i],
+                                  (const char *) datas[i]);
+        goro_free(datas[i]);
+    }
+    if (rc == GORO_OK && s_write_whole(argv[3], text, used) != 0)
+        rc = 103;
+    free(text);
+    free(datas);
+    free(lens);
+    return rc;
+}
+
 static int
 s_child_main(int argc, char **argv)
 {
@@ -231,6 +295,10 @@ s_child_main(int argc, char **argv)
         rc = s_child_select(client, argc, argv);
     else if (strcmp(role, "echo") == 0)
         rc = s_child_echo(client, argc, argv);
+    else if (strcmp(role, "sendmany") == 0)
+        rc = s_child_sendmany(client, argc, argv);
+    else if (strcmp(role, "recvmany") == 0)
+        rc = s_child_recvmany(client, argc, argv);
     goro_destroy(&client);
     if (rc)
         fprintf(stderr, "child %s: %d (%s)\n", role, rc,
@@ -1159,65 +1227,192 @@ test_cli_stats_channels(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/*  Measurements (printed, not asserted)                              */
+/*  Batches: goro_chan_send_many / goro_chan_recv_many                */
 /* ------------------------------------------------------------------ */
 
-/* goro_chan_send_many / goro_chan_recv_many keep many operations in
-   flight, and the values still arrive complete and in channel order; a
-   closed channel ends a batch with GORO_ECLOSED, an empty one with
-   GORO_ETIMEDOUT, each keeping what it got. */
+/* The "RC SENT" a sendmany child wrote. */
+static void
+s_expect_sendmany(const char *path, int rc, size_t sent)
+{
+    char *text = harness_read_file(path);
+    assert_non_null(text);
+    char want[64];
+    snprintf(want, sizeof want, "%d %zu", rc, sent);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+/* Receives one batch of at most MAX within TIMEOUT_MS and expects it to
+   be "vFIRST" ... "vLAST". */
+static void
+s_expect_batch(goro_t *client, const char *chan, size_t max,
+               int64_t timeout_ms, size_t first, size_t last)
+{
+    void *datas[64];
+    size_t lens[64], got = 0;
+    assert_true(max <= 64);
+    int rc = goro_chan_recv_many(client, chan, max, timeout_ms, datas, lens,
+                                 &got);
+    if (rc)
+        fail_msg("recv_many %s: %s", chan, goro_strerror(rc));
+    assert_int_equal(got, last - first + 1);
+    for (size_t i = 0; i < got; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "v%zu", first + i);
+        if (lens[i] != strlen(want) || memcmp(datas[i], want, lens[i]) != 0)
+            fail_msg("value %zu of %s: \"%.*s\", expected %s", i, chan,
+                     (int) lens[i], (const char *) datas[i], want);
+        goro_free(datas[i]);
+    }
+}
+
+/* One send_many of 5000 values from another process, through a buffer
+   of 100, arrives complete and in order in batches of at most 777 (each
+   call gets what is there, at least one), then the channel reports
+   closed. An empty channel times out with nothing. */
 static void
 test_batches_in_order(void **state)
 {
     goro_t *client = s_up(state, T_NO_POOL);
-    enum { N = 5000 };
-    assert_int_equal(goro_chan_make(client, "batch", N), GORO_OK);
-    static char texts[N][16];
-    const void *datas[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        lens[i] = (size_t) snprintf(texts[i], sizeof texts[i], "v%d", i);
-        datas[i] = texts[i];
-    }
-    size_t sent = 0;
-    assert_int_equal(goro_chan_send_many(client, "batch", N, datas, lens, -1,
-                                         &sent), GORO_OK);
-    assert_int_equal(sent, N);
-    static void *got[N];
-    static size_t got_lens[N];
-    size_t total = 0;
-    while (total < N) {     /* in uneven chunks */
-        size_t chunk = N - total < 777 ? N - total : 777, n = 0;
-        assert_int_equal(goro_chan_recv_many(client, "batch", chunk, 5000,
-                                             got + total, got_lens + total,
-                                             &n), GORO_OK);
-        assert_int_equal(n, chunk);
-        total += n;
-    }
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(got_lens[i], lens[i]);
-        assert_memory_equal(got[i], texts[i], lens[i]);
-        goro_free(got[i]);
-    }
-    /* empty: times out with nothing; closed: what is left, then closed */
-    size_t n = 1;
+    enum { N = 5000, CHUNK = 777 };
+    assert_int_equal(goro_chan_make(client, "batch", 100), GORO_OK);
+    void *got[CHUNK];
+    size_t got_lens[CHUNK], n = 1;
     assert_int_equal(goro_chan_recv_many(client, "batch", 3, 100, got,
                                          got_lens, &n), GORO_ETIMEDOUT);
     assert_int_equal(n, 0);
-    assert_int_equal(goro_chan_send_many(client, "batch", 2, datas, lens, 0,
-                                         &sent), GORO_OK);
-    assert_int_equal(goro_chan_close(client, "batch"), GORO_OK);
-    assert_int_equal(goro_chan_recv_many(client, "batch", 10, -1, got,
-                                         got_lens, &n), GORO_ECLOSED);
-    assert_int_equal(n, 2);
-    assert_memory_equal(got[0], "v0", 2);
-    assert_memory_equal(got[1], "v1", 2);
-    goro_free(got[0]);
-    goro_free(got[1]);
-    assert_int_equal(goro_chan_send_many(client, "batch", 2, datas, lens, 0,
-                                         &sent), GORO_ECLOSED);
+    const char *out = harness_path(H, "sendmany.out");
+    pid_t sender = s_child(H, "sendmany", "batch", "5000", "-1", out,
+                           "close", NULL);
+    size_t total = 0;
+    int rc;
+    while ((rc = goro_chan_recv_many(client, "batch", CHUNK, 20000, got,
+                                     got_lens, &n)) == GORO_OK) {
+        assert_true(n >= 1 && n <= CHUNK);
+        for (size_t i = 0; i < n; i++, total++) {
+            char want[16];
+            snprintf(want, sizeof want, "v%zu", total);
+            if (got_lens[i] != strlen(want)
+                || memcmp(got[i], want, got_lens[i]) != 0)
+                fail_msg("value %zu: \"%.*s\"", total, (int) got_lens[i],
+                         (const char *) got[i]);
+            goro_free(got[i]);
+        }
+    }
+    assert_int_equal(rc, GORO_ECLOSED);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, N);
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+    s_expect_sendmany(out, GORO_OK, N);
+}
+
+/* A batch larger than the room in the buffer: what fits goes at once,
+   the rest waits in order (a parked sender), and a receiver takes the
+   buffer and the waiting rest in one batch. With a timeout, the part
+   that did not fit is reported and never appears. */
+static void
+test_batch_partial_fit(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "fit", 4), GORO_OK);
+    const char *out = harness_path(H, "fit.out");
+    pid_t sender = s_child(H, "sendmany", "fit", "10", "-1", out, NULL);
+    s_wait_parked(H, "fit", 1, 0);
+    s_expect_row(H, "fit", 4, 1, 0);
+    assert_true(s_alive(sender));
+    s_expect_batch(client, "fit", 64, 0, 0, 9);
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+    s_expect_sendmany(out, GORO_OK, 10);
+    s_expect_row(H, "fit", 0, 0, 0);
+
+    /* try once, and a timeout: only what fits is sent */
+    const char *texts[] = {"v0", "v1", "v2", "v3", "v4", "v5"};
+    const void *datas[6];
+    size_t lens[6], sent = 99;
+    for (int i = 0; i < 6; i++) {
+        datas[i] = texts[i];
+        lens[i] = 2;
+    }
+    assert_int_equal(goro_chan_send_many(client, "fit", 6, datas, lens, 0,
+                                         &sent), GORO_ETIMEDOUT);
+    assert_int_equal(sent, 4);
+    s_expect_row(H, "fit", 4, 0, 0);
+    assert_int_equal(goro_chan_send_many(client, "fit", 6, datas, lens, 200,
+                                         &sent), GORO_ETIMEDOUT);
+    assert_int_equal(sent, 0);
+    s_expect_row(H, "fit", 4, 0, 0);    /* the rest left no trace */
+    s_expect_batch(client, "fit", 3, 0, 0, 2);
+    s_expect_batch(client, "fit", 64, 0, 3, 3);
+}
+
+/* Closing the channel while a batch waits for room: the sender gets
+   GORO_ECLOSED with the count that went before, and those values are
+   still received, in order, before "closed". */
+static void
+test_batch_close_mid_batch(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "mid", 4), GORO_OK);
+    const char *out = harness_path(H, "mid.out");
+    pid_t sender = s_child(H, "sendmany", "mid", "10", "-1", out, NULL);
+    s_wait_parked(H, "mid", 1, 0);
+    assert_int_equal(goro_chan_close(client, "mid"), GORO_OK);
+    assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
+    s_expect_sendmany(out, GORO_ECLOSED, 4);
+    s_expect_batch(client, "mid", 64, 0, 0, 3);
+    void *data = NULL;
+    size_t len = 0, got = 9;
+    assert_int_equal(goro_chan_recv_many(client, "mid", 5, -1, &data, &len,
+                                         &got), GORO_ECLOSED);
+    assert_int_equal(got, 0);
+    const void *one = "x";
+    size_t one_len = 1, sent = 9;
+    assert_int_equal(goro_chan_send_many(client, "mid", 1, &one, &one_len,
+                                         -1, &sent), GORO_ECLOSED);
     assert_int_equal(sent, 0);
 }
+
+/* A receiver handed a batch dies before its one ACK leaves (it is
+   stopped while parked, so the values reach it but nothing can go out):
+   once gorod gives up on it, the whole batch is back at the head of the
+   channel, in order, ahead of what was sent after it. */
+static void
+test_batch_receiver_killed_before_ack(void **state)
+{
+    goro_t *client = s_up(state, T_NO_POOL);
+    assert_int_equal(goro_chan_make(client, "lost", 10), GORO_OK);
+    const char *out = harness_path(H, "lost.out");
+    pid_t receiver = s_child(H, "recvmany", "lost", "10", "-1", out, NULL);
+    s_wait_parked(H, "lost", 0, 1);
+    assert_int_equal(kill(receiver, SIGSTOP), 0);
+    const char *texts[] = {"v0", "v1", "v2", "v3"};
+    const void *datas[4];
+    size_t lens[4], sent = 0;
+    for (int i = 0; i < 4; i++) {
+        datas[i] = texts[i];
+        lens[i] = 2;
+    }
+    /* three to the parked receiver as one batch, then one buffered */
+    assert_int_equal(goro_chan_send_many(client, "lost", 3, datas, lens, 0,
+                                         &sent), GORO_OK);
+    assert_int_equal(sent, 3);
+    assert_int_equal(goro_chan_send_many(client, "lost", 1, datas + 3,
+                                         lens + 3, 0, &sent), GORO_OK);
+    s_expect_row(H, "lost", 1, 0, 0);
+    assert_int_equal(harness_signal(H, receiver, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    harness_chan_t row = {0};
+    while ((harness_chan_row(H, "lost", &row) != 0 || row.buffered != 4)
+           && harness_nap(until)) {}
+    assert_int_equal(row.buffered, 4);
+    s_expect_batch(client, "lost", 64, 0, 0, 3);
+    assert_int_not_equal(access(out, F_OK), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Measurements (printed, not asserted)                              */
+/* ------------------------------------------------------------------ */
 
 static void
 test_measure_chan(void **state)
@@ -1313,6 +1508,9 @@ main(int argc, char **argv)
         T_FIXTURE(test_cli_select),
         T_FIXTURE(test_cli_stats_channels),
         T_FIXTURE(test_batches_in_order),
+        T_FIXTURE(test_batch_partial_fit),
+        T_FIXTURE(test_batch_close_mid_batch),
+        T_FIXTURE(test_batch_receiver_killed_before_ack),
         T_FIXTURE(test_measure_chan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,8 @@
         truncated       a valid frame of a command cut short
         mutated         a valid frame with a few bytes changed
         huge_size       declared sizes far past the frame: string length
-                        0xFFFFFFFF, list and case counts 0xFFFFFFFF, 1025
+                        0xFFFFFFFF, list, case and value counts
+                        0xFFFFFFFF, 1025
         multiframe      messages of two to five frames
         empty           frames of zero bytes
         bad_signature   valid frames with a wrong signature
@@ -23,7 +24,8 @@
         ready_flood     READY from many DEALERs, again and again, and from
                         short-lived connections
         too_big_value   a valid frame whose value exceeds
-                        limits.max_message (must get GORO_ETOOBIG back)
+                        limits.max_message, or a CHAN_SEND_MANY whose
+                        values do together (must get GORO_ETOOBIG back)
         oversized_frame a frame above gorod's ZMQ_MAXMSGSIZE (libzmq drops
                         the connection)
         tcp_garbage     raw non-ZMTP bytes over a plain TCP connection,
@@ -205,6 +207,22 @@ s_client_templates(templates_t *t)
     m->cases[1].data = (uint8_t *) strdup("w");
     m->cases[1].size = 1;
     s_add(t, m);
+    m = s_msg(GORO_MSG_CHAN_SEND_MANY, 54);
+    goro_msg_set_name(m, "hostile-chan");
+    m->values = calloc(3, sizeof *m->values);
+    m->nvalues = 3;
+    for (size_t i = 0; i < m->nvalues; i++) {
+        m->values[i].data = (uint8_t *) strdup("x");
+        m->values[i].size = 1;
+    }
+    s_add(t, m);
+    m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55);
+    goro_msg_set_name(m, "hostile-chan");
+    m->count = 0xFFFFFFFFu;
+    s_add(t, m);
+    m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55);     /* none wanted: EINVAL */
+    goro_msg_set_name(m, "hostile-chan");
+    s_add(t, m);
     m = s_msg(GORO_MSG_WG_ADD, 13);
     goro_msg_set_name(m, "hostile-wg");
     m->number = 1;
@@ -311,7 +329,7 @@ s_put_str(builder_t *b, const char *text)
     s_put(b, text, strlen(text));
 }
 
-#define T_HUGE_VARIANTS 11
+#define T_HUGE_VARIANTS 13
 
 /* Frames whose declared sizes lie: variant N of T_HUGE_VARIANTS. */
 static void
@@ -395,6 +413,22 @@ s_huge(builder_t *b, int variant)
             s_put_header(b, GORO_MSG_ERROR, 109);
             s_put_uint(b, GORO_EINVAL, 4);
             s_put_uint(b, 0xFFFFFFFFu, 4);
+            break;
+        case 10:        /* CHAN_SEND_MANY: 0xFFFFFFFF values */
+            s_put_header(b, GORO_MSG_CHAN_SEND_MANY, 111);
+            s_put_str(b, "hostile-chan");
+            s_put_uint(b, 0xFFFFFFFFu, 4);
+            s_put_uint(b, 1, 4);
+            s_put(b, "v", 1);
+            s_put_uint(b, 0, 8);
+            break;
+        case 11:        /* CHAN_SEND_MANY: 1025 empty values */
+            s_put_header(b, GORO_MSG_CHAN_SEND_MANY, 112);
+            s_put_str(b, "hostile-chan");
+            s_put_uint(b, 1025, 4);
+            for (int i = 0; i < 1025; i++)
+                s_put_uint(b, 0, 4);
+            s_put_uint(b, 0, 8);
             break;
         default:        /* READY: 0x7FFFFFFF functions of 255 bytes */
             s_put_header(b, GORO_MSG_READY, 110);
@@ -595,7 +629,7 @@ s_structural_kinds(hostile_t *x, int ep, uint64_t round)
     s_send(x, s_any_dealer(x, ep), ep, K_BAD_VERSION, buf, size);
     /* commands the codec does not know */
     static const uint8_t unknown[] = {0, 19, 25, 26, 27, 28, 29, 35, 36,
-                                      37, 38, 39, 54, 99, 127, 128,
+                                      37, 38, 39, 58, 99, 127, 128,
                                       200, 255};
     size = GORO_MSG_HEADER + s_below(x, 40);
     s_fill_random(x, buf, size);
@@ -633,18 +667,31 @@ s_ready_flood(hostile_t *x, int ep)
 /* A valid request whose value is over limits.max_message but under the
    frame limit: gorod must answer GORO_ETOOBIG (clients) or drop it. */
 static void
-s_too_big_value(hostile_t *x, int ep)
+s_too_big_value(hostile_t *x, int ep, uint64_t round)
 {
     size_t value = T_MAX_MESSAGE + 1 + s_below(x, T_MAX_MESSAGE);
     uint8_t *data = calloc(1, value);
     T_CHECK(data);
     goro_msg_t *m = s_msg(ep == EP_CLIENTS ? GORO_MSG_SUBMIT : GORO_MSG_DONE,
                           7777);
-    if (ep == EP_CLIENTS)
+    if (ep == EP_CLIENTS && round % 20 == 10) {
+        /* a batch of two values that fit alone but not together */
+        m->cmd = GORO_MSG_CHAN_SEND_MANY;
+        goro_msg_set_name(m, "hostile-chan");
+        m->values = calloc(2, sizeof *m->values);
+        T_CHECK(m->values);
+        m->nvalues = 2;
+        for (size_t i = 0; i < 2; i++) {
+            m->values[i].data = calloc(1, T_MAX_MESSAGE / 2 + 1);
+            T_CHECK(m->values[i].data);
+            m->values[i].size = T_MAX_MESSAGE / 2 + 1;
+        }
+    }
+    else if (ep == EP_CLIENTS)
         goro_msg_set_name(m, "hostile-fn");
     else
         m->id = T_BOGUS_ID;
-    goro_msg_take_data(m, &data, value);
+    goro_msg_take_data(m, &data, value);    /* a batch does not carry it */
     uint8_t *buf;
     size_t size;
     T_CHECK(goro_msg_encode(m, &buf, &size) == GORO_OK);
@@ -930,7 +977,7 @@ s_hostile_main(void *arg)
             s_random_kinds(x, ep);
             s_structural_kinds(x, ep, round);
             if (round % 10 == 0)
-                s_too_big_value(x, ep);
+                s_too_big_value(x, ep, round);
             if (round % 40 == 0)
                 s_oversized(x, ep);
             s_tcp_garbage(x, ep);

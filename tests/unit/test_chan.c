@@ -3,6 +3,10 @@
     among parked senders and among parked receivers, close, try-once and
     withdraw leaving no trace, select (one case only, never matching
     itself), fairness of the random choice, and 100,000 parked receivers.
+    Batches: a batched send takes what fits and parks the rest in order, a
+    batched receive takes all that is available, closing and withdrawing
+    report how many values of a batch went, and a batch given back returns
+    to the head in order.
 
     The fire callback records every parked operation that fires (its
     owner, case, code, closed flag and a copy of the value), so each test
@@ -38,8 +42,10 @@ typedef struct {
     size_t index;
     int code;
     bool closed;
-    char *data;                 /* NUL-terminated copy, NULL if none */
+    char *data;                 /* NUL-terminated copy, NULL if none; a
+                                   batch's values joined by "," */
     size_t size;
+    size_t count;               /* batches: values sent or received */
 } fired_t;
 
 typedef struct {
@@ -47,6 +53,24 @@ typedef struct {
     fired_t *fired;
     size_t nfired, cap;
 } fixture_t;
+
+/* A batch's values as one NUL-terminated string, "a,b,c". */
+static char *
+s_joined(const goro_msg_value_t *values, size_t count)
+{
+    size_t size = 1;
+    for (size_t i = 0; i < count; i++)
+        size += values[i].size + 1;
+    char *text = calloc(1, size), *at = text;
+    assert_non_null(text);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            *at++ = ',';
+        memcpy(at, values[i].data, values[i].size);
+        at += values[i].size;
+    }
+    return text;
+}
 
 static void
 s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
@@ -63,8 +87,14 @@ s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
     f->code = result->code;
     f->closed = result->closed;
     f->size = result->size;
+    f->count = result->count;
     f->data = NULL;
-    if (result->data) {
+    if (result->values) {
+        f->data = s_joined(result->values, result->count);
+        free(result->values);
+        result->values = NULL;
+    }
+    else if (result->data) {
         f->data = malloc(result->size + 1);
         memcpy(f->data, result->data, result->size);
         f->data[result->size] = '\0';
@@ -1061,6 +1091,188 @@ test_scale_parked_receivers(void **state)
     s_expect_counts(fx, "ch-99999", 0, 0, 0);
 }
 
+/* ------------------------------------------------------------------ */
+/*  batches                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A batched send of the comma-separated TEXTS ("" is no value). */
+static int
+s_send_many(fixture_t *fx, const char *chan, const char *texts,
+            bool may_park, int owner, chan_park_t **park_out,
+            chan_result_t *result)
+{
+    goro_msg_value_t *values = goro_zalloc(sizeof *values * 16);
+    size_t n = 0;
+    for (const char *at = texts; *at; n++) {
+        size_t len = strcspn(at, ",");
+        values[n].data = goro_memdup(at, len);
+        values[n].size = len;
+        at += len + (at[len] == ',');
+    }
+    int rc = chan_send_many(fx->table, chan, &values, n, may_park,
+                            T_OWNER(owner), park_out, result);
+    assert_null(values);                /* taken whatever happened */
+    return rc;
+}
+
+/* Receives a batch of at most MAX now, expects TEXTS, and returns its
+   delivery, not yet acknowledged. */
+static uint64_t
+s_expect_recv_many(fixture_t *fx, const char *chan, size_t max,
+                   const char *texts)
+{
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(chan_recv_many(fx->table, chan, max, SIZE_MAX, false,
+                                    NULL, &park, &result), GORO_OK);
+    assert_null(park);
+    assert_false(result.closed);
+    assert_non_null(result.values);
+    char *got = s_joined(result.values, result.count);
+    assert_string_equal(got, texts);
+    free(got);
+    free(result.values);
+    return result.delivery;
+}
+
+static void
+test_send_many_fits_then_parks_in_order(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "b", 3), GORO_OK);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(s_send_many(fx, "b", "a,b,c,d,e", true, 1, &park,
+                                 &result), GORO_OK);
+    assert_non_null(park);              /* three fit, two wait */
+    assert_int_equal(result.count, 3);
+    s_expect_counts(fx, "b", 3, 1, 0);
+    /* a later single send queues behind the batch's rest */
+    s_park_send(fx, "b", "f", 2);
+    s_expect_recv(fx, "b", "a");        /* d moves into the buffer */
+    s_expect_counts(fx, "b", 3, 2, 0);
+    assert_int_equal(fx->nfired, 0);
+    /* the buffer, then what parked senders hold, in order */
+    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
+                                                           "b,c,d,e,f")),
+                     GORO_OK);
+    assert_int_equal(fx->nfired, 2);
+    s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
+    assert_int_equal(fx->fired[0].count, 5);
+    s_expect_fired(fx, 1, 2, 0, GORO_OK, false, NULL);
+    s_expect_counts(fx, "b", 0, 0, 0);
+    assert_int_equal(chan_table_bytes(fx->table), 0);
+
+    /* try once: what fits goes, the rest is dropped and reported */
+    assert_int_equal(s_send_many(fx, "b", "x,y,z,w", false, 3, &park,
+                                 &result), GORO_OK);
+    assert_null(park);
+    assert_int_equal(result.code, GORO_ETIMEDOUT);
+    assert_int_equal(result.count, 3);
+    s_expect_counts(fx, "b", 3, 0, 0);
+    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 2,
+                                                           "x,y")), GORO_OK);
+    s_expect_recv(fx, "b", "z");
+}
+
+static void
+test_send_many_to_parked_receivers(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
+    s_park_recv(fx, "u", 1);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(chan_recv_many(fx->table, "u", 2, SIZE_MAX, true,
+                                    T_OWNER(2), &park, &result), GORO_OK);
+    assert_non_null(park);
+    assert_int_equal(s_send_many(fx, "u", "a,b,c,d", true, 3, &park,
+                                 &result), GORO_OK);
+    assert_non_null(park);              /* d waits for a receiver */
+    assert_int_equal(result.count, 3);
+    s_expect_fired(fx, 0, 1, 0, GORO_OK, false, "a");
+    s_expect_fired(fx, 1, 2, 0, GORO_OK, false, "b,c");
+    s_expect_counts(fx, "u", 0, 1, 0);
+    /* closed mid-batch: the sender learns how many went */
+    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
+    s_expect_fired(fx, 2, 3, 0, GORO_ECLOSED, false, NULL);
+    assert_int_equal(fx->fired[2].count, 3);
+    assert_int_equal(s_send_many(fx, "u", "e", true, 4, &park, &result),
+                     GORO_OK);
+    assert_null(park);
+    assert_int_equal(result.code, GORO_ECLOSED);
+    assert_int_equal(result.count, 0);
+    assert_int_equal(chan_recv_many(fx->table, "u", 5, SIZE_MAX, true, NULL,
+                                    &park, &result), GORO_OK);
+    assert_null(park);
+    assert_true(result.closed);
+    assert_int_equal(result.count, 0);
+}
+
+static void
+test_recv_many_limits_and_return(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "b", 10), GORO_OK);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(s_send_many(fx, "b", "aa,bb,cc,dd,ee", true, 1, &park,
+                                 &result), GORO_OK);
+    assert_null(park);
+    assert_int_equal(result.code, GORO_OK);
+    assert_int_equal(result.count, 5);
+    /* at most 5 bytes: the first whatever its size, then what fits */
+    assert_int_equal(chan_recv_many(fx->table, "b", 10, 5, false, NULL,
+                                    &park, &result), GORO_OK);
+    assert_int_equal(result.count, 2);
+    free(result.values);
+    uint64_t first = result.delivery;
+    s_expect_recv(fx, "b", "cc");
+    /* the receiver of the first batch vanishes: both values go back to
+       the head, in order, ahead of what is still buffered */
+    assert_int_equal(chan_return(fx->table, first), GORO_OK);
+    s_expect_counts(fx, "b", 4, 0, 0);
+    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
+                                                           "aa,bb,dd,ee")),
+                     GORO_OK);
+    assert_int_equal(chan_ack(fx->table, first), GORO_ENOTFOUND);
+    assert_int_equal(chan_table_bytes(fx->table), 0);
+    /* nothing there: try once fails, a parked batch takes the next send */
+    assert_int_equal(chan_recv_many(fx->table, "b", 10, SIZE_MAX, false,
+                                    NULL, &park, &result), GORO_ETIMEDOUT);
+    assert_int_equal(chan_recv_many(fx->table, "b", 0, SIZE_MAX, true,
+                                    NULL, &park, &result), GORO_EINVAL);
+    assert_int_equal(chan_recv_many(fx->table, "nope", 1, SIZE_MAX, true,
+                                    NULL, &park, &result), GORO_ENOTFOUND);
+    assert_int_equal(chan_recv_many(fx->table, "b", 10, SIZE_MAX, true,
+                                    T_OWNER(7), &park, &result), GORO_OK);
+    assert_non_null(park);
+    s_expect_send(fx, "b", "ff");
+    s_expect_fired(fx, 0, 7, 0, GORO_OK, false, "ff");
+}
+
+static void
+test_withdraw_batch_reports_sent(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "b", 1), GORO_OK);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(s_send_many(fx, "b", "a,b,c", true, 1, &park, &result),
+                     GORO_OK);
+    assert_non_null(park);
+    s_expect_recv(fx, "b", "a");        /* b moves into the buffer */
+    assert_int_equal(chan_park_withdraw(fx->table, &park), 2);
+    assert_null(park);
+    s_expect_counts(fx, "b", 1, 0, 0);  /* c never appears */
+    s_expect_recv(fx, "b", "b");
+    assert_int_equal(fx->nfired, 0);
+    assert_int_equal(s_send_many(fx, "b", "", true, 1, &park, &result),
+                     GORO_EINVAL);
+    assert_int_equal(s_send_many(fx, "nope", "a", true, 1, &park, &result),
+                     GORO_ENOTFOUND);
+}
+
 #define T_FIXTURE(test) \
     cmocka_unit_test_setup_teardown(test, s_setup, s_teardown)
 
@@ -1090,6 +1302,10 @@ main(void)
         T_FIXTURE(test_select_errors),
         T_FIXTURE(test_select_fairness),
         T_FIXTURE(test_scale_parked_receivers),
+        T_FIXTURE(test_send_many_fits_then_parks_in_order),
+        T_FIXTURE(test_send_many_to_parked_receivers),
+        T_FIXTURE(test_recv_many_limits_and_return),
+        T_FIXTURE(test_withdraw_batch_reports_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

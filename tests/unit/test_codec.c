@@ -84,9 +84,9 @@ s_probe_stop(void)
 typedef enum {
     X_END = 0,
     X_ID, X_CODE, X_STATE, X_WHAT, X_FLAGS, X_ATTEMPT, X_MAX_ATTEMPTS,
-    X_INDEX, X_PID, X_CAPACITY, X_STATUS, X_TIMEOUT, X_NUMBER, X_RUNTIME,
+    X_INDEX, X_PID, X_CAPACITY, X_COUNT, X_STATUS, X_TIMEOUT, X_NUMBER, X_RUNTIME,
     X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED, X_FAILED,
-    X_NAME, X_WG, X_CHAN, X_KEY, X_DATA, X_TEXT, X_STRS, X_CASES
+    X_NAME, X_WG, X_CHAN, X_KEY, X_DATA, X_TEXT, X_STRS, X_CASES, X_VALUES
 } xfield_t;
 
 typedef struct {
@@ -148,6 +148,13 @@ static const xrow_t s_grammar[] = {
                                      X_SUCCEEDED, X_FAILED}},
     {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_ID}},
     {GORO_MSG_J_COMMIT, "J_COMMIT", {X_END}},
+    /* batched channel operations */
+    {GORO_MSG_CHAN_SEND_MANY, "CHAN_SEND_MANY", {X_NAME, X_VALUES,
+                                                 X_TIMEOUT}},
+    {GORO_MSG_CHAN_RECV_MANY, "CHAN_RECV_MANY", {X_NAME, X_COUNT,
+                                                 X_TIMEOUT}},
+    {GORO_MSG_VALUES, "VALUES", {X_FLAGS, X_ID, X_VALUES}},
+    {GORO_MSG_SENT, "SENT", {X_CODE, X_COUNT}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -227,6 +234,7 @@ x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
         case X_INDEX: x_be(b, m->index, 4); break;
         case X_PID: x_be(b, m->pid, 4); break;
         case X_CAPACITY: x_be(b, m->capacity32, 4); break;
+        case X_COUNT: x_be(b, m->count, 4); break;
         case X_STATUS: x_be(b, (uint64_t) m->status, 8); break;
         case X_TIMEOUT: x_be(b, (uint64_t) m->timeout, 8); break;
         case X_NUMBER: x_be(b, (uint64_t) m->number, 8); break;
@@ -254,6 +262,11 @@ x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
                 x_str(b, m->cases[i].chan);
                 x_longstr(b, m->cases[i].data, m->cases[i].size);
             }
+            break;
+        case X_VALUES:
+            x_be(b, m->nvalues, 4);
+            for (size_t i = 0; i < m->nvalues; i++)
+                x_longstr(b, m->values[i].data, m->values[i].size);
             break;
         case X_END: break;
     }
@@ -291,6 +304,16 @@ s_add_case(goro_msg_t *m, uint8_t op, const char *chan, const void *data,
 }
 
 static void
+s_add_value(goro_msg_t *m, const void *data, size_t size)
+{
+    m->values = goro_realloc(m->values,
+                             sizeof *m->values * (m->nvalues + 1));
+    goro_msg_value_t *v = &m->values[m->nvalues++];
+    v->data = data ? goro_memdup(data, size) : NULL;
+    v->size = data ? size : 0;
+}
+
+static void
 s_add_str(goro_msg_t *m, const char *text)
 {
     m->strs = goro_realloc(m->strs, sizeof *m->strs * (m->nstrs + 1));
@@ -319,6 +342,7 @@ s_make(int cmd, int variant)
         m->index = 7;
         m->pid = 12345;
         m->capacity32 = 4;
+        m->count = 500;
         m->status = 137;
         m->timeout = 1500;
         m->number = 16;
@@ -340,6 +364,9 @@ s_make(int cmd, int variant)
         s_add_case(m, GORO_CASE_RECV, "in", NULL, 0);
         s_add_case(m, GORO_CASE_SEND, "out", "v\0al", 4);
         s_add_case(m, GORO_CASE_SEND, "", "", 0);
+        s_add_value(m, "one", 3);
+        s_add_value(m, "", 0);
+        s_add_value(m, bin, sizeof bin);
     }
     else if (variant == 1) {
         uint8_t bin[1024];
@@ -356,6 +383,7 @@ s_make(int cmd, int variant)
         m->index = UINT32_MAX - 1;
         m->pid = 0x7fffffffu;
         m->capacity32 = UINT32_MAX;
+        m->count = UINT32_MAX;
         m->status = INT64_MIN;
         m->timeout = -1;
         m->number = -5;
@@ -378,6 +406,10 @@ s_make(int cmd, int variant)
         s_add_case(m, GORO_CASE_SEND, longest, bin, 512);
         s_add_case(m, GORO_CASE_RECV, longest, NULL, 0);
         s_add_case(m, 0xff, "x", bin, 1);
+        /* together exactly at the 1024-byte bound the round trip sets */
+        s_add_value(m, bin, 512);
+        s_add_value(m, NULL, 0);
+        s_add_value(m, bin + 512, 512);
         free(longest);
     }
     /* variant 2: all zero from goro_msg_new */
@@ -417,6 +449,7 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     NUM(X_INDEX, index);
     NUM(X_PID, pid);
     NUM(X_CAPACITY, capacity32);
+    NUM(X_COUNT, count);
     NUM(X_STATUS, status);
     NUM(X_TIMEOUT, timeout);
     NUM(X_NUMBER, number);
@@ -475,6 +508,15 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     }
     else
         assert_int_equal(dec->ncases, 0);
+    if (s_carries(row, X_VALUES)) {
+        assert_int_equal(dec->nvalues, orig->nvalues);
+        for (size_t i = 0; i < dec->nvalues; i++)
+            assert_true(s_bytes_eq(dec->values[i].data, dec->values[i].size,
+                                   orig->values[i].data,
+                                   orig->values[i].size));
+    }
+    else
+        assert_int_equal(dec->nvalues, 0);
 }
 
 /* Decodes SIZE bytes of DATA from a heap copy of exactly that size (so
@@ -533,8 +575,9 @@ s_check_stub(int rc, goro_msg_t *msg, const uint8_t *buf, size_t size)
     assert_null(msg->text);
     assert_null(msg->strs);
     assert_null(msg->cases);
+    assert_null(msg->values);
     assert_true(msg->id == 0 && msg->size == 0 && msg->nstrs == 0
-                && msg->ncases == 0);
+                && msg->ncases == 0 && msg->nvalues == 0);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -546,7 +589,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 54, 255, 256,
+    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 58, 255, 256,
                            1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
@@ -701,6 +744,19 @@ test_list_limits(void **state)
     assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_EINVAL);
     goro_msg_destroy(&m);
     free(longest);
+
+    m = goro_msg_new(GORO_MSG_VALUES);
+    for (int i = 0; i < GORO_MSG_LIST_MAX; i++)
+        s_add_value(m, i % 2 ? "v" : NULL, i % 2);
+    assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_OK);
+    assert_int_equal(s_decode(buf, size, 0, &dec), GORO_OK);
+    assert_int_equal(dec->nvalues, GORO_MSG_LIST_MAX);
+    assert_int_equal(dec->values[1023].size, 1);
+    goro_msg_destroy(&dec);
+    free(buf);
+    s_add_value(m, "x", 1);
+    assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_EINVAL);
+    goro_msg_destroy(&m);
 }
 
 /* Every proper prefix of every valid message fails cleanly. */
@@ -925,6 +981,15 @@ test_too_big(void **state)
     s_expect_toobig(m, 50);
     goro_msg_destroy(&m);
 
+    m = goro_msg_new(GORO_MSG_CHAN_SEND_MANY);  /* a batch as a whole */
+    m->reqid = 80;
+    goro_msg_set_name(m, "c");
+    s_add_value(m, value, 30);
+    s_add_value(m, value, 30);
+    s_add_value(m, value, 40);
+    s_expect_toobig(m, 100);
+    goro_msg_destroy(&m);
+
     /* A declared length beyond the frame with no bound: EPROTO, and
        nothing of the declared size is allocated. */
     xbuf_t b = {NULL, 0, 0};
@@ -945,7 +1010,8 @@ test_too_big(void **state)
     free(b.buf);
 }
 
-/* Builds a READY or SELECT frame whose list declares COUNT entries and
+/* Builds a READY, SELECT or CHAN_SEND_MANY frame whose list declares
+   COUNT entries and
    holds EXTRA filler bytes, and expects EPROTO without a large
    allocation. */
 static void
@@ -958,6 +1024,8 @@ s_expect_bad_count(int cmd, uint32_t count, size_t extra)
         x_be(&b, 1, 4);
         x_be(&b, 1, 4);
     }
+    if (cmd == GORO_MSG_CHAN_SEND_MANY)
+        x_str(&b, "c");
     x_be(&b, count, 4);
     for (size_t i = 0; i < extra; i++)
         x_be(&b, 0, 1);
@@ -980,8 +1048,9 @@ static void
 test_bad_counts(void **state)
 {
     (void) state;
-    const int cmds[] = {GORO_MSG_READY, GORO_MSG_SELECT};
-    for (size_t c = 0; c < 2; c++) {
+    const int cmds[] = {GORO_MSG_READY, GORO_MSG_SELECT,
+                        GORO_MSG_CHAN_SEND_MANY};
+    for (size_t c = 0; c < 3; c++) {
         s_expect_bad_count(cmds[c], 0xffffffffu, 0);
         s_expect_bad_count(cmds[c], 0x80000000u, 16);
         s_expect_bad_count(cmds[c], 0x40000001u, 16);   /* *4 wraps 32 bits */
