@@ -349,15 +349,16 @@ s_next_size(const chan_t *chan, size_t *size_out)
 }
 
 /* One receive's worth: the buffer's head (then the first parked sender
-   refills the buffer), else straight from the first parked sender; NULL
-   if neither has a value. */
+   refills the buffer, if that made room: values put back may hold it
+   above capacity), else straight from the first parked sender; NULL if
+   neither has a value. */
 static value_t *
 s_take_one(chan_table_t *self, chan_t *chan)
 {
     op_t *sender = chan->senders.head;
     if (chan->count > 0) {
         value_t *value = s_buffer_pop(chan);
-        if (sender)
+        if (sender && (int64_t) chan->count < chan->capacity)
             s_buffer_insert(chan, s_sender_take(self, sender));
         return value;
     }

@@ -473,6 +473,33 @@ test_delivery_ack_and_return(void **state)
     assert_int_equal(chan_table_bytes(fx->table), 0);
 }
 
+/* Values put back can leave the buffer above its capacity; receives
+   then drain it, and a parked sender moves in only once there is room,
+   as Go's send would block on a full buffer. */
+static void
+test_return_over_capacity(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "o", 1), GORO_OK);
+    s_expect_send(fx, "o", "a");
+    chan_result_t got;
+    chan_park_t *park = NULL;
+    assert_int_equal(s_recv(fx, "o", false, 0, &park, &got), GORO_OK);
+    free(got.data);
+    s_expect_send(fx, "o", "b");
+    s_park_send(fx, "o", "c", 1);
+    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
+    s_expect_counts(fx, "o", 2, 1, 0);          /* a, b: one over */
+
+    s_expect_recv(fx, "o", "a");
+    s_expect_counts(fx, "o", 1, 1, 0);          /* still full: c waits */
+    assert_int_equal(fx->nfired, 0);
+    s_expect_recv(fx, "o", "b");
+    s_expect_counts(fx, "o", 1, 0, 0);          /* room: c moved in */
+    s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
+    s_expect_recv(fx, "o", "c");
+}
+
 /* Parked senders are served first come first served, on an unbuffered
    and on a full buffered channel; so are parked receivers. */
 static void
@@ -1286,6 +1313,7 @@ main(void)
         T_FIXTURE(test_buffered_capacity),
         T_FIXTURE(test_fifo_values),
         T_FIXTURE(test_delivery_ack_and_return),
+        T_FIXTURE(test_return_over_capacity),
         T_FIXTURE(test_fcfs_parked_senders),
         T_FIXTURE(test_fcfs_parked_receivers),
         T_FIXTURE(test_close_later_sends_fail),
