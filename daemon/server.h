@@ -3,6 +3,7 @@
     turn messages into calls on the tables (jobs, queues, workers) and the
     tables' results into replies. It is the only module that both reads
     tables and touches sockets, and its thread owns all daemon state.
+    server.c has the loop; the handlers are in server_*.c, by concept.
 */
 #ifndef SERVER_H_INCLUDED
 #define SERVER_H_INCLUDED

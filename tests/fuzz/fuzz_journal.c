@@ -60,7 +60,7 @@
 static char s_dir[PATH_MAX];
 static char s_path[PATH_MAX];
 
-/* ---- the tables, as server.c holds them ---------------------------- */
+/* ---- the tables, as the server holds them -------------------------- */
 
 typedef struct {
     job_table_t *jobs;
@@ -97,7 +97,7 @@ s_tables_destroy(tables_t *t)
     wg_table_destroy(&t->wgs);
 }
 
-/* As server.c's s_replay_apply. */
+/* As server_journal.c's s_replay_apply. */
 static int
 s_apply(void *arg, const goro_msg_t *record)
 {

@@ -1,0 +1,168 @@
+/*  server_int - what the pieces of the server share: struct server, the
+    kinds of deadline in its heap, a parked channel operation, and the
+    functions one piece calls in another. Only server*.c include it.
+
+    server.c has the loop and routes each message and each deadline to
+    the piece of its concept: server_jobs.c, server_workers.c,
+    server_chan.c, server_wg.c, server_journal.c. They all run on the
+    loop's thread, which owns all daemon state, and change state only
+    through the tables' mutators, which journal.
+*/
+#ifndef SERVER_INT_H_INCLUDED
+#define SERVER_INT_H_INCLUDED
+
+#include "server.h"
+#include "auth.h"
+#include "chan.h"
+#include "client.h"
+#include "heap.h"
+#include "outbox.h"
+#include "wg.h"
+#include "goro_msg.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a deadline in the heap belongs to. */
+enum {
+    DL_JOB = 1,                 /* job: run timeout, or result ttl */
+    DL_WORKER,                  /* worker: silence check */
+    DL_WAITER,                  /* parked request */
+    DL_POOL,                    /* pool slot restart */
+    DL_TICK,                    /* our heartbeat to workers */
+    DL_PARK,                    /* parked channel operation */
+    DL_CLIENT,                  /* parked client: silence check */
+    DL_WG_WAITER                /* parked WG_WAIT */
+};
+
+/* A channel operation parked in the channel table, and who to answer
+   when it fires. Operations the daemon itself makes (a job's result sent
+   on its result channel) have no client and no deadline. */
+typedef struct parked parked_t;
+struct parked {
+    goro_rid_t rid;
+    uint64_t reqid;
+    int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT or a
+                                   batch; 0: ours */
+    uint64_t job_id;            /* ours: the job whose result this is */
+    chan_park_t *park;
+    heap_node_t deadline;
+    client_t *client;           /* NULL for our own sends */
+    parked_t *prev, *next;      /* in the client's list */
+};
+
+#define SERVER_BATCH 256        /* messages per socket per loop turn, so
+                                   neither socket starves the other */
+#define SERVER_FRAME_SLACK 524288 /* header and fields beyond the values */
+#define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
+#define SERVER_RETRY_MIN_MS 100  /* first backoff after a lost worker; it
+                                    doubles per attempt, up to 12.8 s */
+
+struct server {
+    const config_t *cfg;
+    zsock_t *clients;
+    zsock_t *workers;
+    char *clients_endpoint;
+    char *workers_endpoint;
+    heap_t *heap;
+    job_table_t *jobs;
+    sched_t *sched;
+    worker_table_t *wtable;
+    chan_table_t *chans;
+    wg_table_t *wgs;
+    client_table_t *ctable;
+    journal_t *journal;
+    outbox_t *outbox;           /* this turn's messages, sent after the
+                                   journal has the turn's records */
+    uint64_t compact_at;        /* journal size that triggers compaction */
+    bool compacting;            /* a compaction's child runs */
+    uint64_t compact_from;      /* journal size when it started */
+    pool_t *pool;
+    auth_t *auth;               /* CURVE and its ZAP handler, or NULL */
+    heap_node_t tick;
+    int sig_read, sig_write;    /* self-pipe */
+    bool stopping;
+    int64_t stop_deadline;
+    int64_t started_at;
+    uint64_t epoch;             /* this run's id, in HEARTBEAT replies */
+    uint64_t requests, malformed;
+    uint64_t undelivered;       /* replies to peers that were gone */
+    uint64_t results_dropped;   /* job results for a closed channel */
+    parked_t *own_parks;        /* our own parked result sends */
+};
+
+/* ---- server.c: replies ---- */
+
+void server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
+                 const goro_rid_t *rid);
+void server_reply_error(server_t *self, const goro_rid_t *rid,
+                        uint64_t reqid, int code, const char *format, ...)
+    __attribute__((format(printf, 5, 6)));
+void server_reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+                     uint64_t id);
+/* CMD (DISPATCH, KILL or HEARTBEAT) to worker W, about JOB if not NULL. */
+void server_send_worker(server_t *self, worker_t *w, int cmd,
+                        const job_t *job);
+
+/* ---- server_jobs.c: jobs, dispatch, job requests ---- */
+
+heap_node_t *server_job_deadline(job_t *job);
+void server_job_ended(server_t *self, job_t *job);
+void server_job_end(server_t *self, job_t *job, int state, int64_t status,
+                    const char *reason);
+/* DL_JOB: a run timeout, a backoff or a result's ttl is over. */
+void server_job_expire(server_t *self, job_t *job);
+void server_job_dispatch_worker(server_t *self, worker_t *w);
+void server_job_dispatch_fn(server_t *self, const char *fn);
+/* SUBMIT, STATUS, WAIT, CANCEL and RETRY. */
+void server_job_on_msg(server_t *self, const goro_rid_t *rid,
+                       goro_msg_t *msg);
+/* DL_WAITER: a parked WAIT (or waiting SUBMIT) ran out. */
+void server_job_on_waiter_deadline(server_t *self, waiter_t *w);
+
+/* ---- server_workers.c ---- */
+
+void server_worker_on_msg(server_t *self, const goro_rid_t *rid,
+                          goro_msg_t *msg);
+/* DL_WORKER: lost if silent for the liveness period, else re-armed. */
+void server_worker_check(server_t *self, worker_t *w);
+
+/* ---- server_chan.c: channel operations and the clients they park ---- */
+
+/* The channel table's fire callback (chan_fire_fn). */
+void server_chan_on_fire(void *arg, chan_park_t *park,
+                         chan_result_t *result);
+/* CHAN_SEND, CHAN_RECV, their batches and SELECT. */
+void server_chan_on_msg(server_t *self, const goro_rid_t *rid,
+                        goro_msg_t *msg);
+/* CHAN_MAKE and CHAN_CLOSE. */
+void server_chan_on_admin(server_t *self, const goro_rid_t *rid,
+                          goro_msg_t *msg);
+void server_chan_on_ack(server_t *self, const goro_rid_t *rid,
+                        const goro_msg_t *msg);
+void server_chan_parked_withdraw(server_t *self, parked_t *p, int code,
+                                 const char *why);
+void server_chan_send_result(server_t *self, job_t *job);
+void server_chan_client_withdraw(server_t *self, client_t *c, bool tell);
+/* DL_CLIENT: the client is forgotten if silent, else re-armed. */
+void server_chan_client_gone(server_t *self, client_t *c);
+void server_chan_withdraw_all(server_t *self);
+
+/* ---- server_wg.c ---- */
+
+/* WG_ADD, WG_WAIT and WG_STATUS. */
+void server_wg_on_msg(server_t *self, const goro_rid_t *rid,
+                      goro_msg_t *msg);
+/* DL_WG_WAITER: a parked WG_WAIT ran out. */
+void server_wg_on_deadline(server_t *self, waiter_t *w);
+void server_wg_job_done(server_t *self, job_t *job);
+
+/* ---- server_journal.c: recovery, the commit, compaction ---- */
+
+int server_journal_recover(server_t *self, bool repair, char *err,
+                           size_t err_size);
+void server_journal_commit(server_t *self);
+void server_journal_compact_check(server_t *self);
+
+#endif

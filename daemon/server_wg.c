@@ -1,0 +1,111 @@
+/*  server_wg - the server's side of waitgroups: WG_ADD, WG_WAIT and
+    WG_STATUS, the parked WG_WAITs released when a counter reaches zero,
+    and the Done of a job submitted with a waitgroup.
+
+    The waitgroup table (wg.c) holds the counters; a job's Add(1) is made
+    where the job is queued (server_jobs.c), in the same step.
+*/
+#include "server_int.h"
+#include "heap.h"
+#include "job.h"
+#include "log.h"
+#include "waiter.h"
+#include "wg.h"
+#include "goro_msg.h"
+#include "goro_util.h"
+#include "goro.h"
+
+static void
+s_wg_release(server_t *self, wg_t *wg)
+{
+    if (wg->info.counter != 0)
+        return;
+    while (wg->waiters) {
+        waiter_t *w = wg->waiters;
+        waiter_list_remove(&wg->waiters, w);
+        heap_cancel(self->heap, &w->deadline);
+        server_reply_ok(self, &w->rid, w->reqid, 0);
+        waiter_destroy(&w);
+    }
+}
+
+void
+server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (!msg->name || !*msg->name) {
+        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                           "a waitgroup needs a name");
+        return;
+    }
+    wg_t *wg = wg_table_lookup(self->wgs, msg->name);
+    if (msg->cmd == GORO_MSG_WG_ADD) {
+        int rc = wg_add(self->wgs, msg->name, msg->number, &wg);
+        if (rc == GORO_ENEGATIVE)
+            server_reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
+                               "%lld; adding %lld would make it negative",
+                               msg->name,
+                               (long long) (wg ? wg->info.counter : 0),
+                               (long long) msg->number);
+        else if (rc)
+            server_reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
+                               "overflow", msg->name);
+        else {
+            server_reply_ok(self, rid, msg->reqid, 0);
+            s_wg_release(self, wg);
+        }
+    }
+    else if (msg->cmd == GORO_MSG_WG_WAIT) {
+        if (!wg || wg->info.counter == 0)
+            server_reply_ok(self, rid, msg->reqid, 0);
+        else if (msg->timeout == 0)
+            server_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
+                               "waitgroup %s is at %lld", msg->name,
+                               (long long) wg->info.counter);
+        else {
+            waiter_t *w = waiter_new(rid, msg->reqid, DL_WG_WAITER, wg);
+            waiter_list_push(&wg->waiters, w);
+            if (msg->timeout > 0)
+                heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
+        }
+    }
+    else {
+        goro_msg_t *info = goro_msg_new(GORO_MSG_WG_INFO);
+        info->reqid = msg->reqid;
+        if (wg) {
+            info->counter = wg->info.counter;
+            info->added = wg->info.added;
+            info->done = wg->info.done;
+            info->succeeded = wg->info.succeeded;
+            info->failed = wg->info.failed;
+        }
+        server_send(self, self->clients, info, rid);
+        goro_msg_destroy(&info);
+    }
+}
+
+void
+server_wg_on_deadline(server_t *self, waiter_t *w)
+{
+    wg_t *wg = w->target;
+    waiter_list_remove(&wg->waiters, w);
+    server_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+                       "waitgroup %s is at %lld", wg->name,
+                       (long long) wg->info.counter);
+    waiter_destroy(&w);
+}
+
+/* A job's end is its Done(), exactly once: server_job_ended runs once per
+   end, and a retry (which ends it again later) adds it back first. */
+void
+server_wg_job_done(server_t *self, job_t *job)
+{
+    wg_t *wg = NULL;
+    const char *name = job_extra(job)->wg;
+    int rc = wg_job_done(self->wgs, name, job->state == GORO_JOB_SUCCEEDED,
+                         &wg);
+    if (rc)
+        log_warn("job %llu: waitgroup %s was already at zero; its Done is "
+                 "ignored", (unsigned long long) job->id, name);
+    else
+        s_wg_release(self, wg);
+}

@@ -1,0 +1,205 @@
+/*  server_workers - the server's side of the worker protocol: READY and
+    the WELCOME that answers it, DONE, HEARTBEAT and DISCONNECT, and the
+    liveness check that declares a silent worker lost.
+
+    The worker table (worker.c) holds who is connected and what each
+    runs. A lost worker's jobs go back to the queue, after a backoff,
+    while they have attempts left; a worker that says DISCONNECT drains
+    instead: it keeps its jobs until their DONEs are in.
+*/
+#include "server_int.h"
+#include "config.h"
+#include "heap.h"
+#include "job.h"
+#include "log.h"
+#include "worker.h"
+#include "goro_msg.h"
+#include "goro_util.h"
+#include "goro.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A worker died, went silent or left: its running jobs go back to the
+   queue while they have attempts left. */
+static void
+s_worker_lost(server_t *self, worker_t *w, const char *why)
+{
+    log_info("worker %s (pid %u) lost: %s; %d job(s) running",
+             w->name, w->pid, why, w->running);
+    while (w->jobs) {
+        job_t *job = w->jobs;
+        worker_table_detach(self->wtable, w, job);
+        if (job->state != GORO_JOB_RUNNING)
+            continue;               /* already ended by cancel or timeout */
+        heap_cancel(self->heap, server_job_deadline(job));
+        if (job_attempts_used(job) < job->max_attempts) {
+            /* Back off before the next attempt: a job that kills its
+               worker should not take every worker down at once. */
+            job_table_requeue(self->jobs, job);
+            int shift = job_attempts_used(job) - 1;
+            int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
+            job_extra_ensure(job)->delayed = true;
+            heap_arm(self->heap, server_job_deadline(job), goro_now() + delay);
+        }
+        else {
+            char reason[128];
+            snprintf(reason, sizeof reason,
+                     "worker lost (%s) on attempt %d of %d", why,
+                     job_attempts_used(job), job->max_attempts);
+            server_job_end(self, job, GORO_JOB_FAILED, -1, reason);
+        }
+    }
+    heap_cancel(self->heap, &w->expiry);
+    worker_table_remove(self->wtable, &w);
+    server_job_dispatch_fn(self, NULL);
+}
+
+static void
+s_worker_forget_if_idle(server_t *self, worker_t *w)
+{
+    if (w->draining && w->running == 0) {
+        heap_cancel(self->heap, &w->expiry);
+        worker_table_remove(self->wtable, &w);
+    }
+}
+
+static int64_t
+s_liveness_ms(server_t *self)
+{
+    return self->cfg->heartbeat_interval_ms * self->cfg->heartbeat_liveness;
+}
+
+void
+server_worker_check(server_t *self, worker_t *w)
+{
+    int64_t due = w->last_seen + s_liveness_ms(self);
+    if (goro_now() >= due)
+        s_worker_lost(self, w, "no heartbeat");
+    else
+        heap_arm(self->heap, &w->expiry, due);
+}
+
+/* jobs.exec's environment, user and limits travel in WELCOME, so that
+   every worker, local or remote, runs commands under gorod's policy. */
+static void
+s_welcome_policy(server_t *self, goro_msg_t *welcome)
+{
+    const config_t *cfg = self->cfg;
+    size_t max = cfg->nexec_env + 5;
+    welcome->strs = goro_zalloc(sizeof(char *) * max);
+    char line[GORO_MSG_STR_MAX + 1];
+    for (size_t i = 0; i < cfg->nexec_env; i++) {
+        snprintf(line, sizeof line, "env=%s", cfg->exec_env[i]);
+        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    }
+    if (cfg->exec_run_as) {
+        snprintf(line, sizeof line, "run_as=%s", cfg->exec_run_as);
+        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    }
+    const struct {
+        const char *key;
+        uint64_t value;
+    } limits[] = {
+        {"limit.cpu", (uint64_t) (cfg->exec_limit_cpu_ms + 999) / 1000},
+        {"limit.memory", cfg->exec_limit_memory},
+        {"limit.files", cfg->exec_limit_files},
+        {"limit.procs", cfg->exec_limit_procs},
+    };
+    for (size_t i = 0; i < 4; i++)
+        if (limits[i].value) {
+            snprintf(line, sizeof line, "%s=%llu", limits[i].key,
+                     (unsigned long long) limits[i].value);
+            welcome->strs[welcome->nstrs++] = goro_strdup(line);
+        }
+}
+
+static void
+s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    worker_t *w = worker_table_lookup(self->wtable, rid);
+    if (w)      /* READY again on one connection: start it over */
+        s_worker_lost(self, w, "registered again");
+    w = worker_table_add(self->wtable, rid, msg, goro_now());
+    w->expiry.kind = DL_WORKER;
+    heap_arm(self->heap, &w->expiry, w->last_seen + s_liveness_ms(self));
+    log_info("worker %s (pid %u) joined: capacity %d, %zu function(s)",
+             w->name, w->pid, w->capacity, w->nfns);
+    goro_msg_t *welcome = goro_msg_new(GORO_MSG_WELCOME);
+    welcome->number = self->cfg->heartbeat_interval_ms;
+    welcome->counter = self->cfg->heartbeat_liveness;
+    goro_msg_set_text(welcome, self->clients_endpoint,
+                      strlen(self->clients_endpoint));
+    s_welcome_policy(self, welcome);
+    server_send(self, self->workers, welcome, rid);
+    goro_msg_destroy(&welcome);
+    if (!self->stopping)
+        server_job_dispatch_worker(self, w);
+}
+
+/* Completions are fenced by attempt: a DONE for an attempt that is not
+   the one this worker runs now changes nothing. */
+static void
+s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
+{
+    job_t *job = job_table_lookup(self->jobs, msg->id);
+    if (!job || job_extra(job)->worker != w
+        || job_extra(job)->attempt != (int) msg->attempt) {
+        log_debug("stale DONE for job %llu attempt %u ignored",
+                  (unsigned long long) msg->id, msg->attempt);
+        return;
+    }
+    worker_table_detach(self->wtable, w, job);
+    w->finished++;
+    if (job->state == GORO_JOB_RUNNING) {
+        heap_cancel(self->heap, server_job_deadline(job));
+        int state = msg->status == 0 ? GORO_JOB_SUCCEEDED : GORO_JOB_FAILED;
+        job_table_end(self->jobs, job, state, msg->status, msg->runtime,
+                      &msg->data, msg->size, &msg->text, msg->text_size);
+        server_job_ended(self, job);
+    }
+    if (w->draining)
+        s_worker_forget_if_idle(self, w);
+    else if (!self->stopping)
+        server_job_dispatch_worker(self, w);
+}
+
+void
+server_worker_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (msg->cmd == GORO_MSG_READY) {
+        s_on_ready(self, rid, msg);
+        return;
+    }
+    worker_t *w = worker_table_lookup(self->wtable, rid);
+    if (!w) {
+        /* We don't know it (we restarted, or it was declared lost):
+           DISCONNECT tells it to register again. */
+        if (msg->cmd != GORO_MSG_DISCONNECT) {
+            goro_msg_t *bye = goro_msg_new(GORO_MSG_DISCONNECT);
+            server_send(self, self->workers, bye, rid);
+            goro_msg_destroy(&bye);
+        }
+        return;
+    }
+    w->last_seen = goro_now();
+    switch (msg->cmd) {
+        case GORO_MSG_HEARTBEAT:
+            break;
+        case GORO_MSG_DONE:
+            s_on_done(self, w, msg);
+            break;
+        case GORO_MSG_DISCONNECT:
+            /* A worker that stops finishes what it runs: keep its jobs,
+               accept their DONEs, forget it when the last one is in. */
+            log_info("worker %s (pid %u) leaving after %d running job(s)",
+                     w->name, w->pid, w->running);
+            worker_table_drain(self->wtable, w);
+            s_worker_forget_if_idle(self, w);
+            break;
+        default:
+            log_debug("worker %s sent %s; ignored", w->name,
+                      goro_msg_cmd_name(msg->cmd));
+    }
+}
