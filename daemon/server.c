@@ -553,14 +553,11 @@ server_run(server_t *self)
 /* Parked requests still waiting at shutdown are told so, rather than
    left to find out from silence. */
 static void
-s_free_waiters_of(job_t *job, void *arg)
+s_free_waiters(server_t *self, waiter_t **head_p)
 {
-    server_t *self = arg;
-    if (!job->extra)
-        return;
-    while (job->extra->waiters) {
-        waiter_t *w = job->extra->waiters;
-        waiter_list_remove(&job->extra->waiters, w);
+    while (*head_p) {
+        waiter_t *w = *head_p;
+        waiter_list_remove(head_p, w);
         heap_cancel(self->heap, &w->deadline);
         if (self->clients)
             server_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
@@ -570,18 +567,16 @@ s_free_waiters_of(job_t *job, void *arg)
 }
 
 static void
+s_free_job_waiters(job_t *job, void *arg)
+{
+    if (job->extra)
+        s_free_waiters(arg, &job->extra->waiters);
+}
+
+static void
 s_free_wg_waiters(wg_t *wg, void *arg)
 {
-    server_t *self = arg;
-    while (wg->waiters) {
-        waiter_t *w = wg->waiters;
-        waiter_list_remove(&wg->waiters, w);
-        heap_cancel(self->heap, &w->deadline);
-        if (self->clients)
-            server_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
-                               "gorod stopped");
-        waiter_destroy(&w);
-    }
+    s_free_waiters(arg, &wg->waiters);
 }
 
 /* Everything parked is answered (clients) or dropped (our own sends)
@@ -589,7 +584,7 @@ s_free_wg_waiters(wg_t *wg, void *arg)
 static void
 s_waiter_free_all(server_t *self)
 {
-    job_table_each(self->jobs, s_free_waiters_of, self);
+    job_table_each(self->jobs, s_free_job_waiters, self);
     if (self->wgs)
         wg_table_each(self->wgs, s_free_wg_waiters, self);
     server_chan_withdraw_all(self);
