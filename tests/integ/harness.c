@@ -5,9 +5,16 @@
 */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -898,9 +905,10 @@ harness_destroy(harness_t **self_p)
 }
 
 pid_t
-harness_spawn_role(harness_t *self, const char *prog, const char *role, ...)
+harness_spawn_role(harness_t *self, const char *role, ...)
 {
-    const char *argv[24] = {prog, "--child", role, harness_clients(self)};
+    const char *argv[24] = {harness_self(), "--child", role,
+                            harness_clients(self)};
     int argc = 4;
     va_list args;
     va_start(args, role);
@@ -909,7 +917,76 @@ harness_spawn_role(harness_t *self, const char *prog, const char *role, ...)
         argv[argc++] = arg;
     va_end(args);
     argv[argc] = NULL;
-    return harness_spawn(self, argv);
+    pid_t pid = harness_spawn(self, argv);
+    if (pid <= 0)
+        fail_msg("harness: cannot start child %s", role);
+    return pid;
+}
+
+const char *
+harness_self(void)
+{
+    static char self[PATH_MAX];
+    if (!*self) {
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (len <= 0) {
+            perror("harness: readlink /proc/self/exe");
+            abort();
+        }
+        self[len] = '\0';
+    }
+    return self;
+}
+
+int
+harness_is_child(int argc, char **argv)
+{
+    return argc > 1 && strcmp(argv[1], "--child") == 0;
+}
+
+int
+harness_child_main(int argc, char **argv, const harness_role_t *roles,
+                   int skip)
+{
+    if (argc < 4 + skip)
+        return 101;
+    const char *role = argv[2];
+    goro_t *client = goro_new(argv[3]);
+    if (!client)
+        return 101;
+    int rc = 101;
+    for (const harness_role_t *r = roles; r->name; r++)
+        if (strcmp(r->name, role) == 0) {
+            rc = r->fn(client, argc - 4 - skip, argv + 4 + skip);
+            break;
+        }
+    goro_destroy(&client);
+    if (rc)
+        fprintf(stderr, "child %s: %d (%s)\n", role, rc,
+                rc < GORO_ERROR_MAX ? goro_strerror(rc) : "test check");
+    return rc;
+}
+
+harness_t *
+harness_up(void **state, const char *yaml)
+{
+    harness_opts_t opts = {.yaml = yaml};
+    return harness_up_opts(state, &opts);
+}
+
+harness_t *
+harness_up_opts(void **state, const harness_opts_t *opts)
+{
+    *state = harness_start_opts(opts);
+    assert_non_null(*state);
+    return *state;
+}
+
+void
+harness_finish(void **state)
+{
+    assert_int_equal(harness_stop(*state), 0);
+    harness_destroy((harness_t **) state);
 }
 
 int

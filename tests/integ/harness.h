@@ -147,13 +147,48 @@ int harness_run(const char *dir, const char *const *argv, char **out,
    at harness_destroy() and at exit. Returns its pid, -1 on error. */
 pid_t harness_spawn(harness_t *self, const char *const *argv);
 
-/* harness_spawn of `SELF --child ROLE CLIENTS-ENDPOINT ARG...` (the
-   test program itself in a role; ARGs NULL-terminated, at most 19). */
-pid_t harness_spawn_role(harness_t *self, const char *prog,
-                         const char *role, ...);
+/* harness_spawn of `harness_self() --child ROLE CLIENTS-ENDPOINT ARG...`
+   (the test program itself in a role; ARGs NULL-terminated, at most 19).
+   Returns its pid; a failed start fails the test (cmocka). */
+pid_t harness_spawn_role(harness_t *self, const char *role, ...);
 
-/* A cmocka teardown for tests whose state is the harness_t *: destroys
-   whatever the test (or a failed assertion) left. */
+/* This program's own path, for running it again as a child. Read once;
+   aborts if /proc/self/exe cannot be read, as then no child can start. */
+const char *harness_self(void);
+
+/* A role this program can be run in as a child (harness_spawn_role):
+   FN gets a client of the child's endpoint and the role's arguments; it
+   returns the child's exit code, a GORO_E* code or 100+ for the role's
+   own checks. */
+typedef struct {
+    const char *name;
+    int (*fn)(goro_t *client, int argc, char **argv);
+} harness_role_t;
+
+/* Non-zero if main()'s ARGV asks for a child (`--child ...`). */
+int harness_is_child(int argc, char **argv);
+
+/* The child main()'s ARGV asks for: `PROG --child ROLE ENDPOINT ARG...`,
+   ROLE looked up in ROLES (ended by a NULL name). The role gets the ARGs
+   after the first SKIP (ones that a test passes to every child and no
+   role reads). Returns the exit code: the role's, 101 for a short
+   command line or an unknown role. A failure is printed to stderr, where
+   the harness captures it. */
+int harness_child_main(int argc, char **argv, const harness_role_t *roles,
+                       int skip);
+
+/* ---- for cmocka tests whose state is the harness_t * ---- */
+
+/* harness_start(YAML) into *STATE; a failed start fails the test. */
+harness_t *harness_up(void **state, const char *yaml);
+/* As harness_up, with OPTS. */
+harness_t *harness_up_opts(void **state, const harness_opts_t *opts);
+
+/* The end of a test that got there: gorod must stop with exit code 0
+   (under ASan that includes its leak check); the harness is destroyed. */
+void harness_finish(void **state);
+
+/* A teardown: destroys whatever the test (or a failed assertion) left. */
 int harness_teardown(void **state);
 
 /* Sends SIG to a process harness_spawn() started and reaps it. Returns

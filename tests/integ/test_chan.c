@@ -54,9 +54,6 @@
 #define T_BLAST_VALUES 20000
 #define T_BLAST_SIZE 100
 
-/* This program, for the children. */
-static char s_self[PATH_MAX];
-
 /* ------------------------------------------------------------------ */
 /*  Child roles                                                       */
 /* ------------------------------------------------------------------ */
@@ -273,64 +270,23 @@ s_child_recvmany(goro_t *client, int argc, char **argv)
     return rc;
 }
 
-static int
-s_child_main(int argc, char **argv)
-{
-    if (argc < 2)
-        return 101;
-    const char *role = argv[0];
-    goro_t *client = goro_new(argv[1]);
-    if (!client)
-        return 101;
-    argc -= 2;
-    argv += 2;
-    int rc = 101;
-    if (strcmp(role, "send") == 0)
-        rc = s_child_send(client, argc, argv);
-    else if (strcmp(role, "recv") == 0)
-        rc = s_child_recv(client, argc, argv);
-    else if (strcmp(role, "stream") == 0)
-        rc = s_child_stream(client, argc, argv);
-    else if (strcmp(role, "select") == 0)
-        rc = s_child_select(client, argc, argv);
-    else if (strcmp(role, "echo") == 0)
-        rc = s_child_echo(client, argc, argv);
-    else if (strcmp(role, "sendmany") == 0)
-        rc = s_child_sendmany(client, argc, argv);
-    else if (strcmp(role, "recvmany") == 0)
-        rc = s_child_recvmany(client, argc, argv);
-    goro_destroy(&client);
-    if (rc)
-        fprintf(stderr, "child %s: %d (%s)\n", role, rc,
-                rc < GORO_ERROR_MAX ? goro_strerror(rc) : "test check");
-    return rc;
-}
+static const harness_role_t s_roles[] = {
+    {"send", s_child_send},
+    {"recv", s_child_recv},
+    {"stream", s_child_stream},
+    {"select", s_child_select},
+    {"echo", s_child_echo},
+    {"sendmany", s_child_sendmany},
+    {"recvmany", s_child_recvmany},
+    {NULL, NULL},
+};
 
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The state of each test is its harness_t * (NULL until s_up). */
+/* The state of each test is its harness_t * (NULL until harness_up). */
 #define H ((harness_t *) *state)
-
-/* Starts gorod with YAML for this test; its client. */
-static goro_t *
-s_up(void **state, const char *yaml)
-{
-    *state = harness_start(yaml);
-    assert_non_null(*state);
-    return harness_client(H);
-}
-
-/* Starts `this --child ROLE ENDPOINT ARG...` (NULL-terminated). */
-#define s_child(h, ...) s_spawned(harness_spawn_role((h), s_self, __VA_ARGS__))
-
-static pid_t
-s_spawned(pid_t pid)
-{
-    assert_true(pid > 0);
-    return pid;
-}
 
 /* Waits for a child to exit by itself; its exit code, -1 if it did not
    within TIMEOUT_MS (then it is killed). */
@@ -440,11 +396,12 @@ s_cmp_int64(const void *a, const void *b)
 static void
 test_unbuffered_rendezvous(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
     const char *flag = harness_path(H, "receiver-came");
     const char *done = harness_path(H, "sender-returned");
-    pid_t sender = s_child(H, "send", "U", "hello", "-1", flag, done, NULL);
+    pid_t sender = harness_spawn_role(H, "send", "U", "hello", "-1", flag,
+                                      done, NULL);
 
     s_wait_parked(H, "U", 1, 0);            /* blocked in the daemon */
     assert_true(s_alive(sender));           /* and its send has not returned */
@@ -463,11 +420,11 @@ test_unbuffered_rendezvous(void **state)
 static void
 test_buffered_stream_in_order(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "S", 8), GORO_OK);
     char n[16];
     snprintf(n, sizeof n, "%d", T_STREAM_VALUES);
-    pid_t sender = s_child(H, "stream", "S", n, "0", NULL);
+    pid_t sender = harness_spawn_role(H, "stream", "S", n, "0", NULL);
     for (int i = 0; i < T_STREAM_VALUES; i++) {
         char expected[16];
         snprintf(expected, sizeof expected, "%d", i);
@@ -486,12 +443,13 @@ test_buffered_stream_in_order(void **state)
 static void
 test_buffered_send_blocks_while_full(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "F", 1), GORO_OK);
     s_send_ok(client, "F", "a");
     const char *done = harness_path(H, "b-sent");
     const char *flag = harness_path(H, "a-taken");
-    pid_t sender = s_child(H, "send", "F", "b", "-1", flag, done, NULL);
+    pid_t sender = harness_spawn_role(H, "send", "F", "b", "-1", flag, done,
+                                      NULL);
     s_wait_parked(H, "F", 1, 0);
     assert_true(s_alive(sender));
     s_expect_row(H, "F", 1, 1, 0);
@@ -510,7 +468,7 @@ test_buffered_send_blocks_while_full(void **state)
 static void
 test_fcfs_across_processes(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "R", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "S", 0), GORO_OK);
     pid_t receivers[3], senders[3];
@@ -519,10 +477,10 @@ test_fcfs_across_processes(void **state)
         char name[32], value[16];
         snprintf(name, sizeof name, "receiver-%d.out", i);
         outs[i] = harness_path(H, name);
-        receivers[i] = s_child(H, "recv", "R", "-1", outs[i], NULL);
+        receivers[i] = harness_spawn_role(H, "recv", "R", "-1", outs[i], NULL);
         s_wait_parked(H, "R", 0, i + 1);
         snprintf(value, sizeof value, "s%d", i);
-        senders[i] = s_child(H, "send", "S", value, "-1", NULL);
+        senders[i] = harness_spawn_role(H, "send", "S", value, "-1", NULL);
         s_wait_parked(H, "S", i + 1, 0);
     }
     for (int i = 0; i < 3; i++) {
@@ -547,7 +505,7 @@ test_fcfs_across_processes(void **state)
 static void
 test_recv_timeout_takes_nothing(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     for (int cap = 0; cap < 2; cap++) {
         const char *name = cap ? "B" : "U";
         assert_int_equal(goro_chan_make(client, name, cap), GORO_OK);
@@ -565,7 +523,8 @@ test_recv_timeout_takes_nothing(void **state)
             assert_int_equal(goro_chan_send(client, name, "x", 1, 0),
                              GORO_ETIMEDOUT);
             /* ... and a sender that comes later waits for a real one */
-            pid_t sender = s_child(H, "send", name, "later", "-1", NULL);
+            pid_t sender = harness_spawn_role(H, "send", name, "later", "-1",
+                                              NULL);
             s_wait_parked(H, name, 1, 0);
             s_recv_expect(client, name, 0, "later");
             assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
@@ -583,7 +542,7 @@ test_recv_timeout_takes_nothing(void **state)
 static void
 test_send_timeout_leaves_no_trace(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "F", 1), GORO_OK);
     s_send_ok(client, "F", "first");
@@ -609,7 +568,7 @@ test_send_timeout_leaves_no_trace(void **state)
 static void
 test_close_semantics(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "C", 3), GORO_OK);
     assert_int_equal(goro_chan_make(client, "R", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "W", 0), GORO_OK);
@@ -617,8 +576,8 @@ test_close_semantics(void **state)
     s_send_ok(client, "C", "b");
 
     const char *got = harness_path(H, "receiver-got");
-    pid_t receiver = s_child(H, "recv", "R", "-1", got, NULL);
-    pid_t sender = s_child(H, "send", "W", "never", "-1", NULL);
+    pid_t receiver = harness_spawn_role(H, "recv", "R", "-1", got, NULL);
+    pid_t sender = harness_spawn_role(H, "send", "W", "never", "-1", NULL);
     s_wait_parked(H, "R", 0, 1);
     s_wait_parked(H, "W", 1, 0);
 
@@ -664,7 +623,7 @@ test_close_semantics(void **state)
 static void
 test_select_closed_receive(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "A", 1), GORO_OK);
     assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
     s_send_ok(client, "A", "left");
@@ -703,7 +662,7 @@ test_select_closed_receive(void **state)
 static void
 test_select_default(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "A", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "C", 1), GORO_OK);
@@ -736,7 +695,7 @@ test_select_default(void **state)
 static void
 test_select_racing_processes(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "A", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
     pid_t pids[T_RACERS];
@@ -745,7 +704,7 @@ test_select_racing_processes(void **state)
         char name[32];
         snprintf(name, sizeof name, "racer-%d.out", i);
         outs[i] = harness_path(H, name);
-        pids[i] = s_child(H, "select", "A", "B", outs[i], NULL);
+        pids[i] = harness_spawn_role(H, "select", "A", "B", outs[i], NULL);
     }
     s_wait_parked(H, "A", 0, T_RACERS);
     s_wait_parked(H, "B", 0, T_RACERS);
@@ -799,13 +758,13 @@ test_select_racing_processes(void **state)
 static void
 test_dead_clients_withdrawn(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "L", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "LS", 0), GORO_OK);
     const char *dead_out = harness_path(H, "dead.out");
-    pid_t dead = s_child(H, "recv", "L", "-1", dead_out, NULL);
-    pid_t dead_sender = s_child(H, "send", "LS", "from-the-dead", "-1",
-                                NULL);
+    pid_t dead = harness_spawn_role(H, "recv", "L", "-1", dead_out, NULL);
+    pid_t dead_sender = harness_spawn_role(H, "send", "LS", "from-the-dead",
+                                           "-1", NULL);
     s_wait_parked(H, "L", 0, 1);
     s_wait_parked(H, "LS", 1, 0);
     assert_int_equal(harness_stat(H, "parked_clients"), 2);
@@ -825,7 +784,7 @@ test_dead_clients_withdrawn(void **state)
                      GORO_ETIMEDOUT);
 
     const char *live_out = harness_path(H, "live.out");
-    pid_t live = s_child(H, "recv", "L", "-1", live_out, NULL);
+    pid_t live = harness_spawn_role(H, "recv", "L", "-1", live_out, NULL);
     s_wait_parked(H, "L", 0, 1);
     s_send_ok(client, "L", "for-the-living");
     assert_int_equal(s_child_exit(H, live, HARNESS_WAIT_MS), 0);
@@ -842,10 +801,10 @@ test_dead_clients_withdrawn(void **state)
 static void
 test_live_parked_client_kept(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "K", 0), GORO_OK);
     const char *out = harness_path(H, "kept.out");
-    pid_t kept = s_child(H, "recv", "K", "-1", out, NULL);
+    pid_t kept = harness_spawn_role(H, "recv", "K", "-1", out, NULL);
     s_wait_parked(H, "K", 0, 1);
     int64_t watch_until = harness_now() + 5000;    /* > 3 s liveness */
     do {
@@ -868,7 +827,8 @@ test_live_parked_client_kept(void **state)
 static void
 test_value_too_big(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL "limits: { max_message: 1KiB }\n");
+    goro_t *client = harness_client(
+        harness_up(state, T_NO_POOL "limits: { max_message: 1KiB }\n"));
     assert_int_equal(goro_chan_make(client, "V", 1), GORO_OK);
     char big[1025];
     memset(big, 'x', sizeof big);
@@ -896,7 +856,7 @@ test_value_too_big(void **state)
 static void
 test_fanin_sum(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     const char *argv[] = {GORO_TEST_BIN_DIR "/integ_fanin_worker",
                           harness_workers(H), "2", NULL};
     assert_true(harness_spawn(H, argv) > 0);
@@ -944,7 +904,7 @@ test_fanin_sum(void **state)
 static void
 test_select_timeout_before_job(void **state)
 {
-    goro_t *client = s_up(state, T_POOL1);
+    goro_t *client = harness_client(harness_up(state, T_POOL1));
     assert_int_equal(goro_chan_make(client, "C", 0), GORO_OK);
     const char *argv[] = {
         "/bin/sh", "-c", "sleep 2; exec \"$0\" -e \"$GORO_ENDPOINT\" send C "
@@ -998,7 +958,7 @@ s_job_end_state(goro_t *client, uint64_t id)
 static void
 test_go_result_chan(void **state)
 {
-    goro_t *client = s_up(state, T_POOL1);
+    goro_t *client = harness_client(harness_up(state, T_POOL1));
     assert_int_equal(harness_wait_workers(H, 1, HARNESS_WAIT_MS), 0);
 
     assert_int_equal(goro_chan_make(client, "RB", 2), GORO_OK);
@@ -1009,7 +969,7 @@ test_go_result_chan(void **state)
     /* a receiver already waiting gets the result when the job ends */
     assert_int_equal(goro_chan_make(client, "RR", 0), GORO_OK);
     const char *rr_out = harness_path(H, "rr.out");
-    pid_t rr = s_child(H, "recv", "RR", "-1", rr_out, NULL);
+    pid_t rr = harness_spawn_role(H, "recv", "RR", "-1", rr_out, NULL);
     s_wait_parked(H, "RR", 0, 1);
     id = s_cli_go(H, "RR", "waited");
     assert_int_equal(s_child_exit(H, rr, HARNESS_WAIT_MS), 0);
@@ -1062,7 +1022,7 @@ test_go_result_chan(void **state)
 static void
 test_cli_go_missing_chan_says_which(void **state)
 {
-    s_up(state, T_NO_POOL);
+    harness_up(state, T_NO_POOL);
     char *err = NULL;
     assert_int_equal(harness_cli(H, NULL, &err, "go", "--chan", "NOPE", "--",
                                  "true", NULL), 1);
@@ -1078,7 +1038,7 @@ test_cli_go_missing_chan_says_which(void **state)
 static void
 test_cli_chan_verbs(void **state)
 {
-    s_up(state, T_NO_POOL);
+    harness_up(state, T_NO_POOL);
     char *out = NULL;
     assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", "--cap",
                                  "4", NULL), 0);
@@ -1137,7 +1097,7 @@ test_cli_chan_verbs(void **state)
 static void
 test_cli_select(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "A", 1), GORO_OK);
     assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "BB", 1), GORO_OK);
@@ -1177,7 +1137,7 @@ test_cli_select(void **state)
 static void
 test_cli_stats_channels(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "stat_open", 5), GORO_OK);
     assert_int_equal(goro_chan_make(client, "stat_closed", 2), GORO_OK);
     s_send_ok(client, "stat_open", "1");
@@ -1273,7 +1233,7 @@ s_expect_batch(goro_t *client, const char *chan, size_t max,
 static void
 test_batches_in_order(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     enum { N = 5000, CHUNK = 777 };
     assert_int_equal(goro_chan_make(client, "batch", 100), GORO_OK);
     void *got[CHUNK];
@@ -1282,8 +1242,8 @@ test_batches_in_order(void **state)
                                          got_lens, &n), GORO_ETIMEDOUT);
     assert_int_equal(n, 0);
     const char *out = harness_path(H, "sendmany.out");
-    pid_t sender = s_child(H, "sendmany", "batch", "5000", "-1", out,
-                           "close", NULL);
+    pid_t sender = harness_spawn_role(H, "sendmany", "batch", "5000", "-1",
+                                      out, "close", NULL);
     size_t total = 0;
     int rc;
     while ((rc = goro_chan_recv_many(client, "batch", CHUNK, 20000, got,
@@ -1313,10 +1273,11 @@ test_batches_in_order(void **state)
 static void
 test_batch_partial_fit(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "fit", 4), GORO_OK);
     const char *out = harness_path(H, "fit.out");
-    pid_t sender = s_child(H, "sendmany", "fit", "10", "-1", out, NULL);
+    pid_t sender = harness_spawn_role(H, "sendmany", "fit", "10", "-1", out,
+                                      NULL);
     s_wait_parked(H, "fit", 1, 0);
     s_expect_row(H, "fit", 4, 1, 0);
     assert_true(s_alive(sender));
@@ -1351,10 +1312,11 @@ test_batch_partial_fit(void **state)
 static void
 test_batch_close_mid_batch(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "mid", 4), GORO_OK);
     const char *out = harness_path(H, "mid.out");
-    pid_t sender = s_child(H, "sendmany", "mid", "10", "-1", out, NULL);
+    pid_t sender = harness_spawn_role(H, "sendmany", "mid", "10", "-1", out,
+                                      NULL);
     s_wait_parked(H, "mid", 1, 0);
     assert_int_equal(goro_chan_close(client, "mid"), GORO_OK);
     assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), 0);
@@ -1379,10 +1341,11 @@ test_batch_close_mid_batch(void **state)
 static void
 test_batch_receiver_killed_before_ack(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_chan_make(client, "lost", 10), GORO_OK);
     const char *out = harness_path(H, "lost.out");
-    pid_t receiver = s_child(H, "recvmany", "lost", "10", "-1", out, NULL);
+    pid_t receiver = harness_spawn_role(H, "recvmany", "lost", "10", "-1",
+                                        out, NULL);
     s_wait_parked(H, "lost", 0, 1);
     assert_int_equal(kill(receiver, SIGSTOP), 0);
     const char *texts[] = {"v0", "v1", "v2", "v3"};
@@ -1417,12 +1380,12 @@ test_batch_receiver_killed_before_ack(void **state)
 static void
 test_measure_chan(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
 
     /* unbuffered ping-pong with an echo process */
     assert_int_equal(goro_chan_make(client, "PING", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "PONG", 0), GORO_OK);
-    pid_t echo = s_child(H, "echo", "PING", "PONG", NULL);
+    pid_t echo = harness_spawn_role(H, "echo", "PING", "PONG", NULL);
     s_wait_parked(H, "PING", 0, 1);
     int64_t *us = calloc(T_PINGPONGS, sizeof *us);
     for (int i = 0; i < T_PINGPONGS; i++) {
@@ -1450,7 +1413,7 @@ test_measure_chan(void **state)
     char n[16], size[16];
     snprintf(n, sizeof n, "%d", T_BLAST_VALUES);
     snprintf(size, sizeof size, "%d", T_BLAST_SIZE);
-    pid_t blaster = s_child(H, "stream", "BLAST", n, size, NULL);
+    pid_t blaster = harness_spawn_role(H, "stream", "BLAST", n, size, NULL);
     int64_t first = 0;
     for (int i = 0; i < T_BLAST_VALUES; i++) {
         void *data = NULL;
@@ -1478,14 +1441,8 @@ test_measure_chan(void **state)
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--child") == 0)
-        return s_child_main(argc - 2, argv + 2);
-    ssize_t len = readlink("/proc/self/exe", s_self, sizeof s_self - 1);
-    if (len <= 0) {
-        perror("readlink /proc/self/exe");
-        return 1;
-    }
-    s_self[len] = '\0';
+    if (harness_is_child(argc, argv))
+        return harness_child_main(argc, argv, s_roles, 0);
     const struct CMUnitTest tests[] = {
         T_FIXTURE(test_unbuffered_rendezvous),
         T_FIXTURE(test_buffered_stream_in_order),

@@ -28,33 +28,6 @@
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
 
-static harness_t *
-s_start(void **state, const char *yaml)
-{
-    harness_t *h = harness_start(yaml);
-    assert_non_null(h);
-    *state = h;
-    return h;
-}
-
-static void
-s_finish(void **state)
-{
-    harness_t *h = *state;
-    assert_int_equal(harness_stop(h), 0);
-    harness_destroy(&h);
-    *state = NULL;
-}
-
-static int
-s_teardown(void **state)
-{
-    harness_t *h = *state;
-    harness_destroy(&h);
-    *state = NULL;
-    return 0;
-}
-
 /* The captured output of the last s_cli call, freed by the next. */
 static char *s_out, *s_err;
 
@@ -182,7 +155,8 @@ s_wait_state(harness_t *h, const char *id, int state)
 static void
 test_ping_go_result(void **state)
 {
-    harness_t *h = s_start(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h =
+        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
     CLI(0, h, "ping");
     s_assert_has(s_out, "answered");
 
@@ -206,13 +180,14 @@ test_ping_go_result(void **state)
     CLI(1, h, "status", "987654");
     assert_int_equal(s_lines(s_err), 1);
     CLI(2, h, "status", "notanid");
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_run_exit_codes(void **state)
 {
-    harness_t *h = s_start(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h =
+        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
     CLI(7, h, "run", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
     assert_string_equal(s_out, "out\n");
     s_assert_has(s_err, "err\n");
@@ -224,13 +199,14 @@ test_run_exit_codes(void **state)
     CLI(124, h, "run", "--timeout", "200ms", "--", "sleep", "5");
     s_assert_has(s_err, "timed out");
     CLI(127, h, "run", "--", "goro-integ-no-such-program");
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_result_timeout_cancel_retry(void **state)
 {
-    harness_t *h = s_start(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h =
+        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
     CLI(0, h, "go", "--", "sleep", "30");
     char id[32];
     s_job_id(id);
@@ -260,13 +236,14 @@ test_result_timeout_cancel_retry(void **state)
     s_assert_has(s_out, "attempts: 2");    /* numbering goes on */
     CLI(1, h, "retry", id);             /* not ended */
     CLI(0, h, "cancel", id);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_listings(void **state)
 {
-    harness_t *h = s_start(state, "pools: [ { name: default, processes: 2 } ]\n");
+    harness_t *h =
+        harness_up(state, "pools: [ { name: default, processes: 2 } ]\n");
     assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
     CLI(0, h, "go", "--", "true");
     char good[32];
@@ -308,13 +285,13 @@ test_listings(void **state)
     s_assert_has(s_out, "\"jobs_failed\":1");
     CLI(0, h, "stats");
     s_assert_has(s_out, "workers");
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_app_function_cli(void **state)
 {
-    harness_t *h = s_start(state, "pools: []\n");
+    harness_t *h = harness_up(state, "pools: []\n");
     const char *argv[] = {SUM_WORKER, harness_workers(h), NULL};
     assert_true(harness_spawn(h, argv) > 0);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
@@ -325,7 +302,7 @@ test_app_function_cli(void **state)
     s_job_id(id);
     CLI(1, h, "result", "--wait", id);
     s_assert_has(s_err, "integers");
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -465,12 +442,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_ping_go_result, s_teardown),
-        cmocka_unit_test_teardown(test_run_exit_codes, s_teardown),
+        cmocka_unit_test_teardown(test_ping_go_result, harness_teardown),
+        cmocka_unit_test_teardown(test_run_exit_codes, harness_teardown),
         cmocka_unit_test_teardown(test_result_timeout_cancel_retry,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_listings, s_teardown),
-        cmocka_unit_test_teardown(test_app_function_cli, s_teardown),
+                                  harness_teardown),
+        cmocka_unit_test_teardown(test_listings, harness_teardown),
+        cmocka_unit_test_teardown(test_app_function_cli, harness_teardown),
         cmocka_unit_test(test_usage_and_help),
         cmocka_unit_test(test_no_daemon),
         cmocka_unit_test(test_gorod_bad_config),

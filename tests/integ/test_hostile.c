@@ -1160,9 +1160,7 @@ s_json_number(const char *text, const char *key)
 static void
 test_hostile_input(void **state)
 {
-    harness_t *h = harness_start(T_CONFIG);
-    assert_non_null(h);
-    *state = h;
+    harness_t *h = harness_up(state, T_CONFIG);
     /* The pool's worker is in before the storm. */
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
 
@@ -1258,25 +1256,14 @@ test_hostile_input(void **state)
     assert_true(toobig > 0);
     assert_true(malformed > 0);
 
-    assert_int_equal(harness_stop(h), 0);
-    harness_destroy(&h);
-    *state = NULL;
-}
-
-static int
-s_teardown(void **state)
-{
-    harness_t *h = *state;
-    harness_destroy(&h);
-    *state = NULL;
-    return 0;
+    harness_finish(state);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_hostile_input, s_teardown),
+        cmocka_unit_test_teardown(test_hostile_input, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

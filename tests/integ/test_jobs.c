@@ -42,35 +42,6 @@
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
 
-static harness_t *
-s_start(void **state, const char *yaml)
-{
-    harness_t *h = harness_start(yaml);
-    assert_non_null(h);
-    *state = h;
-    return h;
-}
-
-/* Every test ends here: gorod stops cleanly with exit code 0. */
-static void
-s_finish(void **state)
-{
-    harness_t *h = *state;
-    assert_int_equal(harness_stop(h), 0);
-    harness_destroy(&h);
-    *state = NULL;
-}
-
-/* After a failed assertion: whatever the test left. */
-static int
-s_teardown(void **state)
-{
-    harness_t *h = *state;
-    harness_destroy(&h);
-    *state = NULL;
-    return 0;
-}
-
 static uint64_t
 s_go_opts(harness_t *h, const char *const *argv, const goro_opts_t *opts)
 {
@@ -331,7 +302,7 @@ s_raw_expect_error(raw_t *raw, uint64_t reqid, int code)
 static void
 test_exec_result(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
 
     /* stdout, stderr and the exit status come back separately. */
     const char *argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
@@ -374,13 +345,13 @@ test_exec_result(void **state)
     s_assert_state(job, GORO_JOB_FAILED);
     assert_int_equal(goro_job_exit_status(job), 128 + SIGTERM);
     goro_job_destroy(&job);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_exec_missing_program(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     const char *argv[] = {"goro-integ-no-such-program", "x", NULL};
     goro_job_t *job = s_wait(h, s_go(h, argv));
     s_assert_state(job, GORO_JOB_FAILED);
@@ -389,7 +360,7 @@ test_exec_missing_program(void **state)
     goro_job_destroy(&job);
     /* The worker survived it. */
     s_assert_serving(h, "still");
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A job past its timeout ends timed_out and its whole process group is
@@ -397,7 +368,7 @@ test_exec_missing_program(void **state)
 static void
 test_timeout_kills_group(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.timeout_ms = 300;
     uint64_t id = s_go_sh(h, "sleep 30 & echo $! > @D/bg; "
@@ -421,13 +392,13 @@ test_timeout_kills_group(void **state)
     }
     /* The worker's slot is free again. */
     s_assert_serving(h, "next");
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_cancel_queued(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL);
+    harness_t *h = harness_up(state, NO_POOL);
     goro_t *c = harness_client(h);
     const char *argv[] = {"echo", "never", NULL};
     uint64_t id = s_go(h, argv);
@@ -443,13 +414,13 @@ test_cancel_queued(void **state)
     assert_int_equal(s_state(h, id), GORO_JOB_QUEUED);
     assert_int_equal(goro_job_cancel(c, id), GORO_OK);
     assert_int_equal(s_state(h, id), GORO_JOB_CANCELLED);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_cancel_running(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_t *c = harness_client(h);
     uint64_t id = s_go_sh(h, "echo $$ > @D/pid; exec sleep 30", NULL);
     pid_t pid;
@@ -465,13 +436,13 @@ test_cancel_running(void **state)
     assert_int_equal(goro_job_cancel(c, id), GORO_ESTATE);
     /* The worker's slot is free again. */
     s_assert_serving(h, "after");
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_ended_and_unknown(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_t *c = harness_client(h);
     const char *argv[] = {"true", NULL};
     uint64_t id = s_go(h, argv);
@@ -489,7 +460,7 @@ test_ended_and_unknown(void **state)
     assert_int_equal(goro_job_wait(c, unknown, 1000, &job), GORO_ENOTFOUND);
     assert_int_equal(goro_job_cancel(c, unknown), GORO_ENOTFOUND);
     assert_int_equal(goro_job_retry(c, unknown), GORO_ENOTFOUND);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* Three jobs on three pool processes all run at once: each waits until
@@ -497,7 +468,7 @@ test_ended_and_unknown(void **state)
 static void
 test_parallel_barrier(void **state)
 {
-    harness_t *h = s_start(state, POOL3);
+    harness_t *h = harness_up(state, POOL3);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.timeout_ms = 20000;
     uint64_t ids[3];
@@ -517,7 +488,7 @@ test_parallel_barrier(void **state)
     /* ... on three different workers */
     assert_true(workers[0] != workers[1] && workers[1] != workers[2]
                 && workers[0] != workers[2]);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* goro-worker --prefetch: gorod hands the worker its concurrency plus
@@ -526,7 +497,7 @@ test_parallel_barrier(void **state)
 static void
 test_prefetch(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL);
+    harness_t *h = harness_up(state, NO_POOL);
     const char *argv[] = {GORO_BIN_DIR "/goro-worker", "--connect",
                           harness_workers(h), "--concurrency", "1",
                           "--prefetch", "2", NULL};
@@ -558,7 +529,7 @@ test_prefetch(void **state)
         s_assert_state(job, GORO_JOB_SUCCEEDED);
         goro_job_destroy(&job);
     }
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* kill -9 of the worker that runs a job: gorod notices (heartbeats),
@@ -566,7 +537,7 @@ test_prefetch(void **state)
 static void
 test_worker_killed_job_retried(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 3;
     uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
@@ -590,13 +561,13 @@ test_worker_killed_job_retried(void **state)
     pid_t worker2;
     s_read_pids(harness_path(h, "w.2"), &worker2, NULL);
     assert_true(worker2 != worker);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_worker_killed_attempts_used(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
     uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
@@ -613,7 +584,7 @@ test_worker_killed_attempts_used(void **state)
     goro_job_destroy(&job);
     /* It was not run a second time. */
     assert_null(harness_read_file(harness_path(h, "w.2")));
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A worker that stalls (SIGSTOP) past liveness is declared lost; its job
@@ -626,7 +597,7 @@ static pid_t s_stopped_worker;
 static void
 test_retry_fences_stale_done(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_t *c = harness_client(h);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
@@ -674,7 +645,7 @@ test_retry_fences_stale_done(void **state)
     s_assert_state(job, GORO_JOB_SUCCEEDED);
     s_assert_output(job, "second\n");
     goro_job_destroy(&job);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static int
@@ -683,13 +654,13 @@ s_teardown_cont(void **state)
     if (s_stopped_worker > 0)
         kill(s_stopped_worker, SIGCONT);
     s_stopped_worker = 0;
-    return s_teardown(state);
+    return harness_teardown(state);
 }
 
 static void
 test_pool_restarts_worker(void **state)
 {
-    harness_t *h = s_start(state, POOL2);
+    harness_t *h = harness_up(state, POOL2);
     assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
     pid_t before[4];
     assert_int_equal(harness_worker_pids(h, before, 4), 2);
@@ -718,7 +689,7 @@ test_pool_restarts_worker(void **state)
     goro_free(stats);
     s_assert_serving(h, "one");
     s_assert_serving(h, "two");
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -738,7 +709,7 @@ s_start_sum_worker(harness_t *h)
 static void
 test_app_function(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL);
+    harness_t *h = harness_up(state, NO_POOL);
     goro_t *c = harness_client(h);
     pid_t worker = s_start_sum_worker(h);
 
@@ -796,7 +767,7 @@ test_app_function(void **state)
 
     /* The worker stops cleanly on SIGTERM. */
     assert_int_equal(harness_signal(h, worker, SIGTERM, HARNESS_WAIT_MS), 0);
-    s_finish(state);
+    harness_finish(state);
 }
 
 #define T_MANY 2000
@@ -804,7 +775,7 @@ test_app_function(void **state)
 static void
 test_go_many_pipelined(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL);
+    harness_t *h = harness_up(state, NO_POOL);
     goro_t *c = harness_client(h);
     s_start_sum_worker(h);
 
@@ -837,7 +808,7 @@ test_go_many_pipelined(void **state)
     free(datas);
     free(lens);
     free(ids);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -847,7 +818,7 @@ test_go_many_pipelined(void **state)
 static void
 test_idempotency_key(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL);
+    harness_t *h = harness_up(state, NO_POOL);
     const char *argv[] = {"echo", "once", NULL};
     const char *other[] = {"echo", "twice", NULL};
     goro_opts_t opts = GORO_OPTS_INIT;
@@ -867,13 +838,13 @@ test_idempotency_key(void **state)
                      GORO_OK);
     assert_non_null(strstr(stats, "\"jobs_submitted\":4"));
     goro_free(stats);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_exec_disabled(void **state)
 {
-    harness_t *h = s_start(state, NO_POOL
+    harness_t *h = harness_up(state, NO_POOL
                            "jobs: { exec: { enabled: false } }\n");
     goro_t *c = harness_client(h);
     const char *argv[] = {"true", NULL};
@@ -882,13 +853,13 @@ test_exec_disabled(void **state)
     /* app functions are not affected */
     assert_int_equal(goro_go(c, "sum", "1", 1, NULL, &id), GORO_OK);
     assert_true(id > 0);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_exec_allow(void **state)
 {
-    harness_t *h = s_start(state, POOL1
+    harness_t *h = harness_up(state, POOL1
                            "jobs: { exec: { allow: [\"/bin/*\"] } }\n");
     goro_t *c = harness_client(h);
     const char *ok[] = {"/bin/true", NULL};
@@ -900,13 +871,13 @@ test_exec_allow(void **state)
     assert_int_equal(goro_go_exec(c, sh, NULL, &id), GORO_EDENIED);
     const char *usr[] = {"/usr/bin/true", NULL};
     assert_int_equal(goro_go_exec(c, usr, NULL, &id), GORO_EDENIED);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
 test_payload_too_big(void **state)
 {
-    harness_t *h = s_start(state, POOL1 "limits: { max_message: 1KiB }\n");
+    harness_t *h = harness_up(state, POOL1 "limits: { max_message: 1KiB }\n");
     goro_t *c = harness_client(h);
     char *big = malloc(4096 + 1);
     memset(big, '7', 4096);
@@ -919,7 +890,7 @@ test_payload_too_big(void **state)
     /* and it keeps serving, this client included */
     assert_int_equal(goro_ping(c, HARNESS_WAIT_MS), GORO_OK);
     s_assert_serving(h, "small");
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -947,7 +918,7 @@ s_random_frames(raw_t *raw, unsigned *seed, int count)
 static void
 test_garbage_on_both_sockets(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
     unsigned seed = (unsigned) getpid();
     print_message("garbage seed %u\n", seed);
@@ -1047,7 +1018,7 @@ test_garbage_on_both_sockets(void **state)
     goro_free(stats);
     s_raw_close(&cl);
     s_raw_close(&wk);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* SIGTERM with a job running: the job finishes within the grace period,
@@ -1056,7 +1027,7 @@ test_garbage_on_both_sockets(void **state)
 static void
 test_sigterm_graceful(void **state)
 {
-    harness_t *h = s_start(state, POOL1 "jobs: { shutdown_grace: 10s }\n");
+    harness_t *h = harness_up(state, POOL1 "jobs: { shutdown_grace: 10s }\n");
     uint64_t id = s_go_sh(h, "echo $$ > @D/pid; sleep 1; echo ok", NULL);
     pid_t job_pid;
     s_read_pids(harness_path(h, "pid"), &job_pid, NULL);
@@ -1112,7 +1083,7 @@ test_sigterm_graceful(void **state)
 static void
 test_run_submits_and_waits(void **state)
 {
-    harness_t *h = s_start(state, POOL1);
+    harness_t *h = harness_up(state, POOL1);
     goro_t *c = harness_client(h);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
     const char *echo[] = {"sh", "-c", "echo ran; exit 3", NULL};
@@ -1138,37 +1109,37 @@ test_run_submits_and_waits(void **state)
     assert_int_equal(goro_job_wait(c, id, HARNESS_WAIT_MS, &job), GORO_OK);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     goro_job_destroy(&job);
-    s_finish(state);
+    harness_finish(state);
 }
+
+#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_exec_result, s_teardown),
-        cmocka_unit_test_teardown(test_run_submits_and_waits, s_teardown),
-        cmocka_unit_test_teardown(test_exec_missing_program, s_teardown),
-        cmocka_unit_test_teardown(test_timeout_kills_group, s_teardown),
-        cmocka_unit_test_teardown(test_cancel_queued, s_teardown),
-        cmocka_unit_test_teardown(test_cancel_running, s_teardown),
-        cmocka_unit_test_teardown(test_ended_and_unknown, s_teardown),
-        cmocka_unit_test_teardown(test_parallel_barrier, s_teardown),
-        cmocka_unit_test_teardown(test_prefetch, s_teardown),
-        cmocka_unit_test_teardown(test_worker_killed_job_retried,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_worker_killed_attempts_used,
-                                  s_teardown),
+        T_FIXTURE(test_exec_result),
+        T_FIXTURE(test_run_submits_and_waits),
+        T_FIXTURE(test_exec_missing_program),
+        T_FIXTURE(test_timeout_kills_group),
+        T_FIXTURE(test_cancel_queued),
+        T_FIXTURE(test_cancel_running),
+        T_FIXTURE(test_ended_and_unknown),
+        T_FIXTURE(test_parallel_barrier),
+        T_FIXTURE(test_prefetch),
+        T_FIXTURE(test_worker_killed_job_retried),
+        T_FIXTURE(test_worker_killed_attempts_used),
         cmocka_unit_test_teardown(test_retry_fences_stale_done,
                                   s_teardown_cont),
-        cmocka_unit_test_teardown(test_pool_restarts_worker, s_teardown),
-        cmocka_unit_test_teardown(test_app_function, s_teardown),
-        cmocka_unit_test_teardown(test_go_many_pipelined, s_teardown),
-        cmocka_unit_test_teardown(test_idempotency_key, s_teardown),
-        cmocka_unit_test_teardown(test_exec_disabled, s_teardown),
-        cmocka_unit_test_teardown(test_exec_allow, s_teardown),
-        cmocka_unit_test_teardown(test_payload_too_big, s_teardown),
-        cmocka_unit_test_teardown(test_garbage_on_both_sockets, s_teardown),
-        cmocka_unit_test_teardown(test_sigterm_graceful, s_teardown),
+        T_FIXTURE(test_pool_restarts_worker),
+        T_FIXTURE(test_app_function),
+        T_FIXTURE(test_go_many_pipelined),
+        T_FIXTURE(test_idempotency_key),
+        T_FIXTURE(test_exec_disabled),
+        T_FIXTURE(test_exec_allow),
+        T_FIXTURE(test_payload_too_big),
+        T_FIXTURE(test_garbage_on_both_sockets),
+        T_FIXTURE(test_sigterm_graceful),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,9 +50,6 @@
 #define T_POOL2 "pools: [ { name: default, processes: 2 } ]\n"
 #define T_JOB_WAIT_MS 30000
 
-/* This program, for the children. */
-static char s_self[PATH_MAX];
-
 /* ------------------------------------------------------------------ */
 /*  Small helpers shared by the test and its children                 */
 /* ------------------------------------------------------------------ */
@@ -251,65 +248,24 @@ s_child_park(goro_t *client, int argc, char **argv)
 }
 
 /* --child ROLE ENDPOINT ENDPOINTS-FILE ARGS... */
-static int
-s_child_main(int argc, char **argv)
-{
-    if (argc < 3)
-        return 101;
-    const char *role = argv[0];
-    goro_t *client = goro_new(argv[1]);
-    if (!client)
-        return 101;
-    argc -= 3;
-    argv += 3;
-    int rc = 101;
-    if (strcmp(role, "park") == 0)
-        rc = s_child_park(client, argc, argv);
-    else if (strcmp(role, "submit") == 0)
-        rc = s_child_submit(client, argc, argv);
-    else if (strcmp(role, "send") == 0)
-        rc = s_child_send(client, argc, argv);
-    else if (strcmp(role, "recv") == 0)
-        rc = s_child_recv(client, argc, argv);
-    goro_destroy(&client);
-    if (rc)
-        fprintf(stderr, "child %s: %d (%s)\n", role, rc,
-                rc < GORO_ERROR_MAX ? goro_strerror(rc) : "test check");
-    return rc;
-}
+static const harness_role_t s_roles[] = {
+    {"park", s_child_park},
+    {"submit", s_child_submit},
+    {"send", s_child_send},
+    {"recv", s_child_recv},
+    {NULL, NULL},
+};
 
 /* ------------------------------------------------------------------ */
 /*  Fixture and helpers                                               */
 /* ------------------------------------------------------------------ */
 
+/* On ipc endpoints, which stay the same across restarts. */
 static harness_t *
 s_up(void **state, const char *yaml)
 {
     harness_opts_t opts = {yaml, 1, NULL};
-    harness_t *h = harness_start_opts(&opts);
-    assert_non_null(h);
-    *state = h;
-    return h;
-}
-
-static int
-s_teardown(void **state)
-{
-    harness_t *h = *state;
-    harness_destroy(&h);
-    *state = NULL;
-    return 0;
-}
-
-/* Every test that gets to its end stops gorod cleanly: exit code 0 (under
-   ASan that includes its leak check). */
-static void
-s_finish(void **state)
-{
-    harness_t *h = *state;
-    assert_int_equal(harness_stop(h), 0);
-    harness_destroy(&h);
-    *state = NULL;
+    return harness_up_opts(state, &opts);
 }
 
 #define T_MAX_CHILD_ARGS 16
@@ -335,7 +291,7 @@ s_child_init(harness_t *h, child_t *c, const char *role, ...)
 {
     memset(c, 0, sizeof *c);
     int argc = 0;
-    c->argv[argc++] = s_self;
+    c->argv[argc++] = harness_self();
     c->argv[argc++] = "--child";
     c->argv[argc++] = role;
     snprintf(c->endpoint, sizeof c->endpoint, "%s", harness_clients(h));
@@ -567,10 +523,8 @@ test_blocked_call_across_crash(void **state)
     harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
     assert_int_equal(goro_chan_make(harness_client(h), "B", 0), GORO_OK);
     const char *out = harness_path(h, "park.out");
-    const char *argv[] = {s_self, "--child", "park", harness_clients(h),
-                          harness_path(h, "endpoints"), "B", out, NULL};
-    pid_t child = harness_spawn(h, argv);
-    assert_true(child > 0);
+    pid_t child = harness_spawn_role(h, "park", harness_path(h, "endpoints"),
+                                     "B", out, NULL);
     s_wait_receivers(h, "B", 1);
     s_crash_restart(h);
     int64_t t0 = s_now();
@@ -605,7 +559,7 @@ test_blocked_call_across_crash(void **state)
     harness_chan_t row = {0, 0, 0, 0, false};
     assert_int_equal(harness_chan_row(h, "B", &row), 0);
     assert_int_equal(row.receivers, 0);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (a) kill -9 gorod again and again while a client submits jobs with
@@ -863,7 +817,7 @@ test_chaos_kill9_during_run(void **state)
     free(ch.ids);
     free(ch.sent);
     free(ch.received);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (b) 500 queued jobs survive kill -9 with their ids, and all run once a
@@ -914,7 +868,7 @@ test_queued_jobs_survive(void **state)
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     goro_job_destroy(&job);
     assert_int_equal(harness_signal(h, w, SIGTERM, HARNESS_WAIT_MS), 0);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (c) channel buffers keep their values in order, and closed channels
@@ -990,7 +944,7 @@ test_channels_survive(void **state)
     assert_int_equal(row.buffered, 0);
     assert_int_equal(harness_chan_row(h, "shut", &row), 0);
     assert_int_equal(row.buffered, 0);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A receiver that has been handed a value and dies before it
@@ -1005,11 +959,9 @@ test_receiver_killed_mid_handoff(void **state)
     assert_int_equal(goro_chan_make(client, "hand", 5), GORO_OK);
     for (int round = 0; round < 2; round++) {
         const char *out = harness_path(h, round ? "hand1.out" : "hand0.out");
-        const char *argv[] = {s_self, "--child", "park", harness_clients(h),
-                              harness_path(h, "endpoints"), "hand", out,
-                              NULL};
-        pid_t receiver = harness_spawn(h, argv);
-        assert_true(receiver > 0);
+        pid_t receiver = harness_spawn_role(h, "park",
+                                            harness_path(h, "endpoints"),
+                                            "hand", out, NULL);
         s_wait_receivers(h, "hand", 1);
         assert_int_equal(kill(receiver, SIGSTOP), 0);
         /* straight to the parked receiver; then more behind it */
@@ -1040,7 +992,7 @@ test_receiver_killed_mid_handoff(void **state)
         assert_int_equal(goro_chan_recv(client, "hand", 0, &data, &len),
                          GORO_ETIMEDOUT);
     }
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (d) waitgroup counters and progress survive kill -9. */
@@ -1115,7 +1067,7 @@ test_waitgroups_survive(void **state)
     assert_int_equal(goro_wg_status(client, "w", &w2), GORO_OK);
     assert_int_equal(w2.counter, 0);
     assert_int_equal(w2.done, 5);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (e) results within their ttl survive kill -9, and a result sent on
@@ -1186,7 +1138,7 @@ test_results_survive(void **state)
     assert_int_equal(harness_chan_row(h, "results", &row), 0);
     assert_int_equal(row.buffered, 1);
     s_recv_expect(client, "results", "to the channel");
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ... and a result whose ttl passes while gorod is down, or after it
@@ -1210,7 +1162,7 @@ test_results_expire_after_restart(void **state)
     /* and stays forgotten after another crash */
     s_crash_restart(h);
     assert_int_equal(s_job_state_now(h, id), -GORO_ENOTFOUND);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (f) a job running at the crash runs again after the restart, and ends
@@ -1264,7 +1216,7 @@ test_running_job_runs_again(void **state)
     assert_int_equal(info.failed, 0);
     /* the old attempt's late report (if any) changed nothing */
     assert_int_equal(harness_stat(h, "jobs_succeeded"), 1);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (g) dead letters: a job with max_attempts 1 whose worker is killed
@@ -1324,7 +1276,7 @@ test_dead_letter_retry(void **state)
     free(out);
     free(err);
     assert_int_equal(s_job_state_now(h, id), GORO_JOB_SUCCEEDED);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (h) kill -9 pool workers in a loop while 200 jobs run: all end
@@ -1367,7 +1319,7 @@ test_kill_workers_in_a_loop(void **state)
            T_WORKER_JOBS, retried, attempts);
     assert_true(kills >= 3);
     assert_int_equal(harness_stat(h, "jobs_succeeded"), T_WORKER_JOBS);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (i) a torn tail is cut off with a warning naming its offset; a bad
@@ -1434,7 +1386,7 @@ test_corrupt_journal(void **state)
     /* repaired for good: a plain start works again */
     s_crash_restart(h);
     assert_int_equal(s_job_state_now(h, a), GORO_JOB_QUEUED);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A flipped bit in the length field of a middle record is corruption
@@ -1472,7 +1424,7 @@ test_corrupt_length_field(void **state)
     assert_int_equal(s_job_state_now(h, ids[0]), GORO_JOB_QUEUED);
     for (int i = 1; i < 4; i++)
         assert_int_equal(s_job_state_now(h, ids[i]), -GORO_ENOTFOUND);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A crash may leave any prefix of the journal, so also one that ends
@@ -1531,7 +1483,7 @@ test_torn_turn(void **state)
     }
     assert_int_equal(goro_wg_wait(harness_client(h), "whole", T_JOB_WAIT_MS),
                      GORO_OK);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* A compacted journal replays to the same state. compact_min is set low
@@ -1592,7 +1544,7 @@ test_compaction_then_crash(void **state)
         snprintf(value, sizeof value, "round %d", i);
         s_recv_expect(client, "kept", value);
     }
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* (j) the same key before and after kill -9 names the same job. */
@@ -1620,7 +1572,7 @@ test_idempotent_submit_across_restart(void **state)
     opts.key = "order-42";
     assert_int_equal(s_go_sh(h, "echo once", &opts), first);
     assert_int_equal(harness_stat(h, "jobs_queued"), 2);
-    s_finish(state);
+    harness_finish(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1678,7 +1630,7 @@ s_measure_rate(void **state, const char *fsync_mode)
            T_RATE_SEQ * 1000.0 / (double) (t4 - t3 ? t4 - t3 : 1));
     free(datas);
     free(lens);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
@@ -1740,7 +1692,7 @@ s_measure_restart(void **state, int count, int sig)
     free(datas);
     free(lens);
     free(ids);
-    s_finish(state);
+    harness_finish(state);
 }
 
 static void
@@ -1749,17 +1701,13 @@ test_measure_restart_100k(void **state)
     s_measure_restart(state, 100000, SIGKILL);
 }
 
+#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
+
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--child") == 0)
-        return s_child_main(argc - 2, argv + 2);
-    ssize_t len = readlink("/proc/self/exe", s_self, sizeof s_self - 1);
-    if (len <= 0) {
-        perror("readlink /proc/self/exe");
-        return 1;
-    }
-    s_self[len] = '\0';
+    if (harness_is_child(argc, argv))
+        return harness_child_main(argc, argv, s_roles, 1);
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* T_FILTER=test_name (a glob) runs only the tests it matches */
     if (getenv("T_FILTER"))
@@ -1769,30 +1717,26 @@ main(int argc, char **argv)
     T_CHAOS_KILLS = s_env_int("GORO_SOAK_KILLS", T_CHAOS_KILLS);
     T_CHAOS_BUDGET_MS = s_env_int("GORO_SOAK_BUDGET_MS", T_CHAOS_BUDGET_MS);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_blocked_call_across_crash,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_chaos_kill9_during_run, s_teardown),
-        cmocka_unit_test_teardown(test_queued_jobs_survive, s_teardown),
-        cmocka_unit_test_teardown(test_channels_survive, s_teardown),
-        cmocka_unit_test_teardown(test_receiver_killed_mid_handoff,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_waitgroups_survive, s_teardown),
-        cmocka_unit_test_teardown(test_results_survive, s_teardown),
-        cmocka_unit_test_teardown(test_results_expire_after_restart,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_running_job_runs_again, s_teardown),
-        cmocka_unit_test_teardown(test_dead_letter_retry, s_teardown),
-        cmocka_unit_test_teardown(test_kill_workers_in_a_loop, s_teardown),
-        cmocka_unit_test_teardown(test_corrupt_journal, s_teardown),
-        cmocka_unit_test_teardown(test_corrupt_length_field, s_teardown),
-        cmocka_unit_test_teardown(test_torn_turn, s_teardown),
-        cmocka_unit_test_teardown(test_compaction_then_crash, s_teardown),
-        cmocka_unit_test_teardown(test_idempotent_submit_across_restart,
-                                  s_teardown),
-        cmocka_unit_test_teardown(test_measure_rate_always, s_teardown),
-        cmocka_unit_test_teardown(test_measure_rate_everysec, s_teardown),
-        cmocka_unit_test_teardown(test_measure_rate_never, s_teardown),
-        cmocka_unit_test_teardown(test_measure_restart_100k, s_teardown),
+        T_FIXTURE(test_blocked_call_across_crash),
+        T_FIXTURE(test_chaos_kill9_during_run),
+        T_FIXTURE(test_queued_jobs_survive),
+        T_FIXTURE(test_channels_survive),
+        T_FIXTURE(test_receiver_killed_mid_handoff),
+        T_FIXTURE(test_waitgroups_survive),
+        T_FIXTURE(test_results_survive),
+        T_FIXTURE(test_results_expire_after_restart),
+        T_FIXTURE(test_running_job_runs_again),
+        T_FIXTURE(test_dead_letter_retry),
+        T_FIXTURE(test_kill_workers_in_a_loop),
+        T_FIXTURE(test_corrupt_journal),
+        T_FIXTURE(test_corrupt_length_field),
+        T_FIXTURE(test_torn_turn),
+        T_FIXTURE(test_compaction_then_crash),
+        T_FIXTURE(test_idempotent_submit_across_restart),
+        T_FIXTURE(test_measure_rate_always),
+        T_FIXTURE(test_measure_rate_everysec),
+        T_FIXTURE(test_measure_rate_never),
+        T_FIXTURE(test_measure_restart_100k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,6 @@
 #define T_WAITERS 5
 #define T_RATE_CALLS 20000
 
-static char s_self[PATH_MAX];
-
 /* ------------------------------------------------------------------ */
 /*  Child roles                                                       */
 /* ------------------------------------------------------------------ */
@@ -67,48 +65,17 @@ s_child_wait(goro_t *client, int argc, char **argv)
     return info.counter == 0 ? 0 : 111;
 }
 
-static int
-s_child_main(int argc, char **argv)
-{
-    if (argc < 2)
-        return 101;
-    goro_t *client = goro_new(argv[1]);
-    if (!client)
-        return 101;
-    int rc = strcmp(argv[0], "wait") == 0
-             ? s_child_wait(client, argc - 2, argv + 2) : 101;
-    goro_destroy(&client);
-    if (rc)
-        fprintf(stderr, "child %s: %d (%s)\n", argv[0], rc,
-                rc < GORO_ERROR_MAX ? goro_strerror(rc) : "test check");
-    return rc;
-}
+static const harness_role_t s_roles[] = {
+    {"wait", s_child_wait},
+    {NULL, NULL},
+};
 
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The state of each test is its harness_t * (NULL until s_up). */
+/* The state of each test is its harness_t * (NULL until harness_up). */
 #define H ((harness_t *) *state)
-
-/* Starts gorod with YAML for this test; its client. */
-static goro_t *
-s_up(void **state, const char *yaml)
-{
-    *state = harness_start(yaml);
-    assert_non_null(*state);
-    return harness_client(H);
-}
-
-/* Starts `this --child ROLE ENDPOINT ARG...` (NULL-terminated). */
-#define s_child(h, ...) s_spawned(harness_spawn_role((h), s_self, __VA_ARGS__))
-
-static pid_t
-s_spawned(pid_t pid)
-{
-    assert_true(pid > 0);
-    return pid;
-}
 
 static int
 s_alive(pid_t pid)
@@ -216,7 +183,7 @@ s_mkdir(harness_t *h, const char *name)
 static void
 test_downloads(void **state)
 {
-    goro_t *client = s_up(state, T_POOL(3));
+    goro_t *client = harness_client(harness_up(state, T_POOL(3)));
     const char *dir = s_mkdir(H, "barrier");
     const char *script =
         "touch \"$0/started-$GORO_JOB_ID\"; i=0; "
@@ -250,7 +217,7 @@ test_downloads(void **state)
 static void
 test_failing_jobs_done(void **state)
 {
-    goro_t *client = s_up(state, T_POOL(3));
+    goro_t *client = harness_client(harness_up(state, T_POOL(3)));
     /* Our own Add(1) holds the round open: a job that ended before the
        next was submitted would otherwise start a new round. */
     assert_int_equal(goro_wg_add(client, "mixed", 1), GORO_OK);
@@ -293,7 +260,7 @@ test_failing_jobs_done(void **state)
 static void
 test_retried_job_done_once(void **state)
 {
-    goro_t *client = s_up(state, T_POOL(1));
+    goro_t *client = harness_client(harness_up(state, T_POOL(1)));
     const char *dir = s_mkdir(H, "retry");
     const char *script =
         "if [ \"$GORO_ATTEMPT\" = 1 ]; then "
@@ -339,15 +306,15 @@ test_retried_job_done_once(void **state)
 static void
 test_many_waiters(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "many", 1), GORO_OK);
     long long base = harness_stat(H, "requests");
     pid_t pids[T_WAITERS];
     for (int i = 0; i < T_WAITERS; i++) {
         char name[32];
         snprintf(name, sizeof name, "waiter-%d.ready", i);
-        pids[i] = s_child(H, "wait", "many", "30000", harness_path(H, name),
-                          NULL);
+        pids[i] = harness_spawn_role(H, "wait", "many", "30000",
+                                     harness_path(H, name), NULL);
     }
     /* Each child wrote its ready file after its try-once wait (which must
        time out, so the Done below comes after all of them); then its
@@ -374,7 +341,7 @@ test_many_waiters(void **state)
 static void
 test_wait_timeout(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "slow", 1), GORO_OK);
     int64_t start = harness_now();
     assert_int_equal(goro_wg_wait(client, "slow", 200), GORO_ETIMEDOUT);
@@ -403,7 +370,7 @@ test_wait_timeout(void **state)
 static void
 test_negative_refused(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "neg", 2), GORO_OK);
     assert_int_equal(goro_wg_add(client, "neg", -3), GORO_ENEGATIVE);
     s_expect(client, "neg", 2, 2, 0, 0, 0);
@@ -432,7 +399,7 @@ test_negative_refused(void **state)
 static void
 test_add_int64_min_refused(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "min", 1), GORO_OK);
     assert_int_equal(goro_wg_add(client, "min", INT64_MIN), GORO_ENEGATIVE);
     s_expect(client, "min", 1, 1, 0, 0, 0);
@@ -445,7 +412,7 @@ test_add_int64_min_refused(void **state)
 static void
 test_fanout_own_group(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     const char *argv[] = {GORO_TEST_BIN_DIR "/integ_fanin_worker",
                           harness_workers(H), "4", NULL};
     assert_true(harness_spawn(H, argv) > 0);
@@ -462,7 +429,7 @@ test_fanout_own_group(void **state)
                              &opts, &id), GORO_OK);
     /* a waiter from the start: the fanout job holds its Done until the
        waiter is ready, and its leaves hold theirs until we say */
-    pid_t waiter = s_child(H, "wait", "tree", "30000", ready, NULL);
+    pid_t waiter = harness_spawn_role(H, "wait", "tree", "30000", ready, NULL);
     s_wait_file(ready);
     assert_int_equal(harness_write_file(hold, "go\n"), 0);
     goro_job_t *job = s_job_end(client, id);
@@ -507,7 +474,7 @@ s_wait_has(const char *path, const char *needle)
 static void
 test_cli_wait_progress(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "prog", 2), GORO_OK);
     const char *out = harness_path(H, "progress.out");
     char script[PATH_MAX * 3];
@@ -551,7 +518,7 @@ test_cli_wait_progress(void **state)
 static void
 test_measure_wg_rate(void **state)
 {
-    goro_t *client = s_up(state, T_NO_POOL);
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "rate", T_RATE_CALLS), GORO_OK);
     int64_t start = harness_now();
     for (int i = 0; i < T_RATE_CALLS; i++) {
@@ -572,14 +539,8 @@ test_measure_wg_rate(void **state)
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--child") == 0)
-        return s_child_main(argc - 2, argv + 2);
-    ssize_t len = readlink("/proc/self/exe", s_self, sizeof s_self - 1);
-    if (len <= 0) {
-        perror("readlink /proc/self/exe");
-        return 1;
-    }
-    s_self[len] = '\0';
+    if (harness_is_child(argc, argv))
+        return harness_child_main(argc, argv, s_roles, 0);
     const struct CMUnitTest tests[] = {
         T_FIXTURE(test_downloads),
         T_FIXTURE(test_failing_jobs_done),
