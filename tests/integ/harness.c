@@ -677,9 +677,8 @@ harness_running(harness_t *self)
     return 1;
 }
 
-/* The number after "KEY": in JSON TEXT, -1 if absent. */
-static long long
-s_json_number(const char *text, const char *key)
+long long
+harness_json_number(const char *text, const char *key)
 {
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"%s\":", key);
@@ -693,7 +692,7 @@ harness_stat(harness_t *self, const char *key)
     char *text = NULL;
     long long value = -1;
     if (goro_stats(harness_client(self), GORO_LIST_JSON, &text) == GORO_OK)
-        value = s_json_number(text, key);
+        value = harness_json_number(text, key);
     goro_free(text);
     return value;
 }
@@ -729,7 +728,7 @@ harness_wait_workers(harness_t *self, int n, int64_t timeout_ms)
         char *text = NULL;
         if (goro_stats(harness_client(self), GORO_LIST_JSON, &text)
             == GORO_OK)
-            last = s_json_number(text, "workers");
+            last = harness_json_number(text, "workers");
         goro_free(text);
         if (last == n)
             return 0;

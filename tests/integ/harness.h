@@ -98,10 +98,10 @@ const char *harness_path(harness_t *self, const char *name);
 /* A client of this gorod, owned by the harness (destroyed with it). */
 goro_t *harness_client(harness_t *self);
 
-/* Waits until goro_stats reports exactly N workers. 0, or -1 after
-   TIMEOUT_MS. */
 /* The number after "KEY": in gorod's stats JSON, -1 if absent. */
 long long harness_stat(harness_t *self, const char *key);
+/* The same in JSON TEXT (NULL: absent), for several keys of one reading. */
+long long harness_json_number(const char *text, const char *key);
 
 /* A channel's row in gorod's stats (`stats --json` channel_list). */
 typedef struct {
@@ -112,6 +112,8 @@ typedef struct {
 /* NAME's row: 0, or -1 if it is not there. */
 int harness_chan_row(harness_t *self, const char *name, harness_chan_t *row);
 
+/* Waits until goro_stats reports exactly N workers. 0, or -1 after
+   TIMEOUT_MS. */
 int harness_wait_workers(harness_t *self, int n, int64_t timeout_ms);
 
 /* The pids of the workers gorod knows (from `workers` JSON), at most
@@ -190,6 +192,9 @@ void harness_finish(void **state);
 
 /* A teardown: destroys whatever the test (or a failed assertion) left. */
 int harness_teardown(void **state);
+
+/* A cmocka test entry with harness_teardown. */
+#define HARNESS_TEST(test) cmocka_unit_test_teardown(test, harness_teardown)
 
 /* Sends SIG to a process harness_spawn() started and reaps it. Returns
    its exit code (128+N if killed by signal N), -1 if it had not exited

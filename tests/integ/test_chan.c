@@ -1436,39 +1436,37 @@ test_measure_chan(void **state)
     fflush(stdout);
 }
 
-#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
-
 int
 main(int argc, char **argv)
 {
     if (harness_is_child(argc, argv))
         return harness_child_main(argc, argv, s_roles, 0);
     const struct CMUnitTest tests[] = {
-        T_FIXTURE(test_unbuffered_rendezvous),
-        T_FIXTURE(test_buffered_stream_in_order),
-        T_FIXTURE(test_buffered_send_blocks_while_full),
-        T_FIXTURE(test_fcfs_across_processes),
-        T_FIXTURE(test_recv_timeout_takes_nothing),
-        T_FIXTURE(test_send_timeout_leaves_no_trace),
-        T_FIXTURE(test_close_semantics),
-        T_FIXTURE(test_select_closed_receive),
-        T_FIXTURE(test_select_default),
-        T_FIXTURE(test_select_racing_processes),
-        T_FIXTURE(test_dead_clients_withdrawn),
-        T_FIXTURE(test_live_parked_client_kept),
-        T_FIXTURE(test_value_too_big),
-        T_FIXTURE(test_fanin_sum),
-        T_FIXTURE(test_select_timeout_before_job),
-        T_FIXTURE(test_go_result_chan),
-        T_FIXTURE(test_cli_go_missing_chan_says_which),
-        T_FIXTURE(test_cli_chan_verbs),
-        T_FIXTURE(test_cli_select),
-        T_FIXTURE(test_cli_stats_channels),
-        T_FIXTURE(test_batches_in_order),
-        T_FIXTURE(test_batch_partial_fit),
-        T_FIXTURE(test_batch_close_mid_batch),
-        T_FIXTURE(test_batch_receiver_killed_before_ack),
-        T_FIXTURE(test_measure_chan),
+        HARNESS_TEST(test_unbuffered_rendezvous),
+        HARNESS_TEST(test_buffered_stream_in_order),
+        HARNESS_TEST(test_buffered_send_blocks_while_full),
+        HARNESS_TEST(test_fcfs_across_processes),
+        HARNESS_TEST(test_recv_timeout_takes_nothing),
+        HARNESS_TEST(test_send_timeout_leaves_no_trace),
+        HARNESS_TEST(test_close_semantics),
+        HARNESS_TEST(test_select_closed_receive),
+        HARNESS_TEST(test_select_default),
+        HARNESS_TEST(test_select_racing_processes),
+        HARNESS_TEST(test_dead_clients_withdrawn),
+        HARNESS_TEST(test_live_parked_client_kept),
+        HARNESS_TEST(test_value_too_big),
+        HARNESS_TEST(test_fanin_sum),
+        HARNESS_TEST(test_select_timeout_before_job),
+        HARNESS_TEST(test_go_result_chan),
+        HARNESS_TEST(test_cli_go_missing_chan_says_which),
+        HARNESS_TEST(test_cli_chan_verbs),
+        HARNESS_TEST(test_cli_select),
+        HARNESS_TEST(test_cli_stats_channels),
+        HARNESS_TEST(test_batches_in_order),
+        HARNESS_TEST(test_batch_partial_fit),
+        HARNESS_TEST(test_batch_close_mid_batch),
+        HARNESS_TEST(test_batch_receiver_killed_before_ack),
+        HARNESS_TEST(test_measure_chan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

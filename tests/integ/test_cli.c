@@ -442,12 +442,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_ping_go_result, harness_teardown),
-        cmocka_unit_test_teardown(test_run_exit_codes, harness_teardown),
-        cmocka_unit_test_teardown(test_result_timeout_cancel_retry,
-                                  harness_teardown),
-        cmocka_unit_test_teardown(test_listings, harness_teardown),
-        cmocka_unit_test_teardown(test_app_function_cli, harness_teardown),
+        HARNESS_TEST(test_ping_go_result),
+        HARNESS_TEST(test_run_exit_codes),
+        HARNESS_TEST(test_result_timeout_cancel_retry),
+        HARNESS_TEST(test_listings),
+        HARNESS_TEST(test_app_function_cli),
         cmocka_unit_test(test_usage_and_help),
         cmocka_unit_test(test_no_daemon),
         cmocka_unit_test(test_gorod_bad_config),

@@ -1143,16 +1143,6 @@ s_good_round(harness_t *h, good_t *g, uint64_t round, const char *chan)
     }
 }
 
-/* The number after "KEY": in JSON TEXT, -1 if absent. */
-static long long
-s_json_number(const char *text, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\":", key);
-    const char *at = text ? strstr(text, pattern) : NULL;
-    return at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
-}
-
 /* ------------------------------------------------------------------ */
 /*  The test                                                          */
 /* ------------------------------------------------------------------ */
@@ -1192,8 +1182,8 @@ test_hostile_input(void **state)
     char *stats = NULL;
     if (pong == GORO_OK)
         goro_stats(harness_client(h), GORO_LIST_JSON, &stats);
-    long long requests = s_json_number(stats, "requests");
-    long long malformed = s_json_number(stats, "malformed");
+    long long requests = harness_json_number(stats, "requests");
+    long long malformed = harness_json_number(stats, "malformed");
     goro_free(stats);
 
     uint64_t total = 0, per_ep[EP_COUNT] = {0};
@@ -1263,7 +1253,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_hostile_input, harness_teardown),
+        HARNESS_TEST(test_hostile_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1112,34 +1112,32 @@ test_run_submits_and_waits(void **state)
     harness_finish(state);
 }
 
-#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
-
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        T_FIXTURE(test_exec_result),
-        T_FIXTURE(test_run_submits_and_waits),
-        T_FIXTURE(test_exec_missing_program),
-        T_FIXTURE(test_timeout_kills_group),
-        T_FIXTURE(test_cancel_queued),
-        T_FIXTURE(test_cancel_running),
-        T_FIXTURE(test_ended_and_unknown),
-        T_FIXTURE(test_parallel_barrier),
-        T_FIXTURE(test_prefetch),
-        T_FIXTURE(test_worker_killed_job_retried),
-        T_FIXTURE(test_worker_killed_attempts_used),
+        HARNESS_TEST(test_exec_result),
+        HARNESS_TEST(test_run_submits_and_waits),
+        HARNESS_TEST(test_exec_missing_program),
+        HARNESS_TEST(test_timeout_kills_group),
+        HARNESS_TEST(test_cancel_queued),
+        HARNESS_TEST(test_cancel_running),
+        HARNESS_TEST(test_ended_and_unknown),
+        HARNESS_TEST(test_parallel_barrier),
+        HARNESS_TEST(test_prefetch),
+        HARNESS_TEST(test_worker_killed_job_retried),
+        HARNESS_TEST(test_worker_killed_attempts_used),
         cmocka_unit_test_teardown(test_retry_fences_stale_done,
                                   s_teardown_cont),
-        T_FIXTURE(test_pool_restarts_worker),
-        T_FIXTURE(test_app_function),
-        T_FIXTURE(test_go_many_pipelined),
-        T_FIXTURE(test_idempotency_key),
-        T_FIXTURE(test_exec_disabled),
-        T_FIXTURE(test_exec_allow),
-        T_FIXTURE(test_payload_too_big),
-        T_FIXTURE(test_garbage_on_both_sockets),
-        T_FIXTURE(test_sigterm_graceful),
+        HARNESS_TEST(test_pool_restarts_worker),
+        HARNESS_TEST(test_app_function),
+        HARNESS_TEST(test_go_many_pipelined),
+        HARNESS_TEST(test_idempotency_key),
+        HARNESS_TEST(test_exec_disabled),
+        HARNESS_TEST(test_exec_allow),
+        HARNESS_TEST(test_payload_too_big),
+        HARNESS_TEST(test_garbage_on_both_sockets),
+        HARNESS_TEST(test_sigterm_graceful),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1701,11 +1701,10 @@ test_measure_restart_100k(void **state)
     s_measure_restart(state, 100000, SIGKILL);
 }
 
-#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
-
 int
 main(int argc, char **argv)
 {
+    /* 1: ENDPOINTS-FILE, passed to every child */
     if (harness_is_child(argc, argv))
         return harness_child_main(argc, argv, s_roles, 1);
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1717,26 +1716,26 @@ main(int argc, char **argv)
     T_CHAOS_KILLS = s_env_int("GORO_SOAK_KILLS", T_CHAOS_KILLS);
     T_CHAOS_BUDGET_MS = s_env_int("GORO_SOAK_BUDGET_MS", T_CHAOS_BUDGET_MS);
     const struct CMUnitTest tests[] = {
-        T_FIXTURE(test_blocked_call_across_crash),
-        T_FIXTURE(test_chaos_kill9_during_run),
-        T_FIXTURE(test_queued_jobs_survive),
-        T_FIXTURE(test_channels_survive),
-        T_FIXTURE(test_receiver_killed_mid_handoff),
-        T_FIXTURE(test_waitgroups_survive),
-        T_FIXTURE(test_results_survive),
-        T_FIXTURE(test_results_expire_after_restart),
-        T_FIXTURE(test_running_job_runs_again),
-        T_FIXTURE(test_dead_letter_retry),
-        T_FIXTURE(test_kill_workers_in_a_loop),
-        T_FIXTURE(test_corrupt_journal),
-        T_FIXTURE(test_corrupt_length_field),
-        T_FIXTURE(test_torn_turn),
-        T_FIXTURE(test_compaction_then_crash),
-        T_FIXTURE(test_idempotent_submit_across_restart),
-        T_FIXTURE(test_measure_rate_always),
-        T_FIXTURE(test_measure_rate_everysec),
-        T_FIXTURE(test_measure_rate_never),
-        T_FIXTURE(test_measure_restart_100k),
+        HARNESS_TEST(test_blocked_call_across_crash),
+        HARNESS_TEST(test_chaos_kill9_during_run),
+        HARNESS_TEST(test_queued_jobs_survive),
+        HARNESS_TEST(test_channels_survive),
+        HARNESS_TEST(test_receiver_killed_mid_handoff),
+        HARNESS_TEST(test_waitgroups_survive),
+        HARNESS_TEST(test_results_survive),
+        HARNESS_TEST(test_results_expire_after_restart),
+        HARNESS_TEST(test_running_job_runs_again),
+        HARNESS_TEST(test_dead_letter_retry),
+        HARNESS_TEST(test_kill_workers_in_a_loop),
+        HARNESS_TEST(test_corrupt_journal),
+        HARNESS_TEST(test_corrupt_length_field),
+        HARNESS_TEST(test_torn_turn),
+        HARNESS_TEST(test_compaction_then_crash),
+        HARNESS_TEST(test_idempotent_submit_across_restart),
+        HARNESS_TEST(test_measure_rate_always),
+        HARNESS_TEST(test_measure_rate_everysec),
+        HARNESS_TEST(test_measure_rate_never),
+        HARNESS_TEST(test_measure_restart_100k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -534,24 +534,22 @@ test_measure_wg_rate(void **state)
     fflush(stdout);
 }
 
-#define T_FIXTURE(test) cmocka_unit_test_teardown(test, harness_teardown)
-
 int
 main(int argc, char **argv)
 {
     if (harness_is_child(argc, argv))
         return harness_child_main(argc, argv, s_roles, 0);
     const struct CMUnitTest tests[] = {
-        T_FIXTURE(test_downloads),
-        T_FIXTURE(test_failing_jobs_done),
-        T_FIXTURE(test_retried_job_done_once),
-        T_FIXTURE(test_many_waiters),
-        T_FIXTURE(test_wait_timeout),
-        T_FIXTURE(test_negative_refused),
-        T_FIXTURE(test_add_int64_min_refused),
-        T_FIXTURE(test_fanout_own_group),
-        T_FIXTURE(test_cli_wait_progress),
-        T_FIXTURE(test_measure_wg_rate),
+        HARNESS_TEST(test_downloads),
+        HARNESS_TEST(test_failing_jobs_done),
+        HARNESS_TEST(test_retried_job_done_once),
+        HARNESS_TEST(test_many_waiters),
+        HARNESS_TEST(test_wait_timeout),
+        HARNESS_TEST(test_negative_refused),
+        HARNESS_TEST(test_add_int64_min_refused),
+        HARNESS_TEST(test_fanout_own_group),
+        HARNESS_TEST(test_cli_wait_progress),
+        HARNESS_TEST(test_measure_wg_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
