@@ -12,6 +12,7 @@
 #include "goro_msg.h"
 #include "goro_util.h"
 #include "goro.h"
+#include "xorshift.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1160,16 +1161,11 @@ test_setters(void **state)
     goro_msg_destroy(NULL);
 }
 
-/* xorshift64*: the same sequence on every run and platform */
-static uint64_t s_rng = 0x9E3779B97F4A7C15ULL;
-
 static uint64_t
 s_rand(void)
 {
-    s_rng ^= s_rng >> 12;
-    s_rng ^= s_rng << 25;
-    s_rng ^= s_rng >> 27;
-    return s_rng * 0x2545F4914F6CDD1DULL;
+    static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    return xorshift_next(&rng);
 }
 
 static size_t

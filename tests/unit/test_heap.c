@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "xorshift.h"
 
 /* Randomized run: enough operations that the heap grows past its first
    allocation (64) many times over and every path of sift up/down runs. */
@@ -32,18 +33,6 @@ typedef struct {
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
-
-/* xorshift64*: deterministic on every platform, unlike rand(). */
-static uint64_t
-s_rand(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
 
 static item_t *
 s_item(heap_node_t *node)
@@ -473,14 +462,14 @@ test_randomized_against_model(void **state)
     size_t armed = 0, pops = 0, empty_pops = 0;
 
     for (int op = 0; op < T_OPS; op++) {
-        size_t pick = s_rand(&rng) % T_NODES;
+        size_t pick = xorshift_next(&rng) % T_NODES;
         item_t *item = &items[pick];
         /* deadlines from a narrow range so that ties are common */
-        int64_t now = (int64_t) (s_rand(&rng) % 1000);
-        unsigned dice = (unsigned) (s_rand(&rng) % 100);
+        int64_t now = (int64_t) (xorshift_next(&rng) % 1000);
+        unsigned dice = (unsigned) (xorshift_next(&rng) % 100);
 
         if (dice < 45) {                    /* arm or re-arm */
-            int64_t at = (int64_t) (s_rand(&rng) % 1000);
+            int64_t at = (int64_t) (xorshift_next(&rng) % 1000);
             if (!model[pick].armed)
                 armed++;
             heap_arm(heap, &item->node, at);

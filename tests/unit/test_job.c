@@ -18,6 +18,7 @@
 
 #include "job.h"
 #include "goro_util.h"
+#include "xorshift.h"
 
 #define T_WALK_JOBS 200
 #define T_WALK_STEPS 20000
@@ -26,17 +27,6 @@
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
-
-static uint64_t
-s_rand(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
 
 static job_t *
 s_submit(job_table_t *table, const char *fn, const char *key)
@@ -653,8 +643,8 @@ test_counts_random_walk(void **state)
     size_t removed = 0;
 
     for (int step = 0; step < T_WALK_STEPS; step++) {
-        size_t i = s_rand(&rng) % T_WALK_JOBS;
-        unsigned dice = (unsigned) (s_rand(&rng) % 4);
+        size_t i = xorshift_next(&rng) % T_WALK_JOBS;
+        unsigned dice = (unsigned) (xorshift_next(&rng) % 4);
         job_t *job = jobs[i];
         switch (job->state) {
             case GORO_JOB_QUEUED:
@@ -670,7 +660,7 @@ test_counts_random_walk(void **state)
                     const int ended[] = {GORO_JOB_SUCCEEDED, GORO_JOB_FAILED,
                                          GORO_JOB_CANCELLED,
                                          GORO_JOB_TIMED_OUT};
-                    s_end(table, job, ended[s_rand(&rng) % 4]);
+                    s_end(table, job, ended[xorshift_next(&rng) % 4]);
                 }
                 break;
             case GORO_JOB_SUCCEEDED:

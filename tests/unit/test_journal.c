@@ -1939,6 +1939,22 @@ s_replay_tables(const char *path, tables_t *t, char *err, size_t err_size)
     return rc;
 }
 
+/* gorod's start on the journal at PATH: new tables in *LIVE, the journal
+   replayed into them, then journaling on. Caller owns the journal. */
+static journal_t *
+s_start_live(const char *path, tables_t *live)
+{
+    s_tables_new(live);
+    journal_t *journal = s_open(path, CONFIG_FSYNC_ALWAYS);
+    journal_replay_t info;
+    char err[512];
+    if (journal_replay(journal, false, s_tables_apply, live, &info, err,
+                       sizeof err) != GORO_OK)
+        fail_msg("replay of %s: %s", path, err);
+    s_tables_journal(live, journal);
+    return journal;
+}
+
 static void
 s_next_id_above(tables_t *t, uint64_t highest)
 {
@@ -1953,13 +1969,7 @@ test_tables_round_trip(void **state)
 {
     fixture_t *fx = *state;
     tables_t live;
-    s_tables_new(&live);
-    journal_t *journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
-    journal_replay_t info;
-    char err[512];
-    assert_int_equal(journal_replay(journal, false, s_tables_apply, &live,
-                                    &info, err, sizeof err), GORO_OK);
-    s_tables_journal(&live, journal);
+    journal_t *journal = s_start_live(fx->path, &live);
     uint64_t highest = s_populate(&live);
     assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
     s_tables_journal(&live, NULL);
@@ -1970,6 +1980,7 @@ test_tables_round_trip(void **state)
     assert_int_equal(chan_table_deliveries(live.chans), 0);
 
     /* the log, replayed */
+    char err[512];
     tables_t back;
     if (s_replay_tables(fx->path, &back, err, sizeof err) != GORO_OK)
         fail_msg("replay of the log: %s", err);
@@ -1988,6 +1999,7 @@ test_tables_round_trip(void **state)
     s_write(log_copy, log_bytes, log_size);
     free(log_bytes);
     journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
+    journal_replay_t info;
     reclist_t ignored = {0};
     assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
                                     &info, err, sizeof err), GORO_OK);
@@ -2112,13 +2124,7 @@ test_snapshot_then_running_job_ends(void **state)
 {
     fixture_t *fx = *state;
     tables_t live;
-    s_tables_new(&live);
-    journal_t *journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
-    journal_replay_t info;
-    char err[512];
-    assert_int_equal(journal_replay(journal, false, s_tables_apply, &live,
-                                    &info, err, sizeof err), GORO_OK);
-    s_tables_journal(&live, journal);
+    journal_t *journal = s_start_live(fx->path, &live);
     job_t *job = s_submit(&live, "exec", "long", NULL, NULL, NULL, 3);
     job_table_start(live.jobs, job, goro_now());
     assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
@@ -2130,6 +2136,7 @@ test_snapshot_then_running_job_ends(void **state)
     s_tables_journal(&live, NULL);
     journal_destroy(&journal);
 
+    char err[512];
     tables_t back;
     int rc = s_replay_tables(fx->path, &back, err, sizeof err);
     if (rc == GORO_EPROTO && strstr(err, "does not fit"))

@@ -18,6 +18,7 @@
 
 #include "sched.h"
 #include "job.h"
+#include "xorshift.h"
 
 #define T_FNS 3
 #define T_JOBS 300
@@ -93,17 +94,6 @@ s_expect_queue(fixture_t *fx, const char *fn, job_t *const *expected,
     }
     assert_null(s_pop(fx, fn));
     assert_int_equal(sched_queued(fx->sched, fn), 0);
-}
-
-static uint64_t
-s_rand(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -397,9 +387,9 @@ test_randomized_against_model(void **state)
     size_t total = 0, pops = 0;
 
     for (int op = 0; op < T_OPS; op++) {
-        size_t i = s_rand(&rng) % T_JOBS;
+        size_t i = xorshift_next(&rng) % T_JOBS;
         int fn = (int) (i % T_FNS);
-        unsigned dice = (unsigned) (s_rand(&rng) % 10);
+        unsigned dice = (unsigned) (xorshift_next(&rng) % 10);
         ref_queue_t *q = &ref[fn];
 
         if (where[i] < 0 && dice < 4) {         /* push */
@@ -427,7 +417,7 @@ test_randomized_against_model(void **state)
             total--;
         }
         else {                                  /* pop for a subset */
-            unsigned mask = 1 + (unsigned) (s_rand(&rng) % 7);
+            unsigned mask = 1 + (unsigned) (xorshift_next(&rng) % 7);
             char *fns[T_FNS];
             size_t nfns = 0;
             int best = -1;
