@@ -125,12 +125,9 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     self->sig_read = fds[0];
     self->sig_write = fds[1];
     self->heap = heap_new();
-    self->jobs = job_table_new();
+    server_tables_init(self);
     self->sched = sched_new();
     self->wtable = worker_table_new();
-    self->chans = chan_table_new(server_chan_on_fire, self,
-                                 (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
-    self->wgs = wg_table_new();
     self->ctable = client_table_new(DL_CLIENT);
     self->outbox = outbox_new();
     self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
@@ -153,6 +150,14 @@ error:
     return NULL;
 }
 
+/* The seed spreads select's random choices differently per run. */
+void
+server_tables_init(server_t *self)
+{
+    tables_init(&self->tables, server_chan_on_fire, self,
+                (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
+}
+
 static void s_waiter_free_all(server_t *self);
 
 void
@@ -160,19 +165,17 @@ server_destroy(server_t **self_p)
 {
     if (self_p && *self_p) {
         server_t *self = *self_p;
-        if (self->jobs) {
+        if (self->tables.jobs) {
             s_waiter_free_all(self);
             server_journal_commit(self);
         }
         journal_destroy(&self->journal);
         outbox_destroy(&self->outbox);
         pool_destroy(&self->pool);
-        chan_table_destroy(&self->chans);
-        wg_table_destroy(&self->wgs);
         client_table_destroy(&self->ctable);
         worker_table_destroy(&self->wtable);
-        sched_destroy(&self->sched);
-        job_table_destroy(&self->jobs);
+        sched_destroy(&self->sched);    /* before the jobs it links */
+        tables_fini(&self->tables);
         heap_destroy(&self->heap);
         zsock_destroy(&self->clients);
         zsock_destroy(&self->workers);
@@ -264,29 +267,29 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     size_t size = 0;
     char *text = NULL;
     if (msg->what == GORO_LIST_JOBS)
-        text = render_jobs(self->jobs, (int) msg->flags, &size);
+        text = render_jobs(self->tables.jobs, (int) msg->flags, &size);
     else if (msg->what == GORO_LIST_WORKERS)
         text = render_workers(self->wtable, self->pool, goro_now(),
                               (int) msg->flags, &size);
     else if (msg->what == GORO_LIST_STATS) {
         render_stats_t stats = {
             .uptime_ms = goro_now() - self->started_at,
-            .submitted = job_table_submitted(self->jobs),
-            .queued = job_table_count(self->jobs, GORO_JOB_QUEUED),
-            .running = job_table_count(self->jobs, GORO_JOB_RUNNING),
-            .succeeded = job_table_count(self->jobs, GORO_JOB_SUCCEEDED),
-            .failed = job_table_count(self->jobs, GORO_JOB_FAILED),
-            .cancelled = job_table_count(self->jobs, GORO_JOB_CANCELLED),
-            .timed_out = job_table_count(self->jobs, GORO_JOB_TIMED_OUT),
+            .submitted = job_table_submitted(self->tables.jobs),
+            .queued = job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
+            .running = job_table_count(self->tables.jobs, GORO_JOB_RUNNING),
+            .succeeded = job_table_count(self->tables.jobs, GORO_JOB_SUCCEEDED),
+            .failed = job_table_count(self->tables.jobs, GORO_JOB_FAILED),
+            .cancelled = job_table_count(self->tables.jobs, GORO_JOB_CANCELLED),
+            .timed_out = job_table_count(self->tables.jobs, GORO_JOB_TIMED_OUT),
             .workers = worker_table_size(self->wtable),
             .pool_processes = pool_alive(self->pool),
             .requests = self->requests,
             .malformed = self->malformed,
             .undelivered = self->undelivered,
-            .channels = chan_table_size(self->chans),
-            .buffered_bytes = chan_table_bytes(self->chans),
+            .channels = chan_table_size(self->tables.chans),
+            .buffered_bytes = chan_table_bytes(self->tables.chans),
             .results_dropped = self->results_dropped,
-            .waitgroups = wg_table_size(self->wgs),
+            .waitgroups = wg_table_size(self->tables.wgs),
             .parked_clients = client_table_size(self->ctable),
             .auth_allowed = self->auth ? auth_allowed(self->auth) : 0,
             .auth_refused = self->auth ? auth_refused(self->auth) : 0,
@@ -298,7 +301,8 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             stats.capacity += w->capacity;
             stats.busy += w->running;
         }
-        text = render_stats(&stats, self->chans, (int) msg->flags, &size);
+        text = render_stats(&stats, self->tables.chans, (int) msg->flags,
+                            &size);
     }
     else {
         server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
@@ -466,7 +470,7 @@ s_begin_stop(server_t *self)
     self->stop_deadline = goro_now() + self->cfg->shutdown_grace_ms;
     log_info("stopping: no new jobs; waiting up to %lld ms for %zu running "
              "job(s)", (long long) self->cfg->shutdown_grace_ms,
-             job_table_count(self->jobs, GORO_JOB_RUNNING));
+             job_table_count(self->tables.jobs, GORO_JOB_RUNNING));
 }
 
 static void
@@ -516,7 +520,7 @@ server_run(server_t *self)
     int nitems = self->auth ? 4 : 3;
     for (;;) {
         if (self->stopping
-            && (job_table_count(self->jobs, GORO_JOB_RUNNING) == 0
+            && (job_table_count(self->tables.jobs, GORO_JOB_RUNNING) == 0
                 || goro_now() >= self->stop_deadline))
             break;
         int64_t timeout = heap_timeout_ms(self->heap, goro_now());
@@ -541,7 +545,7 @@ server_run(server_t *self)
         s_expire(self);
         server_journal_commit(self);
     }
-    size_t left = job_table_count(self->jobs, GORO_JOB_RUNNING);
+    size_t left = job_table_count(self->tables.jobs, GORO_JOB_RUNNING);
     if (left)
         log_warn("grace period over: %zu job(s) still running are stopped",
                  left);
@@ -584,8 +588,8 @@ s_free_wg_waiters(wg_t *wg, void *arg)
 static void
 s_waiter_free_all(server_t *self)
 {
-    job_table_each(self->jobs, s_free_job_waiters, self);
-    if (self->wgs)
-        wg_table_each(self->wgs, s_free_wg_waiters, self);
+    job_table_each(self->tables.jobs, s_free_job_waiters, self);
+    if (self->tables.wgs)
+        wg_table_each(self->tables.wgs, s_free_wg_waiters, self);
     server_chan_withdraw_all(self);
 }

@@ -158,9 +158,9 @@ server_chan_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
     else {
         if (result->code == GORO_ECLOSED)
             self->results_dropped++;
-        job_t *job = job_table_lookup(self->jobs, p->job_id);
+        job_t *job = job_table_lookup(self->tables.jobs, p->job_id);
         if (job)
-            job_table_result_sent(self->jobs, job);
+            job_table_result_sent(self->tables.jobs, job);
     }
     free(result->data);
     result->data = NULL;
@@ -175,7 +175,7 @@ void
 server_chan_parked_withdraw(server_t *self, parked_t *p, int code,
                             const char *why)
 {
-    size_t sent = chan_park_withdraw(self->chans, &p->park);
+    size_t sent = chan_park_withdraw(self->tables.chans, &p->park);
     if (p->cmd == GORO_MSG_CHAN_SEND_MANY) {
         chan_result_t result = {.code = code, .count = sent};
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result);
@@ -197,17 +197,17 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
         case GORO_MSG_CHAN_SEND_MANY: {
             size_t nvalues = msg->nvalues;
             msg->nvalues = 0;
-            return chan_send_many(self->chans, msg->name, &msg->values,
+            return chan_send_many(self->tables.chans, msg->name, &msg->values,
                                   nvalues, may_park, p, &p->park, result);
         }
         case GORO_MSG_CHAN_RECV_MANY:
-            return chan_recv_many(self->chans, msg->name,
+            return chan_recv_many(self->tables.chans, msg->name,
                                   msg->count < GORO_MSG_LIST_MAX
                                   ? msg->count : GORO_MSG_LIST_MAX,
                                   self->cfg->max_message, may_park, p,
                                   &p->park, result);
         default:
-            return chan_select(self->chans, cases, ncases, may_park, p,
+            return chan_select(self->tables.chans, cases, ncases, may_park, p,
                                &p->park, result);
     }
 }
@@ -263,13 +263,14 @@ s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     for (size_t i = 0; i < msg->ncases; i++)
         if (msg->cases[i].op == GORO_CASE_SEND)
             bytes += msg->cases[i].size;
-    if (bytes == 0 || chan_table_bytes(self->chans) + bytes
+    if (bytes == 0 || chan_table_bytes(self->tables.chans) + bytes
                       <= self->cfg->max_channel_bytes)
         return false;
     server_reply_error(self, rid, msg->reqid, GORO_EFULL,
                        "channel buffers hold %llu bytes "
                        "(limits.max_channel_bytes)",
-                       (unsigned long long) chan_table_bytes(self->chans));
+                       (unsigned long long)
+                       chan_table_bytes(self->tables.chans));
     return true;
 }
 
@@ -323,7 +324,7 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     int rc;
     if (msg->cmd == GORO_MSG_CHAN_MAKE) {
-        rc = chan_make(self->chans, msg->name, msg->number);
+        rc = chan_make(self->tables.chans, msg->name, msg->number);
         if (rc == GORO_EEXIST)
             server_reply_error(self, rid, msg->reqid, rc, "channel %s exists "
                                "with another capacity", msg->name);
@@ -332,7 +333,7 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                                "not valid", (long long) msg->number);
     }
     else {
-        rc = chan_close(self->chans, msg->name);
+        rc = chan_close(self->tables.chans, msg->name);
         if (rc == GORO_ENOTFOUND)
             server_reply_error(self, rid, msg->reqid, rc, "no channel %s",
                                msg->name);
@@ -361,7 +362,8 @@ server_chan_send_result(server_t *self, job_t *job)
         .size = extra->out_size,
     };
     chan_result_t result;
-    int rc = chan_select(self->chans, &one, 1, true, p, &p->park, &result);
+    int rc = chan_select(self->tables.chans, &one, 1, true, p, &p->park,
+                         &result);
     free(one.data);
     if (rc == GORO_OK && p->park) {
         p->next = self->own_parks;
@@ -371,7 +373,7 @@ server_chan_send_result(server_t *self, job_t *job)
         return;
     }
     free(p);
-    job_table_result_sent(self->jobs, job);
+    job_table_result_sent(self->tables.jobs, job);
     if (rc != GORO_OK || result.code != GORO_OK) {
         self->results_dropped++;
         log_info("job %llu: result for channel %s dropped (%s)",
@@ -393,7 +395,7 @@ server_chan_client_withdraw(server_t *self, client_t *c, bool tell)
             server_chan_parked_withdraw(self, p, GORO_EUNAVAILABLE,
                                         "gorod stopped");
         else {
-            chan_park_withdraw(self->chans, &p->park);
+            chan_park_withdraw(self->tables.chans, &p->park);
             s_parked_free(self, p);
         }
     }
@@ -402,7 +404,7 @@ server_chan_client_withdraw(server_t *self, client_t *c, bool tell)
     c->deliveries = NULL;
     c->ndeliveries = c->alloc = 0;
     for (size_t i = 0; i < count; i++)
-        chan_return(self->chans, ids[i]);
+        chan_return(self->tables.chans, ids[i]);
     free(ids);
     c->pinned = false;
     s_client_release(self, c);
@@ -415,7 +417,7 @@ server_chan_on_ack(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
     /* Only the receiver of a value may acknowledge it. */
     if (!c || !client_delivery_remove(c, msg->id))
         return;
-    chan_ack(self->chans, msg->id);
+    chan_ack(self->tables.chans, msg->id);
     s_client_release(self, c);
 }
 
@@ -440,7 +442,7 @@ server_chan_withdraw_all(server_t *self)
 {
     while (self->own_parks) {
         parked_t *p = self->own_parks;
-        chan_park_withdraw(self->chans, &p->park);
+        chan_park_withdraw(self->tables.chans, &p->park);
         s_parked_free(self, p);
     }
     client_t *c;

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "heap.h"
 #include "outbox.h"
+#include "tables.h"
 #include "wg.h"
 #include "goro_msg.h"
 
@@ -66,11 +67,9 @@ struct server {
     char *clients_endpoint;
     char *workers_endpoint;
     heap_t *heap;
-    job_table_t *jobs;
+    tables_t tables;            /* jobs, channels, waitgroups */
     sched_t *sched;
     worker_table_t *wtable;
-    chan_table_t *chans;
-    wg_table_t *wgs;
     client_table_t *ctable;
     journal_t *journal;
     outbox_t *outbox;           /* this turn's messages, sent after the
@@ -93,6 +92,9 @@ struct server {
 };
 
 /* ---- server.c: replies ---- */
+
+/* Makes the empty tables, their channels firing into the server. */
+void server_tables_init(server_t *self);
 
 void server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
                  const goro_rid_t *rid);

@@ -87,7 +87,7 @@ server_job_end(server_t *self, job_t *job, int state, int64_t status,
                const char *reason)
 {
     char *err = reason ? goro_strdup(reason) : NULL;
-    job_table_end(self->jobs, job, state, status, 0, NULL, 0, &err,
+    job_table_end(self->tables.jobs, job, state, status, 0, NULL, 0, &err,
                   reason ? strlen(reason) : 0);
     server_job_ended(self, job);
 }
@@ -96,7 +96,7 @@ static void
 s_job_start(server_t *self, job_t *job, worker_t *w)
 {
     int64_t now = goro_now();
-    job_table_start(self->jobs, job, now);
+    job_table_start(self->tables.jobs, job, now);
     worker_table_attach(self->wtable, w, job);
     if (job->timeout_ms > 0)
         heap_arm(self->heap, server_job_deadline(job), now + job->timeout_ms);
@@ -133,7 +133,7 @@ server_job_expire(server_t *self, job_t *job)
         heap_arm(self->heap, &extra->deadline,
                  goro_now() + SERVER_TTL_RETRY_MS);
     else
-        job_table_remove(self->jobs, &job);
+        job_table_remove(self->tables.jobs, &job);
 }
 
 /* ---- dispatch ------------------------------------------------------ */
@@ -229,19 +229,20 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                            "a job needs a function name");
         return;
     }
-    job_t *job = job_table_by_key(self->jobs, msg->key);
+    job_t *job = job_table_by_key(self->tables.jobs, msg->key);
     if (job) {                  /* a retried submit: same job */
         s_submit_answer(self, rid, msg, job);
         return;
     }
-    if (msg->chan && *msg->chan && !chan_exists(self->chans, msg->chan)) {
+    if (msg->chan && *msg->chan
+        && !chan_exists(self->tables.chans, msg->chan)) {
         server_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
                            "no channel %s for the job's result (make it first)",
                            msg->chan);
         return;
     }
     if (msg->wg && *msg->wg) {
-        wg_t *wg = wg_table_lookup(self->wgs, msg->wg);
+        wg_t *wg = wg_table_lookup(self->tables.wgs, msg->wg);
         if (wg && wg->info.counter == INT64_MAX) {
             server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
                                "waitgroup %s would overflow", msg->wg);
@@ -279,9 +280,9 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         .max_attempts = msg->max_attempts ? (int) msg->max_attempts
                         : self->cfg->max_attempts,
     };
-    job = job_table_submit(self->jobs, &spec);
+    job = job_table_submit(self->tables.jobs, &spec);
     if (job_extra(job)->wg)     /* Add(1) in the same step as the enqueue */
-        wg_add(self->wgs, job_extra(job)->wg, 1, NULL);
+        wg_add(self->tables.wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
     server_job_dispatch_fn(self, job->fn);
@@ -290,7 +291,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 static job_t *
 s_find_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
 {
-    job_t *job = job_table_lookup(self->jobs, msg->id);
+    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
     if (!job)
         server_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
                            "no job %llu (never submitted, or its result "
@@ -378,9 +379,9 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     }
     heap_cancel(self->heap, server_job_deadline(job));
-    job_table_retry(self->jobs, job);
+    job_table_retry(self->tables.jobs, job);
     if (job_extra(job)->wg)     /* it will Done again when it ends */
-        wg_add(self->wgs, job_extra(job)->wg, 1, NULL);
+        wg_add(self->tables.wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
     server_job_dispatch_fn(self, job->fn);

@@ -25,26 +25,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static int
-s_replay_apply(void *arg, const goro_msg_t *record)
-{
-    server_t *self = arg;
-    switch (record->cmd) {
-        case GORO_MSG_J_CHAN_MAKE:
-        case GORO_MSG_J_CHAN_PUSH:
-        case GORO_MSG_J_CHAN_POP:
-        case GORO_MSG_J_CHAN_CLOSE:
-            return chan_table_replay(self->chans, record);
-        case GORO_MSG_J_WG_SET:
-            return wg_table_replay(self->wgs, record);
-        default:
-            if (record->cmd >= GORO_MSG_J_SUBMIT
-                && record->cmd <= GORO_MSG_J_NEXT_ID)
-                return job_table_replay(self->jobs, record);
-            return GORO_EPROTO;
-    }
-}
-
 typedef struct {
     job_t **queued;
     size_t nqueued;
@@ -90,30 +70,22 @@ s_settle(server_t *self)
 {
     size_t total = 0;
     for (int state = 1; state < JOB_STATES; state++)
-        total += job_table_count(self->jobs, state);
+        total += job_table_count(self->tables.jobs, state);
     settle_t st = {goro_zalloc(sizeof(job_t *) * (total + 1)), 0,
                    goro_zalloc(sizeof(job_t *) * (total + 1)), 0};
-    job_table_each(self->jobs, s_settle_collect, &st);
+    job_table_each(self->tables.jobs, s_settle_collect, &st);
     qsort(st.queued, st.nqueued, sizeof(job_t *), s_by_job_id);
     for (size_t i = 0; i < st.nqueued; i++) {
         job_t *job = st.queued[i];
         if (job->state == GORO_JOB_RUNNING)
-            job_table_requeue(self->jobs, job);
+            job_table_requeue(self->tables.jobs, job);
         sched_push(self->sched, job);
     }
     for (size_t i = 0; i < st.npending; i++)
         server_chan_send_result(self, st.pending[i]);
     free(st.queued);
     free(st.pending);
-    job_table_each(self->jobs, s_settle_ttl, self);
-}
-
-static void
-s_tables_journal(server_t *self, journal_t *journal)
-{
-    job_table_set_journal(self->jobs, journal);
-    chan_table_set_journal(self->chans, journal);
-    wg_table_set_journal(self->wgs, journal);
+    job_table_each(self->tables.jobs, s_settle_ttl, self);
 }
 
 int
@@ -125,25 +97,20 @@ server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
     if (!self->journal)
         return GORO_ESYS;
     journal_replay_t info;
-    int rc = journal_replay(self->journal, repair, s_replay_apply, self,
-                            &info, err, err_size);
+    int rc = journal_replay(self->journal, repair, tables_replay,
+                            &self->tables, &info, err, err_size);
     if (rc == GORO_OK && info.reapply) {
         /* Part of the cut turn reached the tables: start them over from
            the journal as it now is. */
-        job_table_destroy(&self->jobs);
-        chan_table_destroy(&self->chans);
-        wg_table_destroy(&self->wgs);
-        self->jobs = job_table_new();
-        self->chans = chan_table_new(server_chan_on_fire, self,
-                                     (uint64_t) goro_wall_ms());
-        self->wgs = wg_table_new();
-        rc = journal_replay(self->journal, false, s_replay_apply, self,
-                            &info, err, err_size);
+        tables_fini(&self->tables);
+        server_tables_init(self);
+        rc = journal_replay(self->journal, false, tables_replay,
+                            &self->tables, &info, err, err_size);
     }
     if (rc)
         return rc;
     /* From here on, changes (the settling included) are journaled. */
-    s_tables_journal(self, self->journal);
+    tables_set_journal(&self->tables, self->journal);
     s_settle(self);
     /* Redis's rule (auto-aof-rewrite-percentage 100): compact when the
        journal has doubled since the last snapshot, and not while small. */
@@ -153,22 +120,14 @@ server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
                  " queued, %zu ended, %zu channel(s), %zu waitgroup(s)",
                  self->cfg->journal_path, (unsigned long long) info.records,
                  (long long) (goro_now() - started),
-                 job_table_count(self->jobs, GORO_JOB_QUEUED),
-                 job_table_count(self->jobs, GORO_JOB_SUCCEEDED)
-                 + job_table_count(self->jobs, GORO_JOB_FAILED)
-                 + job_table_count(self->jobs, GORO_JOB_CANCELLED)
-                 + job_table_count(self->jobs, GORO_JOB_TIMED_OUT),
-                 chan_table_size(self->chans), wg_table_size(self->wgs));
+                 job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
+                 job_table_count(self->tables.jobs, GORO_JOB_SUCCEEDED)
+                 + job_table_count(self->tables.jobs, GORO_JOB_FAILED)
+                 + job_table_count(self->tables.jobs, GORO_JOB_CANCELLED)
+                 + job_table_count(self->tables.jobs, GORO_JOB_TIMED_OUT),
+                 chan_table_size(self->tables.chans),
+                 wg_table_size(self->tables.wgs));
     return GORO_OK;
-}
-
-static void
-s_snapshot(void *arg, journal_t *journal)
-{
-    server_t *self = arg;
-    job_table_snapshot(self->jobs, journal);
-    chan_table_snapshot(self->chans, journal);
-    wg_table_snapshot(self->wgs, journal);
 }
 
 /* A compaction's child ended: the journal is replaced (or stays). */
@@ -205,7 +164,8 @@ server_journal_commit(server_t *self)
     if (size >= self->cfg->journal_compact_min && size >= self->compact_at
         && !self->compacting) {
         int64_t started = goro_now();
-        if (journal_compact_start(self->journal, s_snapshot, self)
+        if (journal_compact_start(self->journal, tables_snapshot,
+                                  &self->tables)
             == GORO_OK) {
             self->compacting = true;
             self->compact_from = size;

@@ -37,9 +37,9 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                            "a waitgroup needs a name");
         return;
     }
-    wg_t *wg = wg_table_lookup(self->wgs, msg->name);
+    wg_t *wg = wg_table_lookup(self->tables.wgs, msg->name);
     if (msg->cmd == GORO_MSG_WG_ADD) {
-        int rc = wg_add(self->wgs, msg->name, msg->number, &wg);
+        int rc = wg_add(self->tables.wgs, msg->name, msg->number, &wg);
         if (rc == GORO_ENEGATIVE)
             server_reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
                                "%lld; adding %lld would make it negative",
@@ -101,8 +101,8 @@ server_wg_job_done(server_t *self, job_t *job)
 {
     wg_t *wg = NULL;
     const char *name = job_extra(job)->wg;
-    int rc = wg_job_done(self->wgs, name, job->state == GORO_JOB_SUCCEEDED,
-                         &wg);
+    int rc = wg_job_done(self->tables.wgs, name,
+                         job->state == GORO_JOB_SUCCEEDED, &wg);
     if (rc)
         log_warn("job %llu: waitgroup %s was already at zero; its Done is "
                  "ignored", (unsigned long long) job->id, name);

@@ -37,7 +37,7 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
         if (job_attempts_used(job) < job->max_attempts) {
             /* Back off before the next attempt: a job that kills its
                worker should not take every worker down at once. */
-            job_table_requeue(self->jobs, job);
+            job_table_requeue(self->tables.jobs, job);
             int shift = job_attempts_used(job) - 1;
             int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
             job_extra_ensure(job)->delayed = true;
@@ -143,7 +143,7 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 static void
 s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
 {
-    job_t *job = job_table_lookup(self->jobs, msg->id);
+    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
     if (!job || job_extra(job)->worker != w
         || job_extra(job)->attempt != (int) msg->attempt) {
         log_debug("stale DONE for job %llu attempt %u ignored",
@@ -155,7 +155,7 @@ s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
     if (job->state == GORO_JOB_RUNNING) {
         heap_cancel(self->heap, server_job_deadline(job));
         int state = msg->status == 0 ? GORO_JOB_SUCCEEDED : GORO_JOB_FAILED;
-        job_table_end(self->jobs, job, state, msg->status, msg->runtime,
+        job_table_end(self->tables.jobs, job, state, msg->status, msg->runtime,
                       &msg->data, msg->size, &msg->text, msg->text_size);
         server_job_ended(self, job);
     }

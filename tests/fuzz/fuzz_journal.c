@@ -28,6 +28,7 @@
     like gorod, the target then replays again into fresh tables.
 */
 #include "journal.h"
+#include "tables.h"
 #include "job.h"
 #include "chan.h"
 #include "wg.h"
@@ -63,16 +64,14 @@ static char s_path[PATH_MAX];
 /* ---- the tables, as the server holds them -------------------------- */
 
 typedef struct {
-    job_table_t *jobs;
-    chan_table_t *chans;
-    wg_table_t *wgs;
+    tables_t tables;
     size_t fired;               /* must stay 0: nothing parks in replay */
-} tables_t;
+} state_t;
 
 static void
 s_fire(void *arg, chan_park_t *park, chan_result_t *result)
 {
-    tables_t *t = arg;
+    state_t *t = arg;
     (void) park;
     free(result->data);
     result->data = NULL;
@@ -80,51 +79,17 @@ s_fire(void *arg, chan_park_t *park, chan_result_t *result)
 }
 
 static void
-s_tables_new(tables_t *t)
+s_state_new(state_t *t)
 {
     memset(t, 0, sizeof *t);
-    t->jobs = job_table_new();
-    t->chans = chan_table_new(s_fire, t, 1);
-    t->wgs = wg_table_new();
+    tables_init(&t->tables, s_fire, t, 1);
 }
 
 static void
-s_tables_destroy(tables_t *t)
+s_state_destroy(state_t *t)
 {
     FUZZ_CHECK(t->fired == 0);
-    job_table_destroy(&t->jobs);
-    chan_table_destroy(&t->chans);
-    wg_table_destroy(&t->wgs);
-}
-
-/* As server_journal.c's s_replay_apply. */
-static int
-s_apply(void *arg, const goro_msg_t *record)
-{
-    tables_t *t = arg;
-    switch (record->cmd) {
-        case GORO_MSG_J_CHAN_MAKE:
-        case GORO_MSG_J_CHAN_PUSH:
-        case GORO_MSG_J_CHAN_POP:
-        case GORO_MSG_J_CHAN_CLOSE:
-            return chan_table_replay(t->chans, record);
-        case GORO_MSG_J_WG_SET:
-            return wg_table_replay(t->wgs, record);
-        default:
-            if (record->cmd >= GORO_MSG_J_SUBMIT
-                && record->cmd <= GORO_MSG_J_NEXT_ID)
-                return job_table_replay(t->jobs, record);
-            return GORO_EPROTO;
-    }
-}
-
-static void
-s_snapshot(void *arg, journal_t *journal)
-{
-    tables_t *t = arg;
-    job_table_snapshot(t->jobs, journal);
-    chan_table_snapshot(t->chans, journal);
-    wg_table_snapshot(t->wgs, journal);
+    tables_fini(&t->tables);
 }
 
 typedef struct {
@@ -144,13 +109,13 @@ s_count_job(job_t *job, void *arg)
 
 /* The table's counts are the jobs it holds. */
 static census_t
-s_census(tables_t *t)
+s_census(state_t *t)
 {
     census_t c = {0};
-    job_table_each(t->jobs, s_count_job, &c);
+    job_table_each(t->tables.jobs, s_count_job, &c);
     size_t total = 0;
     for (int state = 1; state < JOB_STATES; state++) {
-        FUZZ_CHECK(job_table_count(t->jobs, state) == c.by_state[state]);
+        FUZZ_CHECK(job_table_count(t->tables.jobs, state) == c.by_state[state]);
         total += c.by_state[state];
     }
     FUZZ_CHECK(total == c.jobs);
@@ -317,21 +282,22 @@ s_header_sound(const bytes_t *file)
 /* Compacts the replayed state T and replays the snapshot: the same jobs
    (running ones back in the queue), channels and groups. */
 static void
-s_round_trip(journal_t **journal_p, tables_t *t)
+s_round_trip(journal_t **journal_p, state_t *t)
 {
     census_t before = s_census(t);
-    FUZZ_CHECK(journal_rewrite(*journal_p, s_snapshot, t) == GORO_OK);
+    FUZZ_CHECK(journal_rewrite(*journal_p, tables_snapshot, &t->tables)
+               == GORO_OK);
     journal_destroy(journal_p);
 
     char err[FUZZ_ERR] = "";
     journal_t *journal = journal_open(s_path, CONFIG_FSYNC_NEVER, err,
                                       sizeof err);
     FUZZ_CHECK(journal);
-    tables_t again;
-    s_tables_new(&again);
+    state_t again;
+    s_state_new(&again);
     journal_replay_t info;
-    int rc = journal_replay(journal, false, s_apply, &again, &info, err,
-                            sizeof err);
+    int rc = journal_replay(journal, false, tables_replay, &again.tables,
+                            &info, err, sizeof err);
     if (rc == GORO_OK) {
         FUZZ_CHECK(!info.torn && info.skipped == 0);
         census_t after = s_census(&again);
@@ -340,17 +306,19 @@ s_round_trip(journal_t **journal_p, tables_t *t)
            settling requeues running jobs after replay) */
         for (int state = 1; state < JOB_STATES; state++)
             FUZZ_CHECK(after.by_state[state] == before.by_state[state]);
-        FUZZ_CHECK(chan_table_size(again.chans) == chan_table_size(t->chans));
-        FUZZ_CHECK(chan_table_bytes(again.chans)
-                   == chan_table_bytes(t->chans));
-        FUZZ_CHECK(wg_table_size(again.wgs) == wg_table_size(t->wgs));
+        FUZZ_CHECK(chan_table_size(again.tables.chans)
+                   == chan_table_size(t->tables.chans));
+        FUZZ_CHECK(chan_table_bytes(again.tables.chans)
+                   == chan_table_bytes(t->tables.chans));
+        FUZZ_CHECK(wg_table_size(again.tables.wgs)
+                   == wg_table_size(t->tables.wgs));
     }
     else {
         fprintf(stderr, "fuzz_journal: the snapshot of a replayed state "
                 "does not replay: %s\n", err);
         abort();
     }
-    s_tables_destroy(&again);
+    s_state_destroy(&again);
     journal_destroy(&journal);
 }
 
@@ -365,17 +333,17 @@ s_replay(const bytes_t *file, bool repair)
         fprintf(stderr, "fuzz_journal: journal_open: %s\n", err);
         abort();
     }
-    tables_t t;
-    s_tables_new(&t);
+    state_t t;
+    s_state_new(&t);
     journal_replay_t info;
-    int rc = journal_replay(journal, repair, s_apply, &t, &info, err,
-                            sizeof err);
+    int rc = journal_replay(journal, repair, tables_replay, &t.tables, &info,
+                            err, sizeof err);
     if (rc == GORO_OK && info.reapply) {
         FUZZ_CHECK(repair);
-        s_tables_destroy(&t);
-        s_tables_new(&t);
-        rc = journal_replay(journal, false, s_apply, &t, &info, err,
-                            sizeof err);
+        s_state_destroy(&t);
+        s_state_new(&t);
+        rc = journal_replay(journal, false, tables_replay, &t.tables, &info,
+                            err, sizeof err);
         FUZZ_CHECK(rc == GORO_OK);
     }
     /* An empty file is a new journal: journal_open wrote the header. */
@@ -401,7 +369,7 @@ s_replay(const bytes_t *file, bool repair)
         /* With repair, only a file that is not a journal is refused. */
         FUZZ_CHECK(!repair || !sound);
     }
-    s_tables_destroy(&t);
+    s_state_destroy(&t);
     journal_destroy(&journal);
 }
 

@@ -14,6 +14,7 @@
     J_COMMIT, a compacted one.
 */
 #include "journal.h"
+#include "tables.h"
 #include "job.h"
 #include "chan.h"
 #include "wg.h"
@@ -136,12 +137,6 @@ s_codec(void)
 
 /* ---- journal ---------------------------------------------------------- */
 
-typedef struct {
-    job_table_t *jobs;
-    chan_table_t *chans;
-    wg_table_t *wgs;
-} tables_t;
-
 static void
 s_fire(void *arg, chan_park_t *park, chan_result_t *result)
 {
@@ -252,15 +247,6 @@ s_populate(tables_t *t, journal_t *journal)
     wg_add(t->wgs, "g2", -1, &wg);
 }
 
-static void
-s_snapshot(void *arg, journal_t *journal)
-{
-    tables_t *t = arg;
-    job_table_snapshot(t->jobs, journal);
-    chan_table_snapshot(t->chans, journal);
-    wg_table_snapshot(t->wgs, journal);
-}
-
 static uint8_t *
 s_read(const char *path, size_t *size_out)
 {
@@ -327,11 +313,9 @@ s_journal(void)
         fprintf(stderr, "gen_corpus: %s\n", err);
         exit(1);
     }
-    tables_t t = {job_table_new(), chan_table_new(s_fire, NULL, 1),
-                  wg_table_new()};
-    job_table_set_journal(t.jobs, journal);
-    chan_table_set_journal(t.chans, journal);
-    wg_table_set_journal(t.wgs, journal);
+    tables_t t;
+    tables_init(&t, s_fire, NULL, 1);
+    tables_set_journal(&t, journal);
     s_populate(&t, journal);
     journal_flush(journal, goro_now());
 
@@ -353,7 +337,7 @@ s_journal(void)
     free(file);
 
     /* the same state compacted, as gorod rewrites it */
-    if (journal_rewrite(journal, s_snapshot, &t) != GORO_OK) {
+    if (journal_rewrite(journal, tables_snapshot, &t) != GORO_OK) {
         fprintf(stderr, "gen_corpus: journal_rewrite failed\n");
         exit(1);
     }
@@ -363,9 +347,7 @@ s_journal(void)
     free(file);
 
     journal_destroy(&journal);
-    job_table_destroy(&t.jobs);
-    chan_table_destroy(&t.chans);
-    wg_table_destroy(&t.wgs);
+    tables_fini(&t);
     unlink(path);
     rmdir(dir);
 }

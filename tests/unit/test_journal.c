@@ -41,6 +41,7 @@
 #include "chan.h"
 #include "job.h"
 #include "journal.h"
+#include "tables.h"
 #include "log.h"
 #include "wg.h"
 #include "goro.h"
@@ -1502,19 +1503,17 @@ test_fsync_policies(void **state)
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    job_table_t *jobs;
-    chan_table_t *chans;
-    wg_table_t *wgs;
+    tables_t tables;            /* as gorod holds them */
     int fired;                  /* parked operations that fired */
     uint64_t fired_delivery;    /* the last one's delivery id */
     uint64_t held;              /* a delivery left unacknowledged */
-} tables_t;
+} state_t;
 
 static void
 s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
 {
     (void) park;
-    tables_t *t = arg;
+    state_t *t = arg;
     t->fired++;
     t->fired_delivery = result->delivery;
     free(result->data);
@@ -1522,62 +1521,14 @@ s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
 }
 
 static void
-s_tables_new(tables_t *t)
+s_state_new(state_t *t)
 {
     memset(t, 0, sizeof *t);
-    t->jobs = job_table_new();
-    t->chans = chan_table_new(s_on_fire, t, 42);
-    t->wgs = wg_table_new();
-}
-
-static void
-s_tables_destroy(tables_t *t)
-{
-    job_table_destroy(&t->jobs);
-    chan_table_destroy(&t->chans);
-    wg_table_destroy(&t->wgs);
-}
-
-static void
-s_tables_journal(tables_t *t, journal_t *journal)
-{
-    job_table_set_journal(t->jobs, journal);
-    chan_table_set_journal(t->chans, journal);
-    wg_table_set_journal(t->wgs, journal);
-}
-
-/* As gorod's s_replay_apply. */
-static int
-s_tables_apply(void *arg, const goro_msg_t *record)
-{
-    tables_t *t = arg;
-    switch (record->cmd) {
-        case GORO_MSG_J_CHAN_MAKE:
-        case GORO_MSG_J_CHAN_PUSH:
-        case GORO_MSG_J_CHAN_POP:
-        case GORO_MSG_J_CHAN_CLOSE:
-            return chan_table_replay(t->chans, record);
-        case GORO_MSG_J_WG_SET:
-            return wg_table_replay(t->wgs, record);
-        default:
-            if (record->cmd >= GORO_MSG_J_SUBMIT
-                && record->cmd <= GORO_MSG_J_NEXT_ID)
-                return job_table_replay(t->jobs, record);
-            return GORO_EPROTO;
-    }
-}
-
-static void
-s_tables_snapshot(void *arg, journal_t *journal)
-{
-    tables_t *t = arg;
-    job_table_snapshot(t->jobs, journal);
-    chan_table_snapshot(t->chans, journal);
-    wg_table_snapshot(t->wgs, journal);
+    tables_init(&t->tables, s_on_fire, t, 42);
 }
 
 static job_t *
-s_submit(tables_t *t, const char *fn, const char *data, const char *key,
+s_submit(state_t *t, const char *fn, const char *data, const char *key,
          const char *wg, const char *chan, int max_attempts)
 {
     job_spec_t spec = {
@@ -1585,27 +1536,27 @@ s_submit(tables_t *t, const char *fn, const char *data, const char *key,
         .wg = wg, .chan = chan, .key = key, .timeout_ms = 2500,
         .max_attempts = max_attempts,
     };
-    return job_table_submit(t->jobs, &spec);
+    return job_table_submit(t->tables.jobs, &spec);
 }
 
 static void
-s_end(tables_t *t, job_t *job, int state, int64_t status, const char *out,
+s_end(state_t *t, job_t *job, int state, int64_t status, const char *out,
       const char *err)
 {
     uint8_t *o = out ? goro_memdup(out, strlen(out)) : NULL;
     char *e = err ? goro_strdup(err) : NULL;
-    job_table_end(t->jobs, job, state, status, 17, &o, out ? strlen(out) : 0,
-                  &e, err ? strlen(err) : 0);
+    job_table_end(t->tables.jobs, job, state, status, 17, &o,
+                  out ? strlen(out) : 0, &e, err ? strlen(err) : 0);
 }
 
 static void
-s_send(tables_t *t, const char *chan, const char *value)
+s_send(state_t *t, const char *chan, const char *value)
 {
     chan_case_t one = {GORO_CASE_SEND, chan, goro_memdup(value,
                                                          strlen(value)),
                        strlen(value)};
     chan_result_t result;
-    assert_int_equal(chan_select(t->chans, &one, 1, false, NULL, NULL,
+    assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
                                  &result), GORO_OK);
     assert_int_equal(result.code, GORO_OK);
     assert_null(one.data);
@@ -1614,16 +1565,17 @@ s_send(tables_t *t, const char *chan, const char *value)
 /* Receives from CHAN now and acknowledges it, as libgoro does: the
    value (free()), or NULL if closed or nothing is there. */
 static char *
-s_recv(tables_t *t, const char *chan, int *rc_out)
+s_recv(state_t *t, const char *chan, int *rc_out)
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_result_t result;
-    *rc_out = chan_select(t->chans, &one, 1, false, NULL, NULL, &result);
+    *rc_out = chan_select(t->tables.chans, &one, 1, false, NULL, NULL, &result);
     if (*rc_out != GORO_OK || result.closed)
         return NULL;
     assert_true(result.delivery != 0);
-    assert_int_equal(chan_ack(t->chans, result.delivery), GORO_OK);
-    assert_int_equal(chan_ack(t->chans, result.delivery), GORO_ENOTFOUND);
+    assert_int_equal(chan_ack(t->tables.chans, result.delivery), GORO_OK);
+    assert_int_equal(chan_ack(t->tables.chans, result.delivery),
+                     GORO_ENOTFOUND);
     char *text = malloc(result.size + 1);
     memcpy(text, result.data, result.size);
     text[result.size] = '\0';
@@ -1633,11 +1585,11 @@ s_recv(tables_t *t, const char *chan, int *rc_out)
 
 /* Receives from CHAN now without acknowledging: the delivery id. */
 static uint64_t
-s_recv_unacked(tables_t *t, const char *chan, const char *expect)
+s_recv_unacked(state_t *t, const char *chan, const char *expect)
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_result_t result;
-    assert_int_equal(chan_select(t->chans, &one, 1, false, NULL, NULL,
+    assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
                                  &result), GORO_OK);
     assert_false(result.closed);
     assert_int_equal(result.size, strlen(expect));
@@ -1649,46 +1601,46 @@ s_recv_unacked(tables_t *t, const char *chan, const char *expect)
 
 /* Every kind of state the tables hold; returns the highest id used. */
 static uint64_t
-s_populate(tables_t *t)
+s_populate(state_t *t)
 {
     int64_t now = goro_now();
     /* jobs */
     s_submit(t, "exec", "true", "k-queued", NULL, NULL, 3);     /* 1 */
     job_t *running = s_submit(t, "resize", "img-2", NULL, "g1", NULL, 3);
-    job_table_start(t->jobs, running, now);                     /* 2 */
+    job_table_start(t->tables.jobs, running, now);                     /* 2 */
     job_t *ok = s_submit(t, "exec", "echo", "k-ok", "g1", "c1", 3);
-    job_table_start(t->jobs, ok, now);
+    job_table_start(t->tables.jobs, ok, now);
     s_end(t, ok, GORO_JOB_SUCCEEDED, 0, "hello\n", "");         /* 3 */
-    job_table_result_sent(t->jobs, ok);
+    job_table_result_sent(t->tables.jobs, ok);
     job_t *failed = s_submit(t, "exec", "false", NULL, NULL, NULL, 1);
-    job_table_start(t->jobs, failed, now);
+    job_table_start(t->tables.jobs, failed, now);
     s_end(t, failed, GORO_JOB_FAILED, 3, "partial", "it broke\n");  /* 4 */
     job_t *cancelled = s_submit(t, "exec", "sleep", NULL, NULL, NULL, 3);
     s_end(t, cancelled, GORO_JOB_CANCELLED, -1, NULL, "cancelled"); /* 5 */
     job_t *retried = s_submit(t, "exec", "flaky", "k-retried", NULL, NULL, 2);
-    job_table_start(t->jobs, retried, now);
-    job_table_requeue(t->jobs, retried);
-    job_table_start(t->jobs, retried, now);
+    job_table_start(t->tables.jobs, retried, now);
+    job_table_requeue(t->tables.jobs, retried);
+    job_table_start(t->tables.jobs, retried, now);
     s_end(t, retried, GORO_JOB_FAILED, 1, NULL, "no");
-    job_table_retry(t->jobs, retried);
-    job_table_start(t->jobs, retried, now);                     /* 6 */
+    job_table_retry(t->tables.jobs, retried);
+    job_table_start(t->tables.jobs, retried, now);                     /* 6 */
     job_t *removed = s_submit(t, "exec", "gone", "k-removed", NULL, NULL, 3);
-    job_table_start(t->jobs, removed, now);
+    job_table_start(t->tables.jobs, removed, now);
     s_end(t, removed, GORO_JOB_SUCCEEDED, 0, "x", NULL);        /* 7 */
-    job_table_remove(t->jobs, &removed);
+    job_table_remove(t->tables.jobs, &removed);
     job_t *requeued = s_submit(t, "exec", "slow", NULL, NULL, NULL, 3);
-    job_table_start(t->jobs, requeued, now);
-    job_table_requeue(t->jobs, requeued);                       /* 8 */
+    job_table_start(t->tables.jobs, requeued, now);
+    job_table_requeue(t->tables.jobs, requeued);                       /* 8 */
     job_t *timed_out = s_submit(t, "exec", "hang", NULL, NULL, NULL, 3);
-    job_table_start(t->jobs, timed_out, now);
+    job_table_start(t->tables.jobs, timed_out, now);
     s_end(t, timed_out, GORO_JOB_TIMED_OUT, -1, NULL, "timed out"); /* 9 */
     job_t *last = s_submit(t, "exec", "last", "k-last", NULL, NULL, 3);
-    job_table_start(t->jobs, last, now);
+    job_table_start(t->tables.jobs, last, now);
     s_end(t, last, GORO_JOB_SUCCEEDED, 0, "", NULL);            /* 10 */
-    job_table_remove(t->jobs, &last);   /* the highest id, forgotten */
+    job_table_remove(t->tables.jobs, &last);   /* the highest id, forgotten */
 
     /* channels */
-    assert_int_equal(chan_make(t->chans, "c1", 5), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "c1", 5), GORO_OK);
     s_send(t, "c1", "v1");
     s_send(t, "c1", "v2");
     s_send(t, "c1", "");
@@ -1697,45 +1649,45 @@ s_populate(tables_t *t)
     char *v = s_recv(t, "c1", &rc);
     assert_string_equal(v, "v1");
     free(v);                                /* c1: v2 "" v4 */
-    assert_int_equal(chan_make(t->chans, "closed", 2), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "closed", 2), GORO_OK);
     s_send(t, "closed", "a");
     s_send(t, "closed", "b");
-    assert_int_equal(chan_close(t->chans, "closed"), GORO_OK);
-    assert_int_equal(chan_make(t->chans, "unbuffered", 0), GORO_OK);
-    assert_int_equal(chan_make(t->chans, "drained", 3), GORO_OK);
+    assert_int_equal(chan_close(t->tables.chans, "closed"), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "unbuffered", 0), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "drained", 3), GORO_OK);
     s_send(t, "drained", "z");
     v = s_recv(t, "drained", &rc);
     free(v);
-    assert_int_equal(chan_make(t->chans, "closed-empty", 1), GORO_OK);
-    assert_int_equal(chan_close(t->chans, "closed-empty"), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "closed-empty", 1), GORO_OK);
+    assert_int_equal(chan_close(t->tables.chans, "closed-empty"), GORO_OK);
     /* a handoff to a parked receiver, acknowledged: gone for good */
     chan_case_t wait = {GORO_CASE_RECV, "unbuffered", NULL, 0};
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(chan_select(t->chans, &wait, 1, true, t, &park,
+    assert_int_equal(chan_select(t->tables.chans, &wait, 1, true, t, &park,
                                  &result), GORO_OK);
     assert_non_null(park);
     s_send(t, "unbuffered", "handed");
     assert_int_equal(t->fired, 1);
-    assert_int_equal(chan_ack(t->chans, t->fired_delivery), GORO_OK);
+    assert_int_equal(chan_ack(t->tables.chans, t->fired_delivery), GORO_OK);
     /* a value out for delivery, not acknowledged: after a crash it is
        back at the head of its channel, ahead of the values sent later */
-    assert_int_equal(chan_make(t->chans, "held", 2), GORO_OK);
+    assert_int_equal(chan_make(t->tables.chans, "held", 2), GORO_OK);
     s_send(t, "held", "h1");
     s_send(t, "held", "h2");
     t->held = s_recv_unacked(t, "held", "h1");
     s_send(t, "held", "h3");
-    assert_int_equal(chan_table_deliveries(t->chans), 1);
+    assert_int_equal(chan_table_deliveries(t->tables.chans), 1);
 
     /* waitgroups */
-    assert_int_equal(wg_add(t->wgs, "g1", 5, NULL), GORO_OK);
-    assert_int_equal(wg_job_done(t->wgs, "g1", 1, NULL), GORO_OK);
-    assert_int_equal(wg_job_done(t->wgs, "g1", 1, NULL), GORO_OK);
-    assert_int_equal(wg_job_done(t->wgs, "g1", 0, NULL), GORO_OK);
-    assert_int_equal(wg_add(t->wgs, "g2", 2, NULL), GORO_OK);
-    assert_int_equal(wg_add(t->wgs, "g2", -2, NULL), GORO_OK);
-    assert_int_equal(wg_add(t->wgs, "g3", 1, NULL), GORO_OK);
-    assert_int_equal(wg_add(t->wgs, "g3", -5, NULL), GORO_ENEGATIVE);
+    assert_int_equal(wg_add(t->tables.wgs, "g1", 5, NULL), GORO_OK);
+    assert_int_equal(wg_job_done(t->tables.wgs, "g1", 1, NULL), GORO_OK);
+    assert_int_equal(wg_job_done(t->tables.wgs, "g1", 1, NULL), GORO_OK);
+    assert_int_equal(wg_job_done(t->tables.wgs, "g1", 0, NULL), GORO_OK);
+    assert_int_equal(wg_add(t->tables.wgs, "g2", 2, NULL), GORO_OK);
+    assert_int_equal(wg_add(t->tables.wgs, "g2", -2, NULL), GORO_OK);
+    assert_int_equal(wg_add(t->tables.wgs, "g3", 1, NULL), GORO_OK);
+    assert_int_equal(wg_add(t->tables.wgs, "g3", -5, NULL), GORO_ENEGATIVE);
     assert_int_equal(t->fired, 1);
     return 10;
 }
@@ -1844,13 +1796,14 @@ s_chan_collect(const chan_info_t *info, void *arg)
 }
 
 static void
-s_chans_same(tables_t *a, tables_t *b)
+s_chans_same(state_t *a, state_t *b)
 {
     chanvec_t va = {0}, vb = {0};
-    chan_table_each(a->chans, s_chan_collect, &va);
-    chan_table_each(b->chans, s_chan_collect, &vb);
+    chan_table_each(a->tables.chans, s_chan_collect, &va);
+    chan_table_each(b->tables.chans, s_chan_collect, &vb);
     assert_int_equal(va.count, vb.count);
-    assert_int_equal(chan_table_bytes(a->chans), chan_table_bytes(b->chans));
+    assert_int_equal(chan_table_bytes(a->tables.chans),
+                     chan_table_bytes(b->tables.chans));
     for (size_t i = 0; i < va.count; i++) {
         size_t j = 0;
         while (j < vb.count && strcmp(va.names[i], vb.names[j]) != 0)
@@ -1875,7 +1828,7 @@ s_chans_same(tables_t *a, tables_t *b)
 /* Drains every buffered channel of both and compares the values in
    order, then the closed flag as a receive sees it. */
 static void
-s_drain_same(tables_t *a, tables_t *b)
+s_drain_same(state_t *a, state_t *b)
 {
     const char *names[] = {"c1", "closed", "unbuffered", "drained",
                            "closed-empty", "held"};
@@ -1919,22 +1872,22 @@ s_wg_compare(wg_t *wg, void *arg)
 }
 
 static void
-s_wgs_same(tables_t *a, tables_t *b)
+s_wgs_same(state_t *a, state_t *b)
 {
-    wgcmp_t c = {b->wgs, 0};
-    wg_table_each(a->wgs, s_wg_compare, &c);
-    assert_int_equal(c.count, wg_table_size(b->wgs));
+    wgcmp_t c = {b->tables.wgs, 0};
+    wg_table_each(a->tables.wgs, s_wg_compare, &c);
+    assert_int_equal(c.count, wg_table_size(b->tables.wgs));
 }
 
 /* Opens PATH and replays it into fresh tables T. */
 static int
-s_replay_tables(const char *path, tables_t *t, char *err, size_t err_size)
+s_replay_tables(const char *path, state_t *t, char *err, size_t err_size)
 {
-    s_tables_new(t);
+    s_state_new(t);
     journal_t *journal = s_open(path, CONFIG_FSYNC_NEVER);
     journal_replay_t info;
-    int rc = journal_replay(journal, false, s_tables_apply, t, &info, err,
-                            err_size);
+    int rc = journal_replay(journal, false, tables_replay, &t->tables, &info,
+                            err, err_size);
     journal_destroy(&journal);
     return rc;
 }
@@ -1942,21 +1895,21 @@ s_replay_tables(const char *path, tables_t *t, char *err, size_t err_size)
 /* gorod's start on the journal at PATH: new tables in *LIVE, the journal
    replayed into them, then journaling on. Caller owns the journal. */
 static journal_t *
-s_start_live(const char *path, tables_t *live)
+s_start_live(const char *path, state_t *live)
 {
-    s_tables_new(live);
+    s_state_new(live);
     journal_t *journal = s_open(path, CONFIG_FSYNC_ALWAYS);
     journal_replay_t info;
     char err[512];
-    if (journal_replay(journal, false, s_tables_apply, live, &info, err,
+    if (journal_replay(journal, false, tables_replay, &live->tables, &info, err,
                        sizeof err) != GORO_OK)
         fail_msg("replay of %s: %s", path, err);
-    s_tables_journal(live, journal);
+    tables_set_journal(&live->tables, journal);
     return journal;
 }
 
 static void
-s_next_id_above(tables_t *t, uint64_t highest)
+s_next_id_above(state_t *t, uint64_t highest)
 {
     job_t *job = s_submit(t, "exec", "new", NULL, NULL, NULL, 1);
     if (job->id <= highest)
@@ -1968,27 +1921,27 @@ static void
 test_tables_round_trip(void **state)
 {
     fixture_t *fx = *state;
-    tables_t live;
+    state_t live;
     journal_t *journal = s_start_live(fx->path, &live);
     uint64_t highest = s_populate(&live);
     assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
-    s_tables_journal(&live, NULL);
+    tables_set_journal(&live.tables, NULL);
     journal_destroy(&journal);
     /* what a crash means for the unacknowledged value: back in its
        channel, at the head */
-    assert_int_equal(chan_return(live.chans, live.held), GORO_OK);
-    assert_int_equal(chan_table_deliveries(live.chans), 0);
+    assert_int_equal(chan_return(live.tables.chans, live.held), GORO_OK);
+    assert_int_equal(chan_table_deliveries(live.tables.chans), 0);
 
     /* the log, replayed */
     char err[512];
-    tables_t back;
+    state_t back;
     if (s_replay_tables(fx->path, &back, err, sizeof err) != GORO_OK)
         fail_msg("replay of the log: %s", err);
-    s_jobs_same(live.jobs, back.jobs, false);
+    s_jobs_same(live.tables.jobs, back.tables.jobs, false);
     s_chans_same(&live, &back);
     s_wgs_same(&live, &back);
     assert_int_equal(back.fired, 0);
-    assert_int_equal(chan_table_deliveries(back.chans), 0);
+    assert_int_equal(chan_table_deliveries(back.tables.chans), 0);
 
     /* a snapshot of what was replayed, replayed; the log is kept to
        give a second replica to drain against the snapshot's (draining
@@ -2004,31 +1957,31 @@ test_tables_round_trip(void **state)
     assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
                                     &info, err, sizeof err), GORO_OK);
     s_list_clear(&ignored);
-    assert_int_equal(journal_rewrite(journal, s_tables_snapshot, &back),
+    assert_int_equal(journal_rewrite(journal, tables_snapshot, &back.tables),
                      GORO_OK);
     journal_destroy(&journal);
-    tables_t snap;
+    state_t snap;
     /* ended jobs included: J_SUBMIT, J_START (attempt 1), J_END, then
        J_JOB_FLAGS with the attempt count */
     if (s_replay_tables(fx->path, &snap, err, sizeof err) != GORO_OK)
         fail_msg("replay of the snapshot: %s", err);
-    s_jobs_same(live.jobs, snap.jobs, true);
+    s_jobs_same(live.tables.jobs, snap.tables.jobs, true);
     s_chans_same(&live, &snap);
     s_wgs_same(&live, &snap);
     s_next_id_above(&snap, highest);
-    tables_t replica;
+    state_t replica;
     if (s_replay_tables(log_copy, &replica, err, sizeof err) != GORO_OK)
         fail_msg("replay of the log's copy: %s", err);
     s_drain_same(&replica, &snap);
-    s_tables_destroy(&replica);
-    s_tables_destroy(&snap);
+    tables_fini(&replica.tables);
+    tables_fini(&snap.tables);
     free(log_copy);
 
     /* ids go on above every id ever used, the removed ones included */
     s_next_id_above(&back, highest);
     s_drain_same(&live, &back);
-    s_tables_destroy(&back);
-    s_tables_destroy(&live);
+    tables_fini(&back.tables);
+    tables_fini(&live.tables);
 }
 
 /* A snapshot of channels and waitgroups, of jobs not ended and of a job
@@ -2038,38 +1991,38 @@ static void
 test_snapshot_round_trip_unended(void **state)
 {
     fixture_t *fx = *state;
-    tables_t live;
-    s_tables_new(&live);
+    state_t live;
+    s_state_new(&live);
     int64_t now = goro_now();
     s_submit(&live, "exec", "a", "ka", "g", NULL, 3);
     job_t *run = s_submit(&live, "exec", "b", NULL, NULL, "c", 3);
-    job_table_start(live.jobs, run, now);
-    job_table_requeue(live.jobs, run);
-    job_table_start(live.jobs, run, now);
+    job_table_start(live.tables.jobs, run, now);
+    job_table_requeue(live.tables.jobs, run);
+    job_table_start(live.tables.jobs, run, now);
     job_t *gone = s_submit(&live, "exec", "c", NULL, NULL, NULL, 3);
-    job_table_end(live.jobs, gone, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
-                  0);
-    job_table_remove(live.jobs, &gone);
+    job_table_end(live.tables.jobs, gone, GORO_JOB_CANCELLED, -1, 0, NULL, 0,
+                  NULL, 0);
+    job_table_remove(live.tables.jobs, &gone);
     /* cancelled in the queue: never ran (4), and ran once before (5) */
     job_t *never = s_submit(&live, "exec", "d", "kd", NULL, NULL, 3);
-    job_table_end(live.jobs, never, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
-                  0);
+    job_table_end(live.tables.jobs, never, GORO_JOB_CANCELLED, -1, 0, NULL, 0,
+                  NULL, 0);
     job_t *again = s_submit(&live, "exec", "e", NULL, NULL, NULL, 3);
-    job_table_start(live.jobs, again, now);
-    job_table_requeue(live.jobs, again);
-    job_table_end(live.jobs, again, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
-                  0);
+    job_table_start(live.tables.jobs, again, now);
+    job_table_requeue(live.tables.jobs, again);
+    job_table_end(live.tables.jobs, again, GORO_JOB_CANCELLED, -1, 0, NULL, 0,
+                  NULL, 0);
     assert_int_equal(job_extra(again)->attempt, 1);
-    assert_int_equal(chan_make(live.chans, "c", 4), GORO_OK);
+    assert_int_equal(chan_make(live.tables.chans, "c", 4), GORO_OK);
     s_send(&live, "c", "1");
     s_send(&live, "c", "2");
-    assert_int_equal(chan_make(live.chans, "d", 1), GORO_OK);
+    assert_int_equal(chan_make(live.tables.chans, "d", 1), GORO_OK);
     s_send(&live, "d", "x");
-    assert_int_equal(chan_close(live.chans, "d"), GORO_OK);
-    assert_int_equal(wg_add(live.wgs, "g", 3, NULL), GORO_OK);
-    assert_int_equal(wg_job_done(live.wgs, "g", 0, NULL), GORO_OK);
+    assert_int_equal(chan_close(live.tables.chans, "d"), GORO_OK);
+    assert_int_equal(wg_add(live.tables.wgs, "g", 3, NULL), GORO_OK);
+    assert_int_equal(wg_job_done(live.tables.wgs, "g", 0, NULL), GORO_OK);
     /* "0" is out for delivery: the snapshot has it back at the head */
-    assert_int_equal(chan_make(live.chans, "e", 2), GORO_OK);
+    assert_int_equal(chan_make(live.tables.chans, "e", 2), GORO_OK);
     s_send(&live, "e", "0");
     s_send(&live, "e", "1");
     uint64_t held = s_recv_unacked(&live, "e", "0");
@@ -2081,14 +2034,14 @@ test_snapshot_round_trip_unended(void **state)
     reclist_t ignored = {0};
     assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
                                     &info, err, sizeof err), GORO_OK);
-    assert_int_equal(journal_rewrite(journal, s_tables_snapshot, &live),
+    assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     journal_destroy(&journal);
-    assert_int_equal(chan_return(live.chans, held), GORO_OK);
-    tables_t snap;
+    assert_int_equal(chan_return(live.tables.chans, held), GORO_OK);
+    state_t snap;
     if (s_replay_tables(fx->path, &snap, err, sizeof err) != GORO_OK)
         fail_msg("replay of the snapshot: %s", err);
-    s_jobs_same(live.jobs, snap.jobs, true);
+    s_jobs_same(live.tables.jobs, snap.tables.jobs, true);
     s_chans_same(&live, &snap);
     s_wgs_same(&live, &snap);
     s_next_id_above(&snap, 5);
@@ -2113,8 +2066,8 @@ test_snapshot_round_trip_unended(void **state)
         free(v);
     }
     s_list_clear(&ignored);
-    s_tables_destroy(&snap);
-    s_tables_destroy(&live);
+    tables_fini(&snap.tables);
+    tables_fini(&live.tables);
 }
 
 /* A compaction while a job runs, then the job ends: the J_END after the
@@ -2123,21 +2076,21 @@ static void
 test_snapshot_then_running_job_ends(void **state)
 {
     fixture_t *fx = *state;
-    tables_t live;
+    state_t live;
     journal_t *journal = s_start_live(fx->path, &live);
     job_t *job = s_submit(&live, "exec", "long", NULL, NULL, NULL, 3);
-    job_table_start(live.jobs, job, goro_now());
+    job_table_start(live.tables.jobs, job, goro_now());
     assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
-    assert_int_equal(journal_rewrite(journal, s_tables_snapshot, &live),
+    assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     /* the next loop turn: the job ends */
     s_end(&live, job, GORO_JOB_SUCCEEDED, 0, "out", NULL);
     assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
-    s_tables_journal(&live, NULL);
+    tables_set_journal(&live.tables, NULL);
     journal_destroy(&journal);
 
     char err[512];
-    tables_t back;
+    state_t back;
     int rc = s_replay_tables(fx->path, &back, err, sizeof err);
     if (rc == GORO_EPROTO && strstr(err, "does not fit"))
         s_known_bug("job.c job_table_snapshot: a running job is written as "
@@ -2147,10 +2100,10 @@ test_snapshot_then_running_job_ends(void **state)
     else {
         if (rc != GORO_OK)
             fail_msg("replay of snapshot + J_END: %s", err);
-        s_jobs_same(live.jobs, back.jobs, false);
+        s_jobs_same(live.tables.jobs, back.tables.jobs, false);
     }
-    s_tables_destroy(&back);
-    s_tables_destroy(&live);
+    tables_fini(&back.tables);
+    tables_fini(&live.tables);
 }
 
 /* Records that don't fit the state machine: GORO_EPROTO, never an abort,
@@ -2159,22 +2112,22 @@ static void
 test_replay_refuses_what_does_not_fit(void **state)
 {
     (void) state;
-    tables_t t;
-    s_tables_new(&t);
+    state_t t;
+    s_state_new(&t);
     uint8_t value[] = "v";
     goro_msg_t submit = {.cmd = GORO_MSG_J_SUBMIT, .id = 5, .name = "exec",
                          .data = value, .size = 2, .max_attempts = 2};
     goro_msg_t ended = {.cmd = GORO_MSG_J_SUBMIT, .id = 6, .name = "exec",
                         .max_attempts = 2};
-    assert_int_equal(s_tables_apply(&t, &submit), GORO_OK);
-    assert_int_equal(s_tables_apply(&t, &ended), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &submit), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &ended), GORO_OK);
     goro_msg_t start6 = {.cmd = GORO_MSG_J_START, .id = 6, .attempt = 1};
     goro_msg_t end6 = {.cmd = GORO_MSG_J_END, .id = 6,
                        .state = GORO_JOB_SUCCEEDED};
-    assert_int_equal(s_tables_apply(&t, &start6), GORO_OK);
-    assert_int_equal(s_tables_apply(&t, &end6), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &start6), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &end6), GORO_OK);
     goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .number = 1};
-    assert_int_equal(s_tables_apply(&t, &make), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
 
     const goro_msg_t bad[] = {
         /* jobs */
@@ -2221,7 +2174,7 @@ test_replay_refuses_what_does_not_fit(void **state)
         {.cmd = GORO_MSG_J_COMMIT},     /* journal_replay keeps it */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = s_tables_apply(&t, &bad[i]);
+        int rc = tables_replay(&t.tables, &bad[i]);
         if (rc != GORO_EPROTO)
             fail_msg("bad record %zu (%s) gave %s, not GORO_EPROTO", i,
                      goro_msg_cmd_name(bad[i].cmd), goro_strerror(rc));
@@ -2232,63 +2185,63 @@ test_replay_refuses_what_does_not_fit(void **state)
        delivery came back: capacity + unacknowledged values may be held.) */
     goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c", .id = 3,
                        .data = value, .size = 1};
-    assert_int_equal(s_tables_apply(&t, &push), GORO_OK);
-    assert_int_equal(s_tables_apply(&t, &push), GORO_EPROTO);  /* again */
+    assert_int_equal(tables_replay(&t.tables, &push), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* again */
     push.id = 2;
-    assert_int_equal(s_tables_apply(&t, &push), GORO_EPROTO);  /* back */
+    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* back */
     goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c", .id = 2};
-    assert_int_equal(s_tables_apply(&t, &pop), GORO_EPROTO);
+    assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);
     pop.id = 3;
-    assert_int_equal(s_tables_apply(&t, &pop), GORO_OK);
-    assert_int_equal(s_tables_apply(&t, &pop), GORO_EPROTO);   /* twice */
+    assert_int_equal(tables_replay(&t.tables, &pop), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);   /* twice */
     goro_msg_t close = {.cmd = GORO_MSG_J_CHAN_CLOSE, .name = "c"};
-    assert_int_equal(s_tables_apply(&t, &close), GORO_OK);
-    assert_int_equal(s_tables_apply(&t, &close), GORO_EPROTO);
+    assert_int_equal(tables_replay(&t.tables, &close), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &close), GORO_EPROTO);
     make.name = "d";
-    assert_int_equal(s_tables_apply(&t, &make), GORO_OK);
+    assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
     /* no send succeeds on a closed channel, so no push follows a close */
     goro_msg_t closed_push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c",
                               .id = 4, .data = value, .size = 1};
-    assert_int_equal(s_tables_apply(&t, &closed_push), GORO_EPROTO);
+    assert_int_equal(tables_replay(&t.tables, &closed_push), GORO_EPROTO);
 
     /* the highest attempt J_JOB_FLAGS takes is INT_MAX - 1: a J_START
        one above it would give INT_MAX, which a snapshot cannot write
        back (J_JOB_FLAGS refuses it), and the next start overflows */
-    tables_t u;
-    s_tables_new(&u);
+    state_t u;
+    s_state_new(&u);
     goro_msg_t submit9 = {.cmd = GORO_MSG_J_SUBMIT, .id = 9, .name = "exec",
                           .max_attempts = 2};
     goro_msg_t flags9 = {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 9,
                          .attempt = INT_MAX - 1};
     goro_msg_t start9 = {.cmd = GORO_MSG_J_START, .id = 9,
                          .attempt = INT_MAX};
-    assert_int_equal(s_tables_apply(&u, &submit9), GORO_OK);
-    assert_int_equal(s_tables_apply(&u, &flags9), GORO_OK);
-    if (s_tables_apply(&u, &start9) == GORO_OK)
+    assert_int_equal(tables_replay(&u.tables, &submit9), GORO_OK);
+    assert_int_equal(tables_replay(&u.tables, &flags9), GORO_OK);
+    if (tables_replay(&u.tables, &start9) == GORO_OK)
         s_known_bug("job.c job_table_replay: J_START with attempt INT_MAX "
                     "is accepted (after J_JOB_FLAGS attempt INT_MAX - 1); "
                     "the snapshot then writes J_JOB_FLAGS attempt INT_MAX, "
                     "which replay refuses, and after a J_REQUEUE a J_START "
                     "of attempt 2^31 makes job_table_start's attempt++ "
                     "overflow. Fix: refuse J_START with attempt >= INT_MAX");
-    s_tables_destroy(&u);
+    tables_fini(&u.tables);
 
     /* nothing of that changed the tables */
-    job_t *five = job_table_lookup(t.jobs, 5);
+    job_t *five = job_table_lookup(t.tables.jobs, 5);
     assert_non_null(five);
     assert_int_equal(five->state, GORO_JOB_QUEUED);
     assert_int_equal(job_extra(five)->attempt, 0);
-    job_t *six = job_table_lookup(t.jobs, 6);
+    job_t *six = job_table_lookup(t.tables.jobs, 6);
     assert_int_equal(six->state, GORO_JOB_SUCCEEDED);
-    assert_null(job_table_lookup(t.jobs, 99));
-    assert_null(job_table_lookup(t.jobs, 7));
-    assert_int_equal(job_table_count(t.jobs, GORO_JOB_QUEUED), 1);
-    assert_int_equal(chan_table_size(t.chans), 2);
-    assert_int_equal(chan_table_deliveries(t.chans), 0);
-    assert_false(chan_exists(t.chans, "neg"));
-    assert_null(wg_table_lookup(t.wgs, "g"));
+    assert_null(job_table_lookup(t.tables.jobs, 99));
+    assert_null(job_table_lookup(t.tables.jobs, 7));
+    assert_int_equal(job_table_count(t.tables.jobs, GORO_JOB_QUEUED), 1);
+    assert_int_equal(chan_table_size(t.tables.chans), 2);
+    assert_int_equal(chan_table_deliveries(t.tables.chans), 0);
+    assert_false(chan_exists(t.tables.chans, "neg"));
+    assert_null(wg_table_lookup(t.tables.wgs, "g"));
     assert_int_equal(t.fired, 0);
-    s_tables_destroy(&t);
+    tables_fini(&t.tables);
 }
 
 /* The same, through journal_replay: a middle record that does not fit
@@ -2298,13 +2251,13 @@ test_journal_with_impossible_record(void **state)
 {
     fixture_t *fx = *state;
     journal_t *journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
-    tables_t t;
-    s_tables_new(&t);
+    state_t t;
+    s_state_new(&t);
     journal_replay_t info;
     char err[512];
-    assert_int_equal(journal_replay(journal, false, s_tables_apply, &t, &info,
-                                    err, sizeof err), GORO_OK);
-    s_tables_destroy(&t);
+    assert_int_equal(journal_replay(journal, false, tables_replay, &t.tables,
+                                    &info, err, sizeof err), GORO_OK);
+    tables_fini(&t.tables);
     goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .number = 2};
     goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"};
     goro_msg_t wg = {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = 1,
@@ -2321,25 +2274,25 @@ test_journal_with_impossible_record(void **state)
         fail_msg("an impossible record was replayed");
     s_assert_offset_named(err, (size_t) bad_at);
     assert_non_null(strstr(err, "does not fit"));
-    s_tables_destroy(&t);
+    tables_fini(&t.tables);
 
     /* --repair: turn 1 only, cut at the start of turn 2 */
-    s_tables_new(&t);
+    s_state_new(&t);
     journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
-    assert_int_equal(journal_replay(journal, true, s_tables_apply, &t, &info,
-                                    err, sizeof err), GORO_OK);
+    assert_int_equal(journal_replay(journal, true, tables_replay, &t.tables,
+                                    &info, err, sizeof err), GORO_OK);
     journal_destroy(&journal);
     assert_int_equal(info.skipped, 1);
-    assert_true(chan_exists(t.chans, "c"));
+    assert_true(chan_exists(t.tables.chans, "c"));
     assert_int_equal(info.bytes, turn_at);
     assert_int_equal(s_file_size(fx->path), turn_at);
     assert_true(info.reapply);      /* the J_WG_SET of the cut turn */
-    s_tables_destroy(&t);
+    tables_fini(&t.tables);
     /* what --repair kept replays to the same */
     assert_int_equal(s_replay_tables(fx->path, &t, err, sizeof err), GORO_OK);
-    assert_true(chan_exists(t.chans, "c"));
-    assert_null(wg_table_lookup(t.wgs, "g"));
-    s_tables_destroy(&t);
+    assert_true(chan_exists(t.tables.chans, "c"));
+    assert_null(wg_table_lookup(t.tables.wgs, "g"));
+    tables_fini(&t.tables);
 }
 
 int
