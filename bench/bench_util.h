@@ -116,6 +116,30 @@ bench_hear(int fd)
     return value;
 }
 
+/* The end of a jobs_noop run through a peer: each of the N workers in
+   PIDS tells how many jobs it ran once its quit job reaches it, then
+   exits. Prints the rate since T0 if together they ran all SENT jobs;
+   returns 0, else 1 with a line on stderr. */
+static inline int
+bench_jobs_done(int fd, pid_t *pids, int n, size_t sent, double t0)
+{
+    int64_t done = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t count = bench_hear(fd);
+        done += count < 0 ? 0 : count;
+    }
+    double elapsed = bench_now() - t0;
+    for (int i = 0; i < n; i++)
+        waitpid(pids[i], NULL, 0);
+    if ((size_t) done != sent) {
+        fprintf(stderr, "bench: the workers ran %lld of %zu jobs\n",
+                (long long) done, sent);
+        return 1;
+    }
+    bench_report_rate((double) done, elapsed);
+    return 0;
+}
+
 /* Kills and reaps the children in PIDS (0 entries are skipped). */
 static inline void
 bench_reap(pid_t *pids, int n)

@@ -213,21 +213,8 @@ s_jobs(int port, size_t n, double maxsec)
         s_send(conn, "put 0 0 60 1\r\nq\r\n", 17);
         s_expect(conn, "INSERTED");
     }
-    int64_t done = 0;
-    for (int i = 0; i < WORKERS; i++) {
-        int64_t count = bench_hear(fds[0]);
-        if (count < 0)
-            s_die("worker failed");
-        done += count;
-    }
-    double elapsed = bench_now() - t0;
-    for (int i = 0; i < WORKERS; i++)
-        waitpid(pids[i], NULL, 0);
-    if ((size_t) done != sent)
-        s_die("workers did not see every job");
-    bench_report_rate((double) done, elapsed);
     free(batch);
-    return 0;
+    return bench_jobs_done(fds[0], pids, WORKERS, sent, t0);
 }
 
 /* ---- rtt: a job and its reply through a reply tube ------------------- */

@@ -142,20 +142,9 @@ s_jobs(size_t n, double maxsec)
     }
     /* one quit job per worker, queued after all the others */
     s_background_batch(client, fn, WORKERS, "q", 1);
-    int64_t done = 0;
-    for (int i = 0; i < WORKERS; i++)
-        done += bench_hear(fds[0]);
-    double elapsed = bench_now() - t0;
-    for (int i = 0; i < WORKERS; i++)
-        waitpid(pids[i], NULL, 0);
-    if ((size_t) done != sent) {
-        fprintf(stderr, "gm_bench: workers saw %lld of %zu\n",
-                (long long) done, sent);
-        return 1;
-    }
-    bench_report_rate((double) done, elapsed);
+    int rc = bench_jobs_done(fds[0], pids, WORKERS, sent, t0);
     gearman_client_free(client);
-    return 0;
+    return rc;
 }
 
 /* ---- rtt ------------------------------------------------------------- */

@@ -8,6 +8,7 @@
     and the jobs submitted so far are waited for; the last line,
     `result rate R n N seconds S`, is what bench/run parses.
 */
+#include "bench_util.h"
 #include "goro.h"
 
 #define CHUNK 10000     /* jobs per goro_go_many between clock checks */
@@ -17,14 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double
-s_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 int
 main(int argc, char **argv)
@@ -65,10 +58,10 @@ main(int argc, char **argv)
     snprintf(group, sizeof group, "bench-%ld", (long) time(NULL) ^ (long) getpid());
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = group;
-    double start = s_seconds();
+    double start = bench_now();
     int rc = GORO_OK;
     size_t sent = 0;
-    while (rc == GORO_OK && sent < count && s_seconds() - start < maxsec) {
+    while (rc == GORO_OK && sent < count && bench_now() - start < maxsec) {
         size_t k = count - sent < CHUNK ? count - sent : CHUNK;
         rc = goro_go_many(goro, fn, k, datas + sent, lens + sent, &opts,
                           ids + sent);
@@ -76,7 +69,7 @@ main(int argc, char **argv)
     }
     if (rc == GORO_OK)
         rc = goro_wg_wait(goro, group, 600000);
-    double elapsed = s_seconds() - start;
+    double elapsed = bench_now() - start;
     goro_wg_info_t info = {0};
     goro_wg_status(goro, group, &info);
     if (rc != GORO_OK || info.failed) {
@@ -86,8 +79,7 @@ main(int argc, char **argv)
     }
     printf("%zu %s jobs in %.3f s: %.0f jobs/s\n", sent, fn, elapsed,
            (double) sent / elapsed);
-    printf("result rate %.0f n %zu seconds %.3f\n", (double) sent / elapsed,
-           sent, elapsed);
+    bench_report_rate((double) sent, elapsed);
     free(datas);
     free(lens);
     free(ids);

@@ -117,20 +117,9 @@ s_jobs(size_t n, double maxsec)
     for (int i = 0; i < WORKERS; i++)
         redisAppendCommand(redis, "LPUSH %s q", queue);
     s_skip(redis, WORKERS);
-    int64_t done = 0;
-    for (int i = 0; i < WORKERS; i++)
-        done += bench_hear(fds[0]);
-    double elapsed = bench_now() - t0;
-    for (int i = 0; i < WORKERS; i++)
-        waitpid(pids[i], NULL, 0);
-    if ((size_t) done != sent) {
-        fprintf(stderr, "redis_bench: workers saw %lld of %zu\n",
-                (long long) done, sent);
-        return 1;
-    }
-    bench_report_rate((double) done, elapsed);
+    int rc = bench_jobs_done(fds[0], pids, WORKERS, sent, t0);
     redisFree(redis);
-    return 0;
+    return rc;
 }
 
 /* ---- rtt ------------------------------------------------------------- */
