@@ -56,6 +56,9 @@
 /* ------------------------------------------------------------------ */
 
 /* A bug found here and fixed came back: fail, saying which. */
+static void s_known_bug(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static void
 s_known_bug(const char *format, ...)
 {
