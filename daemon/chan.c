@@ -325,6 +325,8 @@ s_sender_take(chan_table_t *self, op_t *sender)
 
 /* ---- the two halves of a handoff ----------------------------------- */
 
+/* Whether an arriving operation's case could happen now. Only for
+   operations not parked yet: a parked select's own cases would count. */
 static bool
 s_ready(const chan_t *chan, int dir)
 {
@@ -334,11 +336,25 @@ s_ready(const chan_t *chan, int dir)
            || (int64_t) chan->count < chan->capacity;
 }
 
-/* The size of the value a receive would get now; false if none. */
-static bool
-s_next_size(const chan_t *chan, size_t *size_out)
+/* The first parked sender a receive by PARK (NULL: one arriving) may
+   take from. A select with a send and a receive on one unbuffered
+   channel has both parked there, and it must not rendezvous with
+   itself: its receive skips its own send, as Go's dequeue skips a
+   select that is already done. */
+static op_t *
+s_sender_for(const chan_t *chan, const chan_park_t *park)
 {
-    const op_t *sender = chan->senders.head;
+    op_t *sender = chan->senders.head;
+    while (sender && park && sender->park == park)
+        sender = sender->next;
+    return sender;
+}
+
+/* The size of the value a receive by PARK would get now; false if none. */
+static bool
+s_next_size(const chan_t *chan, const chan_park_t *park, size_t *size_out)
+{
+    const op_t *sender = s_sender_for(chan, park);
     if (chan->head)
         *size_out = chan->head->size;
     else if (sender)
@@ -351,11 +367,11 @@ s_next_size(const chan_t *chan, size_t *size_out)
 /* One receive's worth: the buffer's head (then the first parked sender
    refills the buffer, if that made room: values put back may hold it
    above capacity), else straight from the first parked sender; NULL if
-   neither has a value. */
+   neither has a value. PARK is the receive's, as s_sender_for. */
 static value_t *
-s_take_one(chan_table_t *self, chan_t *chan)
+s_take_one(chan_table_t *self, chan_t *chan, const chan_park_t *park)
 {
-    op_t *sender = chan->senders.head;
+    op_t *sender = s_sender_for(chan, park);
     if (chan->count > 0) {
         value_t *value = s_buffer_pop(chan);
         if (sender && (int64_t) chan->count < chan->capacity)
@@ -369,13 +385,14 @@ s_take_one(chan_table_t *self, chan_t *chan)
    now: the values available, in channel order, the first whatever its
    size. A chain, NULL if none. */
 static value_t *
-s_take_batch(chan_table_t *self, chan_t *chan, size_t max, size_t max_bytes)
+s_take_batch(chan_table_t *self, chan_t *chan, const chan_park_t *park,
+             size_t max, size_t max_bytes)
 {
     value_t *head = NULL, **at = &head;
     size_t n = 0, bytes = 0, size;
-    while (n < max && s_next_size(chan, &size)
+    while (n < max && s_next_size(chan, park, &size)
            && (n == 0 || bytes + size <= max_bytes)) {
-        *at = s_take_one(self, chan);
+        *at = s_take_one(self, chan, park);
         at = &(*at)->next;
         n++;
         bytes += size;
@@ -390,8 +407,9 @@ s_do_recv(chan_table_t *self, chan_t *chan, const op_t *receiver,
           chan_result_t *result)
 {
     value_t *values = receiver->max
-        ? s_take_batch(self, chan, receiver->max, receiver->max_bytes)
-        : s_take_one(self, chan);
+        ? s_take_batch(self, chan, receiver->park, receiver->max,
+                       receiver->max_bytes)
+        : s_take_one(self, chan, receiver->park);
     if (values)
         s_deliver(self, chan, values, receiver->max > 0, result);
     else {
@@ -406,10 +424,12 @@ s_do_recv(chan_table_t *self, chan_t *chan, const op_t *receiver,
 static void
 s_pump(chan_table_t *self, chan_t *chan)
 {
-    while (chan->receivers.head && (chan->count || chan->senders.head)) {
-        op_t *receiver = chan->receivers.head;
+    op_t *receiver;
+    while ((receiver = chan->receivers.head)
+           && (chan->count || s_sender_for(chan, receiver->park))) {
         chan_result_t got = {0};
         s_do_recv(self, chan, receiver, &got);
+        assert(!receiver->park->fired);     /* s_sender_for skipped it */
         s_fire(self, receiver, &got);
     }
     while (chan->senders.head && (int64_t) chan->count < chan->capacity)
@@ -522,14 +542,16 @@ chan_close(chan_table_t *self, const char *name)
         return GORO_ECLOSED;
     chan->closed = true;
     s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL);
+    /* Receivers first, as Go's closechan: a select parked with both a
+       receive and a send here gets "closed", not a failed send. */
+    while (chan->receivers.head) {
+        chan_result_t closed = {.closed = true};
+        s_fire(self, chan->receivers.head, &closed);
+    }
     while (chan->senders.head) {
         chan_result_t failed = {.code = GORO_ECLOSED,
                                 .count = chan->senders.head->taken};
         s_fire(self, chan->senders.head, &failed);
-    }
-    while (chan->receivers.head) {
-        chan_result_t closed = {.closed = true};
-        s_fire(self, chan->receivers.head, &closed);
     }
     return GORO_OK;
 }

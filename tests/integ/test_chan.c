@@ -270,6 +270,29 @@ s_child_recvmany(goro_t *client, int argc, char **argv)
     return rc;
 }
 
+/* selfselect CHAN OUT: one select with a send ("self") and a receive on
+   CHAN; writes "INDEX VALUE" of the case that fired to OUT. */
+static int
+s_child_selfselect(goro_t *client, int argc, char **argv)
+{
+    if (argc < 2)
+        return 101;
+    goro_case_t cases[2] = {
+        {GORO_CASE_SEND, argv[0], "self", 4, 0},
+        {GORO_CASE_RECV, argv[0], NULL, 0, 0},
+    };
+    size_t fired = 2;
+    int rc = goro_select(client, cases, 2, 30000, &fired);
+    if (rc)
+        return rc;
+    char line[64];
+    int len = snprintf(line, sizeof line, "%zu %.*s", fired,
+                       fired == 1 ? (int) cases[1].len : 0,
+                       fired == 1 ? (const char *) cases[1].data : "");
+    goro_free(cases[1].data);
+    return s_write_whole(argv[1], line, (size_t) len) ? 103 : 0;
+}
+
 static const harness_role_t s_roles[] = {
     {"send", s_child_send},
     {"recv", s_child_recv},
@@ -278,6 +301,7 @@ static const harness_role_t s_roles[] = {
     {"echo", s_child_echo},
     {"sendmany", s_child_sendmany},
     {"recvmany", s_child_recvmany},
+    {"selfselect", s_child_selfselect},
     {NULL, NULL},
 };
 
@@ -1436,6 +1460,35 @@ test_measure_chan(void **state)
     fflush(stdout);
 }
 
+/* A batched send meets a parked select that has a send and a receive
+   on the same unbuffered channel: the select's receive takes the batch's
+   value and the batch completes (Go's rule; the select never pairs with
+   itself), the parked counts return to zero, and a later plain send
+   finds no receiver. */
+static void
+test_batch_meets_self_select(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    assert_int_equal(goro_chan_make(client, "U", 0), GORO_OK);
+    const char *out = harness_path(H, "selfselect.out");
+    pid_t selector = harness_spawn_role(H, "selfselect", "U", out, NULL);
+    s_wait_parked(H, "U", 1, 1);
+
+    const void *datas[] = {"batch"};
+    size_t lens[] = {5}, sent = 0;
+    assert_int_equal(goro_chan_send_many(client, "U", 1, datas, lens, 10000,
+                                         &sent), GORO_OK);
+    assert_int_equal(sent, 1);
+    assert_int_equal(s_child_exit(H, selector, HARNESS_WAIT_MS), 0);
+    char *got = harness_read_file(out);
+    assert_non_null(got);
+    assert_string_equal(got, "1 batch");
+    free(got);
+    s_expect_row(H, "U", 0, 0, 0);
+    assert_int_equal(goro_chan_send(client, "U", "x", 1, 0), GORO_ETIMEDOUT);
+    assert_int_equal(goro_ping(client, 5000), GORO_OK);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1466,6 +1519,7 @@ main(int argc, char **argv)
         HARNESS_TEST(test_batch_partial_fit),
         HARNESS_TEST(test_batch_close_mid_batch),
         HARNESS_TEST(test_batch_receiver_killed_before_ack),
+        HARNESS_TEST(test_batch_meets_self_select),
         HARNESS_TEST(test_measure_chan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1300,6 +1300,84 @@ test_withdraw_batch_reports_sent(void **state)
                      GORO_ENOTFOUND);
 }
 
+/* Parks select 1, a send and a receive on unbuffered "u", as
+   test_select_does_not_match_itself does. */
+static void
+s_park_self_select(fixture_t *fx)
+{
+    chan_case_t cases[] = {
+        {GORO_CASE_SEND, "u", goro_memdup("self", 4), 4},
+        {GORO_CASE_RECV, "u", NULL, 0},
+    };
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(chan_select(fx->table, cases, 2, true, T_OWNER(1),
+                                 &park, &result), GORO_OK);
+    assert_non_null(park);
+    s_expect_counts(fx, "u", 0, 1, 1);
+}
+
+/* Every path that matches parked operations skips the select's own
+   other case: a batched send, a batched receive, a value given back, and
+   close (the receive fires with "closed", as Go's close wakes receivers
+   before senders). The parked counts stay exact throughout. */
+static void
+test_select_self_pair_every_path(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+
+    /* a batched send: the select's receive takes the first value, the
+       second waits for a receiver */
+    s_park_self_select(fx);
+    assert_int_equal(s_send_many(fx, "u", "a,b", true, 2, &park, &result),
+                     GORO_OK);
+    assert_non_null(park);
+    assert_int_equal(result.count, 1);
+    assert_int_equal(fx->nfired, 1);
+    s_expect_fired(fx, 0, 1, 1, GORO_OK, false, "a");
+    s_expect_counts(fx, "u", 0, 1, 0);
+    s_expect_recv(fx, "u", "b");
+    s_expect_fired(fx, 1, 2, 0, GORO_OK, false, NULL);
+    assert_int_equal(fx->fired[1].count, 2);
+    s_expect_counts(fx, "u", 0, 0, 0);
+
+    /* a batched receive takes the select's send and nothing more */
+    s_fired_clear(fx);
+    s_park_self_select(fx);
+    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "u", 10,
+                                                           "self")),
+                     GORO_OK);
+    assert_int_equal(fx->nfired, 1);
+    s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
+    s_expect_counts(fx, "u", 0, 0, 0);
+
+    /* a value given back goes to the select's receive */
+    s_fired_clear(fx);
+    s_park_send(fx, "u", "held", 3);
+    assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result), GORO_OK);
+    uint64_t delivery = result.delivery;   /* not acknowledged */
+    free(result.data);
+    s_fired_clear(fx);
+    s_park_self_select(fx);
+    assert_int_equal(chan_return(fx->table, delivery), GORO_OK);
+    assert_int_equal(fx->nfired, 1);
+    s_expect_fired(fx, 0, 1, 1, GORO_OK, false, "held");
+    s_expect_counts(fx, "u", 0, 0, 0);
+
+    /* close: the receive case reports "closed", the send case never
+       fails */
+    s_fired_clear(fx);
+    s_park_self_select(fx);
+    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
+    assert_int_equal(fx->nfired, 1);
+    s_expect_fired(fx, 0, 1, 1, GORO_OK, true, NULL);
+    s_expect_counts(fx, "u", 0, 0, 0);
+    assert_int_equal(chan_table_bytes(fx->table), 0);
+}
+
 #define T_FIXTURE(test) \
     cmocka_unit_test_setup_teardown(test, s_setup, s_teardown)
 
@@ -1334,6 +1412,7 @@ main(void)
         T_FIXTURE(test_send_many_to_parked_receivers),
         T_FIXTURE(test_recv_many_limits_and_return),
         T_FIXTURE(test_withdraw_batch_reports_sent),
+        T_FIXTURE(test_select_self_pair_every_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
