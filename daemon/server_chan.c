@@ -228,7 +228,7 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     if (rc == GORO_OK && p->park) {
         s_parked_link(self, p, rid);
         if (msg->timeout > 0)
-            heap_arm(self->heap, &p->deadline, goro_now() + msg->timeout);
+            heap_arm(self->heap, &p->deadline, goro_deadline(msg->timeout));
         return;
     }
     free(p);

@@ -99,7 +99,8 @@ s_job_start(server_t *self, job_t *job, worker_t *w)
     job_table_start(self->tables.jobs, job, now);
     worker_table_attach(self->wtable, w, job);
     if (job->timeout_ms > 0)
-        heap_arm(self->heap, server_job_deadline(job), now + job->timeout_ms);
+        heap_arm(self->heap, server_job_deadline(job),
+                 goro_deadline(job->timeout_ms));
     server_send_worker(self, w, GORO_MSG_DISPATCH, job);
 }
 
@@ -212,7 +213,7 @@ s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
         w->job_at_deadline = true;
         waiter_list_push(&job_extra_ensure(job)->waiters, w);
         if (msg->number > 0)
-            heap_arm(self->heap, &w->deadline, goro_now() + msg->number);
+            heap_arm(self->heap, &w->deadline, goro_deadline(msg->number));
     }
 }
 
@@ -315,7 +316,7 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
         waiter_list_push(&job_extra_ensure(job)->waiters, w);
         if (msg->timeout > 0)
-            heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
+            heap_arm(self->heap, &w->deadline, goro_deadline(msg->timeout));
     }
 }
 

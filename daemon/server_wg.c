@@ -65,7 +65,7 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             waiter_t *w = waiter_new(rid, msg->reqid, DL_WG_WAITER, wg);
             waiter_list_push(&wg->waiters, w);
             if (msg->timeout > 0)
-                heap_arm(self->heap, &w->deadline, goro_now() + msg->timeout);
+                heap_arm(self->heap, &w->deadline, goro_deadline(msg->timeout));
         }
     }
     else {

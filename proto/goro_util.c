@@ -90,7 +90,13 @@ goro_wall_ms(void)
 int64_t
 goro_deadline(int64_t timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : goro_now() + timeout_ms;
+    if (timeout_ms <= 0)
+        return timeout_ms < 0 ? -1 : goro_now();
+    /* goro_now() drops the part of a millisecond already gone, so the
+       present may be up to 1 ms later than it says: one more makes the
+       deadline come after the whole timeout, never before, as Go's
+       timers do. */
+    return goro_now() + timeout_ms + 1;
 }
 
 int64_t

@@ -36,7 +36,9 @@ int goro_util_duration(const char *text, int64_t *ms_out);
 /* "1024", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
 int goro_util_size(const char *text, uint64_t *bytes_out);
 
-/* Timeout (-1, 0, n ms) to an absolute monotonic deadline; -1 stays -1. */
+/* Timeout (-1, 0, n ms) to an absolute monotonic deadline; -1 stays -1,
+   0 is now. A deadline of n ms passes no sooner than n ms from now (and
+   at most 1 ms later), so a timeout never fires early. */
 int64_t goro_deadline(int64_t timeout_ms);
 
 /* Milliseconds left until DEADLINE (>= 0), or -1 for no deadline. */
