@@ -419,45 +419,38 @@ s_gorod_with(const char *config, const char **path_out)
     return s_run(argv);
 }
 
+/* gorod with CONFIG exits 2, saying "FILE:AT:" and FRAGMENT. */
+static void
+s_gorod_bad(const char *config, const char *at, const char *fragment)
+{
+    const char *path;
+    assert_int_equal(s_gorod_with(config, &path), 2);
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%s:", path, at);
+    s_assert_has(s_err, where);
+    s_assert_has(s_err, fragment);
+}
+
 static void
 test_gorod_bad_config(void **state)
 {
     (void) state;
-    const char *path;
-    /* an unknown key on line 3, column 3 */
-    int code = s_gorod_with("listen:\n"
-                            "  clients: \"tcp://127.0.0.1:*\"\n"
-                            "  bogus: 1\n"
-                            "pools: []\n", &path);
-    assert_int_equal(code, 2);
-    char where[4200];
-    snprintf(where, sizeof where, "%s:3:3:", path);
-    s_assert_has(s_err, where);
-    s_assert_has(s_err, "bogus");
-
-    /* a bad value on line 2, column 24 */
-    code = s_gorod_with("pools: []\n"
-                        "heartbeat: { interval: soon }\n", &path);
-    assert_int_equal(code, 2);
-    snprintf(where, sizeof where, "%s:2:24:", path);
-    s_assert_has(s_err, where);
-
+    s_gorod_bad("listen:\n"
+                "  clients: \"tcp://127.0.0.1:*\"\n"
+                "  bogus: 1\n"
+                "pools: []\n", "3:3", "bogus");
+    s_gorod_bad("pools: []\n"
+                "heartbeat: { interval: soon }\n", "2:24", "soon");
     /* Ports ZeroMQ would bind as another (99999 as 34463), and two binds
        of one address: config errors with a position, not exit 1 at bind. */
-    code = s_gorod_with("pools: []\n"
-                        "listen:\n"
-                        "  clients: tcp://127.0.0.1:99999\n", &path);
-    assert_int_equal(code, 2);
-    snprintf(where, sizeof where, "%s:3:12:", path);
-    s_assert_has(s_err, where);
-    s_assert_has(s_err, "port \"99999\" is not 1 to 65535");
-    code = s_gorod_with("pools: []\n"
-                        "listen: { clients: tcp://127.0.0.1:7709,\n"
-                        "          workers: tcp://127.0.0.1:7709 }\n", &path);
-    assert_int_equal(code, 2);
-    snprintf(where, sizeof where, "%s:3:20:", path);
-    s_assert_has(s_err, where);
-    s_assert_has(s_err, "takes the address of listen.clients");
+    s_gorod_bad("pools: []\n"
+                "listen:\n"
+                "  clients: tcp://127.0.0.1:99999\n", "3:12",
+                "port \"99999\" is not 1 to 65535");
+    s_gorod_bad("pools: []\n"
+                "listen: { clients: tcp://127.0.0.1:7709,\n"
+                "          workers: tcp://127.0.0.1:7709 }\n", "3:20",
+                "takes the address of listen.clients");
 
     /* a file that is not there */
     const char *argv[] = {GOROD, "-c", "/nonexistent/goro.yaml", NULL};
