@@ -1705,8 +1705,8 @@ s_print_usage(FILE *out)
         s_print_synopsis(out, &s_verbs[i], "  ", "  ");
     fprintf(out,
         "\n"
-        "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; -1 waits "
-        "forever.\n"
+        "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; 0 or at least "
+        "1ms;\n-1 waits forever.\n"
         "Exit codes: 0 done, 1 error, 2 usage or config error, 3 channel "
         "closed,\n"
         "124 timed out; run and result exit with the job's status.\n");
