@@ -492,21 +492,18 @@ s_parser_args(s_parser_t *self, int count, const char *names)
     return 1;
 }
 
-/* The current option's value as a timeout: a Go duration, or -1 for
-   forever (goro_duration_parse refuses negative durations). */
+/* The current option's value as a timeout: a Go duration of at least
+   1 ms, 0, or -1 for forever. goro_duration_parse refuses the rest,
+   among them 500us, which would otherwise round to 0 and mean "no limit"
+   or "try once". */
 static int
 s_parser_timeout(s_parser_t *self, int64_t *ms_out)
 {
-    if (strcmp(self->value, "-1") == 0) {
-        *ms_out = -1;
-        return 1;
-    }
-    int64_t ms;
-    if (goro_duration_parse(self->value, &ms) != GORO_OK || ms < 0)
+    if (goro_duration_parse(self->value, ms_out) != GORO_OK)
         return s_parser_fail(self, "bad duration \"%s\" for --%s: expected "
-                             "Go syntax like 300ms, 1.5s or 2m, or -1 for "
-                             "forever", self->value, self->option);
-    *ms_out = ms;
+                             "Go syntax like 300ms, 1.5s or 2m (at least "
+                             "1ms), 0, or -1 for forever", self->value,
+                             self->option);
     return 1;
 }
 
@@ -1708,8 +1705,8 @@ s_print_usage(FILE *out)
         s_print_synopsis(out, &s_verbs[i], "  ", "  ");
     fprintf(out,
         "\n"
-        "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; -1 waits "
-        "forever.\n"
+        "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; 0 or at least "
+        "1ms;\n-1 waits forever.\n"
         "Exit codes: 0 done, 1 error, 2 usage or config error, 3 channel "
         "closed,\n"
         "124 timed out; run and result exit with the job's status.\n");

@@ -56,8 +56,11 @@ typedef enum {
 /* A sentence a person can act on. Never NULL. */
 GORO_EXPORT const char *goro_strerror(int code);
 
-/* Go duration syntax ("300ms", "1.5s", "2m", "1h30m", "0") to
-   milliseconds. GORO_EINVAL if TEXT is not a duration. */
+/* A duration in Go's time.ParseDuration syntax ("300ms", "1.5s", "2m",
+   "1h30m", ".5s", "0"), or "-1" for forever, to milliseconds, rounded to
+   the nearest (half up). GORO_EINVAL for what Go refuses ("1e3ms",
+   "10"), for a negative duration, and for one above 0 but under 1 ms,
+   which rounding would make 0 ("no limit", "try once"). */
 GORO_EXPORT int goro_duration_parse(const char *text, int64_t *ms_out);
 
 /* Frees a buffer that libgoro returned. */

@@ -15,10 +15,14 @@
     resolved by their users, not here.
 */
 #include "config.h"
+#include "endpoint.h"
+#include "goro_msg.h"
 #include "goro_util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 /* The default goro.yaml is about 3 KiB; a config of a megabyte is a
@@ -40,6 +45,35 @@
 /* limits.max_message ceiling: a frame is held whole in memory, several
    at once; 256 MiB is already more than a job payload should be. */
 #define CONFIG_MAX_MESSAGE  ((int64_t) 256 * 1024 * 1024)
+/* The bounds below keep every value the loader accepts one that gorod
+   and goro-worker can act on; each says where it comes from. */
+/* goro-worker takes --name of at most 255 bytes (a wire string), and the
+   pool adds "/INDEX", at most "/1023": 5 bytes. */
+#define CONFIG_MAX_POOL_NAME    (GORO_MSG_STR_MAX - 5)
+/* The default is one per CPU; 1024 is beyond any host gorod runs on and
+   keeps a typo (processes: 100000) from forking the machine to a halt. */
+#define CONFIG_MAX_PROCESSES    1024
+/* goro-worker's own ceiling on --concurrency (client/worker.c). */
+#define CONFIG_MAX_CONCURRENCY  4096
+/* What goro-worker accepts from WELCOME (client/worker.c clamps to an
+   hour and a thousand beats); their product, 1000 h in ms, is far from
+   overflowing the int64_t it is computed in. */
+#define CONFIG_MAX_INTERVAL_MS  ((int64_t) 3600 * 1000)
+#define CONFIG_MAX_LIVENESS     1000
+/* Durations with no ceiling of their own (result_ttl, timeouts, grace):
+   ten years, beyond any uptime, and far enough from INT64_MAX that
+   goro_now() plus one of them cannot overflow. */
+#define CONFIG_MAX_DURATION_MS  ((int64_t) 87600 * 3600 * 1000)
+/* A path handed to open(2) and friends, NUL included. */
+#define CONFIG_MAX_FILE_PATH         (PATH_MAX - 1)
+/* journal.c names its compaction file PATH.compact in a PATH_MAX buffer. */
+#define CONFIG_MAX_JOURNAL_PATH ((int64_t) (PATH_MAX - sizeof ".compact"))
+/* jobs.exec.env and .run_as travel to workers in WELCOME as wire strings
+   "env=GLOB" and "run_as=USER", 255 bytes each, in one list of at most
+   GORO_MSG_LIST_MAX that also holds run_as and four limits. */
+#define CONFIG_MAX_ENV_GLOB     (GORO_MSG_STR_MAX - (int) sizeof "env=" + 1)
+#define CONFIG_MAX_RUN_AS       (GORO_MSG_STR_MAX - (int) sizeof "run_as=" + 1)
+#define CONFIG_MAX_ENV          (GORO_MSG_LIST_MAX - 5)
 /* How much of a bad value a message repeats; enough to recognise it. */
 #define CONFIG_SHOW_MAX     48
 /* Longest key path shown, e.g. "security.curve.workers". */
@@ -277,21 +311,24 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
 {
     size_t line = event->start_mark.line + 1;
     size_t column = event->start_mark.column + 1;
-    const yaml_char_t *anchor = NULL;
+    const yaml_char_t *anchor = NULL, *tag = NULL;
     s_kind_t kind;
 
     switch (event->type) {
     case YAML_SCALAR_EVENT:
         kind = S_SCALAR;
         anchor = event->data.scalar.anchor;
+        tag = event->data.scalar.tag;
         break;
     case YAML_SEQUENCE_START_EVENT:
         kind = S_SEQUENCE;
         anchor = event->data.sequence_start.anchor;
+        tag = event->data.sequence_start.tag;
         break;
     case YAML_MAPPING_START_EVENT:
         kind = S_MAPPING;
         anchor = event->data.mapping_start.anchor;
+        tag = event->data.mapping_start.tag;
         break;
     case YAML_ALIAS_EVENT:
         /* Aliases are how "billion laughs" grows; a config needs none. */
@@ -303,6 +340,15 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
     }
     if (anchor) {
         s_message(ctx, line, column, "aliases and anchors are not supported");
+        return NULL;
+    }
+    /* Every key has one type, so a tag could only contradict it (or be
+       ignored, as "!!int" on a string would be). */
+    if (tag) {
+        char shown[CONFIG_SHOW_MAX * 4 + 4];
+        s_message(ctx, line, column, "YAML tags (here \"%s\") are not "
+                  "supported; write the value without it",
+                  s_show((const char *) tag, shown, sizeof shown));
         return NULL;
     }
     if (++ctx->nnodes > CONFIG_MAX_NODES) {
@@ -424,8 +470,8 @@ error:
 /* ------------------------------------------------------------------ */
 
 typedef enum {
-    S_STRING,                   /* char *, not empty */
-    S_ENDPOINT,                 /* char *, tcp:// or ipc:// */
+    S_STRING,                   /* char *, 1..max bytes */
+    S_ENDPOINT,                 /* char *, good by endpoint_check */
     S_INT,                      /* int within [min, max] */
     S_COUNT,                    /* uint64_t within [min, max] */
     S_BOOL,                     /* int, 0 or 1 */
@@ -433,7 +479,9 @@ typedef enum {
     S_SIZE,                     /* uint64_t bytes within [min, max] */
     S_ENUM,                     /* an enum: the index into names */
     S_SECTION,                  /* a mapping of fields */
-    S_STRINGS,                  /* char ** and its count at count_offset */
+    S_STRINGS,                  /* char **, items of 1..max bytes, and
+                                   its count (to max_items) at
+                                   count_offset */
     S_POOLS                     /* config_t's pools */
 } s_type_t;
 
@@ -444,11 +492,19 @@ struct s_field {
     size_t offset;              /* into the section's struct */
     size_t count_offset;        /* S_STRINGS: the size_t count */
     int64_t min;                /* numbers: the range allowed */
-    int64_t max;
+    int64_t max;                /* also strings' length in bytes */
+    size_t max_items;           /* S_STRINGS: items allowed */
     int nullable;               /* S_STRING: null means NULL */
     const char *const *names;   /* S_ENUM: NULL-terminated */
     const s_field_t *fields;    /* S_SECTION: {NULL}-terminated */
+    /* S_STRING: a further check of the value, which writes the message */
+    int (*check)(s_ctx_t *ctx, const s_node_t *node, const char *path);
 };
+
+static int s_check_command(s_ctx_t *ctx, const s_node_t *node,
+                           const char *path);
+static int s_check_journal_path(s_ctx_t *ctx, const s_node_t *node,
+                                const char *path);
 
 /* S_ENUM writes the index through an int. */
 _Static_assert(sizeof(config_fsync_t) == sizeof(int), "enum is an int");
@@ -476,27 +532,31 @@ static const s_field_t s_listen_fields[] = {
 };
 
 static const s_field_t s_pool_fields[] = {
-    { .key = "name", .type = S_STRING, .offset = S_POOL(name) },
+    { .key = "name", .type = S_STRING, .offset = S_POOL(name),
+      .max = CONFIG_MAX_POOL_NAME },
     { .key = "processes", .type = S_INT, .offset = S_POOL(processes),
-      .min = 0, .max = INT_MAX },
+      .min = 0, .max = CONFIG_MAX_PROCESSES },
     { .key = "concurrency", .type = S_INT, .offset = S_POOL(concurrency),
-      .min = 1, .max = INT_MAX },
+      .min = 1, .max = CONFIG_MAX_CONCURRENCY },
     { .key = "command", .type = S_STRING, .offset = S_POOL(command),
-      .nullable = 1 },
+      .max = CONFIG_MAX_FILE_PATH, .nullable = 1, .check = s_check_command },
     { .key = NULL }
 };
 
 static const s_field_t s_heartbeat_fields[] = {
     { .key = "interval", .type = S_DURATION,
-      .offset = S_CONFIG(heartbeat_interval_ms), .min = 1, .max = INT64_MAX },
+      .offset = S_CONFIG(heartbeat_interval_ms), .min = 1,
+      .max = CONFIG_MAX_INTERVAL_MS },
     { .key = "liveness", .type = S_INT,
-      .offset = S_CONFIG(heartbeat_liveness), .min = 1, .max = INT_MAX },
+      .offset = S_CONFIG(heartbeat_liveness), .min = 1,
+      .max = CONFIG_MAX_LIVENESS },
     { .key = NULL }
 };
 
 static const s_field_t s_exec_limit_fields[] = {
     { .key = "cpu", .type = S_DURATION,
-      .offset = S_CONFIG(exec_limit_cpu_ms), .min = 0, .max = INT64_MAX },
+      .offset = S_CONFIG(exec_limit_cpu_ms), .min = 0,
+      .max = CONFIG_MAX_DURATION_MS },
     { .key = "memory", .type = S_SIZE,
       .offset = S_CONFIG(exec_limit_memory), .min = 0, .max = INT64_MAX },
     { .key = "files", .type = S_COUNT,
@@ -508,14 +568,19 @@ static const s_field_t s_exec_limit_fields[] = {
 
 static const s_field_t s_exec_fields[] = {
     { .key = "enabled", .type = S_BOOL, .offset = S_CONFIG(exec_enabled) },
+    /* Globs on a program's path, so no longer than a path. */
     { .key = "allow", .type = S_STRINGS, .offset = S_CONFIG(exec_allow),
-      .count_offset = S_CONFIG(nexec_allow) },
+      .count_offset = S_CONFIG(nexec_allow), .max = CONFIG_MAX_FILE_PATH,
+      .max_items = CONFIG_MAX_NODES },
+    /* goro-worker refuses --max-output 0, and a DONE carries it whole. */
     { .key = "max_output", .type = S_SIZE,
-      .offset = S_CONFIG(exec_max_output), .min = 0, .max = INT64_MAX },
+      .offset = S_CONFIG(exec_max_output), .min = 1,
+      .max = CONFIG_MAX_MESSAGE },
     { .key = "env", .type = S_STRINGS, .offset = S_CONFIG(exec_env),
-      .count_offset = S_CONFIG(nexec_env) },
+      .count_offset = S_CONFIG(nexec_env), .max = CONFIG_MAX_ENV_GLOB,
+      .max_items = CONFIG_MAX_ENV },
     { .key = "run_as", .type = S_STRING, .offset = S_CONFIG(exec_run_as),
-      .nullable = 1 },
+      .max = CONFIG_MAX_RUN_AS, .nullable = 1 },
     { .key = "limits", .type = S_SECTION, .fields = s_exec_limit_fields },
     { .key = NULL }
 };
@@ -524,11 +589,14 @@ static const s_field_t s_jobs_fields[] = {
     { .key = "max_attempts", .type = S_INT, .offset = S_CONFIG(max_attempts),
       .min = 1, .max = INT_MAX },
     { .key = "result_ttl", .type = S_DURATION,
-      .offset = S_CONFIG(result_ttl_ms), .min = 0, .max = INT64_MAX },
+      .offset = S_CONFIG(result_ttl_ms), .min = 0,
+      .max = CONFIG_MAX_DURATION_MS },
     { .key = "timeout", .type = S_DURATION,
-      .offset = S_CONFIG(job_timeout_ms), .min = 0, .max = INT64_MAX },
+      .offset = S_CONFIG(job_timeout_ms), .min = 0,
+      .max = CONFIG_MAX_DURATION_MS },
     { .key = "shutdown_grace", .type = S_DURATION,
-      .offset = S_CONFIG(shutdown_grace_ms), .min = 0, .max = INT64_MAX },
+      .offset = S_CONFIG(shutdown_grace_ms), .min = 0,
+      .max = CONFIG_MAX_DURATION_MS },
     { .key = "exec", .type = S_SECTION, .fields = s_exec_fields },
     { .key = NULL }
 };
@@ -544,7 +612,8 @@ static const s_field_t s_limits_fields[] = {
 };
 
 static const s_field_t s_journal_fields[] = {
-    { .key = "path", .type = S_STRING, .offset = S_CONFIG(journal_path) },
+    { .key = "path", .type = S_STRING, .offset = S_CONFIG(journal_path),
+      .max = CONFIG_MAX_JOURNAL_PATH, .check = s_check_journal_path },
     { .key = "fsync", .type = S_ENUM, .offset = S_CONFIG(journal_fsync),
       .names = s_fsync_names },
     { .key = "compact_min", .type = S_SIZE,
@@ -560,11 +629,11 @@ static const s_field_t s_log_fields[] = {
 
 static const s_field_t s_curve_fields[] = {
     { .key = "cert", .type = S_STRING, .offset = S_CONFIG(curve_cert),
-      .nullable = 1 },
+      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
     { .key = "clients", .type = S_STRING, .offset = S_CONFIG(curve_clients),
-      .nullable = 1 },
+      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
     { .key = "workers", .type = S_STRING, .offset = S_CONFIG(curve_workers),
-      .nullable = 1 },
+      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
     { .key = NULL }
 };
 
@@ -738,6 +807,68 @@ s_out_of_range(s_ctx_t *ctx, const s_node_t *node, const char *path,
                              limit, sizeof limit));
 }
 
+/* Refuses a string of more than MAX bytes: what uses it has no room. */
+static int
+s_too_long(s_ctx_t *ctx, const s_node_t *node, const char *path, int64_t max)
+{
+    assert(max > 0);            /* every string field has its bound */
+    size_t len = strlen(node->value);
+    if (len <= (size_t) max)
+        return 0;
+    s_message(ctx, node->line, node->column,
+              "%s: %zu bytes is too long (at most %" PRId64 ")", path, len,
+              max);
+    return -1;
+}
+
+/* pools[].command splits on blanks (pool.c), so it needs a word. */
+static int
+s_check_command(s_ctx_t *ctx, const s_node_t *node, const char *path)
+{
+    if (node->value[strspn(node->value, " \t")])
+        return 0;
+    s_message(ctx, node->line, node->column,
+              "%s: names no program (leave it out for the goro-worker "
+              "beside gorod)", path);
+    return -1;
+}
+
+/* journal_open creates the journal's own directory (var/ of
+   var/goro.journal) and nothing above it; anything else would fail at
+   the first start, as exit 1 without a position. */
+static int
+s_check_journal_path(s_ctx_t *ctx, const s_node_t *node, const char *path)
+{
+    const char *file = node->value;
+    char shown[CONFIG_SHOW_MAX * 4 + 4], dir[PATH_MAX], parent[PATH_MAX];
+    struct stat st;
+    if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+        s_message(ctx, node->line, node->column,
+                  "%s: \"%s\" is a directory; name a file in it, like "
+                  "%s/goro.journal", path, s_show(file, shown, sizeof shown),
+                  shown);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s", file);
+    snprintf(parent, sizeof parent, "%s", dirname(dir));
+    if (stat(parent, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        s_message(ctx, node->line, node->column, "%s: \"%s\" is not a "
+                  "directory", path, s_show(parent, shown, sizeof shown));
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s", parent);
+    const char *above = dirname(dir);
+    if (stat(above, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;               /* journal_open makes PARENT */
+    s_message(ctx, node->line, node->column,
+              "%s: directory \"%s\" does not exist (gorod creates only the "
+              "journal's own directory)", path,
+              s_show(above, shown, sizeof shown));
+    return -1;
+}
+
 /* Replaces the string at SLOT, freeing the default it held. */
 static void
 s_set_string(char **slot, const char *value)
@@ -785,6 +916,12 @@ s_walk_strings(s_ctx_t *ctx, const s_node_t *node, const char *path,
     *count = 0;
     if (node->nitems == 0)
         return 0;
+    if (node->nitems > field->max_items) {
+        s_message(ctx, node->line, node->column,
+                  "%s: %zu entries are too many (at most %zu)", path,
+                  node->nitems, field->max_items);
+        return -1;
+    }
     /* Set up before filling, so destroy frees whatever was filled. */
     *list = goro_zalloc(node->nitems * sizeof **list);
     *count = node->nitems;
@@ -802,6 +939,8 @@ s_walk_strings(s_ctx_t *ctx, const s_node_t *node, const char *path,
                       item_path);
             return -1;
         }
+        if (s_too_long(ctx, item, item_path, field->max))
+            return -1;
         (*list)[i] = goro_strdup(item->value);
     }
     return 0;
@@ -918,17 +1057,26 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
                                             : "");
             return -1;
         }
+        if (s_too_long(ctx, node, path, field->max)
+            || (field->check && field->check(ctx, node, path)))
+            return -1;
         s_set_string(slot, text);
         return 0;
 
-    case S_ENDPOINT:
-        if ((strncmp(text, "tcp://", 6) != 0 && strncmp(text, "ipc://", 6) != 0)
-            || !text[6]) {
+    case S_ENDPOINT: {
+        if (strncmp(text, "tcp://", 6) != 0 && strncmp(text, "ipc://", 6) != 0) {
             s_bad_value(ctx, node, path, field);
+            return -1;
+        }
+        char why[CONFIG_ERROR_MAX / 2], shown[CONFIG_SHOW_MAX * 4 + 4];
+        if (endpoint_check(text, why, sizeof why)) {
+            s_message(ctx, node->line, node->column, "%s: \"%s\": %s", path,
+                      s_show(text, shown, sizeof shown), why);
             return -1;
         }
         s_set_string(slot, text);
         return 0;
+    }
 
     case S_INT:
     case S_COUNT: {
@@ -958,13 +1106,23 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
         return 0;
 
     case S_DURATION: {
-        int64_t ms;
+        /* goro_util_duration refuses negatives and what is under 1 ms
+           outright; the nanoseconds say which rule broke. */
+        int64_t ns, ms;
+        if (goro_util_duration_ns(text, &ns)) {
+            s_bad_value(ctx, node, path, field);
+            return -1;
+        }
+        if (ns < 0) {
+            s_out_of_range(ctx, node, path, field, 1);
+            return -1;
+        }
         if (goro_util_duration(text, &ms)) {
-            /* goro_util refuses negatives outright; say which rule broke. */
-            if (*text == '-' && goro_util_duration(text + 1, &ms) == 0)
-                s_out_of_range(ctx, node, path, field, 1);
-            else
-                s_bad_value(ctx, node, path, field);
+            char shown[CONFIG_SHOW_MAX * 4 + 4];
+            s_message(ctx, node->line, node->column,
+                      "%s: %s is under 1ms; goro counts whole milliseconds, "
+                      "so write 0 or at least 1ms", path,
+                      s_show(text, shown, sizeof shown));
             return -1;
         }
         if (ms < field->min || ms > field->max) {
@@ -1060,6 +1218,29 @@ s_walk_section(s_ctx_t *ctx, const s_node_t *node, const char *path,
     return 0;
 }
 
+/* Two binds of one address: the second would fail at start. The message
+   goes to the key the file gives, workers if it gives both. */
+static int
+s_check_listen(s_ctx_t *ctx, const s_node_t *root, const config_t *config)
+{
+    if (!endpoint_clash(config->listen_clients, config->listen_workers))
+        return 0;
+    const s_node_t *listen = s_lookup(root, "listen");
+    const s_node_t *node = s_lookup(listen, "workers");
+    const char *key = "workers", *other = "clients";
+    if (!node) {
+        node = s_lookup(listen, "clients");
+        key = "clients";
+        other = "workers";
+    }
+    char shown[CONFIG_SHOW_MAX * 4 + 4];
+    s_message(ctx, node->line, node->column,
+              "listen.%s: \"%s\" takes the address of listen.%s; the two "
+              "need different ports or paths", key,
+              s_show(node->value, shown, sizeof shown), other);
+    return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /*  Public API                                                        */
 /* ------------------------------------------------------------------ */
@@ -1143,7 +1324,8 @@ config_parse(const char *name, const char *text, size_t size, char *err)
                       s_describe(root, got, sizeof got));
             goto error;
         }
-        if (s_walk_section(&ctx, root, "", s_top_fields, self))
+        if (s_walk_section(&ctx, root, "", s_top_fields, self)
+            || s_check_listen(&ctx, root, self))
             goto error;
     }
     s_node_destroy(&root);

@@ -1,14 +1,17 @@
 /*  goro_util - allocation, clocks, and the duration and size parsers.
 
-    Durations follow Go's time.ParseDuration (a sequence of decimal numbers
-    with a unit each: ns us ms s m h) rounded to whole milliseconds, since
-    every timeout in goro is in milliseconds.
+    Durations follow Go's time.ParseDuration to the letter: an optional
+    sign, then one or more decimal numbers (digits, a point, digits; a
+    digit on at least one side of the point) each with a unit (ns us µs
+    μs ms s m h), or "0" alone; at most 2^63-1 ns. Every timeout in goro
+    is in whole milliseconds, so goro_util_duration rounds to the nearest
+    one (half up) and refuses what is above 0 but under 1 ms, which
+    rounding would turn into 0: "no limit" or "try once".
 */
 #include "goro_util.h"
 #include "goro.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,48 +111,135 @@ goro_remaining(int64_t deadline)
     return left > 0 ? left : 0;
 }
 
+/* Go's leadingInt: the digits at *P, which must fit in 2^63. */
+static int
+s_leading_int(const char **p, uint64_t *out)
+{
+    uint64_t x = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        if (x > (UINT64_C(1) << 63) / 10)
+            return GORO_EINVAL;
+        x = x * 10 + (uint64_t) (**p - '0');
+        if (x > UINT64_C(1) << 63)
+            return GORO_EINVAL;
+    }
+    *out = x;
+    return GORO_OK;
+}
+
+/* Go's leadingFraction: the digits after a '.', as X / SCALE; digits past
+   what fits are read and dropped. */
+static void
+s_leading_fraction(const char **p, uint64_t *x_out, double *scale_out)
+{
+    uint64_t x = 0;
+    double scale = 1;
+    int overflow = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        if (overflow)
+            continue;
+        if (x > INT64_MAX / 10) {
+            overflow = 1;
+            continue;
+        }
+        uint64_t y = x * 10 + (uint64_t) (**p - '0');
+        if (y > UINT64_C(1) << 63) {
+            overflow = 1;
+            continue;
+        }
+        x = y;
+        scale *= 10;
+    }
+    *x_out = x;
+    *scale_out = scale;
+}
+
 int
-goro_util_duration(const char *text, int64_t *ms_out)
+goro_util_duration_ns(const char *text, int64_t *ns_out)
 {
     static const struct {
         const char *unit;
-        double ms;
+        uint64_t ns;
     } units[] = {
-        {"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1},
-        {"s", 1000}, {"m", 60000}, {"h", 3600000},
+        {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
+        {"ms", 1000000}, {"s", 1000000000}, {"m", UINT64_C(60000000000)},
+        {"h", UINT64_C(3600000000000)},
     };
-    if (!text || !*text)
+    if (!text)
         return GORO_EINVAL;
-    if (strcmp(text, "0") == 0) {
-        *ms_out = 0;
+    const char *p = text;
+    int negative = 0;
+    if (*p == '-' || *p == '+')
+        negative = *p++ == '-';
+    if (strcmp(p, "0") == 0) {
+        *ns_out = 0;
         return GORO_OK;
     }
-    double total = 0;
-    const char *p = text;
-    while (*p) {
-        if (!isdigit((unsigned char) *p) && *p != '.')
-            return GORO_EINVAL;
-        char *end;
-        double value = strtod(p, &end);
-        if (end == p)
-            return GORO_EINVAL;
-        p = end;
-        size_t best = 0, best_len = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            size_t len = strlen(units[i].unit);
-            if (strncmp(p, units[i].unit, len) == 0 && len > best_len) {
-                best = i;
-                best_len = len;
-            }
-        }
-        if (best_len == 0)
-            return GORO_EINVAL;     /* Go requires a unit on each number */
-        total += value * units[best].ms;
-        p += best_len;
-    }
-    if (!isfinite(total) || total > 9.2e15)
+    if (!*p)
         return GORO_EINVAL;
-    *ms_out = (int64_t) llround(total);
+    uint64_t total = 0;
+    while (*p) {
+        if (*p != '.' && (*p < '0' || *p > '9'))
+            return GORO_EINVAL;
+        const char *digits = p;
+        uint64_t whole, fraction = 0;
+        double scale = 1;
+        if (s_leading_int(&p, &whole))
+            return GORO_EINVAL;
+        int before = p != digits, after = 0;
+        if (*p == '.') {
+            const char *point = ++p;
+            s_leading_fraction(&p, &fraction, &scale);
+            after = p != point;
+        }
+        if (!before && !after)
+            return GORO_EINVAL;         /* ".s", "-.s" */
+        /* The unit runs to the next number, as in Go: "1e3ms" has unit
+           "e", which is no unit. */
+        size_t len = 0;
+        while (p[len] && p[len] != '.' && (p[len] < '0' || p[len] > '9'))
+            len++;
+        size_t i = 0;
+        while (i < sizeof units / sizeof units[0]
+               && (strlen(units[i].unit) != len
+                   || strncmp(p, units[i].unit, len) != 0))
+            i++;
+        if (i == sizeof units / sizeof units[0])
+            return GORO_EINVAL;         /* missing or unknown unit */
+        p += len;
+        uint64_t unit = units[i].ns;
+        if (whole > (UINT64_C(1) << 63) / unit)
+            return GORO_EINVAL;
+        uint64_t value = whole * unit;
+        if (fraction > 0) {
+            /* Go does this step in float64; so do we, to agree to the ns. */
+            value += (uint64_t) ((double) fraction * ((double) unit / scale));
+            if (value > UINT64_C(1) << 63)
+                return GORO_EINVAL;
+        }
+        total += value;
+        if (total > UINT64_C(1) << 63)
+            return GORO_EINVAL;
+    }
+    if (negative) {
+        *ns_out = total == UINT64_C(1) << 63 ? INT64_MIN : -(int64_t) total;
+        return GORO_OK;
+    }
+    if (total > INT64_MAX)
+        return GORO_EINVAL;
+    *ns_out = (int64_t) total;
+    return GORO_OK;
+}
+
+int
+goro_util_duration(const char *text, int64_t *ms_out)
+{
+    int64_t ns;
+    if (goro_util_duration_ns(text, &ns) || ns < 0
+        || (ns > 0 && ns < GORO_NS_PER_MS))
+        return GORO_EINVAL;
+    /* Half a millisecond or more rounds up, as llround would. */
+    *ms_out = ns / GORO_NS_PER_MS + (ns % GORO_NS_PER_MS >= GORO_NS_PER_MS / 2);
     return GORO_OK;
 }
 

@@ -29,8 +29,15 @@ int64_t goro_now(void);
 /* Wall-clock epoch milliseconds; only for what leaves the process. */
 int64_t goro_wall_ms(void);
 
-/* Go duration syntax to ms; GORO_EINVAL on anything else. Negative
-   durations are refused: the contract spells "forever" as -1 elsewhere. */
+#define GORO_NS_PER_MS INT64_C(1000000)
+
+/* Go's time.ParseDuration, exactly: TEXT to signed nanoseconds, or
+   GORO_EINVAL for what Go refuses (syntax, unknown unit, overflow). */
+int goro_util_duration_ns(const char *text, int64_t *ns_out);
+
+/* A Go duration to ms, rounded to the nearest (half up). GORO_EINVAL for
+   what goro_util_duration_ns refuses, a negative duration (the contract
+   spells "forever" as -1 elsewhere) and one above 0 but under 1 ms. */
 int goro_util_duration(const char *text, int64_t *ms_out);
 
 /* "1024", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */

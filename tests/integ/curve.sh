@@ -147,7 +147,7 @@ rc=0
 "$BIN/gorod" -c open.yaml 2>open.log || rc=$?
 [ "$rc" = 2 ] || fail "gorod used a world-readable secret (exit $rc, wanted 2)"
 grep -q "chmod 600" open.log || fail "gorod did not say how to fix the secret's mode"
-printf 'listen: { clients: "tcp://0.0.0.0:0" }\npools: []\n' >plain.yaml
+printf 'listen: { clients: "tcp://0.0.0.0:*" }\npools: []\n' >plain.yaml
 rc=0
 "$BIN/gorod" -c plain.yaml 2>plain.log || rc=$?
 [ "$rc" = 2 ] || fail "gorod bound 0.0.0.0 without CURVE (exit $rc, wanted 2)"

@@ -357,6 +357,35 @@ test_usage_and_help(void **state)
     s_reset();
 }
 
+/* Durations follow Go's time.ParseDuration, and a timeout above 0 but
+   under 1 ms is refused rather than rounded to 0 ("no limit" for go,
+   "try once" for recv). All are usage errors, found before connecting. */
+static void
+test_bad_durations(void **state)
+{
+    (void) state;
+    static const char *const bad[] = {
+        "500us", "999999ns", "1e3ms", "0x1fs", "1.s5", "10", "-1s", " 1s",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *go[] = {GORO, "-e", NOBODY, "go", "--timeout", bad[i],
+                            "--", "true", NULL};
+        const char *recv[] = {GORO, "-e", NOBODY, "recv", "c", "--timeout",
+                              bad[i], NULL};
+        const char *const *argvs[] = {go, recv};
+        for (size_t j = 0; j < 2; j++) {
+            int code = s_run(argvs[j]);
+            if (code != 2 || !strstr(s_err, "bad duration")
+                || !strstr(s_err, bad[i]))
+                fail_msg("goro %s --timeout \"%s\": exit %d, stderr \"%s\"",
+                         argvs[j][3], bad[i], code, s_err);
+            s_assert_has(s_err, "at least 1ms");
+            assert_int_equal(s_lines(s_err), 1);
+        }
+    }
+    s_reset();
+}
+
 /* No daemon: exit 1 and one line that says where we looked. */
 static void
 test_no_daemon(void **state)
@@ -390,28 +419,38 @@ s_gorod_with(const char *config, const char **path_out)
     return s_run(argv);
 }
 
+/* gorod with CONFIG exits 2, saying "FILE:AT:" and FRAGMENT. */
+static void
+s_gorod_bad(const char *config, const char *at, const char *fragment)
+{
+    const char *path;
+    assert_int_equal(s_gorod_with(config, &path), 2);
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%s:", path, at);
+    s_assert_has(s_err, where);
+    s_assert_has(s_err, fragment);
+}
+
 static void
 test_gorod_bad_config(void **state)
 {
     (void) state;
-    const char *path;
-    /* an unknown key on line 3, column 3 */
-    int code = s_gorod_with("listen:\n"
-                            "  clients: \"tcp://127.0.0.1:*\"\n"
-                            "  bogus: 1\n"
-                            "pools: []\n", &path);
-    assert_int_equal(code, 2);
-    char where[4200];
-    snprintf(where, sizeof where, "%s:3:3:", path);
-    s_assert_has(s_err, where);
-    s_assert_has(s_err, "bogus");
-
-    /* a bad value on line 2, column 24 */
-    code = s_gorod_with("pools: []\n"
-                        "heartbeat: { interval: soon }\n", &path);
-    assert_int_equal(code, 2);
-    snprintf(where, sizeof where, "%s:2:24:", path);
-    s_assert_has(s_err, where);
+    s_gorod_bad("listen:\n"
+                "  clients: \"tcp://127.0.0.1:*\"\n"
+                "  bogus: 1\n"
+                "pools: []\n", "3:3", "bogus");
+    s_gorod_bad("pools: []\n"
+                "heartbeat: { interval: soon }\n", "2:24", "soon");
+    /* Ports ZeroMQ would bind as another (99999 as 34463), and two binds
+       of one address: config errors with a position, not exit 1 at bind. */
+    s_gorod_bad("pools: []\n"
+                "listen:\n"
+                "  clients: tcp://127.0.0.1:99999\n", "3:12",
+                "port \"99999\" is not 1 to 65535");
+    s_gorod_bad("pools: []\n"
+                "listen: { clients: tcp://127.0.0.1:7709,\n"
+                "          workers: tcp://127.0.0.1:7709 }\n", "3:20",
+                "takes the address of listen.clients");
 
     /* a file that is not there */
     const char *argv[] = {GOROD, "-c", "/nonexistent/goro.yaml", NULL};
@@ -448,6 +487,7 @@ main(void)
         HARNESS_TEST(test_listings),
         HARNESS_TEST(test_app_function_cli),
         cmocka_unit_test(test_usage_and_help),
+        cmocka_unit_test(test_bad_durations),
         cmocka_unit_test(test_no_daemon),
         cmocka_unit_test(test_gorod_bad_config),
         cmocka_unit_test(test_gorod_refuses_open_bind),

@@ -328,8 +328,8 @@ test_each_key_overrides_alone(void **state)
     assert_int_equal(c->shutdown_grace_ms, 0);
     config_destroy(&c);
 
-    c = s_good("jobs: { exec: { max_output: 0 } }");
-    assert_int_equal(c->exec_max_output, 0);
+    c = s_good("jobs: { exec: { max_output: 1 } }");
+    assert_int_equal(c->exec_max_output, 1);
     assert_int_equal(c->exec_enabled, 1);
     config_destroy(&c);
 
@@ -432,9 +432,10 @@ test_later_key_replaces_default_without_leak(void **state)
 {
     (void) state;
     /* Strings replaced twice over in one parse: defaults then values. */
-    config_t *c = s_good("listen: { clients: tcp://a:1, workers: tcp://b:2 }\n"
+    config_t *c = s_good("listen: { clients: tcp://127.0.0.1:1, "
+                         "workers: tcp://127.0.0.2:2 }\n"
                          "journal: { path: x }\n");
-    assert_string_equal(c->listen_clients, "tcp://a:1");
+    assert_string_equal(c->listen_clients, "tcp://127.0.0.1:1");
     assert_string_equal(c->journal_path, "x");
     config_destroy(&c);
 }
@@ -562,6 +563,11 @@ test_bad_size(void **state)
           "limits.max_message: 0 is out of range (at least 1)");
     s_bad("jobs: { exec: { max_output: -1 } }", "1:29",
           "jobs.exec.max_output: \"-1\" is not a size");
+    /* goro-worker refuses --max-output 0: a pool would restart forever. */
+    s_bad("jobs: { exec: { max_output: 0 } }", "1:29",
+          "jobs.exec.max_output: 0 is out of range (at least 1)");
+    s_bad("jobs: { exec: { max_output: 257MiB } }", "1:29",
+          "jobs.exec.max_output: 257MiB is out of range (at most 256MiB)");
 }
 
 static void
@@ -614,8 +620,360 @@ test_bad_endpoint(void **state)
           "listen.clients: \"127.0.0.1:7700\" is not an endpoint "
           "(tcp://HOST:PORT or ipc://PATH)");
     s_bad("listen: { workers: 'tcp://' }", "1:20",
-          "listen.workers: \"tcp://\" is not an endpoint");
+          "listen.workers: \"tcp://\": no port");
     s_bad("listen: { workers: inproc://x }", "1:20", "is not an endpoint");
+}
+
+/* ZeroMQ would bind these as some other port, or fail only at bind. */
+static void
+test_endpoint_ports(void **state)
+{
+    (void) state;
+    s_bad("listen: { clients: tcp://127.0.0.1:99999 }", "1:20",
+          "listen.clients: \"tcp://127.0.0.1:99999\": port \"99999\" is not "
+          "1 to 65535, or * for any free one");
+    s_bad("listen: { clients: tcp://127.0.0.1:-1 }", "1:20",
+          "port \"-1\" is not 1 to 65535");
+    s_bad("listen: { clients: tcp://127.0.0.1:0 }", "1:20",
+          "port \"0\" is not 1 to 65535");
+    s_bad("listen: { workers: tcp://127.0.0.1:65536 }", "1:20",
+          "listen.workers: \"tcp://127.0.0.1:65536\": port \"65536\"");
+    s_bad("listen: { workers: tcp://127.0.0.1:0x10 }", "1:20", "port \"0x10\"");
+    s_bad("listen: { workers: \"tcp://127.0.0.1:\" }", "1:20", "port \"\"");
+    s_bad("listen: { workers: tcp://127.0.0.1 }", "1:20", "no port");
+    s_bad("listen: { workers: tcp://127.0.0.1:1234567 }", "1:20",
+          "port \"1234567\"");
+
+    config_t *c = s_good("listen: { clients: \"tcp://127.0.0.1:*\", "
+                         "workers: tcp://127.0.0.1:65535 }");
+    assert_string_equal(c->listen_clients, "tcp://127.0.0.1:*");
+    assert_string_equal(c->listen_workers, "tcp://127.0.0.1:65535");
+    config_destroy(&c);
+    c = s_good("listen: { clients: tcp://127.0.0.1:1 }");
+    config_destroy(&c);
+}
+
+static void
+test_endpoint_hosts(void **state)
+{
+    (void) state;
+    s_bad("listen: { clients: tcp://127.1:7700 }", "1:20",
+          "\"127.1\" is not an IPv4 address");
+    s_bad("listen: { clients: tcp://256.0.0.1:7700 }", "1:20",
+          "\"256.0.0.1\" is not an IPv4 address");
+    s_bad("listen: { clients: tcp://1.2.3.4.5:7700 }", "1:20",
+          "is not an IPv4 address");
+    /* ZeroMQ takes a name for an interface, never for a host. */
+    s_bad("listen: { clients: tcp://localhost:7700 }", "1:20",
+          "no network interface is named \"localhost\"; gorod binds to an "
+          "IPv4 address (like 127.0.0.1), * or an interface name");
+    s_bad("listen: { clients: \"tcp://[::1]:7700\" }", "1:20",
+          "IPv6 addresses are not supported");
+    s_bad("listen: { clients: \"tcp://:7700\" }", "1:20", "no host");
+
+    config_t *c = s_good("listen: { clients: \"tcp://*:7700\", "
+                         "workers: tcp://lo:7701 }");
+    assert_string_equal(c->listen_clients, "tcp://*:7700");
+    assert_string_equal(c->listen_workers, "tcp://lo:7701");
+    config_destroy(&c);
+    c = s_good("listen: { clients: tcp://0.0.0.0:7702 }");
+    config_destroy(&c);
+}
+
+/* A blank anywhere in an endpoint, the end included, is a mistake. */
+static void
+test_endpoint_blanks(void **state)
+{
+    (void) state;
+    s_bad("listen: { clients: \"tcp://127.0.0.1:7700 \" }", "1:20",
+          "listen.clients: \"tcp://127.0.0.1:7700 \": a blank or control "
+          "character at character 21");
+    s_bad("listen:\n  workers: \"ipc:///tmp/w.sock\\t\"\n", "2:12",
+          "listen.workers: \"ipc:///tmp/w.sock\\t\": a blank or control "
+          "character at character 18");
+    s_bad("listen: { clients: \" tcp://127.0.0.1:7700\" }", "1:20",
+          "is not an endpoint");
+    s_bad("listen: { clients: \"tcp://127.0.0.1: 7700\" }", "1:20",
+          "a blank or control character at character 17");
+}
+
+static void
+test_endpoint_ipc(void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/test_config.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char text[512], where[256];
+
+    /* sun_path holds 107 bytes and a NUL. */
+    char path[200];
+    int len = snprintf(path, sizeof path, "%s/", dir);
+    memset(path + len, 's', 107 - (size_t) len);
+    path[107] = '\0';
+    snprintf(text, sizeof text, "listen: { clients: \"ipc://%s\" }", path);
+    config_t *c = s_good(text);
+    config_destroy(&c);
+    snprintf(text, sizeof text, "listen: { clients: \"ipc://%ss\" }", path);
+    s_bad(text, "1:20", "the socket path is 108 bytes, longer than the 107 a "
+                        "Unix socket takes");
+
+    snprintf(text, sizeof text,
+             "listen: { clients: \"ipc://%s/gone/c.sock\" }", dir);
+    snprintf(where, sizeof where, "directory \"%s/gone\" does not exist", dir);
+    s_bad(text, "1:20", where);
+
+    char file[64];
+    snprintf(file, sizeof file, "%s/file", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(text, sizeof text,
+             "pools: []\nlisten: { workers: \"ipc://%s/w.sock\" }", file);
+    snprintf(where, sizeof where, "\"%s\" is not a directory", file);
+    s_bad(text, "2:20", where);
+
+    s_bad("listen: { clients: \"ipc://\" }", "1:20", "no path");
+    c = s_good("listen: { clients: \"ipc://*\", workers: ipc://@goro-w }");
+    assert_string_equal(c->listen_workers, "ipc://@goro-w");
+    config_destroy(&c);
+    c = s_good("listen: { clients: ipc://relative.sock }");
+    config_destroy(&c);
+
+    unlink(file);
+    rmdir(dir);
+}
+
+static void
+test_listen_clash(void **state)
+{
+    (void) state;
+    s_bad("listen:\n  clients: tcp://127.0.0.1:7000\n"
+          "  workers: tcp://127.0.0.1:7000\n", "3:12",
+          "listen.workers: \"tcp://127.0.0.1:7000\" takes the address of "
+          "listen.clients; the two need different ports or paths");
+    s_bad("listen: { clients: \"tcp://*:7000\", workers: tcp://127.0.0.1:7000 }",
+          "1:45", "listen.workers");
+    s_bad("listen: { clients: ipc:///tmp/x.sock, workers: ipc:///tmp/x.sock }",
+          "1:48", "takes the address of listen.clients");
+    /* Only clients given, on the default workers' address. */
+    s_bad("listen: { clients: tcp://127.0.0.1:7701 }", "1:20",
+          "listen.clients: \"tcp://127.0.0.1:7701\" takes the address of "
+          "listen.workers");
+
+    /* "*" picks a free port or path each time: never the same. */
+    config_t *c = s_good("listen: { clients: \"tcp://127.0.0.1:*\", "
+                         "workers: \"tcp://127.0.0.1:*\" }");
+    config_destroy(&c);
+    c = s_good("listen: { clients: \"ipc://*\", workers: \"ipc://*\" }");
+    config_destroy(&c);
+    c = s_good("listen: { clients: tcp://127.0.0.1:7000, "
+               "workers: tcp://127.0.0.2:7000 }");
+    config_destroy(&c);
+}
+
+static void
+test_journal_path(void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/test_config.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char text[512], where[256];
+
+    snprintf(text, sizeof text, "journal: { path: %s }", dir);
+    snprintf(where, sizeof where, "journal.path: \"%s\" is a directory; "
+             "name a file in it, like %s/goro.journal", dir, dir);
+    s_bad(text, "1:18", where);
+
+    snprintf(text, sizeof text, "journal:\n  path: %s/a/b/j\n", dir);
+    snprintf(where, sizeof where, "journal.path: directory \"%s/a\" does not "
+             "exist", dir);
+    s_bad(text, "2:9", where);
+
+    char file[64];
+    snprintf(file, sizeof file, "%s/file", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(text, sizeof text, "journal: { path: %s/j }", file);
+    snprintf(where, sizeof where, "\"%s\" is not a directory", file);
+    s_bad(text, "1:18", where);
+
+    /* One missing level is the one journal_open creates, like var/. */
+    snprintf(text, sizeof text, "journal: { path: %s/var/goro.journal }", dir);
+    config_t *c = s_good(text);
+    config_destroy(&c);
+    snprintf(text, sizeof text, "journal: { path: %s/goro.journal }", dir);
+    c = s_good(text);
+    config_destroy(&c);
+
+    unlink(file);
+    rmdir(dir);
+}
+
+/* A string of N copies of C, for the length bounds. */
+static char *
+s_repeat(char c, size_t n)
+{
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, c, n);
+    text[n] = '\0';
+    return text;
+}
+
+/* PREFIX, N bytes of 'x', SUFFIX must fail as s_bad says. */
+static void
+s_bad_long(const char *prefix, size_t n, const char *suffix,
+           const char *where, const char *fragment)
+{
+    char *value = s_repeat('x', n);
+    size_t size = strlen(prefix) + n + strlen(suffix) + 1;
+    char *text = malloc(size);
+    assert_non_null(text);
+    snprintf(text, size, "%s%s%s", prefix, value, suffix);
+    s_bad(text, where, fragment);
+    free(text);
+    free(value);
+}
+
+static void
+test_numbers_bounded(void **state)
+{
+    (void) state;
+    /* interval x liveness in ms must not overflow, and goro-worker
+       clamps WELCOME to an hour and a thousand beats. */
+    s_bad("heartbeat: { interval: 2562047h }", "1:24",
+          "heartbeat.interval: 2562047h is out of range (at most 1h)");
+    s_bad("heartbeat: { interval: 61m }", "1:24", "(at most 1h)");
+    s_bad("heartbeat: { liveness: 1001 }", "1:24",
+          "heartbeat.liveness: 1001 is out of range (at most 1000)");
+    s_bad("heartbeat: { liveness: 2147483647 }", "1:24", "(at most 1000)");
+    config_t *c = s_good("heartbeat: { interval: 1h, liveness: 1000 }");
+    assert_int_equal(c->heartbeat_interval_ms, 3600000);
+    assert_int_equal(c->heartbeat_liveness, 1000);
+    config_destroy(&c);
+
+    s_bad("pools: [ { name: a, processes: 1025 } ]", "1:32",
+          "pools[0].processes: 1025 is out of range (at most 1024)");
+    s_bad("pools: [ { name: a, concurrency: 4097 } ]", "1:34",
+          "pools[0].concurrency: 4097 is out of range (at most 4096)");
+    c = s_good("pools: [ { name: a, processes: 1024, concurrency: 4096 } ]");
+    config_destroy(&c);
+
+    /* now + any of these must not overflow */
+    s_bad("jobs: { result_ttl: 87601h }", "1:21",
+          "jobs.result_ttl: 87601h is out of range (at most 87600h)");
+    s_bad("jobs: { timeout: 2562047h }", "1:18",
+          "jobs.timeout: 2562047h is out of range (at most 87600h)");
+    s_bad("jobs: { shutdown_grace: 100000h }", "1:25", "(at most 87600h)");
+    s_bad("jobs: { exec: { limits: { cpu: 100000h } } }", "1:32",
+          "jobs.exec.limits.cpu: 100000h is out of range (at most 87600h)");
+    s_bad("jobs: { result_ttl: 3000000h }", "1:21",
+          "jobs.result_ttl: \"3000000h\" is not a duration");
+    c = s_good("jobs: { result_ttl: 87600h, timeout: 87600h }");
+    assert_int_equal(c->result_ttl_ms, INT64_C(87600) * 3600 * 1000);
+    config_destroy(&c);
+}
+
+static void
+test_strings_bounded(void **state)
+{
+    (void) state;
+    /* goro-worker --name takes 255 bytes, and the pool adds "/1023". */
+    s_bad_long("pools: [ { name: ", 251, " } ]", "1:18",
+               "pools[0].name: 251 bytes is too long (at most 250)");
+    char *name = s_repeat('n', 250);
+    char text[600];
+    snprintf(text, sizeof text, "pools: [ { name: %s } ]", name);
+    config_t *c = s_good(text);
+    assert_string_equal(c->pools[0].name, name);
+    config_destroy(&c);
+    free(name);
+
+    s_bad_long("pools: [ { name: a, command: ", 4096, " } ]", "1:30",
+               "pools[0].command: 4096 bytes is too long (at most 4095)");
+    s_bad("pools: [ { name: a, command: \"  \" } ]", "1:30",
+          "pools[0].command: names no program");
+    /* WELCOME carries "env=GLOB" and "run_as=USER" as 255-byte strings. */
+    s_bad_long("jobs: { exec: { env: [PATH, ", 252, "] } }", "1:29",
+               "jobs.exec.env[1]: 252 bytes is too long (at most 251)");
+    s_bad_long("jobs: { exec: { run_as: ", 249, " } }", "1:25",
+               "jobs.exec.run_as: 249 bytes is too long (at most 248)");
+    s_bad_long("jobs: { exec: { allow: [", 4096, "] } }", "1:25",
+               "jobs.exec.allow[0]: 4096 bytes is too long (at most 4095)");
+    s_bad_long("journal: { path: ", 4088, " }", "1:18",
+               "journal.path: 4088 bytes is too long (at most 4087)");
+    s_bad_long("security: { curve: { cert: ", 4096, " } }", "1:28",
+               "security.curve.cert: 4096 bytes is too long (at most 4095)");
+    s_bad_long("security: { curve: { clients: ", 4096, " } }", "1:31",
+               "(at most 4095)");
+    s_bad_long("security: { curve: { workers: ", 4096, " } }", "1:31",
+               "(at most 4095)");
+
+    /* and WELCOME's list holds 1024 strings: the env lines and 5 more */
+    char *many = malloc(1020 * 3 + 64);
+    assert_non_null(many);
+    size_t n = (size_t) sprintf(many, "jobs: { exec: { env: [");
+    for (int i = 0; i < 1020; i++)
+        n += (size_t) sprintf(many + n, "%sE", i ? "," : "");
+    sprintf(many + n, "] } }");
+    s_bad(many, "1:22",
+          "jobs.exec.env: 1020 entries are too many (at most 1019)");
+    free(many);
+}
+
+/* Go's syntax exactly, and nothing between 0 and 1 ms. */
+static void
+test_durations_go_syntax(void **state)
+{
+    (void) state;
+    s_bad("jobs: { timeout: 1e3ms }", "1:18",
+          "jobs.timeout: \"1e3ms\" is not a duration");
+    s_bad("jobs: { timeout: 0x1fs }", "1:18", "\"0x1fs\" is not a duration");
+    s_bad("jobs: { timeout: 1.s5 }", "1:18", "\"1.s5\" is not a duration");
+    s_bad("jobs: { timeout: . }", "1:18", "\".\" is not a duration");
+    /* 400us would round to 0, which for jobs.timeout means "none". */
+    s_bad("jobs: { timeout: 400us }", "1:18",
+          "jobs.timeout: 400us is under 1ms; goro counts whole "
+          "milliseconds, so write 0 or at least 1ms");
+    s_bad("heartbeat: { interval: 500us }", "1:24",
+          "heartbeat.interval: 500us is under 1ms");
+    s_bad("jobs: { timeout: -1ns }", "1:18",
+          "jobs.timeout: -1ns is out of range (at least 0)");
+
+    config_t *c = s_good("jobs: { timeout: .5s, result_ttl: 1.s, "
+                         "shutdown_grace: 1.5ms }\n");
+    assert_int_equal(c->job_timeout_ms, 500);
+    assert_int_equal(c->result_ttl_ms, 1000);
+    assert_int_equal(c->shutdown_grace_ms, 2);      /* rounds half up */
+    config_destroy(&c);
+    c = s_good("jobs: { timeout: 2h45m4s1ms }");
+    assert_int_equal(c->job_timeout_ms, (2 * 3600 + 45 * 60 + 4) * 1000 + 1);
+    config_destroy(&c);
+    c = s_good("jobs: { timeout: +1m, result_ttl: -0 }\n"
+               "heartbeat: { interval: 1h }\n");
+    assert_int_equal(c->job_timeout_ms, 60000);
+    assert_int_equal(c->result_ttl_ms, 0);
+    config_destroy(&c);
+    s_bad("heartbeat: { interval: 2h45m4s1ms }", "1:24", "(at most 1h)");
+}
+
+/* Every key has one type; a tag could only contradict it. */
+static void
+test_tags_refused(void **state)
+{
+    (void) state;
+    s_bad("log: { level: !!str info }", "1:15",
+          "YAML tags (here \"tag:yaml.org,2002:str\") are not supported");
+    s_bad("log:\n  level: !custom info\n", "2:10",
+          "YAML tags (here \"!custom\") are not supported; write the value "
+          "without it");
+    s_bad("heartbeat: !!map { interval: 1s }", "1:12", "YAML tags");
+    s_bad("pools: !!seq []", "1:8", "YAML tags");
+    s_bad("jobs: { exec: { allow: [a, !x b] } }", "1:28", "\"!x\"");
+    s_bad("--- !!map\nlog: {}\n", "1:5", "YAML tags");
+    s_bad("log: { level: ! info }", "1:15", "(here \"!\")");
+    s_bad("journal: { path: !!str 'x' }", "1:18", "YAML tags");
 }
 
 static void
@@ -837,7 +1195,7 @@ static void
 test_errors_after_partial_fill_do_not_leak(void **state)
 {
     (void) state;
-    s_bad("listen: { clients: tcp://a:1 }\n"
+    s_bad("listen: { clients: tcp://127.0.0.1:1 }\n"
           "pools: [ { name: a, command: x }, { name: b, command: y }, 5 ]\n",
           "2:60", "pools[2]: wrong type");
     s_bad("jobs: { exec: { allow: [a, b, c, [d]] } }\n", "1:34",
@@ -875,6 +1233,16 @@ main(void)
         cmocka_unit_test(test_bad_int),
         cmocka_unit_test(test_bad_bool),
         cmocka_unit_test(test_bad_endpoint),
+        cmocka_unit_test(test_endpoint_ports),
+        cmocka_unit_test(test_endpoint_hosts),
+        cmocka_unit_test(test_endpoint_blanks),
+        cmocka_unit_test(test_endpoint_ipc),
+        cmocka_unit_test(test_listen_clash),
+        cmocka_unit_test(test_journal_path),
+        cmocka_unit_test(test_numbers_bounded),
+        cmocka_unit_test(test_strings_bounded),
+        cmocka_unit_test(test_durations_go_syntax),
+        cmocka_unit_test(test_tags_refused),
         cmocka_unit_test(test_pool_names),
         cmocka_unit_test(test_alias_refused),
         cmocka_unit_test(test_deep_nesting_refused),
