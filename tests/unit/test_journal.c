@@ -3,9 +3,11 @@
     CRC32C of the frame | frame, every flush ended by a J_COMMIT),
     append/flush/replay in order, torn tails cut at every offset (a turn
     comes back whole or not at all), single-bit flips anywhere in a middle
-    turn (the length field included: corruption, not a torn tail),
-    --repair keeping the whole turns before the bad one, zero tails,
-    compaction and a "crash" at each of its I/O steps, the fsync
+    turn or in the whole last record (the length field included:
+    corruption, not a torn tail), --repair keeping the whole turns before
+    the bad one, zero tails, a header cut short (an empty journal), the
+    lock that keeps a second opener out, compaction and a "crash" at each
+    of its I/O steps, the fsync
     policies, and a round trip of the job, channel and waitgroup tables
     through the journal and through a snapshot.
 
