@@ -1,7 +1,7 @@
 /*  gorod - the goro daemon's entry point: arguments, config, the
     fail-closed security check, then the server loop. Exit codes: 0 after a
-    clean stop, 1 if it cannot start (e.g. an endpoint is taken), 2 for a
-    usage or config error.
+    clean stop, 1 if it cannot start (e.g. an endpoint is taken, or another
+    gorod has the journal), 2 for a usage or config error.
 */
 #include "auth.h"
 #include "config.h"

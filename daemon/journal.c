@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 struct journal {
     char *path;
     int fd;
+    int lock_fd;                /* PATH.lock, flocked while open */
     config_fsync_t fsync;
     uint8_t *buf;               /* records of this turn */
     size_t used, alloc;
@@ -171,6 +173,15 @@ s_get32(const uint8_t *in)
            | (uint32_t) in[2] << 8 | in[3];
 }
 
+static bool
+s_all_zero(const uint8_t *buf, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (buf[i])
+            return false;
+    return true;
+}
+
 static void
 s_header(uint8_t out[JOURNAL_HEADER])
 {
@@ -180,46 +191,131 @@ s_header(uint8_t out[JOURNAL_HEADER])
 
 /* ---- open ---------------------------------------------------------- */
 
+/* Takes PATH.lock (flock, held while the journal is open) and writes our
+   pid in it: a lock file rather than the journal itself, because
+   compaction renames a new file over the journal and a lock on the old
+   one would go with it. The fd, or -1 with a message in ERR that names
+   the gorod holding it. */
+static int
+s_lock(const char *path, char *err, size_t err_size)
+{
+    char lock[PATH_MAX];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open %s: %s", lock, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            char text[24] = "";
+            ssize_t n = pread(fd, text, sizeof text - 1, 0);
+            long pid = n > 0 ? strtol(text, NULL, 10) : 0;
+            /* no pid if we read between its truncate and its write */
+            if (pid > 0)
+                snprintf(err, err_size, "journal %s is in use by another "
+                         "gorod (pid %ld holds %s)", path, pid, lock);
+            else
+                snprintf(err, err_size, "journal %s is in use by another "
+                         "gorod (it holds %s)", path, lock);
+        }
+        else
+            snprintf(err, err_size, "cannot lock %s: %s", lock,
+                     strerror(errno));
+        close(fd);
+        return -1;
+    }
+    char text[24];
+    int len = snprintf(text, sizeof text, "%ld\n", (long) getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t) len, 0) != len) {
+        snprintf(err, err_size, "cannot write %s: %s", lock, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* True if the SIZE bytes of a file shorter than the header are what a
+   crash while it was being created leaves: part of the header, or
+   space allocated and never written. */
+static bool
+s_header_torn(const uint8_t *buf, size_t size)
+{
+    uint8_t header[JOURNAL_HEADER];
+    s_header(header);
+    return memcmp(buf, header, size) == 0 || s_all_zero(buf, size);
+}
+
+/* Gives a file that holds no record yet (empty, or its header cut
+   short) the header of an empty journal. A short file that is something
+   else is left for journal_replay to refuse. */
+static int
+s_start_empty(int fd, const char *path, struct stat *st)
+{
+    uint8_t buf[JOURNAL_HEADER];
+    size_t size = (size_t) st->st_size;
+    if (size >= JOURNAL_HEADER)
+        return 0;
+    if (size > 0) {
+        if (pread(fd, buf, size, 0) != (ssize_t) size
+            || !s_header_torn(buf, size))
+            return 0;
+        log_warn("journal %s: %zu bytes, shorter than its header (a crash "
+                 "while it was created); starting with an empty journal",
+                 path, size);
+    }
+    s_header(buf);
+    /* the file offset is still 0: nothing has written through FD */
+    if (ftruncate(fd, 0) != 0 || s_write_all(fd, buf, sizeof buf) != 0
+        || s_io.fsync(fd) != 0)
+        return -1;
+    st->st_size = JOURNAL_HEADER;
+    return 0;
+}
+
 journal_t *
 journal_open(const char *path, config_fsync_t fsync_mode, char *err,
              size_t err_size)
 {
     s_mkdir_parent(path);
+    int lock_fd = s_lock(path, err, err_size);
+    if (lock_fd < 0)
+        return NULL;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, err_size, "cannot open journal %s: %s", path,
                  strerror(errno));
-        return NULL;
+        goto error_lock;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         snprintf(err, err_size, "cannot stat journal %s: %s", path,
                  strerror(errno));
-        close(fd);
-        return NULL;
+        goto error_fd;
     }
-    if (st.st_size == 0) {
-        uint8_t header[JOURNAL_HEADER];
-        s_header(header);
-        if (s_write_all(fd, header, sizeof header) != 0
-            || s_io.fsync(fd) != 0) {
-            snprintf(err, err_size, "cannot write journal %s: %s", path,
-                     strerror(errno));
-            close(fd);
-            return NULL;
-        }
-        st.st_size = JOURNAL_HEADER;
+    if (s_start_empty(fd, path, &st) != 0) {
+        snprintf(err, err_size, "cannot write journal %s: %s", path,
+                 strerror(errno));
+        goto error_fd;
     }
-    char stale[PATH_MAX];           /* a compaction that never finished */
+    /* A compaction that never finished; only now, under the lock, is it
+       surely not another gorod's in progress. */
+    char stale[PATH_MAX];
     snprintf(stale, sizeof stale, "%s.compact", path);
     unlink(stale);
     journal_t *self = goro_zalloc(sizeof *self);
     self->path = goro_strdup(path);
     self->fd = fd;
+    self->lock_fd = lock_fd;
     self->fsync = fsync_mode;
     self->size = (uint64_t) st.st_size;
     self->synced_at = goro_now();
     return self;
+error_fd:
+    close(fd);
+error_lock:
+    close(lock_fd);
+    return NULL;
 }
 
 void
@@ -241,6 +337,7 @@ journal_destroy(journal_t **self_p)
         if (self->dirty && self->fsync != CONFIG_FSYNC_NEVER)
             s_io.fsync(self->fd);
         close(self->fd);
+        close(self->lock_fd);   /* after the last write */
         free(self->buf);
         free(self->path);
         free(self);
@@ -285,15 +382,6 @@ typedef enum {
     REC_SHORT,                  /* runs past the end of the file */
     REC_BAD                     /* whole, but a checksum is wrong */
 } rec_t;
-
-static bool
-s_all_zero(const uint8_t *buf, size_t size)
-{
-    for (size_t i = 0; i < size; i++)
-        if (buf[i])
-            return false;
-    return true;
-}
 
 /* Checks the record at OFFSET: its frame, or why not. A tail of zeros
    (space a crash left allocated but unwritten) counts as short. */
@@ -393,14 +481,11 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
                 continue;
             }
         }
-        /* A record a crash cut short runs to (or past) the end of the
-           file: the turn it belongs to never committed. Anything else
-           is corruption. */
-        bool torn = rec == REC_SHORT
-                    || (rec == REC_BAD
-                        && offset + JOURNAL_FRAME + frame_size == size
-                        && frame_size > 0);
-        if (torn) {
+        /* A record a crash cut short runs past the end of the file: the
+           turn it belongs to never committed. A whole record whose
+           checksum fails is corruption even when it is the last: that
+           turn may have been fsynced and acknowledged. */
+        if (rec == REC_SHORT) {
             info->torn = true;
             info->torn_offset = bad_at;
             log_warn("journal %s: torn last record at offset %zu; its turn "
@@ -609,7 +694,11 @@ journal_compact_start(journal_t *self, journal_snapshot_fn *fn, void *arg)
     if (pid == 0) {
         /* The child has a copy of the tables as they are now: it only
            serializes them and writes, then leaves without running any
-           of the parent's exit handlers. */
+           of the parent's exit handlers. It lets go of the lock file at
+           once, so that a gorod started after this one was killed is not
+           refused while the child finishes (the lock stays with the
+           parent's descriptor). */
+        close(self->lock_fd);
         fn(arg, self);
         journal_append(self, &s_commit);
         uint8_t header[JOURNAL_HEADER];

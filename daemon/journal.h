@@ -10,6 +10,9 @@
     never leaves half a state change (a job ended but its waitgroup not
     told).
 
+    One gorod at a time: the journal is opened under an flock on
+    PATH.lock, which holds the pid of the gorod that has it.
+
     Compaction rewrites the journal as a snapshot of the live state:
     written to PATH.compact, fsynced, renamed over PATH, and the directory
     fsynced, so a crash at any step leaves either the old journal or the
@@ -65,18 +68,25 @@ typedef struct {
 
 void journal_set_io(const journal_io_t *io);
 
-/* Opens (creating it and its directory if needed) the journal at PATH.
-   NULL with a message in ERR if it cannot. Caller owns the result. */
+/* Opens (creating it and its directory if needed) the journal at PATH,
+   holding PATH.lock until journal_destroy: NULL, with a message naming
+   the journal and the pid of the gorod that has it, if another process
+   holds that lock. A file shorter than the header that is part of one
+   (a crash while it was created) becomes an empty journal, with a
+   warning. NULL with a message in ERR if it cannot open. Caller owns
+   the result. */
 journal_t *journal_open(const char *path, config_fsync_t fsync, char *err,
                         size_t err_size);
 void journal_destroy(journal_t **self_p);
 
 /* Reads every committed turn and calls APPLY for each record, in order.
-   A torn tail (a crash mid-write: the last turn cut short, or without its
-   J_COMMIT) is cut off with a warning naming its offset. A bad record
-   with more data after it is corruption: GORO_EPROTO with the offset in
-   ERR, unless REPAIR, which drops the journal from the start of that
-   record's turn on. Must be called once, before any append. */
+   A torn tail (a crash mid-write: a last record that runs past the end
+   of the file, or a last turn without its J_COMMIT) is cut off with a
+   warning naming its offset. A whole record whose checksum fails, the
+   last one included, or that does not fit the state, is corruption:
+   GORO_EPROTO with the offset in ERR, unless REPAIR, which drops the
+   journal from the start of that record's turn on. Must be called once,
+   before any append. */
 int journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
                    void *arg, journal_replay_t *info, char *err,
                    size_t err_size);

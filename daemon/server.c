@@ -101,6 +101,13 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     server_t *self = goro_zalloc(sizeof *self);
     self->cfg = cfg;
     self->sig_read = self->sig_write = -1;
+    /* The journal's lock comes before any bind: a second gorod on the
+       same journal must leave the first one's endpoints alone (binding
+       an ipc path takes it over from whoever had it). */
+    self->journal = journal_open(cfg->journal_path, cfg->journal_fsync,
+                                 err, err_size);
+    if (!self->journal)
+        goto error;
     /* The ZAP handler is up before a CURVE socket binds. */
     if (cfg->curve_cert) {
         self->auth = auth_new(cfg, err, err_size);

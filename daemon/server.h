@@ -14,11 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Replays the journal of CFG (which it keeps, not owns) and binds its
-   endpoints. WORKER_CMD is the default local worker command. REPAIR
-   drops a corrupt journal's tail instead of refusing to start. NULL,
-   with a line in ERR, if the journal is unreadable or an endpoint cannot
-   be bound. Caller owns the result. */
+/* Locks the journal of CFG (which it keeps, not owns), binds its
+   endpoints and replays the journal. WORKER_CMD is the default local
+   worker command. REPAIR drops a corrupt journal's tail instead of
+   refusing to start. NULL, with a line in ERR, if another gorod has the
+   journal, it is unreadable or corrupt, or an endpoint cannot be bound.
+   Caller owns the result. */
 server_t *server_new(const config_t *cfg, const char *worker_cmd,
                      bool repair, char *err, size_t err_size);
 void server_destroy(server_t **self_p);

@@ -162,6 +162,7 @@ void server_wg_job_done(server_t *self, job_t *job);
 
 /* ---- server_journal.c: recovery, the commit, compaction ---- */
 
+/* Replays self->journal, which server_new opened, into the tables. */
 int server_journal_recover(server_t *self, bool repair, char *err,
                            size_t err_size);
 void server_journal_commit(server_t *self);

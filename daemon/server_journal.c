@@ -92,10 +92,6 @@ int
 server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
 {
     int64_t started = goro_now();
-    self->journal = journal_open(self->cfg->journal_path,
-                                 self->cfg->journal_fsync, err, err_size);
-    if (!self->journal)
-        return GORO_ESYS;
     journal_replay_t info;
     int rc = journal_replay(self->journal, repair, tables_replay,
                             &self->tables, &info, err, err_size);

@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 
 #define T_FSYNC_ALWAYS "journal: { fsync: always }\n"
@@ -1575,6 +1576,210 @@ test_idempotent_submit_across_restart(void **state)
     harness_finish(state);
 }
 
+/* Two gorods on one journal would each give out the same job ids and
+   each lose the other's turns at the next start: a second gorod on a
+   journal in use exits 1 at once, naming the journal and the first one's
+   pid, whether it has the same config (the same ipc endpoints, which it
+   must not take over) or only the same journal.path. The lock goes with
+   the first gorod, kill -9 included. */
+static void
+s_second_gorod_refused(harness_t *h, const char *config)
+{
+    const char *argv[] = {GORO_BIN_DIR "/gorod", "-c", config, NULL};
+    char *out = NULL, *err = NULL;
+    int code = harness_run(harness_dir(h), argv, &out, &err, HARNESS_WAIT_MS);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int) harness_pid(h));
+    if (code != 1 || !err || !strstr(err, "var/goro.journal")
+        || !strstr(err, pid))
+        fail_msg("a second gorod with %s on the journal of gorod %s exited "
+                 "%d (expected 1, naming var/goro.journal and %s):\n%s",
+                 config, pid, code, pid, err ? err : "");
+    free(out);
+    free(err);
+}
+
+static void
+test_second_gorod_refused(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        ids[i] = s_go_sh(h, "true", NULL);
+    s_second_gorod_refused(h, harness_path(h, "goro.yaml"));
+    const char *other = harness_path(h, "other.yaml");
+    assert_int_equal(harness_write_file(other,
+                                        "listen: { clients: "
+                                        "tcp://127.0.0.1:*, workers: "
+                                        "tcp://127.0.0.1:* }\n"
+                                        T_NO_POOL), 0);
+    s_second_gorod_refused(h, other);
+    /* the first one serves on, on its own endpoints, new connections
+       too (the ipc socket file is still its own) */
+    goro_t *fresh = goro_new(harness_clients(h));
+    assert_non_null(fresh);
+    assert_int_equal(goro_ping(fresh, 5000), GORO_OK);
+    goro_destroy(&fresh);
+    uint64_t next = s_go_sh(h, "true", NULL);
+    assert_true(next > ids[2]);
+    /* a crash lets go of the journal: the next gorod has every job */
+    s_crash_restart(h);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_job_state_now(h, ids[i]), GORO_JOB_QUEUED);
+    assert_int_equal(s_job_state_now(h, next), GORO_JOB_QUEUED);
+    assert_true(s_go_sh(h, "true", NULL) > next);
+    s_second_gorod_refused(h, other);
+    harness_finish(state);
+}
+
+/* Channel values are delivered at least once across a gorod crash, and
+   at most once more per crash: a value leaves its channel for good when
+   the turn that reads the receiver's ACK is written, so a crash between
+   the VALUE and that write brings it back at the head of the channel
+   for the next receive. The window ends when the receiver's next
+   request on the same connection is answered (the ACK went ahead of it,
+   and replies leave after their turn is written).
+
+   First the window held open: a raw client takes a value and sends no
+   ACK, as if gorod died before reading it. Then kill -9 right after a
+   receive, where the ACK may or may not have been read (each value at
+   most twice, only the one received last before a crash, none lost),
+   and right after a receive and a ping (never again). */
+#define T_DUP_VALUES 16         /* enough for every round to take two */
+#define T_DUP_RACES 4           /* crashes right after a receive */
+#define T_DUP_CLOSED 3          /* ... after a receive and a ping */
+
+/* The index of value "vNNNNN" of "dup"; any other value fails the
+   test. */
+static int
+s_dup_index(const void *data, size_t len)
+{
+    char text[16] = "";
+    snprintf(text, sizeof text, "%.*s", (int) (len < 15 ? len : 15),
+             (const char *) data);
+    int index = -1;
+    if (sscanf(text, "v%d", &index) != 1 || index < 0
+        || index >= T_DUP_VALUES)
+        fail_msg("received \"%s\" on dup, which was never sent", text);
+    return index;
+}
+
+/* A connection of the test's own, to speak the protocol by hand. */
+typedef struct {
+    void *ctx;
+    void *sock;
+} raw_t;
+
+/* Receives the value at the head of "dup" on a DEALER of its own, RAW,
+   and sends no ACK; returns its index. */
+static int
+s_recv_without_ack(harness_t *h, raw_t *raw)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(sock, harness_clients(h)), 0);
+    goro_msg_t *recv = goro_msg_new(GORO_MSG_CHAN_RECV);
+    recv->reqid = 1;
+    goro_msg_set_name(recv, "dup");
+    recv->timeout = 5000;
+    assert_int_equal(goro_msg_send(recv, sock, NULL), GORO_OK);
+    goro_msg_destroy(&recv);
+    goro_msg_t *value = NULL;
+    assert_int_equal(goro_msg_recv_wait(sock, 10000, 0, &value), GORO_OK);
+    assert_int_equal(value->cmd, GORO_MSG_VALUE);
+    assert_true(value->id != 0);        /* a delivery to acknowledge */
+    int index = s_dup_index(value->data, value->size);
+    goro_msg_destroy(&value);
+    raw->ctx = ctx;
+    raw->sock = sock;
+    return index;
+}
+
+static int
+s_recv_dup(harness_t *h)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(harness_client(h), "dup", 5000, &data, &len);
+    if (rc != GORO_OK)
+        fail_msg("receive on dup: %s", goro_strerror(rc));
+    int index = s_dup_index(data, len);
+    goro_free(data);
+    return index;
+}
+
+static void
+test_channel_value_twice_across_crash(void **state)
+{
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS T_NO_POOL);
+    assert_int_equal(goro_chan_make(harness_client(h), "dup", T_DUP_VALUES),
+                     GORO_OK);
+    for (int i = 0; i < T_DUP_VALUES; i++) {
+        char value[8];
+        snprintf(value, sizeof value, "v%05d", i);
+        assert_int_equal(goro_chan_send(harness_client(h), "dup", value, 6,
+                                        0), GORO_OK);
+    }
+    int got[T_DUP_VALUES] = {0};
+
+    /* the window held open: delivered, and delivered again */
+    raw_t raw;
+    int first = s_recv_without_ack(h, &raw);
+    assert_int_equal(first, 0);
+    got[first]++;
+    s_crash_restart(h);
+    zmq_close(raw.sock);
+    zmq_ctx_destroy(raw.ctx);
+    int again = s_recv_dup(h);
+    assert_int_equal(again, first);
+    got[again]++;
+
+    /* kill -9 right after a receive: its ACK may not have been read */
+    int duplicates = 0;
+    for (int round = 0; round < T_DUP_RACES; round++) {
+        int last = s_recv_dup(h);
+        got[last]++;
+        s_crash_restart(h);
+        int next = s_recv_dup(h);
+        got[next]++;
+        if (next == last)
+            duplicates++;
+        else if (next != last + 1)
+            fail_msg("after v%05d and a crash came v%05d: a value was "
+                     "lost or reordered", last, next);
+    }
+    /* ... and after a receive whose next request was answered: the ACK
+       went ahead of that request, so its record is on disk */
+    for (int round = 0; round < T_DUP_CLOSED; round++) {
+        int last = s_recv_dup(h);
+        got[last]++;
+        assert_int_equal(goro_ping(harness_client(h), 5000), GORO_OK);
+        s_crash_restart(h);
+        int next = s_recv_dup(h);
+        got[next]++;
+        if (next != last + 1)
+            fail_msg("v%05d was received, its ACK confirmed by a ping, and "
+                     "after a crash came v%05d", last, next);
+    }
+    /* the rest, then nothing: none lost, none more than twice */
+    harness_chan_t row;
+    assert_int_equal(harness_chan_row(h, "dup", &row), 0);
+    for (long long i = 0; i < row.buffered; i++)
+        got[s_recv_dup(h)]++;
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(harness_client(h), "dup", 0, &data,
+                                    &len), GORO_ETIMEDOUT);
+    for (int i = 0; i < T_DUP_VALUES; i++)
+        if (got[i] < 1 || got[i] > 2)
+            fail_msg("v%05d was received %d times", i, got[i]);
+    printf("MEASURE kill -9 right after a receive: %d of %d values "
+           "delivered again\n", duplicates, T_DUP_RACES);
+    harness_finish(state);
+}
+
 /* ------------------------------------------------------------------ */
 /*  Measurements: MEASURE lines, not assertions                       */
 /* ------------------------------------------------------------------ */
@@ -1732,6 +1937,8 @@ main(int argc, char **argv)
         HARNESS_TEST(test_torn_turn),
         HARNESS_TEST(test_compaction_then_crash),
         HARNESS_TEST(test_idempotent_submit_across_restart),
+        HARNESS_TEST(test_second_gorod_refused),
+        HARNESS_TEST(test_channel_value_twice_across_crash),
         HARNESS_TEST(test_measure_rate_always),
         HARNESS_TEST(test_measure_rate_everysec),
         HARNESS_TEST(test_measure_rate_never),

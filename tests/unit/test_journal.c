@@ -3,9 +3,11 @@
     CRC32C of the frame | frame, every flush ended by a J_COMMIT),
     append/flush/replay in order, torn tails cut at every offset (a turn
     comes back whole or not at all), single-bit flips anywhere in a middle
-    turn (the length field included: corruption, not a torn tail),
-    --repair keeping the whole turns before the bad one, zero tails,
-    compaction and a "crash" at each of its I/O steps, the fsync
+    turn or in the whole last record (the length field included:
+    corruption, not a torn tail), --repair keeping the whole turns before
+    the bad one, zero tails, a header cut short (an empty journal), the
+    lock that keeps a second opener out, compaction and a "crash" at each
+    of its I/O steps, the fsync
     policies, and a round trip of the job, channel and waitgroup tables
     through the journal and through a snapshot.
 
@@ -282,6 +284,22 @@ s_open(const char *path, config_fsync_t fsync_mode)
     return journal;
 }
 
+/* s_open, then a replay that must succeed and whose records are not
+   wanted: the journal is ready for appends. */
+static journal_t *
+s_open_replayed(const char *path, config_fsync_t fsync_mode)
+{
+    journal_t *journal = s_open(path, fsync_mode);
+    char err[512];
+    journal_replay_t info;
+    reclist_t none = {0};
+    if (journal_replay(journal, false, s_collect, &none, &info, err,
+                       sizeof err) != GORO_OK)
+        fail_msg("replay of %s: %s", path, err);
+    s_list_clear(&none);
+    return journal;
+}
+
 /* Writes records FROM[first..first+n) to a journal at PATH, PER_TURN
    records to a flush (a turn, ended by its J_COMMIT), and closes it. */
 static void
@@ -289,13 +307,7 @@ s_write_turns(const char *path, const reclist_t *from, size_t first,
               size_t n, size_t per_turn)
 {
     unlink(path);
-    journal_t *journal = s_open(path, CONFIG_FSYNC_NEVER);
-    char err[512];
-    journal_replay_t info;
-    reclist_t none = {0};
-    assert_int_equal(journal_replay(journal, false, s_collect, &none, &info,
-                                    err, sizeof err), GORO_OK);
-    s_list_clear(&none);
+    journal_t *journal = s_open_replayed(path, CONFIG_FSYNC_NEVER);
     for (size_t i = first; i < first + n; i++) {
         s_append_encoded(journal, from, i);
         if ((i - first) % per_turn == per_turn - 1)
@@ -657,11 +669,12 @@ test_not_a_journal_refused(void **state)
                                    sizeof err), GORO_EPROTO);
     assert_int_equal(s_file_size(fx->path), strlen(text));
 
-    /* shorter than a header */
-    s_write(fx->path, "GORO", 4);
+    /* shorter than a header, and not part of one */
+    s_write(fx->path, "GORX", 4);
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
                                    sizeof err), GORO_EPROTO);
     assert_non_null(strstr(err, "not a goro journal"));
+    assert_int_equal(s_file_size(fx->path), 4);
 
     /* a journal of another format version */
     reclist_t want = {0};
@@ -682,6 +695,53 @@ test_not_a_journal_refused(void **state)
     free(buf);
     s_list_clear(&want);
     s_list_clear(&got);
+}
+
+/* A journal cut to fewer bytes than its header (a crash while it was
+   created: part of the header, or zeros where it was not yet written)
+   starts as an empty journal, with a warning: nothing was in it, and
+   refusing would leave gorod down until someone removes the file. */
+static void
+test_short_header_starts_empty(void **state)
+{
+    fixture_t *fx = *state;
+    char *var = s_join(fx->dir, "var");
+    mkdir(var, 0755);
+    free(var);
+    uint8_t header[JOURNAL_HEADER];
+    memcpy(header, JOURNAL_MAGIC, 7);
+    header[7] = JOURNAL_VERSION;
+    static const uint8_t zeros[JOURNAL_HEADER];
+    reclist_t later = {0};
+    s_make_record(19, 0, &later);
+    for (size_t cut = 1; cut < JOURNAL_HEADER; cut++)
+        for (int zero = 0; zero < 2; zero++) {
+            s_write(fx->path, zero ? zeros : header, cut);
+            reclist_t got = {0};
+            journal_replay_t info;
+            char err[512];
+            journal_t *journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
+            int rc = journal_replay(journal, false, s_collect, &got, &info,
+                                    err, sizeof err);
+            if (rc != GORO_OK)
+                fail_msg("%zu byte(s) of %s: %s", cut,
+                         zero ? "zeros" : "the header", err);
+            assert_int_equal(got.count, 0);
+            assert_int_equal(info.bytes, JOURNAL_HEADER);
+            size_t size;
+            uint8_t *buf = s_read(fx->path, &size);
+            assert_int_equal(size, JOURNAL_HEADER);
+            assert_memory_equal(buf, header, JOURNAL_HEADER);
+            free(buf);
+            /* a journal like any other from there on */
+            s_append_encoded(journal, &later, 0);
+            journal_destroy(&journal);
+            assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
+                                           sizeof err), GORO_OK);
+            assert_true(s_list_is(&got, &later, 1, NULL, 0));
+            s_list_clear(&got);
+        }
+    s_list_clear(&later);
 }
 
 /* ------------------------------------------------------------------ */
@@ -861,10 +921,12 @@ test_bit_flips_in_middle_turn(void **state)
     s_list_clear(&want);
 }
 
-/* The last record of the file (the last turn's J_COMMIT) with a bad
-   frame checksum or frame still ends exactly at the end of the file: a
-   torn write, and its whole turn goes. A bad length or length checksum
-   is corruption, as anywhere else. */
+/* A whole last record (the last turn's J_COMMIT) with any bit flipped,
+   in its length, its checksums or its frame: corruption, as anywhere
+   else, not a torn write (which runs past the end of the file). With
+   fsync: always that turn was on disk before its replies went out, so
+   dropping it in silence would lose what a client was told; --repair
+   drops it. */
 static void
 test_bad_last_record(void **state)
 {
@@ -886,28 +948,28 @@ test_bad_last_record(void **state)
         char err[512];
         int rc = s_replay_path(fx->path, false, &got, &info, err,
                                sizeof err);
-        if (bit / 8 < last + 8) {
-            if (rc != GORO_EPROTO)
-                fail_msg("bit %zu of the length or its CRC of the last "
-                         "record: replay gave %s, torn %d", bit - last * 8,
-                         goro_strerror(rc), info.torn);
-            s_assert_offset_named(err, last);
-            assert_int_equal(s_file_size(fx->path), size);
-        }
-        else {
-            if (rc != GORO_OK)
-                fail_msg("bit %zu of the last record: %s", bit - last * 8,
-                         err);
-            assert_true(info.torn);
-            assert_int_equal(info.torn_offset, last);
-            assert_int_equal(info.bytes, turn);
-            assert_int_equal(s_file_size(fx->path), turn);
-        }
+        if (rc == GORO_OK && info.torn)
+            s_known_bug("journal.c journal_replay: bit %zu of the whole "
+                        "last record flipped was taken for a torn write, "
+                        "and its turn dropped without a word", bit - last * 8);
+        if (rc != GORO_EPROTO)
+            fail_msg("bit %zu of the last record: replay gave %s, torn %d",
+                     bit - last * 8, goro_strerror(rc), info.torn);
+        s_assert_offset_named(err, last);
+        assert_int_equal(s_file_size(fx->path), size);
         assert_true(s_list_is(&got, &want, kept, NULL, 0));
         s_list_clear(&got);
+        /* --repair drops the last turn, keeps the ones before */
+        assert_int_equal(s_replay_path(fx->path, true, &got, &info, err,
+                                       sizeof err), GORO_OK);
+        assert_true(s_list_is(&got, &want, kept, NULL, 0));
+        assert_int_equal(info.skipped, 1);
+        assert_false(info.torn);
+        assert_int_equal(info.bytes, turn);
+        assert_int_equal(s_file_size(fx->path), turn);
+        s_list_clear(&got);
     }
-    /* a bad frame in the last turn's last data record: its commit comes
-       after it, so it is corruption */
+    /* a bad frame in the last turn's last data record: corruption too */
     size_t rec = l.off[T_RECORDS - 1];
     whole[rec + JOURNAL_FRAME + 5] ^= 0x10;
     s_write(fx->path, whole, size);
@@ -917,6 +979,16 @@ test_bad_last_record(void **state)
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
                                    sizeof err), GORO_EPROTO);
     s_assert_offset_named(err, rec);
+    s_list_clear(&got);
+    /* and the same record cut short by the end of the file is a torn
+       write: the turns before it, with a warning */
+    s_write(fx->path, whole, rec + JOURNAL_FRAME + 5);
+    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
+                                   sizeof err), GORO_OK);
+    assert_true(info.torn);
+    assert_int_equal(info.torn_offset, rec);
+    assert_true(s_list_is(&got, &want, kept, NULL, 0));
+    assert_int_equal(s_file_size(fx->path), turn);
     s_list_clear(&got);
     free(whole);
     s_list_clear(&want);
@@ -1221,13 +1293,7 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     unlink(fx->path);
     s_write_journal(fx->path, old, 0, old->count);
 
-    journal_t *journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
-    reclist_t got = {0};
-    journal_replay_t info;
-    char err[512];
-    assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
-    s_list_clear(&got);
+    journal_t *journal = s_open_replayed(fx->path, CONFIG_FSYNC_ALWAYS);
     for (size_t i = 0; i < pend->count; i++)
         s_append_encoded(journal, pend, i);
 
@@ -1250,6 +1316,9 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
         s_take_image();         /* no crash: the state it ended in */
 
     /* the crash image, opened afresh as gorod would after kill -9 */
+    reclist_t got = {0};
+    journal_replay_t info;
+    char err[512];
     journal_t *fresh = s_open(image, CONFIG_FSYNC_NEVER);
     assert_false(s_exists(image_compact));  /* a stale one is removed */
     rc = journal_replay(fresh, false, s_collect, &got, &info, err,
@@ -1426,6 +1495,81 @@ test_stale_compact_file_removed_on_open(void **state)
     s_list_clear(&got);
     s_list_clear(&want);
     free(compact);
+}
+
+/* A second open of a journal that is open is refused, naming the
+   journal and the pid that has it, and touches nothing (not the stale
+   PATH.compact either: it may be the holder's compaction in progress).
+   The lock is on PATH.lock, so it holds across a compaction that
+   renames a new file over the journal, and is free once the holder
+   closes it. */
+static void
+s_assert_refused(const char *path)
+{
+    char err[512] = "";
+    journal_t *second = journal_open(path, CONFIG_FSYNC_NEVER, err,
+                                     sizeof err);
+    if (second)
+        fail_msg("a second journal_open of %s while it is open succeeded",
+                 path);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long) getpid());
+    if (!strstr(err, path) || !strstr(err, pid) || !strstr(err, "in use"))
+        fail_msg("\"%s\" does not say %s is in use by %s", err, path, pid);
+}
+
+static void
+test_second_open_refused(void **state)
+{
+    fixture_t *fx = *state;
+    reclist_t want = {0}, snap = {0};
+    for (size_t i = 0; i < 3; i++)
+        s_make_record(20, i, &want);
+    s_make_record(21, 0, &snap);
+    s_write_journal(fx->path, &want, 0, want.count);
+    journal_t *journal = s_open_replayed(fx->path, CONFIG_FSYNC_NEVER);
+    char *lock = s_join(fx->dir, "var/goro.journal.lock");
+    size_t size;
+    uint8_t *text = s_read(lock, &size);
+    assert_non_null(text);
+    assert_int_equal(strtol((char *) text, NULL, 10), (long) getpid());
+    free(text);
+
+    char *compact = NULL;
+    assert_true(asprintf(&compact, "%s.compact", fx->path) > 0);
+    s_write(compact, "in progress", 11);
+    size_t before = s_file_size(fx->path);
+    s_assert_refused(fx->path);
+    assert_true(s_exists(compact));
+    assert_int_equal(s_file_size(fx->path), before);
+    unlink(compact);
+
+    /* a compaction in the loop, and one in a child process */
+    assert_int_equal(journal_rewrite(journal, s_snapshot_list, &snap),
+                     GORO_OK);
+    s_assert_refused(fx->path);
+    assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
+                     GORO_OK);
+    s_assert_refused(fx->path);
+    int done = 0;
+    int64_t until = goro_now() + 10000;
+    while ((done = journal_compact_poll(journal)) == 0 && goro_now() < until)
+        usleep(1000);
+    assert_int_equal(done, 1);
+    s_assert_refused(fx->path);
+
+    journal_destroy(&journal);
+    reclist_t got = {0};
+    journal_replay_t info;
+    char err[512];
+    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
+                                   sizeof err), GORO_OK);
+    assert_true(s_list_is(&got, &snap, snap.count, NULL, 0));
+    s_list_clear(&got);
+    free(compact);
+    free(lock);
+    s_list_clear(&want);
+    s_list_clear(&snap);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2312,6 +2456,8 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_journal_refused,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_short_header_starts_empty,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_torn_at_every_offset,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bit_flips_in_middle_turn,
@@ -2330,6 +2476,8 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_stale_compact_file_removed_on_open, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_second_open_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_fsync_policies, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_tables_round_trip, s_setup,
