@@ -1,5 +1,6 @@
 /*  test_workers - what becomes of a worker's attempts when the worker
-    dies, is cut off and rejoins, or outlives a gorod restart: a real
+    is cut off and rejoins, or outlives a gorod restart, and how a KILL
+    stops them: a real
     gorod, real goro-worker processes (and, where a test must say exactly
     what a worker says, a fake worker speaking GORO/1 through the codec
     on a raw DEALER), real sockets.
@@ -33,53 +34,14 @@
 #define POOL2 "pools: [ { name: default, processes: 2 } ]\n"
 #define NO_POOL "pools: []\n"
 
-/* A silence limit of 15 s: what a test must see sooner than that was not
-   found by heartbeats. */
-#define T_SLOW_HEARTBEAT "heartbeat: { interval: 5s, liveness: 3 }\n"
+/* A job that writes "$PPID $$" (its worker, itself) to @D/w.ATTEMPT; its
+   first attempt then runs for 60 s, a later one prints "again". */
+#define T_LONG_FIRST "echo $PPID $$ > @D/w.$GORO_ATTEMPT; " \
+    "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; echo again"
 
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
 /* ------------------------------------------------------------------ */
-
-/* sh -c SCRIPT, with each @D in SCRIPT replaced by the harness dir. */
-static uint64_t
-s_go_sh(harness_t *h, const char *script, const goro_opts_t *opts)
-{
-    char text[2048];
-    size_t used = 0;
-    const char *dir = harness_dir(h);
-    for (const char *p = script; *p; p++) {
-        const char *piece = p[0] == '@' && p[1] == 'D' ? dir : NULL;
-        size_t len = piece ? strlen(piece) : 1;
-        assert_true(used + len < sizeof text);
-        memcpy(text + used, piece ? piece : p, len);
-        used += len;
-        if (piece)
-            p++;
-    }
-    text[used] = '\0';
-    const char *argv[] = {"sh", "-c", text, NULL};
-    uint64_t id = 0;
-    int rc = goro_go_exec(harness_client(h), argv, opts, &id);
-    if (rc != GORO_OK)
-        fail_msg("goro_go_exec: %s", goro_strerror(rc));
-    return id;
-}
-
-/* Waits up to TIMEOUT_MS for job ID to end; fails the test if it does
-   not. */
-static goro_job_t *
-s_wait(harness_t *h, uint64_t id, int64_t timeout_ms)
-{
-    goro_job_t *job = NULL;
-    int rc = goro_job_wait(harness_client(h), id, timeout_ms, &job);
-    if (rc != GORO_OK) {
-        char *log = harness_log(h);
-        fail_msg("wait for job %" PRIu64 ": %s\ngorod log:\n%s", id,
-                 goro_strerror(rc), log);
-    }
-    return job;
-}
 
 static void
 s_assert_output(const goro_job_t *job, const char *expected)
@@ -89,25 +51,6 @@ s_assert_output(const goro_job_t *job, const char *expected)
     if (len != strlen(expected) || memcmp(out, expected, len) != 0)
         fail_msg("output \"%.*s\", expected \"%s\"", (int) len,
                  out ? out : "", expected);
-}
-
-/* The pids "A B" (or just "A") of the line in PATH, once it is there. */
-static void
-s_read_pids(const char *path, pid_t *first, pid_t *second)
-{
-    char *line = harness_wait_line(path, HARNESS_WAIT_MS);
-    if (!line)
-        fail_msg("%s did not appear", path);
-    int a = 0, b = 0;
-    int got = sscanf(line, "%d %d", &a, &b);
-    free(line);
-    assert_true(got >= 1 && a > 1);
-    *first = a;
-    if (second) {
-        assert_int_equal(got, 2);
-        assert_true(b > 1);
-        *second = b;
-    }
 }
 
 /* Fails unless PID (not our child: a job's command) is gone within the
@@ -129,18 +72,6 @@ s_assert_log_has(harness_t *h, const char *fragment)
     if (!log || !strstr(log, fragment))
         fail_msg("gorod's log lacks \"%s\":\n%s", fragment, log ? log : "");
     free(log);
-}
-
-/* A worker a test stopped with SIGSTOP, resumed whatever the test did. */
-static pid_t s_stopped_worker;
-
-static int
-s_teardown_cont(void **state)
-{
-    if (s_stopped_worker > 0)
-        kill(s_stopped_worker, SIGCONT);
-    s_stopped_worker = 0;
-    return harness_teardown(state);
 }
 
 /* ------------------------------------------------------------------ */
@@ -217,38 +148,6 @@ s_fake_expect(void *sock, int cmd)
 /*  Tests                                                             */
 /* ------------------------------------------------------------------ */
 
-/* kill -9 of a pool worker that runs a long job: gorod sees its process
-   exit and requeues the job at once, long before the 15 s of silence
-   would have told it. */
-static void
-test_pool_exit_requeues_at_once(void **state)
-{
-    harness_t *h = harness_up(state, POOL2 T_SLOW_HEARTBEAT);
-    uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
-                          "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; "
-                          "echo again", NULL);
-    pid_t worker, job_pid;
-    s_read_pids(harness_path(h, "w.1"), &worker, &job_pid);
-    int64_t killed_at = harness_now();
-    assert_int_equal(kill(worker, SIGKILL), 0);
-    kill(-job_pid, SIGKILL);    /* the orphaned sleep: tidy up */
-
-    /* Well within one heartbeat interval, let alone the silence limit. */
-    goro_job_t *job = s_wait(h, id, 4000);
-    int64_t took = harness_now() - killed_at;
-    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
-    assert_int_equal(goro_job_attempts(job), 2);
-    s_assert_output(job, "again\n");
-    goro_job_destroy(&job);
-    pid_t worker2;
-    s_read_pids(harness_path(h, "w.2"), &worker2, NULL);
-    assert_true(worker2 != worker);
-    s_assert_log_has(h, "lost: process exited");
-    printf("MEASURE pool worker kill -9 to job done: %lld ms\n",
-           (long long) took);
-    harness_finish(state);
-}
-
 /* KILL (here from CANCEL) gives an exec command SIGTERM, so it can clean
    up; one that ignores SIGTERM gets SIGKILL once jobs.exec.kill_grace is
    over. */
@@ -258,14 +157,15 @@ test_kill_terms_then_kills(void **state)
     harness_t *h = harness_up(state, POOL2
                               "jobs: { exec: { kill_grace: 300ms } }\n");
     goro_t *c = harness_client(h);
-    uint64_t polite = s_go_sh(h, "trap 'echo cleaned > @D/cleaned; exit 0' "
-                              "TERM; echo $$ > @D/polite; sleep 60 & wait",
-                              NULL);
-    uint64_t stubborn = s_go_sh(h, "trap '' TERM; echo $$ > @D/stubborn; "
-                                "exec sleep 60", NULL);
+    uint64_t polite = harness_go_sh(h, "trap 'echo cleaned > @D/cleaned; "
+                                    "exit 0' TERM; echo $$ > @D/polite; "
+                                    "sleep 60 & wait", NULL);
+    uint64_t stubborn = harness_go_sh(h, "trap '' TERM; "
+                                      "echo $$ > @D/stubborn; exec sleep 60",
+                                      NULL);
     pid_t polite_pid, stubborn_pid;
-    s_read_pids(harness_path(h, "polite"), &polite_pid, NULL);
-    s_read_pids(harness_path(h, "stubborn"), &stubborn_pid, NULL);
+    harness_read_pids(harness_path(h, "polite"), &polite_pid, NULL);
+    harness_read_pids(harness_path(h, "stubborn"), &stubborn_pid, NULL);
 
     assert_int_equal(goro_job_cancel(c, polite), GORO_OK);
     assert_int_equal(goro_job_cancel(c, stubborn), GORO_OK);
@@ -288,24 +188,20 @@ static void
 test_rejoined_worker_stops_old_attempt(void **state)
 {
     harness_t *h = harness_up(state, POOL2);
-    uint64_t id = s_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
-                          "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; "
-                          "echo again", NULL);
+    uint64_t id = harness_go_sh(h, T_LONG_FIRST, NULL);
     pid_t worker, old_pid;
-    s_read_pids(harness_path(h, "w.1"), &worker, &old_pid);
-    s_stopped_worker = worker;
-    assert_int_equal(kill(worker, SIGSTOP), 0);
-    goro_job_t *job = s_wait(h, id, T_JOB_WAIT_MS);
+    harness_read_pids(harness_path(h, "w.1"), &worker, &old_pid);
+    assert_int_equal(harness_freeze(worker), 0);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 2);
     goro_job_destroy(&job);
 
-    kill(worker, SIGCONT);
-    s_stopped_worker = 0;
+    harness_thaw();
     s_assert_dies(old_pid, "the lost attempt on the rejoined worker");
     s_assert_log_has(h, "which is no longer its own: killing it");
     /* Its late DONE changed nothing. */
-    job = s_wait(h, id, T_JOB_WAIT_MS);
+    job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_attempts(job), 2);
     s_assert_output(job, "again\n");
     goro_job_destroy(&job);
@@ -325,18 +221,17 @@ test_restart_kills_old_attempt(void **state)
                             harness_workers(h), "--concurrency", "2", NULL};
     pid_t w = harness_spawn(h, worker);
     assert_true(w > 0);
-    uint64_t id = s_go_sh(h, "echo $$ > @D/p.$GORO_ATTEMPT; "
-                          "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; "
-                          "echo again", NULL);
-    pid_t old_pid;
-    s_read_pids(harness_path(h, "p.1"), &old_pid, NULL);
+    uint64_t id = harness_go_sh(h, T_LONG_FIRST, NULL);
+    pid_t old_worker, old_pid;
+    harness_read_pids(harness_path(h, "w.1"), &old_worker, &old_pid);
+    assert_int_equal(old_worker, w);
 
     assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
                      128 + SIGKILL);
     if (harness_restart(h, NULL, HARNESS_WAIT_MS) != 0)
         fail_msg("gorod did not come back after kill -9");
     s_assert_dies(old_pid, "the attempt from before the restart");
-    goro_job_t *job = s_wait(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 2);
     s_assert_output(job, "again\n");
@@ -386,7 +281,7 @@ test_claim_moves_or_kills(void **state)
     msg->attempt = 1;
     goro_msg_set_data(msg, "taken over", 10);
     s_fake_send(second, &msg);
-    goro_job_t *job = s_wait(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 1);
     s_assert_output(job, "taken over");
@@ -404,10 +299,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        HARNESS_TEST(test_pool_exit_requeues_at_once),
         HARNESS_TEST(test_kill_terms_then_kills),
-        cmocka_unit_test_teardown(test_rejoined_worker_stops_old_attempt,
-                                  s_teardown_cont),
+        HARNESS_TEST(test_rejoined_worker_stops_old_attempt),
         HARNESS_TEST(test_restart_kills_old_attempt),
         HARNESS_TEST(test_claim_moves_or_kills),
     };
