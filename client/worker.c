@@ -144,7 +144,8 @@ struct job {
     pid_t pgid;                 /* exec child's group; 0: none. Locked */
     int kill_sig;               /* what its group gets: 0, SIGTERM within
                                    the grace, then SIGKILL. Locked */
-    int64_t kill_at;            /* SIGKILL due, with kill_sig SIGTERM */
+    int64_t kill_at;            /* SIGKILL due, with kill_sig SIGTERM.
+                                   Locked */
     int64_t status;             /* result, written by the job thread */
     int64_t runtime;
     uint8_t *out;
