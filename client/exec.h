@@ -23,9 +23,14 @@
    process that reused the id. Runs on the exec thread. */
 typedef void exec_pgid_fn(pid_t pgid, void *arg);
 
+/* How long a killed command has between SIGTERM and SIGKILL when gorod
+   does not say (jobs.exec.kill_grace's default). */
+#define EXEC_KILL_GRACE_MS 5000
+
 /* What gorod's jobs.exec config asks of every command (WELCOME carries
    it as "key=value" lines): which variables of the worker's environment
-   a command keeps, which user it runs as, and its resource limits. */
+   a command keeps, which user it runs as, its resource limits, and how
+   long it has to exit between SIGTERM and SIGKILL when killed. */
 typedef struct {
     char **env;                 /* name patterns (fnmatch); NULL: all */
     size_t nenv;
@@ -34,11 +39,13 @@ typedef struct {
     uint64_t memory;            /* RLIMIT_AS bytes; 0: none */
     uint64_t files;             /* RLIMIT_NOFILE; 0: none */
     uint64_t procs;             /* RLIMIT_NPROC; 0: none */
+    int64_t kill_grace_ms;      /* SIGTERM to SIGKILL; 0: SIGKILL at once */
 } exec_policy_t;
 
 /* Parses WELCOME's lines: env=PATTERN (repeatable), run_as=USER,
-   limit.cpu=SECONDS, limit.memory=BYTES, limit.files=N, limit.procs=N;
-   unknown keys are ignored, so a newer gorod can say more. Caller owns
+   limit.cpu=SECONDS, limit.memory=BYTES, limit.files=N, limit.procs=N,
+   kill_grace=MS; unknown keys are ignored, so a newer gorod can say
+   more. Caller owns
    the result (never NULL). */
 exec_policy_t *exec_policy_parse(char *const *lines, size_t count);
 exec_policy_t *exec_policy_copy(const exec_policy_t *policy);

@@ -38,6 +38,15 @@
     done list turns non-empty, so a burst of finished jobs costs one wake
     and their DONEs leave back to back.
 
+    Rejoining: after every WELCOME we CLAIM each job of `active`, so that
+    a daemon that requeued them meanwhile, or restarted and never heard of
+    them, answers KILL, and one that still counts them on our previous
+    connection moves them to this one.
+
+    KILL: an app call's cancelled flag is set; an exec job's process group
+    gets SIGTERM, and SIGKILL once the policy's kill_grace has passed (the
+    serving thread's timer), so that a command can clean up.
+
     Stop: the first stop request sends DISCONNECT and waits for every job
     we were given to end, sending their DONEs (heartbeats go on meanwhile,
     so the daemon can tell a draining worker from a dead one); a second
@@ -133,6 +142,10 @@ struct job {
     exec_policy_t *policy;      /* gorod's jobs.exec policy at dispatch */
     atomic_int cancelled;       /* set by KILL or a forced stop */
     pid_t pgid;                 /* exec child's group; 0: none. Locked */
+    int kill_sig;               /* what its group gets: 0, SIGTERM within
+                                   the grace, then SIGKILL. Locked */
+    int64_t kill_at;            /* SIGKILL due, with kill_sig SIGTERM.
+                                   Locked */
     int64_t status;             /* result, written by the job thread */
     int64_t runtime;
     uint8_t *out;
@@ -191,7 +204,9 @@ struct goro_worker {
     int64_t heard_at;           /* last message from the daemon */
     int64_t reconnect_at;       /* when socket is NULL */
     int64_t backoff_ms;
-    goro_msg_t **outbox;        /* DONEs waiting for a socket */
+    int64_t kill_next;          /* earliest kill_at of a killed job; 0:
+                                   none (it may have ended since) */
+    goro_msg_t **outbox;        /* DONEs and CLAIMs waiting for a socket */
     size_t noutbox;
     bool welcomed;              /* WELCOME came on this socket */
     bool stopping;
@@ -283,14 +298,18 @@ s_active_remove(goro_worker_t *self, job_t *job)
 }
 
 /* Cancels JOB: app handlers see goro_call_cancelled(), an exec child's
-   group gets SIGKILL. Under lock, which is what makes pgid trustworthy:
-   exec clears it before reaping. */
+   group gets SIG (SIGTERM, or SIGKILL, which nothing follows). Under
+   lock, which is what makes pgid trustworthy: exec clears it before
+   reaping. */
 static void
-s_job_kill(job_t *job)
+s_job_kill(job_t *job, int sig)
 {
     atomic_store(&job->cancelled, 1);
+    if (job->kill_sig == SIGKILL)
+        return;
+    job->kill_sig = sig;
     if (job->pgid > 0)
-        kill(-job->pgid, SIGKILL);
+        kill(-job->pgid, sig);
 }
 
 /* exec's callback: the child's group is known, or about to be reaped. A
@@ -301,8 +320,8 @@ s_on_pgid(pid_t pgid, void *arg)
     job_t *job = arg;
     pthread_mutex_lock(&job->worker->lock);
     job->pgid = pgid;
-    if (pgid > 0 && atomic_load(&job->cancelled))
-        kill(-pgid, SIGKILL);
+    if (pgid > 0 && job->kill_sig)
+        kill(-pgid, job->kill_sig);
     pthread_mutex_unlock(&job->worker->lock);
 }
 
@@ -568,10 +587,11 @@ s_outbox_flush(goro_worker_t *self)
     }
 }
 
-/* Takes *MSG_P. A DONE is the one message worth keeping for later: the
-   daemon has no other way to learn a job's result. */
+/* Takes *MSG_P. A DONE is worth keeping for later, as the daemon has no
+   other way to learn a job's result, and so is a CLAIM, as a full send
+   queue must not leave a job running that the daemon would kill. */
 static void
-s_send_done(goro_worker_t *self, goro_msg_t **msg_p)
+s_send_kept(goro_worker_t *self, goro_msg_t **msg_p)
 {
     if (self->welcomed && self->noutbox == 0
         && s_send(self, *msg_p) != GORO_EUNAVAILABLE) {
@@ -702,6 +722,31 @@ s_connectable(const char *clients, const char *workers)
     return fixed;
 }
 
+/* A CLAIM for every job we were given and have not finished, whether a
+   thread runs it or it waits in the queue. */
+static void
+s_claim_all(goro_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t count = 0;
+    for (job_t *job = self->active; job; job = job->next)
+        count++;
+    goro_msg_t **claims = goro_zalloc(sizeof *claims * (count ? count : 1));
+    count = 0;
+    for (job_t *job = self->active; job; job = job->next) {
+        claims[count] = goro_msg_new(GORO_MSG_CLAIM);
+        claims[count]->id = job->id;
+        claims[count++]->attempt = job->attempt;
+    }
+    pthread_mutex_unlock(&self->lock);
+    for (size_t i = 0; i < count; i++) {
+        s_log(self, "claim: job %" PRIu64 " attempt %" PRIu32,
+              claims[i]->id, claims[i]->attempt);
+        s_send_kept(self, &claims[i]);
+    }
+    free(claims);
+}
+
 static void
 s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
 {
@@ -723,6 +768,7 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
     s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
           ", clients at %s", self->interval_ms, self->liveness,
           self->clients ? self->clients : "(default)");
+    s_claim_all(self);
     s_outbox_flush(self);
 }
 
@@ -747,7 +793,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
         done->attempt = msg->attempt;
         done->status = WORKER_STATUS_UNKNOWN;
         goro_msg_set_text(done, text, strlen(text));
-        s_send_done(self, &done);
+        s_send_kept(self, &done);
         return;
     }
     job_t *job = goro_zalloc(sizeof *job);
@@ -787,10 +833,16 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
 static void
 s_on_kill(goro_worker_t *self, goro_msg_t *msg)
 {
+    int64_t grace = self->policy ? self->policy->kill_grace_ms
+                                 : EXEC_KILL_GRACE_MS;
     pthread_mutex_lock(&self->lock);
     job_t *job = s_active_find(self, msg->id, msg->attempt);
-    if (job)
-        s_job_kill(job);
+    if (job && !job->kill_sig) {
+        s_job_kill(job, grace > 0 ? SIGTERM : SIGKILL);
+        job->kill_at = goro_now() + grace;
+        if (!self->kill_next || job->kill_at < self->kill_next)
+            self->kill_next = job->kill_at;
+    }
     pthread_mutex_unlock(&self->lock);
     s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s", msg->id,
           msg->attempt, job ? "" : " (not running here)");
@@ -872,7 +924,7 @@ s_collect_done(goro_worker_t *self)
         s_log(self, "done: job %" PRIu64 " attempt %" PRIu32 " status %"
               PRId64 " in %" PRId64 " ms", job->id, job->attempt,
               job->status, job->runtime);
-        s_send_done(self, &done);
+        s_send_kept(self, &done);
         s_job_destroy(&job);
         job = next;
     }
@@ -895,14 +947,35 @@ s_force(goro_worker_t *self)
     s_log(self, "stop forced: killing running jobs");
     pthread_mutex_lock(&self->lock);
     for (job_t *job = self->active; job; job = job->next)
-        s_job_kill(job);
+        s_job_kill(job, SIGKILL);
     pthread_mutex_unlock(&self->lock);
 }
 
-/* Heartbeat, liveness and reconnect, all due at NOW or before. */
+/* SIGKILL to the killed exec jobs whose grace is over; kill_next becomes
+   the next grace to end. */
+static void
+s_kill_overdue(goro_worker_t *self, int64_t now)
+{
+    self->kill_next = 0;
+    pthread_mutex_lock(&self->lock);
+    for (job_t *job = self->active; job; job = job->next) {
+        if (job->kill_sig != SIGTERM)
+            continue;
+        if (now >= job->kill_at)
+            s_job_kill(job, SIGKILL);
+        else if (!self->kill_next || job->kill_at < self->kill_next)
+            self->kill_next = job->kill_at;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Kill graces, heartbeat, liveness and reconnect, all due at NOW or
+   before. */
 static void
 s_timers(goro_worker_t *self, int64_t now)
 {
+    if (self->kill_next && now >= self->kill_next)
+        s_kill_overdue(self, now);
     if (!self->socket) {
         /* A stopping worker has nobody to report to any more. */
         if (!self->stopping && now >= self->reconnect_at
@@ -938,6 +1011,8 @@ s_timeout(goro_worker_t *self, int64_t now)
         if (self->noutbox && self->welcomed && now + WORKER_RETRY_MS < at)
             at = now + WORKER_RETRY_MS;
     }
+    if (self->kill_next && self->kill_next < at)
+        at = self->kill_next;
     return at > now ? (long) (at - now) : 0;
 }
 

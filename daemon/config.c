@@ -582,6 +582,9 @@ static const s_field_t s_exec_fields[] = {
     { .key = "run_as", .type = S_STRING, .offset = S_CONFIG(exec_run_as),
       .max = CONFIG_MAX_RUN_AS, .nullable = 1 },
     { .key = "limits", .type = S_SECTION, .fields = s_exec_limit_fields },
+    /* A worker keeps a grace within 32 bits of ms (about 24 days). */
+    { .key = "kill_grace", .type = S_DURATION,
+      .offset = S_CONFIG(exec_kill_grace_ms), .min = 0, .max = INT32_MAX },
     { .key = NULL }
 };
 
@@ -1278,6 +1281,7 @@ config_new(void)
     for (size_t i = 0; i < self->nexec_env; i++)
         self->exec_env[i] = goro_strdup(env[i]);
     self->exec_max_output = 1024 * 1024;
+    self->exec_kill_grace_ms = 5 * 1000;
     self->max_message = 1024 * 1024;
     self->max_queued_jobs = 1000000;
     self->journal_path = goro_strdup("var/goro.journal");

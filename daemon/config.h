@@ -56,6 +56,7 @@ typedef struct {
     uint64_t exec_limit_memory;     /* jobs.exec.limits.memory: 0 */
     uint64_t exec_limit_files;      /* jobs.exec.limits.files: 0 */
     uint64_t exec_limit_procs;      /* jobs.exec.limits.processes: 0 */
+    int64_t exec_kill_grace_ms;     /* jobs.exec.kill_grace: 5s */
     uint64_t max_message;           /* limits.max_message: 1MiB */
     uint64_t max_queued_jobs;       /* limits.max_queued_jobs: 1000000 */
     uint64_t max_channel_bytes;     /* limits.max_channel_bytes: 256MiB */

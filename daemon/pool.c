@@ -92,6 +92,14 @@ pool_destroy(pool_t **self_p)
     }
 }
 
+/* The name a slot's process is started with, and its worker registers
+   with: POOL/N. */
+static void
+s_slot_name(const slot_t *slot, char *name, size_t size)
+{
+    snprintf(name, size, "%s/%d", slot->conf->name, slot->index);
+}
+
 /* The command splits on blanks into argv (no shell), then gets the
    worker's own flags appended. */
 static char **
@@ -110,7 +118,7 @@ s_argv(pool_t *self, slot_t *slot)
     snprintf(concurrency, sizeof concurrency, "%d", slot->conf->concurrency);
     snprintf(max_output, sizeof max_output, "%llu",
              (unsigned long long) self->max_output);
-    snprintf(name, sizeof name, "%s/%d", slot->conf->name, slot->index);
+    s_slot_name(slot, name, sizeof name);
     const char *extra[] = {"--connect", self->endpoint, "--concurrency",
                            concurrency, "--name", name, "--max-output",
                            max_output};
@@ -181,7 +189,7 @@ s_slot_of(pool_t *self, pid_t pid)
 }
 
 void
-pool_reap(pool_t *self)
+pool_reap(pool_t *self, pool_exit_fn *on_exit, void *arg)
 {
     /* Only our own children: gorod has others (a journal compaction). */
     for (size_t i = 0; i < self->nslots; i++) {
@@ -191,6 +199,11 @@ pool_reap(pool_t *self)
         if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
             continue;
         slot->pid = 0;
+        if (on_exit) {
+            char name[300];
+            s_slot_name(slot, name, sizeof name);
+            on_exit(arg, pid, name);
+        }
         if (self->stopping)
             continue;
         int64_t now = goro_now();
@@ -230,7 +243,7 @@ pool_stop(pool_t *self, int64_t grace_ms)
     }
     int64_t deadline = goro_now() + grace_ms;
     while (pool_alive(self) > 0) {
-        pool_reap(self);
+        pool_reap(self, NULL, NULL);
         if (pool_alive(self) == 0)
             break;
         if (goro_now() >= deadline) {

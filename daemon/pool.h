@@ -27,8 +27,13 @@ void pool_destroy(pool_t **self_p);
 /* Starts every process. */
 void pool_start(pool_t *self);
 
-/* Reaps exited children (after SIGCHLD) and arms their restarts. */
-void pool_reap(pool_t *self);
+/* Told of each pool process that exited: its pid and the name it was
+   started with (--name POOL/N), which its worker gives in READY. */
+typedef void (pool_exit_fn)(void *arg, pid_t pid, const char *name);
+
+/* Reaps exited children (after SIGCHLD), tells ON_EXIT (if not NULL)
+   with ARG, and arms their restarts. */
+void pool_reap(pool_t *self, pool_exit_fn *on_exit, void *arg);
 
 /* A restart deadline of this pool's kind fired. */
 void pool_on_deadline(pool_t *self, heap_node_t *node);

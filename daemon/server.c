@@ -488,7 +488,11 @@ s_on_signals(server_t *self)
     while ((n = read(self->sig_read, bytes, sizeof bytes)) > 0)
         for (ssize_t i = 0; i < n; i++) {
             if (bytes[i] == SIGCHLD) {
-                pool_reap(self->pool);
+                /* What a dead pool worker sent before it died (a DONE)
+                   is read first, so that a job it finished is not run
+                   again. */
+                s_drain(self, self->workers, true);
+                pool_reap(self->pool, server_worker_exited, self);
                 server_journal_compact_check(self);
             }
             else if (bytes[i] == SIGTERM || bytes[i] == SIGINT)

@@ -24,6 +24,7 @@
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* What a deadline in the heap belongs to. */
 enum {
@@ -129,6 +130,9 @@ void server_worker_on_msg(server_t *self, const goro_rid_t *rid,
                           goro_msg_t *msg);
 /* DL_WORKER: lost if silent for the liveness period, else re-armed. */
 void server_worker_check(server_t *self, worker_t *w);
+/* The pool's exit callback (pool_exit_fn; ARG is the server): the worker
+   of pool process PID, named NAME, is lost now, not at its silence. */
+void server_worker_exited(void *arg, pid_t pid, const char *name);
 
 /* ---- server_chan.c: channel operations and the clients they park ---- */
 

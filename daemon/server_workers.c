@@ -1,11 +1,19 @@
 /*  server_workers - the server's side of the worker protocol: READY and
-    the WELCOME that answers it, DONE, HEARTBEAT and DISCONNECT, and the
-    liveness check that declares a silent worker lost.
+    the WELCOME that answers it, CLAIM, DONE, HEARTBEAT and DISCONNECT,
+    the liveness check that declares a silent worker lost, and the exit
+    of a pool process, which declares its worker lost at once.
 
     The worker table (worker.c) holds who is connected and what each
     runs. A lost worker's jobs go back to the queue, after a backoff,
     while they have attempts left; a worker that says DISCONNECT drains
     instead: it keeps its jobs until their DONEs are in.
+
+    A worker that rejoins CLAIMs each attempt it still runs. An attempt
+    is its own if gorod runs it on this connection, or on an earlier
+    connection of the same process (same name and pid) not yet declared
+    lost: gorod then moves the attempt over and sends nothing more to the
+    old connection. Any other claimed attempt (requeued, ended, or
+    unknown to a gorod that restarted) gets KILL.
 */
 #include "server_int.h"
 #include "config.h"
@@ -87,7 +95,7 @@ static void
 s_welcome_policy(server_t *self, goro_msg_t *welcome)
 {
     const config_t *cfg = self->cfg;
-    size_t max = cfg->nexec_env + 5;
+    size_t max = cfg->nexec_env + 6;
     welcome->strs = goro_zalloc(sizeof(char *) * max);
     char line[GORO_MSG_STR_MAX + 1];
     for (size_t i = 0; i < cfg->nexec_env; i++) {
@@ -113,6 +121,9 @@ s_welcome_policy(server_t *self, goro_msg_t *welcome)
                      (unsigned long long) limits[i].value);
             welcome->strs[welcome->nstrs++] = goro_strdup(line);
         }
+    snprintf(line, sizeof line, "kill_grace=%lld",
+             (long long) cfg->exec_kill_grace_ms);
+    welcome->strs[welcome->nstrs++] = goro_strdup(line);
 }
 
 static void
@@ -138,14 +149,67 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         server_job_dispatch_worker(self, w);
 }
 
+/* Name and pid are what READY said: the same pair on two connections is
+   one process that reconnected. */
+static bool
+s_same_process(const worker_t *a, const worker_t *b)
+{
+    return a->pid == b->pid && strcmp(a->name, b->name) == 0;
+}
+
+/* True if JOB's ATTEMPT is W's to report: gorod runs it on W, or on an
+   earlier connection of W's process, from which it moves to W. That
+   connection is gone (its process speaks on W now), so it gets no more
+   jobs and is forgotten once empty. */
+static bool
+s_attempt_is_own(server_t *self, worker_t *w, job_t *job, uint32_t attempt)
+{
+    worker_t *owner = job_extra(job)->worker;
+    if (!owner || job_extra(job)->attempt != (int) attempt)
+        return false;
+    if (owner == w)
+        return true;
+    if (!s_same_process(owner, w))
+        return false;
+    log_info("worker %s (pid %u) reconnected: job %llu attempt %u moves to "
+             "its new connection", w->name, w->pid,
+             (unsigned long long) job->id, attempt);
+    worker_table_drain(self->wtable, owner);
+    worker_table_detach(self->wtable, owner, job);
+    worker_table_attach(self->wtable, w, job);
+    s_worker_forget_if_idle(self, owner);
+    return true;
+}
+
+/* A rejoining worker's attempt that is not its own any more is stopped
+   there; one that is but has ended meanwhile (cancelled, timed out) is
+   stopped again, as its KILL may have gone to the old connection. */
+static void
+s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
+{
+    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
+    if (job && s_attempt_is_own(self, w, job, msg->attempt)) {
+        if (job->state != GORO_JOB_RUNNING)
+            server_send_worker(self, w, GORO_MSG_KILL, job);
+        return;
+    }
+    log_info("worker %s (pid %u) still runs job %llu attempt %u, which is "
+             "no longer its own: killing it", w->name, w->pid,
+             (unsigned long long) msg->id, msg->attempt);
+    goro_msg_t *kill = goro_msg_new(GORO_MSG_KILL);
+    kill->id = msg->id;
+    kill->attempt = msg->attempt;
+    server_send(self, self->workers, kill, &w->rid);
+    goro_msg_destroy(&kill);
+}
+
 /* Completions are fenced by attempt: a DONE for an attempt that is not
    the one this worker runs now changes nothing. */
 static void
 s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
 {
     job_t *job = job_table_lookup(self->tables.jobs, msg->id);
-    if (!job || job_extra(job)->worker != w
-        || job_extra(job)->attempt != (int) msg->attempt) {
+    if (!job || !s_attempt_is_own(self, w, job, msg->attempt)) {
         log_debug("stale DONE for job %llu attempt %u ignored",
                   (unsigned long long) msg->id, msg->attempt);
         return;
@@ -190,6 +254,9 @@ server_worker_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_DONE:
             s_on_done(self, w, msg);
             break;
+        case GORO_MSG_CLAIM:
+            s_on_claim(self, w, msg);
+            break;
         case GORO_MSG_DISCONNECT:
             /* A worker that stops finishes what it runs: keep its jobs,
                accept their DONEs, forget it when the last one is in. */
@@ -201,5 +268,23 @@ server_worker_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         default:
             log_debug("worker %s sent %s; ignored", w->name,
                       goro_msg_cmd_name(msg->cmd));
+    }
+}
+
+void
+server_worker_exited(void *arg, pid_t pid, const char *name)
+{
+    server_t *self = arg;
+    /* Its old connections too, if it reconnected before it died. */
+    bool found = true;
+    while (found) {
+        found = false;
+        for (worker_t *w = worker_table_first(self->wtable); w;
+             w = worker_table_next(self->wtable))
+            if (w->pid == (uint32_t) pid && strcmp(w->name, name) == 0) {
+                s_worker_lost(self, w, "process exited");
+                found = true;
+                break;
+            }
     }
 }

@@ -89,6 +89,7 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_DONE] = {"DONE", {F_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,
                                 F_DATA, F_TEXT}},
     [GORO_MSG_KILL] = {"KILL", {F_ID, F_ATTEMPT}},
+    [GORO_MSG_CLAIM] = {"CLAIM", {F_ID, F_ATTEMPT}},
     /* journal records: number is a wall-clock epoch ms (J_END: when the
        job ended), counter an attempt base (J_JOB_FLAGS) */
     [GORO_MSG_J_SUBMIT] = {"J_SUBMIT", {F_ID, F_NAME, F_DATA, F_WG, F_CHAN,

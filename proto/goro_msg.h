@@ -56,6 +56,7 @@ typedef enum {
     GORO_MSG_DISPATCH = 32,
     GORO_MSG_DONE = 33,
     GORO_MSG_KILL = 34,
+    GORO_MSG_CLAIM = 35,        /* worker -> daemon: an attempt it runs */
     /* journal records (never on the wire; gorod refuses them there) */
     GORO_MSG_J_SUBMIT = 40,
     GORO_MSG_J_START = 41,

@@ -988,9 +988,86 @@ harness_finish(void **state)
     harness_destroy((harness_t **) state);
 }
 
+/* The process harness_freeze() stopped, 0 if none. */
+static pid_t s_frozen;
+
+int
+harness_freeze(pid_t pid)
+{
+    if (kill(pid, SIGSTOP) != 0)
+        return -1;
+    s_frozen = pid;
+    return 0;
+}
+
+void
+harness_thaw(void)
+{
+    if (s_frozen > 0)
+        kill(s_frozen, SIGCONT);
+    s_frozen = 0;
+}
+
 int
 harness_teardown(void **state)
 {
+    harness_thaw();
     harness_destroy((harness_t **) state);
     return 0;
+}
+
+uint64_t
+harness_go_sh(harness_t *self, const char *script, const goro_opts_t *opts)
+{
+    char text[4096];
+    size_t used = 0;
+    for (const char *p = script; *p; p++) {
+        const char *piece = p[0] == '@' && p[1] == 'D' ? self->dir : NULL;
+        size_t len = piece ? strlen(piece) : 1;
+        assert_true(used + len < sizeof text);
+        memcpy(text + used, piece ? piece : p, len);
+        used += len;
+        if (piece)
+            p++;
+    }
+    text[used] = '\0';
+    const char *argv[] = {"sh", "-c", text, NULL};
+    uint64_t id = 0;
+    int rc = goro_go_exec(harness_client(self), argv, opts, &id);
+    if (rc != GORO_OK)
+        fail_msg("submit of sh -c %s: %s", text, goro_strerror(rc));
+    assert_true(id > 0);
+    return id;
+}
+
+goro_job_t *
+harness_wait_job(harness_t *self, uint64_t id, int64_t timeout_ms)
+{
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(harness_client(self), id, timeout_ms, &job);
+    if (rc != GORO_OK) {
+        char *log = harness_log_run(self);
+        fail_msg("wait for job %llu: %s\ngorod's log:\n%s",
+                 (unsigned long long) id, goro_strerror(rc), log);
+    }
+    assert_true(goro_job_id(job) == id);
+    return job;
+}
+
+void
+harness_read_pids(const char *path, pid_t *first, pid_t *second)
+{
+    char *line = harness_wait_line(path, HARNESS_WAIT_MS);
+    if (!line)
+        fail_msg("%s did not appear", path);
+    int a = 0, b = 0;
+    int got = sscanf(line, "%d %d", &a, &b);
+    free(line);
+    assert_true(got >= 1 && a > 1);
+    *first = a;
+    if (second) {
+        assert_int_equal(got, 2);
+        assert_true(b > 1);
+        *second = b;
+    }
 }

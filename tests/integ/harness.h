@@ -190,7 +190,31 @@ harness_t *harness_up_opts(void **state, const harness_opts_t *opts);
    (under ASan that includes its leak check); the harness is destroyed. */
 void harness_finish(void **state);
 
-/* A teardown: destroys whatever the test (or a failed assertion) left. */
+/* Submits `sh -c SCRIPT` as an exec job, each @D in SCRIPT replaced by
+   the harness dir, and returns its id; a refusal fails the test. */
+uint64_t harness_go_sh(harness_t *self, const char *script,
+                       const goro_opts_t *opts);
+
+/* Waits up to TIMEOUT_MS for job ID to end and returns it (caller
+   destroys it); a failed wait fails the test with gorod's log. */
+goro_job_t *harness_wait_job(harness_t *self, uint64_t id,
+                             int64_t timeout_ms);
+
+/* The pids "FIRST SECOND" (SECOND NULL: just "FIRST") of the line a job
+   writes to PATH, once it is there; fails the test if it does not come
+   within HARNESS_WAIT_MS. */
+void harness_read_pids(const char *path, pid_t *first, pid_t *second);
+
+/* SIGSTOP to PID (e.g. a pool worker, to make it fall silent), which the
+   next harness_teardown() resumes if harness_thaw() has not: a stopped
+   process acts on no SIGTERM and would outlive the test. 0, or -1 with
+   errno. */
+int harness_freeze(pid_t pid);
+/* SIGCONT to the process harness_freeze() stopped. */
+void harness_thaw(void);
+
+/* A teardown: destroys whatever the test (or a failed assertion) left,
+   after resuming a process harness_freeze() left stopped. */
 int harness_teardown(void **state);
 
 /* A cmocka test entry with harness_teardown. */

@@ -261,6 +261,10 @@ s_worker_templates(templates_t *t)
     goro_msg_set_data(m, "out", 3);
     goro_msg_set_text(m, "err", 3);
     s_add(t, m);
+    m = s_msg(GORO_MSG_CLAIM, 0);
+    m->id = T_BOGUS_ID;
+    m->attempt = 1;
+    s_add(t, m);
     s_add(t, s_msg(GORO_MSG_DISCONNECT, 0));
 }
 

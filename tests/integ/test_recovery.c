@@ -368,19 +368,6 @@ s_go_sh(harness_t *h, const char *script, const goro_opts_t *opts)
     return id;
 }
 
-static goro_job_t *
-s_wait_job(harness_t *h, uint64_t id, int64_t timeout_ms)
-{
-    goro_job_t *job = NULL;
-    int rc = goro_job_wait(harness_client(h), id, timeout_ms, &job);
-    if (rc != GORO_OK) {
-        char *log = harness_log_run(h);
-        fail_msg("wait for job %" PRIu64 ": %s\ngorod's log:\n%s", id,
-                 goro_strerror(rc), log);
-    }
-    return job;
-}
-
 static int
 s_job_state_now(harness_t *h, uint64_t id)
 {
@@ -722,7 +709,7 @@ test_chaos_kill9_during_run(void **state)
         if (sorted[i] == sorted[i - 1])
             fail_msg("two keys were given job %" PRIu64, sorted[i]);
     for (int i = 0; i < T_CHAOS_JOBS; i++) {
-        goro_job_t *job = s_wait_job(h, ch.ids[i], T_JOB_WAIT_MS);
+        goro_job_t *job = harness_wait_job(h, ch.ids[i], T_JOB_WAIT_MS);
         if (goro_job_state(job) != GORO_JOB_SUCCEEDED)
             fail_msg("job %" PRIu64 " ended %s", ch.ids[i],
                      goro_job_state_name(goro_job_state(job)));
@@ -860,12 +847,12 @@ test_queued_jobs_survive(void **state)
     pid_t w = harness_spawn(h, worker);
     assert_true(w > 0);
     for (int i = 0; i < T_QUEUED; i++) {
-        goro_job_t *job = s_wait_job(h, ids[i], T_JOB_WAIT_MS);
+        goro_job_t *job = harness_wait_job(h, ids[i], T_JOB_WAIT_MS);
         assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
         assert_true(goro_job_attempts(job) >= 1);
         goro_job_destroy(&job);
     }
-    goro_job_t *job = s_wait_job(h, next, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, next, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     goro_job_destroy(&job);
     assert_int_equal(harness_signal(h, w, SIGTERM, HARNESS_WAIT_MS), 0);
@@ -1054,7 +1041,7 @@ test_waitgroups_survive(void **state)
        exactly once */
     assert_int_equal(harness_write_file(harness_path(h, "wg-go"), "go\n"), 0);
     assert_int_equal(goro_wg_wait(client, "pending", T_JOB_WAIT_MS), GORO_OK);
-    goro_job_t *job = s_wait_job(h, pending, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, pending, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     goro_job_destroy(&job);
     assert_int_equal(goro_wg_status(client, "pending", &p1), GORO_OK);
@@ -1092,7 +1079,7 @@ test_results_survive(void **state)
     ids[2] = s_go_sh(h, "echo fine", &opts);
     goro_job_t *before[3];
     for (int i = 0; i < 3; i++)
-        before[i] = s_wait_job(h, ids[i], T_JOB_WAIT_MS);
+        before[i] = harness_wait_job(h, ids[i], T_JOB_WAIT_MS);
     harness_chan_t row;
     int64_t until = s_now() + HARNESS_WAIT_MS;
     while ((harness_chan_row(h, "results", &row) != 0 || row.buffered != 1)
@@ -1151,7 +1138,7 @@ test_results_expire_after_restart(void **state)
                         "pools: [ { name: default, processes: 1 } ]\n"
                         "jobs: { result_ttl: 1500ms }\n");
     uint64_t id = s_go_sh(h, "echo short-lived", NULL);
-    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     goro_job_destroy(&job);
     int64_t ended = s_now();
     s_crash_restart(h);
@@ -1199,7 +1186,7 @@ test_running_job_runs_again(void **state)
     assert_string_equal(text, "1\n2\n");
     free(text);
     assert_int_equal(harness_write_file(harness_path(h, "f-go"), "go\n"), 0);
-    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 2);
     size_t len;
@@ -1242,7 +1229,7 @@ test_dead_letter_retry(void **state)
     pid_t workers[4];
     assert_int_equal(harness_worker_pids(h, workers, 4), 1);
     assert_int_equal(kill(workers[0], SIGKILL), 0);
-    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_FAILED);
     assert_int_equal(goro_job_attempts(job), 1);
     goro_job_destroy(&job);
@@ -1261,7 +1248,7 @@ test_dead_letter_retry(void **state)
     assert_int_equal(harness_cli(h, &out, &err, "retry", id_text, NULL), 0);
     free(out);
     free(err);
-    job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 2);
     size_t len;
@@ -1306,7 +1293,7 @@ test_kill_workers_in_a_loop(void **state)
     }
     int attempts = 0, retried = 0;
     for (int i = 0; i < T_WORKER_JOBS; i++) {
-        goro_job_t *job = s_wait_job(h, ids[i], 60000);
+        goro_job_t *job = harness_wait_job(h, ids[i], 60000);
         if (goro_job_state(job) != GORO_JOB_SUCCEEDED)
             fail_msg("job %" PRIu64 " ended %s after %d attempts", ids[i],
                      goro_job_state_name(goro_job_state(job)),
@@ -1441,7 +1428,7 @@ test_torn_turn(void **state)
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = "whole";
     uint64_t id = s_go_sh(h, "echo done", &opts);
-    goro_job_t *job = s_wait_job(h, id, T_JOB_WAIT_MS);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     goro_job_destroy(&job);
     assert_int_equal(goro_wg_wait(harness_client(h), "whole", 0), GORO_OK);
     assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
@@ -1479,7 +1466,7 @@ test_torn_turn(void **state)
         assert_int_equal(info.counter, 0);
     else {
         assert_int_equal(info.counter, 1);
-        job = s_wait_job(h, id, T_JOB_WAIT_MS);
+        job = harness_wait_job(h, id, T_JOB_WAIT_MS);
         goro_job_destroy(&job);
     }
     assert_int_equal(goro_wg_wait(harness_client(h), "whole", T_JOB_WAIT_MS),

@@ -130,6 +130,7 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_DONE, "DONE", {X_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
                              X_TEXT}},
     {GORO_MSG_KILL, "KILL", {X_ID, X_ATTEMPT}},
+    {GORO_MSG_CLAIM, "CLAIM", {X_ID, X_ATTEMPT}},
     /* journal records */
     {GORO_MSG_J_SUBMIT, "J_SUBMIT", {X_ID, X_NAME, X_DATA, X_WG, X_CHAN,
                                      X_KEY, X_TIMEOUT, X_MAX_ATTEMPTS}},
@@ -590,7 +591,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 35, 36, 39, 58, 255, 256,
+    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 58, 255, 256,
                            1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
@@ -850,7 +851,7 @@ test_bad_header(void **state)
     goro_msg_destroy(&dec);
 
     /* a bare header of an unknown command, and one followed by bytes */
-    const int unknown[] = {0, 19, 25, 29, 35, 128, 255};
+    const int unknown[] = {0, 19, 25, 29, 36, 128, 255};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         xbuf_t b = {NULL, 0, 0};
         x_header(&b, 1, unknown[i], 0xdeadbeefcafef00dULL);
@@ -1113,7 +1114,7 @@ test_encode_limits(void **state)
     goro_msg_destroy(&m);
 
     /* commands with no grammar cannot be encoded */
-    const int unknown[] = {0, 19, 25, 35, 255};
+    const int unknown[] = {0, 19, 25, 36, 255};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         m = goro_msg_new(unknown[i]);
         assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_EINVAL);

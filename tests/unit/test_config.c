@@ -73,6 +73,7 @@ s_assert_defaults(const config_t *c)
     assert_int_equal(c->nexec_allow, 1);
     assert_string_equal(c->exec_allow[0], "*");
     assert_int_equal(c->exec_max_output, 1024 * 1024);
+    assert_int_equal(c->exec_kill_grace_ms, 5 * 1000);
     assert_int_equal(c->max_message, 1024 * 1024);
     assert_int_equal(c->max_queued_jobs, 1000000);
     assert_string_equal(c->journal_path, "var/goro.journal");
@@ -219,6 +220,7 @@ static const char s_every_key[] =
     "    enabled: false\n"
     "    allow: [/bin/echo, \"/usr/bin/*\"]\n"
     "    max_output: 64KiB\n"
+    "    kill_grace: 750ms\n"
     "limits:\n"
     "  max_message: 256MiB\n"
     "  max_queued_jobs: 42\n"
@@ -259,6 +261,7 @@ s_assert_every_key(const config_t *c)
     assert_string_equal(c->exec_allow[0], "/bin/echo");
     assert_string_equal(c->exec_allow[1], "/usr/bin/*");
     assert_int_equal(c->exec_max_output, 65536);
+    assert_int_equal(c->exec_kill_grace_ms, 750);
     assert_int_equal(c->max_message, 256u * 1024 * 1024);
     assert_int_equal(c->max_queued_jobs, 42);
     assert_string_equal(c->journal_path, "/var/lib/goro/journal");
@@ -292,7 +295,7 @@ test_every_key_flow_style(void **state)
         "  jobs: { max_attempts: 7, result_ttl: 2m, timeout: 1.5s,\n"
         "          shutdown_grace: 1h30m,\n"
         "          exec: { enabled: no, allow: [/bin/echo, \"/usr/bin/*\"],\n"
-        "                  max_output: 64KiB } },\n"
+        "                  max_output: 64KiB, kill_grace: 750ms } },\n"
         "  limits: { max_message: 256MiB, max_queued_jobs: 42 },\n"
         "  journal: { path: /var/lib/goro/journal, fsync: always },\n"
         "  log: { level: debug },\n"
@@ -328,8 +331,9 @@ test_each_key_overrides_alone(void **state)
     assert_int_equal(c->shutdown_grace_ms, 0);
     config_destroy(&c);
 
-    c = s_good("jobs: { exec: { max_output: 1 } }");
+    c = s_good("jobs: { exec: { max_output: 1, kill_grace: 0 } }");
     assert_int_equal(c->exec_max_output, 1);
+    assert_int_equal(c->exec_kill_grace_ms, 0);
     assert_int_equal(c->exec_enabled, 1);
     config_destroy(&c);
 
@@ -461,7 +465,7 @@ test_unknown_key_nested(void **state)
           "unknown key \"listen.clientz\" (expected one of: clients, workers)");
     s_bad("jobs:\n  exec:\n    enabled: true\n    allowed: []\n", "4:5",
           "unknown key \"jobs.exec.allowed\" (expected one of: enabled, "
-          "allow, max_output, env, run_as, limits)");
+          "allow, max_output, env, run_as, limits, kill_grace)");
     s_bad("pools:\n  - name: a\n    proceses: 2\n", "3:5",
           "unknown key \"pools[0].proceses\" (expected one of: name, "
           "processes, concurrency, command)");
@@ -546,6 +550,8 @@ test_bad_duration(void **state)
           "jobs.result_ttl: \"1d\" is not a duration");
     s_bad("jobs: { shutdown_grace: -1s }", "1:25",
           "jobs.shutdown_grace: -1s is out of range (at least 0)");
+    s_bad("jobs: { exec: { kill_grace: -1s } }", "1:29",
+          "jobs.exec.kill_grace: -1s is out of range (at least 0)");
     s_bad("heartbeat: { interval: 0s }", "1:24",
           "heartbeat.interval: 0s is out of range (at least 1ms)");
 }
