@@ -1365,7 +1365,11 @@ test_batch_close_mid_batch(void **state)
 static void
 test_batch_receiver_killed_before_ack(void **state)
 {
-    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    /* gorod gives a silent client liveness x max(interval, 1 s): 3 s
+       here, well inside the wait below, where the harness's default
+       liveness of 10 would make it 10 s, as long as the wait itself. */
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL
+        "heartbeat: { interval: 100ms, liveness: 3 }\n"));
     assert_int_equal(goro_chan_make(client, "lost", 10), GORO_OK);
     const char *out = harness_path(H, "lost.out");
     pid_t receiver = harness_spawn_role(H, "recvmany", "lost", "10", "-1",
