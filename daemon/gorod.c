@@ -25,7 +25,7 @@ static const char *s_usage =
     "      --repair          drop a corrupt journal's tail instead of\n"
     "                        refusing to start\n"
     "  -v, --verbose         log at debug level\n"
-    "Stops cleanly on SIGTERM or SIGINT.\n";
+    "Stops cleanly on SIGTERM or SIGINT; SIGHUP is logged and ignored.\n";
 
 /* True for tcp endpoints bound to loopback only; ipc is local anyway. */
 static int

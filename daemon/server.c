@@ -486,6 +486,9 @@ s_on_signals(server_t *self)
             }
             else if (bytes[i] == SIGTERM || bytes[i] == SIGINT)
                 s_begin_stop(self);
+            else if (bytes[i] == SIGHUP)
+                log_warn("SIGHUP ignored: gorod cannot reload its config; "
+                         "restart it to apply a change (SIGTERM stops it)");
         }
 }
 
@@ -501,6 +504,8 @@ s_install_signals(server_t *self)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    /* SIGHUP's default is to die, silently; a reload may use it later. */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 

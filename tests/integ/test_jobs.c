@@ -1077,6 +1077,34 @@ test_sigterm_graceful(void **state)
     *state = NULL;
 }
 
+/* SIGHUP is logged and ignored: gorod keeps serving, its job goes on,
+   and SIGTERM still stops it cleanly. */
+static void
+test_sighup_ignored(void **state)
+{
+    harness_t *h = harness_up(state, POOL1);
+    uint64_t id = s_go_sh(h, "echo $$ > @D/pid; sleep 1; echo ok", NULL);
+    pid_t job_pid;
+    s_read_pids(harness_path(h, "pid"), &job_pid, NULL);
+    assert_int_equal(kill(harness_pid(h), SIGHUP), 0);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    char *log = NULL;
+    do {
+        free(log);
+        log = harness_log(h);
+    } while (!strstr(log, "SIGHUP ignored") && harness_nap(until));
+    if (!strstr(log, "SIGHUP ignored"))
+        fail_msg("no log line for SIGHUP; gorod's log:\n%s", log);
+    free(log);
+    assert_true(harness_running(h));
+    assert_int_equal(goro_ping(harness_client(h), HARNESS_WAIT_MS), GORO_OK);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    s_assert_output(job, "ok\n");
+    goro_job_destroy(&job);
+    harness_finish(state);
+}
+
 /* goro_run submits and waits in one request: the ended job comes back;
    a wait that runs out gives GORO_ETIMEDOUT with the job as it is (its
    id, running), and the job goes on. */
@@ -1138,6 +1166,7 @@ main(void)
         HARNESS_TEST(test_payload_too_big),
         HARNESS_TEST(test_garbage_on_both_sockets),
         HARNESS_TEST(test_sigterm_graceful),
+        HARNESS_TEST(test_sighup_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
