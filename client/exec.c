@@ -332,6 +332,7 @@ exec_policy_t *
 exec_policy_parse(char *const *lines, size_t count)
 {
     exec_policy_t *self = goro_zalloc(sizeof *self);
+    self->max_output = -1;
     for (size_t i = 0; i < count; i++) {
         const char *line = lines[i];
         const char *value = strchr(line, '=');
@@ -357,6 +358,9 @@ exec_policy_parse(char *const *lines, size_t count)
             self->files = number;
         else if (strncmp(line, "limit.procs=", 12) == 0)
             self->procs = number;
+        else if (strncmp(line, "max_output=", 11) == 0)
+            self->max_output = number > INT64_MAX ? INT64_MAX
+                                                  : (int64_t) number;
     }
     return self;
 }

@@ -62,6 +62,27 @@ s_on_signal(int signo)
 
 /* ---- setup --------------------------------------------------------- */
 
+/* The largest value a peer may send: limits.max_message, and on the
+   workers endpoint jobs.exec.max_output if that is larger (a DONE
+   carries exec output, which gorod passes on in JOB and VALUE). */
+static size_t
+s_value_max(const config_t *cfg, bool workers)
+{
+    uint64_t max = cfg->max_message;
+    if (workers && cfg->exec_max_output > max)
+        max = cfg->exec_max_output;
+    return (size_t) max;
+}
+
+/* The frame limit of both endpoints (PROTOCOL.md section 10): DONE and
+   JOB carry two of the largest values (output and errors), plus the
+   envelope. libzmq drops a connection that sends a larger frame. */
+static int64_t
+s_frame_max(const config_t *cfg)
+{
+    return (int64_t) (2 * s_value_max(cfg, true) + SERVER_FRAME_SLACK);
+}
+
 static zsock_t *
 s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
        const char *domain, char **bound, char *err, size_t err_size)
@@ -76,12 +97,7 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
     zsock_set_linger(sock, 200);   /* last replies at shutdown go out */
     zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
     zsock_set_rcvhwm(sock, 100000);
-    /* DONE and JOB carry two values (output and error) of up to
-       max_message each; far larger frames drop the connection. */
-    uint64_t value_max = cfg->max_message > cfg->exec_max_output
-                         ? cfg->max_message : cfg->exec_max_output;
-    zsock_set_maxmsgsize(sock, (int64_t) (2 * value_max
-                                          + SERVER_FRAME_SLACK));
+    zsock_set_maxmsgsize(sock, s_frame_max(cfg));
     if (auth)
         auth_apply(auth, sock, domain);
     if (zsock_bind(sock, "%s", endpoint) == -1) {
@@ -255,6 +271,8 @@ server_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
         goro_msg_set_data(msg, job->data, job->size);
         msg->timeout = job->timeout_ms;
     }
+    else if (cmd == GORO_MSG_HEARTBEAT)
+        msg->id = self->epoch;      /* our run id, as clients get it */
     server_send(self, self->workers, msg, &w->rid);
     goro_msg_destroy(&msg);
 }
@@ -363,24 +381,14 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 
 /* ---- the loop ------------------------------------------------------ */
 
-/* Workers send exec output of up to jobs.exec.max_output, which may be
-   configured above limits.max_message. */
-static size_t
-s_value_max(server_t *self, bool workers)
-{
-    uint64_t max = self->cfg->max_message;
-    if (workers && self->cfg->exec_max_output > max)
-        max = self->cfg->exec_max_output;
-    return (size_t) max;
-}
-
 static void
 s_drain(server_t *self, zsock_t *sock, bool workers)
 {
     for (int i = 0; i < SERVER_BATCH; i++) {
         goro_rid_t rid;
         goro_msg_t *msg = NULL;
-        int rc = goro_msg_recv(zsock_resolve(sock), s_value_max(self, workers),
+        int rc = goro_msg_recv(zsock_resolve(sock),
+                               s_value_max(self->cfg, workers),
                                &msg, &rid);
         if (rc == GORO_EUNAVAILABLE)
             return;

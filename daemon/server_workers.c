@@ -81,13 +81,14 @@ server_worker_check(server_t *self, worker_t *w)
         heap_arm(self->heap, &w->expiry, due);
 }
 
-/* jobs.exec's environment, user and limits travel in WELCOME, so that
-   every worker, local or remote, runs commands under gorod's policy. */
+/* jobs.exec's environment, user, limits and output size travel in
+   WELCOME, so that every worker, local or remote, runs commands under
+   gorod's policy. */
 static void
 s_welcome_policy(server_t *self, goro_msg_t *welcome)
 {
     const config_t *cfg = self->cfg;
-    size_t max = cfg->nexec_env + 5;
+    size_t max = cfg->nexec_env + 6;
     welcome->strs = goro_zalloc(sizeof(char *) * max);
     char line[GORO_MSG_STR_MAX + 1];
     for (size_t i = 0; i < cfg->nexec_env; i++) {
@@ -107,6 +108,11 @@ s_welcome_policy(server_t *self, goro_msg_t *welcome)
         {"limit.files", cfg->exec_limit_files},
         {"limit.procs", cfg->exec_limit_procs},
     };
+    /* A worker gorod did not start learns it here; DONE frames must
+       fit the frame limit, which follows it. */
+    snprintf(line, sizeof line, "max_output=%llu",
+             (unsigned long long) cfg->exec_max_output);
+    welcome->strs[welcome->nstrs++] = goro_strdup(line);
     for (size_t i = 0; i < 4; i++)
         if (limits[i].value) {
             snprintf(line, sizeof line, "%s=%llu", limits[i].key,
