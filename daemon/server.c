@@ -26,6 +26,7 @@
 #include "job.h"
 #include "journal.h"
 #include "log.h"
+#include "monitor.h"
 #include "outbox.h"
 #include "pool.h"
 #include "render.h"
@@ -40,6 +41,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -83,6 +85,33 @@ s_frame_max(const config_t *cfg)
     return (int64_t) (2 * s_value_max(cfg, true) + SERVER_FRAME_SLACK);
 }
 
+static int
+s_int_ms(int64_t ms)
+{
+    return ms < INT_MAX ? (int) ms : INT_MAX;
+}
+
+/* What a peer can hold of gorod is bounded in time, not only in size.
+   A connection that has not finished the ZeroMQ handshake within
+   limits.handshake_timeout is closed (libzmq's default is 30 s, and each
+   holds a descriptor). Once connected, libzmq PINGs the peer every
+   heartbeat interval and drops it if no whole message arrives within
+   interval x liveness: a live peer's libzmq answers PONG by itself, but
+   one silent or stalled in the middle of a frame (whose buffer, up to
+   the frame limit, gorod has allocated) cannot. */
+static void
+s_set_peer_limits(zsock_t *sock, const config_t *cfg)
+{
+    zsock_set_maxmsgsize(sock, s_frame_max(cfg));
+    zsock_set_handshake_ivl(sock, s_int_ms(cfg->handshake_timeout_ms));
+    int64_t interval = cfg->heartbeat_interval_ms;
+    /* Both factors under 2^31 once clipped: the product cannot overflow. */
+    int64_t dead = interval > INT_MAX ? INT_MAX
+                                      : interval * cfg->heartbeat_liveness;
+    zsock_set_heartbeat_ivl(sock, s_int_ms(interval));
+    zsock_set_heartbeat_timeout(sock, s_int_ms(dead));
+}
+
 static zsock_t *
 s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
        const char *domain, char **bound, char *err, size_t err_size)
@@ -97,7 +126,7 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
     zsock_set_linger(sock, 200);   /* last replies at shutdown go out */
     zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
     zsock_set_rcvhwm(sock, 100000);
-    zsock_set_maxmsgsize(sock, s_frame_max(cfg));
+    s_set_peer_limits(sock, cfg);
     if (auth)
         auth_apply(auth, sock, domain);
     if (zsock_bind(sock, "%s", endpoint) == -1) {
@@ -133,6 +162,15 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
                            err, err_size);
     if (!self->workers)
         goto error;
+    self->clients_monitor = monitor_new(self->clients,
+                                        self->clients_endpoint);
+    self->workers_monitor = monitor_new(self->workers,
+                                        self->workers_endpoint);
+    if (!self->clients_monitor || !self->workers_monitor) {
+        snprintf(err, err_size, "cannot monitor the sockets: %s",
+                 zmq_strerror(zmq_errno()));
+        goto error;
+    }
     int fds[2];
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
         snprintf(err, err_size, "pipe: %s", strerror(errno));
@@ -193,6 +231,8 @@ server_destroy(server_t **self_p)
         sched_destroy(&self->sched);    /* before the jobs it links */
         tables_fini(&self->tables);
         heap_destroy(&self->heap);
+        monitor_destroy(&self->clients_monitor);
+        monitor_destroy(&self->workers_monitor);
         zsock_destroy(&self->clients);
         zsock_destroy(&self->workers);
         auth_destroy(&self->auth);
@@ -528,9 +568,11 @@ server_run(server_t *self)
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
         {NULL, self->sig_read, ZMQ_POLLIN, 0},
+        {monitor_socket(self->clients_monitor), 0, ZMQ_POLLIN, 0},
+        {monitor_socket(self->workers_monitor), 0, ZMQ_POLLIN, 0},
         {self->auth ? auth_zap_socket(self->auth) : NULL, 0, ZMQ_POLLIN, 0},
     };
-    int nitems = self->auth ? 4 : 3;
+    int nitems = self->auth ? 6 : 5;
     for (;;) {
         if (self->stopping
             && (job_table_count(self->tables.jobs, GORO_JOB_RUNNING) == 0
@@ -549,7 +591,11 @@ server_run(server_t *self)
         }
         if (items[2].revents & ZMQ_POLLIN)
             s_on_signals(self);
-        if (self->auth && (items[3].revents & ZMQ_POLLIN))
+        if (items[3].revents & ZMQ_POLLIN)
+            monitor_drain(self->clients_monitor, goro_now());
+        if (items[4].revents & ZMQ_POLLIN)
+            monitor_drain(self->workers_monitor, goro_now());
+        if (self->auth && (items[5].revents & ZMQ_POLLIN))
             auth_handle(self->auth);
         if (items[1].revents & ZMQ_POLLIN)
             s_drain(self, self->workers, true);
