@@ -274,11 +274,12 @@ s_raw_send(raw_t *raw, const void *data, size_t len, int more)
     assert_int_equal(rc, (int) len);
 }
 
-/* Waits for the reply to REQID (dropping others) for up to TIMEOUT_MS.
-   Returns its length in BUF, -1 on timeout. */
+/* Waits up to TIMEOUT_MS for a frame with request id REQID and, unless
+   CMD is 0, command CMD, dropping others. Returns its length in BUF, -1
+   on timeout. */
 static int
-s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
-            int64_t timeout_ms)
+s_raw_wait(raw_t *raw, uint64_t reqid, int cmd, uint8_t *buf, size_t size,
+           int64_t timeout_ms)
 {
     int64_t until = harness_now() + timeout_ms;
     for (;;) {
@@ -289,9 +290,18 @@ s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
         if (zmq_poll(&item, 1, (long) left) <= 0)
             continue;
         int len = zmq_recv(raw->sock, buf, size, 0);
-        if (len >= 12 && s_get(buf + 4, 8) == reqid)
+        if (len >= 12 && s_get(buf + 4, 8) == reqid
+            && (cmd == 0 || buf[3] == cmd))
             return len;
     }
+}
+
+/* The reply to REQID, as s_raw_wait. */
+static int
+s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
+            int64_t timeout_ms)
+{
+    return s_raw_wait(raw, reqid, 0, buf, size, timeout_ms);
 }
 
 /* Sends a request with header CMD/REQID and BODY, expects ERROR CODE. */
@@ -1099,23 +1109,11 @@ test_sigterm_graceful(void **state)
 #define T_MAX_OUTPUT 100
 #define T_MAX_OUTPUT_YAML NO_POOL "jobs: { exec: { max_output: 100 } }\n"
 
-/* Reads the next frame of command CMD within HARNESS_WAIT_MS into BUF,
-   dropping others. Its length, -1 if none came. */
+/* The next unsolicited frame (request id 0) of command CMD. */
 static int
 s_raw_next(raw_t *raw, int cmd, uint8_t *buf, size_t size)
 {
-    int64_t until = harness_now() + HARNESS_WAIT_MS;
-    for (;;) {
-        int64_t left = until - harness_now();
-        if (left <= 0)
-            return -1;
-        zmq_pollitem_t item = {raw->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, (long) left) <= 0)
-            continue;
-        int len = zmq_recv(raw->sock, buf, size, 0);
-        if (len >= 12 && buf[3] == cmd)
-            return len;
-    }
+    return s_raw_wait(raw, 0, cmd, buf, size, HARNESS_WAIT_MS);
 }
 
 /* A worker of our own, frames by hand: WELCOME says max_output=BYTES
@@ -1238,15 +1236,8 @@ test_sighup_ignored(void **state)
     pid_t job_pid;
     s_read_pids(harness_path(h, "pid"), &job_pid, NULL);
     assert_int_equal(kill(harness_pid(h), SIGHUP), 0);
-    int64_t until = harness_now() + HARNESS_WAIT_MS;
-    char *log = NULL;
-    do {
-        free(log);
-        log = harness_log(h);
-    } while (!strstr(log, "SIGHUP ignored") && harness_nap(until));
-    if (!strstr(log, "SIGHUP ignored"))
-        fail_msg("no log line for SIGHUP; gorod's log:\n%s", log);
-    free(log);
+    assert_int_equal(harness_wait_log(h, "SIGHUP ignored", HARNESS_WAIT_MS),
+                     0);
     assert_true(harness_running(h));
     assert_int_equal(goro_ping(harness_client(h), HARNESS_WAIT_MS), GORO_OK);
     goro_job_t *job = s_wait(h, id);
