@@ -43,6 +43,15 @@
     many hostile inputs of each kind were sent. GORO_HOSTILE_SEED repeats
     a run's random choices (the seed is printed).
 
+    Two more tests hold on to what gorod gives every peer:
+    test_stalled_handshakes_dropped squeezes gorod's descriptors (prlimit)
+    and stalls connections in the ZMTP greeting: gorod logs that it
+    refuses connections and drops the stalled ones after
+    limits.handshake_timeout. test_mid_frame_peers_dropped has 200 peers
+    finish the handshake and send all but the last byte of a frame as
+    large as gorod accepts: ZMTP heartbeats drop them, and gorod's RSS
+    comes back (MEASURE line).
+
     Frames that once triggered bugs (now fixed) are sent like any other:
     WG_ADD deltas that overflow a waitgroup's added/done sums (wg.c
     s_add refuses them with GORO_EINVAL) and WG_WAIT / WAIT parked with a
