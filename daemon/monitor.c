@@ -3,9 +3,10 @@
 
     Each event is two frames (libzmq's monitor format, version 1): six
     octets, the event number (16 bits) and its value (32 bits, the errno
-    here) in host order, then the endpoint. Refusals are counted, and the
-    count is logged with the first one and then at most once per
-    MONITOR_LOG_MS, so a storm of them is a line, not a flood.
+    here) in host order, then the endpoint. Refusals are counted: the
+    first is logged at once, the ones after it with the first refusal
+    once MONITOR_LOG_MS have passed, so a storm of them (a failing accept
+    is retried as fast as libzmq polls) is a line, not a flood.
 
     The monitor is not a table and holds no server state: server.c makes
     one per ROUTER and calls monitor_drain when its PAIR is readable.
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 
