@@ -333,6 +333,7 @@ exec_policy_parse(char *const *lines, size_t count)
 {
     exec_policy_t *self = goro_zalloc(sizeof *self);
     self->kill_grace_ms = EXEC_KILL_GRACE_MS;
+    self->max_output = -1;
     for (size_t i = 0; i < count; i++) {
         const char *line = lines[i];
         const char *value = strchr(line, '=');
@@ -361,6 +362,9 @@ exec_policy_parse(char *const *lines, size_t count)
         else if (strncmp(line, "kill_grace=", 11) == 0)
             self->kill_grace_ms = number > INT32_MAX ? INT32_MAX
                                   : (int64_t) number;
+        else if (strncmp(line, "max_output=", 11) == 0)
+            self->max_output = number > INT64_MAX ? INT64_MAX
+                                                  : (int64_t) number;
     }
     return self;
 }

@@ -40,13 +40,15 @@ typedef struct {
     uint64_t files;             /* RLIMIT_NOFILE; 0: none */
     uint64_t procs;             /* RLIMIT_NPROC; 0: none */
     int64_t kill_grace_ms;      /* SIGTERM to SIGKILL; 0: SIGKILL at once */
+    int64_t max_output;         /* bytes kept of stdout, stderr and an
+                                   app function's reply and error text;
+                                   -1: not said (an older gorod) */
 } exec_policy_t;
 
 /* Parses WELCOME's lines: env=PATTERN (repeatable), run_as=USER,
    limit.cpu=SECONDS, limit.memory=BYTES, limit.files=N, limit.procs=N,
-   kill_grace=MS; unknown keys are ignored, so a newer gorod can say
-   more. Caller owns
-   the result (never NULL). */
+   kill_grace=MS, max_output=BYTES; unknown keys are ignored, so a newer
+   gorod can say more. Caller owns the result (never NULL). */
 exec_policy_t *exec_policy_parse(char *const *lines, size_t count);
 exec_policy_t *exec_policy_copy(const exec_policy_t *policy);
 void exec_policy_destroy(exec_policy_t **self_p);

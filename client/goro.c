@@ -30,10 +30,16 @@
                                    a quarter of gorod's default
                                    limits.max_message; a smaller limit halves
                                    it on GORO_ETOOBIG */
+/* Sockets in czmq's context, which libgoro shares with the application:
+   a worker's job threads each hold a client (goro_call_client), up to
+   goro_worker_set_concurrency()'s 4096, and the application may hold as
+   many again. czmq's default, 1024, would make a socket past it a failed
+   assertion inside zsock_new(). */
+#define GORO_SOCKETS_MAX 8192
 
 struct goro {
     char *endpoint;
-    zsock_t *sock;              /* NULL until the first call */
+    void *sock;                 /* DEALER; NULL until the first call */
     uint64_t next_reqid;
     int verbose;
     curve_keys_t curve;         /* off unless a certificate was given */
@@ -55,6 +61,34 @@ struct goro_job {
     char *err;
     size_t err_size;
 };
+
+/* Drops the socket: replies still on their way belong to calls that are
+   over, and the next call starts clean. */
+static void
+s_reset(goro_t *self)
+{
+    if (self->sock) {
+        zsys_close(self->sock, __FILE__, __LINE__);
+        self->sock = NULL;
+    }
+}
+
+/* czmq sets up its global context on first use, and that first use is
+   not safe from two threads at once: the job threads of a worker may
+   each make their first goro_t together (goro_call_client). */
+static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
+
+static void
+s_czmq_init(void)
+{
+    zsys_handler_set(NULL);         /* a library does not take signals */
+    void *ctx = zsys_init();
+    /* Straight to libzmq: zsys_set_max_sockets() asserts once the
+       application has sockets of its own, where libzmq keeps the limit
+       it started with (zsys_socket() then fails, and so does our call). */
+    if (ctx && zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS) < GORO_SOCKETS_MAX)
+        zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, GORO_SOCKETS_MAX);
+}
 
 void
 goro_free(void *ptr)
@@ -86,7 +120,7 @@ goro_destroy(goro_t **self_p)
 {
     if (self_p && *self_p) {
         goro_t *self = *self_p;
-        zsock_destroy(&self->sock);
+        s_reset(self);
         free(self->endpoint);
         free(self->last_error);
         free(self);
@@ -104,7 +138,7 @@ int
 goro_set_curve(goro_t *self, const char *cert, const char *server_cert)
 {
     self->curve_rc = curve_load(cert, server_cert, &self->curve);
-    zsock_destroy(&self->sock);     /* the next call connects anew */
+    s_reset(self);                  /* the next call connects anew */
     return self->curve_rc;
 }
 
@@ -134,25 +168,6 @@ s_trace(goro_t *self, const char *dir, const goro_msg_t *msg)
                 goro_msg_cmd_name(msg->cmd), (unsigned long long) msg->reqid);
 }
 
-/* Drops the socket: replies still on their way belong to calls that are
-   over, and the next call starts clean. */
-static void
-s_reset(goro_t *self)
-{
-    zsock_destroy(&self->sock);
-}
-
-/* czmq sets up its global context on first use, and that first use is
-   not safe from two threads at once: the job threads of a worker may
-   each make their first goro_t together (goro_call_client). */
-static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
-
-static void
-s_czmq_init(void)
-{
-    zsys_handler_set(NULL);         /* a library does not take signals */
-    zsys_init();
-}
 
 static int
 s_connect(goro_t *self)
@@ -162,18 +177,21 @@ s_connect(goro_t *self)
     if (self->curve_rc)
         return self->curve_rc;
     pthread_once(&s_czmq_once, s_czmq_init);
-    self->sock = zsock_new(ZMQ_DEALER);
+    /* zsys_socket(), not zsock_new(): it fails rather than asserts when
+       the context is out of sockets (or the process out of files). */
+    self->sock = zsys_socket(ZMQ_DEALER, __FILE__, __LINE__);
     if (!self->sock)
         return GORO_ESYS;
     /* A little linger, so that the last ACK leaves before a short-lived
        client (goro recv) closes; IMMEDIATE keeps it from waiting on a
        daemon that was never there. */
-    zsock_set_linger(self->sock, 1000);
-    zsock_set_immediate(self->sock, 1);
-    zsock_set_sndhwm(self->sock, 0);
-    zsock_set_rcvhwm(self->sock, 0);
-    if (curve_apply(zsock_resolve(self->sock), &self->curve) != GORO_OK
-        || zsock_connect(self->sock, "%s", self->endpoint) == -1) {
+    int linger = 1000, immediate = 1, unlimited = 0;
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(self->sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    zmq_setsockopt(self->sock, ZMQ_SNDHWM, &unlimited, sizeof unlimited);
+    zmq_setsockopt(self->sock, ZMQ_RCVHWM, &unlimited, sizeof unlimited);
+    if (curve_apply(self->sock, &self->curve) != GORO_OK
+        || zmq_connect(self->sock, self->endpoint) == -1) {
         s_reset(self);
         return GORO_EINVAL;
     }
@@ -184,7 +202,7 @@ s_connect(goro_t *self)
 static bool
 s_poll(goro_t *self, short events, int64_t deadline)
 {
-    zmq_pollitem_t item = {zsock_resolve(self->sock), 0, events, 0};
+    zmq_pollitem_t item = {self->sock, 0, events, 0};
     int rc = zmq_poll(&item, 1, (long) goro_remaining(deadline));
     return rc > 0 && (item.revents & events);
 }
@@ -201,13 +219,13 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
     s_trace(self, "send", msg);
     /* Try at once: with a connection up (the usual case) that is one
        syscall less per request than polling first. */
-    rc = goro_msg_send(msg, zsock_resolve(self->sock), NULL);
+    rc = goro_msg_send(msg, self->sock, NULL);
     if (rc == GORO_EUNAVAILABLE) {
         int64_t until = goro_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS);
         if (deadline >= 0 && deadline < until)
             until = deadline;
         rc = s_poll(self, ZMQ_POLLOUT, until)
-             ? goro_msg_send(msg, zsock_resolve(self->sock), NULL)
+             ? goro_msg_send(msg, self->sock, NULL)
              : GORO_EUNAVAILABLE;
     }
     if (rc)
@@ -216,7 +234,7 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
         /* Learn gorod's run id with the first request, so that a restart
            during any later wait is noticed. */
         goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
-        goro_msg_send(beat, zsock_resolve(self->sock), NULL);
+        goro_msg_send(beat, self->sock, NULL);
         goro_msg_destroy(&beat);
     }
     return rc;
@@ -234,7 +252,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
         int64_t until = deadline >= 0 && deadline < beat_at ? deadline
                         : beat_at;
         goro_msg_t *reply = NULL;
-        int rc = goro_msg_recv_wait(zsock_resolve(self->sock),
+        int rc = goro_msg_recv_wait(self->sock,
                                     goro_remaining(until), 0, &reply);
         if (rc != GORO_EUNAVAILABLE) {
             silent_since = goro_now();
@@ -267,7 +285,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
             return GORO_EUNAVAILABLE;
         }
         goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
-        goro_msg_send(beat, zsock_resolve(self->sock), NULL);
+        goro_msg_send(beat, self->sock, NULL);
         goro_msg_destroy(&beat);
     }
 }
@@ -349,7 +367,7 @@ s_ack(goro_t *self, const goro_msg_t *value)
     goro_msg_t *ack = goro_msg_new(GORO_MSG_ACK);
     ack->id = value->id;
     s_trace(self, "send", ack);
-    goro_msg_send(ack, zsock_resolve(self->sock), NULL);
+    goro_msg_send(ack, self->sock, NULL);
     goro_msg_destroy(&ack);
 }
 

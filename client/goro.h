@@ -345,7 +345,10 @@ GORO_EXPORT void goro_worker_destroy(goro_worker_t **self_p);
 GORO_EXPORT int goro_worker_register(goro_worker_t *self, const char *name,
                                      goro_handler_fn *handler, void *arg);
 
-/* Also runs built-in `exec` jobs (goro-worker does this). */
+/* Also runs built-in `exec` jobs (goro-worker does this). Outputs (exec's
+   stdout and stderr, a handler's reply and error text) are cut at the
+   daemon's jobs.exec.max_output, which it sends when the worker joins,
+   or at MAX_OUTPUT bytes if that is smaller; 0: the daemon's alone. */
 GORO_EXPORT int goro_worker_enable_exec(goro_worker_t *self,
                                         size_t max_output);
 

@@ -38,7 +38,8 @@ static const char *s_usage =
     "  --prefetch N        jobs gorod may queue here beyond those (default 0)\n"
     "  --name LABEL        shown by `goro workers` (default HOST:PID)\n"
     "  --max-output SIZE   bytes kept of a job's stdout, and of its stderr\n"
-    "                      (e.g. 65536, 64KiB, 1MiB; default 1MiB)\n"
+    "                      (e.g. 65536, 64KiB, 1MiB), at most; default and\n"
+    "                      upper bound: gorod's jobs.exec.max_output\n"
     "  -v, --verbose       log the protocol to stderr\n"
     "  --help              this text\n";
 

@@ -89,8 +89,8 @@
 #define WORKER_DEAD 0xdeadbeefu
 
 /* Defaults of the contract: the workers endpoint of DESIGN.md's config,
-   heartbeat { interval: 1s, liveness: 3 } until WELCOME tells us, and
-   jobs.exec.max_output (1MiB, also limits.max_message) for outputs. */
+   heartbeat { interval: 1s, liveness: 3 } and jobs.exec.max_output
+   (1MiB, also limits.max_message) until WELCOME tells us. */
 #define WORKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:7701"
 #define WORKER_INTERVAL_DEFAULT 1000
 #define WORKER_LIVENESS_DEFAULT 3
@@ -140,6 +140,7 @@ struct job {
     size_t size;
     char *endpoint;             /* clients endpoint at dispatch, or NULL */
     exec_policy_t *policy;      /* gorod's jobs.exec policy at dispatch */
+    size_t max_output;          /* bytes kept of each output, at dispatch */
     atomic_int cancelled;       /* set by KILL or a forced stop */
     pid_t pgid;                 /* exec child's group; 0: none. Locked */
     int kill_sig;               /* what its group gets: 0, SIGTERM within
@@ -178,7 +179,8 @@ struct goro_worker {
     handler_t *handlers;
     size_t nhandlers;
     bool exec_enabled;
-    size_t max_output;
+    size_t max_output_own;      /* goro_worker_enable_exec's; 0: none */
+    size_t max_output;          /* what outputs are cut at now */
     atomic_int verbose;
     atomic_int stop_count;      /* stop requests; 2 forces */
     atomic_bool serving;
@@ -326,12 +328,12 @@ s_on_pgid(pid_t pgid, void *arg)
 }
 
 static void
-s_job_exec(goro_worker_t *self, job_t *job)
+s_job_exec(job_t *job)
 {
     exec_spec_t spec = {
         .argv = job->data,
         .size = job->size,
-        .max_output = self->max_output,
+        .max_output = job->max_output,
         .endpoint = job->endpoint,
         .policy = job->policy,
         .job_id = job->id,
@@ -354,7 +356,7 @@ s_job_exec(goro_worker_t *self, job_t *job)
 static void
 s_job_call(worker_thread_t *thread, job_t *job)
 {
-    size_t max_output = thread->worker->max_output;
+    size_t max_output = job->max_output;
     goro_call_t call = {job, thread, NULL, 0, NULL};
     job->status = job->handler->fn(&call, job->handler->arg);
     job->out = call.reply;
@@ -372,7 +374,6 @@ s_job_call(worker_thread_t *thread, job_t *job)
 static void
 s_job_run(worker_thread_t *thread, job_t *job)
 {
-    goro_worker_t *self = thread->worker;
     int64_t started = goro_now();
     if (atomic_load(&job->cancelled)) {
         /* KILLed while it waited in our queue. */
@@ -384,7 +385,7 @@ s_job_run(worker_thread_t *thread, job_t *job)
     else if (job->handler)
         s_job_call(thread, job);
     else
-        s_job_exec(self, job);
+        s_job_exec(job);
     job->runtime = goro_now() - started;
 }
 
@@ -747,6 +748,21 @@ s_claim_all(goro_worker_t *self)
     free(claims);
 }
 
+/* Outputs are cut at gorod's jobs.exec.max_output (WELCOME's
+   max_output=), which its frame limit follows, or at our own if we were
+   given a smaller one; an older gorod says nothing, and ours or the
+   default stands. */
+static void
+s_max_output_set(goro_worker_t *self)
+{
+    size_t max = self->max_output_own ? self->max_output_own
+                                      : WORKER_MAX_OUTPUT_DEFAULT;
+    int64_t gorods = self->policy ? self->policy->max_output : -1;
+    if (gorods >= 0 && (!self->max_output_own || (uint64_t) gorods < max))
+        max = (uint64_t) gorods < SIZE_MAX ? (size_t) gorods : SIZE_MAX;
+    self->max_output = max;
+}
+
 static void
 s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
 {
@@ -763,6 +779,7 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
                         ? s_connectable(msg->text, self->endpoint) : NULL;
     exec_policy_destroy(&self->policy);
     self->policy = exec_policy_parse(msg->strs, msg->nstrs);
+    s_max_output_set(self);
     self->backoff_ms = WORKER_BACKOFF_MIN;
     self->welcomed = true;
     s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
@@ -806,6 +823,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     msg->data = NULL;
     msg->size = 0;
     job->endpoint = goro_strdup(self->clients);
+    job->max_output = self->max_output;
     if (!handler && self->policy)
         job->policy = exec_policy_copy(self->policy);
     atomic_init(&job->cancelled, 0);
@@ -1207,6 +1225,7 @@ goro_worker_enable_exec(goro_worker_t *self, size_t max_output)
     if (atomic_load(&self->serving))
         return GORO_ESTATE;
     self->exec_enabled = true;
+    self->max_output_own = max_output;
     self->max_output = max_output ? max_output : WORKER_MAX_OUTPUT_DEFAULT;
     return GORO_OK;
 }

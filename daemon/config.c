@@ -611,6 +611,9 @@ static const s_field_t s_limits_fields[] = {
       .offset = S_CONFIG(max_queued_jobs), .min = 1, .max = INT64_MAX },
     { .key = "max_channel_bytes", .type = S_SIZE,
       .offset = S_CONFIG(max_channel_bytes), .min = 1, .max = INT64_MAX },
+    /* ZMQ_HANDSHAKE_IVL is an int of ms, and 0 would mean none. */
+    { .key = "handshake_timeout", .type = S_DURATION,
+      .offset = S_CONFIG(handshake_timeout_ms), .min = 1, .max = INT_MAX },
     { .key = NULL }
 };
 
@@ -1288,6 +1291,7 @@ config_new(void)
     self->journal_fsync = CONFIG_FSYNC_EVERYSEC;
     self->journal_compact_min = 64ULL << 20;
     self->max_channel_bytes = 256ULL << 20;
+    self->handshake_timeout_ms = 5000;
     self->log_level = CONFIG_LOG_INFO;
     self->insecure = 0;
     return self;

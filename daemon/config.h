@@ -60,6 +60,7 @@ typedef struct {
     uint64_t max_message;           /* limits.max_message: 1MiB */
     uint64_t max_queued_jobs;       /* limits.max_queued_jobs: 1000000 */
     uint64_t max_channel_bytes;     /* limits.max_channel_bytes: 256MiB */
+    int64_t handshake_timeout_ms;   /* limits.handshake_timeout: 5s */
     char *journal_path;             /* journal.path: var/goro.journal */
     config_fsync_t journal_fsync;   /* journal.fsync: everysec */
     uint64_t journal_compact_min;   /* journal.compact_min: 64MiB */

@@ -9,12 +9,15 @@
 #include "server.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char *s_usage =
@@ -25,7 +28,7 @@ static const char *s_usage =
     "      --repair          drop a corrupt journal's tail instead of\n"
     "                        refusing to start\n"
     "  -v, --verbose         log at debug level\n"
-    "Stops cleanly on SIGTERM or SIGINT.\n";
+    "Stops cleanly on SIGTERM or SIGINT; SIGHUP is logged and ignored.\n";
 
 /* True for tcp endpoints bound to loopback only; ipc is local anyway.
    config refused host names and IPv6, so loopback is 127.x.x.x. */
@@ -73,6 +76,27 @@ s_worker_command(void)
     return command;
 }
 
+/* Every connection costs a descriptor, and the soft limit is often 1024
+   while the hard one is far higher: take what we may, as Go's runtime
+   does, so that a crowd of peers does not lock new clients out. */
+static void
+s_raise_files_limit(void)
+{
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0
+        || files.rlim_cur == files.rlim_max)
+        return;
+    rlim_t was = files.rlim_cur;
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) == 0)
+        log_debug("open files limit raised from %llu to %llu",
+                  (unsigned long long) was,
+                  (unsigned long long) files.rlim_cur);
+    else
+        log_warn("open files limit stays at %llu: %s",
+                 (unsigned long long) was, strerror(errno));
+}
+
 static int
 s_write_endpoints(const char *path, server_t *server)
 {
@@ -89,9 +113,19 @@ s_write_endpoints(const char *path, server_t *server)
     return 0;
 }
 
+/* Buffers of at least this size are mapped on their own (glibc). */
+#define GOROD_MMAP_MIN (256 * 1024)
+
 int
 main(int argc, char **argv)
 {
+    /* A frame in progress has a buffer of its full declared size, up to
+       the frame limit; a peer dropped mid-frame frees it. glibc would
+       keep freed large buffers in the heap, raising its threshold as they
+       come, so a crowd of such peers would leave gorod hundreds of MiB
+       bigger for good. A fixed threshold maps each one on its own and
+       gives it back to the system when it is freed. */
+    mallopt(M_MMAP_THRESHOLD, GOROD_MMAP_MIN);
     const char *config_path = NULL, *endpoints_path = NULL;
     int verbose = 0;
     bool repair = false;
@@ -129,6 +163,7 @@ main(int argc, char **argv)
     zsys_set_logident("gorod");
     zsys_set_logstream(stderr);
     log_set_level(verbose ? CONFIG_LOG_DEBUG : cfg->log_level);
+    s_raise_files_limit();
 
     char *worker_cmd = s_worker_command();
     char bind_err[512];

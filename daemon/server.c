@@ -26,6 +26,7 @@
 #include "job.h"
 #include "journal.h"
 #include "log.h"
+#include "monitor.h"
 #include "outbox.h"
 #include "pool.h"
 #include "render.h"
@@ -40,6 +41,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -62,6 +64,54 @@ s_on_signal(int signo)
 
 /* ---- setup --------------------------------------------------------- */
 
+/* The largest value a peer may send: limits.max_message, and on the
+   workers endpoint jobs.exec.max_output if that is larger (a DONE
+   carries exec output, which gorod passes on in JOB and VALUE). */
+static size_t
+s_value_max(const config_t *cfg, bool workers)
+{
+    uint64_t max = cfg->max_message;
+    if (workers && cfg->exec_max_output > max)
+        max = cfg->exec_max_output;
+    return (size_t) max;
+}
+
+/* The frame limit of both endpoints (PROTOCOL.md section 10): DONE and
+   JOB carry two of the largest values (output and errors), plus the
+   envelope. libzmq drops a connection that sends a larger frame. */
+static int64_t
+s_frame_max(const config_t *cfg)
+{
+    return (int64_t) (2 * s_value_max(cfg, true) + SERVER_FRAME_SLACK);
+}
+
+static int
+s_int_ms(int64_t ms)
+{
+    return ms < INT_MAX ? (int) ms : INT_MAX;
+}
+
+/* What a peer can hold of gorod is bounded in time, not only in size.
+   A connection that has not finished the ZeroMQ handshake within
+   limits.handshake_timeout is closed (libzmq's default is 30 s, and each
+   holds a descriptor). Once connected, libzmq PINGs the peer every
+   heartbeat interval and drops it if no whole message arrives within
+   interval x liveness: a live peer's libzmq answers PONG by itself, but
+   one silent or stalled in the middle of a frame (whose buffer, up to
+   the frame limit, gorod has allocated) cannot. */
+static void
+s_set_peer_limits(zsock_t *sock, const config_t *cfg)
+{
+    zsock_set_maxmsgsize(sock, s_frame_max(cfg));
+    zsock_set_handshake_ivl(sock, s_int_ms(cfg->handshake_timeout_ms));
+    int64_t interval = cfg->heartbeat_interval_ms;
+    /* Both factors under 2^31 once clipped: the product cannot overflow. */
+    int64_t dead = interval > INT_MAX ? INT_MAX
+                                      : interval * cfg->heartbeat_liveness;
+    zsock_set_heartbeat_ivl(sock, s_int_ms(interval));
+    zsock_set_heartbeat_timeout(sock, s_int_ms(dead));
+}
+
 static zsock_t *
 s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
        const char *domain, char **bound, char *err, size_t err_size)
@@ -76,12 +126,7 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
     zsock_set_linger(sock, 200);   /* last replies at shutdown go out */
     zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
     zsock_set_rcvhwm(sock, 100000);
-    /* DONE and JOB carry two values (output and error) of up to
-       max_message each; far larger frames drop the connection. */
-    uint64_t value_max = cfg->max_message > cfg->exec_max_output
-                         ? cfg->max_message : cfg->exec_max_output;
-    zsock_set_maxmsgsize(sock, (int64_t) (2 * value_max
-                                          + SERVER_FRAME_SLACK));
+    s_set_peer_limits(sock, cfg);
     if (auth)
         auth_apply(auth, sock, domain);
     if (zsock_bind(sock, "%s", endpoint) == -1) {
@@ -124,6 +169,15 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
                            err, err_size);
     if (!self->workers)
         goto error;
+    self->clients_monitor = monitor_new(self->clients,
+                                        self->clients_endpoint);
+    self->workers_monitor = monitor_new(self->workers,
+                                        self->workers_endpoint);
+    if (!self->clients_monitor || !self->workers_monitor) {
+        snprintf(err, err_size, "cannot monitor the sockets: %s",
+                 zmq_strerror(zmq_errno()));
+        goto error;
+    }
     int fds[2];
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
         snprintf(err, err_size, "pipe: %s", strerror(errno));
@@ -184,6 +238,8 @@ server_destroy(server_t **self_p)
         sched_destroy(&self->sched);    /* before the jobs it links */
         tables_fini(&self->tables);
         heap_destroy(&self->heap);
+        monitor_destroy(&self->clients_monitor);
+        monitor_destroy(&self->workers_monitor);
         zsock_destroy(&self->clients);
         zsock_destroy(&self->workers);
         auth_destroy(&self->auth);
@@ -262,6 +318,8 @@ server_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
         goro_msg_set_data(msg, job->data, job->size);
         msg->timeout = job->timeout_ms;
     }
+    else if (cmd == GORO_MSG_HEARTBEAT)
+        msg->id = self->epoch;      /* our run id, as clients get it */
     server_send(self, self->workers, msg, &w->rid);
     goro_msg_destroy(&msg);
 }
@@ -370,24 +428,14 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 
 /* ---- the loop ------------------------------------------------------ */
 
-/* Workers send exec output of up to jobs.exec.max_output, which may be
-   configured above limits.max_message. */
-static size_t
-s_value_max(server_t *self, bool workers)
-{
-    uint64_t max = self->cfg->max_message;
-    if (workers && self->cfg->exec_max_output > max)
-        max = self->cfg->exec_max_output;
-    return (size_t) max;
-}
-
 static void
 s_drain(server_t *self, zsock_t *sock, bool workers)
 {
     for (int i = 0; i < SERVER_BATCH; i++) {
         goro_rid_t rid;
         goro_msg_t *msg = NULL;
-        int rc = goro_msg_recv(zsock_resolve(sock), s_value_max(self, workers),
+        int rc = goro_msg_recv(zsock_resolve(sock),
+                               s_value_max(self->cfg, workers),
                                &msg, &rid);
         if (rc == GORO_EUNAVAILABLE)
             return;
@@ -497,6 +545,9 @@ s_on_signals(server_t *self)
             }
             else if (bytes[i] == SIGTERM || bytes[i] == SIGINT)
                 s_begin_stop(self);
+            else if (bytes[i] == SIGHUP)
+                log_warn("SIGHUP ignored: gorod cannot reload its config; "
+                         "restart it to apply a change (SIGTERM stops it)");
         }
 }
 
@@ -512,6 +563,8 @@ s_install_signals(server_t *self)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    /* SIGHUP's default is to die, silently; a reload may use it later. */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -526,9 +579,11 @@ server_run(server_t *self)
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
         {NULL, self->sig_read, ZMQ_POLLIN, 0},
+        {monitor_socket(self->clients_monitor), 0, ZMQ_POLLIN, 0},
+        {monitor_socket(self->workers_monitor), 0, ZMQ_POLLIN, 0},
         {self->auth ? auth_zap_socket(self->auth) : NULL, 0, ZMQ_POLLIN, 0},
     };
-    int nitems = self->auth ? 4 : 3;
+    int nitems = self->auth ? 6 : 5;
     for (;;) {
         if (self->stopping
             && (job_table_count(self->tables.jobs, GORO_JOB_RUNNING) == 0
@@ -547,7 +602,11 @@ server_run(server_t *self)
         }
         if (items[2].revents & ZMQ_POLLIN)
             s_on_signals(self);
-        if (self->auth && (items[3].revents & ZMQ_POLLIN))
+        if (items[3].revents & ZMQ_POLLIN)
+            monitor_drain(self->clients_monitor, goro_now());
+        if (items[4].revents & ZMQ_POLLIN)
+            monitor_drain(self->workers_monitor, goro_now());
+        if (self->auth && (items[5].revents & ZMQ_POLLIN))
             auth_handle(self->auth);
         if (items[1].revents & ZMQ_POLLIN)
             s_drain(self, self->workers, true);

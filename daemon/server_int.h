@@ -16,6 +16,7 @@
 #include "chan.h"
 #include "client.h"
 #include "heap.h"
+#include "monitor.h"
 #include "outbox.h"
 #include "tables.h"
 #include "wg.h"
@@ -80,6 +81,8 @@ struct server {
     uint64_t compact_from;      /* journal size when it started */
     pool_t *pool;
     auth_t *auth;               /* CURVE and its ZAP handler, or NULL */
+    monitor_t *clients_monitor; /* refused connections, for the log */
+    monitor_t *workers_monitor;
     heap_node_t tick;
     int sig_read, sig_write;    /* self-pipe */
     bool stopping;

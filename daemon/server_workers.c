@@ -89,8 +89,9 @@ server_worker_check(server_t *self, worker_t *w)
         heap_arm(self->heap, &w->expiry, due);
 }
 
-/* jobs.exec's environment, user and limits travel in WELCOME, so that
-   every worker, local or remote, runs commands under gorod's policy. */
+/* jobs.exec's environment, user, limits and output size travel in
+   WELCOME, so that every worker, local or remote, runs commands under
+   gorod's policy. */
 static void
 s_welcome_policy(server_t *self, goro_msg_t *welcome)
 {
@@ -115,6 +116,11 @@ s_welcome_policy(server_t *self, goro_msg_t *welcome)
         {"limit.files", cfg->exec_limit_files},
         {"limit.procs", cfg->exec_limit_procs},
     };
+    /* A worker gorod did not start learns it here; DONE frames must
+       fit the frame limit, which follows it. */
+    snprintf(line, sizeof line, "max_output=%llu",
+             (unsigned long long) cfg->exec_max_output);
+    welcome->strs[welcome->nstrs++] = goro_strdup(line);
     for (size_t i = 0; i < 4; i++)
         if (limits[i].value) {
             snprintf(line, sizeof line, "%s=%llu", limits[i].key,

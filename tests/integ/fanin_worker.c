@@ -14,6 +14,9 @@
                 until HOLD exists if given, then returns: a job that
                 starts more work in its own group before its Done.
       leaf      payload PATH: waits (at most 30 s) until PATH exists.
+      gate      payload CHAN: receives from channel CHAN (at most 30 s)
+                through goro_call_client() until it is closed: each job
+                thread holds a client socket of its own, parked in gorod.
 */
 #include "goro.h"
 
@@ -132,6 +135,22 @@ s_leaf(goro_call_t *call, void *arg)
     return rc ? 1 : 0;
 }
 
+static int
+s_gate(goro_call_t *call, void *arg)
+{
+    (void) arg;
+    char *chan = s_payload(call);
+    void *value = NULL;
+    size_t len = 0;
+    int rc = goro_chan_recv(goro_call_client(call), chan, LEAF_WAIT_MS,
+                            &value, &len);
+    goro_free(value);
+    if (rc != GORO_ECLOSED)
+        return s_fail(call, chan, "gate: recv", rc);
+    free(chan);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -148,6 +167,7 @@ main(int argc, char **argv)
     goro_worker_register(worker, "sum_half", s_sum_half, NULL);
     goro_worker_register(worker, "fanout", s_fanout, NULL);
     goro_worker_register(worker, "leaf", s_leaf, NULL);
+    goro_worker_register(worker, "gate", s_gate, NULL);
     goro_worker_set_concurrency(worker, argc > 2 ? atoi(argv[2]) : 4);
     goro_worker_set_name(worker, "fanin_worker");
     int rc = goro_worker_serve(worker);

@@ -450,6 +450,25 @@ s_print_log(harness_t *self, const char *why)
     free(log);
 }
 
+int
+harness_wait_log(harness_t *self, const char *needle, int64_t timeout_ms)
+{
+    int64_t until = harness_now() + timeout_ms;
+    for (;;) {
+        char *log = harness_log(self);
+        int found = strstr(log, needle) != NULL;
+        free(log);
+        if (found)
+            return 0;
+        if (!harness_nap(until))
+            break;
+    }
+    char why[256];
+    snprintf(why, sizeof why, "no \"%s\" in the log", needle);
+    s_print_log(self, why);
+    return -1;
+}
+
 #define S_MAX_GOROD_ARGS 16     /* extra gorod arguments */
 
 /* Starts gorod in SELF's dir with its config, the extra ARGS, its log

@@ -263,4 +263,8 @@ int harness_nap(int64_t deadline);
 /* gorod's log so far (free()), for failure messages. */
 char *harness_log(harness_t *self);
 
+/* Waits until gorod's log holds NEEDLE: 0, or -1 after TIMEOUT_MS (the
+   log is then printed to stderr). */
+int harness_wait_log(harness_t *self, const char *needle, int64_t timeout_ms);
+
 #endif

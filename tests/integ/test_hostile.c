@@ -43,6 +43,15 @@
     many hostile inputs of each kind were sent. GORO_HOSTILE_SEED repeats
     a run's random choices (the seed is printed).
 
+    Two more tests hold on to what gorod gives every peer:
+    test_stalled_handshakes_dropped squeezes gorod's descriptors (prlimit)
+    and stalls connections in the ZMTP greeting: gorod logs that it
+    refuses connections and drops the stalled ones after
+    limits.handshake_timeout. test_mid_frame_peers_dropped has 200 peers
+    finish the handshake and send all but the last byte of a frame as
+    large as gorod accepts: ZMTP heartbeats drop them, and gorod's RSS
+    comes back (MEASURE line).
+
     Frames that once triggered bugs (now fixed) are sent like any other:
     WG_ADD deltas that overflow a waitgroup's added/done sums (wg.c
     s_add refuses them with GORO_EINVAL) and WG_WAIT / WAIT parked with a
@@ -59,6 +68,7 @@
 #include "goro_msg.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -67,11 +77,21 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#   define T_ASAN 1
+#elif defined(__has_feature)
+#   if __has_feature(address_sanitizer)
+#       define T_ASAN 1
+#   endif
+#endif
 
 #define T_HOSTILE_MS 10000      /* how long the hostile thread throws */
 #define T_DEALERS 6             /* raw DEALERs per endpoint */
@@ -723,23 +743,30 @@ s_oversized(hostile_t *x, int ep)
 
 /* ---- raw TCP ---------------------------------------------------------- */
 
+/* A plain TCP connection to 127.0.0.1:PORT, or -1. */
 static int
-s_tcp_connect(hostile_t *x, int ep)
+s_tcp_dial(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        x->tcp_connect_failed++;
+    if (fd < 0)
         return -1;
-    }
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t) x->port[ep]);
+    addr.sin_port = htons((uint16_t) port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
-        x->tcp_connect_failed++;
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+static int
+s_tcp_connect(hostile_t *x, int ep)
+{
+    int fd = s_tcp_dial(x->port[ep]);
+    if (fd < 0)
+        x->tcp_connect_failed++;
     return fd;
 }
 
@@ -1253,11 +1280,254 @@ test_hostile_input(void **state)
     harness_finish(state);
 }
 
+/* ------------------------------------------------------------------ */
+/*  Peers that hold on to gorod's resources                           */
+/* ------------------------------------------------------------------ */
+
+/* Entries in /proc/PID/fd: the descriptors PID has open. */
+static long long
+s_files_open(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+    DIR *dir = opendir(path);
+    assert_non_null(dir);
+    long long n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)))
+        n += entry->d_name[0] != '.';
+    closedir(dir);
+    return n;
+}
+
+/* VmRSS of PID in KiB, from /proc/PID/status. */
+static long long
+s_rss_kib(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    char *text = harness_read_file(path);
+    assert_non_null(text);
+    const char *at = strstr(text, "VmRSS:");
+    long long kib = at ? strtoll(at + 6, NULL, 10) : -1;
+    free(text);
+    assert_true(kib > 0);
+    return kib;
+}
+
+/* Waits up to TIMEOUT_MS for gorod to close each of the COUNT
+   connections FDS (EOF or reset; what it sends is read and dropped).
+   Closes them; DROPPED_AT[i] gets the harness_now() of each drop, 0 if
+   it never came. Returns how many were dropped. */
+static int
+s_wait_dropped(int *fds, int count, int64_t timeout_ms, int64_t *dropped_at)
+{
+    struct pollfd *polls = calloc((size_t) count, sizeof *polls);
+    assert_non_null(polls);
+    int dropped = 0;
+    int64_t until = harness_now() + timeout_ms;
+    for (int i = 0; i < count; i++)
+        dropped_at[i] = 0;
+    while (dropped < count && harness_now() < until) {
+        for (int i = 0; i < count; i++) {
+            polls[i].fd = fds[i];
+            polls[i].events = POLLIN;
+        }
+        if (poll(polls, (nfds_t) count, HARNESS_POLL_MS) <= 0)
+            continue;
+        for (int i = 0; i < count; i++) {
+            if (fds[i] < 0 || !polls[i].revents)
+                continue;
+            char scratch[4096];
+            ssize_t n = recv(fds[i], scratch, sizeof scratch, MSG_DONTWAIT);
+            if (n > 0 || (n < 0 && errno == EAGAIN))
+                continue;
+            close(fds[i]);
+            fds[i] = -1;
+            dropped_at[i] = harness_now();
+            dropped++;
+        }
+    }
+    for (int i = 0; i < count; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    free(polls);
+    return dropped;
+}
+
+#define T_HANDSHAKE_MS 500      /* limits.handshake_timeout of the test */
+#define T_SPARE_FILES 8         /* descriptors gorod may open past its own */
+#define T_STALLED 40            /* stalled connections, 5 x the spare */
+#define T_LOCKOUT_MS 10000      /* all stalled ones gone by then; libzmq's
+                                   default handshake allows 30 s */
+
+/* gorod raises its soft descriptor limit to the hard one at start. Then,
+   short of descriptors, it logs that it refuses connections, and drops
+   connections stalled in the ZeroMQ handshake after
+   limits.handshake_timeout, so that the lockout of new clients ends. */
+static void
+test_stalled_handshakes_dropped(void **state)
+{
+    struct rlimit ours;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &ours), 0);
+    struct rlimit low = ours;
+    if (low.rlim_max > 1024)
+        low.rlim_cur = 1024;        /* as a login shell often has it */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    harness_t *h = harness_up(state, "pools: []\n"
+                              "limits: { handshake_timeout: 500ms }\n");
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &ours), 0);
+    pid_t pid = harness_pid(h);
+    struct rlimit got;
+    assert_int_equal(prlimit(pid, RLIMIT_NOFILE, NULL, &got), 0);
+    assert_true(got.rlim_cur == got.rlim_max);
+
+    struct rlimit tight = {(rlim_t) (s_files_open(pid) + T_SPARE_FILES),
+                           got.rlim_max};
+    assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &tight, NULL), 0);
+    int port = s_port_of(harness_clients(h));
+    int fds[T_STALLED];
+    int64_t started = harness_now();
+    for (int i = 0; i < T_STALLED; i++) {
+        fds[i] = s_tcp_dial(port);      /* into the listen backlog */
+        assert_true(fds[i] >= 0);
+        uint8_t greeting[64];
+        s_greeting(greeting, "NULL", 3);
+        s_tcp_write(fds[i], greeting, 10);  /* the signature, no more */
+    }
+    assert_int_equal(harness_wait_log(h, "connection(s) refused",
+                                      HARNESS_WAIT_MS), 0);
+
+    int64_t dropped_at[T_STALLED];
+    int dropped = s_wait_dropped(fds, T_STALLED, T_LOCKOUT_MS, dropped_at);
+    int64_t first = 0, last = 0;
+    for (int i = 0; i < T_STALLED; i++) {
+        if (dropped_at[i] && (!first || dropped_at[i] < first))
+            first = dropped_at[i];
+        if (dropped_at[i] > last)
+            last = dropped_at[i];
+    }
+    printf("MEASURE stalled_handshakes=%d dropped=%d first_after_ms=%lld "
+           "last_after_ms=%lld (handshake_timeout %d ms, %d spare "
+           "descriptors)\n", T_STALLED, dropped,
+           (long long) (first ? first - started : -1),
+           (long long) (last ? last - started : -1), T_HANDSHAKE_MS,
+           T_SPARE_FILES);
+    fflush(stdout);
+    assert_int_equal(dropped, T_STALLED);
+
+    /* A new client gets in again. */
+    goro_t *fresh = goro_new(harness_clients(h));
+    assert_int_equal(goro_ping(fresh, HARNESS_WAIT_MS), GORO_OK);
+    goro_destroy(&fresh);
+    harness_finish(state);
+}
+
+#define T_PINNERS 200           /* peers each holding a frame open */
+/* gorod's frame limit at the default limits.max_message, 1 MiB, and
+   jobs.exec.max_output, 1 MiB: 2 x 1 MiB + 512 KiB. */
+#define T_FRAME (2 * 1024 * 1024 + 512 * 1024)
+#define T_DEAD_MS 1000          /* heartbeat interval x liveness below */
+#define T_DROP_MS 5000          /* each one dropped within this of its
+                                   connect: the timeout, its first PING,
+                                   and slack for a loaded machine */
+#define T_PIN_LIMIT_KIB (64 * 1024) /* what they may leave in gorod */
+
+/* A NULL-mechanism ZMTP handshake as a DEALER, then a frame of T_FRAME
+   octets all but the last of which are sent: gorod holds a buffer of
+   the whole frame for as long as the connection lasts. Returns the fd
+   (-1 if gorod dropped it before the end, which is fine). */
+static int
+s_pin_frame(int port, const uint8_t *body)
+{
+    int fd = s_tcp_dial(port);
+    assert_true(fd >= 0);
+    struct timeval bound = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+    uint8_t head[256];
+    s_greeting(head, "NULL", 3);
+    size_t n = 64 + s_zmtp_ready(head + 64, "DEALER");
+    head[n++] = 0x02;                           /* a long frame */
+    for (int i = 7; i >= 0; i--)
+        head[n++] = (uint8_t) ((uint64_t) T_FRAME >> (8 * i));
+    const uint8_t *parts[2] = {head, body};
+    size_t sizes[2] = {n, T_FRAME - 1};
+    for (int p = 0; p < 2; p++)
+        for (size_t sent = 0; sent < sizes[p];) {
+            ssize_t k = send(fd, parts[p] + sent, sizes[p] - sent,
+                             MSG_NOSIGNAL);
+            if (k <= 0) {
+                close(fd);
+                return -1;
+            }
+            sent += (size_t) k;
+        }
+    return fd;
+}
+
+/* Peers that finish the handshake, then stop in the middle of a frame as
+   large as gorod accepts, are dropped after heartbeat interval x
+   liveness (their libzmq cannot answer gorod's PING mid-frame), and what
+   they held goes back. */
+static void
+test_mid_frame_peers_dropped(void **state)
+{
+    harness_t *h = harness_up(state, "pools: []\n"
+                              "heartbeat: { interval: 250ms, liveness: 4 }\n"
+                              "log: { level: warn }\n");
+    pid_t pid = harness_pid(h);
+    int port = s_port_of(harness_clients(h));
+    uint8_t *body = calloc(1, T_FRAME);
+    assert_non_null(body);
+    long long base = s_rss_kib(pid), peak = base;
+    int fds[T_PINNERS];
+    int64_t connected_at[T_PINNERS];
+    int64_t started = harness_now();
+    for (int i = 0; i < T_PINNERS; i++) {
+        connected_at[i] = harness_now();
+        fds[i] = s_pin_frame(port, body);
+        long long rss = s_rss_kib(pid);
+        peak = rss > peak ? rss : peak;
+    }
+    int64_t sent_ms = harness_now() - started;
+    free(body);
+    int64_t dropped_at[T_PINNERS];
+    int open = 0;
+    for (int i = 0; i < T_PINNERS; i++)
+        open += fds[i] >= 0;
+    int dropped = s_wait_dropped(fds, T_PINNERS, T_DROP_MS, dropped_at);
+    int64_t slowest = 0;
+    for (int i = 0; i < T_PINNERS; i++)
+        if (dropped_at[i] && dropped_at[i] - connected_at[i] > slowest)
+            slowest = dropped_at[i] - connected_at[i];
+    long long after = s_rss_kib(pid);
+    printf("MEASURE mid_frame_peers=%d of %d octets: sent in %lld ms, gorod "
+           "RSS %lld KiB before, %lld KiB at most while they were "
+           "connected (+%lld KiB), %lld KiB once dropped (+%lld KiB); "
+           "%d of %d still open were dropped, the slowest %lld ms after "
+           "its connect\n", T_PINNERS, T_FRAME, (long long) sent_ms, base,
+           peak, peak - base, after, after - base, dropped, open,
+           (long long) slowest);
+    fflush(stdout);
+    assert_int_equal(dropped, open);
+    assert_true(slowest < T_DROP_MS);
+#ifndef T_ASAN
+    /* ASan's quarantine keeps freed memory resident on purpose. */
+    assert_true(after - base < T_PIN_LIMIT_KIB);
+#endif
+    assert_int_equal(goro_ping(harness_client(h), HARNESS_WAIT_MS), GORO_OK);
+    harness_finish(state);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         HARNESS_TEST(test_hostile_input),
+        HARNESS_TEST(test_stalled_handshakes_dropped),
+        HARNESS_TEST(test_mid_frame_peers_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

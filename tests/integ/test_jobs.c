@@ -121,6 +121,21 @@ s_assert_state(const goro_job_t *job, int state)
                  goro_job_state_name(state));
 }
 
+/* A job gorod ended itself (timeout, cancel, lost worker): exit status
+   -1, runtime 0, no output, and gorod's sentence as the error text
+   (PROTOCOL.md section 9). */
+static void
+s_assert_ended_by_gorod(const goro_job_t *job, int state, const char *text)
+{
+    s_assert_state(job, state);
+    assert_int_equal(goro_job_exit_status(job), -1);
+    assert_int_equal(goro_job_runtime_ms(job), 0);
+    size_t len = 0;
+    goro_job_output(job, &len);
+    assert_int_equal(len, 0);
+    s_assert_error_has(job, text);
+}
+
 /* Runs `echo NAME` to the end: the worker pool is serving. */
 static void
 s_assert_serving(harness_t *h, const char *word)
@@ -150,7 +165,8 @@ s_has_pid(const pid_t *pids, int n, pid_t pid)
 enum {
     CMD_PING = 1, CMD_SUBMIT = 2, CMD_WAIT = 4, CMD_HEARTBEAT = 16,
     CMD_DISCONNECT = 17, CMD_OK = 20, CMD_ERROR = 21, CMD_JOB = 22,
-    CMD_READY = 30
+    CMD_WG_ADD = 13, CMD_WG_WAIT = 14, CMD_WG_STATUS = 15, CMD_READY = 30,
+    CMD_WELCOME = 31
 };
 
 typedef struct {
@@ -214,11 +230,12 @@ s_raw_send(raw_t *raw, const void *data, size_t len, int more)
     assert_int_equal(rc, (int) len);
 }
 
-/* Waits for the reply to REQID (dropping others) for up to TIMEOUT_MS.
-   Returns its length in BUF, -1 on timeout. */
+/* Waits up to TIMEOUT_MS for a frame with request id REQID and, unless
+   CMD is 0, command CMD, dropping others. Returns its length in BUF, -1
+   on timeout. */
 static int
-s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
-            int64_t timeout_ms)
+s_raw_wait(raw_t *raw, uint64_t reqid, int cmd, uint8_t *buf, size_t size,
+           int64_t timeout_ms)
 {
     int64_t until = harness_now() + timeout_ms;
     for (;;) {
@@ -229,9 +246,18 @@ s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
         if (zmq_poll(&item, 1, (long) left) <= 0)
             continue;
         int len = zmq_recv(raw->sock, buf, size, 0);
-        if (len >= 12 && s_get(buf + 4, 8) == reqid)
+        if (len >= 12 && s_get(buf + 4, 8) == reqid
+            && (cmd == 0 || buf[3] == cmd))
             return len;
     }
+}
+
+/* The reply to REQID, as s_raw_wait. */
+static int
+s_raw_reply(raw_t *raw, uint64_t reqid, uint8_t *buf, size_t size,
+            int64_t timeout_ms)
+{
+    return s_raw_wait(raw, reqid, 0, buf, size, timeout_ms);
 }
 
 /* Sends a request with header CMD/REQID and BODY, expects ERROR CODE. */
@@ -330,8 +356,7 @@ test_timeout_kills_group(void **state)
     uint64_t id = harness_go_sh(h, "sleep 30 & echo $! > @D/bg; "
                                 "echo $$ > @D/pid; exec sleep 30", &opts);
     goro_job_t *job = s_wait(h, id);
-    s_assert_state(job, GORO_JOB_TIMED_OUT);
-    s_assert_error_has(job, "timed out");
+    s_assert_ended_by_gorod(job, GORO_JOB_TIMED_OUT, "timed out after 300 ms");
     goro_job_destroy(&job);
 
     pid_t pid, bg;
@@ -385,13 +410,17 @@ test_cancel_running(void **state)
 
     assert_int_equal(goro_job_cancel(c, id), GORO_OK);
     goro_job_t *job = s_wait(h, id);
-    s_assert_state(job, GORO_JOB_CANCELLED);
+    s_assert_ended_by_gorod(job, GORO_JOB_CANCELLED, "cancelled");
     goro_job_destroy(&job);
     if (harness_wait_gone(pid, HARNESS_WAIT_MS) != 0)
         fail_msg("the cancelled command (pid %d) still runs", (int) pid);
     assert_int_equal(goro_job_cancel(c, id), GORO_ESTATE);
     /* The worker's slot is free again. */
     s_assert_serving(h, "after");
+    /* The killed attempt's DONE is in, and changed nothing. */
+    assert_int_equal(goro_job_status(c, id, &job), GORO_OK);
+    s_assert_ended_by_gorod(job, GORO_JOB_CANCELLED, "cancelled");
+    goro_job_destroy(&job);
     harness_finish(state);
 }
 
@@ -540,9 +569,9 @@ test_worker_killed_attempts_used(void **state)
     kill(-job_pid, SIGKILL);
 
     goro_job_t *job = harness_wait_job(h, id, 4000);
-    s_assert_state(job, GORO_JOB_FAILED);
+    s_assert_ended_by_gorod(job, GORO_JOB_FAILED,
+                            "worker lost (process exited) on attempt 1 of 1");
     assert_int_equal(goro_job_attempts(job), 1);
-    s_assert_error_has(job, "worker lost (process exited) on attempt 1 of 1");
     goro_job_destroy(&job);
     /* It was not run a second time. */
     assert_null(harness_read_file(harness_path(h, "w.2")));
@@ -1029,6 +1058,148 @@ test_sigterm_graceful(void **state)
     *state = NULL;
 }
 
+/* jobs.exec.max_output of the tests below, far under what they print */
+#define T_MAX_OUTPUT 100
+#define T_MAX_OUTPUT_YAML NO_POOL "jobs: { exec: { max_output: 100 } }\n"
+
+/* The next unsolicited frame (request id 0) of command CMD. */
+static int
+s_raw_next(raw_t *raw, int cmd, uint8_t *buf, size_t size)
+{
+    return s_raw_wait(raw, 0, cmd, buf, size, HARNESS_WAIT_MS);
+}
+
+/* A worker of our own, frames by hand: WELCOME says max_output=BYTES
+   among its exec-policy lines, and gorod's HEARTBEAT on the workers
+   endpoint carries the run id clients get (PROTOCOL.md sections 6, 7). */
+static void
+test_worker_hears_policy_and_run_id(void **state)
+{
+    harness_t *h = harness_up(state, T_MAX_OUTPUT_YAML);
+    raw_t cl = s_raw_open(harness_clients(h));
+    uint8_t buf[4096];
+    size_t len = s_header(buf, CMD_HEARTBEAT, 9);
+    len += s_put(buf + len, 0, 8);                  /* others send 0 */
+    s_raw_send(&cl, buf, len, 0);
+    assert_int_equal(s_raw_reply(&cl, 9, buf, sizeof buf, HARNESS_WAIT_MS),
+                     20);
+    assert_int_equal(buf[3], CMD_HEARTBEAT);
+    uint64_t run_id = s_get(buf + 12, 8);
+    assert_true(run_id != 0);
+
+    raw_t wk = s_raw_open(harness_workers(h));
+    len = s_header(buf, CMD_READY, 0);
+    buf[len++] = 3;
+    memcpy(buf + len, "raw", 3);
+    len += 3;
+    len += s_put(buf + len, (uint64_t) getpid(), 4);
+    len += s_put(buf + len, 1, 4);                  /* capacity */
+    len += s_put(buf + len, 0, 4);                  /* no functions */
+    s_raw_send(&wk, buf, len, 0);
+    int got = s_raw_next(&wk, CMD_WELCOME, buf, sizeof buf);
+    assert_true(got >= 12 + 8 + 8 + 4);
+    size_t at = 12 + 8 + 8;                         /* interval, liveness */
+    at += 4 + (size_t) s_get(buf + at, 4);          /* clients endpoint */
+    assert_true((size_t) got >= at + 4);
+    uint64_t lines = s_get(buf + at, 4);
+    at += 4;
+    int found = 0;
+    for (uint64_t i = 0; i < lines; i++) {
+        assert_true((size_t) got >= at + 1 && (size_t) got >= at + 1 + buf[at]);
+        found += buf[at] == strlen("max_output=100")
+                 && memcmp(buf + at + 1, "max_output=100", buf[at]) == 0;
+        at += 1 + buf[at];
+    }
+    assert_int_equal(at, (size_t) got);
+    if (found != 1)
+        fail_msg("WELCOME's %" PRIu64 " exec-policy lines lack "
+                 "max_output=100", lines);
+
+    got = s_raw_next(&wk, CMD_HEARTBEAT, buf, sizeof buf);
+    assert_int_equal(got, 20);
+    assert_int_equal(s_get(buf + 12, 8), run_id);
+    s_raw_close(&wk);
+    s_raw_close(&cl);
+    harness_finish(state);
+}
+
+/* A waitgroup request with an empty name gets ERROR EINVAL from gorod
+   itself (libgoro refuses one before it is sent). */
+static void
+test_wg_empty_name_refused(void **state)
+{
+    harness_t *h = harness_up(state, NO_POOL);
+    raw_t cl = s_raw_open(harness_clients(h));
+    static const int cmds[] = {CMD_WG_ADD, CMD_WG_WAIT, CMD_WG_STATUS};
+    for (uint64_t i = 0; i < 3; i++) {
+        uint8_t buf[64];
+        size_t len = s_header(buf, cmds[i], 60 + i);
+        buf[len++] = 0;                             /* group "" */
+        if (cmds[i] != CMD_WG_STATUS)
+            len += s_put(buf + len, 1, 8);          /* delta, timeout */
+        s_raw_send(&cl, buf, len, 0);
+        s_raw_expect_error(&cl, 60 + i, GORO_EINVAL);
+    }
+    s_raw_close(&cl);
+    harness_finish(state);
+}
+
+/* A goro-worker gorod did not start, given no --max-output, keeps what
+   gorod's jobs.exec.max_output says; one given a smaller size keeps
+   that. */
+static void
+test_remote_worker_max_output(void **state)
+{
+    harness_t *h = harness_up(state, T_MAX_OUTPUT_YAML);
+    const char *argv[] = {GORO_BIN_DIR "/goro-worker", "--connect",
+                          harness_workers(h), NULL};
+    pid_t worker = harness_spawn(h, argv);
+    assert_true(worker > 0);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    const char *loud[] = {"sh", "-c", "head -c 1000 /dev/zero; "
+                          "head -c 1000 /dev/zero >&2", NULL};
+    goro_job_t *job = s_wait(h, s_go(h, loud));
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    size_t out = 0, err = 0;
+    goro_job_output(job, &out);
+    goro_job_error(job, &err);
+    assert_int_equal(out, T_MAX_OUTPUT);
+    assert_int_equal(err, T_MAX_OUTPUT);
+    goro_job_destroy(&job);
+    assert_int_equal(harness_signal(h, worker, SIGTERM, HARNESS_WAIT_MS), 0);
+
+    const char *small[] = {GORO_BIN_DIR "/goro-worker", "--connect",
+                           harness_workers(h), "--max-output", "10", NULL};
+    assert_true(harness_spawn(h, small) > 0);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+    job = s_wait(h, s_go(h, loud));
+    goro_job_output(job, &out);
+    assert_int_equal(out, 10);
+    goro_job_destroy(&job);
+    harness_finish(state);
+}
+
+/* SIGHUP is logged and ignored: gorod keeps serving, its job goes on,
+   and SIGTERM still stops it cleanly. */
+static void
+test_sighup_ignored(void **state)
+{
+    harness_t *h = harness_up(state, POOL1);
+    uint64_t id = harness_go_sh(h, "echo $$ > @D/pid; sleep 1; echo ok", NULL);
+    pid_t job_pid;
+    harness_read_pids(harness_path(h, "pid"), &job_pid, NULL);
+    assert_int_equal(kill(harness_pid(h), SIGHUP), 0);
+    assert_int_equal(harness_wait_log(h, "SIGHUP ignored", HARNESS_WAIT_MS),
+                     0);
+    assert_true(harness_running(h));
+    assert_int_equal(goro_ping(harness_client(h), HARNESS_WAIT_MS), GORO_OK);
+    goro_job_t *job = s_wait(h, id);
+    s_assert_state(job, GORO_JOB_SUCCEEDED);
+    s_assert_output(job, "ok\n");
+    goro_job_destroy(&job);
+    harness_finish(state);
+}
+
 /* goro_run submits and waits in one request: the ended job comes back;
    a wait that runs out gives GORO_ETIMEDOUT with the job as it is (its
    id, running), and the job goes on. */
@@ -1089,6 +1260,10 @@ main(void)
         HARNESS_TEST(test_payload_too_big),
         HARNESS_TEST(test_garbage_on_both_sockets),
         HARNESS_TEST(test_sigterm_graceful),
+        HARNESS_TEST(test_sighup_ignored),
+        HARNESS_TEST(test_worker_hears_policy_and_run_id),
+        HARNESS_TEST(test_remote_worker_max_output),
+        HARNESS_TEST(test_wg_empty_name_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -469,6 +469,51 @@ s_wait_has(const char *path, const char *needle)
     }
 }
 
+#define T_WIDE 1500             /* job threads, past czmq's 1024 sockets */
+
+/* A worker of T_WIDE job threads whose handlers each use
+   goro_call_client() at once: every one of them gets its socket (the
+   library raised the context's socket limit), the worker neither aborts
+   nor fails a call, and every job succeeds. */
+static void
+test_wide_worker_clients(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    char wide[16];
+    snprintf(wide, sizeof wide, "%d", T_WIDE);
+    const char *argv[] = {GORO_TEST_BIN_DIR "/integ_fanin_worker",
+                          harness_workers(H), wide, NULL};
+    pid_t worker = harness_spawn(H, argv);
+    assert_true(worker > 0);
+    assert_int_equal(harness_wait_workers(H, 1, HARNESS_WAIT_MS), 0);
+    assert_int_equal(goro_chan_make(client, "gate", 0), GORO_OK);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    opts.wg = "wide";
+    opts.max_attempts = 1;
+    for (int i = 0; i < T_WIDE; i++) {
+        uint64_t id = 0;
+        assert_int_equal(goro_go(client, "gate", "gate", 4, &opts, &id),
+                         GORO_OK);
+    }
+    /* All of them in their handlers at once, each on its own client. */
+    int64_t until = harness_now() + HARNESS_WAIT_MS * 3;
+    int code = 0, gone = 0;
+    while (harness_stat(H, "parked_clients") < T_WIDE + 0LL
+           && !(gone = harness_poll_exit(H, worker, &code))
+           && harness_nap(until)) {}
+    long long parked = harness_stat(H, "parked_clients");
+    if (gone == 1)
+        fail_msg("the worker died (exit %d) with %lld clients parked",
+                 code, parked);
+    if (parked < T_WIDE)
+        fail_msg("%lld of %d handler clients reached gorod", parked, T_WIDE);
+    assert_int_equal(goro_chan_close(client, "gate"), GORO_OK);
+    assert_int_equal(goro_wg_wait(client, "wide", HARNESS_WAIT_MS * 3),
+                     GORO_OK);
+    s_expect(client, "wide", 0, T_WIDE, T_WIDE, T_WIDE, 0);
+    assert_int_equal(harness_poll_exit(H, worker, &code), 0);
+}
+
 /* `wg wait --progress` with stdout not a terminal prints plain lines as
    the group moves, and exits 0 at zero. */
 static void
@@ -549,6 +594,7 @@ main(int argc, char **argv)
         HARNESS_TEST(test_add_int64_min_refused),
         HARNESS_TEST(test_fanout_own_group),
         HARNESS_TEST(test_cli_wait_progress),
+        HARNESS_TEST(test_wide_worker_clients),
         HARNESS_TEST(test_measure_wg_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

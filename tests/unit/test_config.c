@@ -356,6 +356,11 @@ test_each_key_overrides_alone(void **state)
     c = s_good("limits: { max_message: 1 }");
     assert_int_equal(c->max_message, 1);
     assert_int_equal(c->max_queued_jobs, 1000000);
+    assert_int_equal(c->handshake_timeout_ms, 5000);
+    config_destroy(&c);
+
+    c = s_good("limits: { handshake_timeout: 250ms }");
+    assert_int_equal(c->handshake_timeout_ms, 250);
     config_destroy(&c);
 }
 
@@ -607,6 +612,9 @@ test_bad_int(void **state)
     s_bad("limits: { max_queued_jobs: -99999999999999999999999 }", "1:28",
           "(at least 1)");
     s_bad("limits: { max_queued_jobs: 0 }", "1:28", "(at least 1)");
+    s_bad("limits: { handshake_timeout: 0 }", "1:30",
+          "limits.handshake_timeout: 0 is out of range");
+    s_bad("limits: { handshake_timeout: 1000h }", "1:30", "is out of range");
 }
 
 static void
