@@ -1,7 +1,7 @@
 /*  job_links - the runtime links of a job, made on first need.
 
-    Most queued jobs never need them: they are made when a job starts, is
-    waited for or backs off, and then live as long as the job.
+    Most queued jobs never need them: they are made when a job starts,
+    ends or is waited for, and then live as long as the job.
 */
 #include "job_links.h"
 #include "job.h"

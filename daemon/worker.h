@@ -4,8 +4,8 @@
 
     Workers with free capacity sit in a list that dispatch walks from the
     front, moving the one it picks to the back, so jobs spread over
-    workers in turn. Both that list and a worker's list of running jobs
-    are worker.c's: only attach, detach, drain and pick change them.
+    workers in turn. That list and each worker's list of running jobs
+    are worker.c's: nothing else links or unlinks them.
 */
 #ifndef WORKER_H_INCLUDED
 #define WORKER_H_INCLUDED
