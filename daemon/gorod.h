@@ -9,6 +9,7 @@ typedef struct heap heap_t;
 typedef struct heap_node heap_node_t;
 typedef struct job job_t;
 typedef struct job_table job_table_t;
+typedef struct job_links job_links_t;
 typedef struct sched sched_t;
 typedef struct worker worker_t;
 typedef struct worker_table worker_table_t;

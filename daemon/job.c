@@ -78,9 +78,7 @@ s_name_free(void **item_p)
 }
 
 /* What job_extra() shows for a job that has no extra record. */
-static const job_extra_t s_no_extra = {
-    .status = -1, .deadline = {.index = HEAP_NONE},
-};
+static const job_extra_t s_no_extra = {.status = -1};
 
 const job_extra_t *
 job_extra(const job_t *job)
@@ -94,12 +92,12 @@ job_extra_ensure(job_t *job)
     if (!job->extra) {
         job->extra = goro_zalloc(sizeof *job->extra);
         *job->extra = s_no_extra;
-        job->extra->job = job;
     }
     return job->extra;
 }
 
-/* The payload lives in the job's own allocation (see submit). */
+/* The payload lives in the job's own allocation (see submit); the
+   runtime links own nothing (job_links.h). */
 static void
 s_job_free(job_table_t *self, job_t *job)
 {
@@ -111,6 +109,7 @@ s_job_free(job_table_t *self, job_t *job)
         free(extra->key);
         free(extra->out);
         free(extra->err);
+        free(extra->links);
         free(extra);
     }
     free(job);
@@ -342,7 +341,7 @@ job_table_remove(job_table_t *self, job_t **job_p)
 {
     job_t *job = *job_p;
     const char *key = job_extra(job)->key;
-    assert(job_state_ended(job->state) && !job_extra(job)->waiters);
+    assert(job_state_ended(job->state));
     self->count[job->state]--;
     s_log_id(self, GORO_MSG_J_REMOVE, job);
     if (key && zhashx_lookup(self->by_key, key) == job)
@@ -452,7 +451,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                           r->size, &err, r->text_size);
             return GORO_OK;
         case GORO_MSG_J_REMOVE:
-            if (!job_state_ended(job->state) || job_extra(job)->waiters)
+            if (!job_state_ended(job->state))
                 return GORO_EPROTO;
             job_table_remove(self, &job);
             return GORO_OK;

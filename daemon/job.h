@@ -5,12 +5,17 @@
     (PROTOCOL.md, "Job lifecycle") and keep the per-state counts. This is
     the boundary the journal hooks. The table knows nothing of sockets,
     queues or workers: the server links jobs to those.
+
+    A job is the table's record, job_t and its job_extra_t, which replay
+    of the journal rebuilds, and the runtime links that other modules
+    hang on it (job_links.h), which replay never sees. The one link kept
+    in job_t is its place in its function's queue, sched.c's.
 */
 #ifndef JOB_H_INCLUDED
 #define JOB_H_INCLUDED
 
 #include "gorod.h"
-#include "heap.h"
+#include "list.h"
 #include "goro.h"
 #include "goro_msg.h"
 
@@ -41,7 +46,6 @@ typedef struct {
    on first need: when the job has options, starts, ends or is waited
    for. Once made, it lives as long as the job. */
 typedef struct {
-    job_t *job;                 /* owner: a deadline leads back to it */
     char *wg, *chan, *key;      /* NULL when unused */
     int attempt;                /* attempts started, ever: the fence;
                                    0 until the first start, hence here */
@@ -54,13 +58,9 @@ typedef struct {
     size_t err_size;
     int64_t started_at;         /* monotonic, current attempt */
     int64_t ended_at;           /* wall-clock ms, for the ttl on replay */
-    worker_t *worker;           /* while running */
-    heap_node_t deadline;       /* running: timeout; queued: backoff;
-                                   ended: result ttl */
-    waiter_t *waiters;          /* WAITs parked until it ends */
     bool result_sent;           /* sent on (or dropped by) its chan */
-    bool delayed;               /* queued, but backing off before it
-                                   joins its queue (deadline armed) */
+    job_links_t *links;         /* not the table's (job_links.h): NULL
+                                   until needed, freed with the job */
 } job_extra_t;
 
 /* One allocation per queued job, with its payload: a million of them
@@ -69,8 +69,7 @@ typedef struct {
 struct job {
     uint64_t id;                /* increasing, never reused */
     const char *fn;             /* shared by the jobs of the function */
-    job_t *prev, *next;         /* function queue (queued) or worker's
-                                   running list (running) */
+    list_node_t queued;         /* sched.c's: in its function's queue */
     job_extra_t *extra;         /* NULL until needed; read it through
                                    job_extra() */
     int64_t timeout_ms;         /* per attempt; 0 none. Here, not in

@@ -6,18 +6,14 @@
 */
 #include "sched.h"
 #include "job.h"
+#include "list.h"
 #include "goro_util.h"
 
 #include <czmq.h>
 #include <stdlib.h>
 
-typedef struct {
-    job_t *head, *tail;
-    size_t count;
-} queue_t;
-
 struct sched {
-    zhashx_t *queues;           /* function name -> queue_t */
+    zhashx_t *queues;           /* function name -> list_t of job_t */
     size_t total;
 };
 
@@ -47,10 +43,10 @@ sched_destroy(sched_t **self_p)
     }
 }
 
-static queue_t *
+static list_t *
 s_queue(sched_t *self, const char *fn)
 {
-    queue_t *queue = zhashx_lookup(self->queues, fn);
+    list_t *queue = zhashx_lookup(self->queues, fn);
     if (!queue) {
         queue = goro_zalloc(sizeof *queue);
         zhashx_insert(self->queues, fn, queue);
@@ -61,49 +57,24 @@ s_queue(sched_t *self, const char *fn)
 void
 sched_push(sched_t *self, job_t *job)
 {
-    queue_t *queue = s_queue(self, job->fn);
-    job->next = NULL;
-    job->prev = queue->tail;
-    if (queue->tail)
-        queue->tail->next = job;
-    else
-        queue->head = job;
-    queue->tail = job;
-    queue->count++;
+    list_push_back(s_queue(self, job->fn), &job->queued);
     self->total++;
 }
 
 void
 sched_push_front(sched_t *self, job_t *job)
 {
-    queue_t *queue = s_queue(self, job->fn);
-    job->prev = NULL;
-    job->next = queue->head;
-    if (queue->head)
-        queue->head->prev = job;
-    else
-        queue->tail = job;
-    queue->head = job;
-    queue->count++;
+    list_push_front(s_queue(self, job->fn), &job->queued);
     self->total++;
 }
 
 void
 sched_remove(sched_t *self, job_t *job)
 {
-    queue_t *queue = zhashx_lookup(self->queues, job->fn);
+    list_t *queue = zhashx_lookup(self->queues, job->fn);
     if (!queue)
         return;
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        queue->head = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    else
-        queue->tail = job->prev;
-    job->prev = job->next = NULL;
-    queue->count--;
+    list_remove(queue, &job->queued);
     self->total--;
     if (queue->count == 0)      /* names come from clients: don't pile up */
         zhashx_delete(self->queues, job->fn);
@@ -114,9 +85,11 @@ sched_pop_any(sched_t *self, char *const *fns, size_t nfns)
 {
     job_t *best = NULL;
     for (size_t i = 0; i < nfns; i++) {
-        queue_t *queue = zhashx_lookup(self->queues, fns[i]);
-        if (queue && queue->head && (!best || queue->head->id < best->id))
-            best = queue->head;
+        list_t *queue = zhashx_lookup(self->queues, fns[i]);
+        job_t *head = queue && queue->head
+                      ? LIST_ITEM(queue->head, job_t, queued) : NULL;
+        if (head && (!best || head->id < best->id))
+            best = head;
     }
     if (best)
         sched_remove(self, best);
@@ -126,7 +99,7 @@ sched_pop_any(sched_t *self, char *const *fns, size_t nfns)
 size_t
 sched_queued(sched_t *self, const char *fn)
 {
-    queue_t *queue = zhashx_lookup(self->queues, fn);
+    list_t *queue = zhashx_lookup(self->queues, fn);
     return queue ? queue->count : 0;
 }
 

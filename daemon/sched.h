@@ -1,9 +1,10 @@
 /*  sched - the queues of queued jobs, one FIFO per function, and the
     choice of which queued job a worker with free capacity runs next.
 
-    Jobs are linked in through their own prev/next, so removing a
-    cancelled job from the middle of its queue is O(1). sched decides
-    order only; the server starts the jobs it picks.
+    Jobs are linked in through their own node (job_t.queued, which is
+    sched's alone), so removing a cancelled job from the middle of its
+    queue is O(1). sched decides order only; the server starts the jobs
+    it picks.
 */
 #ifndef SCHED_H_INCLUDED
 #define SCHED_H_INCLUDED

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "heap.h"
 #include "job.h"
+#include "job_links.h"
 #include "journal.h"
 #include "log.h"
 #include "monitor.h"
@@ -478,7 +479,7 @@ s_expire(server_t *self)
     while ((node = heap_pop_due(self->heap, now))) {
         switch (node->kind) {
             case DL_JOB:
-                server_job_expire(self, container_of(node, job_extra_t,
+                server_job_expire(self, container_of(node, job_links_t,
                                                      deadline)->job);
                 break;
             case DL_WORKER:
@@ -627,30 +628,33 @@ server_run(server_t *self)
 /* Parked requests still waiting at shutdown are told so, rather than
    left to find out from silence. */
 static void
-s_free_waiters(server_t *self, waiter_t **head_p)
+s_free_waiter(server_t *self, waiter_t *w)
 {
-    while (*head_p) {
-        waiter_t *w = *head_p;
-        waiter_list_remove(head_p, w);
-        heap_cancel(self->heap, &w->deadline);
-        if (self->clients)
-            server_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
-                               "gorod stopped");
-        waiter_destroy(&w);
-    }
+    heap_cancel(self->heap, &w->deadline);
+    if (self->clients)
+        server_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
+                           "gorod stopped");
+    waiter_destroy(&w);
 }
 
 static void
 s_free_job_waiters(job_t *job, void *arg)
 {
-    if (job->extra)
-        s_free_waiters(arg, &job->extra->waiters);
+    if (!job_links(job)->waiters.count)
+        return;
+    list_node_t *node;
+    while ((node = list_pop_front(&job_links_ensure(job)->waiters)))
+        s_free_waiter(arg, LIST_ITEM(node, waiter_t, on_target));
 }
 
 static void
 s_free_wg_waiters(wg_t *wg, void *arg)
 {
-    s_free_waiters(arg, &wg->waiters);
+    while (wg->waiters) {
+        waiter_t *w = wg->waiters;
+        waiter_list_remove(&wg->waiters, w);
+        s_free_waiter(arg, w);
+    }
 }
 
 /* Everything parked is answered (clients) or dropped (our own sends)

@@ -113,10 +113,14 @@ void server_send_worker(server_t *self, worker_t *w, int cmd,
 
 /* ---- server_jobs.c: jobs, dispatch, job requests ---- */
 
-heap_node_t *server_job_deadline(job_t *job);
+/* The ended JOB's result is kept LEFT_MS more, then forgotten. */
+void server_job_keep_result(server_t *self, job_t *job, int64_t left_ms);
 void server_job_ended(server_t *self, job_t *job);
 void server_job_end(server_t *self, job_t *job, int state, int64_t status,
                     const char *reason);
+/* JOB was running on a worker that is lost: it goes back to the queue
+   after a backoff while it has attempts left, else it fails. */
+void server_job_lost(server_t *self, job_t *job, const char *why);
 /* DL_JOB: a run timeout, a backoff or a result's ttl is over. */
 void server_job_expire(server_t *self, job_t *job);
 void server_job_dispatch_worker(server_t *self, worker_t *w);

@@ -6,6 +6,8 @@
 
     The job table (job.c) and the queues (sched.c) hold the state and
     know nothing of workers or clients; this file links a job to those.
+    Of a job's runtime links (job_links.h) it owns the deadline and the
+    backoff flag: every other file goes through the functions here.
     What follows a job's end, whoever ends it (a worker's DONE, a
     timeout, a cancel, a lost worker), is server_job_ended, so that
     waiters, waitgroups and result channels hear of every end once.
@@ -14,6 +16,8 @@
 #include "chan.h"
 #include "heap.h"
 #include "job.h"
+#include "job_links.h"
+#include "list.h"
 #include "log.h"
 #include "sched.h"
 #include "waiter.h"
@@ -23,6 +27,7 @@
 #include "goro_util.h"
 #include "goro.h"
 
+#include <assert.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdint.h>
@@ -50,13 +55,19 @@ s_reply_job(server_t *self, const goro_rid_t *rid, uint64_t reqid,
     goro_msg_destroy(&msg);
 }
 
-/* The job's deadline node, made with its extra record on first use. */
-heap_node_t *
-server_job_deadline(job_t *job)
+/* The job's deadline node, made with its links on first use. */
+static heap_node_t *
+s_deadline(job_t *job)
 {
-    heap_node_t *node = &job_extra_ensure(job)->deadline;
+    heap_node_t *node = &job_links_ensure(job)->deadline;
     node->kind = DL_JOB;
     return node;
+}
+
+void
+server_job_keep_result(server_t *self, job_t *job, int64_t left_ms)
+{
+    heap_arm(self->heap, s_deadline(job), goro_now() + left_ms);
 }
 
 /* Everything that follows a job's end: the result's ttl, the parked
@@ -64,12 +75,11 @@ server_job_deadline(job_t *job)
 void
 server_job_ended(server_t *self, job_t *job)
 {
-    job_extra_t *extra = job_extra_ensure(job);     /* ended: it has one */
-    heap_arm(self->heap, server_job_deadline(job),
-             goro_now() + self->cfg->result_ttl_ms);
-    while (extra->waiters) {
-        waiter_t *w = extra->waiters;
-        waiter_list_remove(&extra->waiters, w);
+    server_job_keep_result(self, job, self->cfg->result_ttl_ms);
+    const job_extra_t *extra = job_extra(job);
+    list_node_t *node;
+    while ((node = list_pop_front(&job_links_ensure(job)->waiters))) {
+        waiter_t *w = LIST_ITEM(node, waiter_t, on_target);
         heap_cancel(self->heap, &w->deadline);
         s_reply_job(self, &w->rid, w->reqid, job);
         waiter_destroy(&w);
@@ -99,8 +109,7 @@ s_job_start(server_t *self, job_t *job, worker_t *w)
     job_table_start(self->tables.jobs, job, now);
     worker_table_attach(self->wtable, w, job);
     if (job->timeout_ms > 0)
-        heap_arm(self->heap, server_job_deadline(job),
-                 goro_deadline(job->timeout_ms));
+        heap_arm(self->heap, s_deadline(job), goro_deadline(job->timeout_ms));
     server_send_worker(self, w, GORO_MSG_DISPATCH, job);
 }
 
@@ -110,16 +119,36 @@ s_job_start(server_t *self, job_t *job, worker_t *w)
 static void
 s_job_kill(server_t *self, job_t *job)
 {
-    heap_cancel(self->heap, server_job_deadline(job));
-    server_send_worker(self, job_extra(job)->worker, GORO_MSG_KILL, job);
+    heap_cancel(self->heap, s_deadline(job));
+    server_send_worker(self, job_links(job)->worker, GORO_MSG_KILL, job);
+}
+
+void
+server_job_lost(server_t *self, job_t *job, const char *why)
+{
+    if (job_attempts_used(job) < job->max_attempts) {
+        /* Back off before the next attempt: a job that kills its worker
+           should not take every worker down at once. */
+        job_table_requeue(self->tables.jobs, job);
+        int shift = job_attempts_used(job) - 1;
+        int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
+        job_links_ensure(job)->delayed = true;
+        heap_arm(self->heap, s_deadline(job), goro_now() + delay);
+    }
+    else {
+        char reason[128];
+        snprintf(reason, sizeof reason, "worker lost (%s) on attempt %d of %d",
+                 why, job_attempts_used(job), job->max_attempts);
+        server_job_end(self, job, GORO_JOB_FAILED, -1, reason);
+    }
 }
 
 void
 server_job_expire(server_t *self, job_t *job)
 {
-    job_extra_t *extra = job_extra_ensure(job);     /* armed: it has one */
-    if (extra->delayed) {       /* its backoff is over */
-        extra->delayed = false;
+    job_links_t *links = job_links_ensure(job);     /* armed: it has them */
+    if (links->delayed) {       /* its backoff is over */
+        links->delayed = false;
         sched_push_front(self->sched, job);
         server_job_dispatch_fn(self, job->fn);
     }
@@ -130,11 +159,12 @@ server_job_expire(server_t *self, job_t *job)
         s_job_kill(self, job);
         server_job_end(self, job, GORO_JOB_TIMED_OUT, -1, reason);
     }
-    else if (extra->worker)
-        heap_arm(self->heap, &extra->deadline,
-                 goro_now() + SERVER_TTL_RETRY_MS);
-    else
+    else if (links->worker)
+        server_job_keep_result(self, job, SERVER_TTL_RETRY_MS);
+    else {
+        assert(links->waiters.count == 0);      /* answered at its end */
         job_table_remove(self->tables.jobs, &job);
+    }
 }
 
 /* ---- dispatch ------------------------------------------------------ */
@@ -142,7 +172,7 @@ server_job_expire(server_t *self, job_t *job)
 void
 server_job_dispatch_worker(server_t *self, worker_t *w)
 {
-    while (!w->draining && w->running < w->capacity) {
+    while (worker_table_is_free(self->wtable, w)) {
         job_t *job = sched_pop_any(self->sched, w->fns, w->nfns);
         if (!job)
             return;
@@ -211,7 +241,7 @@ s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     else {
         waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
         w->job_at_deadline = true;
-        waiter_list_push(&job_extra_ensure(job)->waiters, w);
+        list_push_back(&job_links_ensure(job)->waiters, &w->on_target);
         if (msg->number > 0)
             heap_arm(self->heap, &w->deadline, goro_deadline(msg->number));
     }
@@ -314,7 +344,7 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                            (unsigned long long) job->id);
     else {
         waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
-        waiter_list_push(&job_extra_ensure(job)->waiters, w);
+        list_push_back(&job_links_ensure(job)->waiters, &w->on_target);
         if (msg->timeout > 0)
             heap_arm(self->heap, &w->deadline, goro_deadline(msg->timeout));
     }
@@ -324,7 +354,7 @@ void
 server_job_on_waiter_deadline(server_t *self, waiter_t *w)
 {
     job_t *job = w->target;
-    waiter_list_remove(&job_extra_ensure(job)->waiters, w);
+    list_remove(&job_links_ensure(job)->waiters, &w->on_target);
     if (w->job_at_deadline)
         s_reply_job(self, &w->rid, w->reqid, job);
     else
@@ -340,9 +370,9 @@ s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     job_t *job = s_find_job(self, rid, msg);
     if (!job)
         return;
-    if (job->state == GORO_JOB_QUEUED && job_extra(job)->delayed) {
-        job_extra_ensure(job)->delayed = false;
-        heap_cancel(self->heap, server_job_deadline(job));
+    if (job->state == GORO_JOB_QUEUED && job_links(job)->delayed) {
+        job_links_ensure(job)->delayed = false;
+        heap_cancel(self->heap, s_deadline(job));
     }
     else if (job->state == GORO_JOB_QUEUED)
         sched_remove(self->sched, job);
@@ -373,13 +403,13 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                            goro_job_state_name(job->state));
         return;
     }
-    if (job_extra(job)->worker) {
+    if (job_links(job)->worker) {
         server_reply_error(self, rid, msg->reqid, GORO_ESTATE,
                            "job %llu is still being stopped on its worker",
                            (unsigned long long) job->id);
         return;
     }
-    heap_cancel(self->heap, server_job_deadline(job));
+    heap_cancel(self->heap, s_deadline(job));
     job_table_retry(self->tables.jobs, job);
     if (job_extra(job)->wg)     /* it will Done again when it ends */
         wg_add(self->tables.wgs, job_extra(job)->wg, 1, NULL);

@@ -10,7 +10,6 @@
 #include "server_int.h"
 #include "chan.h"
 #include "config.h"
-#include "heap.h"
 #include "job.h"
 #include "journal.h"
 #include "log.h"
@@ -50,8 +49,7 @@ s_settle_ttl(job_t *job, void *arg)
         return;
     int64_t left = job_extra(job)->ended_at + self->cfg->result_ttl_ms
                    - goro_wall_ms();
-    heap_arm(self->heap, server_job_deadline(job),
-             goro_now() + (left > 0 ? left : 0));
+    server_job_keep_result(self, job, left > 0 ? left : 0);
 }
 
 static int

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "heap.h"
 #include "job.h"
+#include "job_links.h"
 #include "log.h"
 #include "worker.h"
 #include "goro_msg.h"
@@ -36,28 +37,12 @@ s_worker_lost(server_t *self, worker_t *w, const char *why)
 {
     log_info("worker %s (pid %u) lost: %s; %d job(s) running",
              w->name, w->pid, why, w->running);
-    while (w->jobs) {
-        job_t *job = w->jobs;
+    job_t *job;
+    while ((job = worker_newest_job(w))) {
         worker_table_detach(self->wtable, w, job);
-        if (job->state != GORO_JOB_RUNNING)
-            continue;               /* already ended by cancel or timeout */
-        heap_cancel(self->heap, server_job_deadline(job));
-        if (job_attempts_used(job) < job->max_attempts) {
-            /* Back off before the next attempt: a job that kills its
-               worker should not take every worker down at once. */
-            job_table_requeue(self->tables.jobs, job);
-            int shift = job_attempts_used(job) - 1;
-            int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
-            job_extra_ensure(job)->delayed = true;
-            heap_arm(self->heap, server_job_deadline(job), goro_now() + delay);
-        }
-        else {
-            char reason[128];
-            snprintf(reason, sizeof reason,
-                     "worker lost (%s) on attempt %d of %d", why,
-                     job_attempts_used(job), job->max_attempts);
-            server_job_end(self, job, GORO_JOB_FAILED, -1, reason);
-        }
+        /* one that is not running was ended by a cancel or a timeout */
+        if (job->state == GORO_JOB_RUNNING)
+            server_job_lost(self, job, why);
     }
     heap_cancel(self->heap, &w->expiry);
     worker_table_remove(self->wtable, &w);
@@ -170,7 +155,7 @@ s_same_process(const worker_t *a, const worker_t *b)
 static bool
 s_attempt_is_own(server_t *self, worker_t *w, job_t *job, uint32_t attempt)
 {
-    worker_t *owner = job_extra(job)->worker;
+    worker_t *owner = job_links(job)->worker;
     if (!owner || job_extra(job)->attempt != (int) attempt)
         return false;
     if (owner == w)
@@ -223,7 +208,6 @@ s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
     worker_table_detach(self->wtable, w, job);
     w->finished++;
     if (job->state == GORO_JOB_RUNNING) {
-        heap_cancel(self->heap, server_job_deadline(job));
         int state = msg->status == 0 ? GORO_JOB_SUCCEEDED : GORO_JOB_FAILED;
         job_table_end(self->tables.jobs, job, state, msg->status, msg->runtime,
                       &msg->data, msg->size, &msg->text, msg->text_size);

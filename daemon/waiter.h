@@ -8,6 +8,7 @@
 
 #include "gorod.h"
 #include "heap.h"
+#include "list.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>
@@ -21,7 +22,8 @@ struct waiter {
     bool job_at_deadline;       /* a SUBMIT that waits: at its deadline
                                    it gets the JOB as it is, not an
                                    error, so the caller learns the id */
-    waiter_t *prev, *next;      /* in the target's list */
+    waiter_t *prev, *next;      /* in a waitgroup's list */
+    list_node_t on_target;      /* in a job's waiters (job_links.h) */
 };
 
 /* Caller owns the result; it is in no list yet. */

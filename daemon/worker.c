@@ -1,12 +1,13 @@
-/*  worker - connected workers, indexed by routing id, plus the ring of
+/*  worker - connected workers, indexed by routing id, plus the list of
     those with free capacity.
 
-    Picking walks the ring, so it costs the number of free workers that
+    Picking walks that list, so it costs the number of free workers that
     don't serve the function at hand; with the usual handful of functions
     per deployment that is a short walk.
 */
 #include "worker.h"
-#include "job.h"
+#include "job_links.h"
+#include "list.h"
 #include "goro_util.h"
 
 #include <assert.h>
@@ -16,7 +17,8 @@
 
 struct worker_table {
     zhashx_t *by_rid;           /* &w->rid -> worker, owns them */
-    worker_t *free_head;        /* ring of workers with capacity left */
+    list_t free;                /* workers with capacity left, by their
+                                   free node, in turn order */
 };
 
 static void
@@ -59,35 +61,15 @@ worker_table_destroy(worker_table_t **self_p)
 static void
 s_free_add(worker_table_t *self, worker_t *w)
 {
-    if (w->in_free)
-        return;
-    w->in_free = true;
-    if (!self->free_head) {
-        w->free_prev = w->free_next = w;
-        self->free_head = w;
-        return;
-    }
-    w->free_next = self->free_head;         /* at the back of the ring */
-    w->free_prev = self->free_head->free_prev;
-    w->free_prev->free_next = w;
-    self->free_head->free_prev = w;
+    if (!list_contains(&self->free, &w->free))
+        list_push_back(&self->free, &w->free);
 }
 
 static void
 s_free_remove(worker_table_t *self, worker_t *w)
 {
-    if (!w->in_free)
-        return;
-    w->in_free = false;
-    if (w->free_next == w)
-        self->free_head = NULL;
-    else {
-        w->free_prev->free_next = w->free_next;
-        w->free_next->free_prev = w->free_prev;
-        if (self->free_head == w)
-            self->free_head = w->free_next;
-    }
-    w->free_prev = w->free_next = NULL;
+    if (list_contains(&self->free, &w->free))
+        list_remove(&self->free, &w->free);
 }
 
 worker_t *
@@ -123,7 +105,7 @@ void
 worker_table_remove(worker_table_t *self, worker_t **w_p)
 {
     worker_t *w = *w_p;
-    assert(!w->jobs && w->running == 0);
+    assert(w->jobs.count == 0 && w->running == 0);
     s_free_remove(self, w);
     zhashx_delete(self->by_rid, &w->rid);
     *w_p = NULL;
@@ -141,12 +123,9 @@ worker_serves(const worker_t *w, const char *fn)
 void
 worker_table_attach(worker_table_t *self, worker_t *w, job_t *job)
 {
-    job_extra_ensure(job)->worker = w;     /* started: it has one */
-    job->prev = NULL;
-    job->next = w->jobs;
-    if (w->jobs)
-        w->jobs->prev = job;
-    w->jobs = job;
+    job_links_t *links = job_links_ensure(job);
+    links->worker = w;
+    list_push_front(&w->jobs, &links->on_worker);
     if (++w->running >= w->capacity)
         s_free_remove(self, w);
 }
@@ -154,14 +133,9 @@ worker_table_attach(worker_table_t *self, worker_t *w, job_t *job)
 void
 worker_table_detach(worker_table_t *self, worker_t *w, job_t *job)
 {
-    if (job->prev)
-        job->prev->next = job->next;
-    else
-        w->jobs = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
-    job->prev = job->next = NULL;
-    job_extra_ensure(job)->worker = NULL;
+    job_links_t *links = job_links_ensure(job);    /* attached: it has them */
+    list_remove(&w->jobs, &links->on_worker);
+    links->worker = NULL;
     if (--w->running < w->capacity && !w->draining)
         s_free_add(self, w);
 }
@@ -176,18 +150,28 @@ worker_table_drain(worker_table_t *self, worker_t *w)
 worker_t *
 worker_table_pick(worker_table_t *self, const char *fn)
 {
-    worker_t *w = self->free_head;
-    if (!w)
-        return NULL;
-    do {
+    for (list_node_t *node = self->free.head; node; node = node->next) {
+        worker_t *w = LIST_ITEM(node, worker_t, free);
         if (worker_serves(w, fn)) {
-            s_free_remove(self, w);             /* to the back of the ring */
-            s_free_add(self, w);
+            list_remove(&self->free, node);     /* to the back */
+            list_push_back(&self->free, node);
             return w;
         }
-        w = w->free_next;
-    } while (w != self->free_head);
+    }
     return NULL;
+}
+
+bool
+worker_table_is_free(const worker_table_t *self, const worker_t *w)
+{
+    return list_contains(&self->free, &w->free);
+}
+
+job_t *
+worker_newest_job(const worker_t *w)
+{
+    return w->jobs.head ? LIST_ITEM(w->jobs.head, job_links_t, on_worker)->job
+           : NULL;
 }
 
 size_t

@@ -2,14 +2,17 @@
     routing id on the workers socket), which functions they serve, how many
     jobs they run and may run, when they were last heard from.
 
-    Workers with free capacity sit in a ring that dispatch walks from the
-    front and rotates, so jobs spread over workers in turn.
+    Workers with free capacity sit in a list that dispatch walks from the
+    front, moving the one it picks to the back, so jobs spread over
+    workers in turn. That list and each worker's list of running jobs
+    are worker.c's: nothing else links or unlinks them.
 */
 #ifndef WORKER_H_INCLUDED
 #define WORKER_H_INCLUDED
 
 #include "gorod.h"
 #include "heap.h"
+#include "list.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>
@@ -26,13 +29,14 @@ struct worker {
     int running;
     char **fns;                 /* functions served */
     size_t nfns;
-    job_t *jobs;                /* running jobs, linked by prev/next */
+    list_t jobs;                /* running: job_links_t by on_worker,
+                                   newest first */
     int64_t last_seen;          /* monotonic ms of the last message */
     int64_t joined_at;          /* wall-clock ms */
     uint64_t finished;          /* jobs it ended */
     heap_node_t expiry;         /* silence deadline */
-    worker_t *free_prev, *free_next;
-    bool in_free;
+    list_node_t free;           /* in the table's list of workers with
+                                   capacity left */
     bool draining;              /* said DISCONNECT: no new jobs */
 };
 
@@ -52,13 +56,19 @@ bool worker_serves(const worker_t *w, const char *fn);
 /* W is leaving: it gets no more jobs but may finish the ones it has. */
 void worker_table_drain(worker_table_t *self, worker_t *w);
 
-/* Links JOB as running on W / unlinks it; keeps the free ring right. */
+/* Links JOB as running on W / unlinks it (its links' worker and
+   on_worker); keeps the free list right. */
 void worker_table_attach(worker_table_t *self, worker_t *w, job_t *job);
 void worker_table_detach(worker_table_t *self, worker_t *w, job_t *job);
 
 /* The first worker with free capacity serving FN, or NULL. It moves to
-   the back of the ring, so the next job goes to another. */
+   the back of the list, so the next job goes to another. */
 worker_t *worker_table_pick(worker_table_t *self, const char *fn);
+
+/* The newest of W's running jobs, NULL if it runs none. */
+job_t *worker_newest_job(const worker_t *w);
+/* Whether W is in the list of workers dispatch picks from. */
+bool worker_table_is_free(const worker_table_t *self, const worker_t *w);
 
 size_t worker_table_size(worker_table_t *self);
 worker_t *worker_table_first(worker_table_t *self);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "job_links.h"
 #include "goro_util.h"
 #include "xorshift.h"
 
@@ -175,11 +176,9 @@ test_fields_copied(void **state)
     assert_int_equal(job_extra(job)->out_size, 0);
     assert_null(job_extra(job)->err);
     assert_int_equal(job_extra(job)->err_size, 0);
-    assert_null(job_extra(job)->worker);
-    assert_null(job->prev);
-    assert_null(job->next);
-    assert_null(job_extra(job)->waiters);
-    assert_false(heap_node_armed(&job_extra(job)->deadline));
+    assert_null(job->queued.prev);      /* the caller queues it */
+    assert_null(job->queued.next);
+    assert_null(job_extra(job)->links);
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 1);
     assert_int_equal(job_table_submitted(table), 1);
     job_table_destroy(&table);
@@ -505,13 +504,11 @@ test_extra_on_demand(void **state)
     assert_int_equal(none->status, -1);
     assert_int_equal(none->attempt, 0);
     assert_null(none->wg);
-    assert_null(none->waiters);
-    assert_false(heap_node_armed(&none->deadline));
+    assert_null(none->links);
     assert_null(plain->extra);                      /* reading made none */
 
     job_extra_t *made = job_extra_ensure(plain);
     assert_ptr_equal(plain->extra, made);
-    assert_ptr_equal(made->job, plain);
     assert_int_equal(made->status, -1);
     assert_ptr_equal(job_extra_ensure(plain), made);    /* only once */
     assert_ptr_equal(job_extra(plain), made);
@@ -525,7 +522,7 @@ test_extra_on_demand(void **state)
     assert_null(run->extra);
     job_table_start(table, run, 5);
     assert_non_null(run->extra);
-    assert_ptr_equal(job_extra(run)->job, run);
+    assert_null(job_extra(run)->links);             /* the server's */
 
     job_t *cancel = s_submit(table, "f", NULL);
     char *err = (char *) s_buf("cancelled");
@@ -535,6 +532,72 @@ test_extra_on_demand(void **state)
     assert_memory_equal(job_extra(cancel)->err, "cancelled", 9);
     job_table_remove(table, &cancel);   /* frees it: ASan checks */
     job_table_destroy(&table);          /* and the rest */
+}
+
+/* The runtime links: not the table's. Made on first need (with the
+   extra record they hang from), the same block from then on, left as
+   they are by every mutator, and freed with the job. */
+static void
+test_links_on_demand(void **state)
+{
+    (void) state;
+    job_table_t *table = job_table_new();
+    job_t *job = s_submit(table, "f", NULL);
+    const job_links_t *none = job_links(job);       /* defaults */
+    assert_null(none->worker);
+    assert_false(none->delayed);
+    assert_int_equal(none->waiters.count, 0);
+    assert_false(heap_node_armed(&none->deadline));
+    assert_null(job->extra);                        /* reading made none */
+
+    job_links_t *links = job_links_ensure(job);
+    assert_non_null(job->extra);
+    assert_ptr_equal(job_extra(job)->links, links);
+    assert_ptr_equal(links->job, job);
+    assert_null(links->worker);
+    assert_false(heap_node_armed(&links->deadline));
+    assert_ptr_equal(job_links_ensure(job), links);    /* only once */
+    assert_ptr_equal(job_links(job), links);
+
+    /* what the server hangs on it survives every transition */
+    static char a_worker;               /* an address, never read */
+    worker_t *worker = (worker_t *) &a_worker;
+    links->worker = worker;
+    links->delayed = true;
+    job_table_start(table, job, 5);
+    job_table_requeue(table, job);
+    job_table_start(table, job, 6);
+    char *err = (char *) s_buf("boom");
+    job_table_end(table, job, GORO_JOB_FAILED, 1, 0, NULL, 0, &err, 4);
+    job_table_retry(table, job);
+    job_table_start(table, job, 7);
+    uint8_t *out = s_buf("ok");
+    job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 3, &out, 2, NULL, 0);
+    assert_ptr_equal(job_links(job), links);
+    assert_ptr_equal(links->job, job);
+    assert_ptr_equal(links->worker, worker);
+    assert_true(links->delayed);
+    links->worker = NULL;
+
+    job_table_remove(table, &job);      /* frees them: ASan checks */
+    job_t *other = s_submit(table, "f", NULL);
+    job_links_ensure(other);
+    job_table_destroy(&table);          /* and these */
+}
+
+/* Every queued job is paid for a million times (limits.max_queued_jobs):
+   job.h's budget is 56 bytes before the payload on LP64, the links kept
+   out of it but for the queue's node. */
+static void
+test_queued_job_size(void **state)
+{
+    (void) state;
+    if (sizeof(void *) == 8)
+        assert_true(sizeof(job_t) <= 56);
+    job_table_t *table = job_table_new();
+    job_t *job = s_submit(table, "f", NULL);
+    assert_null(job->extra);            /* nothing more made for it */
+    job_table_destroy(&table);
 }
 
 /* Enough jobs to grow the id map several times, then every other one
@@ -710,6 +773,8 @@ main(void)
         cmocka_unit_test(test_count_out_of_range),
         cmocka_unit_test(test_remove_forgets_id_and_key),
         cmocka_unit_test(test_extra_on_demand),
+        cmocka_unit_test(test_links_on_demand),
+        cmocka_unit_test(test_queued_job_size),
         cmocka_unit_test(test_lookup_after_growth_and_removal),
         cmocka_unit_test(test_replay_rejects_oversized_payload),
         cmocka_unit_test(test_duplicate_key_keeps_first),

@@ -4,8 +4,10 @@
     counts, and queues that empty and come back.
 
     Jobs are real ones from a job table, since sched links them through
-    their own prev/next and reads their fn and id. A randomized run checks
-    everything against plain arrays, one per function.
+    their own node and reads their fn and id; that node is sched's alone,
+    so a worker's list of running jobs never disturbs a queue. A
+    randomized run checks everything against plain arrays, one per
+    function.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,8 +91,8 @@ s_expect_queue(fixture_t *fx, const char *fn, job_t *const *expected,
     for (size_t i = 0; i < count; i++) {
         job_t *job = s_pop(fx, fn);
         assert_ptr_equal(job, expected[i]);
-        assert_null(job->prev);
-        assert_null(job->next);
+        assert_null(job->queued.prev);
+        assert_null(job->queued.next);
     }
     assert_null(s_pop(fx, fn));
     assert_int_equal(sched_queued(fx->sched, fn), 0);
@@ -195,19 +197,19 @@ test_remove_positions(void **state)
     job_t *other = s_pushed(fx, "g");
 
     sched_remove(fx->sched, j[2]);      /* middle */
-    assert_null(j[2]->prev);
-    assert_null(j[2]->next);
+    assert_null(j[2]->queued.prev);
+    assert_null(j[2]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 4);
     assert_int_equal(sched_total(fx->sched), 5);
 
     sched_remove(fx->sched, j[0]);      /* head */
-    assert_null(j[0]->prev);
-    assert_null(j[0]->next);
+    assert_null(j[0]->queued.prev);
+    assert_null(j[0]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 3);
 
     sched_remove(fx->sched, j[4]);      /* tail */
-    assert_null(j[4]->prev);
-    assert_null(j[4]->next);
+    assert_null(j[4]->queued.prev);
+    assert_null(j[4]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 2);
     assert_int_equal(sched_total(fx->sched), 3);
 

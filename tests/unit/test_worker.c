@@ -1,10 +1,11 @@
 /*  test_worker - worker.c, the table of connected workers: registering
     from a READY, lookup by routing id, which functions a worker serves,
-    attach/detach of running jobs, and the free ring that dispatch picks
+    attach/detach of running jobs, and the free list that dispatch picks
     from (only workers serving the function with capacity left, in turn).
 
     READY messages are built as the decoder builds them; jobs come from a
-    job table, since attach links them through their own prev/next.
+    job table, since attach links them through their runtime links
+    (job_links.h), apart from their place in a queue (sched.c).
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 
 #include "worker.h"
 #include "job.h"
+#include "job_links.h"
+#include "sched.h"
 #include "goro_msg.h"
 #include "goro_util.h"
 
@@ -108,19 +111,32 @@ s_job(fixture_t *fx, const char *fn)
     return job_table_submit(fx->jobs, &spec);
 }
 
-/* Counts W's running list, checking its links both ways. */
+/* Counts W's running list, checking its links both ways and that it
+   agrees with W's count of running jobs. */
 static int
 s_running_list(const worker_t *w)
 {
     int count = 0;
-    const job_t *prev = NULL;
-    for (const job_t *job = w->jobs; job; job = job->next) {
-        assert_ptr_equal(job->prev, prev);
-        assert_ptr_equal(job_extra(job)->worker, w);
-        prev = job;
+    const list_node_t *prev = NULL;
+    for (const list_node_t *node = w->jobs.head; node; node = node->next) {
+        assert_ptr_equal(node->prev, prev);
+        const job_links_t *links = LIST_ITEM(node, job_links_t, on_worker);
+        assert_ptr_equal(links->worker, w);
+        assert_ptr_equal(job_links(links->job), links);
+        prev = node;
         count++;
     }
+    assert_ptr_equal(w->jobs.tail, prev);
+    assert_int_equal(w->jobs.count, count);
+    assert_int_equal(w->running, count);
     return count;
+}
+
+/* Whether W is in the list dispatch picks from. */
+static bool
+s_free(fixture_t *fx, const worker_t *w)
+{
+    return worker_table_is_free(fx->workers, w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -160,14 +176,15 @@ test_add_copies_ready(void **state)
     assert_int_equal(w->nfns, 2);
     assert_string_equal(w->fns[0], "resize");
     assert_string_equal(w->fns[1], "thumb");
-    assert_null(w->jobs);
+    assert_null(worker_newest_job(w));
+    assert_int_equal(s_running_list(w), 0);
     assert_int_equal(w->last_seen, 777);
     assert_true(w->joined_at > 0);      /* wall clock */
     assert_int_equal(w->finished, 0);
     assert_false(heap_node_armed(&w->expiry));
     assert_int_equal(w->rid.size, 3);
     assert_memory_equal(w->rid.data, "\x00\x01\x02", 3);
-    assert_true(w->in_free);
+    assert_true(s_free(fx, w));
     assert_int_equal(worker_table_size(fx->workers), 1);
     assert_ptr_equal(worker_table_pick(fx->workers, "thumb"), w);
 }
@@ -203,9 +220,9 @@ test_add_huge_capacity(void **state)
         assert_true(w->capacity >= 1);
         job_t *job = s_job(fx, "f");
         worker_table_attach(fx->workers, w, job);
-        assert_true(w->in_free);        /* a huge capacity is not used up */
+        assert_true(s_free(fx, w));        /* a huge capacity is not used up */
         worker_table_detach(fx->workers, w, job);
-        assert_true(w->in_free);
+        assert_true(s_free(fx, w));
         worker_table_remove(fx->workers, &w);
     }
 }
@@ -274,40 +291,102 @@ test_attach_detach_running(void **state)
 
     worker_table_attach(fx->workers, w, a);
     assert_int_equal(w->running, 1);
-    assert_ptr_equal(job_extra(a)->worker, w);
+    assert_ptr_equal(job_links(a)->worker, w);
     assert_int_equal(s_running_list(w), 1);
-    assert_true(w->in_free);
+    assert_true(s_free(fx, w));
     worker_table_attach(fx->workers, w, b);
     worker_table_attach(fx->workers, w, c);
     assert_int_equal(w->running, 3);
     assert_int_equal(s_running_list(w), 3);
-    assert_false(w->in_free);           /* full */
+    assert_false(s_free(fx, w));           /* full */
 
     worker_table_detach(fx->workers, w, b);     /* middle */
     assert_int_equal(w->running, 2);
-    assert_null(job_extra(b)->worker);
-    assert_null(b->prev);
-    assert_null(b->next);
+    assert_null(job_links(b)->worker);
+    assert_null(job_links(b)->on_worker.prev);
+    assert_null(job_links(b)->on_worker.next);
     assert_int_equal(s_running_list(w), 2);
-    assert_true(w->in_free);
+    assert_true(s_free(fx, w));
     worker_table_detach(fx->workers, w, c);     /* head (newest) */
     assert_int_equal(w->running, 1);
     assert_int_equal(s_running_list(w), 1);
-    assert_ptr_equal(w->jobs, a);
+    assert_ptr_equal(worker_newest_job(w), a);
     worker_table_detach(fx->workers, w, a);     /* the last one */
     assert_int_equal(w->running, 0);
-    assert_null(w->jobs);
-    assert_null(job_extra(a)->worker);
-    assert_true(w->in_free);
+    assert_null(worker_newest_job(w));
+    assert_null(job_links(a)->worker);
+    assert_true(s_free(fx, w));
 
     /* a detached job can be attached again (a retry on the same worker) */
     worker_table_attach(fx->workers, w, a);
     worker_table_attach(fx->workers, w, b);
     worker_table_detach(fx->workers, w, a);     /* tail (oldest) */
     assert_int_equal(s_running_list(w), 1);
-    assert_ptr_equal(w->jobs, b);
+    assert_ptr_equal(worker_newest_job(w), b);
     worker_table_detach(fx->workers, w, b);
     assert_int_equal(w->running, 0);
+}
+
+/* A job's place in a worker's running list and its place in its
+   function's queue are two links with two owners (worker.c, sched.c).
+   The server never has a job in both at once, but neither module relies
+   on that: each writes only its own node, so one never moves the other. */
+static void
+test_running_list_apart_from_queue(void **state)
+{
+    fixture_t *fx = *state;
+    const char *fns[] = {"f", NULL};
+    worker_t *w = s_worker(fx, 1, 4, fns);
+    sched_t *sched = sched_new();
+    job_t *q[3];
+    for (int i = 0; i < 3; i++) {
+        q[i] = s_job(fx, "f");
+        sched_push(sched, q[i]);
+    }
+    job_t *run = s_job(fx, "f"), *run2 = s_job(fx, "f");
+    worker_table_attach(fx->workers, w, run);
+    worker_table_attach(fx->workers, w, q[1]);  /* the middle of a queue */
+    sched_push(sched, run);                     /* the head of a list */
+    worker_table_attach(fx->workers, w, run2);
+    worker_table_detach(fx->workers, w, q[1]);
+    sched_remove(sched, q[0]);
+
+    assert_int_equal(s_running_list(w), 2);
+    assert_ptr_equal(worker_newest_job(w), run2);
+    assert_int_equal(sched_queued(sched, "f"), 3);
+    char *const f[] = {"f"};
+    job_t *const order[] = {q[1], q[2], run};
+    for (int i = 0; i < 3; i++)
+        assert_ptr_equal(sched_pop_any(sched, f, 1), order[i]);
+    assert_null(sched_pop_any(sched, f, 1));
+    assert_int_equal(s_running_list(w), 2);
+    worker_table_detach(fx->workers, w, run2);
+    assert_ptr_equal(worker_newest_job(w), run);
+    worker_table_detach(fx->workers, w, run);
+    assert_int_equal(s_running_list(w), 0);
+    sched_destroy(&sched);
+}
+
+/* Attach links a job first: a lost worker's jobs are taken off it
+   newest first, which keeps their order when they are queued again
+   (test_sched: test_lost_workers_jobs_keep_their_order). */
+static void
+test_newest_job_first(void **state)
+{
+    fixture_t *fx = *state;
+    const char *fns[] = {"f", NULL};
+    worker_t *w = s_worker(fx, 1, 3, fns);
+    job_t *j[3];
+    for (int i = 0; i < 3; i++) {
+        j[i] = s_job(fx, "f");
+        worker_table_attach(fx->workers, w, j[i]);
+    }
+    for (int i = 2; i >= 0; i--) {
+        assert_ptr_equal(worker_newest_job(w), j[i]);
+        worker_table_detach(fx->workers, w, j[i]);
+    }
+    assert_null(worker_newest_job(w));
+    assert_true(s_free(fx, w));
 }
 
 static void
@@ -326,7 +405,7 @@ test_pick_only_serving(void **state)
     }
     /* picking alone takes no capacity: only attach does */
     assert_int_equal(wa->running, 0);
-    assert_true(wa->in_free);
+    assert_true(s_free(fx, wa));
 }
 
 static void
@@ -391,7 +470,7 @@ test_pick_skips_others_and_still_alternates(void **state)
     }
 }
 
-/* Only the picked worker moves to the back of the ring: a pick for g
+/* Only the picked worker moves to the back of the list: a pick for g
    must not send an f worker still waiting behind one just used. */
 static void
 test_pick_rotation_ignores_other_functions(void **state)
@@ -428,8 +507,8 @@ test_full_worker_not_picked(void **state)
     assert_ptr_equal(worker_table_pick(fx->workers, "f"), w2);
     worker_table_attach(fx->workers, w2, j[2]);     /* both full */
     assert_null(worker_table_pick(fx->workers, "f"));
-    assert_false(w1->in_free);
-    assert_false(w2->in_free);
+    assert_false(s_free(fx, w1));
+    assert_false(s_free(fx, w2));
 
     worker_table_detach(fx->workers, w1, j[0]);     /* w1 free again */
     assert_ptr_equal(worker_table_pick(fx->workers, "f"), w1);
@@ -458,7 +537,7 @@ test_remove(void **state)
     assert_null(gone);
     assert_int_equal(worker_table_size(fx->workers), 2);
     assert_null(worker_table_lookup(fx->workers, &rid));
-    /* it is out of the free ring: picks only ever find the others */
+    /* it is out of the free list: picks only ever find the others */
     for (int i = 0; i < 6; i++) {
         worker_t *got = worker_table_pick(fx->workers, "f");
         assert_true(got == w[0] || got == w[2]);
@@ -472,7 +551,7 @@ test_remove(void **state)
     for (int i = 0; i < 3; i++)
         assert_ptr_equal(worker_table_pick(fx->workers, "f"), w[2]);
 
-    /* a full worker (out of the ring), once its job is off it */
+    /* a full worker (out of the list), once its job is off it */
     worker_table_attach(fx->workers, w[2], job);
     assert_null(worker_table_pick(fx->workers, "f"));
     worker_table_detach(fx->workers, w[2], job);
@@ -526,6 +605,8 @@ main(void)
         T_FIXTURE(test_lookup_by_rid),
         T_FIXTURE(test_serves),
         T_FIXTURE(test_attach_detach_running),
+        T_FIXTURE(test_running_list_apart_from_queue),
+        T_FIXTURE(test_newest_job_first),
         T_FIXTURE(test_pick_only_serving),
         T_FIXTURE(test_pick_rotates),
         T_FIXTURE(test_pick_rotates_without_attach),
