@@ -11,7 +11,7 @@
 
 #include "gorod.h"
 #include "heap.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>

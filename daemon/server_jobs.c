@@ -21,7 +21,7 @@
 #include "worker.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <fnmatch.h>
 #include <limits.h>

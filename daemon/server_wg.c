@@ -13,7 +13,7 @@
 #include "wg.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 static void
 s_wg_release(server_t *self, wg_t *wg)

@@ -10,7 +10,7 @@
 #define WG_H_INCLUDED
 
 #include "gorod.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_msg.h"
 
 #include <stdint.h>
