@@ -9,7 +9,7 @@
 #ifndef JOB_H_INCLUDED
 #define JOB_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "goro_defs.h"
 #include "goro_msg.h"

@@ -11,6 +11,7 @@
     with no client and no deadline.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "chan.h"
 #include "client.h"
 #include "config.h"

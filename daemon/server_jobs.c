@@ -11,6 +11,7 @@
     waiters, waitgroups and result channels hear of every end once.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "chan.h"
 #include "heap.h"
 #include "job.h"

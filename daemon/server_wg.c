@@ -6,6 +6,7 @@
     where the job is queued (server_jobs.c), in the same step.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "heap.h"
 #include "job.h"
 #include "log.h"

@@ -16,6 +16,7 @@
     unknown to a gorod that restarted) gets KILL.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "config.h"
 #include "heap.h"
 #include "job.h"

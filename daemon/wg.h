@@ -9,7 +9,7 @@
 #ifndef WG_H_INCLUDED
 #define WG_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "goro_defs.h"
 #include "goro_msg.h"
 

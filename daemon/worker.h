@@ -8,7 +8,7 @@
 #ifndef WORKER_H_INCLUDED
 #define WORKER_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "goro_msg.h"
 
