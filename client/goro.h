@@ -6,11 +6,16 @@
     GORO_OK (0) or a positive GORO_E* code that goro_strerror() explains.
     Timeouts are milliseconds: -1 waits forever, 0 tries once.
 
-    This header includes only standard headers: no ZeroMQ or czmq types.
+    The vocabulary it shares with gorod (error codes, job states, case
+    ops, waitgroup numbers, listing flags, version) is in goro_defs.h,
+    installed beside it. Both include only standard headers: no ZeroMQ
+    or czmq types.
     A goro_t is not thread safe; use one per thread.
 */
 #ifndef GORO_H_INCLUDED
 #define GORO_H_INCLUDED
+
+#include "goro_defs.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,49 +24,8 @@
 extern "C" {
 #endif
 
-#define GORO_VERSION_MAJOR 0
-#define GORO_VERSION_MINOR 1
-#define GORO_VERSION_PATCH 0
-
-#if defined(GORO_BUILDING) && defined(__GNUC__)
-#   define GORO_EXPORT __attribute__((visibility("default")))
-#else
-#   define GORO_EXPORT
-#endif
-
 /* The endpoint used when neither an argument nor $GORO_ENDPOINT names one. */
 #define GORO_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"
-
-/* Error codes. The numbers are also the wire error codes (PROTOCOL.md), so
-   they never change meaning; new codes are appended. */
-typedef enum {
-    GORO_OK = 0,
-    GORO_EINVAL = 1,        /* bad argument or malformed request */
-    GORO_ENOTFOUND = 2,     /* no such job, channel or group */
-    GORO_EEXIST = 3,        /* already exists with other properties */
-    GORO_ETIMEDOUT = 4,     /* the timeout passed first */
-    GORO_ECLOSED = 5,       /* the channel is closed */
-    GORO_ENEGATIVE = 6,     /* the waitgroup counter would go below zero */
-    GORO_ETOOBIG = 7,       /* a value or payload exceeds limits.max_message */
-    GORO_EDENIED = 8,       /* refused by policy (exec disabled, not allowed) */
-    GORO_EUNAVAILABLE = 9,  /* the daemon cannot be reached or is stopping */
-    GORO_EPROTO = 10,       /* a peer sent a message we cannot decode */
-    GORO_EFULL = 11,        /* a configured capacity is used up */
-    GORO_ESTATE = 12,       /* the job is not in a state that allows this */
-    GORO_ESYS = 13,         /* an operating-system call failed */
-    GORO_ECANCELLED = 14,   /* the operation was cancelled */
-    GORO_ERROR_MAX = 15
-} goro_err_t;
-
-/* A sentence a person can act on. Never NULL. */
-GORO_EXPORT const char *goro_strerror(int code);
-
-/* A duration in Go's time.ParseDuration syntax ("300ms", "1.5s", "2m",
-   "1h30m", ".5s", "0"), or "-1" for forever, to milliseconds, rounded to
-   the nearest (half up). GORO_EINVAL for what Go refuses ("1e3ms",
-   "10"), for a negative duration, and for one above 0 but under 1 ms,
-   which rounding would make 0 ("no limit", "try once"). */
-GORO_EXPORT int goro_duration_parse(const char *text, int64_t *ms_out);
 
 /* Frees a buffer that libgoro returned. */
 GORO_EXPORT void goro_free(void *ptr);
@@ -103,19 +67,6 @@ GORO_EXPORT const char *goro_endpoint(goro_t *self);
 /* GORO_OK when the daemon answers within TIMEOUT_MS, else
    GORO_EUNAVAILABLE. */
 GORO_EXPORT int goro_ping(goro_t *self, int64_t timeout_ms);
-
-/* Job states, in the order a job passes them. */
-typedef enum {
-    GORO_JOB_QUEUED = 1,
-    GORO_JOB_RUNNING = 2,
-    GORO_JOB_SUCCEEDED = 3,
-    GORO_JOB_FAILED = 4,
-    GORO_JOB_CANCELLED = 5,
-    GORO_JOB_TIMED_OUT = 6
-} goro_job_state_t;
-
-/* "queued", "running", ... */
-GORO_EXPORT const char *goro_job_state_name(int state);
 
 /* Options of a submission. Zero-initialise (or use GORO_OPTS_INIT); zero
    fields take the daemon's defaults. */
@@ -203,9 +154,8 @@ GORO_EXPORT const void *goro_job_error(const goro_job_t *self,
 GORO_EXPORT int64_t goro_job_runtime_ms(const goro_job_t *self);
 
 /* Listings rendered by the daemon as text for people (JSON when
-   GORO_LIST_JSON is set). Caller frees *TEXT_OUT with goro_free(). */
-#define GORO_LIST_JSON 1
-#define GORO_LIST_FAILED 2  /* jobs: only failed, cancelled, timed out */
+   GORO_LIST_JSON is set; GORO_LIST_FAILED: jobs that failed, were
+   cancelled or timed out). Caller frees *TEXT_OUT with goro_free(). */
 GORO_EXPORT int goro_jobs_list(goro_t *self, int flags, char **text_out);
 GORO_EXPORT int goro_workers_list(goro_t *self, int flags, char **text_out);
 GORO_EXPORT int goro_stats(goro_t *self, int flags, char **text_out);
@@ -264,8 +214,6 @@ GORO_EXPORT int goro_chan_recv_many(goro_t *self, const char *name,
                                     void **datas_out, size_t *lens_out,
                                     size_t *got_out);
 
-typedef enum { GORO_CASE_RECV = 1, GORO_CASE_SEND = 2 } goro_case_op_t;
-
 /* One case of a select. For a send, DATA/LEN is the value; for a receive
    that fires, DATA/LEN get the value (caller frees DATA with goro_free())
    and CLOSED is set when the channel was closed and drained instead. */
@@ -297,14 +245,6 @@ GORO_EXPORT int goro_wg_done(goro_t *self, const char *name);
    name never used), GORO_ETIMEDOUT otherwise. */
 GORO_EXPORT int goro_wg_wait(goro_t *self, const char *name,
                              int64_t timeout_ms);
-
-typedef struct {
-    int64_t counter;    /* current value */
-    int64_t added;      /* added since the counter was last zero */
-    int64_t done;       /* done since the counter was last zero */
-    int64_t succeeded;  /* attached jobs that succeeded */
-    int64_t failed;     /* attached jobs that ended otherwise */
-} goro_wg_info_t;
 
 GORO_EXPORT int goro_wg_status(goro_t *self, const char *name,
                                goro_wg_info_t *info_out);

@@ -26,7 +26,7 @@
 #include "chan.h"
 #include "journal.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <assert.h>
 #include <czmq.h>

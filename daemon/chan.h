@@ -14,7 +14,7 @@
 #ifndef CHAN_H_INCLUDED
 #define CHAN_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>

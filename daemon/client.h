@@ -13,7 +13,7 @@
 #ifndef CLIENT_H_INCLUDED
 #define CLIENT_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "goro_msg.h"
 

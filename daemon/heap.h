@@ -9,7 +9,7 @@
 #ifndef HEAP_H_INCLUDED
 #define HEAP_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 
 #include <stddef.h>
 #include <stdint.h>

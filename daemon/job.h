@@ -14,9 +14,9 @@
 #ifndef JOB_H_INCLUDED
 #define JOB_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "list.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>

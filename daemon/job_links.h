@@ -11,7 +11,7 @@
 #ifndef JOB_LINKS_H_INCLUDED
 #define JOB_LINKS_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "list.h"
 

@@ -18,7 +18,7 @@
 #include "journal.h"
 #include "log.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -21,7 +21,7 @@
 #ifndef JOURNAL_H_INCLUDED
 #define JOURNAL_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "config.h"
 #include "goro_msg.h"
 

@@ -4,7 +4,7 @@
 */
 #include "outbox.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
 #ifndef POOL_H_INCLUDED
 #define POOL_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "config.h"
 
 #include <stdint.h>

@@ -7,7 +7,7 @@
 #include "pool.h"
 #include "worker.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -4,7 +4,7 @@
 #ifndef RENDER_H_INCLUDED
 #define RENDER_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "chan.h"
 
 #include <stddef.h>

@@ -9,7 +9,7 @@
 #ifndef SCHED_H_INCLUDED
 #define SCHED_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 
 #include <stddef.h>
 

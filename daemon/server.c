@@ -8,16 +8,18 @@
     The handlers live with their concept: server_jobs.c (jobs, dispatch,
     job requests), server_workers.c, server_chan.c (channel operations and
     the clients they park), server_wg.c, and server_journal.c (recovery,
-    and the commit that ends each turn). This file has setup, the replies,
-    LIST (which reads every table), the routing of messages and deadlines,
-    the signals and the shutdown.
+    and the commit that ends each turn); they answer through reply.c,
+    below them all. This file has setup, LIST (which reads every table),
+    the routing of messages and deadlines, the signals and the shutdown.
 
     Replies to a request are sent at once; parked requests (WAIT) are
     answered when their target changes or their deadline passes. Both
     ROUTERs are ROUTER_MANDATORY, so a reply to a peer that is gone fails
     visibly (and is logged) instead of vanishing.
 */
+#include "server.h"
 #include "server_int.h"
+#include "reply.h"
 #include "auth.h"
 #include "chan.h"
 #include "client.h"
@@ -37,14 +39,13 @@
 #include "worker.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,14 +213,6 @@ error:
     return NULL;
 }
 
-/* The seed spreads select's random choices differently per run. */
-void
-server_tables_init(server_t *self)
-{
-    tables_init(&self->tables, server_chan_on_fire, self,
-                (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
-}
-
 static void s_waiter_free_all(server_t *self);
 
 void
@@ -265,64 +258,6 @@ const char *
 server_workers_endpoint(server_t *self)
 {
     return self->workers_endpoint;
-}
-
-/* ---- replies ------------------------------------------------------- */
-
-/* Every message leaves through the outbox, after the journal flush. */
-void
-server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
-            const goro_rid_t *rid)
-{
-    if (outbox_push(self->outbox, zsock_resolve(sock), rid, msg) != GORO_OK)
-        log_bug("a reply cannot be encoded");
-}
-
-void
-server_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                   int code, const char *format, ...)
-{
-    char text[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(text, sizeof text, format, args);
-    va_end(args);
-    goro_msg_t *msg = goro_msg_new(GORO_MSG_ERROR);
-    msg->reqid = reqid;
-    msg->code = (uint32_t) code;
-    goro_msg_set_text(msg, text, strlen(text));
-    server_send(self, self->clients, msg, rid);
-    goro_msg_destroy(&msg);
-}
-
-void
-server_reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                uint64_t id)
-{
-    goro_msg_t *msg = goro_msg_new(GORO_MSG_OK);
-    msg->reqid = reqid;
-    msg->id = id;
-    server_send(self, self->clients, msg, rid);
-    goro_msg_destroy(&msg);
-}
-
-void
-server_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
-{
-    goro_msg_t *msg = goro_msg_new(cmd);
-    if (job) {
-        msg->id = job->id;
-        msg->attempt = (uint32_t) job_extra(job)->attempt;
-    }
-    if (cmd == GORO_MSG_DISPATCH) {
-        goro_msg_set_name(msg, job->fn);
-        goro_msg_set_data(msg, job->data, job->size);
-        msg->timeout = job->timeout_ms;
-    }
-    else if (cmd == GORO_MSG_HEARTBEAT)
-        msg->id = self->epoch;      /* our run id, as clients get it */
-    server_send(self, self->workers, msg, &w->rid);
-    goro_msg_destroy(&msg);
 }
 
 /* ---- client requests ----------------------------------------------- */

@@ -8,7 +8,7 @@
 #ifndef SERVER_H_INCLUDED
 #define SERVER_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "config.h"
 
 #include <stdbool.h>

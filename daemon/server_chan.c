@@ -11,6 +11,7 @@
     with no client and no deadline.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "chan.h"
 #include "client.h"
 #include "config.h"
@@ -19,7 +20,7 @@
 #include "log.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdbool.h>
 #include <stdint.h>

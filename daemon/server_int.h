@@ -1,6 +1,7 @@
 /*  server_int - what the pieces of the server share: struct server, the
     kinds of deadline in its heap, a parked channel operation, and the
-    functions one piece calls in another. Only server*.c include it.
+    functions one piece calls in another. Only server*.c and reply.c
+    include it; the replies every piece sends are in reply.h.
 
     server.c has the loop and routes each message and each deadline to
     the piece of its concept: server_jobs.c, server_workers.c,
@@ -11,10 +12,11 @@
 #ifndef SERVER_INT_H_INCLUDED
 #define SERVER_INT_H_INCLUDED
 
-#include "server.h"
+#include "types.h"
 #include "auth.h"
 #include "chan.h"
 #include "client.h"
+#include "config.h"
 #include "heap.h"
 #include "monitor.h"
 #include "outbox.h"
@@ -95,22 +97,6 @@ struct server {
     parked_t *own_parks;        /* our own parked result sends */
 };
 
-/* ---- server.c: replies ---- */
-
-/* Makes the empty tables, their channels firing into the server. */
-void server_tables_init(server_t *self);
-
-void server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
-                 const goro_rid_t *rid);
-void server_reply_error(server_t *self, const goro_rid_t *rid,
-                        uint64_t reqid, int code, const char *format, ...)
-    __attribute__((format(printf, 5, 6)));
-void server_reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                     uint64_t id);
-/* CMD (DISPATCH, KILL or HEARTBEAT) to worker W, about JOB if not NULL. */
-void server_send_worker(server_t *self, worker_t *w, int cmd,
-                        const job_t *job);
-
 /* ---- server_jobs.c: jobs, dispatch, job requests ---- */
 
 /* The ended JOB's result is kept LEFT_MS more, then forgotten. */
@@ -172,6 +158,9 @@ void server_wg_on_deadline(server_t *self, waiter_t *w);
 void server_wg_job_done(server_t *self, job_t *job);
 
 /* ---- server_journal.c: recovery, the commit, compaction ---- */
+
+/* Makes the empty tables, their channels firing into the server. */
+void server_tables_init(server_t *self);
 
 /* Replays self->journal, which server_new opened, into the tables. */
 int server_journal_recover(server_t *self, bool repair, char *err,

@@ -13,6 +13,7 @@
     waiters, waitgroups and result channels hear of every end once.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "chan.h"
 #include "heap.h"
 #include "job.h"
@@ -25,7 +26,7 @@
 #include "worker.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <assert.h>
 #include <fnmatch.h>

@@ -18,11 +18,12 @@
 #include "wg.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 typedef struct {
     job_t **queued;
@@ -84,6 +85,14 @@ s_settle(server_t *self)
     free(st.queued);
     free(st.pending);
     job_table_each(self->tables.jobs, s_settle_ttl, self);
+}
+
+/* The seed spreads select's random choices differently per run. */
+void
+server_tables_init(server_t *self)
+{
+    tables_init(&self->tables, server_chan_on_fire, self,
+                (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
 }
 
 int

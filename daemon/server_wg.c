@@ -6,6 +6,7 @@
     where the job is queued (server_jobs.c), in the same step.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "heap.h"
 #include "job.h"
 #include "log.h"
@@ -13,7 +14,7 @@
 #include "wg.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 static void
 s_wg_release(server_t *self, wg_t *wg)

@@ -16,6 +16,7 @@
     unknown to a gorod that restarted) gets KILL.
 */
 #include "server_int.h"
+#include "reply.h"
 #include "config.h"
 #include "heap.h"
 #include "job.h"
@@ -24,7 +25,7 @@
 #include "worker.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdint.h>
 #include <stdio.h>

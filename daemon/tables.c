@@ -3,7 +3,7 @@
 #include "chan.h"
 #include "job.h"
 #include "wg.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 void
 tables_init(tables_t *self, chan_fire_fn *fire, void *arg, uint64_t seed)

@@ -9,7 +9,7 @@
 #ifndef TABLES_H_INCLUDED
 #define TABLES_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "chan.h"
 #include "wg.h"
 #include "goro_msg.h"

@@ -6,7 +6,7 @@
 #ifndef WAITER_H_INCLUDED
 #define WAITER_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "list.h"
 #include "goro_msg.h"

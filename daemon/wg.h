@@ -9,8 +9,8 @@
 #ifndef WG_H_INCLUDED
 #define WG_H_INCLUDED
 
-#include "gorod.h"
-#include "goro.h"
+#include "types.h"
+#include "goro_defs.h"
 #include "goro_msg.h"
 
 #include <stdint.h>

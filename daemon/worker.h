@@ -10,7 +10,7 @@
 #ifndef WORKER_H_INCLUDED
 #define WORKER_H_INCLUDED
 
-#include "gorod.h"
+#include "types.h"
 #include "heap.h"
 #include "list.h"
 #include "goro_msg.h"

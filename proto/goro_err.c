@@ -1,7 +1,7 @@
 /*  goro_err - the text of each error code and job state. The codes travel
     on the wire, so both ends share these tables.
 */
-#include "goro.h"
+#include "goro_defs.h"
 
 static const char *const s_errors[GORO_ERROR_MAX] = {
     [GORO_OK] = "success",

@@ -7,7 +7,7 @@
 */
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdbool.h>
 #include <limits.h>

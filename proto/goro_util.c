@@ -9,7 +9,7 @@
     rounding would turn into 0: "no limit" or "try once".
 */
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <ctype.h>
 #include <stdio.h>

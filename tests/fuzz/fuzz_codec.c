@@ -14,7 +14,7 @@
       checks), also after the setters replaced its fields.
 */
 #include "goro_msg.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <stdint.h>
 #include <stdio.h>

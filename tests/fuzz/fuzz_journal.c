@@ -34,7 +34,7 @@
 #include "wg.h"
 #include "log.h"
 #include "goro_msg.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <errno.h>
 #include <fcntl.h>

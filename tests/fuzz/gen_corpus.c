@@ -20,7 +20,7 @@
 #include "wg.h"
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -72,7 +72,7 @@ wait_for() {
 cmake --install "$BUILD" --prefix "$PREFIX" >"$TMP/install.log" 2>&1 \
     || fail "cmake --install failed (see install.log)"
 
-for f in bin/gorod bin/goro bin/goro-worker include/goro.h \
+for f in bin/gorod bin/goro bin/goro-worker include/goro.h include/goro_defs.h \
          "$LIBDIR/libgoro.a" "$LIBDIR/pkgconfig/goro.pc" \
          "$LIBDIR/cmake/goro/goroConfig.cmake"; do
     [ -e "$PREFIX/$f" ] || fail "not installed: PREFIX/$f"

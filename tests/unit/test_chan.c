@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "chan.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_util.h"
 
 #define T_SEED 0x9d2c5680a3b1f7e5ULL

@@ -11,7 +11,7 @@
 */
 #include "goro_msg.h"
 #include "goro_util.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "xorshift.h"
 
 #include <setjmp.h>

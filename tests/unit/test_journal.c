@@ -46,7 +46,7 @@
 #include "tables.h"
 #include "log.h"
 #include "wg.h"
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_msg.h"
 #include "goro_util.h"
 

@@ -12,7 +12,7 @@
 
 #include <stdio.h>
 
-#include "goro.h"
+#include "goro_defs.h"
 #include "goro_util.h"
 
 #define T_NS INT64_C(1)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "wg.h"
-#include "goro.h"
+#include "goro_defs.h"
 
 static int
 s_setup(void **state)

@@ -1,9 +1,12 @@
-/*  gorod.h - forward declarations of the daemon's types, so that headers
-    can name each other's types without including each other. Nothing
-    else lives here.
+/*  types - forward declarations of the daemon's types, so that headers
+    can name each other's types without including each other, and
+    container_of. Nothing else lives here: it is the bottom of daemon/'s
+    include graph, below every module (gorod.c, the main, is the top).
 */
-#ifndef GOROD_H_INCLUDED
-#define GOROD_H_INCLUDED
+#ifndef TYPES_H_INCLUDED
+#define TYPES_H_INCLUDED
+
+#include <stddef.h>
 
 typedef struct heap heap_t;
 typedef struct heap_node heap_node_t;
