@@ -1,11 +1,13 @@
 /*  render - text and JSON listings. Text is for a terminal (aligned
     columns); JSON is one document a script can parse, with the same
-    fields under stable names.
+    fields under stable names, written by goro_json so that names holding
+    any bytes still make valid UTF-8.
 */
 #include "render.h"
 #include "job.h"
 #include "pool.h"
 #include "worker.h"
+#include "goro_json.h"
 #include "goro_util.h"
 #include "goro_defs.h"
 
@@ -45,31 +47,6 @@ s_printf(strbuf_t *sb, const char *format, ...)
     }
 }
 
-/* A JSON string literal of TEXT (which may hold any bytes). */
-static void
-s_json_str(strbuf_t *sb, const char *text)
-{
-    s_printf(sb, "\"");
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            s_printf(sb, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            s_printf(sb, "\\u%04x", *p);
-        else
-            s_printf(sb, "%c", *p);
-    }
-    s_printf(sb, "\"");
-}
-
-static char *
-s_finish(strbuf_t *sb, size_t *size_out)
-{
-    if (!sb->buf)
-        s_printf(sb, "%s", "");
-    *size_out = sb->used;
-    return sb->buf;
-}
-
 typedef struct {
     job_t **jobs;
     size_t count;
@@ -93,6 +70,57 @@ s_by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static char *
+s_jobs_json(job_t **jobs, size_t count, size_t *size_out)
+{
+    goro_json_t *json = goro_json_new();
+    goro_json_array_open(json);
+    for (size_t i = 0; i < count; i++) {
+        const job_extra_t *extra = job_extra(jobs[i]);
+        goro_json_object_open(json);
+        goro_json_key(json, "id");
+        goro_json_uint(json, jobs[i]->id);
+        goro_json_key(json, "state");
+        goro_json_str(json, goro_job_state_name(jobs[i]->state));
+        goro_json_key(json, "function");
+        goro_json_str(json, jobs[i]->fn);
+        goro_json_key(json, "attempts");
+        goro_json_int(json, extra->attempt);
+        goro_json_key(json, "status");
+        goro_json_int(json, extra->status);
+        goro_json_key(json, "runtime_ms");
+        goro_json_int(json, extra->runtime_ms);
+        goro_json_object_close(json);
+    }
+    goro_json_array_close(json);
+    return goro_json_finish(&json, size_out);
+}
+
+/* The table of JOBS; OLDER more were left out. */
+static char *
+s_jobs_text(job_t **jobs, size_t count, size_t older, size_t *size_out)
+{
+    strbuf_t sb = {NULL, 0, 0};
+    s_printf(&sb, "%-10s %-10s %-16s %8s %6s %10s\n", "ID", "STATE",
+             "FUNCTION", "ATTEMPTS", "STATUS", "RUNTIME");
+    for (size_t i = 0; i < count; i++) {
+        const job_t *job = jobs[i];
+        const job_extra_t *extra = job_extra(job);
+        char status[24] = "-";
+        if (extra->status >= 0)
+            snprintf(status, sizeof status, "%lld",
+                     (long long) extra->status);
+        s_printf(&sb, "%-10llu %-10s %-16.64s %8d %6s %8lldms\n",
+                 (unsigned long long) job->id,
+                 goro_job_state_name(job->state), job->fn, extra->attempt,
+                 status, (long long) extra->runtime_ms);
+    }
+    if (older)
+        s_printf(&sb, "(%zu older jobs not shown)\n", older);
+    *size_out = sb.used;
+    return sb.buf;
+}
+
 char *
 render_jobs(job_table_t *jobs, int flags, size_t *size_out)
 {
@@ -103,93 +131,86 @@ render_jobs(job_table_t *jobs, int flags, size_t *size_out)
     job_table_each(jobs, s_collect, &c);
     qsort(c.jobs, c.count, sizeof(job_t *), s_by_id);
     size_t first = c.count > RENDER_JOBS_MAX ? c.count - RENDER_JOBS_MAX : 0;
-    strbuf_t sb = {NULL, 0, 0};
-    if (flags & RENDER_JSON)
-        s_printf(&sb, "[");
-    else
-        s_printf(&sb, "%-10s %-10s %-16s %8s %6s %10s\n", "ID", "STATE",
-                 "FUNCTION", "ATTEMPTS", "STATUS", "RUNTIME");
-    for (size_t i = first; i < c.count; i++) {
-        job_t *job = c.jobs[i];
-        const job_extra_t *extra = job_extra(job);
-        if (flags & RENDER_JSON) {
-            s_printf(&sb, "%s{\"id\":%llu,\"state\":\"%s\",\"function\":",
-                     i > first ? "," : "", (unsigned long long) job->id,
-                     goro_job_state_name(job->state));
-            s_json_str(&sb, job->fn);
-            s_printf(&sb, ",\"attempts\":%d,\"status\":%lld,"
-                     "\"runtime_ms\":%lld}", extra->attempt,
-                     (long long) extra->status, (long long) extra->runtime_ms);
-        }
-        else {
-            char status[24] = "-";
-            if (extra->status >= 0)
-                snprintf(status, sizeof status, "%lld",
-                         (long long) extra->status);
-            s_printf(&sb, "%-10llu %-10s %-16.64s %8d %6s %8lldms\n",
-                     (unsigned long long) job->id,
-                     goro_job_state_name(job->state), job->fn, extra->attempt,
-                     status, (long long) extra->runtime_ms);
-        }
-    }
-    if (flags & RENDER_JSON)
-        s_printf(&sb, "]\n");
-    else if (first)
-        s_printf(&sb, "(%zu older jobs not shown)\n", first);
+    char *text = flags & RENDER_JSON
+               ? s_jobs_json(c.jobs + first, c.count - first, size_out)
+               : s_jobs_text(c.jobs + first, c.count - first, first,
+                             size_out);
     free(c.jobs);
-    return s_finish(&sb, size_out);
+    return text;
+}
+
+static void
+s_worker_json(goro_json_t *json, const worker_t *w, const char *pool_name,
+              int64_t now)
+{
+    goro_json_object_open(json);
+    goro_json_key(json, "name");
+    goro_json_str(json, w->name);
+    goro_json_key(json, "pid");
+    goro_json_uint(json, w->pid);
+    goro_json_key(json, "pool");
+    goro_json_str(json, pool_name);
+    goro_json_key(json, "running");
+    goro_json_int(json, w->running);
+    goro_json_key(json, "capacity");
+    goro_json_int(json, w->capacity);
+    goro_json_key(json, "finished");
+    goro_json_uint(json, w->finished);
+    goro_json_key(json, "last_seen_ms");
+    goro_json_int(json, now - w->last_seen);
+    goro_json_key(json, "functions");
+    goro_json_array_open(json);
+    for (size_t i = 0; i < w->nfns; i++)
+        goro_json_str(json, w->fns[i]);
+    goro_json_array_close(json);
+    goro_json_object_close(json);
+}
+
+static void
+s_worker_text(strbuf_t *sb, const worker_t *w, const char *pool_name)
+{
+    s_printf(sb, "%-24.64s %8u %-10.32s %8d %8d %9llu  ", w->name, w->pid,
+             pool_name ? pool_name : "(remote)", w->running, w->capacity,
+             (unsigned long long) w->finished);
+    for (size_t i = 0; i < w->nfns; i++)
+        s_printf(sb, "%s%s", i ? "," : "", w->fns[i]);
+    s_printf(sb, "\n");
 }
 
 char *
 render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
                int flags, size_t *size_out)
 {
+    bool as_json = flags & RENDER_JSON;
+    goro_json_t *json = NULL;
     strbuf_t sb = {NULL, 0, 0};
-    bool json = flags & RENDER_JSON;
-    if (json)
-        s_printf(&sb, "[");
+    if (as_json) {
+        json = goro_json_new();
+        goro_json_array_open(json);
+    }
     else
         s_printf(&sb, "%-24s %8s %-10s %8s %8s %9s  %s\n", "NAME", "PID",
                  "POOL", "RUNNING", "CAPACITY", "FINISHED", "FUNCTIONS");
-    int n = 0;
     for (worker_t *w = worker_table_first(workers); w;
-         w = worker_table_next(workers), n++) {
+         w = worker_table_next(workers)) {
         const char *pool_name = pool_name_of(pool, (pid_t) w->pid);
-        if (json) {
-            s_printf(&sb, "%s{\"name\":", n ? "," : "");
-            s_json_str(&sb, w->name);
-            s_printf(&sb, ",\"pid\":%u,\"pool\":", w->pid);
-            if (pool_name)
-                s_json_str(&sb, pool_name);
-            else
-                s_printf(&sb, "null");
-            s_printf(&sb, ",\"running\":%d,\"capacity\":%d,\"finished\":"
-                     "%llu,\"last_seen_ms\":%lld,\"functions\":[",
-                     w->running, w->capacity,
-                     (unsigned long long) w->finished,
-                     (long long) (now - w->last_seen));
-            for (size_t i = 0; i < w->nfns; i++) {
-                s_printf(&sb, "%s", i ? "," : "");
-                s_json_str(&sb, w->fns[i]);
-            }
-            s_printf(&sb, "]}");
-        }
-        else {
-            s_printf(&sb, "%-24.64s %8u %-10.32s %8d %8d %9llu  ", w->name,
-                     w->pid, pool_name ? pool_name : "(remote)", w->running,
-                     w->capacity, (unsigned long long) w->finished);
-            for (size_t i = 0; i < w->nfns; i++)
-                s_printf(&sb, "%s%s", i ? "," : "", w->fns[i]);
-            s_printf(&sb, "\n");
-        }
+        if (as_json)
+            s_worker_json(json, w, pool_name, now);
+        else
+            s_worker_text(&sb, w, pool_name);
     }
-    s_printf(&sb, json ? "]\n" : "");
-    return s_finish(&sb, size_out);
+    if (!as_json) {
+        *size_out = sb.used;
+        return sb.buf;
+    }
+    goro_json_array_close(json);
+    return goro_json_finish(&json, size_out);
 }
 
+/* One channel's row: appended to SB, or to JSON when it is non-NULL. */
 typedef struct {
     strbuf_t *sb;
-    bool json;
+    goro_json_t *json;
     int n;
 } chan_rows_t;
 
@@ -197,19 +218,28 @@ static void
 s_chan_row(const chan_info_t *info, void *arg)
 {
     chan_rows_t *rows = arg;
-    strbuf_t *sb = rows->sb;
-    if (rows->json) {
-        s_printf(sb, "%s{\"name\":", rows->n++ ? "," : "");
-        s_json_str(sb, info->name);
-        s_printf(sb, ",\"capacity\":%lld,\"buffered\":%zu,\"senders\":%zu,"
-                 "\"receivers\":%zu,\"closed\":%s}", (long long) info->capacity,
-                 info->buffered, info->senders, info->receivers,
-                 info->closed ? "true" : "false");
+    goro_json_t *json = rows->json;
+    if (json) {
+        goro_json_object_open(json);
+        goro_json_key(json, "name");
+        goro_json_str(json, info->name);
+        goro_json_key(json, "capacity");
+        goro_json_int(json, info->capacity);
+        goro_json_key(json, "buffered");
+        goro_json_uint(json, info->buffered);
+        goro_json_key(json, "senders");
+        goro_json_uint(json, info->senders);
+        goro_json_key(json, "receivers");
+        goro_json_uint(json, info->receivers);
+        goro_json_key(json, "closed");
+        goro_json_bool(json, info->closed);
+        goro_json_object_close(json);
     }
     else {
+        strbuf_t *sb = rows->sb;
         if (rows->n++ == 0)
-            s_printf(sb, "\n%-24s %8s %8s %8s %9s  %s\n", "CHANNEL", "CAPACITY",
-                     "BUFFERED", "SENDERS", "RECEIVERS", "STATE");
+            s_printf(sb, "\n%-24s %8s %8s %8s %9s  %s\n", "CHANNEL",
+                     "CAPACITY", "BUFFERED", "SENDERS", "RECEIVERS", "STATE");
         s_printf(sb, "%-24.64s %8lld %8zu %8zu %9zu  %s\n", info->name,
                  (long long) info->capacity, info->buffered, info->senders,
                  info->receivers, info->closed ? "closed" : "open");
@@ -220,7 +250,6 @@ char *
 render_stats(const render_stats_t *st, chan_table_t *chans, int flags,
              size_t *size_out)
 {
-    strbuf_t sb = {NULL, 0, 0};
     const struct {
         const char *name;
         long long value;
@@ -250,27 +279,33 @@ render_stats(const render_stats_t *st, chan_table_t *chans, int flags,
     };
     size_t nrows = sizeof rows / sizeof rows[0];
     if (flags & RENDER_JSON) {
-        s_printf(&sb, "{\"clients_endpoint\":");
-        s_json_str(&sb, st->clients_endpoint);
-        s_printf(&sb, ",\"workers_endpoint\":");
-        s_json_str(&sb, st->workers_endpoint);
-        for (size_t i = 0; i < nrows; i++)
-            s_printf(&sb, ",\"%s\":%lld", rows[i].name, rows[i].value);
-        s_printf(&sb, ",\"channel_list\":[");
-        chan_rows_t chan_rows = {&sb, true, 0};
+        goro_json_t *json = goro_json_new();
+        goro_json_object_open(json);
+        goro_json_key(json, "clients_endpoint");
+        goro_json_str(json, st->clients_endpoint);
+        goro_json_key(json, "workers_endpoint");
+        goro_json_str(json, st->workers_endpoint);
+        for (size_t i = 0; i < nrows; i++) {
+            goro_json_key(json, rows[i].name);
+            goro_json_int(json, rows[i].value);
+        }
+        goro_json_key(json, "channel_list");
+        goro_json_array_open(json);
+        chan_rows_t chan_rows = {NULL, json, 0};
         if (chans)
             chan_table_each(chans, s_chan_row, &chan_rows);
-        s_printf(&sb, "]}\n");
+        goro_json_array_close(json);
+        goro_json_object_close(json);
+        return goro_json_finish(&json, size_out);
     }
-    else {
-        s_printf(&sb, "%-18s %s\n%-18s %s\n", "clients_endpoint",
-                 st->clients_endpoint, "workers_endpoint",
-                 st->workers_endpoint);
-        for (size_t i = 0; i < nrows; i++)
-            s_printf(&sb, "%-18s %lld\n", rows[i].name, rows[i].value);
-        chan_rows_t chan_rows = {&sb, false, 0};
-        if (chans)
-            chan_table_each(chans, s_chan_row, &chan_rows);
-    }
-    return s_finish(&sb, size_out);
+    strbuf_t sb = {NULL, 0, 0};
+    s_printf(&sb, "%-18s %s\n%-18s %s\n", "clients_endpoint",
+             st->clients_endpoint, "workers_endpoint", st->workers_endpoint);
+    for (size_t i = 0; i < nrows; i++)
+        s_printf(&sb, "%-18s %lld\n", rows[i].name, rows[i].value);
+    chan_rows_t chan_rows = {&sb, NULL, 0};
+    if (chans)
+        chan_table_each(chans, s_chan_row, &chan_rows);
+    *size_out = sb.used;
+    return sb.buf;
 }

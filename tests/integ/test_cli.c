@@ -305,6 +305,97 @@ test_app_function_cli(void **state)
     harness_finish(state);
 }
 
+/* Python's json module, strict about UTF-8, reads TEXT and writes it
+   back with every non-ASCII character escaped: what the test then looks
+   for. */
+#define S_PY_JSON \
+    "import json, sys\n" \
+    "doc = json.loads(open(sys.argv[1], 'rb').read().decode('utf-8'))\n" \
+    "print(json.dumps(doc, ensure_ascii=True, separators=(',', ':')))\n"
+
+/* TEXT as S_PY_JSON rewrites it (free()); fails the test if Python
+   refuses it, skips it where there is no python3. */
+static char *
+s_python_json(const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/doc.json", harness_tmpdir());
+    assert_int_equal(harness_write_file(path, text), 0);
+    const char *argv[] = {"/usr/bin/env", "python3", "-c", S_PY_JSON, path,
+                          NULL};
+    char *out = NULL, *err = NULL;
+    int code = harness_run(harness_tmpdir(), argv, &out, &err,
+                           HARNESS_WAIT_MS * 3);
+    if (code == 127) {
+        free(out);
+        free(err);
+        skip();
+    }
+    if (code != 0)
+        fail_msg("python3's json refused %s: %s", text, err ? err : "");
+    free(err);
+    return out;
+}
+
+/* Names are bytes: "fn", then invalid UTF-8 (a lone FF, an overlong NUL
+   C0 80), a control, a quote and a backslash. */
+#define S_BAD_FN "fn\xff\xc0\x80\x01\"\\x"
+#define S_BAD_FN_JSON "\"fn\\ufffd\\ufffd\\ufffd\\u0001\\\"\\\\x\""
+
+/* Every --json output stays valid JSON in UTF-8, whatever bytes the
+   names and the job output hold: invalid UTF-8 is U+FFFD, controls are
+   \u00XX escapes. */
+static void
+test_json_any_bytes(void **state)
+{
+    harness_t *h =
+        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
+    const char *worker[] = {GORO_BIN_DIR "/goro-worker", "--connect",
+                            harness_workers(h), "--name", "w\xfe\x01", NULL};
+    assert_true(harness_spawn(h, worker) > 0);
+    assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
+
+    /* No worker serves S_BAD_FN: the job stays queued. */
+    CLI(0, h, "go", "--fn", S_BAD_FN);
+    char id[32];
+    s_job_id(id);
+    CLI(0, h, "status", "--json", id);
+    char *doc = s_python_json(s_out);
+    s_assert_has(doc, "\"function\":" S_BAD_FN_JSON);
+    s_assert_has(doc, "\"state\":\"queued\"");
+    s_assert_has(doc, "\"exit_status\":null");
+    free(doc);
+
+    /* A job whose stdout is not UTF-8: written raw by run, and the
+       listing that holds it and S_BAD_FN's job still parses. */
+    CLI(0, h, "run", "--", "printf", "\\377\\376\\001");
+    assert_string_equal(s_out, "\xff\xfe\x01");
+    CLI(0, h, "jobs", "--json");
+    doc = s_python_json(s_out);
+    s_assert_has(doc, "\"function\":" S_BAD_FN_JSON);
+    s_assert_has(doc, "\"function\":\"exec\",\"attempts\":1,\"status\":0");
+    free(doc);
+
+    CLI(0, h, "workers", "--json");
+    doc = s_python_json(s_out);
+    s_assert_has(doc, "\"name\":\"w\\ufffd\\u0001\"");
+    free(doc);
+
+    CLI(0, h, "chan", "make", "c\xc3\x28\x7f");
+    CLI(0, h, "stats", "--json");
+    doc = s_python_json(s_out);
+    s_assert_has(doc, "{\"name\":\"c\\ufffd(\\u007f\",\"capacity\":0");
+    free(doc);
+
+    CLI(0, h, "wg", "add", "g\xff", "2");
+    CLI(0, h, "wg", "status", "--json", "g\xff");
+    doc = s_python_json(s_out);
+    assert_string_equal(doc, "{\"counter\":2,\"added\":2,\"done\":0,"
+                        "\"succeeded\":0,\"failed\":0}\n");
+    free(doc);
+    harness_finish(state);
+}
+
 /* ------------------------------------------------------------------ */
 /*  Usage errors and help: no daemon needed                           */
 /* ------------------------------------------------------------------ */
@@ -354,6 +445,12 @@ test_usage_and_help(void **state)
                      s_verbs[i][0], s_verbs[i][1] ? s_verbs[i][1] : "",
                      code, s_out);
     }
+    /* Help says what the verb does in this build. */
+    const char *keygen[] = {GORO, "keygen", "--help", NULL};
+    assert_int_equal(s_run(keygen), 0);
+    s_assert_has(s_out, "PATH_secret (mode 0600)");
+    if (strstr(s_out, "available"))
+        fail_msg("goro keygen --help: \"%s\"", s_out);
     s_reset();
 }
 
@@ -486,6 +583,7 @@ main(void)
         HARNESS_TEST(test_result_timeout_cancel_retry),
         HARNESS_TEST(test_listings),
         HARNESS_TEST(test_app_function_cli),
+        HARNESS_TEST(test_json_any_bytes),
         cmocka_unit_test(test_usage_and_help),
         cmocka_unit_test(test_bad_durations),
         cmocka_unit_test(test_no_daemon),
