@@ -342,7 +342,8 @@ job_table_remove(job_table_t *self, job_t **job_p)
 {
     job_t *job = *job_p;
     const char *key = job_extra(job)->key;
-    assert(job_state_ended(job->state) && !job_extra(job)->waiters);
+    assert(job_state_ended(job->state)
+           && job_extra(job)->waiters.count == 0);
     self->count[job->state]--;
     s_log_id(self, GORO_MSG_J_REMOVE, job);
     if (key && zhashx_lookup(self->by_key, key) == job)
@@ -452,7 +453,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                           r->size, &err, r->text_size);
             return GORO_OK;
         case GORO_MSG_J_REMOVE:
-            if (!job_state_ended(job->state) || job_extra(job)->waiters)
+            if (!job_state_ended(job->state) || job_extra(job)->waiters.count)
                 return GORO_EPROTO;
             job_table_remove(self, &job);
             return GORO_OK;

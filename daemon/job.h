@@ -11,6 +11,7 @@
 
 #include "gorod.h"
 #include "heap.h"
+#include "list.h"
 #include "goro.h"
 #include "goro_msg.h"
 
@@ -57,7 +58,8 @@ typedef struct {
     worker_t *worker;           /* while running */
     heap_node_t deadline;       /* running: timeout; queued: backoff;
                                    ended: result ttl */
-    waiter_t *waiters;          /* WAITs parked until it ends */
+    list_t waiters;             /* park_t by their target node; park.c
+                                   links and unlinks them */
     bool result_sent;           /* sent on (or dropped by) its chan */
     bool delayed;               /* queued, but backing off before it
                                    joins its queue (deadline armed) */

@@ -178,7 +178,7 @@ test_fields_copied(void **state)
     assert_null(job_extra(job)->worker);
     assert_null(job->prev);
     assert_null(job->next);
-    assert_null(job_extra(job)->waiters);
+    assert_int_equal(job_extra(job)->waiters.count, 0);
     assert_false(heap_node_armed(&job_extra(job)->deadline));
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 1);
     assert_int_equal(job_table_submitted(table), 1);
@@ -505,7 +505,7 @@ test_extra_on_demand(void **state)
     assert_int_equal(none->status, -1);
     assert_int_equal(none->attempt, 0);
     assert_null(none->wg);
-    assert_null(none->waiters);
+    assert_int_equal(none->waiters.count, 0);
     assert_false(heap_node_armed(&none->deadline));
     assert_null(plain->extra);                      /* reading made none */
 
