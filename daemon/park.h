@@ -57,8 +57,9 @@ park_table_t *park_table_new(heap_t *heap, client_table_t *clients,
 void park_table_destroy(park_table_t **self_p);
 
 /* A park for request REQID of CMD from the client at RID, or ours if CMD
-   is 0 (RID is then NULL); in no list yet. Caller owns the result until it is added, or
-   frees it with park_destroy if the request did not park. */
+   is 0 (RID is then NULL); in no list yet. Caller owns the result until
+   it is added, or frees it with park_destroy if the request did not
+   park. */
 park_t *park_new(const goro_rid_t *rid, uint64_t reqid, int cmd);
 void park_destroy(park_t **self_p);
 

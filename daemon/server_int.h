@@ -121,7 +121,7 @@ void server_worker_check(server_t *self, worker_t *w);
    of pool process PID, named NAME, is lost now, not at its silence. */
 void server_worker_exited(void *arg, pid_t pid, const char *name);
 
-/* ---- server_chan.c: channel operations and the clients they park ---- */
+/* ---- server_chan.c: channel operations and what they deliver ---- */
 
 /* CHAN_SEND, CHAN_RECV, their batches and SELECT. */
 void server_chan_on_msg(server_t *self, const goro_rid_t *rid,
