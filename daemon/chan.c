@@ -1,10 +1,13 @@
 /*  chan - channels, their buffers, and parked operations.
 
     Each channel keeps its buffered values in a FIFO and its parked
-    senders and receivers in two FIFOs of ops. A parked select is one
+    senders and receivers in two lists of ops. A parked select is one
     chan_park_t holding one op per case, each op linked into its channel's
     list; when any op fires, s_fire unlinks all of them before anything
     else can look, which is what makes a select commit to exactly one case.
+    A fired park goes on the caller's chan_fired_t, which is answered
+    once the table call has returned: the table never calls out in the
+    middle of a change.
 
     Matching happens only when an operation arrives: a parked sender and a
     parked receiver of different operations never sit on one channel,
@@ -19,7 +22,10 @@
     A value a receiver gets is not gone yet: it becomes a delivery, held
     until the receiver acknowledges it (chan_ack), and put back at the head
     of its channel if the receiver vanishes first (chan_return). The values
-    of a batched receive form one delivery. Each value has a sequence
+    of a batched receive form one delivery, and the delivery is the one
+    record of who holds them: it is linked into its holder's list (a
+    client's), so a vanished client's values are found without a
+    search. Each value has a sequence
     number within its channel, so the journal can say which one left, and
     a value put back goes where it was.
 */
@@ -54,7 +60,7 @@ struct op {
     goro_msg_value_t one;
     size_t max, max_bytes;      /* receive: 0 one value, else a batch of at
                                    most MAX values and MAX_BYTES bytes */
-    op_t *prev, *next;          /* in the channel's senders or receivers */
+    list_node_t node;           /* in the channel's senders or receivers */
 };
 
 struct chan_park {
@@ -66,11 +72,6 @@ struct chan_park {
     op_t ops[];
 };
 
-typedef struct {
-    op_t *head, *tail;
-    size_t count;
-} op_list_t;
-
 struct chan {
     char *name;
     int64_t capacity;
@@ -78,7 +79,7 @@ struct chan {
     value_t *head, *tail;       /* buffered values, in seq order */
     size_t count;
     uint64_t next_seq;
-    op_list_t senders, receivers;
+    list_t senders, receivers;  /* op_t by their node */
 };
 
 /* Values handed to a receiver that has not acknowledged them yet. */
@@ -86,12 +87,13 @@ typedef struct {
     uint64_t id;
     chan_t *chan;
     value_t *values;            /* linked by next, in seq order */
+    list_t *holder;             /* who has them, NULL if not said */
+    list_node_t by_holder;      /* in *HOLDER */
 } delivery_t;
 
 struct chan_table {
     zhashx_t *chans;            /* name -> chan_t, owns them */
-    chan_fire_fn *fire;
-    void *arg;
+    chan_fired_t *fired;        /* the current call's, while it runs */
     uint64_t rng;
     uint64_t bytes;             /* held (buffered or delivered), all
                                    channels */
@@ -126,39 +128,18 @@ s_random(chan_table_t *self)
     return self->rng * 2685821657736338717ULL;
 }
 
-static void
-s_list_push(op_list_t *list, op_t *op)
-{
-    op->next = NULL;
-    op->prev = list->tail;
-    if (list->tail)
-        list->tail->next = op;
-    else
-        list->head = op;
-    list->tail = op;
-    list->count++;
-}
-
-static void
-s_list_remove(op_list_t *list, op_t *op)
-{
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        list->head = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    else
-        list->tail = op->prev;
-    op->prev = op->next = NULL;
-    list->count--;
-}
-
-static op_list_t *
+static list_t *
 s_list_of(op_t *op)
 {
     return op->dir == GORO_CASE_SEND ? &op->chan->senders
                                      : &op->chan->receivers;
+}
+
+/* The op of NODE, NULL for none. */
+static op_t *
+s_op(list_node_t *node)
+{
+    return node ? LIST_ITEM(node, op_t, node) : NULL;
 }
 
 /* A new value of CHAN, made from DATA (taken), journaled as held. */
@@ -282,7 +263,7 @@ s_park_unlink(chan_park_t *park)
 {
     for (size_t i = 0; i < park->nops; i++) {
         op_t *op = &park->ops[i];
-        s_list_remove(s_list_of(op), op);
+        list_remove(s_list_of(op), &op->node);
         for (size_t v = op->taken; v < op->nvalues; v++)
             free(op->values[v].data);
         if (op->values != &op->one)
@@ -292,20 +273,40 @@ s_park_unlink(chan_park_t *park)
     }
 }
 
-/* OP's case happened: withdraw the rest of its select, then tell the
-   server. A batched send still being applied is only marked: its
-   caller answers for it. */
+/* OP's case happened: withdraw the rest of its select, then put it on
+   the call's fired list (which takes RESULT's data). A batched send
+   still being applied is only marked: its caller answers for it. */
 static void
 s_fire(chan_table_t *self, op_t *op, chan_result_t *result)
 {
     chan_park_t *park = op->park;
+    assert(!park->fired);       /* unlinked at once: no second case */
     result->index = op->index;
     s_park_unlink(park);
     park->fired = true;
     if (park->arriving)
         return;
-    self->fire(self->arg, park, result);
+    chan_fired_t *fired = self->fired;
+    assert(fired);              /* only calls that take FIRED match */
+    if (fired->count == fired->alloc) {
+        fired->alloc = fired->alloc ? fired->alloc * 2 : 8;
+        fired->fires = goro_realloc(fired->fires,
+                                    fired->alloc * sizeof *fired->fires);
+    }
+    fired->fires[fired->count].owner = park->owner;
+    fired->fires[fired->count++].result = *result;
     free(park);
+}
+
+void
+chan_fired_free(chan_fired_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        free(self->fires[i].result.data);
+        free(self->fires[i].result.values);
+    }
+    free(self->fires);
+    memset(self, 0, sizeof *self);
 }
 
 /* The next value of the parked SENDER becomes a value of its channel;
@@ -344,9 +345,9 @@ s_ready(const chan_t *chan, int dir)
 static op_t *
 s_sender_for(const chan_t *chan, const chan_park_t *park)
 {
-    op_t *sender = chan->senders.head;
+    op_t *sender = s_op(chan->senders.head);
     while (sender && park && sender->park == park)
-        sender = sender->next;
+        sender = s_op(sender->node.next);
     return sender;
 }
 
@@ -425,7 +426,7 @@ static void
 s_pump(chan_table_t *self, chan_t *chan)
 {
     op_t *receiver;
-    while ((receiver = chan->receivers.head)
+    while ((receiver = s_op(chan->receivers.head))
            && (chan->count || s_sender_for(chan, receiver->park))) {
         chan_result_t got = {0};
         s_do_recv(self, chan, receiver, &got);
@@ -433,7 +434,7 @@ s_pump(chan_table_t *self, chan_t *chan)
         s_fire(self, receiver, &got);
     }
     while (chan->senders.head && (int64_t) chan->count < chan->capacity)
-        s_buffer_insert(chan, s_sender_take(self, chan->senders.head));
+        s_buffer_insert(chan, s_sender_take(self, s_op(chan->senders.head)));
 }
 
 /* A send that is ready happens: fails on a closed channel, else goes
@@ -443,7 +444,7 @@ static void
 s_do_send(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size,
           chan_result_t *result)
 {
-    op_t *receiver = chan->receivers.head;
+    op_t *receiver = s_op(chan->receivers.head);
     if (chan->closed) {
         free(data);
         result->code = GORO_ECLOSED;
@@ -465,6 +466,8 @@ s_delivery_free(void **item_p)
 {
     delivery_t *d = *item_p;
     if (d) {
+        if (d->holder)
+            list_remove(d->holder, &d->by_holder);
         s_values_free(d->values);
         free(d);
         *item_p = NULL;
@@ -472,7 +475,7 @@ s_delivery_free(void **item_p)
 }
 
 chan_table_t *
-chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed)
+chan_table_new(uint64_t seed)
 {
     chan_table_t *self = goro_zalloc(sizeof *self);
     self->chans = zhashx_new();
@@ -483,17 +486,15 @@ chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed)
     zhashx_set_key_duplicator(self->deliveries, NULL);
     zhashx_set_key_destructor(self->deliveries, NULL);
     zhashx_set_destructor(self->deliveries, s_delivery_free);
-    self->fire = fire;
-    self->arg = arg;
     self->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
     return self;
 }
 
 static void
-s_drop_parks(op_list_t *list)
+s_drop_parks(list_t *list)
 {
     while (list->head) {
-        chan_park_t *park = list->head->park;
+        chan_park_t *park = s_op(list->head)->park;
         s_park_unlink(park);
         free(park);
     }
@@ -533,7 +534,7 @@ chan_make(chan_table_t *self, const char *name, int64_t capacity)
 }
 
 int
-chan_close(chan_table_t *self, const char *name)
+chan_close(chan_table_t *self, const char *name, chan_fired_t *fired)
 {
     chan_t *chan = zhashx_lookup(self->chans, name);
     if (!chan)
@@ -544,22 +545,24 @@ chan_close(chan_table_t *self, const char *name)
     s_log(self, GORO_MSG_J_CHAN_CLOSE, chan, NULL);
     /* Receivers first, as Go's closechan: a select parked with both a
        receive and a send here gets "closed", not a failed send. */
+    self->fired = fired;
     while (chan->receivers.head) {
         chan_result_t closed = {.closed = true};
-        s_fire(self, chan->receivers.head, &closed);
+        s_fire(self, s_op(chan->receivers.head), &closed);
     }
     while (chan->senders.head) {
-        chan_result_t failed = {.code = GORO_ECLOSED,
-                                .count = chan->senders.head->taken};
-        s_fire(self, chan->senders.head, &failed);
+        op_t *sender = s_op(chan->senders.head);
+        chan_result_t failed = {.code = GORO_ECLOSED, .count = sender->taken};
+        s_fire(self, sender, &failed);
     }
+    self->fired = NULL;
     return GORO_OK;
 }
 
 int
 chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
             bool may_park, void *owner, chan_park_t **park_out,
-            chan_result_t *result)
+            chan_result_t *result, chan_fired_t *fired)
 {
     memset(result, 0, sizeof *result);
     if (park_out)
@@ -583,6 +586,7 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
     if (ready) {
         chan_case_t *c = &cases[chosen];
         result->index = chosen;
+        self->fired = fired;
         if (c->op == GORO_CASE_RECV) {
             const op_t single = {.max = 0};
             s_do_recv(self, chans[chosen], &single, result);
@@ -591,6 +595,7 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
             s_do_send(self, chans[chosen], c->data, c->size, result);
             c->data = NULL;
         }
+        self->fired = NULL;
         return GORO_OK;
     }
     if (!may_park)
@@ -607,7 +612,7 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
             op->nvalues = 1;
             cases[i].data = NULL;
         }
-        s_list_push(s_list_of(op), op);
+        list_push_back(s_list_of(op), &op->node);
     }
     *park_out = park;
     result->index = (size_t) -1;
@@ -617,7 +622,8 @@ chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
 int
 chan_send_many(chan_table_t *self, const char *name,
                goro_msg_value_t **values_p, size_t nvalues, bool may_park,
-               void *owner, chan_park_t **park_out, chan_result_t *result)
+               void *owner, chan_park_t **park_out, chan_result_t *result,
+               chan_fired_t *fired)
 {
     memset(result, 0, sizeof *result);
     *park_out = NULL;
@@ -641,9 +647,11 @@ chan_send_many(chan_table_t *self, const char *name,
     op->chan = chan;
     op->values = values;
     op->nvalues = nvalues;
-    s_list_push(&chan->senders, op);
+    list_push_back(&chan->senders, &op->node);
     park->arriving = true;
+    self->fired = fired;
     s_pump(self, chan);
+    self->fired = NULL;
     park->arriving = false;
     result->count = op->taken;
     if (!park->fired && may_park) {
@@ -662,7 +670,8 @@ chan_send_many(chan_table_t *self, const char *name,
 int
 chan_recv_many(chan_table_t *self, const char *name, size_t max,
                size_t max_bytes, bool may_park, void *owner,
-               chan_park_t **park_out, chan_result_t *result)
+               chan_park_t **park_out, chan_result_t *result,
+               chan_fired_t *fired)
 {
     memset(result, 0, sizeof *result);
     *park_out = NULL;
@@ -673,7 +682,9 @@ chan_recv_many(chan_table_t *self, const char *name, size_t max,
         return GORO_EINVAL;
     if (s_ready(chan, GORO_CASE_RECV)) {
         const op_t batch = {.max = max, .max_bytes = max_bytes};
+        self->fired = fired;
         s_do_recv(self, chan, &batch, result);
+        self->fired = NULL;
         return GORO_OK;
     }
     if (!may_park)
@@ -684,7 +695,7 @@ chan_recv_many(chan_table_t *self, const char *name, size_t max,
     op->chan = chan;
     op->max = max;
     op->max_bytes = max_bytes;
-    s_list_push(&chan->receivers, op);
+    list_push_back(&chan->receivers, &op->node);
     *park_out = park;
     result->index = (size_t) -1;
     return GORO_OK;
@@ -702,12 +713,6 @@ chan_park_withdraw(chan_table_t *self, chan_park_t **park_p)
         *park_p = NULL;
     }
     return sent;
-}
-
-void *
-chan_park_owner(chan_park_t *park)
-{
-    return park->owner;
 }
 
 bool
@@ -788,8 +793,14 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
             free(value);
             return GORO_OK;
         }
-        case GORO_MSG_J_CHAN_CLOSE:
-            return chan->closed ? GORO_EPROTO : chan_close(self, r->name);
+        case GORO_MSG_J_CHAN_CLOSE: {
+            /* Nothing is parked during replay: nothing can fire. */
+            chan_fired_t none = {0};
+            int rc = chan->closed ? GORO_EPROTO
+                                  : chan_close(self, r->name, &none);
+            assert(none.count == 0);
+            return rc;
+        }
         default:
             return GORO_EPROTO;
     }
@@ -849,10 +860,22 @@ chan_table_snapshot(chan_table_t *self, journal_t *journal)
 }
 
 int
-chan_ack(chan_table_t *self, uint64_t delivery)
+chan_delivery_hold(chan_table_t *self, uint64_t delivery, list_t *holder)
 {
     delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
     if (!d)
+        return GORO_ENOTFOUND;
+    assert(!d->holder);
+    d->holder = holder;
+    list_push_back(holder, &d->by_holder);
+    return GORO_OK;
+}
+
+int
+chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder)
+{
+    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
+    if (!d || d->holder != holder)
         return GORO_ENOTFOUND;
     for (value_t *v = d->values; v; v = v->next) {
         s_log(self, GORO_MSG_J_CHAN_POP, d->chan, v);
@@ -862,19 +885,25 @@ chan_ack(chan_table_t *self, uint64_t delivery)
     return GORO_OK;
 }
 
-int
-chan_return(chan_table_t *self, uint64_t delivery)
+/* In the order they were delivered, so that values of one channel go
+   back in their order whatever the merge. */
+void
+chan_return(chan_table_t *self, list_t *holder, chan_fired_t *fired)
 {
-    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
-    if (!d)
-        return GORO_ENOTFOUND;
-    chan_t *chan = d->chan;
-    s_buffer_insert(chan, d->values);
-    d->values = NULL;
-    zhashx_delete(self->deliveries, &delivery);
-    /* Receivers may be parked on the channel the values went back to. */
-    s_pump(self, chan);
-    return GORO_OK;
+    list_node_t *node;
+    self->fired = fired;
+    while ((node = holder->head)) {
+        delivery_t *d = LIST_ITEM(node, delivery_t, by_holder);
+        chan_t *chan = d->chan;
+        s_buffer_insert(chan, d->values);
+        d->values = NULL;
+        uint64_t id = d->id;
+        zhashx_delete(self->deliveries, &id);       /* unlinks it */
+        /* Receivers may be parked on the channel the values went back
+           to. */
+        s_pump(self, chan);
+    }
+    self->fired = NULL;
 }
 
 size_t

@@ -7,14 +7,18 @@
     its cases fires the others are withdrawn in the same step, so exactly
     one case of a select ever happens.
 
-    The table never touches sockets: when a parked operation fires it
-    calls the fire callback the server gave it, and the server answers
-    the client. Handoffs are O(1); a select costs O(cases).
+    The table never touches sockets and never calls out: each call that
+    can make parked operations fire returns what fired, in order, in a
+    chan_fired_t the caller gives, and the caller answers them after the
+    call has returned, when the table is consistent again (Redis's
+    blocked.c: the command runs, then the unblocked clients are served).
+    Handoffs are O(1); a select costs O(cases).
 */
 #ifndef CHAN_H_INCLUDED
 #define CHAN_H_INCLUDED
 
 #include "types.h"
+#include "list.h"
 #include "goro_msg.h"
 
 #include <stdbool.h>
@@ -52,21 +56,37 @@ typedef struct {
                                    all of a batch at once */
 } chan_result_t;
 
-/* Called when a parked operation fires; the callee takes RESULT's data.
-   After it returns the park is freed. */
-typedef void chan_fire_fn(void *arg, chan_park_t *park,
-                          chan_result_t *result);
+/* A parked operation that fired: the OWNER it parked with, and its
+   result. */
+typedef struct {
+    void *owner;
+    chan_result_t result;
+} chan_fire_t;
+
+/* What fired during table calls, in the order it happened; zeroed, it is
+   empty. The list owns the results' DATA and VALUES arrays until
+   chan_fired_free (the caller may take DATA first, setting it to NULL);
+   a batched receive's values are views valid until the table next
+   changes, so the caller answers before its next table call. */
+typedef struct {
+    chan_fire_t *fires;
+    size_t count, alloc;
+} chan_fired_t;
+
+/* Frees what SELF holds; it is empty again. */
+void chan_fired_free(chan_fired_t *self);
 
 /* Caller owns the result. SEED makes select's random choice repeatable
    in tests. */
-chan_table_t *chan_table_new(chan_fire_fn *fire, void *arg, uint64_t seed);
+chan_table_t *chan_table_new(uint64_t seed);
 /* Parked operations are dropped without firing. */
 void chan_table_destroy(chan_table_t **self_p);
 
-/* From now on changes to channels and their buffers go to JOURNAL: made,
-   value buffered, value taken from the buffer, closed. Values handed
-   straight from a parked sender to a receiver never rest in gorod, so
-   they are not journaled. */
+/* From now on changes to channels and their values go to JOURNAL: made,
+   closed, a value arrived (J_CHAN_PUSH, whether it is buffered or
+   handed straight to a receiver), a value left for good (J_CHAN_POP,
+   when its receiver acknowledged it). A value out for delivery is still
+   the channel's in the journal, so a crash puts it back. */
 void chan_table_set_journal(chan_table_t *self, journal_t *journal);
 
 /* Applies a J_CHAN_* record during replay; GORO_EPROTO if it does not
@@ -79,19 +99,22 @@ void chan_table_snapshot(chan_table_t *self, journal_t *journal);
 /* GORO_OK, or GORO_EEXIST if NAME exists with another capacity. */
 int chan_make(chan_table_t *self, const char *name, int64_t capacity);
 
-/* Closes NAME: parked senders fire with GORO_ECLOSED, parked receivers
-   with closed. GORO_ENOTFOUND, or GORO_ECLOSED if closed already. */
-int chan_close(chan_table_t *self, const char *name);
+/* Closes NAME: parked receivers fire with closed, then parked senders
+   with GORO_ECLOSED, into FIRED. GORO_ENOTFOUND, or GORO_ECLOSED if
+   closed already. */
+int chan_close(chan_table_t *self, const char *name, chan_fired_t *fired);
 
 /* Runs an operation of NCASES cases. GORO_OK: a case happened now, see
    *RESULT. GORO_ETIMEDOUT: none was ready and MAY_PARK is false; nothing
    happened and the send values are left to the caller. With MAY_PARK, a
    select that cannot happen now parks: *PARK_OUT is set, GORO_OK is
    returned and RESULT->index is (size_t) -1. GORO_ENOTFOUND if a channel
-   does not exist, GORO_EINVAL for a bad case. OWNER is the caller's. */
+   does not exist, GORO_EINVAL for a bad case. OWNER is the caller's,
+   given back when the park fires. Parked operations this one completes
+   fire into FIRED (so do those of chan_send_many and chan_recv_many). */
 int chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
                 bool may_park, void *owner, chan_park_t **park_out,
-                chan_result_t *result);
+                chan_result_t *result, chan_fired_t *fired);
 
 /* Sends NVALUES values on NAME in order, as that many consecutive sends
    would: behind any parked senders, to parked receivers first, then into
@@ -106,7 +129,7 @@ int chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
 int chan_send_many(chan_table_t *self, const char *name,
                    goro_msg_value_t **values_p, size_t nvalues,
                    bool may_park, void *owner, chan_park_t **park_out,
-                   chan_result_t *result);
+                   chan_result_t *result, chan_fired_t *fired);
 
 /* Receives from NAME all values available now, in channel order, up to
    MAX values and MAX_BYTES bytes together (the first whatever its size):
@@ -116,24 +139,31 @@ int chan_send_many(chan_table_t *self, const char *name,
    available. GORO_ENOTFOUND, or GORO_EINVAL if MAX is 0. */
 int chan_recv_many(chan_table_t *self, const char *name, size_t max,
                    size_t max_bytes, bool may_park, void *owner,
-                   chan_park_t **park_out, chan_result_t *result);
+                   chan_park_t **park_out, chan_result_t *result,
+                   chan_fired_t *fired);
 
 /* Withdraws a parked operation (timeout, client gone): nothing more
    happens, its send values not taken are dropped, the park is freed.
    Returns how many values a batched send gave before. */
 size_t chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
 
-/* The OWNER given to chan_select. */
-void *chan_park_owner(chan_park_t *park);
+/* The receiver of DELIVERY is HOLDER, a list the caller keeps (a
+   client's): from now on only HOLDER acknowledges it, and chan_return
+   gives back what HOLDER holds. Deliveries no one holds are acknowledged
+   with HOLDER NULL. GORO_ENOTFOUND if there is no such delivery. */
+int chan_delivery_hold(chan_table_t *self, uint64_t delivery,
+                       list_t *holder);
 
 /* The receiver of DELIVERY has it: its values leave their channel for
-   good. GORO_ENOTFOUND if there is no such delivery (acked already). */
-int chan_ack(chan_table_t *self, uint64_t delivery);
+   good. GORO_ENOTFOUND if there is no such delivery (acked already) or
+   HOLDER does not hold it. */
+int chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder);
 
-/* The receiver of DELIVERY vanished before acknowledging it: its values
-   go back to the head of their channel, in order (to parked receivers at
-   once, if there are some). GORO_ENOTFOUND as chan_ack. */
-int chan_return(chan_table_t *self, uint64_t delivery);
+/* The receiver holding HOLDER's deliveries vanished before acknowledging
+   them: their values go back to the head of their channels, in order
+   (to parked receivers at once, if there are some: they fire into
+   FIRED). HOLDER is empty afterwards. */
+void chan_return(chan_table_t *self, list_t *holder, chan_fired_t *fired);
 
 /* Values handed to receivers and not yet acknowledged. */
 size_t chan_table_deliveries(chan_table_t *self);

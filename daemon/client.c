@@ -1,4 +1,4 @@
-/*  client - parked clients by routing id, with their last sign of life.
+/*  client - tracked clients by routing id, with their last sign of life.
     The hash is keyed on the routing id bytes, as the worker table is.
 */
 #include "client.h"
@@ -7,26 +7,23 @@
 #include <assert.h>
 #include <czmq.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct client_table {
     zhashx_t *by_rid;           /* &c->rid -> client, owns them */
+    heap_t *heap;               /* the server's: silence checks */
     int kind;
+    int64_t liveness_ms;
 };
 
 static void
 s_client_free(void **item_p)
 {
-    client_t *c = *item_p;
-    if (c) {
-        free(c->deliveries);
-        free(c);
-        *item_p = NULL;
-    }
+    free(*item_p);
+    *item_p = NULL;
 }
 
 client_table_t *
-client_table_new(int kind)
+client_table_new(heap_t *heap, int kind, int64_t liveness_ms)
 {
     client_table_t *self = goro_zalloc(sizeof *self);
     self->by_rid = zhashx_new();
@@ -35,7 +32,9 @@ client_table_new(int kind)
     zhashx_set_key_duplicator(self->by_rid, NULL);
     zhashx_set_key_destructor(self->by_rid, NULL);
     zhashx_set_destructor(self->by_rid, s_client_free);
+    self->heap = heap;
     self->kind = kind;
+    self->liveness_ms = liveness_ms;
     return self;
 }
 
@@ -43,6 +42,7 @@ void
 client_table_destroy(client_table_t **self_p)
 {
     if (self_p && *self_p) {
+        assert(zhashx_size((*self_p)->by_rid) == 0);
         zhashx_destroy(&(*self_p)->by_rid);
         free(*self_p);
         *self_p = NULL;
@@ -50,7 +50,7 @@ client_table_destroy(client_table_t **self_p)
 }
 
 client_t *
-client_table_get(client_table_t *self, const goro_rid_t *rid, int64_t now)
+client_table_hold(client_table_t *self, const goro_rid_t *rid, int64_t now)
 {
     client_t *c = zhashx_lookup(self->by_rid, rid);
     if (!c) {
@@ -60,6 +60,8 @@ client_table_get(client_table_t *self, const goro_rid_t *rid, int64_t now)
         zhashx_insert(self->by_rid, &c->rid, c);
     }
     c->last_seen = now;
+    if (!heap_node_armed(&c->expiry))
+        heap_arm(self->heap, &c->expiry, now + self->liveness_ms);
     return c;
 }
 
@@ -78,13 +80,26 @@ client_table_touch(client_table_t *self, const goro_rid_t *rid, int64_t now)
 }
 
 void
-client_table_remove(client_table_t *self, client_t **c_p)
+client_table_release(client_table_t *self, client_t **c_p)
 {
     client_t *c = *c_p;
-    assert(c->nparks == 0 && c->ndeliveries == 0
-           && !heap_node_armed(&c->expiry));
+    if (c->parks.count || c->deliveries.count || c->pinned)
+        return;
+    heap_cancel(self->heap, &c->expiry);
     zhashx_delete(self->by_rid, &c->rid);
     *c_p = NULL;
+}
+
+/* The check is armed once, at the first hold, and moved on here rather
+   than at every message: a busy client costs one store per message. */
+bool
+client_table_silent(client_table_t *self, client_t *c, int64_t now)
+{
+    int64_t due = c->last_seen + self->liveness_ms;
+    if (now >= due)
+        return true;
+    heap_arm(self->heap, &c->expiry, due);
+    return false;
 }
 
 size_t
@@ -97,30 +112,4 @@ client_t *
 client_table_first(client_table_t *self)
 {
     return zhashx_first(self->by_rid);
-}
-
-void
-client_delivery_add(client_t *c, uint64_t id)
-{
-    if (c->ndeliveries == c->alloc) {
-        c->alloc = c->alloc ? c->alloc * 2 : 8;
-        c->deliveries = goro_realloc(c->deliveries,
-                                     c->alloc * sizeof(uint64_t));
-    }
-    c->deliveries[c->ndeliveries++] = id;
-}
-
-/* Acks come back in the order the values went out, so the search ends
-   at the first entry nearly always. */
-bool
-client_delivery_remove(client_t *c, uint64_t id)
-{
-    for (size_t i = 0; i < c->ndeliveries; i++)
-        if (c->deliveries[i] == id) {
-            memmove(c->deliveries + i, c->deliveries + i + 1,
-                    (c->ndeliveries - i - 1) * sizeof(uint64_t));
-            c->ndeliveries--;
-            return true;
-        }
-    return false;
 }

@@ -12,7 +12,7 @@
     below them all. This file has setup, LIST (which reads every table),
     the routing of messages and deadlines, the signals and the shutdown.
 
-    Replies to a request are sent at once; parked requests (WAIT) are
+    Replies to a request are sent at once; parked requests (park.h) are
     answered when their target changes or their deadline passes. Both
     ROUTERs are ROUTER_MANDATORY, so a reply to a peer that is gone fails
     visibly (and is logged) instead of vanishing.
@@ -31,10 +31,10 @@
 #include "log.h"
 #include "monitor.h"
 #include "outbox.h"
+#include "park.h"
 #include "pool.h"
 #include "render.h"
 #include "sched.h"
-#include "waiter.h"
 #include "wg.h"
 #include "worker.h"
 #include "goro_msg.h"
@@ -65,6 +65,16 @@ s_on_signal(int signo)
 }
 
 /* ---- setup --------------------------------------------------------- */
+
+/* Liveness of a tracked client: it heartbeats every second (libgoro's
+   fixed interval) or at gorod's interval if slower. */
+static int64_t
+s_client_liveness_ms(const config_t *cfg)
+{
+    int64_t interval = cfg->heartbeat_interval_ms > 1000
+                       ? cfg->heartbeat_interval_ms : 1000;
+    return interval * cfg->heartbeat_liveness;
+}
 
 /* The largest value a peer may send: limits.max_message, and on the
    workers endpoint jobs.exec.max_output if that is larger (a DONE
@@ -188,10 +198,12 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     self->sig_read = fds[0];
     self->sig_write = fds[1];
     self->heap = heap_new();
+    self->ctable = client_table_new(self->heap, DL_CLIENT,
+                                    s_client_liveness_ms(cfg));
+    self->parks = park_table_new(self->heap, self->ctable, DL_PARK);
     server_tables_init(self);
     self->sched = sched_new();
     self->wtable = worker_table_new();
-    self->ctable = client_table_new(DL_CLIENT);
     self->outbox = outbox_new();
     self->pool = pool_new(cfg, worker_cmd, self->workers_endpoint,
                           self->auth ? auth_pool_cert(self->auth) : NULL,
@@ -213,7 +225,6 @@ error:
     return NULL;
 }
 
-static void s_waiter_free_all(server_t *self);
 
 void
 server_destroy(server_t **self_p)
@@ -221,12 +232,13 @@ server_destroy(server_t **self_p)
     if (self_p && *self_p) {
         server_t *self = *self_p;
         if (self->tables.jobs) {
-            s_waiter_free_all(self);
+            server_park_withdraw_all(self);
             server_journal_commit(self);
         }
         journal_destroy(&self->journal);
         outbox_destroy(&self->outbox);
         pool_destroy(&self->pool);
+        park_table_destroy(&self->parks);
         client_table_destroy(&self->ctable);
         worker_table_destroy(&self->wtable);
         sched_destroy(&self->sched);    /* before the jobs it links */
@@ -352,7 +364,7 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_DISCONNECT: {
             client_t *c = client_table_lookup(self->ctable, rid);
             if (c)
-                server_chan_client_withdraw(self, c, false);
+                server_park_client_withdraw(self, c, false);
             break;
         }
         default:
@@ -421,30 +433,19 @@ s_expire(server_t *self)
                 server_worker_check(self,
                                     container_of(node, worker_t, expiry));
                 break;
-            case DL_WAITER:
-                server_job_on_waiter_deadline(
-                    self, container_of(node, waiter_t, deadline));
-                break;
             case DL_POOL:
                 pool_on_deadline(self->pool, node);
                 break;
             case DL_TICK:
                 s_on_tick(self);
                 break;
-            case DL_PARK: {
-                server_chan_parked_withdraw(self, container_of(node, parked_t,
-                                                               deadline),
-                                            GORO_ETIMEDOUT,
-                                            "no case was ready in time");
+            case DL_PARK:
+                server_park_expire(self, container_of(node, park_t,
+                                                      deadline));
                 break;
-            }
             case DL_CLIENT:
-                server_chan_client_gone(self,
-                                        container_of(node, client_t, expiry));
-                break;
-            case DL_WG_WAITER:
-                server_wg_on_deadline(self,
-                                      container_of(node, waiter_t, deadline));
+                server_park_client_check(self, container_of(node, client_t,
+                                                            expiry));
                 break;
             default:
                 log_bug("deadline of unknown kind");
@@ -558,47 +559,4 @@ server_run(server_t *self)
     pool_stop(self->pool, self->cfg->shutdown_grace_ms);
     log_info("stopped");
     return 0;
-}
-
-/* Parked requests still waiting at shutdown are told so, rather than
-   left to find out from silence. */
-static void
-s_free_waiter(server_t *self, waiter_t *w)
-{
-    heap_cancel(self->heap, &w->deadline);
-    if (self->clients)
-        server_reply_error(self, &w->rid, w->reqid, GORO_EUNAVAILABLE,
-                           "gorod stopped");
-    waiter_destroy(&w);
-}
-
-static void
-s_free_job_waiters(job_t *job, void *arg)
-{
-    if (!job_links(job)->waiters.count)
-        return;
-    list_node_t *node;
-    while ((node = list_pop_front(&job_links_ensure(job)->waiters)))
-        s_free_waiter(arg, LIST_ITEM(node, waiter_t, on_target));
-}
-
-static void
-s_free_wg_waiters(wg_t *wg, void *arg)
-{
-    while (wg->waiters) {
-        waiter_t *w = wg->waiters;
-        waiter_list_remove(&wg->waiters, w);
-        s_free_waiter(arg, w);
-    }
-}
-
-/* Everything parked is answered (clients) or dropped (our own sends)
-   before the tables go. */
-static void
-s_waiter_free_all(server_t *self)
-{
-    job_table_each(self->tables.jobs, s_free_job_waiters, self);
-    if (self->tables.wgs)
-        wg_table_each(self->tables.wgs, s_free_wg_waiters, self);
-    server_chan_withdraw_all(self);
 }

@@ -3,21 +3,23 @@
     them at once or when their parked operation fires or times out, and
     sends a job's result on its result channel.
 
-    A client is tracked (client.c) while it has an operation parked or a
-    received value not yet acknowledged. If it goes silent or says
-    DISCONNECT, its parks are withdrawn and its unacknowledged values go
-    back to their channels, so that a value is lost neither to a crash
-    nor to a timeout. Our own sends (job results) park like a client's,
-    with no client and no deadline.
+    The table returns the operations a call made fire, and they are
+    answered here once the call has returned. A client is tracked
+    (client.c) while it has an operation parked (park.c) or a received
+    value not yet acknowledged; if it goes silent or says DISCONNECT
+    (server_park.c), its unacknowledged values go back to their channels,
+    so that a value is lost neither to a crash nor to a timeout. Our own
+    sends (job results) park like a client's, with no client and no
+    deadline.
 */
 #include "server_int.h"
 #include "reply.h"
 #include "chan.h"
 #include "client.h"
 #include "config.h"
-#include "heap.h"
 #include "job.h"
 #include "log.h"
+#include "park.h"
 #include "goro_msg.h"
 #include "goro_util.h"
 #include "goro_defs.h"
@@ -26,39 +28,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Liveness of a parked client: it heartbeats every second (libgoro's
-   fixed interval) or at gorod's interval if slower. */
-static int64_t
-s_client_liveness_ms(server_t *self)
-{
-    int64_t interval = self->cfg->heartbeat_interval_ms > 1000
-                       ? self->cfg->heartbeat_interval_ms : 1000;
-    return interval * self->cfg->heartbeat_liveness;
-}
-
-/* The client at RID, tracked while it has something parked or
-   delivered, with its liveness deadline armed. */
-static client_t *
-s_client_hold(server_t *self, const goro_rid_t *rid)
-{
-    client_t *c = client_table_get(self->ctable, rid, goro_now());
-    if (!heap_node_armed(&c->expiry))
-        heap_arm(self->heap, &c->expiry,
-                 c->last_seen + s_client_liveness_ms(self));
-    return c;
-}
-
-/* Forgets C once nothing of it is parked or delivered. */
-static void
-s_client_release(server_t *self, client_t *c)
-{
-    if (c->nparks == 0 && c->ndeliveries == 0 && !c->pinned) {
-        heap_cancel(self->heap, &c->expiry);
-        client_table_remove(self->ctable, &c);
-    }
-}
-
-/* The receiver at RID got a value: it stays the channel's until acked. */
+/* The receiver at RID (C if known) got DELIVERY, 0 for none: it stays
+   the channel's until C acknowledges it. */
 static void
 s_delivered(server_t *self, client_t *c, const goro_rid_t *rid,
             uint64_t delivery)
@@ -66,49 +37,8 @@ s_delivered(server_t *self, client_t *c, const goro_rid_t *rid,
     if (!delivery)
         return;
     if (!c)
-        c = s_client_hold(self, rid);
-    client_delivery_add(c, delivery);
-}
-
-static void
-s_parked_link(server_t *self, parked_t *p, const goro_rid_t *rid)
-{
-    client_t *c = s_client_hold(self, rid);
-    p->client = c;
-    p->prev = NULL;
-    p->next = c->parks;
-    if (p->next)
-        p->next->prev = p;
-    c->parks = p;
-    c->nparks++;
-}
-
-/* Frees P once its operation fired or was withdrawn, and forgets its
-   client when nothing of it is parked any more. */
-static void
-s_parked_free(server_t *self, parked_t *p)
-{
-    heap_cancel(self->heap, &p->deadline);
-    client_t *c = p->client;
-    if (c) {
-        if (p->prev)
-            p->prev->next = p->next;
-        else
-            c->parks = p->next;
-        if (p->next)
-            p->next->prev = p->prev;
-        c->nparks--;
-        s_client_release(self, c);
-    }
-    else {
-        if (p->prev)
-            p->prev->next = p->next;
-        else if (self->own_parks == p)
-            self->own_parks = p->next;
-        if (p->next)
-            p->next->prev = p->prev;
-    }
-    free(p);
+        c = client_table_hold(self->ctable, rid, goro_now());
+    chan_delivery_hold(self->tables.chans, delivery, &c->deliveries);
 }
 
 /* The answer to a channel operation, parked or not. */
@@ -147,11 +77,11 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
     goro_msg_destroy(&msg);
 }
 
-void
-server_chan_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
+/* The parked P fired with RESULT (whose data goes to the answer). */
+static void
+s_park_fired(server_t *self, park_t *p, chan_result_t *result)
 {
-    server_t *self = arg;
-    parked_t *p = chan_park_owner(park);
+    p->chan = NULL;                     /* the table freed it */
     if (p->cmd) {
         s_delivered(self, p->client, &p->rid, result->delivery);
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
@@ -163,27 +93,31 @@ server_chan_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
         if (job)
             job_table_result_sent(self->tables.jobs, job);
     }
-    free(result->data);
-    result->data = NULL;
-    free(result->values);
-    result->values = NULL;
-    s_parked_free(self, p);
+    park_table_remove(self->parks, &p);
 }
 
-/* Withdraws the parked P, answering CODE (WHY for people); a batched
-   send says how many of its values went before. */
-void
-server_chan_parked_withdraw(server_t *self, parked_t *p, int code,
-                            const char *why)
+/* Answers what fired in a table call, now that the call has returned,
+   and empties FIRED. */
+static void
+s_answer_fired(server_t *self, chan_fired_t *fired)
 {
-    size_t sent = chan_park_withdraw(self->tables.chans, &p->park);
-    if (p->cmd == GORO_MSG_CHAN_SEND_MANY) {
+    for (size_t i = 0; i < fired->count; i++)
+        s_park_fired(self, fired->fires[i].owner, &fired->fires[i].result);
+    chan_fired_free(fired);
+}
+
+void
+server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
+                          const char *why)
+{
+    size_t sent = chan_park_withdraw(self->tables.chans, &p->chan);
+    if (tell && p->cmd == GORO_MSG_CHAN_SEND_MANY) {
         chan_result_t result = {.code = code, .count = sent};
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result);
     }
-    else
+    else if (tell && p->cmd)
         server_reply_error(self, &p->rid, p->reqid, code, "%s", why);
-    s_parked_free(self, p);
+    park_table_remove(self->parks, &p);
 }
 
 /* Hands MSG's operation to the channel table, P owning the park. A
@@ -191,7 +125,8 @@ server_chan_parked_withdraw(server_t *self, parked_t *p, int code,
    value may be, and at most the values a frame may list. */
 static int
 s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
-           size_t ncases, parked_t *p, chan_result_t *result)
+           size_t ncases, park_t *p, chan_result_t *result,
+           chan_fired_t *fired)
 {
     bool may_park = msg->timeout != 0;
     switch (msg->cmd) {
@@ -199,17 +134,18 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
             size_t nvalues = msg->nvalues;
             msg->nvalues = 0;
             return chan_send_many(self->tables.chans, msg->name, &msg->values,
-                                  nvalues, may_park, p, &p->park, result);
+                                  nvalues, may_park, p, &p->chan, result,
+                                  fired);
         }
         case GORO_MSG_CHAN_RECV_MANY:
             return chan_recv_many(self->tables.chans, msg->name,
                                   msg->count < GORO_MSG_LIST_MAX
                                   ? msg->count : GORO_MSG_LIST_MAX,
                                   self->cfg->max_message, may_park, p,
-                                  &p->park, result);
+                                  &p->chan, result, fired);
         default:
             return chan_select(self->tables.chans, cases, ncases, may_park, p,
-                               &p->park, result);
+                               &p->chan, result, fired);
     }
 }
 
@@ -219,20 +155,16 @@ static void
 s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
           chan_case_t *cases, size_t ncases)
 {
-    parked_t *p = goro_zalloc(sizeof *p);
-    p->rid = *rid;
-    p->reqid = msg->reqid;
-    p->cmd = msg->cmd;
-    heap_node_init(&p->deadline, DL_PARK);
+    park_t *p = park_new(rid, msg->reqid, msg->cmd);
     chan_result_t result;
-    int rc = s_chan_run(self, msg, cases, ncases, p, &result);
-    if (rc == GORO_OK && p->park) {
-        s_parked_link(self, p, rid);
-        if (msg->timeout > 0)
-            heap_arm(self->heap, &p->deadline, goro_deadline(msg->timeout));
+    chan_fired_t fired = {0};
+    int rc = s_chan_run(self, msg, cases, ncases, p, &result, &fired);
+    s_answer_fired(self, &fired);
+    if (rc == GORO_OK && p->chan) {
+        park_table_add(self->parks, p, msg->timeout);
         return;
     }
-    free(p);
+    park_destroy(&p);
     if (rc == GORO_OK) {
         s_delivered(self, NULL, rid, result.delivery);
         s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
@@ -334,7 +266,9 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                                "not valid", (long long) msg->number);
     }
     else {
-        rc = chan_close(self->tables.chans, msg->name);
+        chan_fired_t fired = {0};
+        rc = chan_close(self->tables.chans, msg->name, &fired);
+        s_answer_fired(self, &fired);
         if (rc == GORO_ENOTFOUND)
             server_reply_error(self, rid, msg->reqid, rc, "no channel %s",
                                msg->name);
@@ -354,26 +288,24 @@ void
 server_chan_send_result(server_t *self, job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
-    parked_t *p = goro_zalloc(sizeof *p);
+    park_t *p = park_new(NULL, 0, 0);
     p->job_id = job->id;
-    heap_node_init(&p->deadline, DL_PARK);
     chan_case_t one = {
         .op = GORO_CASE_SEND, .chan = extra->chan,
         .data = goro_memdup(extra->out, extra->out_size),
         .size = extra->out_size,
     };
     chan_result_t result;
-    int rc = chan_select(self->tables.chans, &one, 1, true, p, &p->park,
-                         &result);
+    chan_fired_t fired = {0};
+    int rc = chan_select(self->tables.chans, &one, 1, true, p, &p->chan,
+                         &result, &fired);
+    s_answer_fired(self, &fired);
     free(one.data);
-    if (rc == GORO_OK && p->park) {
-        p->next = self->own_parks;
-        if (p->next)
-            p->next->prev = p;
-        self->own_parks = p;
+    if (rc == GORO_OK && p->chan) {
+        park_table_add(self->parks, p, 0);
         return;
     }
-    free(p);
+    park_destroy(&p);
     job_table_result_sent(self->tables.jobs, job);
     if (rc != GORO_OK || result.code != GORO_OK) {
         self->results_dropped++;
@@ -383,32 +315,12 @@ server_chan_send_result(server_t *self, job_t *job)
     }
 }
 
-/* Withdraws everything client C parked (telling it so when TELL), then
-   puts the values it had not acknowledged back in their channels, and
-   forgets C. The parks go first, so that no value goes back to C. */
 void
-server_chan_client_withdraw(server_t *self, client_t *c, bool tell)
+server_chan_client_return(server_t *self, client_t *c)
 {
-    c->pinned = true;
-    while (c->parks) {
-        parked_t *p = c->parks;
-        if (tell)
-            server_chan_parked_withdraw(self, p, GORO_EUNAVAILABLE,
-                                        "gorod stopped");
-        else {
-            chan_park_withdraw(self->tables.chans, &p->park);
-            s_parked_free(self, p);
-        }
-    }
-    uint64_t *ids = c->deliveries;
-    size_t count = c->ndeliveries;
-    c->deliveries = NULL;
-    c->ndeliveries = c->alloc = 0;
-    for (size_t i = 0; i < count; i++)
-        chan_return(self->tables.chans, ids[i]);
-    free(ids);
-    c->pinned = false;
-    s_client_release(self, c);
+    chan_fired_t fired = {0};
+    chan_return(self->tables.chans, &c->deliveries, &fired);
+    s_answer_fired(self, &fired);
 }
 
 void
@@ -416,37 +328,6 @@ server_chan_on_ack(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
 {
     client_t *c = client_table_lookup(self->ctable, rid);
     /* Only the receiver of a value may acknowledge it. */
-    if (!c || !client_delivery_remove(c, msg->id))
-        return;
-    chan_ack(self->tables.chans, msg->id);
-    s_client_release(self, c);
-}
-
-void
-server_chan_client_gone(server_t *self, client_t *c)
-{
-    int64_t due = c->last_seen + s_client_liveness_ms(self);
-    if (goro_now() < due) {
-        heap_arm(self->heap, &c->expiry, due);
-        return;
-    }
-    log_debug("client silent: %zu parked operation(s) withdrawn, %zu "
-              "unacknowledged value(s) put back", c->nparks,
-              c->ndeliveries);
-    server_chan_client_withdraw(self, c, false);
-}
-
-/* Everything parked is dropped (our own sends) or withdrawn (clients',
-   told so while the clients socket is there), before the tables go. */
-void
-server_chan_withdraw_all(server_t *self)
-{
-    while (self->own_parks) {
-        parked_t *p = self->own_parks;
-        chan_park_withdraw(self->tables.chans, &p->park);
-        s_parked_free(self, p);
-    }
-    client_t *c;
-    while (self->ctable && (c = client_table_first(self->ctable)))
-        server_chan_client_withdraw(self, c, self->clients != NULL);
+    if (c && chan_ack(self->tables.chans, msg->id, &c->deliveries) == GORO_OK)
+        client_table_release(self->ctable, &c);
 }

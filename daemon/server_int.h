@@ -1,11 +1,12 @@
 /*  server_int - what the pieces of the server share: struct server, the
-    kinds of deadline in its heap, a parked channel operation, and the
-    functions one piece calls in another. Only server*.c and reply.c
-    include it; the replies every piece sends are in reply.h.
+    kinds of deadline in its heap, and the functions one piece calls in
+    another. Only server*.c and reply.c include it; the replies every
+    piece sends are in reply.h.
 
     server.c has the loop and routes each message and each deadline to
     the piece of its concept: server_jobs.c, server_workers.c,
-    server_chan.c, server_wg.c, server_journal.c. They all run on the
+    server_chan.c, server_wg.c, server_park.c (what every parked request
+    has in common), server_journal.c. They all run on the
     loop's thread, which owns all daemon state, and change state only
     through the tables' mutators, which journal.
 */
@@ -20,6 +21,7 @@
 #include "heap.h"
 #include "monitor.h"
 #include "outbox.h"
+#include "park.h"
 #include "tables.h"
 #include "wg.h"
 #include "goro_msg.h"
@@ -33,28 +35,10 @@
 enum {
     DL_JOB = 1,                 /* job: run timeout, or result ttl */
     DL_WORKER,                  /* worker: silence check */
-    DL_WAITER,                  /* parked request */
     DL_POOL,                    /* pool slot restart */
     DL_TICK,                    /* our heartbeat to workers */
-    DL_PARK,                    /* parked channel operation */
-    DL_CLIENT,                  /* parked client: silence check */
-    DL_WG_WAITER                /* parked WG_WAIT */
-};
-
-/* A channel operation parked in the channel table, and who to answer
-   when it fires. Operations the daemon itself makes (a job's result sent
-   on its result channel) have no client and no deadline. */
-typedef struct parked parked_t;
-struct parked {
-    goro_rid_t rid;
-    uint64_t reqid;
-    int cmd;                    /* CHAN_SEND, CHAN_RECV, SELECT or a
-                                   batch; 0: ours */
-    uint64_t job_id;            /* ours: the job whose result this is */
-    chan_park_t *park;
-    heap_node_t deadline;
-    client_t *client;           /* NULL for our own sends */
-    parked_t *prev, *next;      /* in the client's list */
+    DL_PARK,                    /* parked request (park.h) */
+    DL_CLIENT                   /* tracked client: silence check */
 };
 
 #define SERVER_BATCH 256        /* messages per socket per loop turn, so
@@ -75,6 +59,7 @@ struct server {
     sched_t *sched;
     worker_table_t *wtable;
     client_table_t *ctable;
+    park_table_t *parks;        /* every parked request */
     journal_t *journal;
     outbox_t *outbox;           /* this turn's messages, sent after the
                                    journal has the turn's records */
@@ -94,7 +79,6 @@ struct server {
     uint64_t requests, malformed;
     uint64_t undelivered;       /* replies to peers that were gone */
     uint64_t results_dropped;   /* job results for a closed channel */
-    parked_t *own_parks;        /* our own parked result sends */
 };
 
 /* ---- server_jobs.c: jobs, dispatch, job requests ---- */
@@ -114,8 +98,8 @@ void server_job_dispatch_fn(server_t *self, const char *fn);
 /* SUBMIT, STATUS, WAIT, CANCEL and RETRY. */
 void server_job_on_msg(server_t *self, const goro_rid_t *rid,
                        goro_msg_t *msg);
-/* DL_WAITER: a parked WAIT (or waiting SUBMIT) ran out. */
-void server_job_on_waiter_deadline(server_t *self, waiter_t *w);
+/* A parked WAIT (or waiting SUBMIT) P ran out. */
+void server_job_on_park_deadline(server_t *self, park_t *p);
 
 /* ---- server_workers.c ---- */
 
@@ -127,11 +111,8 @@ void server_worker_check(server_t *self, worker_t *w);
    of pool process PID, named NAME, is lost now, not at its silence. */
 void server_worker_exited(void *arg, pid_t pid, const char *name);
 
-/* ---- server_chan.c: channel operations and the clients they park ---- */
+/* ---- server_chan.c: channel operations and what they deliver ---- */
 
-/* The channel table's fire callback (chan_fire_fn). */
-void server_chan_on_fire(void *arg, chan_park_t *park,
-                         chan_result_t *result);
 /* CHAN_SEND, CHAN_RECV, their batches and SELECT. */
 void server_chan_on_msg(server_t *self, const goro_rid_t *rid,
                         goro_msg_t *msg);
@@ -140,26 +121,39 @@ void server_chan_on_admin(server_t *self, const goro_rid_t *rid,
                           goro_msg_t *msg);
 void server_chan_on_ack(server_t *self, const goro_rid_t *rid,
                         const goro_msg_t *msg);
-void server_chan_parked_withdraw(server_t *self, parked_t *p, int code,
-                                 const char *why);
+/* Withdraws the parked channel operation P, answering CODE (WHY for
+   people) if TELL; a batched send says how many of its values went. */
+void server_chan_park_withdraw(server_t *self, park_t *p, bool tell,
+                               int code, const char *why);
 void server_chan_send_result(server_t *self, job_t *job);
-void server_chan_client_withdraw(server_t *self, client_t *c, bool tell);
-/* DL_CLIENT: the client is forgotten if silent, else re-armed. */
-void server_chan_client_gone(server_t *self, client_t *c);
-void server_chan_withdraw_all(server_t *self);
+/* The receiver C vanished: what it had not acknowledged goes back. */
+void server_chan_client_return(server_t *self, client_t *c);
 
 /* ---- server_wg.c ---- */
 
 /* WG_ADD, WG_WAIT and WG_STATUS. */
 void server_wg_on_msg(server_t *self, const goro_rid_t *rid,
                       goro_msg_t *msg);
-/* DL_WG_WAITER: a parked WG_WAIT ran out. */
-void server_wg_on_deadline(server_t *self, waiter_t *w);
+/* A parked WG_WAIT P ran out. */
+void server_wg_on_park_deadline(server_t *self, park_t *p);
 void server_wg_job_done(server_t *self, job_t *job);
+
+/* ---- server_park.c: what every parked request has in common ---- */
+
+/* DL_PARK: P's deadline passed; it is answered by its concept. */
+void server_park_expire(server_t *self, park_t *p);
+/* Withdraws every park of client C (answering "gorod stopped" if TELL)
+   and gives back what it had not acknowledged, then forgets C. */
+void server_park_client_withdraw(server_t *self, client_t *c, bool tell);
+/* DL_CLIENT: C is withdrawn if silent, else its check re-armed. */
+void server_park_client_check(server_t *self, client_t *c);
+/* At shutdown: every park answered (clients', while the clients socket
+   is there) or dropped (ours). */
+void server_park_withdraw_all(server_t *self);
 
 /* ---- server_journal.c: recovery, the commit, compaction ---- */
 
-/* Makes the empty tables, their channels firing into the server. */
+/* Makes the empty tables. */
 void server_tables_init(server_t *self);
 
 /* Replays self->journal, which server_new opened, into the tables. */

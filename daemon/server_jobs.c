@@ -20,8 +20,8 @@
 #include "job_links.h"
 #include "list.h"
 #include "log.h"
+#include "park.h"
 #include "sched.h"
-#include "waiter.h"
 #include "wg.h"
 #include "worker.h"
 #include "goro_msg.h"
@@ -78,12 +78,10 @@ server_job_ended(server_t *self, job_t *job)
 {
     server_job_keep_result(self, job, self->cfg->result_ttl_ms);
     const job_extra_t *extra = job_extra(job);
-    list_node_t *node;
-    while ((node = list_pop_front(&job_links_ensure(job)->waiters))) {
-        waiter_t *w = LIST_ITEM(node, waiter_t, on_target);
-        heap_cancel(self->heap, &w->deadline);
-        s_reply_job(self, &w->rid, w->reqid, job);
-        waiter_destroy(&w);
+    park_t *p;
+    while ((p = park_first(&job_links_ensure(job)->waiters))) {
+        s_reply_job(self, &p->rid, p->reqid, job);
+        park_table_remove(self->parks, &p);
     }
     if (extra->wg)
         server_wg_job_done(self, job);
@@ -228,6 +226,18 @@ s_exec_policy(server_t *self, const goro_msg_t *msg, char *why, size_t size)
     return GORO_EDENIED;
 }
 
+/* Parks the request MSG of RID until JOB ends, TIMEOUT_MS at most (-1:
+   no limit). */
+static park_t *
+s_park_on_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg,
+              job_t *job, int64_t timeout_ms)
+{
+    park_t *p = park_new(rid, msg->reqid, msg->cmd);
+    park_wait_on(p, job, &job_links_ensure(job)->waiters);
+    park_table_add(self->parks, p, timeout_ms);
+    return p;
+}
+
 /* A SUBMIT is answered with the job's id at once, or, if it asks to wait
    (Gearman's `do`: one round trip instead of submit then wait), with the
    JOB when it ends, or as it is when the wait runs out. */
@@ -240,11 +250,8 @@ s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     else if (job_state_ended(job->state))
         s_reply_job(self, rid, msg->reqid, job);
     else {
-        waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
-        w->job_at_deadline = true;
-        list_push_back(&job_links_ensure(job)->waiters, &w->on_target);
-        if (msg->number > 0)
-            heap_arm(self->heap, &w->deadline, goro_deadline(msg->number));
+        park_t *p = s_park_on_job(self, rid, msg, job, msg->number);
+        p->job_at_deadline = true;
     }
 }
 
@@ -343,26 +350,21 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         server_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
                            "job %llu has not ended",
                            (unsigned long long) job->id);
-    else {
-        waiter_t *w = waiter_new(rid, msg->reqid, DL_WAITER, job);
-        list_push_back(&job_links_ensure(job)->waiters, &w->on_target);
-        if (msg->timeout > 0)
-            heap_arm(self->heap, &w->deadline, goro_deadline(msg->timeout));
-    }
+    else
+        s_park_on_job(self, rid, msg, job, msg->timeout);
 }
 
 void
-server_job_on_waiter_deadline(server_t *self, waiter_t *w)
+server_job_on_park_deadline(server_t *self, park_t *p)
 {
-    job_t *job = w->target;
-    list_remove(&job_links_ensure(job)->waiters, &w->on_target);
-    if (w->job_at_deadline)
-        s_reply_job(self, &w->rid, w->reqid, job);
+    job_t *job = p->target;
+    if (p->job_at_deadline)
+        s_reply_job(self, &p->rid, p->reqid, job);
     else
-        server_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+        server_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
                            "job %llu has not ended",
                            (unsigned long long) job->id);
-    waiter_destroy(&w);
+    park_table_remove(self->parks, &p);
 }
 
 static void

@@ -91,7 +91,7 @@ s_settle(server_t *self)
 void
 server_tables_init(server_t *self)
 {
-    tables_init(&self->tables, server_chan_on_fire, self,
+    tables_init(&self->tables,
                 (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
 }
 

@@ -7,10 +7,9 @@
 */
 #include "server_int.h"
 #include "reply.h"
-#include "heap.h"
 #include "job.h"
 #include "log.h"
-#include "waiter.h"
+#include "park.h"
 #include "wg.h"
 #include "goro_msg.h"
 #include "goro_util.h"
@@ -21,12 +20,10 @@ s_wg_release(server_t *self, wg_t *wg)
 {
     if (wg->info.counter != 0)
         return;
-    while (wg->waiters) {
-        waiter_t *w = wg->waiters;
-        waiter_list_remove(&wg->waiters, w);
-        heap_cancel(self->heap, &w->deadline);
-        server_reply_ok(self, &w->rid, w->reqid, 0);
-        waiter_destroy(&w);
+    park_t *p;
+    while ((p = park_first(&wg->waiters))) {
+        server_reply_ok(self, &p->rid, p->reqid, 0);
+        park_table_remove(self->parks, &p);
     }
 }
 
@@ -63,10 +60,9 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                                "waitgroup %s is at %lld", msg->name,
                                (long long) wg->info.counter);
         else {
-            waiter_t *w = waiter_new(rid, msg->reqid, DL_WG_WAITER, wg);
-            waiter_list_push(&wg->waiters, w);
-            if (msg->timeout > 0)
-                heap_arm(self->heap, &w->deadline, goro_deadline(msg->timeout));
+            park_t *p = park_new(rid, msg->reqid, msg->cmd);
+            park_wait_on(p, wg, &wg->waiters);
+            park_table_add(self->parks, p, msg->timeout);
         }
     }
     else {
@@ -85,14 +81,13 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 }
 
 void
-server_wg_on_deadline(server_t *self, waiter_t *w)
+server_wg_on_park_deadline(server_t *self, park_t *p)
 {
-    wg_t *wg = w->target;
-    waiter_list_remove(&wg->waiters, w);
-    server_reply_error(self, &w->rid, w->reqid, GORO_ETIMEDOUT,
+    wg_t *wg = p->target;
+    server_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
                        "waitgroup %s is at %lld", wg->name,
                        (long long) wg->info.counter);
-    waiter_destroy(&w);
+    park_table_remove(self->parks, &p);
 }
 
 /* A job's end is its Done(), exactly once: server_job_ended runs once per

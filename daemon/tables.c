@@ -6,10 +6,10 @@
 #include "goro_defs.h"
 
 void
-tables_init(tables_t *self, chan_fire_fn *fire, void *arg, uint64_t seed)
+tables_init(tables_t *self, uint64_t seed)
 {
     self->jobs = job_table_new();
-    self->chans = chan_table_new(fire, arg, seed);
+    self->chans = chan_table_new(seed);
     self->wgs = wg_table_new();
 }
 

@@ -22,9 +22,8 @@ typedef struct {
     wg_table_t *wgs;
 } tables_t;
 
-/* Makes the three, empty; FIRE, ARG and SEED go to chan_table_new(). */
-void tables_init(tables_t *self, chan_fire_fn *fire, void *arg,
-                 uint64_t seed);
+/* Makes the three, empty; SEED goes to chan_table_new(). */
+void tables_init(tables_t *self, uint64_t seed);
 /* Frees what tables_init() made (any of it may be NULL). */
 void tables_fini(tables_t *self);
 

@@ -16,7 +16,7 @@ typedef struct job_links job_links_t;
 typedef struct sched sched_t;
 typedef struct worker worker_t;
 typedef struct worker_table worker_table_t;
-typedef struct waiter waiter_t;
+typedef struct park park_t;
 typedef struct pool pool_t;
 typedef struct journal journal_t;
 typedef struct server server_t;

@@ -3,13 +3,14 @@
     the counter was last zero, jobs succeeded and failed).
 
     A name never used reads as a zero counter, as Go's zero WaitGroup
-    does. Waiters are parked requests (waiter_t) that the server answers
+    does. Waiters are parked requests (park.h) that the server answers
     when the counter reaches zero.
 */
 #ifndef WG_H_INCLUDED
 #define WG_H_INCLUDED
 
 #include "types.h"
+#include "list.h"
 #include "goro_defs.h"
 #include "goro_msg.h"
 
@@ -21,7 +22,9 @@ typedef struct wg wg_t;
 struct wg {
     char *name;
     goro_wg_info_t info;
-    waiter_t *waiters;          /* WG_WAITs until the counter is zero */
+    list_t waiters;             /* park_t by their target node, WG_WAITs
+                                   until the counter is zero; park.c
+                                   links and unlinks them */
 };
 
 /* Caller owns the result. */

@@ -63,32 +63,22 @@ static char s_path[PATH_MAX];
 
 /* ---- the tables, as the server holds them -------------------------- */
 
+/* Nothing parks in replay, so nothing fires: chan_table_replay asserts
+   it. */
 typedef struct {
     tables_t tables;
-    size_t fired;               /* must stay 0: nothing parks in replay */
 } state_t;
-
-static void
-s_fire(void *arg, chan_park_t *park, chan_result_t *result)
-{
-    state_t *t = arg;
-    (void) park;
-    free(result->data);
-    result->data = NULL;
-    t->fired++;
-}
 
 static void
 s_state_new(state_t *t)
 {
     memset(t, 0, sizeof *t);
-    tables_init(&t->tables, s_fire, t, 1);
+    tables_init(&t->tables, 1);
 }
 
 static void
 s_state_destroy(state_t *t)
 {
-    FUZZ_CHECK(t->fired == 0);
     tables_fini(&t->tables);
 }
 

@@ -137,14 +137,6 @@ s_codec(void)
 
 /* ---- journal ---------------------------------------------------------- */
 
-static void
-s_fire(void *arg, chan_park_t *park, chan_result_t *result)
-{
-    (void) arg;
-    (void) park;
-    free(result->data);
-}
-
 static job_t *
 s_submit(tables_t *t, const char *fn, const char *data, const char *key,
          const char *wg, const char *chan, int max_attempts)
@@ -173,8 +165,11 @@ s_send(tables_t *t, const char *chan, const char *value)
     chan_case_t one = {GORO_CASE_SEND, chan,
                        goro_memdup(value, strlen(value)), strlen(value)};
     chan_result_t result;
-    if (chan_select(t->chans, &one, 1, false, NULL, NULL, &result)
-        != GORO_OK) {
+    chan_fired_t fired = {0};
+    int rc = chan_select(t->chans, &one, 1, false, NULL, NULL, &result,
+                         &fired);
+    chan_fired_free(&fired);
+    if (rc != GORO_OK) {
         fprintf(stderr, "gen_corpus: send on %s\n", chan);
         exit(1);
     }
@@ -186,13 +181,16 @@ s_recv_ack(tables_t *t, const char *chan)
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_result_t result;
-    if (chan_select(t->chans, &one, 1, false, NULL, NULL, &result)
-        != GORO_OK || result.closed) {
+    chan_fired_t fired = {0};
+    int rc = chan_select(t->chans, &one, 1, false, NULL, NULL, &result,
+                         &fired);
+    chan_fired_free(&fired);
+    if (rc != GORO_OK || result.closed) {
         fprintf(stderr, "gen_corpus: recv on %s\n", chan);
         exit(1);
     }
     free(result.data);
-    chan_ack(t->chans, result.delivery);
+    chan_ack(t->chans, result.delivery, NULL);
 }
 
 /* Jobs in every state, channels with buffers, waitgroups: each mutator
@@ -236,7 +234,9 @@ s_populate(tables_t *t, journal_t *journal)
     s_recv_ack(t, "c1");
     chan_make(t->chans, "closed", 2);
     s_send(t, "closed", "a");
-    chan_close(t->chans, "closed");
+    chan_fired_t fired = {0};
+    chan_close(t->chans, "closed", &fired);
+    chan_fired_free(&fired);
     chan_make(t->chans, "unbuffered", 0);
     journal_flush(journal, goro_now());
 
@@ -314,7 +314,7 @@ s_journal(void)
         exit(1);
     }
     tables_t t;
-    tables_init(&t, s_fire, NULL, 1);
+    tables_init(&t, 1);
     tables_set_journal(&t, journal);
     s_populate(&t, journal);
     journal_flush(journal, goro_now());

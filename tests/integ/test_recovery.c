@@ -942,7 +942,9 @@ test_channels_survive(void **state)
 static void
 test_receiver_killed_mid_handoff(void **state)
 {
-    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    /* T_CALM: the 3 s client liveness the wait below allows for (the
+       harness's heartbeat gives 10 s, as long as the wait itself). */
+    harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS T_NO_POOL);
     goro_t *client = harness_client(h);
     assert_int_equal(goro_chan_make(client, "hand", 5), GORO_OK);
     for (int round = 0; round < 2; round++) {

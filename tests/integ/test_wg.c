@@ -35,6 +35,8 @@
 
 #define T_NO_POOL "pools: []\n"
 #define T_POOL(n) "pools:\n  - name: default\n    processes: " #n "\n"
+/* A silent client is gone after liveness x max(interval, 1 s): 3 s. */
+#define T_LIVENESS_3S "pools: []\nheartbeat: { interval: 100ms, liveness: 3 }\n"
 #define T_WAITERS 5
 #define T_RATE_CALLS 20000
 
@@ -65,8 +67,21 @@ s_child_wait(goro_t *client, int argc, char **argv)
     return info.counter == 0 ? 0 : 111;
 }
 
+/* jobwait ID: waits for job ID to end, with no limit. */
+static int
+s_child_job_wait(goro_t *client, int argc, char **argv)
+{
+    if (argc < 1)
+        return 101;
+    goro_job_t *job = NULL;
+    int rc = goro_job_wait(client, strtoull(argv[0], NULL, 10), -1, &job);
+    goro_job_destroy(&job);
+    return rc;
+}
+
 static const harness_role_t s_roles[] = {
     {"wait", s_child_wait},
+    {"jobwait", s_child_job_wait},
     {NULL, NULL},
 };
 
@@ -337,6 +352,45 @@ test_many_waiters(void **state)
     s_expect(client, "many", 0, 1, 1, 0, 0);
 }
 
+/* A process parked in a WG_WAIT and one parked in a job's WAIT are
+   SIGKILLed: once gorod has found them silent, both parks are withdrawn
+   as a dead client's channel operations are, and when the group reaches
+   zero and the job ends, nothing is answered to the dead (stats:
+   undelivered). The living are still answered. */
+static void
+test_dead_waiters_withdrawn(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_LIVENESS_3S));
+    assert_int_equal(goro_wg_add(client, "dead", 1), GORO_OK);
+    goro_opts_t opts = GORO_OPTS_INIT;
+    uint64_t id = 0;
+    assert_int_equal(goro_go(client, "nowhere", "x", 1, &opts, &id), GORO_OK);
+    char id_text[32];
+    snprintf(id_text, sizeof id_text, "%llu", (unsigned long long) id);
+    pid_t wg_waiter = harness_spawn_role(H, "wait", "dead", "-1",
+                                         harness_path(H, "dead.ready"), NULL);
+    pid_t job_waiter = harness_spawn_role(H, "jobwait", id_text, NULL);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    while (harness_stat(H, "parked_clients") != 2 && harness_nap(until)) {}
+    assert_int_equal(harness_stat(H, "parked_clients"), 2);
+    assert_int_equal(harness_signal(H, wg_waiter, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    assert_int_equal(harness_signal(H, job_waiter, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+
+    until = harness_now() + HARNESS_WAIT_MS;
+    while (harness_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
+    assert_int_equal(harness_stat(H, "parked_clients"), 0);
+    assert_int_equal(goro_wg_done(client, "dead"), GORO_OK);
+    assert_int_equal(goro_job_cancel(client, id), GORO_OK);
+    assert_int_equal(harness_stat(H, "undelivered"), 0);
+    goro_job_t *job = NULL;
+    assert_int_equal(goro_job_wait(client, id, 0, &job), GORO_OK);
+    assert_int_equal(goro_job_state(job), GORO_JOB_CANCELLED);
+    goro_job_destroy(&job);
+    assert_int_equal(goro_wg_wait(client, "dead", 0), GORO_OK);
+}
+
 /* A wait that times out says so, from the library and the CLI (124). */
 static void
 test_wait_timeout(void **state)
@@ -589,6 +643,7 @@ main(int argc, char **argv)
         HARNESS_TEST(test_failing_jobs_done),
         HARNESS_TEST(test_retried_job_done_once),
         HARNESS_TEST(test_many_waiters),
+        HARNESS_TEST(test_dead_waiters_withdrawn),
         HARNESS_TEST(test_wait_timeout),
         HARNESS_TEST(test_negative_refused),
         HARNESS_TEST(test_add_int64_min_refused),

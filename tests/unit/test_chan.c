@@ -8,9 +8,10 @@
     report how many values of a batch went, and a batch given back returns
     to the head in order.
 
-    The fire callback records every parked operation that fires (its
-    owner, case, code, closed flag and a copy of the value), so each test
-    says exactly which parks fired and with what. Parked counts come from
+    What each table call makes fire is recorded once the call returns, as
+    the server answers it (its owner, case, code, closed flag and a copy
+    of the value), so each test says exactly which parks fired and with
+    what. Parked counts come from
     chan_table_each, as `goro stats` sees them.
 */
 #include <setjmp.h>
@@ -34,7 +35,7 @@
 #define T_SCALE 100000
 
 /* ------------------------------------------------------------------ */
-/*  The recording fire callback                                       */
+/*  Recording what fired                                              */
 /* ------------------------------------------------------------------ */
 
 typedef struct {
@@ -50,7 +51,8 @@ typedef struct {
 
 typedef struct {
     chan_table_t *table;
-    fired_t *fired;
+    chan_fired_t pending;       /* the current call's */
+    fired_t *fired;             /* all recorded since the last clear */
     size_t nfired, cap;
 } fixture_t;
 
@@ -72,38 +74,53 @@ s_joined(const goro_msg_value_t *values, size_t count)
     return text;
 }
 
-static void
-s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
+/* Records what the table call that returned RC made fire, as the server
+   would answer it, and returns RC. */
+static int
+s_record(fixture_t *fx, int rc)
 {
-    fixture_t *fx = arg;
-    if (fx->nfired == fx->cap) {
-        fx->cap = fx->cap ? fx->cap * 2 : 16;
-        fx->fired = realloc(fx->fired, fx->cap * sizeof *fx->fired);
-        assert_non_null(fx->fired);
+    for (size_t i = 0; i < fx->pending.count; i++) {
+        if (fx->nfired == fx->cap) {
+            fx->cap = fx->cap ? fx->cap * 2 : 16;
+            fx->fired = realloc(fx->fired, fx->cap * sizeof *fx->fired);
+            assert_non_null(fx->fired);
+        }
+        const chan_result_t *result = &fx->pending.fires[i].result;
+        fired_t *f = &fx->fired[fx->nfired++];
+        f->owner = fx->pending.fires[i].owner;
+        f->index = result->index;
+        f->code = result->code;
+        f->closed = result->closed;
+        f->size = result->size;
+        f->count = result->count;
+        f->data = NULL;
+        if (result->values)
+            f->data = s_joined(result->values, result->count);
+        else if (result->data) {
+            f->data = malloc(result->size + 1);
+            memcpy(f->data, result->data, result->size);
+            f->data[result->size] = '\0';
+        }
+        /* The receiver has it, as libgoro acknowledges at once. */
+        if (result->delivery)
+            assert_int_equal(chan_ack(fx->table, result->delivery, NULL),
+                             GORO_OK);
     }
-    fired_t *f = &fx->fired[fx->nfired++];
-    f->owner = chan_park_owner(park);
-    f->index = result->index;
-    f->code = result->code;
-    f->closed = result->closed;
-    f->size = result->size;
-    f->count = result->count;
-    f->data = NULL;
-    if (result->values) {
-        f->data = s_joined(result->values, result->count);
-        free(result->values);
-        result->values = NULL;
-    }
-    else if (result->data) {
-        f->data = malloc(result->size + 1);
-        memcpy(f->data, result->data, result->size);
-        f->data[result->size] = '\0';
-        free(result->data);     /* the callee takes it */
-        result->data = NULL;
-    }
-    /* The receiver has it, as libgoro acknowledges at once. */
-    if (result->delivery)
-        assert_int_equal(chan_ack(fx->table, result->delivery), GORO_OK);
+    chan_fired_free(&fx->pending);
+    return rc;
+}
+
+/* The receiver of DELIVERY vanished: its values go back (GORO_OK), or
+   GORO_ENOTFOUND if there is no such delivery. */
+static int
+s_return(fixture_t *fx, uint64_t delivery)
+{
+    list_t holder = {0};
+    int rc = chan_delivery_hold(fx->table, delivery, &holder);
+    if (rc == GORO_OK)
+        chan_return(fx->table, &holder, &fx->pending);
+    assert_int_equal(holder.count, 0);
+    return s_record(fx, rc);
 }
 
 static void
@@ -120,7 +137,7 @@ s_setup(void **state)
     fixture_t *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    fx->table = chan_table_new(s_on_fire, fx, T_SEED);
+    fx->table = chan_table_new(T_SEED);
     *state = fx;
     return 0;
 }
@@ -156,8 +173,8 @@ s_send(fixture_t *fx, const char *chan, const char *text, bool may_park,
     chan_result_t local;
     if (!result)
         result = &local;
-    int rc = chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
-                         result);
+    int rc = s_record(fx, chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
+                         result, &fx->pending));
     if (rc == GORO_OK)
         assert_null(one.data);          /* taken, sent or parked */
     else
@@ -175,8 +192,8 @@ s_recv(fixture_t *fx, const char *chan, bool may_park, int owner,
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_park_t *park = NULL;
-    int rc = chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
-                         result);
+    int rc = s_record(fx, chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
+                         result, &fx->pending));
     if (park_out)
         *park_out = park;
     return rc;
@@ -197,7 +214,7 @@ s_expect_recv(fixture_t *fx, const char *chan, const char *text)
     assert_int_equal(result.size, strlen(text));
     assert_memory_equal(result.data, text, result.size);
     free(result.data);
-    assert_int_equal(chan_ack(fx->table, result.delivery), GORO_OK);
+    assert_int_equal(chan_ack(fx->table, result.delivery, NULL), GORO_OK);
 }
 
 /* Sends now (no park) and expects it to complete. */
@@ -443,9 +460,9 @@ test_delivery_ack_and_return(void **state)
     assert_int_equal(chan_table_deliveries(fx->table), 1);
     assert_int_equal(chan_table_bytes(fx->table), 6);   /* still held */
     /* the receiver is gone: "one" is first again */
-    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
-    assert_int_equal(chan_return(fx->table, got.delivery), GORO_ENOTFOUND);
-    assert_int_equal(chan_ack(fx->table, got.delivery), GORO_ENOTFOUND);
+    assert_int_equal(s_return(fx, got.delivery), GORO_OK);
+    assert_int_equal(s_return(fx, got.delivery), GORO_ENOTFOUND);
+    assert_int_equal(chan_ack(fx->table, got.delivery, NULL), GORO_ENOTFOUND);
     s_expect_recv(fx, "d", "one");
     s_expect_recv(fx, "d", "two");
     assert_int_equal(chan_table_bytes(fx->table), 0);
@@ -456,8 +473,8 @@ test_delivery_ack_and_return(void **state)
     assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
     chan_case_t send = {GORO_CASE_SEND, "u", goro_memdup("x", 1), 1};
     chan_result_t sent;
-    assert_int_equal(chan_select(fx->table, &send, 1, true, T_OWNER(1), &park,
-                                 &sent), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, &send, 1, true, T_OWNER(1), &park,
+                                 &sent, &fx->pending)), GORO_OK);
     assert_non_null(park);
     assert_int_equal(s_recv(fx, "u", false, 0, &park, &got), GORO_OK);
     assert_int_equal(fx->nfired, 1);                /* the sender is done */
@@ -466,7 +483,7 @@ test_delivery_ack_and_return(void **state)
     chan_result_t none;
     assert_int_equal(s_recv(fx, "u", true, 2, &waiting, &none), GORO_OK);
     assert_non_null(waiting);
-    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
+    assert_int_equal(s_return(fx, got.delivery), GORO_OK);
     assert_int_equal(fx->nfired, 2);                /* handed on at once */
     assert_ptr_equal(fx->fired[1].owner, T_OWNER(2));
     assert_string_equal(fx->fired[1].data, "x");
@@ -488,7 +505,7 @@ test_return_over_capacity(void **state)
     free(got.data);
     s_expect_send(fx, "o", "b");
     s_park_send(fx, "o", "c", 1);
-    assert_int_equal(chan_return(fx->table, got.delivery), GORO_OK);
+    assert_int_equal(s_return(fx, got.delivery), GORO_OK);
     s_expect_counts(fx, "o", 2, 1, 0);          /* a, b: one over */
 
     s_expect_recv(fx, "o", "a");
@@ -567,7 +584,7 @@ test_close_later_sends_fail(void **state)
         char name[8];
         snprintf(name, sizeof name, "c%zu", c);
         assert_int_equal(chan_make(fx->table, name, caps[c]), GORO_OK);
-        assert_int_equal(chan_close(fx->table, name), GORO_OK);
+        assert_int_equal(s_record(fx, chan_close(fx->table, name, &fx->pending)), GORO_OK);
         chan_park_t *park = NULL;
         chan_result_t result;
         /* fails at once, parking or not, and leaves nothing buffered */
@@ -593,8 +610,8 @@ test_close_fails_parked_senders(void **state)
     s_park_send(fx, "u", "y", 2);
     s_expect_send(fx, "b", "kept");
     s_park_send(fx, "b", "z", 3);
-    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
-    assert_int_equal(chan_close(fx->table, "b"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
     assert_int_equal(fx->nfired, 3);
     s_expect_fired(fx, 0, 1, 0, GORO_ECLOSED, false, NULL);
     s_expect_fired(fx, 1, 2, 0, GORO_ECLOSED, false, NULL);
@@ -615,7 +632,7 @@ test_close_receivers_drain_then_closed(void **state)
     assert_int_equal(chan_make(fx->table, "b", 3), GORO_OK);
     s_expect_send(fx, "b", "1");
     s_expect_send(fx, "b", "2");
-    assert_int_equal(chan_close(fx->table, "b"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
     s_expect_recv(fx, "b", "1");
     s_expect_recv(fx, "b", "2");
     for (int may_park = 0; may_park < 2; may_park++) {
@@ -640,13 +657,13 @@ test_close_releases_parked_receivers(void **state)
     s_park_recv(fx, "u", 1);
     s_park_recv(fx, "b", 2);
     s_park_recv(fx, "u", 3);
-    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
     assert_int_equal(fx->nfired, 2);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, true, NULL);
     s_expect_fired(fx, 1, 3, 0, GORO_OK, true, NULL);
     s_expect_counts(fx, "u", 0, 0, 0);
     s_expect_counts(fx, "b", 0, 0, 1);      /* another channel: untouched */
-    assert_int_equal(chan_close(fx->table, "b"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
     s_expect_fired(fx, 2, 2, 0, GORO_OK, true, NULL);
 }
 
@@ -655,9 +672,9 @@ test_close_twice_and_unknown(void **state)
 {
     fixture_t *fx = *state;
     assert_int_equal(chan_make(fx->table, "c", 1), GORO_OK);
-    assert_int_equal(chan_close(fx->table, "c"), GORO_OK);
-    assert_int_equal(chan_close(fx->table, "c"), GORO_ECLOSED);
-    assert_int_equal(chan_close(fx->table, "nope"), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)), GORO_ECLOSED);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "nope", &fx->pending)), GORO_ENOTFOUND);
     assert_false(chan_exists(fx->table, "nope"));
     /* making a closed channel again with its capacity does not reopen it */
     assert_int_equal(chan_make(fx->table, "c", 1), GORO_OK);
@@ -730,8 +747,8 @@ test_withdraw_leaves_no_trace(void **state)
         {GORO_CASE_SEND, "u2", goro_memdup("sel", 3), 3},
     };
     chan_result_t result;
-    assert_int_equal(chan_select(fx->table, sel, 2, true, T_OWNER(4),
-                                 &parks[3], &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, sel, 2, true, T_OWNER(4),
+                                 &parks[3], &result, &fx->pending)), GORO_OK);
     assert_non_null(parks[3]);
     s_expect_counts(fx, "u", 0, 1, 0);
     s_expect_counts(fx, "full", 1, 1, 0);
@@ -784,8 +801,8 @@ test_destroy_with_parks(void **state)
     };
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(chan_select(fx->table, sel, 2, true, T_OWNER(3), &park,
-                                 &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, sel, 2, true, T_OWNER(3), &park,
+                                 &result, &fx->pending)), GORO_OK);
     assert_non_null(park);
     chan_table_destroy(&fx->table);
     assert_null(fx->table);
@@ -810,8 +827,8 @@ test_select_send_and_receive_cases(void **state)
     };
     chan_result_t result;
     chan_park_t *park = NULL;
-    assert_int_equal(chan_select(fx->table, cases, 2, true, NULL, &park,
-                                 &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_OK);
     assert_null(park);
     assert_int_equal(result.index, 1);
     assert_int_equal(result.code, GORO_OK);
@@ -823,8 +840,8 @@ test_select_send_and_receive_cases(void **state)
     s_expect_send(fx, "in", "got");
     cases[1].data = goro_memdup("again", 5);
     cases[1].size = 5;
-    assert_int_equal(chan_select(fx->table, cases, 2, true, NULL, &park,
-                                 &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_OK);
     assert_null(park);
     assert_int_equal(result.index, 0);
     assert_int_equal(result.size, 3);
@@ -842,8 +859,8 @@ test_select_send_and_receive_cases(void **state)
         {GORO_CASE_RECV, "in", NULL, 0},
         {GORO_CASE_SEND, "u", goro_memdup("late", 4), 4},
     };
-    assert_int_equal(chan_select(fx->table, parked, 2, true, T_OWNER(9),
-                                 &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, parked, 2, true, T_OWNER(9),
+                                 &park, &result, &fx->pending)), GORO_OK);
     assert_non_null(park);
     assert_null(parked[1].data);        /* the park holds it now */
     s_expect_recv(fx, "u", "late");
@@ -885,8 +902,8 @@ test_select_exactly_one_case(void **state)
         }
         chan_park_t *park = NULL;
         chan_result_t result;
-        assert_int_equal(chan_select(fx->table, cases, 2, true, T_OWNER(42),
-                                     &park, &result), GORO_OK);
+        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(42),
+                                     &park, &result, &fx->pending)), GORO_OK);
         assert_non_null(park);
         for (int i = 0; i < 2; i++)
             s_expect_counts(fx, names[i], 0, ops[i] == GORO_CASE_SEND,
@@ -935,12 +952,12 @@ test_select_does_not_match_itself(void **state)
         };
         chan_park_t *park = NULL;
         chan_result_t result;
-        int rc = chan_select(fx->table, cases, 2, false, T_OWNER(1), &park,
-                             &result);
+        int rc = s_record(fx, chan_select(fx->table, cases, 2, false, T_OWNER(1), &park,
+                             &result, &fx->pending));
         assert_int_equal(rc, GORO_ETIMEDOUT);   /* nothing ready */
         assert_non_null(cases[0].data);
-        assert_int_equal(chan_select(fx->table, cases, 2, true, T_OWNER(1),
-                                     &park, &result), GORO_OK);
+        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(1),
+                                     &park, &result, &fx->pending)), GORO_OK);
         assert_non_null(park);                  /* parked, not matched */
         assert_int_equal(fx->nfired, 0);
         s_expect_counts(fx, "u", 0, 1, 1);
@@ -985,8 +1002,8 @@ test_select_errors(void **state)
         {GORO_CASE_RECV, "u", NULL, 0},
         {GORO_CASE_RECV, "nope", NULL, 0},
     };
-    assert_int_equal(chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_ENOTFOUND);
     assert_null(park);
     assert_non_null(cases[0].data);
     s_expect_counts(fx, "b", 0, 0, 0);
@@ -994,14 +1011,14 @@ test_select_errors(void **state)
 
     cases[2].op = 0;                        /* neither send nor receive */
     cases[2].chan = "u";
-    assert_int_equal(chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result), GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_EINVAL);
     cases[2].chan = NULL;
     cases[2].op = GORO_CASE_RECV;
-    assert_int_equal(chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result), GORO_ENOTFOUND);
-    assert_int_equal(chan_select(fx->table, cases, 0, true, NULL, &park,
-                                 &result), GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 0, true, NULL, &park,
+                                 &result, &fx->pending)), GORO_EINVAL);
     free(cases[0].data);
     s_expect_counts(fx, "b", 0, 0, 0);
     s_expect_counts(fx, "u", 0, 0, 0);
@@ -1045,8 +1062,8 @@ test_select_fairness(void **state)
             }
             chan_result_t result;
             chan_park_t *park = NULL;
-            assert_int_equal(chan_select(fx->table, cases, 2, false, NULL,
-                                         &park, &result), GORO_OK);
+            assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, false, NULL,
+                                         &park, &result, &fx->pending)), GORO_OK);
             assert_true(result.index < 2);
             int i = (int) result.index;
             wins[i]++;
@@ -1088,8 +1105,8 @@ test_scale_parked_receivers(void **state)
         chan_case_t one = {GORO_CASE_RECV, name, NULL, 0};
         chan_park_t *park = NULL;
         chan_result_t result;
-        assert_int_equal(chan_select(fx->table, &one, 1, true,
-                                     T_OWNER(i + 1), &park, &result),
+        assert_int_equal(s_record(fx, chan_select(fx->table, &one, 1, true,
+                                     T_OWNER(i + 1), &park, &result, &fx->pending)),
                          GORO_OK);
         assert_non_null(park);
     }
@@ -1102,8 +1119,8 @@ test_scale_parked_receivers(void **state)
                            strlen(text)), strlen(text)};
         chan_park_t *park = NULL;
         chan_result_t result;
-        assert_int_equal(chan_select(fx->table, &one, 1, true, NULL, &park,
-                                     &result), GORO_OK);
+        assert_int_equal(s_record(fx, chan_select(fx->table, &one, 1, true, NULL, &park,
+                                     &result, &fx->pending)), GORO_OK);
         assert_null(park);                  /* completed, did not park */
         assert_int_equal(result.code, GORO_OK);
         size_t n = (size_t) (T_SCALE - 1 - i);
@@ -1136,8 +1153,8 @@ s_send_many(fixture_t *fx, const char *chan, const char *texts,
         values[n].size = len;
         at += len + (at[len] == ',');
     }
-    int rc = chan_send_many(fx->table, chan, &values, n, may_park,
-                            T_OWNER(owner), park_out, result);
+    int rc = s_record(fx, chan_send_many(fx->table, chan, &values, n, may_park,
+                            T_OWNER(owner), park_out, result, &fx->pending));
     assert_null(values);                /* taken whatever happened */
     return rc;
 }
@@ -1150,8 +1167,8 @@ s_expect_recv_many(fixture_t *fx, const char *chan, size_t max,
 {
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(chan_recv_many(fx->table, chan, max, SIZE_MAX, false,
-                                    NULL, &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, chan, max, SIZE_MAX, false,
+                                    NULL, &park, &result, &fx->pending)), GORO_OK);
     assert_null(park);
     assert_false(result.closed);
     assert_non_null(result.values);
@@ -1181,7 +1198,7 @@ test_send_many_fits_then_parks_in_order(void **state)
     assert_int_equal(fx->nfired, 0);
     /* the buffer, then what parked senders hold, in order */
     assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
-                                                           "b,c,d,e,f")),
+                                                           "b,c,d,e,f"), NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 2);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1198,7 +1215,7 @@ test_send_many_fits_then_parks_in_order(void **state)
     assert_int_equal(result.count, 3);
     s_expect_counts(fx, "b", 3, 0, 0);
     assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 2,
-                                                           "x,y")), GORO_OK);
+                                                           "x,y"), NULL), GORO_OK);
     s_expect_recv(fx, "b", "z");
 }
 
@@ -1210,8 +1227,8 @@ test_send_many_to_parked_receivers(void **state)
     s_park_recv(fx, "u", 1);
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(chan_recv_many(fx->table, "u", 2, SIZE_MAX, true,
-                                    T_OWNER(2), &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 2, SIZE_MAX, true,
+                                    T_OWNER(2), &park, &result, &fx->pending)), GORO_OK);
     assert_non_null(park);
     assert_int_equal(s_send_many(fx, "u", "a,b,c,d", true, 3, &park,
                                  &result), GORO_OK);
@@ -1221,7 +1238,7 @@ test_send_many_to_parked_receivers(void **state)
     s_expect_fired(fx, 1, 2, 0, GORO_OK, false, "b,c");
     s_expect_counts(fx, "u", 0, 1, 0);
     /* closed mid-batch: the sender learns how many went */
-    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
     s_expect_fired(fx, 2, 3, 0, GORO_ECLOSED, false, NULL);
     assert_int_equal(fx->fired[2].count, 3);
     assert_int_equal(s_send_many(fx, "u", "e", true, 4, &park, &result),
@@ -1229,8 +1246,8 @@ test_send_many_to_parked_receivers(void **state)
     assert_null(park);
     assert_int_equal(result.code, GORO_ECLOSED);
     assert_int_equal(result.count, 0);
-    assert_int_equal(chan_recv_many(fx->table, "u", 5, SIZE_MAX, true, NULL,
-                                    &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 5, SIZE_MAX, true, NULL,
+                                    &park, &result, &fx->pending)), GORO_OK);
     assert_null(park);
     assert_true(result.closed);
     assert_int_equal(result.count, 0);
@@ -1249,30 +1266,30 @@ test_recv_many_limits_and_return(void **state)
     assert_int_equal(result.code, GORO_OK);
     assert_int_equal(result.count, 5);
     /* at most 5 bytes: the first whatever its size, then what fits */
-    assert_int_equal(chan_recv_many(fx->table, "b", 10, 5, false, NULL,
-                                    &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, 5, false, NULL,
+                                    &park, &result, &fx->pending)), GORO_OK);
     assert_int_equal(result.count, 2);
     free(result.values);
     uint64_t first = result.delivery;
     s_expect_recv(fx, "b", "cc");
     /* the receiver of the first batch vanishes: both values go back to
        the head, in order, ahead of what is still buffered */
-    assert_int_equal(chan_return(fx->table, first), GORO_OK);
+    assert_int_equal(s_return(fx, first), GORO_OK);
     s_expect_counts(fx, "b", 4, 0, 0);
     assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
-                                                           "aa,bb,dd,ee")),
+                                                           "aa,bb,dd,ee"), NULL),
                      GORO_OK);
-    assert_int_equal(chan_ack(fx->table, first), GORO_ENOTFOUND);
+    assert_int_equal(chan_ack(fx->table, first, NULL), GORO_ENOTFOUND);
     assert_int_equal(chan_table_bytes(fx->table), 0);
     /* nothing there: try once fails, a parked batch takes the next send */
-    assert_int_equal(chan_recv_many(fx->table, "b", 10, SIZE_MAX, false,
-                                    NULL, &park, &result), GORO_ETIMEDOUT);
-    assert_int_equal(chan_recv_many(fx->table, "b", 0, SIZE_MAX, true,
-                                    NULL, &park, &result), GORO_EINVAL);
-    assert_int_equal(chan_recv_many(fx->table, "nope", 1, SIZE_MAX, true,
-                                    NULL, &park, &result), GORO_ENOTFOUND);
-    assert_int_equal(chan_recv_many(fx->table, "b", 10, SIZE_MAX, true,
-                                    T_OWNER(7), &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX, false,
+                                    NULL, &park, &result, &fx->pending)), GORO_ETIMEDOUT);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 0, SIZE_MAX, true,
+                                    NULL, &park, &result, &fx->pending)), GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "nope", 1, SIZE_MAX, true,
+                                    NULL, &park, &result, &fx->pending)), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX, true,
+                                    T_OWNER(7), &park, &result, &fx->pending)), GORO_OK);
     assert_non_null(park);
     s_expect_send(fx, "b", "ff");
     s_expect_fired(fx, 0, 7, 0, GORO_OK, false, "ff");
@@ -1311,8 +1328,8 @@ s_park_self_select(fixture_t *fx)
     };
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(chan_select(fx->table, cases, 2, true, T_OWNER(1),
-                                 &park, &result), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(1),
+                                 &park, &result, &fx->pending)), GORO_OK);
     assert_non_null(park);
     s_expect_counts(fx, "u", 0, 1, 1);
 }
@@ -1348,7 +1365,7 @@ test_select_self_pair_every_path(void **state)
     s_fired_clear(fx);
     s_park_self_select(fx);
     assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "u", 10,
-                                                           "self")),
+                                                           "self"), NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1362,7 +1379,7 @@ test_select_self_pair_every_path(void **state)
     free(result.data);
     s_fired_clear(fx);
     s_park_self_select(fx);
-    assert_int_equal(chan_return(fx->table, delivery), GORO_OK);
+    assert_int_equal(s_return(fx, delivery), GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 1, GORO_OK, false, "held");
     s_expect_counts(fx, "u", 0, 0, 0);
@@ -1371,7 +1388,7 @@ test_select_self_pair_every_path(void **state)
        fails */
     s_fired_clear(fx);
     s_park_self_select(fx);
-    assert_int_equal(chan_close(fx->table, "u"), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 1, GORO_OK, true, NULL);
     s_expect_counts(fx, "u", 0, 0, 0);

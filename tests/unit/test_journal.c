@@ -1656,22 +1656,35 @@ typedef struct {
     uint64_t held;              /* a delivery left unacknowledged */
 } state_t;
 
+/* Counts what a table call made fire, and empties FIRED. */
 static void
-s_on_fire(void *arg, chan_park_t *park, chan_result_t *result)
+s_took(state_t *t, chan_fired_t *fired)
 {
-    (void) park;
-    state_t *t = arg;
-    t->fired++;
-    t->fired_delivery = result->delivery;
-    free(result->data);
-    result->data = NULL;
+    for (size_t i = 0; i < fired->count; i++) {
+        t->fired++;
+        t->fired_delivery = fired->fires[i].result.delivery;
+    }
+    chan_fired_free(fired);
+}
+
+/* The receiver of DELIVERY vanished: its values go back. */
+static void
+s_give_back(state_t *t, uint64_t delivery)
+{
+    list_t holder = {0};
+    assert_int_equal(chan_delivery_hold(t->tables.chans, delivery, &holder),
+                     GORO_OK);
+    chan_fired_t fired = {0};
+    chan_return(t->tables.chans, &holder, &fired);
+    s_took(t, &fired);
+    assert_int_equal(holder.count, 0);
 }
 
 static void
 s_state_new(state_t *t)
 {
     memset(t, 0, sizeof *t);
-    tables_init(&t->tables, s_on_fire, t, 42);
+    tables_init(&t->tables, 42);
 }
 
 static job_t *
@@ -1703,8 +1716,10 @@ s_send(state_t *t, const char *chan, const char *value)
                                                          strlen(value)),
                        strlen(value)};
     chan_result_t result;
+    chan_fired_t fired = {0};
     assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
-                                 &result), GORO_OK);
+                                 &result, &fired), GORO_OK);
+    s_took(t, &fired);
     assert_int_equal(result.code, GORO_OK);
     assert_null(one.data);
 }
@@ -1716,12 +1731,16 @@ s_recv(state_t *t, const char *chan, int *rc_out)
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_result_t result;
-    *rc_out = chan_select(t->tables.chans, &one, 1, false, NULL, NULL, &result);
+    chan_fired_t fired = {0};
+    *rc_out = chan_select(t->tables.chans, &one, 1, false, NULL, NULL, &result,
+                          &fired);
+    s_took(t, &fired);
     if (*rc_out != GORO_OK || result.closed)
         return NULL;
     assert_true(result.delivery != 0);
-    assert_int_equal(chan_ack(t->tables.chans, result.delivery), GORO_OK);
-    assert_int_equal(chan_ack(t->tables.chans, result.delivery),
+    assert_int_equal(chan_ack(t->tables.chans, result.delivery, NULL),
+                     GORO_OK);
+    assert_int_equal(chan_ack(t->tables.chans, result.delivery, NULL),
                      GORO_ENOTFOUND);
     char *text = malloc(result.size + 1);
     memcpy(text, result.data, result.size);
@@ -1736,8 +1755,10 @@ s_recv_unacked(state_t *t, const char *chan, const char *expect)
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_result_t result;
+    chan_fired_t fired = {0};
     assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
-                                 &result), GORO_OK);
+                                 &result, &fired), GORO_OK);
+    s_took(t, &fired);
     assert_false(result.closed);
     assert_int_equal(result.size, strlen(expect));
     assert_memory_equal(result.data, expect, result.size);
@@ -1799,24 +1820,29 @@ s_populate(state_t *t)
     assert_int_equal(chan_make(t->tables.chans, "closed", 2), GORO_OK);
     s_send(t, "closed", "a");
     s_send(t, "closed", "b");
-    assert_int_equal(chan_close(t->tables.chans, "closed"), GORO_OK);
+    chan_fired_t fired = {0};
+    assert_int_equal(chan_close(t->tables.chans, "closed", &fired), GORO_OK);
     assert_int_equal(chan_make(t->tables.chans, "unbuffered", 0), GORO_OK);
     assert_int_equal(chan_make(t->tables.chans, "drained", 3), GORO_OK);
     s_send(t, "drained", "z");
     v = s_recv(t, "drained", &rc);
     free(v);
     assert_int_equal(chan_make(t->tables.chans, "closed-empty", 1), GORO_OK);
-    assert_int_equal(chan_close(t->tables.chans, "closed-empty"), GORO_OK);
+    assert_int_equal(chan_close(t->tables.chans, "closed-empty", &fired),
+                     GORO_OK);
+    s_took(t, &fired);
     /* a handoff to a parked receiver, acknowledged: gone for good */
     chan_case_t wait = {GORO_CASE_RECV, "unbuffered", NULL, 0};
     chan_park_t *park = NULL;
     chan_result_t result;
     assert_int_equal(chan_select(t->tables.chans, &wait, 1, true, t, &park,
-                                 &result), GORO_OK);
+                                 &result, &fired), GORO_OK);
+    s_took(t, &fired);
     assert_non_null(park);
     s_send(t, "unbuffered", "handed");
     assert_int_equal(t->fired, 1);
-    assert_int_equal(chan_ack(t->tables.chans, t->fired_delivery), GORO_OK);
+    assert_int_equal(chan_ack(t->tables.chans, t->fired_delivery, NULL),
+                     GORO_OK);
     /* a value out for delivery, not acknowledged: after a crash it is
        back at the head of its channel, ahead of the values sent later */
     assert_int_equal(chan_make(t->tables.chans, "held", 2), GORO_OK);
@@ -2076,7 +2102,7 @@ test_tables_round_trip(void **state)
     journal_destroy(&journal);
     /* what a crash means for the unacknowledged value: back in its
        channel, at the head */
-    assert_int_equal(chan_return(live.tables.chans, live.held), GORO_OK);
+    s_give_back(&live, live.held);
     assert_int_equal(chan_table_deliveries(live.tables.chans), 0);
 
     /* the log, replayed */
@@ -2165,7 +2191,9 @@ test_snapshot_round_trip_unended(void **state)
     s_send(&live, "c", "2");
     assert_int_equal(chan_make(live.tables.chans, "d", 1), GORO_OK);
     s_send(&live, "d", "x");
-    assert_int_equal(chan_close(live.tables.chans, "d"), GORO_OK);
+    chan_fired_t fired = {0};
+    assert_int_equal(chan_close(live.tables.chans, "d", &fired), GORO_OK);
+    s_took(&live, &fired);
     assert_int_equal(wg_add(live.tables.wgs, "g", 3, NULL), GORO_OK);
     assert_int_equal(wg_job_done(live.tables.wgs, "g", 0, NULL), GORO_OK);
     /* "0" is out for delivery: the snapshot has it back at the head */
@@ -2184,7 +2212,7 @@ test_snapshot_round_trip_unended(void **state)
     assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     journal_destroy(&journal);
-    assert_int_equal(chan_return(live.tables.chans, held), GORO_OK);
+    s_give_back(&live, held);
     state_t snap;
     if (s_replay_tables(fx->path, &snap, err, sizeof err) != GORO_OK)
         fail_msg("replay of the snapshot: %s", err);
