@@ -7,7 +7,7 @@
 
     Like any other client, the CLI reaches gorod through goro.h alone:
     if it needs something goro.h cannot do, that belongs in libgoro.
-    Besides libgoro it compiles in one leaf module of proto/, goro_json,
+    Besides libgoro it compiles in one leaf module of proto/, json,
     which gorod's listings share, so both write the same JSON.
 
     Return conventions: a verb (cli_verb_fn) and the cli_exit_* reports
@@ -19,7 +19,7 @@
 #define CLI_H_INCLUDED
 
 #include "goro.h"
-#include "goro_json.h"
+#include "json.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,8 +71,8 @@ int cli_util_read_stream(FILE *file, char **buf_out, size_t *len_out);
 int cli_util_read_file(const char *path, char **buf_out, size_t *len_out);
 /* MS in Go's Duration.String() style ("250ms", "1.5s", "2m3s"). */
 void cli_util_format_ms(int64_t ms, char *buf, size_t size);
-/* Ends *DOC_P (goro_json_finish) and writes it to stdout. */
-void cli_util_print_json(goro_json_t **doc_p);
+/* Ends *DOC_P (json_finish) and writes it to stdout. */
+void cli_util_print_json(json_t **doc_p);
 
 /* ------------------------------------------------------------------ */
 /*  Option parser (cli_parser.c)                                       */

@@ -272,24 +272,24 @@ cli_jobs_status(goro_t *client, int argc, char **argv)
     int status = goro_job_exit_status(job);
     int64_t runtime_ms = goro_job_runtime_ms(job);
     if (json) {
-        goro_json_t *doc = goro_json_new();
-        goro_json_object_open(doc);
-        goro_json_key(doc, "id");
-        goro_json_uint(doc, goro_job_id(job));
-        goro_json_key(doc, "function");
-        goro_json_str(doc, fn);
-        goro_json_key(doc, "state");
-        goro_json_str(doc, state);
-        goro_json_key(doc, "attempts");
-        goro_json_int(doc, goro_job_attempts(job));
-        goro_json_key(doc, "exit_status");
+        json_t *doc = json_new();
+        json_object_open(doc);
+        json_key(doc, "id");
+        json_uint(doc, goro_job_id(job));
+        json_key(doc, "function");
+        json_str(doc, fn);
+        json_key(doc, "state");
+        json_str(doc, state);
+        json_key(doc, "attempts");
+        json_int(doc, goro_job_attempts(job));
+        json_key(doc, "exit_status");
         if (status < 0)
-            goro_json_null(doc);
+            json_null(doc);
         else
-            goro_json_int(doc, status);
-        goro_json_key(doc, "runtime_ms");
-        goro_json_int(doc, runtime_ms);
-        goro_json_object_close(doc);
+            json_int(doc, status);
+        json_key(doc, "runtime_ms");
+        json_int(doc, runtime_ms);
+        json_object_close(doc);
         cli_util_print_json(&doc);
     }
     else {

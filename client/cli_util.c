@@ -104,10 +104,10 @@ cli_util_format_ms(int64_t ms, char *buf, size_t size)
 }
 
 void
-cli_util_print_json(goro_json_t **doc_p)
+cli_util_print_json(json_t **doc_p)
 {
     size_t size = 0;
-    char *text = goro_json_finish(doc_p, &size);
+    char *text = json_finish(doc_p, &size);
     fwrite(text, 1, size, stdout);
     free(text);
 }

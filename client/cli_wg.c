@@ -207,13 +207,13 @@ cli_wg_status(goro_t *client, int argc, char **argv)
             {"done", info.done}, {"succeeded", info.succeeded},
             {"failed", info.failed},
         };
-        goro_json_t *doc = goro_json_new();
-        goro_json_object_open(doc);
+        json_t *doc = json_new();
+        json_object_open(doc);
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-            goro_json_key(doc, fields[i].key);
-            goro_json_int(doc, fields[i].value);
+            json_key(doc, fields[i].key);
+            json_int(doc, fields[i].value);
         }
-        goro_json_object_close(doc);
+        json_object_close(doc);
         cli_util_print_json(&doc);
     }
     else

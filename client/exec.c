@@ -33,7 +33,7 @@
 #endif
 
 #include "exec.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,7 +86,7 @@ s_sink_put(sink_t *sink, const uint8_t *data, size_t size)
             want *= 2;
         if (want > sink->limit)
             want = sink->limit;
-        sink->data = goro_realloc(sink->data, want + 1);    /* +1: NUL */
+        sink->data = util_realloc(sink->data, want + 1);    /* +1: NUL */
         sink->cap = want;
     }
     memcpy(sink->data + sink->size, data, size);
@@ -97,7 +97,7 @@ s_sink_put(sink_t *sink, const uint8_t *data, size_t size)
 static uint8_t *
 s_sink_take(sink_t *sink, size_t *size_out)
 {
-    uint8_t *data = sink->data ? sink->data : goro_zalloc(1);
+    uint8_t *data = sink->data ? sink->data : util_zalloc(1);
     data[sink->size] = 0;
     *size_out = sink->size;
     sink->data = NULL;
@@ -108,9 +108,9 @@ s_sink_take(sink_t *sink, size_t *size_out)
 static void
 s_fail_text(exec_result_t *result, const char *text)
 {
-    result->err = goro_strdup(text);
+    result->err = util_strdup(text);
     result->err_size = strlen(text);
-    result->out = goro_zalloc(1);
+    result->out = util_zalloc(1);
     result->out_size = 0;
     result->status = EXEC_STATUS_NOT_RUN;
 }
@@ -137,7 +137,7 @@ s_fail(exec_result_t *result, const char *cmd, const char *step, int errnum)
     const char *reason = s_reason(errnum, buf, sizeof buf);
     size_t len = strlen(cmd) + (step ? strlen(step) : 0) + strlen(reason)
                  + 16;
-    char *text = goro_zalloc(len);
+    char *text = util_zalloc(len);
     if (step)
         snprintf(text, len, "exec: %s: %s: %s", cmd, step, reason);
     else
@@ -213,7 +213,7 @@ s_environment(const exec_spec_t *spec, size_t *ours_at)
     size_t count = 0;
     for (char **e = environ; e && *e; e++)
         count++;
-    char **env = goro_zalloc(sizeof(char *) * (count + GORO_VARS + 1));
+    char **env = util_zalloc(sizeof(char *) * (count + GORO_VARS + 1));
     size_t used = 0;
     for (char **e = environ; e && *e; e++)
         if (!s_replaced(*e, spec))
@@ -221,12 +221,12 @@ s_environment(const exec_spec_t *spec, size_t *ours_at)
     *ours_at = used;
     if (spec->endpoint) {
         size_t len = strlen("GORO_ENDPOINT=") + strlen(spec->endpoint) + 1;
-        env[used] = goro_zalloc(len);
+        env[used] = util_zalloc(len);
         snprintf(env[used++], len, "GORO_ENDPOINT=%s", spec->endpoint);
     }
-    env[used] = goro_zalloc(32);
+    env[used] = util_zalloc(32);
     snprintf(env[used++], 32, "GORO_JOB_ID=%" PRIu64, spec->job_id);
-    env[used] = goro_zalloc(32);
+    env[used] = util_zalloc(32);
     snprintf(env[used++], 32, "GORO_ATTEMPT=%" PRIu32, spec->attempt);
     env[used] = NULL;
     return env;
@@ -251,7 +251,7 @@ s_argv(const uint8_t *payload, size_t size)
     for (size_t i = 0; i < size; i++)
         if (payload[i] == 0)
             argc++;
-    char **argv = goro_zalloc(sizeof(char *) * (argc + 1));
+    char **argv = util_zalloc(sizeof(char *) * (argc + 1));
     size_t at = 0;
     for (size_t i = 0; i < argc; i++) {
         /* posix_spawn's argv is char *const[] for historical reasons; it
@@ -268,7 +268,7 @@ s_argv(const uint8_t *payload, size_t size)
 static void
 s_drain(int out_fd, int err_fd, sink_t *out, sink_t *err)
 {
-    uint8_t *chunk = goro_zalloc(EXEC_READ_CHUNK);
+    uint8_t *chunk = util_zalloc(EXEC_READ_CHUNK);
     struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     sink_t *sinks[2] = {out, err};
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
@@ -317,7 +317,7 @@ s_wait(const exec_spec_t *spec, pid_t pid, exec_result_t *result)
         const char *note = "exec: the command's exit status was lost "
                            "(reaped elsewhere)";
         free(result->err);
-        result->err = goro_strdup(note);
+        result->err = util_strdup(note);
         result->err_size = strlen(note);
         return EXEC_STATUS_NOT_RUN;
     }
@@ -331,7 +331,7 @@ s_wait(const exec_spec_t *spec, pid_t pid, exec_result_t *result)
 exec_policy_t *
 exec_policy_parse(char *const *lines, size_t count)
 {
-    exec_policy_t *self = goro_zalloc(sizeof *self);
+    exec_policy_t *self = util_zalloc(sizeof *self);
     self->kill_grace_ms = EXEC_KILL_GRACE_MS;
     self->max_output = -1;
     for (size_t i = 0; i < count; i++) {
@@ -342,14 +342,14 @@ exec_policy_parse(char *const *lines, size_t count)
         size_t key_len = (size_t) (value++ - line);
         uint64_t number = strtoull(value, NULL, 10);
         if (key_len == 3 && strncmp(line, "env", 3) == 0) {
-            self->env = goro_realloc(self->env,
+            self->env = util_realloc(self->env,
                                      sizeof(char *) * (self->nenv + 2));
-            self->env[self->nenv++] = goro_strdup(value);
+            self->env[self->nenv++] = util_strdup(value);
             self->env[self->nenv] = NULL;
         }
         else if (key_len == 6 && strncmp(line, "run_as", 6) == 0) {
             free(self->run_as);
-            self->run_as = *value ? goro_strdup(value) : NULL;
+            self->run_as = *value ? util_strdup(value) : NULL;
         }
         else if (strncmp(line, "limit.cpu=", 10) == 0)
             self->cpu_s = number;
@@ -372,13 +372,13 @@ exec_policy_parse(char *const *lines, size_t count)
 exec_policy_t *
 exec_policy_copy(const exec_policy_t *policy)
 {
-    exec_policy_t *self = goro_memdup(policy, sizeof *policy);
+    exec_policy_t *self = util_memdup(policy, sizeof *policy);
     if (policy->env) {
-        self->env = goro_zalloc(sizeof(char *) * (policy->nenv + 1));
+        self->env = util_zalloc(sizeof(char *) * (policy->nenv + 1));
         for (size_t i = 0; i < policy->nenv; i++)
-            self->env[i] = goro_strdup(policy->env[i]);
+            self->env[i] = util_strdup(policy->env[i]);
     }
-    self->run_as = goro_strdup(policy->run_as);
+    self->run_as = util_strdup(policy->run_as);
     return self;
 }
 

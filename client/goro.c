@@ -12,7 +12,7 @@
 #include "goro.h"
 #include "curve.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <pthread.h>
@@ -107,8 +107,8 @@ goro_new(const char *endpoint)
         && strncmp(endpoint, "ipc://", 6) != 0
         && strncmp(endpoint, "inproc://", 9) != 0)
         return NULL;
-    goro_t *self = goro_zalloc(sizeof *self);
-    self->endpoint = goro_strdup(endpoint);
+    goro_t *self = util_zalloc(sizeof *self);
+    self->endpoint = util_strdup(endpoint);
     self->next_reqid = 1;
     /* A bad certificate in the environment shows at the first call. */
     goro_set_curve(self, getenv("GORO_CERT"), getenv("GORO_SERVER_CERT"));
@@ -203,7 +203,7 @@ static bool
 s_poll(goro_t *self, short events, int64_t deadline)
 {
     zmq_pollitem_t item = {self->sock, 0, events, 0};
-    int rc = zmq_poll(&item, 1, (long) goro_remaining(deadline));
+    int rc = zmq_poll(&item, 1, (long) util_remaining(deadline));
     return rc > 0 && (item.revents & events);
 }
 
@@ -221,7 +221,7 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
        syscall less per request than polling first. */
     rc = goro_msg_send(msg, self->sock, NULL);
     if (rc == GORO_EUNAVAILABLE) {
-        int64_t until = goro_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS);
+        int64_t until = util_deadline(GORO_HEARTBEAT_MS * GORO_LIVENESS);
         if (deadline >= 0 && deadline < until)
             until = deadline;
         rc = s_poll(self, ZMQ_POLLOUT, until)
@@ -246,16 +246,16 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
 static int
 s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
 {
-    int64_t silent_since = goro_now();
+    int64_t silent_since = util_now();
     for (;;) {
-        int64_t beat_at = goro_now() + GORO_HEARTBEAT_MS;
+        int64_t beat_at = util_now() + GORO_HEARTBEAT_MS;
         int64_t until = deadline >= 0 && deadline < beat_at ? deadline
                         : beat_at;
         goro_msg_t *reply = NULL;
         int rc = goro_msg_recv_wait(self->sock,
-                                    goro_remaining(until), 0, &reply);
+                                    util_remaining(until), 0, &reply);
         if (rc != GORO_EUNAVAILABLE) {
-            silent_since = goro_now();
+            silent_since = util_now();
             if (rc) {
                 goro_msg_destroy(&reply);
                 continue;           /* a frame we can't read: not ours */
@@ -277,7 +277,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
             *reply_out = reply;
             return GORO_OK;
         }
-        int64_t now = goro_now();
+        int64_t now = util_now();
         if (deadline >= 0 && now >= deadline)
             return GORO_ETIMEDOUT;
         if (now - silent_since >= GORO_HEARTBEAT_MS * GORO_LIVENESS) {
@@ -382,7 +382,7 @@ goro_ping(goro_t *self, int64_t timeout_ms)
 {
     goro_msg_t *msg = goro_msg_new(GORO_MSG_PING);
     goro_msg_t *reply = NULL;
-    int rc = s_call_until(self, &msg, goro_deadline(timeout_ms), &reply);
+    int rc = s_call_until(self, &msg, util_deadline(timeout_ms), &reply);
     goro_msg_destroy(&reply);
     return rc;
 }
@@ -463,7 +463,7 @@ s_argv_payload(const char *const *argv, size_t *size_out)
     size_t size = 0;
     for (size_t i = 0; argv[i]; i++)
         size += strlen(argv[i]) + 1;
-    char *payload = goro_zalloc(size);
+    char *payload = util_zalloc(size);
     char *p = payload;
     for (size_t i = 0; argv[i]; i++) {
         size_t len = strlen(argv[i]) + 1;
@@ -610,9 +610,9 @@ goro_go_many(goro_t *self, const char *fn, size_t count,
 static goro_job_t *
 s_job_from(goro_msg_t *reply)
 {
-    goro_job_t *job = goro_zalloc(sizeof *job);
+    goro_job_t *job = util_zalloc(sizeof *job);
     job->id = reply->id;
-    job->fn = goro_strdup(reply->name ? reply->name : "");
+    job->fn = util_strdup(reply->name ? reply->name : "");
     job->state = reply->state;
     job->attempts = (int) reply->attempt;
     job->status = reply->status;
@@ -753,8 +753,8 @@ s_list(goro_t *self, int what, int flags, char **text_out)
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
     if (rc == GORO_OK) {
-        /* goro_memdup leaves a NUL after the bytes */
-        *text_out = goro_memdup(reply->data ? reply->data : (uint8_t *) "",
+        /* util_memdup leaves a NUL after the bytes */
+        *text_out = util_memdup(reply->data ? reply->data : (uint8_t *) "",
                                 reply->size);
     }
     goro_msg_destroy(&reply);
@@ -831,7 +831,7 @@ goro_chan_recv(goro_t *self, const char *name, int64_t timeout_ms,
         else if (reply->flags & 1)
             rc = GORO_ECLOSED;
         else {
-            *data_out = reply->data ? reply->data : goro_zalloc(1);
+            *data_out = reply->data ? reply->data : util_zalloc(1);
             reply->data = NULL;
             if (len_out)
                 *len_out = reply->size;
@@ -864,8 +864,8 @@ s_send_batch(goro_t *self, const char *name, size_t count,
            && (n == 0 || bytes + lens[first + n] <= budget))
         bytes += lens[first + n++];
     goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND_MANY, name);
-    msg->timeout = goro_remaining(deadline);
-    msg->values = goro_zalloc(sizeof *msg->values * n);
+    msg->timeout = util_remaining(deadline);
+    msg->values = util_zalloc(sizeof *msg->values * n);
     msg->nvalues = n;
     for (size_t i = 0; i < n; i++) {
         msg->values[i].data = (uint8_t *) datas[first + i];
@@ -901,7 +901,7 @@ goro_chan_send_many(goro_t *self, const char *name, size_t count,
     for (size_t i = 0; i < count; i++)
         if (lens[i] && !datas[i])
             return GORO_EINVAL;
-    int64_t deadline = goro_deadline(timeout_ms < 0 ? -1 : timeout_ms);
+    int64_t deadline = util_deadline(timeout_ms < 0 ? -1 : timeout_ms);
     size_t sent = 0, budget = GORO_BATCH_BYTES;
     int rc = GORO_OK;
     /* One frame at a time: a frame gorod could not take whole has its
@@ -946,7 +946,7 @@ goro_chan_recv_many(goro_t *self, const char *name, size_t max,
             rc = GORO_ECLOSED;
         for (size_t i = 0; rc == GORO_OK && i < reply->nvalues; i++) {
             goro_msg_value_t *v = &reply->values[i];
-            datas_out[i] = v->data ? v->data : goro_zalloc(1);
+            datas_out[i] = v->data ? v->data : util_zalloc(1);
             lens_out[i] = v->size;
             v->data = NULL;
         }
@@ -964,7 +964,7 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
     if (!cases || count == 0 || count > GORO_MSG_LIST_MAX || !fired)
         return GORO_EINVAL;
     goro_msg_t *msg = goro_msg_new(GORO_MSG_SELECT);
-    msg->cases = goro_zalloc(sizeof *msg->cases * count);
+    msg->cases = util_zalloc(sizeof *msg->cases * count);
     msg->ncases = count;
     msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
     for (size_t i = 0; i < count; i++) {
@@ -976,9 +976,9 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
             return GORO_EINVAL;
         }
         msg->cases[i].op = (uint8_t) c->op;
-        msg->cases[i].chan = goro_strdup(c->chan);
+        msg->cases[i].chan = util_strdup(c->chan);
         if (c->op == GORO_CASE_SEND) {
-            msg->cases[i].data = goro_memdup(c->data, c->len);
+            msg->cases[i].data = util_memdup(c->data, c->len);
             msg->cases[i].size = c->len;
         }
     }
@@ -998,7 +998,7 @@ goro_select(goro_t *self, goro_case_t *cases, size_t count,
                 c->data = NULL;
                 c->len = 0;
                 if (!c->closed) {
-                    c->data = reply->data ? reply->data : goro_zalloc(1);
+                    c->data = reply->data ? reply->data : util_zalloc(1);
                     c->len = reply->size;
                     reply->data = NULL;
                 }

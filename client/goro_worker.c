@@ -1,221 +1,1351 @@
-/*  goro-worker - the generic worker: serves the built-in `exec` function to
-    gorod until SIGTERM or SIGINT.
+/*  goro_worker - the runtime behind goro_worker_*: serves app functions and the
+    built-in `exec` to gorod over its workers endpoint.
 
-        goro-worker [--connect ENDPOINT] [--concurrency N] [--prefetch N]
-                    [--name LABEL] [--max-output SIZE] [-v] [--help]
+    Threads. The thread that calls goro_worker_serve() is the only one that
+    touches the DEALER socket: it sends READY, heartbeats and DONEs, and
+    receives WELCOME, DISPATCH, KILL, HEARTBEAT and DISCONNECT. CONCURRENCY
+    job threads run the jobs. Everything they share sits under one mutex:
 
-    A thin main over the public worker API (goro.h only), so everything it
-    does an app linking libgoro can do too. When gorod's pool supervisor
-    starts it, $GORO_POOL is set, and the worker dies with its parent:
-    a pool worker that outlived gorod would hold jobs nobody collects.
+        active  every job dispatched to us whose thread has not finished
+                it, so that a KILL can find it (and its process group);
+        queue   the jobs of `active` that no thread has picked up yet;
+        done    finished jobs whose DONE the main thread has not sent.
+
+    A DISPATCH appends to active and queue and signals the condvar; a job
+    thread pops the queue, runs the job unlocked, then moves the job from
+    active to done and writes a byte to the wake pipe. The main thread
+    polls the wake pipe as a raw fd beside the socket, so a finished job,
+    a goro_worker_stop() from another thread and a signal handler all wake
+    it the same way (write(2) is async-signal-safe).
+
+    Liveness (Majordomo): any message from the daemon is life. Silence for
+    liveness x interval closes the socket and, after a backoff, opens a
+    new one and sends READY again; jobs keep running meanwhile and their
+    DONEs wait in an outbox until a WELCOME says the daemon knows us
+    again. A DISCONNECT from the daemon means it forgot us: READY again
+    on the same socket, unless a READY is already unanswered (the
+    DISCONNECT then answers something we sent before it; a second READY
+    would make the daemon drop the jobs the first one got us).
+    READY always offers the full concurrency plus the prefetch; a daemon
+    that forgot us may so dispatch while our old jobs still run, and the
+    extra jobs wait in the queue for a free thread rather than being
+    refused.
+
+    Prefetch (RabbitMQ's basic.qos, Celery's prefetch): the daemon may
+    hand us PREFETCH jobs beyond the threads, which wait in the queue, so
+    that a thread that finishes one job starts the next without a round
+    trip to the daemon. Job threads wake the serving thread only when the
+    done list turns non-empty, so a burst of finished jobs costs one wake
+    and their DONEs leave back to back.
+
+    Rejoining: after every WELCOME we CLAIM each job of `active`, so that
+    a daemon that requeued them meanwhile, or restarted and never heard of
+    them, answers KILL, and one that still counts them on our previous
+    connection moves them to this one.
+
+    KILL: an app call's cancelled flag is set; an exec job's process group
+    gets SIGTERM, and SIGKILL once the policy's kill_grace has passed (the
+    serving thread's timer), so that a command can clean up.
+
+    Stop: the first stop request sends DISCONNECT and waits for every job
+    we were given to end, sending their DONEs (heartbeats go on meanwhile,
+    so the daemon can tell a draining worker from a dead one); a second
+    request SIGKILLs running exec jobs and cancels app calls. A DISPATCH
+    that crossed our DISCONNECT on the wire is still run: the daemon sent
+    it believing we would. Timeouts are not enforced here: the daemon
+    sends KILL when one passes.
+
+    This module is not a client: a handler's goro_call_client() is a goro_t
+    of goro.c, one per job thread, made on first use.
 */
-#include "goro.h"
+/* pipe2(): the wake pipe must not leak into exec children spawned by
+   other threads meanwhile; glibc declares it only for _GNU_SOURCE. */
+#ifndef _GNU_SOURCE
+#   define _GNU_SOURCE
+#endif
 
+#include "goro.h"
+#include "curve.h"
+#include "goro_msg.h"
+#include "util.h"
+#include "exec.h"
+
+#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __linux__
-#   include <sys/prctl.h>
-#endif
+#include <zmq.h>
 
-/* Exit codes of DESIGN.md: 0 done, 1 error, 2 usage or config error. */
-#define EXIT_USAGE 2
+#define WORKER_TAG 0x60e0c0deu      /* live goro_worker_t, see STYLE 3 */
+#define WORKER_DEAD 0xdeadbeefu
 
-static const char *s_usage =
-    "usage: goro-worker [--connect ENDPOINT] [--concurrency N] [--prefetch N]\n"
-    "                   [--name LABEL] [--max-output SIZE] [-v] [--help]\n"
-    "\n"
-    "Runs `exec` jobs for gorod until SIGTERM or SIGINT (a second one kills\n"
-    "the jobs still running).\n"
-    "\n"
-    "  --connect ENDPOINT  gorod's workers endpoint (default: $GORO_WORKERS,\n"
-    "                      else tcp://127.0.0.1:7701)\n"
-    "  --concurrency N     jobs at once (default 1)\n"
-    "  --prefetch N        jobs gorod may queue here beyond those (default 0)\n"
-    "  --name LABEL        shown by `goro workers` (default HOST:PID)\n"
-    "  --max-output SIZE   bytes kept of a job's stdout, and of its stderr\n"
-    "                      (e.g. 65536, 64KiB, 1MiB), at most; default and\n"
-    "                      upper bound: gorod's jobs.exec.max_output\n"
-    "  -v, --verbose       log the protocol to stderr\n"
-    "  --help              this text\n";
+/* Defaults of the contract: the workers endpoint of DESIGN.md's config,
+   heartbeat { interval: 1s, liveness: 3 } and jobs.exec.max_output
+   (1MiB, also limits.max_message) until WELCOME tells us. */
+#define WORKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:7701"
+#define WORKER_INTERVAL_DEFAULT 1000
+#define WORKER_LIVENESS_DEFAULT 3
+#define WORKER_MAX_OUTPUT_DEFAULT (1024 * 1024)
 
-static int
-s_bad_usage(const char *what, const char *arg)
+/* Bounds on what WELCOME may ask for, so that liveness x interval cannot
+   overflow whatever a peer sends: an hour, and a thousand beats. */
+#define WORKER_INTERVAL_MAX 3600000
+#define WORKER_LIVENESS_MAX 1000
+
+/* Reconnect backoff: from 100 ms, doubling, up to 5 s (the zguide's
+   paranoid pirate uses the same shape). */
+#define WORKER_BACKOFF_MIN 100
+#define WORKER_BACKOFF_MAX 5000
+
+/* How long close waits to deliver the final DISCONNECT and DONEs. */
+#define WORKER_LINGER_MS 1000
+
+/* How often a full send queue is retried. */
+#define WORKER_RETRY_MS 100
+
+/* Job threads per worker; more is a misconfiguration, not a use. */
+#define WORKER_CONCURRENCY_MAX 4096
+
+/* Status of a DISPATCH for a function we do not serve, as a shell's
+   "command not found", and of a job killed before it started. */
+#define WORKER_STATUS_UNKNOWN 127
+#define WORKER_STATUS_KILLED (128 + SIGKILL)
+
+typedef struct {
+    char *name;                 /* function name as READY lists it */
+    goro_handler_fn *fn;
+    void *arg;
+} handler_t;
+
+typedef struct attempt attempt_t;
+typedef struct worker_thread worker_thread_t;
+
+struct attempt {
+    attempt_t *next;                /* in active, then in done */
+    attempt_t *queue_next;          /* in queue */
+    goro_worker_t *worker;
+    uint64_t id;
+    uint32_t attempt;
+    const handler_t *handler;   /* NULL: exec */
+    uint8_t *data;              /* payload */
+    size_t size;
+    char *endpoint;             /* clients endpoint at dispatch, or NULL */
+    exec_policy_t *policy;      /* gorod's jobs.exec policy at dispatch */
+    size_t max_output;          /* bytes kept of each output, at dispatch */
+    atomic_int cancelled;       /* set by KILL or a forced stop */
+    pid_t pgid;                 /* exec child's group; 0: none. Locked */
+    int kill_sig;               /* what its group gets: 0, SIGTERM within
+                                   the grace, then SIGKILL. Locked */
+    int64_t kill_at;            /* SIGKILL due, with kill_sig SIGTERM.
+                                   Locked */
+    int64_t status;             /* result, written by the job thread */
+    int64_t runtime;
+    uint8_t *out;
+    size_t out_size;
+    char *err;
+    size_t err_size;
+};
+
+struct worker_thread {
+    goro_worker_t *worker;
+    pthread_t tid;
+    goro_t *client;             /* for goro_call_client(), lazily */
+    char *client_endpoint;      /* what CLIENT was made for, or NULL */
+};
+
+struct goro_call {
+    attempt_t *job;
+    worker_thread_t *thread;
+    uint8_t *reply;             /* goro_call_reply() */
+    size_t reply_size;
+    char *error;                /* goro_call_error() */
+};
+
+struct goro_worker {
+    uint32_t tag;
+    char *endpoint;             /* daemon's workers endpoint */
+    char *label;                /* NULL: host:pid at READY time */
+    int concurrency;
+    int prefetch;               /* jobs offered beyond the threads */
+    handler_t *handlers;
+    size_t nhandlers;
+    bool exec_enabled;
+    size_t max_output_own;      /* goro_worker_enable_exec's; 0: none */
+    size_t max_output;          /* what outputs are cut at now */
+    atomic_int verbose;
+    atomic_int stop_count;      /* stop requests; 2 forces */
+    atomic_bool serving;
+    int wake_fd[2];             /* self-pipe, both ends non-blocking */
+
+    /* Shared with the job threads, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* queue got a job, or quit */
+    attempt_t *active;
+    attempt_t *queue_head, *queue_tail;
+    attempt_t *done_head, *done_tail;
+    bool quit;                  /* threads exit once queue is empty */
+
+    /* The serving thread's own. */
+    worker_thread_t *threads;
+    int nthreads;
+    void *ctx;
+    void *socket;               /* NULL between reconnect attempts */
+    char *clients;              /* clients endpoint from WELCOME */
+    int64_t interval_ms;
+    int64_t liveness;
+    int64_t sent_at;            /* last send: heartbeat is due after */
+    int64_t heard_at;           /* last message from the daemon */
+    int64_t reconnect_at;       /* when socket is NULL */
+    int64_t backoff_ms;
+    int64_t kill_next;          /* earliest kill_at of a killed job; 0:
+                                   none (it may have ended since) */
+    goro_msg_t **outbox;        /* DONEs and CLAIMs waiting for a socket */
+    size_t noutbox;
+    bool welcomed;              /* WELCOME came on this socket */
+    bool stopping;
+    bool forced;
+    struct sigaction old_int, old_term, old_pipe, old_chld;
+    bool own_signals;
+    curve_keys_t curve;         /* off unless a certificate was given */
+    int curve_rc;
+    char *cert, *server_cert;   /* for the handlers' clients too */
+    exec_policy_t *policy;      /* from WELCOME: gorod's jobs.exec */
+};
+
+/* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
+   argument, so this is the one file-static. */
+static goro_worker_t *_Atomic s_signal_worker;
+
+static void
+s_log(goro_worker_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_log(goro_worker_t *self, const char *fmt, ...)
 {
-    fprintf(stderr, "goro-worker: %s%s%s (see --help)\n", what,
-            arg ? ": " : "", arg ? arg : "");
-    return EXIT_USAGE;
+    if (!atomic_load(&self->verbose))
+        return;
+    va_list args;
+    va_start(args, fmt);
+    fprintf(stderr, "goro worker: ");
+    vfprintf(stderr, fmt, args);
+    fprintf(stderr, "\n");
+    va_end(args);
 }
 
-/* "1024", "64KiB", "1MiB", "1GiB", also KB/MB/GB as powers of 1000, the
-   same sizes as gorod's config. */
-static int
-s_parse_size(const char *text, size_t *bytes_out)
+/* Async-signal-safe: called from signal handlers and job threads. A full
+   pipe already holds a wakeup, so EAGAIN is fine. */
+static void
+s_wake(goro_worker_t *self)
 {
-    static const struct {
-        const char *suffix;
-        unsigned long long scale;
-    } suffixes[] = {
-        {"", 1}, {"B", 1},
-        {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30},
-        {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
-        {"K", 1ULL << 10}, {"M", 1ULL << 20}, {"G", 1ULL << 30},
-    };
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno)
-        return -1;
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (strcmp(end, suffixes[i].suffix) == 0) {
-            if (value > SIZE_MAX / suffixes[i].scale)
-                return -1;
-            *bytes_out = (size_t) (value * suffixes[i].scale);
-            return 0;
+    ssize_t rc = write(self->wake_fd[1], "", 1);
+    (void) rc;
+}
+
+static void
+s_wake_drain(goro_worker_t *self)
+{
+    char buf[256];
+    while (read(self->wake_fd[0], buf, sizeof buf) > 0)
+        ;
+}
+
+/* ---- jobs ----------------------------------------------------------- */
+
+static void
+s_job_destroy(attempt_t **self_p)
+{
+    if (self_p && *self_p) {
+        attempt_t *self = *self_p;
+        free(self->data);
+        free(self->endpoint);
+        exec_policy_destroy(&self->policy);
+        free(self->out);
+        free(self->err);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+/* Under lock. */
+static attempt_t *
+s_active_find(goro_worker_t *self, uint64_t id, uint32_t attempt)
+{
+    for (attempt_t *job = self->active; job; job = job->next)
+        if (job->id == id && job->attempt == attempt)
+            return job;
+    return NULL;
+}
+
+/* Under lock. */
+static void
+s_active_remove(goro_worker_t *self, attempt_t *job)
+{
+    for (attempt_t **p = &self->active; *p; p = &(*p)->next)
+        if (*p == job) {
+            *p = job->next;
+            job->next = NULL;
+            return;
         }
-    return -1;
+    assert(!"job not in the active list");
 }
 
-static int
-s_parse_int(const char *text, int *value_out)
+/* Cancels JOB: app handlers see goro_call_cancelled(), an exec child's
+   group gets SIG (SIGTERM, or SIGKILL, which nothing follows). Under
+   lock, which is what makes pgid trustworthy: exec clears it before
+   reaping. */
+static void
+s_job_kill(attempt_t *job, int sig)
 {
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (errno || *end || value > 1000000)
-        return -1;
-    *value_out = (int) value;
-    return 0;
+    atomic_store(&job->cancelled, 1);
+    if (job->kill_sig == SIGKILL)
+        return;
+    job->kill_sig = sig;
+    if (job->pgid > 0)
+        kill(-job->pgid, sig);
 }
 
-/* True when our parent already died, so we were reparented to init
-   before PR_SET_PDEATHSIG could take effect. A gorod that is itself
-   PID 1 (in a container) is still our parent. */
-static int
-s_parent_gone(void)
+/* exec's callback: the child's group is known, or about to be reaped. A
+   KILL that came before the spawn finished is carried out here. */
+static void
+s_on_pgid(pid_t pgid, void *arg)
 {
-    if (getppid() != 1)
-        return 0;
-    FILE *file = fopen("/proc/1/comm", "r");
-    if (!file)
-        return 1;
-    char comm[64] = "";
-    if (!fgets(comm, sizeof comm, file))
-        comm[0] = 0;
-    fclose(file);
-    return strncmp(comm, "gorod", 5) != 0;
+    attempt_t *job = arg;
+    pthread_mutex_lock(&job->worker->lock);
+    job->pgid = pgid;
+    if (pgid > 0 && job->kill_sig)
+        kill(-pgid, job->kill_sig);
+    pthread_mutex_unlock(&job->worker->lock);
+}
+
+static void
+s_job_exec(attempt_t *job)
+{
+    exec_spec_t spec = {
+        .argv = job->data,
+        .size = job->size,
+        .max_output = job->max_output,
+        .endpoint = job->endpoint,
+        .policy = job->policy,
+        .job_id = job->id,
+        .attempt = job->attempt,
+        .on_pgid = s_on_pgid,
+        .arg = job,
+    };
+    exec_result_t result;
+    exec_run(&spec, &result);
+    job->status = result.status;
+    job->out = result.out;
+    job->out_size = result.out_size;
+    job->err = result.err;
+    job->err_size = result.err_size;
+}
+
+/* A reply and an error text are kept up to max_output bytes, as exec's
+   stdout and stderr are: a DONE larger than the daemon's max_message
+   would be refused whole, and the job's result lost with it. */
+static void
+s_job_call(worker_thread_t *thread, attempt_t *job)
+{
+    size_t max_output = job->max_output;
+    goro_call_t call = {job, thread, NULL, 0, NULL};
+    job->status = job->handler->fn(&call, job->handler->arg);
+    job->out = call.reply;
+    job->out_size = call.reply_size;
+    if (job->out_size > max_output)
+        job->out_size = max_output;
+    job->err = call.error;
+    job->err_size = call.error ? strlen(call.error) : 0;
+    if (job->err_size > max_output) {
+        job->err_size = max_output;
+        job->err[max_output] = 0;
+    }
+}
+
+static void
+s_job_run(worker_thread_t *thread, attempt_t *job)
+{
+    int64_t started = util_now();
+    if (atomic_load(&job->cancelled)) {
+        /* KILLed while it waited in our queue. */
+        const char *text = "killed before it started";
+        job->status = WORKER_STATUS_KILLED;
+        job->err = util_strdup(text);
+        job->err_size = strlen(text);
+    }
+    else if (job->handler)
+        s_job_call(thread, job);
+    else
+        s_job_exec(job);
+    job->runtime = util_now() - started;
+}
+
+static void *
+s_thread_main(void *arg)
+{
+    worker_thread_t *thread = arg;
+    goro_worker_t *self = thread->worker;
+    pthread_mutex_lock(&self->lock);
+    while (true) {
+        while (!self->queue_head && !self->quit)
+            pthread_cond_wait(&self->cond, &self->lock);
+        attempt_t *job = self->queue_head;
+        if (!job)
+            break;              /* quit, and nothing left to run */
+        self->queue_head = job->queue_next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        job->queue_next = NULL;
+        pthread_mutex_unlock(&self->lock);
+
+        s_job_run(thread, job);
+
+        pthread_mutex_lock(&self->lock);
+        s_active_remove(self, job);
+        if (self->done_tail)
+            self->done_tail->next = job;
+        else {
+            self->done_head = job;
+            s_wake(self);       /* else its wake is pending already */
+        }
+        self->done_tail = job;
+    }
+    pthread_mutex_unlock(&self->lock);
+    goro_destroy(&thread->client);
+    free(thread->client_endpoint);
+    thread->client_endpoint = NULL;
+    return NULL;
+}
+
+/* Starts the job threads with SIGINT and SIGTERM blocked, so that those
+   signals reach the serving thread and never interrupt a handler. */
+static int
+s_threads_start(goro_worker_t *self)
+{
+    self->threads = util_zalloc(sizeof *self->threads
+                                * (size_t) self->concurrency);
+    self->quit = false;
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = GORO_OK;
+    for (int i = 0; i < self->concurrency; i++) {
+        worker_thread_t *thread = &self->threads[i];
+        thread->worker = self;
+        if (pthread_create(&thread->tid, NULL, s_thread_main, thread)) {
+            rc = GORO_ESYS;
+            break;
+        }
+        self->nthreads++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void
+s_threads_stop(goro_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    self->quit = true;
+    pthread_cond_broadcast(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    for (int i = 0; i < self->nthreads; i++)
+        pthread_join(self->threads[i].tid, NULL);
+    free(self->threads);
+    self->threads = NULL;
+    self->nthreads = 0;
+}
+
+/* ---- the call API (job threads) ---------------------------------- */
+
+const void *
+goro_call_data(goro_call_t *call, size_t *len_out)
+{
+    assert(call);
+    if (len_out)
+        *len_out = call->job->size;
+    return call->job->data;
+}
+
+uint64_t
+goro_call_job_id(goro_call_t *call)
+{
+    assert(call);
+    return call->job->id;
 }
 
 int
-main(int argc, char *argv[])
+goro_call_attempt(goro_call_t *call)
 {
-    static const struct option options[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"concurrency", required_argument, NULL, 'n'},
-        {"prefetch", required_argument, NULL, 'p'},
-        {"name", required_argument, NULL, 'N'},
-        {"max-output", required_argument, NULL, 'm'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *endpoint = NULL;
-    const char *name = NULL;
-    int concurrency = 1;
-    int prefetch = 0;
-    size_t max_output = 0;      /* 0: the library's default */
-    int verbose = 0;
+    assert(call);
+    return (int) call->job->attempt;
+}
 
-    opterr = 0;                 /* our own one-line messages */
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":vh", options, NULL)) != -1) {
-        switch (opt) {
-            case 'c':
-                endpoint = optarg;
+void
+goro_call_reply(goro_call_t *call, const void *data, size_t len)
+{
+    assert(call);
+    free(call->reply);
+    call->reply = data || len ? util_memdup(data, len) : NULL;
+    call->reply_size = call->reply ? len : 0;
+}
+
+void
+goro_call_error(goro_call_t *call, const char *text)
+{
+    assert(call);
+    free(call->error);
+    call->error = util_strdup(text);
+}
+
+int
+goro_call_cancelled(goro_call_t *call)
+{
+    assert(call);
+    return atomic_load(&call->job->cancelled);
+}
+
+static bool
+s_streq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+goro_t *
+goro_call_client(goro_call_t *call)
+{
+    assert(call);
+    worker_thread_t *thread = call->thread;
+    const char *endpoint = call->job->endpoint;
+    /* A new WELCOME may have moved the clients endpoint. */
+    if (thread->client && !s_streq(thread->client_endpoint, endpoint)) {
+        goro_destroy(&thread->client);
+        free(thread->client_endpoint);
+        thread->client_endpoint = NULL;
+    }
+    if (!thread->client) {
+        thread->client = goro_new(endpoint);
+        if (thread->client && call->thread->worker->cert)
+            goro_set_curve(thread->client, call->thread->worker->cert,
+                           call->thread->worker->server_cert);
+        thread->client_endpoint = util_strdup(endpoint);
+    }
+    return thread->client;
+}
+
+/* ---- the socket (serving thread) ---------------------------------- */
+
+/* Sends MSG now, or returns GORO_EUNAVAILABLE (no socket, or its queue is
+   full). Counts as traffic for the heartbeat. */
+static int
+s_send(goro_worker_t *self, const goro_msg_t *msg)
+{
+    if (!self->socket)
+        return GORO_EUNAVAILABLE;
+    int rc = goro_msg_send(msg, self->socket, NULL);
+    if (rc == GORO_OK) {
+        self->sent_at = util_now();
+        if (msg->cmd != GORO_MSG_HEARTBEAT)
+            s_log(self, "sent %s", goro_msg_cmd_name(msg->cmd));
+    }
+    else
+        s_log(self, "could not send %s: %s", goro_msg_cmd_name(msg->cmd),
+              goro_strerror(rc));
+    return rc;
+}
+
+/* Sends what waits in the outbox, in order, until the socket refuses.
+   Only once welcomed: a DONE before the daemon knows us is ignored. */
+static void
+s_outbox_flush(goro_worker_t *self)
+{
+    if (!self->welcomed)
+        return;
+    size_t sent = 0;
+    while (sent < self->noutbox) {
+        int rc = s_send(self, self->outbox[sent]);
+        if (rc == GORO_EUNAVAILABLE)
+            break;
+        /* Sent, or can never be encoded: either way it leaves. */
+        goro_msg_destroy(&self->outbox[sent]);
+        sent++;
+    }
+    if (sent) {
+        memmove(self->outbox, self->outbox + sent,
+                (self->noutbox - sent) * sizeof *self->outbox);
+        self->noutbox -= sent;
+    }
+}
+
+/* Takes *MSG_P. A DONE is worth keeping for later, as the daemon has no
+   other way to learn a job's result, and so is a CLAIM, as a full send
+   queue must not leave a job running that the daemon would kill. */
+static void
+s_send_kept(goro_worker_t *self, goro_msg_t **msg_p)
+{
+    if (self->welcomed && self->noutbox == 0
+        && s_send(self, *msg_p) != GORO_EUNAVAILABLE) {
+        goro_msg_destroy(msg_p);
+        return;
+    }
+    self->outbox = util_realloc(self->outbox,
+                                (self->noutbox + 1) * sizeof *self->outbox);
+    self->outbox[self->noutbox++] = *msg_p;
+    *msg_p = NULL;
+}
+
+static void
+s_send_cmd(goro_worker_t *self, int cmd)
+{
+    goro_msg_t *msg = goro_msg_new(cmd);
+    s_send(self, msg);
+    goro_msg_destroy(&msg);
+}
+
+static void
+s_send_ready(goro_worker_t *self)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_READY);
+    if (self->label)
+        goro_msg_set_name(msg, self->label);
+    else {
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        /* Host names fit in 64 bytes on Linux; the cut keeps the label
+           within the wire's 255. */
+        char label[GORO_MSG_STR_MAX + 1];
+        snprintf(label, sizeof label, "%.200s:%ld", host, (long) getpid());
+        goro_msg_set_name(msg, label);
+    }
+    msg->pid = (uint32_t) getpid();
+    msg->capacity32 = (uint32_t) (self->concurrency + self->prefetch);
+    msg->strs = util_zalloc(sizeof(char *) * (self->nhandlers + 1));
+    for (size_t i = 0; i < self->nhandlers; i++)
+        msg->strs[msg->nstrs++] = util_strdup(self->handlers[i].name);
+    if (self->exec_enabled)
+        msg->strs[msg->nstrs++] = util_strdup("exec");
+    s_send(self, msg);
+    goro_msg_destroy(&msg);
+}
+
+/* Opens a new socket and says READY; what waits in the outbox goes at
+   WELCOME. */
+static int
+s_connect(goro_worker_t *self)
+{
+    self->socket = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->socket)
+        return GORO_ESYS;
+    int linger = WORKER_LINGER_MS;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (curve_apply(self->socket, &self->curve) != GORO_OK) {
+        zmq_close(self->socket);
+        self->socket = NULL;
+        return GORO_ESYS;
+    }
+    if (zmq_connect(self->socket, self->endpoint) == -1) {
+        int err = zmq_errno();
+        zmq_close(self->socket);
+        self->socket = NULL;
+        return err == EINVAL || err == EPROTONOSUPPORT
+                   || err == ENOCOMPATPROTO ? GORO_EINVAL : GORO_ESYS;
+    }
+    s_log(self, "connecting to %s", self->endpoint);
+    self->welcomed = false;
+    self->heard_at = util_now();
+    s_send_ready(self);
+    return GORO_OK;
+}
+
+/* Sets the next connect attempt and grows the backoff. */
+static void
+s_reconnect_later(goro_worker_t *self, int64_t now)
+{
+    self->reconnect_at = now + self->backoff_ms;
+    self->backoff_ms *= 2;
+    if (self->backoff_ms > WORKER_BACKOFF_MAX)
+        self->backoff_ms = WORKER_BACKOFF_MAX;
+}
+
+/* The daemon went silent: drop the socket (and whatever it still queues:
+   a new READY on a new connection replaces it) and retry later. */
+static void
+s_disconnect(goro_worker_t *self, int64_t now)
+{
+    s_log(self, "daemon silent for %" PRId64 " ms; reconnecting in %"
+          PRId64 " ms", now - self->heard_at, self->backoff_ms);
+    int linger = 0;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(self->socket);
+    self->socket = NULL;
+    s_reconnect_later(self, now);
+}
+
+/* The daemon may bind a wildcard host (*, 0.0.0.0, [::]), which is no
+   address to connect to; a job reaches the daemon at the host we reached
+   it at. */
+static char *
+s_connectable(const char *clients, const char *workers)
+{
+    static const char *const wildcards[] = {"*", "0.0.0.0", "[::]", "::"};
+    const char *prefix = "tcp://";
+    size_t plen = strlen(prefix);
+    if (strncmp(clients, prefix, plen) || strncmp(workers, prefix, plen))
+        return util_strdup(clients);
+    const char *port = strrchr(clients + plen, ':');
+    const char *wport = strrchr(workers + plen, ':');
+    if (!port || !wport)
+        return util_strdup(clients);
+    size_t hlen = (size_t) (port - (clients + plen));
+    bool wild = false;
+    for (size_t i = 0; i < sizeof wildcards / sizeof wildcards[0]; i++)
+        if (hlen == strlen(wildcards[i])
+            && strncmp(clients + plen, wildcards[i], hlen) == 0)
+            wild = true;
+    if (!wild)
+        return util_strdup(clients);
+    size_t whlen = (size_t) (wport - (workers + plen));
+    size_t len = plen + whlen + strlen(port) + 1;
+    char *fixed = util_zalloc(len);
+    snprintf(fixed, len, "%s%.*s%s", prefix, (int) whlen, workers + plen,
+             port);
+    return fixed;
+}
+
+/* A CLAIM for every job we were given and have not finished, whether a
+   thread runs it or it waits in the queue. */
+static void
+s_claim_all(goro_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t count = 0;
+    for (attempt_t *job = self->active; job; job = job->next)
+        count++;
+    goro_msg_t **claims = util_zalloc(sizeof *claims * (count ? count : 1));
+    count = 0;
+    for (attempt_t *job = self->active; job; job = job->next) {
+        claims[count] = goro_msg_new(GORO_MSG_CLAIM);
+        claims[count]->id = job->id;
+        claims[count++]->attempt = job->attempt;
+    }
+    pthread_mutex_unlock(&self->lock);
+    for (size_t i = 0; i < count; i++) {
+        s_log(self, "claim: job %" PRIu64 " attempt %" PRIu32,
+              claims[i]->id, claims[i]->attempt);
+        s_send_kept(self, &claims[i]);
+    }
+    free(claims);
+}
+
+/* Outputs are cut at gorod's jobs.exec.max_output (WELCOME's
+   max_output=), which its frame limit follows, or at our own if we were
+   given a smaller one; an older gorod says nothing, and ours or the
+   default stands. */
+static void
+s_max_output_set(goro_worker_t *self)
+{
+    size_t max = self->max_output_own ? self->max_output_own
+                                      : WORKER_MAX_OUTPUT_DEFAULT;
+    int64_t gorods = self->policy ? self->policy->max_output : -1;
+    if (gorods >= 0 && (!self->max_output_own || (uint64_t) gorods < max))
+        max = (uint64_t) gorods < SIZE_MAX ? (size_t) gorods : SIZE_MAX;
+    self->max_output = max;
+}
+
+static void
+s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
+{
+    self->interval_ms = msg->number > 0 ? msg->number
+                                        : WORKER_INTERVAL_DEFAULT;
+    if (self->interval_ms > WORKER_INTERVAL_MAX)
+        self->interval_ms = WORKER_INTERVAL_MAX;
+    self->liveness = msg->counter > 0 ? msg->counter
+                                      : WORKER_LIVENESS_DEFAULT;
+    if (self->liveness > WORKER_LIVENESS_MAX)
+        self->liveness = WORKER_LIVENESS_MAX;
+    free(self->clients);
+    self->clients = msg->text && msg->text_size
+                        ? s_connectable(msg->text, self->endpoint) : NULL;
+    exec_policy_destroy(&self->policy);
+    self->policy = exec_policy_parse(msg->strs, msg->nstrs);
+    s_max_output_set(self);
+    self->backoff_ms = WORKER_BACKOFF_MIN;
+    self->welcomed = true;
+    s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
+          ", clients at %s", self->interval_ms, self->liveness,
+          self->clients ? self->clients : "(default)");
+    s_claim_all(self);
+    s_outbox_flush(self);
+}
+
+static void
+s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
+{
+    const char *fn = msg->name ? msg->name : "";
+    const handler_t *handler = NULL;
+    for (size_t i = 0; i < self->nhandlers; i++)
+        if (strcmp(self->handlers[i].name, fn) == 0)
+            handler = &self->handlers[i];
+    s_log(self, "dispatch: job %" PRIu64 " attempt %" PRIu32 " %s",
+          msg->id, msg->attempt, fn);
+    if (!handler && !(self->exec_enabled && strcmp(fn, "exec") == 0)) {
+        /* The daemon routes by READY's list, so this is its bug; answer
+           rather than leave the job running forever. */
+        char text[GORO_MSG_STR_MAX + 64];
+        snprintf(text, sizeof text,
+                 "function %s is not served by this worker", fn);
+        goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
+        done->id = msg->id;
+        done->attempt = msg->attempt;
+        done->status = WORKER_STATUS_UNKNOWN;
+        goro_msg_set_text(done, text, strlen(text));
+        s_send_kept(self, &done);
+        return;
+    }
+    attempt_t *job = util_zalloc(sizeof *job);
+    job->worker = self;
+    job->id = msg->id;
+    job->attempt = msg->attempt;
+    job->handler = handler;
+    job->data = msg->data;      /* taken from the message */
+    job->size = msg->size;
+    msg->data = NULL;
+    msg->size = 0;
+    job->endpoint = util_strdup(self->clients);
+    job->max_output = self->max_output;
+    if (!handler && self->policy)
+        job->policy = exec_policy_copy(self->policy);
+    atomic_init(&job->cancelled, 0);
+
+    pthread_mutex_lock(&self->lock);
+    if (s_active_find(self, job->id, job->attempt)) {
+        /* A duplicate must not run twice. */
+        pthread_mutex_unlock(&self->lock);
+        s_log(self, "dispatch: job %" PRIu64 " attempt %" PRIu32
+              " runs already; ignored", job->id, job->attempt);
+        s_job_destroy(&job);
+        return;
+    }
+    job->next = self->active;
+    self->active = job;
+    if (self->queue_tail)
+        self->queue_tail->queue_next = job;
+    else
+        self->queue_head = job;
+    self->queue_tail = job;
+    pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void
+s_on_kill(goro_worker_t *self, goro_msg_t *msg)
+{
+    int64_t grace = self->policy ? self->policy->kill_grace_ms
+                                 : EXEC_KILL_GRACE_MS;
+    pthread_mutex_lock(&self->lock);
+    attempt_t *job = s_active_find(self, msg->id, msg->attempt);
+    if (job && !job->kill_sig) {
+        s_job_kill(job, grace > 0 ? SIGTERM : SIGKILL);
+        job->kill_at = util_now() + grace;
+        if (!self->kill_next || job->kill_at < self->kill_next)
+            self->kill_next = job->kill_at;
+    }
+    pthread_mutex_unlock(&self->lock);
+    s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s", msg->id,
+          msg->attempt, job ? "" : " (not running here)");
+}
+
+static void
+s_recv_all(goro_worker_t *self)
+{
+    while (self->socket) {
+        goro_msg_t *msg;
+        int rc = goro_msg_recv(self->socket, 0, &msg, NULL);
+        if (rc == GORO_EUNAVAILABLE)
+            break;
+        /* Any frame is life, once welcomed; before that only WELCOME is:
+           a gorod that cannot read our READY (another protocol version)
+           answers with DISCONNECTs, and we must not wait on it forever
+           but reconnect, with backoff, and say so. */
+        if (self->welcomed || (rc == GORO_OK
+                               && msg->cmd == GORO_MSG_WELCOME))
+            self->heard_at = util_now();
+        if (rc != GORO_OK) {
+            s_log(self, "ignored a malformed %s: %s",
+                  msg ? goro_msg_cmd_name(msg->cmd) : "frame",
+                  goro_strerror(rc));
+            goro_msg_destroy(&msg);
+            continue;
+        }
+        switch (msg->cmd) {
+            case GORO_MSG_WELCOME:
+                s_on_welcome(self, msg);
                 break;
-            case 'n':
-                if (s_parse_int(optarg, &concurrency) || concurrency < 1)
-                    return s_bad_usage("--concurrency needs a number of "
-                                       "at least 1", optarg);
+            case GORO_MSG_DISPATCH:
+                s_on_dispatch(self, msg);
                 break;
-            case 'p':
-                if (s_parse_int(optarg, &prefetch) || prefetch < 0)
-                    return s_bad_usage("--prefetch needs a number of at "
-                                       "least 0", optarg);
+            case GORO_MSG_KILL:
+                s_on_kill(self, msg);
                 break;
-            case 'N':
-                name = optarg;
+            case GORO_MSG_HEARTBEAT:
                 break;
-            case 'm':
-                if (s_parse_size(optarg, &max_output) || max_output == 0)
-                    return s_bad_usage("--max-output needs a size of at "
-                                       "least 1 byte", optarg);
+            case GORO_MSG_DISCONNECT:
+                /* It forgot us (restarted, or expired us). Not welcomed:
+                   our READY is on its way, and this answers what went
+                   before it. A stopping worker does not sign up again. */
+                s_log(self, "daemon sent DISCONNECT%s", self->welcomed
+                      ? "" : " (READY pending: ignored)");
+                if (!self->welcomed)
+                    break;
+                self->welcomed = false;
+                if (!self->stopping)
+                    s_send_ready(self);
                 break;
-            case 'v':
-                verbose = 1;
-                break;
-            case 'h':
-                fputs(s_usage, stdout);
-                return 0;
-            case ':':
-                return s_bad_usage("missing value for", argv[optind - 1]);
             default:
-                return s_bad_usage("unknown option", argv[optind - 1]);
+                s_log(self, "ignored %s", goro_msg_cmd_name(msg->cmd));
+                break;
         }
+        goro_msg_destroy(&msg);
     }
-    if (optind < argc)
-        return s_bad_usage("unexpected argument", argv[optind]);
+}
 
-    if (getenv("GORO_POOL")) {
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-        /* Checked after prctl: a parent dying in between is caught by
-           one or the other. */
-        if (s_parent_gone()) {
-            fprintf(stderr, "goro-worker: gorod is gone; exiting\n");
-            return 1;
+/* Sends a DONE for each job the threads finished. */
+static void
+s_collect_done(goro_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    attempt_t *job = self->done_head;
+    self->done_head = self->done_tail = NULL;
+    pthread_mutex_unlock(&self->lock);
+    while (job) {
+        attempt_t *next = job->next;
+        goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
+        done->id = job->id;
+        done->attempt = job->attempt;
+        done->status = job->status;
+        done->runtime = job->runtime;
+        goro_msg_take_data(done, &job->out, job->out_size);
+        done->text = job->err;      /* the message owns it now */
+        done->text_size = job->err_size;
+        job->err = NULL;
+        s_log(self, "done: job %" PRIu64 " attempt %" PRIu32 " status %"
+              PRId64 " in %" PRId64 " ms", job->id, job->attempt,
+              job->status, job->runtime);
+        s_send_kept(self, &done);
+        s_job_destroy(&job);
+        job = next;
+    }
+}
+
+static bool
+s_idle(goro_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool idle = !self->active && !self->done_head;
+    pthread_mutex_unlock(&self->lock);
+    return idle;
+}
+
+/* The second stop request: end what runs now rather than wait. */
+static void
+s_force(goro_worker_t *self)
+{
+    self->forced = true;
+    s_log(self, "stop forced: killing running jobs");
+    pthread_mutex_lock(&self->lock);
+    for (attempt_t *job = self->active; job; job = job->next)
+        s_job_kill(job, SIGKILL);
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* SIGKILL to the killed exec jobs whose grace is over; kill_next becomes
+   the next grace to end. */
+static void
+s_kill_overdue(goro_worker_t *self, int64_t now)
+{
+    self->kill_next = 0;
+    pthread_mutex_lock(&self->lock);
+    for (attempt_t *job = self->active; job; job = job->next) {
+        if (job->kill_sig != SIGTERM)
+            continue;
+        if (now >= job->kill_at)
+            s_job_kill(job, SIGKILL);
+        else if (!self->kill_next || job->kill_at < self->kill_next)
+            self->kill_next = job->kill_at;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Kill graces, heartbeat, liveness and reconnect, all due at NOW or
+   before. */
+static void
+s_timers(goro_worker_t *self, int64_t now)
+{
+    if (self->kill_next && now >= self->kill_next)
+        s_kill_overdue(self, now);
+    if (!self->socket) {
+        /* A stopping worker has nobody to report to any more. */
+        if (!self->stopping && now >= self->reconnect_at
+            && s_connect(self) != GORO_OK)
+            s_reconnect_later(self, now);
+        return;
+    }
+    if (!self->stopping
+        && now - self->heard_at >= self->liveness * self->interval_ms) {
+        s_disconnect(self, now);
+        return;
+    }
+    if (now - self->sent_at >= self->interval_ms)
+        s_send_cmd(self, GORO_MSG_HEARTBEAT);
+    if (self->noutbox)
+        s_outbox_flush(self);
+}
+
+/* Milliseconds until the next timer, for zmq_poll. */
+static long
+s_timeout(goro_worker_t *self, int64_t now)
+{
+    int64_t at;
+    if (!self->socket)
+        at = self->stopping ? now + self->interval_ms : self->reconnect_at;
+    else {
+        at = self->sent_at + self->interval_ms;
+        if (!self->stopping) {
+            int64_t expire = self->heard_at + self->liveness
+                                              * self->interval_ms;
+            at = expire < at ? expire : at;
         }
+        if (self->noutbox && self->welcomed && now + WORKER_RETRY_MS < at)
+            at = now + WORKER_RETRY_MS;
     }
+    if (self->kill_next && self->kill_next < at)
+        at = self->kill_next;
+    return at > now ? (long) (at - now) : 0;
+}
 
-    goro_worker_t *worker = goro_worker_new(endpoint);
-    if (!worker)
-        return s_bad_usage("bad endpoint", endpoint ? endpoint
-                                           : getenv("GORO_WORKERS"));
-    goro_worker_set_verbose(worker, verbose);
-    goro_worker_enable_exec(worker, max_output);
-    if (goro_worker_set_concurrency(worker, concurrency) != GORO_OK) {
-        goro_worker_destroy(&worker);
-        char text[32];
-        snprintf(text, sizeof text, "%d", concurrency);
-        return s_bad_usage("--concurrency is out of range", text);
+static void
+s_loop(goro_worker_t *self)
+{
+    while (true) {
+        int requests = atomic_load(&self->stop_count);
+        if (requests >= 1 && !self->stopping) {
+            self->stopping = true;
+            s_log(self, "stopping: waiting for running jobs");
+            s_send_cmd(self, GORO_MSG_DISCONNECT);
+        }
+        if (requests >= 2 && !self->forced)
+            s_force(self);
+        s_collect_done(self);
+        if (self->stopping && s_idle(self))
+            break;
+
+        int64_t now = util_now();
+        s_timers(self, now);
+        zmq_pollitem_t items[2] = {
+            {NULL, self->wake_fd[0], ZMQ_POLLIN, 0},
+            {self->socket, 0, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, self->socket ? 2 : 1, s_timeout(self, now))
+            == -1) {
+            if (zmq_errno() == EINTR)
+                continue;       /* a signal: its byte is in the pipe */
+            s_log(self, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[0].revents)
+            s_wake_drain(self);
+        if (self->socket && items[1].revents)
+            s_recv_all(self);
     }
-    if (goro_worker_set_prefetch(worker, prefetch) != GORO_OK) {
-        goro_worker_destroy(&worker);
-        return s_bad_usage("concurrency plus prefetch must be at most 4096",
-                           NULL);
+    s_collect_done(self);
+    s_outbox_flush(self);
+}
+
+/* ---- signals ------------------------------------------------------ */
+
+static void
+s_on_signal(int sig)
+{
+    (void) sig;
+    int saved = errno;
+    goro_worker_t *self = atomic_load(&s_signal_worker);
+    if (self)
+        goro_worker_stop(self);
+    errno = saved;
+}
+
+/* SIGINT and SIGTERM stop the worker; SIGPIPE is ignored (a handler
+   writing to a closed pipe gets EPIPE rather than killing the process);
+   and SIGCHLD must not be ignored, or the kernel reaps exec children
+   before we read their status. Only one serving worker owns these. */
+static void
+s_signals_install(goro_worker_t *self)
+{
+    goro_worker_t *none = NULL;
+    if (!atomic_compare_exchange_strong(&s_signal_worker, &none, self))
+        return;
+    self->own_signals = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, &self->old_int);
+    sigaction(SIGTERM, &sa, &self->old_term);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &self->old_pipe);
+    sigaction(SIGCHLD, NULL, &self->old_chld);
+    if (self->old_chld.sa_handler == SIG_IGN) {
+        sa.sa_handler = SIG_DFL;
+        sigaction(SIGCHLD, &sa, NULL);
     }
-    if (name && goro_worker_set_name(worker, name) != GORO_OK) {
-        goro_worker_destroy(&worker);
-        return s_bad_usage("--name must be 1 to 255 bytes", name);
+}
+
+static void
+s_signals_restore(goro_worker_t *self)
+{
+    if (!self->own_signals)
+        return;
+    sigaction(SIGINT, &self->old_int, NULL);
+    sigaction(SIGTERM, &self->old_term, NULL);
+    sigaction(SIGPIPE, &self->old_pipe, NULL);
+    sigaction(SIGCHLD, &self->old_chld, NULL);
+    atomic_store(&s_signal_worker, NULL);
+    self->own_signals = false;
+}
+
+/* ---- the public worker API ---------------------------------------- */
+
+goro_worker_t *
+goro_worker_new(const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        endpoint = getenv("GORO_WORKERS");
+    if (!endpoint || !*endpoint)
+        endpoint = WORKER_ENDPOINT_DEFAULT;
+    if (!strstr(endpoint, "://"))
+        return NULL;
+    goro_worker_t *self = util_zalloc(sizeof *self);
+    if (pipe2(self->wake_fd, O_CLOEXEC | O_NONBLOCK) == -1) {
+        free(self);
+        return NULL;
     }
-    /* Serves until SIGTERM/SIGINT, which serve itself catches. */
-    int rc = goro_worker_serve(worker);
-    goro_worker_destroy(&worker);
-    if (rc == GORO_EINVAL)
-        return s_bad_usage("bad endpoint", endpoint ? endpoint
-                                           : getenv("GORO_WORKERS"));
-    if (rc != GORO_OK) {
-        fprintf(stderr, "goro-worker: %s\n", goro_strerror(rc));
-        return 1;
+    self->tag = WORKER_TAG;
+    self->endpoint = util_strdup(endpoint);
+    self->concurrency = 1;
+    self->max_output = WORKER_MAX_OUTPUT_DEFAULT;
+    atomic_init(&self->verbose, 0);
+    atomic_init(&self->stop_count, 0);
+    atomic_init(&self->serving, false);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->cond, NULL);
+    goro_worker_set_curve(self, getenv("GORO_CERT"),
+                          getenv("GORO_SERVER_CERT"));
+    return self;
+}
+
+int
+goro_worker_set_curve(goro_worker_t *self, const char *cert,
+                      const char *server_cert)
+{
+    self->curve_rc = curve_load(cert, server_cert, &self->curve);
+    free(self->cert);
+    free(self->server_cert);
+    self->cert = self->curve.on ? util_strdup(cert) : NULL;
+    self->server_cert = self->curve.on ? util_strdup(server_cert) : NULL;
+    return self->curve_rc;
+}
+
+void
+goro_worker_destroy(goro_worker_t **self_p)
+{
+    if (self_p && *self_p) {
+        goro_worker_t *self = *self_p;
+        assert(self->tag == WORKER_TAG);
+        assert(!atomic_load(&self->serving));
+        for (size_t i = 0; i < self->nhandlers; i++)
+            free(self->handlers[i].name);
+        free(self->handlers);
+        free(self->endpoint);
+        exec_policy_destroy(&self->policy);
+        free(self->cert);
+        free(self->server_cert);
+        free(self->label);
+        free(self->clients);
+        close(self->wake_fd[0]);
+        close(self->wake_fd[1]);
+        pthread_mutex_destroy(&self->lock);
+        pthread_cond_destroy(&self->cond);
+        self->tag = WORKER_DEAD;
+        free(self);
+        *self_p = NULL;
     }
-    return 0;
+}
+
+int
+goro_worker_register(goro_worker_t *self, const char *name,
+                     goro_handler_fn *handler, void *arg)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (!name || !*name || strlen(name) > GORO_MSG_STR_MAX || !handler)
+        return GORO_EINVAL;
+    /* READY carries the list; job threads read the table unlocked. */
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    if (self->nhandlers + 1 >= GORO_MSG_LIST_MAX)
+        return GORO_EFULL;
+    if (strcmp(name, "exec") == 0)
+        return GORO_EEXIST;     /* built in: goro_worker_enable_exec() */
+    for (size_t i = 0; i < self->nhandlers; i++)
+        if (strcmp(self->handlers[i].name, name) == 0)
+            return GORO_EEXIST;
+    self->handlers = util_realloc(self->handlers, (self->nhandlers + 1)
+                                                  * sizeof *self->handlers);
+    handler_t *entry = &self->handlers[self->nhandlers++];
+    entry->name = util_strdup(name);
+    entry->fn = handler;
+    entry->arg = arg;
+    return GORO_OK;
+}
+
+int
+goro_worker_enable_exec(goro_worker_t *self, size_t max_output)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    self->exec_enabled = true;
+    self->max_output_own = max_output;
+    self->max_output = max_output ? max_output : WORKER_MAX_OUTPUT_DEFAULT;
+    return GORO_OK;
+}
+
+int
+goro_worker_set_concurrency(goro_worker_t *self, int n)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (n < 1 || n + self->prefetch > WORKER_CONCURRENCY_MAX)
+        return GORO_EINVAL;
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    self->concurrency = n;
+    return GORO_OK;
+}
+
+int
+goro_worker_set_prefetch(goro_worker_t *self, int n)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (n < 0 || self->concurrency + n > WORKER_CONCURRENCY_MAX)
+        return GORO_EINVAL;
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    self->prefetch = n;
+    return GORO_OK;
+}
+
+int
+goro_worker_set_name(goro_worker_t *self, const char *name)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (!name || !*name || strlen(name) > GORO_MSG_STR_MAX)
+        return GORO_EINVAL;
+    if (atomic_load(&self->serving))
+        return GORO_ESTATE;
+    free(self->label);
+    self->label = util_strdup(name);
+    return GORO_OK;
+}
+
+void
+goro_worker_set_verbose(goro_worker_t *self, int verbose)
+{
+    assert(self && self->tag == WORKER_TAG);
+    atomic_store(&self->verbose, verbose);
+}
+
+void
+goro_worker_stop(goro_worker_t *self)
+{
+    if (!self)
+        return;
+    atomic_fetch_add(&self->stop_count, 1);
+    s_wake(self);
+}
+
+/* Returns GORO_OK after a stop, GORO_EINVAL if there is nothing to serve
+   or the endpoint is not one libzmq accepts, GORO_ESTATE if it is being
+   served already, GORO_ESYS if threads or sockets could not be made. */
+int
+goro_worker_serve(goro_worker_t *self)
+{
+    assert(self && self->tag == WORKER_TAG);
+    if (self->nhandlers == 0 && !self->exec_enabled)
+        return GORO_EINVAL;
+    if (self->curve_rc)
+        return self->curve_rc;
+    if (atomic_exchange(&self->serving, true))
+        return GORO_ESTATE;
+    int rc = GORO_OK;
+    if (atomic_load(&self->stop_count) > 0)
+        goto error1;            /* stopped before it started */
+    rc = GORO_ESYS;
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx)
+        goto error1;
+    self->interval_ms = WORKER_INTERVAL_DEFAULT;
+    self->liveness = WORKER_LIVENESS_DEFAULT;
+    self->backoff_ms = WORKER_BACKOFF_MIN;
+    self->stopping = self->forced = false;
+    s_signals_install(self);
+    rc = s_connect(self);
+    if (rc)
+        goto error2;
+    rc = s_threads_start(self);
+    if (rc) {
+        s_send_cmd(self, GORO_MSG_DISCONNECT);
+        goto error3;
+    }
+    s_loop(self);
+    rc = GORO_OK;
+
+error3:
+    s_threads_stop(self);       /* after the loop: nothing is queued */
+    if (self->socket) {
+        /* Linger gives the last DONEs and DISCONNECT their chance; a
+           daemon that does not know us would drop them anyway, and one
+           that never answered may not be there to take them. */
+        if (!self->welcomed) {
+            int linger = 0;
+            zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+        }
+        zmq_close(self->socket);
+        self->socket = NULL;
+    }
+error2:
+    s_signals_restore(self);
+    zmq_ctx_term(self->ctx);
+    self->ctx = NULL;
+error1:
+    for (size_t i = 0; i < self->noutbox; i++)
+        goro_msg_destroy(&self->outbox[i]);
+    free(self->outbox);
+    self->outbox = NULL;
+    self->noutbox = 0;
+    free(self->clients);
+    self->clients = NULL;
+    s_wake_drain(self);
+    atomic_store(&self->stop_count, 0);
+    atomic_store(&self->serving, false);
+    return rc;
 }

@@ -7,7 +7,7 @@
 */
 #include "auth.h"
 #include "log.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -87,7 +87,7 @@ auth_check(const config_t *cfg, char *err, size_t err_size)
 auth_t *
 auth_new(const config_t *cfg, char *err, size_t err_size)
 {
-    auth_t *self = goro_zalloc(sizeof *self);
+    auth_t *self = util_zalloc(sizeof *self);
     self->server = zcert_load(cfg->curve_cert);
     if (cfg->curve_clients)
         self->clients = zcertstore_new(cfg->curve_clients);
@@ -99,9 +99,9 @@ auth_new(const config_t *cfg, char *err, size_t err_size)
         snprintf(err, err_size, "cannot set up CURVE: %s", strerror(errno));
         goto error;
     }
-    self->dir = goro_strdup(dir);
-    self->pool_cert = goro_zalloc(strlen(dir) + 16);
-    self->server_cert = goro_zalloc(strlen(dir) + 16);
+    self->dir = util_strdup(dir);
+    self->pool_cert = util_zalloc(strlen(dir) + 16);
+    self->server_cert = util_zalloc(strlen(dir) + 16);
     sprintf(self->pool_cert, "%s/pool", dir);
     sprintf(self->server_cert, "%s/server", dir);
     char secret[PATH_MAX];

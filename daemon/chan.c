@@ -31,7 +31,7 @@
 */
 #include "chan.h"
 #include "journal.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <assert.h>
@@ -146,7 +146,7 @@ s_op(list_node_t *node)
 static value_t *
 s_value_new(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
 {
-    value_t *value = goro_zalloc(sizeof *value + size);
+    value_t *value = util_zalloc(sizeof *value + size);
     value->seq = chan->next_seq++;
     value->size = size;
     if (size)
@@ -199,21 +199,21 @@ static void
 s_deliver(chan_table_t *self, chan_t *chan, value_t *values, bool batch,
           chan_result_t *result)
 {
-    delivery_t *d = goro_zalloc(sizeof *d);
+    delivery_t *d = util_zalloc(sizeof *d);
     d->id = ++self->next_delivery;
     d->chan = chan;
     d->values = values;
     zhashx_insert(self->deliveries, &d->id, d);
     result->delivery = d->id;
     if (!batch) {
-        result->data = goro_memdup(values->data, values->size);
+        result->data = util_memdup(values->data, values->size);
         result->size = values->size;
         return;
     }
     size_t n = 0;
     for (value_t *v = values; v; v = v->next)
         n++;
-    result->values = goro_zalloc(sizeof *result->values * n);
+    result->values = util_zalloc(sizeof *result->values * n);
     for (value_t *v = values; v; v = v->next) {
         result->values[result->count].data = v->data;
         result->values[result->count++].size = v->size;
@@ -247,7 +247,7 @@ s_chan_free(void **item_p)
 static chan_park_t *
 s_park_new(void *owner, size_t nops)
 {
-    chan_park_t *park = goro_zalloc(sizeof *park + nops * sizeof(op_t));
+    chan_park_t *park = util_zalloc(sizeof *park + nops * sizeof(op_t));
     park->owner = owner;
     park->nops = nops;
     for (size_t i = 0; i < nops; i++) {
@@ -290,7 +290,7 @@ s_fire(chan_table_t *self, op_t *op, chan_result_t *result)
     assert(fired);              /* only calls that take FIRED match */
     if (fired->count == fired->alloc) {
         fired->alloc = fired->alloc ? fired->alloc * 2 : 8;
-        fired->fires = goro_realloc(fired->fires,
+        fired->fires = util_realloc(fired->fires,
                                     fired->alloc * sizeof *fired->fires);
     }
     fired->fires[fired->count].owner = park->owner;
@@ -477,12 +477,12 @@ s_delivery_free(void **item_p)
 chan_table_t *
 chan_table_new(uint64_t seed)
 {
-    chan_table_t *self = goro_zalloc(sizeof *self);
+    chan_table_t *self = util_zalloc(sizeof *self);
     self->chans = zhashx_new();
     zhashx_set_destructor(self->chans, s_chan_free);
     self->deliveries = zhashx_new();
-    zhashx_set_key_hasher(self->deliveries, goro_u64_hash);
-    zhashx_set_key_comparator(self->deliveries, goro_u64_compare);
+    zhashx_set_key_hasher(self->deliveries, util_u64_hash);
+    zhashx_set_key_comparator(self->deliveries, util_u64_compare);
     zhashx_set_key_duplicator(self->deliveries, NULL);
     zhashx_set_key_destructor(self->deliveries, NULL);
     zhashx_set_destructor(self->deliveries, s_delivery_free);
@@ -525,8 +525,8 @@ chan_make(chan_table_t *self, const char *name, int64_t capacity)
     chan_t *chan = zhashx_lookup(self->chans, name);
     if (chan)
         return chan->capacity == capacity ? GORO_OK : GORO_EEXIST;
-    chan = goro_zalloc(sizeof *chan);
-    chan->name = goro_strdup(name);
+    chan = util_zalloc(sizeof *chan);
+    chan->name = util_strdup(name);
     chan->capacity = capacity;
     zhashx_insert(self->chans, name, chan);
     s_log(self, GORO_MSG_J_CHAN_MAKE, chan, NULL);
@@ -772,7 +772,7 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
                 return GORO_EPROTO;
             chan->next_seq = r->id;
             s_buffer_insert(chan, s_value_new(self, chan, r->data
-                                              ? goro_memdup(r->data, r->size)
+                                              ? util_memdup(r->data, r->size)
                                               : NULL, r->size));
             return GORO_OK;
         }
@@ -839,7 +839,7 @@ chan_table_snapshot(chan_table_t *self, journal_t *journal)
              d = zhashx_next(self->deliveries))
             for (value_t *v = d->values; v && d->chan == chan; v = v->next)
                 n++;
-        value_t **values = goro_zalloc(sizeof(value_t *) * (n + 1));
+        value_t **values = util_zalloc(sizeof(value_t *) * (n + 1));
         size_t i = 0;
         for (value_t *value = chan->head; value; value = value->next)
             values[i++] = value;

@@ -2,7 +2,7 @@
     The hash is keyed on the routing id bytes, as the worker table is.
 */
 #include "client.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -25,7 +25,7 @@ s_client_free(void **item_p)
 client_table_t *
 client_table_new(heap_t *heap, int kind, int64_t liveness_ms)
 {
-    client_table_t *self = goro_zalloc(sizeof *self);
+    client_table_t *self = util_zalloc(sizeof *self);
     self->by_rid = zhashx_new();
     zhashx_set_key_hasher(self->by_rid, goro_rid_hash);
     zhashx_set_key_comparator(self->by_rid, goro_rid_compare);
@@ -54,7 +54,7 @@ client_table_hold(client_table_t *self, const goro_rid_t *rid, int64_t now)
 {
     client_t *c = zhashx_lookup(self->by_rid, rid);
     if (!c) {
-        c = goro_zalloc(sizeof *c);
+        c = util_zalloc(sizeof *c);
         c->rid = *rid;
         heap_node_init(&c->expiry, self->kind);
         zhashx_insert(self->by_rid, &c->rid, c);

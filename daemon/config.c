@@ -17,7 +17,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -53,16 +53,16 @@
 /* The default is one per CPU; 1024 is beyond any host gorod runs on and
    keeps a typo (processes: 100000) from forking the machine to a halt. */
 #define CONFIG_MAX_PROCESSES    1024
-/* goro-worker's own ceiling on --concurrency (client/worker.c). */
+/* goro-worker's own ceiling on --concurrency (client/goro_worker.c). */
 #define CONFIG_MAX_CONCURRENCY  4096
-/* What goro-worker accepts from WELCOME (client/worker.c clamps to an
+/* What goro-worker accepts from WELCOME (client/goro_worker.c clamps to an
    hour and a thousand beats); their product, 1000 h in ms, is far from
    overflowing the int64_t it is computed in. */
 #define CONFIG_MAX_INTERVAL_MS  ((int64_t) 3600 * 1000)
 #define CONFIG_MAX_LIVENESS     1000
 /* Durations with no ceiling of their own (result_ttl, timeouts, grace):
    ten years, beyond any uptime, and far enough from INT64_MAX that
-   goro_now() plus one of them cannot overflow. */
+   util_now() plus one of them cannot overflow. */
 #define CONFIG_MAX_DURATION_MS  ((int64_t) 87600 * 3600 * 1000)
 /* A path handed to open(2) and friends, NUL included. */
 #define CONFIG_MAX_FILE_PATH         (PATH_MAX - 1)
@@ -128,7 +128,7 @@ s_node_push(s_node_t *self, s_node_t *child)
 {
     if (self->nitems == self->capacity) {
         self->capacity = self->capacity ? self->capacity * 2 : 8;
-        self->items = goro_realloc(self->items,
+        self->items = util_realloc(self->items,
                                    self->capacity * sizeof *self->items);
     }
     self->items[self->nitems++] = child;
@@ -363,7 +363,7 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
         return NULL;
     }
 
-    s_node_t *node = goro_zalloc(sizeof *node);
+    s_node_t *node = util_zalloc(sizeof *node);
     node->kind = kind;
     node->line = line;
     node->column = column;
@@ -377,7 +377,7 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
             s_node_destroy(&node);
             return NULL;
         }
-        node->value = goro_strdup(value);
+        node->value = util_strdup(value);
         node->is_null = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
                      && (length == 0 || strcmp(value, "~") == 0
                          || strcmp(value, "null") == 0
@@ -880,7 +880,7 @@ static void
 s_set_string(char **slot, const char *value)
 {
     free(*slot);
-    *slot = value ? goro_strdup(value) : NULL;
+    *slot = value ? util_strdup(value) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -929,7 +929,7 @@ s_walk_strings(s_ctx_t *ctx, const s_node_t *node, const char *path,
         return -1;
     }
     /* Set up before filling, so destroy frees whatever was filled. */
-    *list = goro_zalloc(node->nitems * sizeof **list);
+    *list = util_zalloc(node->nitems * sizeof **list);
     *count = node->nitems;
     for (size_t i = 0; i < node->nitems; i++) {
         const s_node_t *item = node->items[i];
@@ -947,7 +947,7 @@ s_walk_strings(s_ctx_t *ctx, const s_node_t *node, const char *path,
         }
         if (s_too_long(ctx, item, item_path, field->max))
             return -1;
-        (*list)[i] = goro_strdup(item->value);
+        (*list)[i] = util_strdup(item->value);
     }
     return 0;
 }
@@ -965,7 +965,7 @@ s_walk_pools(s_ctx_t *ctx, const s_node_t *node, const char *path,
     config->npools = 0;
     if (node->nitems == 0)
         return 0;               /* pools: [] = no local workers */
-    config->pools = goro_zalloc(node->nitems * sizeof *config->pools);
+    config->pools = util_zalloc(node->nitems * sizeof *config->pools);
     config->npools = node->nitems;
     for (size_t i = 0; i < node->nitems; i++) {
         const s_node_t *item = node->items[i];
@@ -1112,10 +1112,10 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
         return 0;
 
     case S_DURATION: {
-        /* goro_util_duration refuses negatives and what is under 1 ms
+        /* util_duration refuses negatives and what is under 1 ms
            outright; the nanoseconds say which rule broke. */
         int64_t ns, ms;
-        if (goro_util_duration_ns(text, &ns)) {
+        if (util_duration_ns(text, &ns)) {
             s_bad_value(ctx, node, path, field);
             return -1;
         }
@@ -1123,7 +1123,7 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
             s_out_of_range(ctx, node, path, field, 1);
             return -1;
         }
-        if (goro_util_duration(text, &ms)) {
+        if (util_duration(text, &ms)) {
             char shown[CONFIG_SHOW_MAX * 4 + 4];
             s_message(ctx, node->line, node->column,
                       "%s: %s is under 1ms; goro counts whole milliseconds, "
@@ -1141,7 +1141,7 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
 
     case S_SIZE: {
         uint64_t bytes;
-        if (goro_util_size(text, &bytes)) {
+        if (util_size(text, &bytes)) {
             s_bad_value(ctx, node, path, field);
             return -1;
         }
@@ -1254,12 +1254,12 @@ s_check_listen(s_ctx_t *ctx, const s_node_t *root, const config_t *config)
 config_t *
 config_new(void)
 {
-    config_t *self = goro_zalloc(sizeof *self);
-    self->listen_clients = goro_strdup("tcp://127.0.0.1:7700");
-    self->listen_workers = goro_strdup("tcp://127.0.0.1:7701");
-    self->pools = goro_zalloc(sizeof *self->pools);
+    config_t *self = util_zalloc(sizeof *self);
+    self->listen_clients = util_strdup("tcp://127.0.0.1:7700");
+    self->listen_workers = util_strdup("tcp://127.0.0.1:7701");
+    self->pools = util_zalloc(sizeof *self->pools);
     self->npools = 1;
-    self->pools[0].name = goro_strdup("default");
+    self->pools[0].name = util_strdup("default");
     self->pools[0].processes = 0;
     self->pools[0].concurrency = 1;
     self->pools[0].command = NULL;
@@ -1270,8 +1270,8 @@ config_new(void)
     self->job_timeout_ms = 0;
     self->shutdown_grace_ms = 10 * 1000;
     self->exec_enabled = 1;
-    self->exec_allow = goro_zalloc(sizeof *self->exec_allow);
-    self->exec_allow[0] = goro_strdup("*");
+    self->exec_allow = util_zalloc(sizeof *self->exec_allow);
+    self->exec_allow[0] = util_strdup("*");
     self->nexec_allow = 1;
     /* What a command needs to behave as in a login shell, and nothing of
        the worker's own (its certificates excepted: see client/exec.c). */
@@ -1280,14 +1280,14 @@ config_new(void)
         "LC_*", "TZ", "TMPDIR", "TERM",
     };
     self->nexec_env = sizeof env / sizeof env[0];
-    self->exec_env = goro_zalloc(sizeof(char *) * self->nexec_env);
+    self->exec_env = util_zalloc(sizeof(char *) * self->nexec_env);
     for (size_t i = 0; i < self->nexec_env; i++)
-        self->exec_env[i] = goro_strdup(env[i]);
+        self->exec_env[i] = util_strdup(env[i]);
     self->exec_max_output = 1024 * 1024;
     self->exec_kill_grace_ms = 5 * 1000;
     self->max_message = 1024 * 1024;
     self->max_queued_jobs = 1000000;
-    self->journal_path = goro_strdup("var/goro.journal");
+    self->journal_path = util_strdup("var/goro.journal");
     self->journal_fsync = CONFIG_FSYNC_EVERYSEC;
     self->journal_compact_min = 64ULL << 20;
     self->max_channel_bytes = 256ULL << 20;
@@ -1370,7 +1370,7 @@ config_load(const char *path, char *err)
             capacity = capacity ? capacity * 2 : 16384;
             if (capacity > CONFIG_MAX_FILE + 1)
                 capacity = CONFIG_MAX_FILE + 1;
-            text = goro_realloc(text, capacity);
+            text = util_realloc(text, capacity);
         }
         size_t got = fread(text + size, 1, capacity - size, file);
         size += got;

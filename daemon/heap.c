@@ -4,7 +4,7 @@
     keeps parked requests with the same deadline first come, first served.
 */
 #include "heap.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@ struct heap {
 heap_t *
 heap_new(void)
 {
-    return goro_zalloc(sizeof(heap_t));
+    return util_zalloc(sizeof(heap_t));
 }
 
 void
@@ -115,7 +115,7 @@ heap_arm(heap_t *self, heap_node_t *node, int64_t at)
     heap_cancel(self, node);
     if (self->size == self->alloc) {
         self->alloc = self->alloc ? self->alloc * 2 : 64;
-        self->nodes = goro_realloc(self->nodes,
+        self->nodes = util_realloc(self->nodes,
                                    self->alloc * sizeof *self->nodes);
     }
     node->at = at;

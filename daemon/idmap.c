@@ -7,7 +7,7 @@
     at the price of reading the item to compare ids while probing.
 */
 #include "idmap.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -25,14 +25,14 @@ struct idmap {
 static size_t
 s_home(const idmap_t *self, uint64_t id)
 {
-    return goro_u64_hash(&id) & self->mask;
+    return util_u64_hash(&id) & self->mask;
 }
 
 idmap_t *
 idmap_new(idmap_id_fn *id_of)
 {
-    idmap_t *self = goro_zalloc(sizeof *self);
-    self->slots = goro_zalloc(IDMAP_MIN_SLOTS * sizeof(void *));
+    idmap_t *self = util_zalloc(sizeof *self);
+    self->slots = util_zalloc(IDMAP_MIN_SLOTS * sizeof(void *));
     self->mask = IDMAP_MIN_SLOTS - 1;
     self->id_of = id_of;
     return self;
@@ -65,7 +65,7 @@ s_grow(idmap_t *self)
 {
     void **old = self->slots;
     size_t count = self->mask + 1;
-    self->slots = goro_zalloc(2 * count * sizeof(void *));
+    self->slots = util_zalloc(2 * count * sizeof(void *));
     self->mask = 2 * count - 1;
     for (size_t i = 0; i < count; i++)
         if (old[i])

@@ -13,7 +13,7 @@
 #include "job.h"
 #include "idmap.h"
 #include "journal.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -54,7 +54,7 @@ s_name_get(job_table_t *self, const char *fn)
     name_t *name = zhashx_lookup(self->names, fn);
     if (!name) {
         size_t len = strlen(fn) + 1;
-        name = goro_zalloc(sizeof *name + len);
+        name = util_zalloc(sizeof *name + len);
         memcpy(name->name, fn, len);
         zhashx_insert(self->names, name->name, name);
     }
@@ -90,7 +90,7 @@ job_extra_t *
 job_extra_ensure(job_t *job)
 {
     if (!job->extra) {
-        job->extra = goro_zalloc(sizeof *job->extra);
+        job->extra = util_zalloc(sizeof *job->extra);
         *job->extra = s_no_extra;
     }
     return job->extra;
@@ -124,7 +124,7 @@ s_job_id(const void *job)
 job_table_t *
 job_table_new(void)
 {
-    job_table_t *self = goro_zalloc(sizeof *self);
+    job_table_t *self = util_zalloc(sizeof *self);
     self->by_id = idmap_new(s_job_id);
     self->by_key = zhashx_new();        /* string keys, copied */
     self->names = zhashx_new();
@@ -161,7 +161,7 @@ s_given(const char *text)
 static char *
 s_opt(const char *text)
 {
-    return s_given(text) ? goro_strdup(text) : NULL;
+    return s_given(text) ? util_strdup(text) : NULL;
 }
 
 static void
@@ -236,7 +236,7 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
     /* One allocation for the job and its payload: per queued job, the
        fewer blocks the better (limits.max_queued_jobs is a million). */
     assert(spec->size <= JOB_SIZE_MAX);
-    job_t *job = goro_zalloc(sizeof *job + spec->size);
+    job_t *job = util_zalloc(sizeof *job + spec->size);
     job->id = spec->id ? spec->id : self->next_id;
     if (job->id >= self->next_id)
         self->next_id = job->id + 1;
@@ -313,7 +313,7 @@ job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
     if (err)
         *err = NULL;
     if (!extra->ended_at)
-        extra->ended_at = goro_wall_ms();
+        extra->ended_at = util_wall_ms();
     if (self->journal)
         s_log_end(self->journal, job);
 }
@@ -427,7 +427,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                 || r->attempt != (uint32_t) job_extra(job)->attempt + 1
                 || r->attempt >= INT_MAX)
                 return GORO_EPROTO;
-            job_table_start(self, job, goro_now());
+            job_table_start(self, job, util_now());
             return GORO_OK;
         case GORO_MSG_J_REQUEUE:
         case GORO_MSG_J_RETRY:
@@ -444,8 +444,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
             if (!job_state_ended(r->state)
                 || !s_allowed[job->state][r->state])
                 return GORO_EPROTO;
-            out = r->data ? goro_memdup(r->data, r->size) : NULL;
-            err = r->text ? goro_memdup(r->text, r->text_size) : NULL;
+            out = r->data ? util_memdup(r->data, r->size) : NULL;
+            err = r->text ? util_memdup(r->text, r->text_size) : NULL;
             job_extra_ensure(job)->ended_at = r->number;
             job_table_end(self, job, r->state, r->status, r->runtime, &out,
                           r->size, &err, r->text_size);
@@ -484,7 +484,7 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
     journal_append(journal, &next);
     /* In id order, so that replay queues them as they were. */
     size_t count = idmap_size(self->by_id), n = 0, cursor = 0;
-    job_t **jobs = goro_zalloc(sizeof(job_t *) * (count + 1));
+    job_t **jobs = util_zalloc(sizeof(job_t *) * (count + 1));
     job_t *job;
     while ((job = idmap_next(self->by_id, &cursor)))
         jobs[n++] = job;

@@ -5,7 +5,7 @@
 */
 #include "job_links.h"
 #include "job.h"
-#include "goro_util.h"
+#include "util.h"
 
 static const job_links_t s_no_links = {
     .deadline = {.index = HEAP_NONE},
@@ -23,7 +23,7 @@ job_links_ensure(job_t *job)
 {
     job_extra_t *extra = job_extra_ensure(job);
     if (!extra->links) {
-        extra->links = goro_zalloc(sizeof *extra->links);
+        extra->links = util_zalloc(sizeof *extra->links);
         *extra->links = s_no_links;
         extra->links->job = job;
     }

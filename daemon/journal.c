@@ -17,7 +17,7 @@
 */
 #include "journal.h"
 #include "log.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <errno.h>
@@ -303,13 +303,13 @@ journal_open(const char *path, config_fsync_t fsync_mode, char *err,
     char stale[PATH_MAX];
     snprintf(stale, sizeof stale, "%s.compact", path);
     unlink(stale);
-    journal_t *self = goro_zalloc(sizeof *self);
-    self->path = goro_strdup(path);
+    journal_t *self = util_zalloc(sizeof *self);
+    self->path = util_strdup(path);
     self->fd = fd;
     self->lock_fd = lock_fd;
     self->fsync = fsync_mode;
     self->size = (uint64_t) st.st_size;
-    self->synced_at = goro_now();
+    self->synced_at = util_now();
     return self;
 error_fd:
     close(fd);
@@ -333,7 +333,7 @@ journal_destroy(journal_t **self_p)
             free(self->later);
         }
         if (self->used)
-            journal_flush(self, goro_now());
+            journal_flush(self, util_now());
         if (self->dirty && self->fsync != CONFIG_FSYNC_NEVER)
             s_io.fsync(self->fd);
         close(self->fd);
@@ -360,7 +360,7 @@ s_read_file(int fd, uint8_t **buf_out, size_t *size_out)
     if (fstat(fd, &st) != 0)
         return -1;
     size_t size = (size_t) st.st_size;
-    uint8_t *buf = goro_zalloc(size + 1);
+    uint8_t *buf = util_zalloc(size + 1);
     size_t got = 0;
     while (got < size) {
         ssize_t n = pread(fd, buf + got, size - got, (off_t) got);
@@ -548,7 +548,7 @@ s_buffer(journal_t *self, const goro_msg_t *record, uint8_t **buf,
     size_t need = *used + JOURNAL_FRAME + frame_size;
     if (need > *alloc) {
         *alloc = need * 2;
-        *buf = goro_realloc(*buf, *alloc);
+        *buf = util_realloc(*buf, *alloc);
     }
     uint8_t *at = *buf + *used;
     s_put32(at, (uint32_t) frame_size);
@@ -594,7 +594,7 @@ journal_flush(journal_t *self, int64_t now)
                go after it in the new journal too. */
             if (self->later_used + self->used > self->later_alloc) {
                 self->later_alloc = (self->later_used + self->used) * 2;
-                self->later = goro_realloc(self->later, self->later_alloc);
+                self->later = util_realloc(self->later, self->later_alloc);
             }
             memcpy(self->later + self->later_used, self->buf, self->used);
             self->later_used += self->used;
@@ -632,7 +632,7 @@ journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
 {
     /* The snapshot is of the state after this turn's changes, so those
        records must not be appended to the new file as well. */
-    if (journal_flush(self, goro_now()) != GORO_OK)
+    if (journal_flush(self, util_now()) != GORO_OK)
         return GORO_ESYS;
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.compact", self->path);
@@ -669,7 +669,7 @@ journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
     self->size = new_size;
     self->used = 0;
     self->dirty = false;
-    self->synced_at = goro_now();
+    self->synced_at = util_now();
     return GORO_OK;
 }
 
@@ -680,7 +680,7 @@ journal_compact_start(journal_t *self, journal_snapshot_fn *fn, void *arg)
         return GORO_ESTATE;
     /* The snapshot is of the state after every flushed turn: flush this
        one first, so that the file and the snapshot agree. */
-    if (journal_flush(self, goro_now()) != GORO_OK)
+    if (journal_flush(self, util_now()) != GORO_OK)
         return GORO_ESYS;
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.compact", self->path);
@@ -755,6 +755,6 @@ journal_compact_poll(journal_t *self)
     self->fd = fd;
     self->size = (uint64_t) st.st_size;
     self->dirty = false;
-    self->synced_at = goro_now();
+    self->synced_at = util_now();
     return 1;
 }

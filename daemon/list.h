@@ -3,7 +3,7 @@
     The links live in the item (a list_node_t member) and the list is a
     head, a tail and a count, so that a zero-initialised list is empty
     and a zero-initialised node is in no list: items made with
-    goro_zalloc need no setup. Push at either end and removal from
+    util_zalloc need no setup. Push at either end and removal from
     anywhere are O(1) and allocate nothing; LIST_ITEM finds the item from
     its node. An item sits in as many lists as it has nodes, each list
     owning one node.

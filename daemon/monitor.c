@@ -13,7 +13,7 @@
 */
 #include "monitor.h"
 #include "log.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,9 +47,9 @@ monitor_new(zsock_t *sock, const char *endpoint)
         zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
         return NULL;
     }
-    monitor_t *self = goro_zalloc(sizeof *self);
+    monitor_t *self = util_zalloc(sizeof *self);
     self->pair = pair;
-    self->endpoint = goro_strdup(endpoint);
+    self->endpoint = util_strdup(endpoint);
     return self;
 }
 

@@ -3,7 +3,7 @@
     handler decides on them, whatever changes later in the turn.
 */
 #include "outbox.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdlib.h>
@@ -24,7 +24,7 @@ struct outbox {
 outbox_t *
 outbox_new(void)
 {
-    return goro_zalloc(sizeof(outbox_t));
+    return util_zalloc(sizeof(outbox_t));
 }
 
 void
@@ -51,7 +51,7 @@ outbox_push(outbox_t *self, void *socket, const goro_rid_t *rid,
         return rc;
     if (self->count == self->alloc) {
         self->alloc = self->alloc ? self->alloc * 2 : 256;
-        self->entries = goro_realloc(self->entries,
+        self->entries = util_realloc(self->entries,
                                      self->alloc * sizeof(entry_t));
     }
     entry_t *e = &self->entries[self->count++];

@@ -4,7 +4,7 @@
     park is reachable at shutdown.
 */
 #include "park.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ struct park_table {
 park_table_t *
 park_table_new(heap_t *heap, client_table_t *clients, int kind)
 {
-    park_table_t *self = goro_zalloc(sizeof *self);
+    park_table_t *self = util_zalloc(sizeof *self);
     self->heap = heap;
     self->clients = clients;
     self->kind = kind;
@@ -40,7 +40,7 @@ park_table_destroy(park_table_t **self_p)
 park_t *
 park_new(const goro_rid_t *rid, uint64_t reqid, int cmd)
 {
-    park_t *self = goro_zalloc(sizeof *self);
+    park_t *self = util_zalloc(sizeof *self);
     if (rid)
         self->rid = *rid;
     self->reqid = reqid;
@@ -62,14 +62,14 @@ void
 park_table_add(park_table_t *self, park_t *p, int64_t timeout_ms)
 {
     if (p->cmd) {
-        p->client = client_table_hold(self->clients, &p->rid, goro_now());
+        p->client = client_table_hold(self->clients, &p->rid, util_now());
         list_push_back(&p->client->parks, &p->by_client);
     }
     else
         list_push_back(&self->own, &p->by_client);
     p->deadline.kind = self->kind;
     if (timeout_ms > 0)
-        heap_arm(self->heap, &p->deadline, goro_deadline(timeout_ms));
+        heap_arm(self->heap, &p->deadline, util_deadline(timeout_ms));
     self->count++;
 }
 

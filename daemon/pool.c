@@ -8,7 +8,7 @@
 #include "pool.h"
 #include "heap.h"
 #include "log.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -49,13 +49,13 @@ pool_new(const config_t *cfg, const char *worker_cmd,
          const char *workers_endpoint, const char *cert,
          const char *server_cert, heap_t *heap, int kind)
 {
-    pool_t *self = goro_zalloc(sizeof *self);
+    pool_t *self = util_zalloc(sizeof *self);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     for (size_t p = 0; p < cfg->npools; p++) {
         const config_pool_t *conf = &cfg->pools[p];
         int count = conf->processes ? conf->processes
                     : (int) (cpus > 0 ? cpus : 1);
-        self->slots = goro_realloc(self->slots, sizeof(slot_t)
+        self->slots = util_realloc(self->slots, sizeof(slot_t)
                                    * (self->nslots + (size_t) count));
         for (int i = 0; i < count; i++) {
             slot_t *slot = &self->slots[self->nslots++];
@@ -66,12 +66,12 @@ pool_new(const config_t *cfg, const char *worker_cmd,
             heap_node_init(&slot->restart, kind);
         }
     }
-    self->worker_cmd = goro_strdup(worker_cmd);
-    self->endpoint = goro_strdup(workers_endpoint);
+    self->worker_cmd = util_strdup(worker_cmd);
+    self->endpoint = util_strdup(workers_endpoint);
     self->heap = heap;
     self->max_output = cfg->exec_max_output;
-    self->cert = goro_strdup(cert);
-    self->server_cert = goro_strdup(server_cert);
+    self->cert = util_strdup(cert);
+    self->server_cert = util_strdup(server_cert);
     return self;
 }
 
@@ -107,12 +107,12 @@ s_argv(pool_t *self, slot_t *slot)
 {
     const char *command = slot->conf->command ? slot->conf->command
                           : self->worker_cmd;
-    char *copy = goro_strdup(command);
+    char *copy = util_strdup(command);
     size_t argc = 0;
-    char **argv = goro_zalloc(sizeof(char *) * (strlen(copy) / 2 + 14));
+    char **argv = util_zalloc(sizeof(char *) * (strlen(copy) / 2 + 14));
     for (char *save, *word = strtok_r(copy, " \t", &save); word;
          word = strtok_r(NULL, " \t", &save))
-        argv[argc++] = goro_strdup(word);
+        argv[argc++] = util_strdup(word);
     free(copy);
     char concurrency[16], name[300], max_output[32];
     snprintf(concurrency, sizeof concurrency, "%d", slot->conf->concurrency);
@@ -123,7 +123,7 @@ s_argv(pool_t *self, slot_t *slot)
                            concurrency, "--name", name, "--max-output",
                            max_output};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
-        argv[argc++] = goro_strdup(extra[i]);
+        argv[argc++] = util_strdup(extra[i]);
     return argv;
 }
 
@@ -161,11 +161,11 @@ s_spawn(pool_t *self, slot_t *slot)
     if (pid < 0) {
         log_error("pool %s: fork failed: %s", slot->conf->name,
                   strerror(errno));
-        heap_arm(self->heap, &slot->restart, goro_now() + slot->backoff_ms);
+        heap_arm(self->heap, &slot->restart, util_now() + slot->backoff_ms);
     }
     else {
         slot->pid = pid;
-        slot->started_at = goro_now();
+        slot->started_at = util_now();
         log_debug("pool %s/%d: started %s (pid %d)", slot->conf->name,
                   slot->index, argv[0], (int) pid);
     }
@@ -206,7 +206,7 @@ pool_reap(pool_t *self, pool_exit_fn *on_exit, void *arg)
         }
         if (self->stopping)
             continue;
-        int64_t now = goro_now();
+        int64_t now = util_now();
         if (now - slot->started_at >= POOL_STABLE_MS)
             slot->backoff_ms = POOL_BACKOFF_MIN_MS;
         if (WIFSIGNALED(status))
@@ -241,12 +241,12 @@ pool_stop(pool_t *self, int64_t grace_ms)
         if (self->slots[i].pid > 0)
             kill(self->slots[i].pid, SIGTERM);
     }
-    int64_t deadline = goro_now() + grace_ms;
+    int64_t deadline = util_now() + grace_ms;
     while (pool_alive(self) > 0) {
         pool_reap(self, NULL, NULL);
         if (pool_alive(self) == 0)
             break;
-        if (goro_now() >= deadline) {
+        if (util_now() >= deadline) {
             for (size_t i = 0; i < self->nslots; i++)
                 if (self->slots[i].pid > 0) {
                     log_warn("pool: worker %d did not stop; killing it",

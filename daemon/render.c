@@ -1,14 +1,14 @@
 /*  render - text and JSON listings. Text is for a terminal (aligned
     columns); JSON is one document a script can parse, with the same
-    fields under stable names, written by goro_json so that names holding
+    fields under stable names, written by json so that names holding
     any bytes still make valid UTF-8.
 */
 #include "render.h"
 #include "job.h"
 #include "pool.h"
 #include "worker.h"
-#include "goro_json.h"
-#include "goro_util.h"
+#include "json.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdarg.h>
@@ -43,7 +43,7 @@ s_printf(strbuf_t *sb, const char *format, ...)
             return;
         }
         sb->size = (sb->size + (size_t) len + 1) * 2;
-        sb->buf = goro_realloc(sb->buf, sb->size);
+        sb->buf = util_realloc(sb->buf, sb->size);
     }
 }
 
@@ -73,27 +73,27 @@ s_by_id(const void *a, const void *b)
 static char *
 s_jobs_json(job_t **jobs, size_t count, size_t *size_out)
 {
-    goro_json_t *json = goro_json_new();
-    goro_json_array_open(json);
+    json_t *json = json_new();
+    json_array_open(json);
     for (size_t i = 0; i < count; i++) {
         const job_extra_t *extra = job_extra(jobs[i]);
-        goro_json_object_open(json);
-        goro_json_key(json, "id");
-        goro_json_uint(json, jobs[i]->id);
-        goro_json_key(json, "state");
-        goro_json_str(json, goro_job_state_name(jobs[i]->state));
-        goro_json_key(json, "function");
-        goro_json_str(json, jobs[i]->fn);
-        goro_json_key(json, "attempts");
-        goro_json_int(json, extra->attempt);
-        goro_json_key(json, "status");
-        goro_json_int(json, extra->status);
-        goro_json_key(json, "runtime_ms");
-        goro_json_int(json, extra->runtime_ms);
-        goro_json_object_close(json);
+        json_object_open(json);
+        json_key(json, "id");
+        json_uint(json, jobs[i]->id);
+        json_key(json, "state");
+        json_str(json, goro_job_state_name(jobs[i]->state));
+        json_key(json, "function");
+        json_str(json, jobs[i]->fn);
+        json_key(json, "attempts");
+        json_int(json, extra->attempt);
+        json_key(json, "status");
+        json_int(json, extra->status);
+        json_key(json, "runtime_ms");
+        json_int(json, extra->runtime_ms);
+        json_object_close(json);
     }
-    goro_json_array_close(json);
-    return goro_json_finish(&json, size_out);
+    json_array_close(json);
+    return json_finish(&json, size_out);
 }
 
 /* The table of JOBS; OLDER more were left out. */
@@ -127,7 +127,7 @@ render_jobs(job_table_t *jobs, int flags, size_t *size_out)
     size_t total = 0;
     for (int s = 1; s < JOB_STATES; s++)
         total += job_table_count(jobs, s);
-    collect_t c = {goro_zalloc(sizeof(job_t *) * (total + 1)), 0, flags};
+    collect_t c = {util_zalloc(sizeof(job_t *) * (total + 1)), 0, flags};
     job_table_each(jobs, s_collect, &c);
     qsort(c.jobs, c.count, sizeof(job_t *), s_by_id);
     size_t first = c.count > RENDER_JOBS_MAX ? c.count - RENDER_JOBS_MAX : 0;
@@ -140,30 +140,30 @@ render_jobs(job_table_t *jobs, int flags, size_t *size_out)
 }
 
 static void
-s_worker_json(goro_json_t *json, const worker_t *w, const char *pool_name,
+s_worker_json(json_t *json, const worker_t *w, const char *pool_name,
               int64_t now)
 {
-    goro_json_object_open(json);
-    goro_json_key(json, "name");
-    goro_json_str(json, w->name);
-    goro_json_key(json, "pid");
-    goro_json_uint(json, w->pid);
-    goro_json_key(json, "pool");
-    goro_json_str(json, pool_name);
-    goro_json_key(json, "running");
-    goro_json_int(json, w->running);
-    goro_json_key(json, "capacity");
-    goro_json_int(json, w->capacity);
-    goro_json_key(json, "finished");
-    goro_json_uint(json, w->finished);
-    goro_json_key(json, "last_seen_ms");
-    goro_json_int(json, now - w->last_seen);
-    goro_json_key(json, "functions");
-    goro_json_array_open(json);
+    json_object_open(json);
+    json_key(json, "name");
+    json_str(json, w->name);
+    json_key(json, "pid");
+    json_uint(json, w->pid);
+    json_key(json, "pool");
+    json_str(json, pool_name);
+    json_key(json, "running");
+    json_int(json, w->running);
+    json_key(json, "capacity");
+    json_int(json, w->capacity);
+    json_key(json, "finished");
+    json_uint(json, w->finished);
+    json_key(json, "last_seen_ms");
+    json_int(json, now - w->last_seen);
+    json_key(json, "functions");
+    json_array_open(json);
     for (size_t i = 0; i < w->nfns; i++)
-        goro_json_str(json, w->fns[i]);
-    goro_json_array_close(json);
-    goro_json_object_close(json);
+        json_str(json, w->fns[i]);
+    json_array_close(json);
+    json_object_close(json);
 }
 
 static void
@@ -182,11 +182,11 @@ render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
                int flags, size_t *size_out)
 {
     bool as_json = flags & RENDER_JSON;
-    goro_json_t *json = NULL;
+    json_t *json = NULL;
     strbuf_t sb = {NULL, 0, 0};
     if (as_json) {
-        json = goro_json_new();
-        goro_json_array_open(json);
+        json = json_new();
+        json_array_open(json);
     }
     else
         s_printf(&sb, "%-24s %8s %-10s %8s %8s %9s  %s\n", "NAME", "PID",
@@ -203,14 +203,14 @@ render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
         *size_out = sb.used;
         return sb.buf;
     }
-    goro_json_array_close(json);
-    return goro_json_finish(&json, size_out);
+    json_array_close(json);
+    return json_finish(&json, size_out);
 }
 
 /* One channel's row: appended to SB, or to JSON when it is non-NULL. */
 typedef struct {
     strbuf_t *sb;
-    goro_json_t *json;
+    json_t *json;
     int n;
 } chan_rows_t;
 
@@ -218,22 +218,22 @@ static void
 s_chan_row(const chan_info_t *info, void *arg)
 {
     chan_rows_t *rows = arg;
-    goro_json_t *json = rows->json;
+    json_t *json = rows->json;
     if (json) {
-        goro_json_object_open(json);
-        goro_json_key(json, "name");
-        goro_json_str(json, info->name);
-        goro_json_key(json, "capacity");
-        goro_json_int(json, info->capacity);
-        goro_json_key(json, "buffered");
-        goro_json_uint(json, info->buffered);
-        goro_json_key(json, "senders");
-        goro_json_uint(json, info->senders);
-        goro_json_key(json, "receivers");
-        goro_json_uint(json, info->receivers);
-        goro_json_key(json, "closed");
-        goro_json_bool(json, info->closed);
-        goro_json_object_close(json);
+        json_object_open(json);
+        json_key(json, "name");
+        json_str(json, info->name);
+        json_key(json, "capacity");
+        json_int(json, info->capacity);
+        json_key(json, "buffered");
+        json_uint(json, info->buffered);
+        json_key(json, "senders");
+        json_uint(json, info->senders);
+        json_key(json, "receivers");
+        json_uint(json, info->receivers);
+        json_key(json, "closed");
+        json_bool(json, info->closed);
+        json_object_close(json);
     }
     else {
         strbuf_t *sb = rows->sb;
@@ -279,24 +279,24 @@ render_stats(const render_stats_t *st, chan_table_t *chans, int flags,
     };
     size_t nrows = sizeof rows / sizeof rows[0];
     if (flags & RENDER_JSON) {
-        goro_json_t *json = goro_json_new();
-        goro_json_object_open(json);
-        goro_json_key(json, "clients_endpoint");
-        goro_json_str(json, st->clients_endpoint);
-        goro_json_key(json, "workers_endpoint");
-        goro_json_str(json, st->workers_endpoint);
+        json_t *json = json_new();
+        json_object_open(json);
+        json_key(json, "clients_endpoint");
+        json_str(json, st->clients_endpoint);
+        json_key(json, "workers_endpoint");
+        json_str(json, st->workers_endpoint);
         for (size_t i = 0; i < nrows; i++) {
-            goro_json_key(json, rows[i].name);
-            goro_json_int(json, rows[i].value);
+            json_key(json, rows[i].name);
+            json_int(json, rows[i].value);
         }
-        goro_json_key(json, "channel_list");
-        goro_json_array_open(json);
+        json_key(json, "channel_list");
+        json_array_open(json);
         chan_rows_t chan_rows = {NULL, json, 0};
         if (chans)
             chan_table_each(chans, s_chan_row, &chan_rows);
-        goro_json_array_close(json);
-        goro_json_object_close(json);
-        return goro_json_finish(&json, size_out);
+        json_array_close(json);
+        json_object_close(json);
+        return json_finish(&json, size_out);
     }
     strbuf_t sb = {NULL, 0, 0};
     s_printf(&sb, "%-18s %s\n%-18s %s\n", "clients_endpoint",

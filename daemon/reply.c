@@ -15,7 +15,7 @@
 
 /* Every message leaves through the outbox, after the journal flush. */
 void
-server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
+reply_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
             const goro_rid_t *rid)
 {
     if (outbox_push(self->outbox, zsock_resolve(sock), rid, msg) != GORO_OK)
@@ -23,7 +23,7 @@ server_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
 }
 
 void
-server_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
                    int code, const char *format, ...)
 {
     char text[512];
@@ -35,23 +35,23 @@ server_reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
     msg->reqid = reqid;
     msg->code = (uint32_t) code;
     goro_msg_set_text(msg, text, strlen(text));
-    server_send(self, self->clients, msg, rid);
+    reply_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
 }
 
 void
-server_reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
                 uint64_t id)
 {
     goro_msg_t *msg = goro_msg_new(GORO_MSG_OK);
     msg->reqid = reqid;
     msg->id = id;
-    server_send(self, self->clients, msg, rid);
+    reply_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
 }
 
 void
-server_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
+reply_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
 {
     goro_msg_t *msg = goro_msg_new(cmd);
     if (job) {
@@ -65,6 +65,6 @@ server_send_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
     }
     else if (cmd == GORO_MSG_HEARTBEAT)
         msg->id = self->epoch;      /* our run id, as clients get it */
-    server_send(self, self->workers, msg, &w->rid);
+    reply_send(self, self->workers, msg, &w->rid);
     goro_msg_destroy(&msg);
 }

@@ -7,7 +7,7 @@
 #include "sched.h"
 #include "job.h"
 #include "list.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ s_queue_free(void **item_p)
 sched_t *
 sched_new(void)
 {
-    sched_t *self = goro_zalloc(sizeof *self);
+    sched_t *self = util_zalloc(sizeof *self);
     self->queues = zhashx_new();
     zhashx_set_destructor(self->queues, s_queue_free);
     return self;
@@ -48,7 +48,7 @@ s_queue(sched_t *self, const char *fn)
 {
     list_t *queue = zhashx_lookup(self->queues, fn);
     if (!queue) {
-        queue = goro_zalloc(sizeof *queue);
+        queue = util_zalloc(sizeof *queue);
         zhashx_insert(self->queues, fn, queue);
     }
     return queue;

@@ -38,7 +38,7 @@
 #include "wg.h"
 #include "worker.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <czmq.h>
@@ -147,7 +147,7 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
         zsock_destroy(&sock);
         return NULL;
     }
-    *bound = goro_strdup(zsock_endpoint(sock));
+    *bound = util_strdup(zsock_endpoint(sock));
     return sock;
 }
 
@@ -155,7 +155,7 @@ server_t *
 server_new(const config_t *cfg, const char *worker_cmd, bool repair,
            char *err, size_t err_size)
 {
-    server_t *self = goro_zalloc(sizeof *self);
+    server_t *self = util_zalloc(sizeof *self);
     self->cfg = cfg;
     self->sig_read = self->sig_write = -1;
     /* The journal's lock comes before any bind: a second gorod on the
@@ -210,11 +210,11 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
                           self->auth ? auth_server_cert(self->auth) : NULL,
                           self->heap, DL_POOL);
     heap_node_init(&self->tick, DL_TICK);
-    self->started_at = goro_now();
+    self->started_at = util_now();
     /* Differs from run to run, so that a client whose call was parked
        in an earlier gorod learns that its request is gone. */
-    self->epoch = ((uint64_t) goro_wall_ms() << 20) ^ (uint64_t) getpid()
-                  ^ (uint64_t) goro_now();
+    self->epoch = ((uint64_t) util_wall_ms() << 20) ^ (uint64_t) getpid()
+                  ^ (uint64_t) util_now();
     if (self->epoch == 0)
         self->epoch = 1;
     if (server_journal_recover(self, repair, err, err_size) != GORO_OK)
@@ -282,11 +282,11 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->what == GORO_LIST_JOBS)
         text = render_jobs(self->tables.jobs, (int) msg->flags, &size);
     else if (msg->what == GORO_LIST_WORKERS)
-        text = render_workers(self->wtable, self->pool, goro_now(),
+        text = render_workers(self->wtable, self->pool, util_now(),
                               (int) msg->flags, &size);
     else if (msg->what == GORO_LIST_STATS) {
         render_stats_t stats = {
-            .uptime_ms = goro_now() - self->started_at,
+            .uptime_ms = util_now() - self->started_at,
             .submitted = job_table_submitted(self->tables.jobs),
             .queued = job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
             .running = job_table_count(self->tables.jobs, GORO_JOB_RUNNING),
@@ -318,14 +318,14 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                             &size);
     }
     else {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "LIST of unknown kind %u", msg->what);
         return;
     }
     goro_msg_t *reply = goro_msg_new(GORO_MSG_OK);
     reply->reqid = msg->reqid;
     goro_msg_take_data(reply, (uint8_t **) &text, size);
-    server_send(self, self->clients, reply, rid);
+    reply_send(self, self->clients, reply, rid);
     goro_msg_destroy(&reply);
 }
 
@@ -334,13 +334,13 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     switch (msg->cmd) {
         case GORO_MSG_PING:
-            server_reply_ok(self, rid, msg->reqid, 0);
+            reply_ok(self, rid, msg->reqid, 0);
             break;
         case GORO_MSG_HEARTBEAT: {
             goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
             beat->reqid = msg->reqid;
             beat->id = self->epoch;
-            server_send(self, self->clients, beat, rid);
+            reply_send(self, self->clients, beat, rid);
             goro_msg_destroy(&beat);
             break;
         }
@@ -368,7 +368,7 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             break;
         }
         default:
-            server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+            reply_error(self, rid, msg->reqid, GORO_EINVAL,
                                "%s is not a request this gorod serves",
                                goro_msg_cmd_name(msg->cmd));
     }
@@ -393,7 +393,7 @@ s_drain(server_t *self, zsock_t *sock, bool workers)
             log_debug("malformed %s message: %s",
                       workers ? "worker" : "client", goro_strerror(rc));
             if (msg && !workers)
-                server_reply_error(self, &rid, msg->reqid, rc, "%s",
+                reply_error(self, &rid, msg->reqid, rc, "%s",
                                    rc == GORO_ETOOBIG
                                    ? "a value exceeds limits.max_message"
                                    : "malformed message");
@@ -401,7 +401,7 @@ s_drain(server_t *self, zsock_t *sock, bool workers)
         else if (workers)
             server_worker_on_msg(self, &rid, msg);
         else {
-            client_table_touch(self->ctable, &rid, goro_now());
+            client_table_touch(self->ctable, &rid, util_now());
             s_on_client_msg(self, &rid, msg);
         }
         goro_msg_destroy(&msg);
@@ -413,16 +413,16 @@ s_on_tick(server_t *self)
 {
     for (worker_t *w = worker_table_first(self->wtable); w;
          w = worker_table_next(self->wtable))
-        server_send_worker(self, w, GORO_MSG_HEARTBEAT, NULL);
+        reply_worker(self, w, GORO_MSG_HEARTBEAT, NULL);
     heap_arm(self->heap, &self->tick,
-             goro_now() + self->cfg->heartbeat_interval_ms);
+             util_now() + self->cfg->heartbeat_interval_ms);
 }
 
 static void
 s_expire(server_t *self)
 {
     heap_node_t *node;
-    int64_t now = goro_now();
+    int64_t now = util_now();
     while ((node = heap_pop_due(self->heap, now))) {
         switch (node->kind) {
             case DL_JOB:
@@ -459,7 +459,7 @@ s_begin_stop(server_t *self)
     if (self->stopping)
         return;
     self->stopping = true;
-    self->stop_deadline = goro_now() + self->cfg->shutdown_grace_ms;
+    self->stop_deadline = util_now() + self->cfg->shutdown_grace_ms;
     log_info("stopping: no new jobs; waiting up to %lld ms for %zu running "
              "job(s)", (long long) self->cfg->shutdown_grace_ms,
              job_table_count(self->tables.jobs, GORO_JOB_RUNNING));
@@ -511,7 +511,7 @@ server_run(server_t *self)
     s_install_signals(self);
     pool_start(self->pool);
     heap_arm(self->heap, &self->tick,
-             goro_now() + self->cfg->heartbeat_interval_ms);
+             util_now() + self->cfg->heartbeat_interval_ms);
     zmq_pollitem_t items[] = {
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
@@ -524,11 +524,11 @@ server_run(server_t *self)
     for (;;) {
         if (self->stopping
             && (job_table_count(self->tables.jobs, GORO_JOB_RUNNING) == 0
-                || goro_now() >= self->stop_deadline))
+                || util_now() >= self->stop_deadline))
             break;
-        int64_t timeout = heap_timeout_ms(self->heap, goro_now());
+        int64_t timeout = heap_timeout_ms(self->heap, util_now());
         if (self->stopping) {
-            int64_t left = goro_remaining(self->stop_deadline);
+            int64_t left = util_remaining(self->stop_deadline);
             if (timeout < 0 || left < timeout)
                 timeout = left;
         }
@@ -540,9 +540,9 @@ server_run(server_t *self)
         if (items[2].revents & ZMQ_POLLIN)
             s_on_signals(self);
         if (items[3].revents & ZMQ_POLLIN)
-            monitor_drain(self->clients_monitor, goro_now());
+            monitor_drain(self->clients_monitor, util_now());
         if (items[4].revents & ZMQ_POLLIN)
-            monitor_drain(self->workers_monitor, goro_now());
+            monitor_drain(self->workers_monitor, util_now());
         if (self->auth && (items[5].revents & ZMQ_POLLIN))
             auth_handle(self->auth);
         if (items[1].revents & ZMQ_POLLIN)

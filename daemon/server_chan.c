@@ -21,7 +21,7 @@
 #include "log.h"
 #include "park.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdbool.h>
@@ -37,7 +37,7 @@ s_delivered(server_t *self, client_t *c, const goro_rid_t *rid,
     if (!delivery)
         return;
     if (!c)
-        c = client_table_hold(self->ctable, rid, goro_now());
+        c = client_table_hold(self->ctable, rid, util_now());
     chan_delivery_hold(self->tables.chans, delivery, &c->deliveries);
 }
 
@@ -48,10 +48,10 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
 {
     if (cmd == GORO_MSG_CHAN_SEND) {
         if (result->code)
-            server_reply_error(self, rid, reqid, result->code,
+            reply_error(self, rid, reqid, result->code,
                                "the channel is closed");
         else
-            server_reply_ok(self, rid, reqid, 0);
+            reply_ok(self, rid, reqid, 0);
         return;
     }
     goro_msg_t *msg = goro_msg_new(cmd == GORO_MSG_CHAN_SEND_MANY
@@ -71,7 +71,7 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
         msg->values = result->values;
         msg->nvalues = result->count;
     }
-    server_send(self, self->clients, msg, rid);
+    reply_send(self, self->clients, msg, rid);
     msg->values = NULL;
     msg->nvalues = 0;
     goro_msg_destroy(&msg);
@@ -116,7 +116,7 @@ server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result);
     }
     else if (tell && p->cmd)
-        server_reply_error(self, &p->rid, p->reqid, code, "%s", why);
+        reply_error(self, &p->rid, p->reqid, code, "%s", why);
     park_table_remove(self->parks, &p);
 }
 
@@ -170,16 +170,16 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
         s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
     }
     else if (rc == GORO_ENOTFOUND)
-        server_reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
+        reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
                            "it first)", msg->name ? msg->name : ncases == 1
                            ? cases[0].chan : "of the select");
     else if (rc == GORO_ETIMEDOUT)
-        server_reply_error(self, rid, msg->reqid, rc, "no case was ready");
+        reply_error(self, rid, msg->reqid, rc, "no case was ready");
     else if (msg->name)
-        server_reply_error(self, rid, msg->reqid, rc, "a batch needs at least "
+        reply_error(self, rid, msg->reqid, rc, "a batch needs at least "
                            "one value");
     else
-        server_reply_error(self, rid, msg->reqid, rc, "invalid select case");
+        reply_error(self, rid, msg->reqid, rc, "invalid select case");
     free(result.data);
     free(result.values);
 }
@@ -199,7 +199,7 @@ s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (bytes == 0 || chan_table_bytes(self->tables.chans) + bytes
                       <= self->cfg->max_channel_bytes)
         return false;
-    server_reply_error(self, rid, msg->reqid, GORO_EFULL,
+    reply_error(self, rid, msg->reqid, GORO_EFULL,
                        "channel buffers hold %llu bytes "
                        "(limits.max_channel_bytes)",
                        (unsigned long long)
@@ -214,11 +214,11 @@ server_chan_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     if (msg->cmd == GORO_MSG_SELECT) {
         if (msg->ncases == 0) {
-            server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+            reply_error(self, rid, msg->reqid, GORO_EINVAL,
                                "a select needs at least one case");
             return;
         }
-        chan_case_t *cases = goro_zalloc(sizeof *cases * msg->ncases);
+        chan_case_t *cases = util_zalloc(sizeof *cases * msg->ncases);
         for (size_t i = 0; i < msg->ncases; i++) {
             cases[i].op = msg->cases[i].op;
             cases[i].chan = msg->cases[i].chan;
@@ -251,7 +251,7 @@ void
 server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (!msg->name || !*msg->name) {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "a channel needs a name");
         return;
     }
@@ -259,10 +259,10 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->cmd == GORO_MSG_CHAN_MAKE) {
         rc = chan_make(self->tables.chans, msg->name, msg->number);
         if (rc == GORO_EEXIST)
-            server_reply_error(self, rid, msg->reqid, rc, "channel %s exists "
+            reply_error(self, rid, msg->reqid, rc, "channel %s exists "
                                "with another capacity", msg->name);
         else if (rc)
-            server_reply_error(self, rid, msg->reqid, rc, "capacity %lld is "
+            reply_error(self, rid, msg->reqid, rc, "capacity %lld is "
                                "not valid", (long long) msg->number);
     }
     else {
@@ -270,14 +270,14 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         rc = chan_close(self->tables.chans, msg->name, &fired);
         s_answer_fired(self, &fired);
         if (rc == GORO_ENOTFOUND)
-            server_reply_error(self, rid, msg->reqid, rc, "no channel %s",
+            reply_error(self, rid, msg->reqid, rc, "no channel %s",
                                msg->name);
         else if (rc)
-            server_reply_error(self, rid, msg->reqid, rc, "channel %s is "
+            reply_error(self, rid, msg->reqid, rc, "channel %s is "
                                "closed already", msg->name);
     }
     if (rc == GORO_OK)
-        server_reply_ok(self, rid, msg->reqid, 0);
+        reply_ok(self, rid, msg->reqid, 0);
 }
 
 /* A job with a result channel sends its output there when it ends, under
@@ -292,7 +292,7 @@ server_chan_send_result(server_t *self, job_t *job)
     p->job_id = job->id;
     chan_case_t one = {
         .op = GORO_CASE_SEND, .chan = extra->chan,
-        .data = goro_memdup(extra->out, extra->out_size),
+        .data = util_memdup(extra->out, extra->out_size),
         .size = extra->out_size,
     };
     chan_result_t result;

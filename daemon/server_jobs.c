@@ -25,7 +25,7 @@
 #include "wg.h"
 #include "worker.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <assert.h>
@@ -52,7 +52,7 @@ s_reply_job(server_t *self, const goro_rid_t *rid, uint64_t reqid,
     msg->runtime = extra->runtime_ms;
     goro_msg_set_data(msg, extra->out, extra->out_size);
     goro_msg_set_text(msg, extra->err, extra->err_size);
-    server_send(self, self->clients, msg, rid);
+    reply_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
 }
 
@@ -68,7 +68,7 @@ s_deadline(job_t *job)
 void
 server_job_keep_result(server_t *self, job_t *job, int64_t left_ms)
 {
-    heap_arm(self->heap, s_deadline(job), goro_now() + left_ms);
+    heap_arm(self->heap, s_deadline(job), util_now() + left_ms);
 }
 
 /* Everything that follows a job's end: the result's ttl, the parked
@@ -95,7 +95,7 @@ void
 server_job_end(server_t *self, job_t *job, int state, int64_t status,
                const char *reason)
 {
-    char *err = reason ? goro_strdup(reason) : NULL;
+    char *err = reason ? util_strdup(reason) : NULL;
     job_table_end(self->tables.jobs, job, state, status, 0, NULL, 0, &err,
                   reason ? strlen(reason) : 0);
     server_job_ended(self, job);
@@ -104,12 +104,12 @@ server_job_end(server_t *self, job_t *job, int state, int64_t status,
 static void
 s_job_start(server_t *self, job_t *job, worker_t *w)
 {
-    int64_t now = goro_now();
+    int64_t now = util_now();
     job_table_start(self->tables.jobs, job, now);
     worker_table_attach(self->wtable, w, job);
     if (job->timeout_ms > 0)
-        heap_arm(self->heap, s_deadline(job), goro_deadline(job->timeout_ms));
-    server_send_worker(self, w, GORO_MSG_DISPATCH, job);
+        heap_arm(self->heap, s_deadline(job), util_deadline(job->timeout_ms));
+    reply_worker(self, w, GORO_MSG_DISPATCH, job);
 }
 
 /* Stops a running job on its worker. The job stays attached until the
@@ -119,7 +119,7 @@ static void
 s_job_kill(server_t *self, job_t *job)
 {
     heap_cancel(self->heap, s_deadline(job));
-    server_send_worker(self, job_links(job)->worker, GORO_MSG_KILL, job);
+    reply_worker(self, job_links(job)->worker, GORO_MSG_KILL, job);
 }
 
 void
@@ -132,7 +132,7 @@ server_job_lost(server_t *self, job_t *job, const char *why)
         int shift = job_attempts_used(job) - 1;
         int64_t delay = SERVER_RETRY_MIN_MS << (shift < 7 ? shift : 7);
         job_links_ensure(job)->delayed = true;
-        heap_arm(self->heap, s_deadline(job), goro_now() + delay);
+        heap_arm(self->heap, s_deadline(job), util_now() + delay);
     }
     else {
         char reason[128];
@@ -246,7 +246,7 @@ s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
                 job_t *job)
 {
     if (msg->number == 0)
-        server_reply_ok(self, rid, msg->reqid, job->id);
+        reply_ok(self, rid, msg->reqid, job->id);
     else if (job_state_ended(job->state))
         s_reply_job(self, rid, msg->reqid, job);
     else {
@@ -259,12 +259,12 @@ static void
 s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (self->stopping) {
-        server_reply_error(self, rid, msg->reqid, GORO_EUNAVAILABLE,
+        reply_error(self, rid, msg->reqid, GORO_EUNAVAILABLE,
                            "gorod is shutting down");
         return;
     }
     if (!msg->name || !*msg->name) {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "a job needs a function name");
         return;
     }
@@ -275,7 +275,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     if (msg->chan && *msg->chan
         && !chan_exists(self->tables.chans, msg->chan)) {
-        server_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
+        reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
                            "no channel %s for the job's result (make it first)",
                            msg->chan);
         return;
@@ -283,7 +283,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->wg && *msg->wg) {
         wg_t *wg = wg_table_lookup(self->tables.wgs, msg->wg);
         if (wg && wg->info.counter == INT64_MAX) {
-            server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+            reply_error(self, rid, msg->reqid, GORO_EINVAL,
                                "waitgroup %s would overflow", msg->wg);
             return;
         }
@@ -292,23 +292,23 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         char why[256];
         int rc = s_exec_policy(self, msg, why, sizeof why);
         if (rc) {
-            server_reply_error(self, rid, msg->reqid, rc, "%s", why);
+            reply_error(self, rid, msg->reqid, rc, "%s", why);
             return;
         }
     }
     if (sched_total(self->sched) >= self->cfg->max_queued_jobs) {
-        server_reply_error(self, rid, msg->reqid, GORO_EFULL,
+        reply_error(self, rid, msg->reqid, GORO_EFULL,
                            "%zu jobs are queued (limits.max_queued_jobs)",
                            sched_total(self->sched));
         return;
     }
     if (msg->timeout < 0) {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "a job timeout cannot be negative");
         return;
     }
     if (msg->max_attempts > INT_MAX) {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "max-attempts is at most %d", INT_MAX);
         return;
     }
@@ -332,7 +332,7 @@ s_find_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
 {
     job_t *job = job_table_lookup(self->tables.jobs, msg->id);
     if (!job)
-        server_reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
+        reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
                            "no job %llu (never submitted, or its result "
                            "expired)", (unsigned long long) msg->id);
     return job;
@@ -347,7 +347,7 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (job_state_ended(job->state))
         s_reply_job(self, rid, msg->reqid, job);
     else if (msg->timeout == 0)
-        server_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
+        reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
                            "job %llu has not ended",
                            (unsigned long long) job->id);
     else
@@ -361,7 +361,7 @@ server_job_on_park_deadline(server_t *self, park_t *p)
     if (p->job_at_deadline)
         s_reply_job(self, &p->rid, p->reqid, job);
     else
-        server_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
+        reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
                            "job %llu has not ended",
                            (unsigned long long) job->id);
     park_table_remove(self->parks, &p);
@@ -382,14 +382,14 @@ s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     else if (job->state == GORO_JOB_RUNNING)
         s_job_kill(self, job);
     else {
-        server_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+        reply_error(self, rid, msg->reqid, GORO_ESTATE,
                            "job %llu already ended (%s)",
                            (unsigned long long) job->id,
                            goro_job_state_name(job->state));
         return;
     }
     server_job_end(self, job, GORO_JOB_CANCELLED, -1, "cancelled");
-    server_reply_ok(self, rid, msg->reqid, job->id);
+    reply_ok(self, rid, msg->reqid, job->id);
 }
 
 static void
@@ -399,7 +399,7 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (!job)
         return;
     if (!job_state_ended(job->state) || job->state == GORO_JOB_SUCCEEDED) {
-        server_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+        reply_error(self, rid, msg->reqid, GORO_ESTATE,
                            "job %llu is %s; only failed, cancelled or "
                            "timed-out jobs can be retried",
                            (unsigned long long) job->id,
@@ -407,7 +407,7 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     }
     if (job_links(job)->worker) {
-        server_reply_error(self, rid, msg->reqid, GORO_ESTATE,
+        reply_error(self, rid, msg->reqid, GORO_ESTATE,
                            "job %llu is still being stopped on its worker",
                            (unsigned long long) job->id);
         return;

@@ -17,7 +17,7 @@
 #include "sched.h"
 #include "wg.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdbool.h>
@@ -49,7 +49,7 @@ s_settle_ttl(job_t *job, void *arg)
     if (!job_state_ended(job->state))
         return;
     int64_t left = job_extra(job)->ended_at + self->cfg->result_ttl_ms
-                   - goro_wall_ms();
+                   - util_wall_ms();
     server_job_keep_result(self, job, left > 0 ? left : 0);
 }
 
@@ -70,8 +70,8 @@ s_settle(server_t *self)
     size_t total = 0;
     for (int state = 1; state < JOB_STATES; state++)
         total += job_table_count(self->tables.jobs, state);
-    settle_t st = {goro_zalloc(sizeof(job_t *) * (total + 1)), 0,
-                   goro_zalloc(sizeof(job_t *) * (total + 1)), 0};
+    settle_t st = {util_zalloc(sizeof(job_t *) * (total + 1)), 0,
+                   util_zalloc(sizeof(job_t *) * (total + 1)), 0};
     job_table_each(self->tables.jobs, s_settle_collect, &st);
     qsort(st.queued, st.nqueued, sizeof(job_t *), s_by_job_id);
     for (size_t i = 0; i < st.nqueued; i++) {
@@ -92,13 +92,13 @@ void
 server_tables_init(server_t *self)
 {
     tables_init(&self->tables,
-                (uint64_t) goro_wall_ms() ^ (uint64_t) getpid());
+                (uint64_t) util_wall_ms() ^ (uint64_t) getpid());
 }
 
 int
 server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
 {
-    int64_t started = goro_now();
+    int64_t started = util_now();
     journal_replay_t info;
     int rc = journal_replay(self->journal, repair, tables_replay,
                             &self->tables, &info, err, err_size);
@@ -122,7 +122,7 @@ server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
         log_info("journal %s: %llu record(s) replayed in %lld ms: %zu job(s)"
                  " queued, %zu ended, %zu channel(s), %zu waitgroup(s)",
                  self->cfg->journal_path, (unsigned long long) info.records,
-                 (long long) (goro_now() - started),
+                 (long long) (util_now() - started),
                  job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
                  job_table_count(self->tables.jobs, GORO_JOB_SUCCEEDED)
                  + job_table_count(self->tables.jobs, GORO_JOB_FAILED)
@@ -159,14 +159,14 @@ server_journal_commit(server_t *self)
 {
     if (!self->journal)
         return;
-    if (journal_flush(self->journal, goro_now()) != GORO_OK)
+    if (journal_flush(self->journal, util_now()) != GORO_OK)
         return;
     self->undelivered += outbox_flush(self->outbox);
     server_journal_compact_check(self);
     uint64_t size = journal_size(self->journal);
     if (size >= self->cfg->journal_compact_min && size >= self->compact_at
         && !self->compacting) {
-        int64_t started = goro_now();
+        int64_t started = util_now();
         if (journal_compact_start(self->journal, tables_snapshot,
                                   &self->tables)
             == GORO_OK) {
@@ -174,7 +174,7 @@ server_journal_commit(server_t *self)
             self->compact_from = size;
             log_info("journal compaction started (%llu bytes); the loop "
                      "paused %lld ms for it", (unsigned long long) size,
-                     (long long) (goro_now() - started));
+                     (long long) (util_now() - started));
         }
         else
             self->compact_at = size * 2;    /* don't retry every turn */

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "park.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdbool.h>
@@ -41,7 +41,7 @@ s_withdraw(server_t *self, park_t *p, bool tell, int code, const char *why)
         server_chan_park_withdraw(self, p, tell, code, why);
     else {
         if (tell && p->cmd)
-            server_reply_error(self, &p->rid, p->reqid, code, "%s", why);
+            reply_error(self, &p->rid, p->reqid, code, "%s", why);
         park_table_remove(self->parks, &p);
     }
 }
@@ -63,7 +63,7 @@ server_park_client_withdraw(server_t *self, client_t *c, bool tell)
 void
 server_park_client_check(server_t *self, client_t *c)
 {
-    if (!client_table_silent(self->ctable, c, goro_now()))
+    if (!client_table_silent(self->ctable, c, util_now()))
         return;
     log_debug("client silent: %zu parked request(s) withdrawn, %zu "
               "unacknowledged deliveries put back", c->parks.count,

@@ -12,7 +12,7 @@
 #include "park.h"
 #include "wg.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 static void
@@ -22,7 +22,7 @@ s_wg_release(server_t *self, wg_t *wg)
         return;
     park_t *p;
     while ((p = park_first(&wg->waiters))) {
-        server_reply_ok(self, &p->rid, p->reqid, 0);
+        reply_ok(self, &p->rid, p->reqid, 0);
         park_table_remove(self->parks, &p);
     }
 }
@@ -31,7 +31,7 @@ void
 server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (!msg->name || !*msg->name) {
-        server_reply_error(self, rid, msg->reqid, GORO_EINVAL,
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
                            "a waitgroup needs a name");
         return;
     }
@@ -39,24 +39,24 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->cmd == GORO_MSG_WG_ADD) {
         int rc = wg_add(self->tables.wgs, msg->name, msg->number, &wg);
         if (rc == GORO_ENEGATIVE)
-            server_reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
+            reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
                                "%lld; adding %lld would make it negative",
                                msg->name,
                                (long long) (wg ? wg->info.counter : 0),
                                (long long) msg->number);
         else if (rc)
-            server_reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
+            reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
                                "overflow", msg->name);
         else {
-            server_reply_ok(self, rid, msg->reqid, 0);
+            reply_ok(self, rid, msg->reqid, 0);
             s_wg_release(self, wg);
         }
     }
     else if (msg->cmd == GORO_MSG_WG_WAIT) {
         if (!wg || wg->info.counter == 0)
-            server_reply_ok(self, rid, msg->reqid, 0);
+            reply_ok(self, rid, msg->reqid, 0);
         else if (msg->timeout == 0)
-            server_reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
+            reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
                                "waitgroup %s is at %lld", msg->name,
                                (long long) wg->info.counter);
         else {
@@ -75,7 +75,7 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             info->succeeded = wg->info.succeeded;
             info->failed = wg->info.failed;
         }
-        server_send(self, self->clients, info, rid);
+        reply_send(self, self->clients, info, rid);
         goro_msg_destroy(&info);
     }
 }
@@ -84,7 +84,7 @@ void
 server_wg_on_park_deadline(server_t *self, park_t *p)
 {
     wg_t *wg = p->target;
-    server_reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
+    reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
                        "waitgroup %s is at %lld", wg->name,
                        (long long) wg->info.counter);
     park_table_remove(self->parks, &p);

@@ -24,7 +24,7 @@
 #include "log.h"
 #include "worker.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdint.h>
@@ -69,7 +69,7 @@ void
 server_worker_check(server_t *self, worker_t *w)
 {
     int64_t due = w->last_seen + s_liveness_ms(self);
-    if (goro_now() >= due)
+    if (util_now() >= due)
         s_worker_lost(self, w, "no heartbeat");
     else
         heap_arm(self->heap, &w->expiry, due);
@@ -83,15 +83,15 @@ s_welcome_policy(server_t *self, goro_msg_t *welcome)
 {
     const config_t *cfg = self->cfg;
     size_t max = cfg->nexec_env + 6;
-    welcome->strs = goro_zalloc(sizeof(char *) * max);
+    welcome->strs = util_zalloc(sizeof(char *) * max);
     char line[GORO_MSG_STR_MAX + 1];
     for (size_t i = 0; i < cfg->nexec_env; i++) {
         snprintf(line, sizeof line, "env=%s", cfg->exec_env[i]);
-        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+        welcome->strs[welcome->nstrs++] = util_strdup(line);
     }
     if (cfg->exec_run_as) {
         snprintf(line, sizeof line, "run_as=%s", cfg->exec_run_as);
-        welcome->strs[welcome->nstrs++] = goro_strdup(line);
+        welcome->strs[welcome->nstrs++] = util_strdup(line);
     }
     const struct {
         const char *key;
@@ -106,16 +106,16 @@ s_welcome_policy(server_t *self, goro_msg_t *welcome)
        fit the frame limit, which follows it. */
     snprintf(line, sizeof line, "max_output=%llu",
              (unsigned long long) cfg->exec_max_output);
-    welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    welcome->strs[welcome->nstrs++] = util_strdup(line);
     for (size_t i = 0; i < 4; i++)
         if (limits[i].value) {
             snprintf(line, sizeof line, "%s=%llu", limits[i].key,
                      (unsigned long long) limits[i].value);
-            welcome->strs[welcome->nstrs++] = goro_strdup(line);
+            welcome->strs[welcome->nstrs++] = util_strdup(line);
         }
     snprintf(line, sizeof line, "kill_grace=%lld",
              (long long) cfg->exec_kill_grace_ms);
-    welcome->strs[welcome->nstrs++] = goro_strdup(line);
+    welcome->strs[welcome->nstrs++] = util_strdup(line);
 }
 
 static void
@@ -124,7 +124,7 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     worker_t *w = worker_table_lookup(self->wtable, rid);
     if (w)      /* READY again on one connection: start it over */
         s_worker_lost(self, w, "registered again");
-    w = worker_table_add(self->wtable, rid, msg, goro_now());
+    w = worker_table_add(self->wtable, rid, msg, util_now());
     w->expiry.kind = DL_WORKER;
     heap_arm(self->heap, &w->expiry, w->last_seen + s_liveness_ms(self));
     log_info("worker %s (pid %u) joined: capacity %d, %zu function(s)",
@@ -135,7 +135,7 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     goro_msg_set_text(welcome, self->clients_endpoint,
                       strlen(self->clients_endpoint));
     s_welcome_policy(self, welcome);
-    server_send(self, self->workers, welcome, rid);
+    reply_send(self, self->workers, welcome, rid);
     goro_msg_destroy(&welcome);
     if (!self->stopping)
         server_job_dispatch_worker(self, w);
@@ -182,7 +182,7 @@ s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
     job_t *job = job_table_lookup(self->tables.jobs, msg->id);
     if (job && s_attempt_is_own(self, w, job, msg->attempt)) {
         if (job->state != GORO_JOB_RUNNING)
-            server_send_worker(self, w, GORO_MSG_KILL, job);
+            reply_worker(self, w, GORO_MSG_KILL, job);
         return;
     }
     log_info("worker %s (pid %u) still runs job %llu attempt %u, which is "
@@ -191,7 +191,7 @@ s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
     goro_msg_t *kill = goro_msg_new(GORO_MSG_KILL);
     kill->id = msg->id;
     kill->attempt = msg->attempt;
-    server_send(self, self->workers, kill, &w->rid);
+    reply_send(self, self->workers, kill, &w->rid);
     goro_msg_destroy(&kill);
 }
 
@@ -233,12 +233,12 @@ server_worker_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
            DISCONNECT tells it to register again. */
         if (msg->cmd != GORO_MSG_DISCONNECT) {
             goro_msg_t *bye = goro_msg_new(GORO_MSG_DISCONNECT);
-            server_send(self, self->workers, bye, rid);
+            reply_send(self, self->workers, bye, rid);
             goro_msg_destroy(&bye);
         }
         return;
     }
-    w->last_seen = goro_now();
+    w->last_seen = util_now();
     switch (msg->cmd) {
         case GORO_MSG_HEARTBEAT:
             break;

@@ -7,7 +7,7 @@
 */
 #include "wg.h"
 #include "journal.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -46,7 +46,7 @@ s_wg_free(void **item_p)
 wg_table_t *
 wg_table_new(void)
 {
-    wg_table_t *self = goro_zalloc(sizeof *self);
+    wg_table_t *self = util_zalloc(sizeof *self);
     self->groups = zhashx_new();
     zhashx_set_destructor(self->groups, s_wg_free);
     return self;
@@ -73,8 +73,8 @@ wg_table_get(wg_table_t *self, const char *name)
 {
     wg_t *wg = zhashx_lookup(self->groups, name);
     if (!wg) {
-        wg = goro_zalloc(sizeof *wg);
-        wg->name = goro_strdup(name);
+        wg = util_zalloc(sizeof *wg);
+        wg->name = util_strdup(name);
         zhashx_insert(self->groups, name, wg);
     }
     return wg;

@@ -8,7 +8,7 @@
 #include "worker.h"
 #include "job_links.h"
 #include "list.h"
-#include "goro_util.h"
+#include "util.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -38,7 +38,7 @@ s_worker_free(void **item_p)
 worker_table_t *
 worker_table_new(void)
 {
-    worker_table_t *self = goro_zalloc(sizeof *self);
+    worker_table_t *self = util_zalloc(sizeof *self);
     self->by_rid = zhashx_new();
     zhashx_set_key_hasher(self->by_rid, goro_rid_hash);
     zhashx_set_key_comparator(self->by_rid, goro_rid_compare);
@@ -76,19 +76,19 @@ worker_t *
 worker_table_add(worker_table_t *self, const goro_rid_t *rid,
                  const goro_msg_t *ready, int64_t now)
 {
-    worker_t *w = goro_zalloc(sizeof *w);
+    worker_t *w = util_zalloc(sizeof *w);
     w->rid = *rid;
-    w->name = goro_strdup(ready->name ? ready->name : "");
+    w->name = util_strdup(ready->name ? ready->name : "");
     w->pid = ready->pid;
     w->capacity = ready->capacity32 == 0 ? 1
                   : ready->capacity32 > WORKER_CAPACITY_MAX ? WORKER_CAPACITY_MAX
                   : (int) ready->capacity32;
-    w->fns = goro_zalloc(sizeof(char *) * (ready->nstrs + 1));
+    w->fns = util_zalloc(sizeof(char *) * (ready->nstrs + 1));
     for (size_t i = 0; i < ready->nstrs; i++)
-        w->fns[i] = goro_strdup(ready->strs[i]);
+        w->fns[i] = util_strdup(ready->strs[i]);
     w->nfns = ready->nstrs;
     w->last_seen = now;
-    w->joined_at = goro_wall_ms();
+    w->joined_at = util_wall_ms();
     heap_node_init(&w->expiry, 0);
     zhashx_insert(self->by_rid, &w->rid, w);
     s_free_add(self, w);

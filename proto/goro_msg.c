@@ -6,7 +6,7 @@
     and owns nothing of the input buffer after it returns.
 */
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdbool.h>
@@ -136,7 +136,7 @@ goro_msg_cmd_name(int cmd)
 goro_msg_t *
 goro_msg_new(int cmd)
 {
-    goro_msg_t *self = goro_zalloc(sizeof *self);
+    goro_msg_t *self = util_zalloc(sizeof *self);
     self->cmd = (uint8_t) cmd;
     return self;
 }
@@ -172,7 +172,7 @@ void
 goro_msg_set_str(char **field, const char *value)
 {
     free(*field);
-    *field = goro_strdup(value);
+    *field = util_strdup(value);
 }
 
 void
@@ -185,7 +185,7 @@ void
 goro_msg_set_data(goro_msg_t *self, const void *data, size_t size)
 {
     free(self->data);
-    self->data = data ? goro_memdup(data, size) : NULL;
+    self->data = data ? util_memdup(data, size) : NULL;
     self->size = self->data ? size : 0;
 }
 
@@ -202,7 +202,7 @@ void
 goro_msg_set_text(goro_msg_t *self, const void *text, size_t size)
 {
     free(self->text);
-    self->text = text ? goro_memdup(text, size) : NULL;
+    self->text = text ? util_memdup(text, size) : NULL;
     self->text_size = self->text ? size : 0;
 }
 
@@ -262,7 +262,7 @@ s_put(writer_t *w, const void *data, size_t size)
         size_t want = w->size ? w->size * 2 : 256;
         while (want < w->used + size)
             want *= 2;
-        w->buf = goro_realloc(w->buf, want);
+        w->buf = util_realloc(w->buf, want);
         w->size = want;
     }
     if (size)
@@ -419,7 +419,7 @@ s_get_str(reader_t *r)
         r->error = GORO_EPROTO;
         return NULL;
     }
-    char *text = goro_memdup(r->buf + r->pos, len);
+    char *text = util_memdup(r->buf + r->pos, len);
     r->pos += len;
     return text;
 }
@@ -437,7 +437,7 @@ s_get_longstr(reader_t *r, size_t *size_out)
     if (!s_need(r, len))
         return NULL;
     *size_out = len;
-    uint8_t *data = goro_memdup(r->buf + r->pos, len);
+    uint8_t *data = util_memdup(r->buf + r->pos, len);
     r->pos += len;
     return data;
 }
@@ -475,7 +475,7 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
             break;
         case T_STRS: {
             size_t count = s_get_count(r, 1);
-            self->strs = goro_zalloc(sizeof(char *) * (count ? count : 1));
+            self->strs = util_zalloc(sizeof(char *) * (count ? count : 1));
             for (size_t i = 0; i < count && !r->error; i++) {
                 self->strs[i] = s_get_str(r);
                 self->nstrs = i + 1;
@@ -484,7 +484,7 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
         }
         case T_CASES: {
             size_t count = s_get_count(r, 6);
-            self->cases = goro_zalloc(sizeof *self->cases * (count ? count : 1));
+            self->cases = util_zalloc(sizeof *self->cases * (count ? count : 1));
             for (size_t i = 0; i < count && !r->error; i++) {
                 goro_msg_case_t *c = &self->cases[i];
                 self->ncases = i + 1;
@@ -498,7 +498,7 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
             /* MAX_VALUE bounds the batch as a whole, as it bounds one
                value: a batch is never bigger than a value could be. */
             size_t count = s_get_count(r, 4), total = 0;
-            self->values = goro_zalloc(sizeof *self->values
+            self->values = util_zalloc(sizeof *self->values
                                        * (count ? count : 1));
             for (size_t i = 0; i < count && !r->error; i++) {
                 goro_msg_value_t *v = &self->values[i];

@@ -19,7 +19,7 @@
 #include "chan.h"
 #include "wg.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <errno.h>
@@ -85,23 +85,23 @@ s_fill(goro_msg_t *msg)
     goro_msg_set_str(&msg->key, "upload-17");
     goro_msg_set_data(msg, "{\"w\":640}\n", 10);
     goro_msg_set_text(msg, "stderr text", 11);
-    msg->strs = goro_zalloc(2 * sizeof *msg->strs);
-    msg->strs[0] = goro_strdup("exec");
-    msg->strs[1] = goro_strdup("sum");
+    msg->strs = util_zalloc(2 * sizeof *msg->strs);
+    msg->strs[0] = util_strdup("exec");
+    msg->strs[1] = util_strdup("sum");
     msg->nstrs = 2;
-    msg->cases = goro_zalloc(2 * sizeof *msg->cases);
+    msg->cases = util_zalloc(2 * sizeof *msg->cases);
     msg->cases[0].op = GORO_CASE_RECV;
-    msg->cases[0].chan = goro_strdup("in");
+    msg->cases[0].chan = util_strdup("in");
     msg->cases[1].op = GORO_CASE_SEND;
-    msg->cases[1].chan = goro_strdup("out");
-    msg->cases[1].data = goro_memdup("v", 1);
+    msg->cases[1].chan = util_strdup("out");
+    msg->cases[1].data = util_memdup("v", 1);
     msg->cases[1].size = 1;
     msg->ncases = 2;
     msg->count = 500;
-    msg->values = goro_zalloc(2 * sizeof *msg->values);
-    msg->values[0].data = goro_memdup("first", 5);
+    msg->values = util_zalloc(2 * sizeof *msg->values);
+    msg->values[0].data = util_memdup("first", 5);
     msg->values[0].size = 5;
-    msg->values[1].data = goro_memdup("second", 6);
+    msg->values[1].data = util_memdup("second", 6);
     msg->values[1].size = 6;
     msg->nvalues = 2;
 }
@@ -153,8 +153,8 @@ static void
 s_end(tables_t *t, job_t *job, int state, int64_t status, const char *out,
       const char *err)
 {
-    uint8_t *o = out ? goro_memdup(out, strlen(out)) : NULL;
-    char *e = err ? goro_strdup(err) : NULL;
+    uint8_t *o = out ? util_memdup(out, strlen(out)) : NULL;
+    char *e = err ? util_strdup(err) : NULL;
     job_table_end(t->jobs, job, state, status, 17, &o, out ? strlen(out) : 0,
                   &e, err ? strlen(err) : 0);
 }
@@ -163,7 +163,7 @@ static void
 s_send(tables_t *t, const char *chan, const char *value)
 {
     chan_case_t one = {GORO_CASE_SEND, chan,
-                       goro_memdup(value, strlen(value)), strlen(value)};
+                       util_memdup(value, strlen(value)), strlen(value)};
     chan_result_t result;
     chan_fired_t fired = {0};
     int rc = chan_select(t->chans, &one, 1, false, NULL, NULL, &result,
@@ -198,7 +198,7 @@ s_recv_ack(tables_t *t, const char *chan)
 static void
 s_populate(tables_t *t, journal_t *journal)
 {
-    int64_t now = goro_now();
+    int64_t now = util_now();
     s_submit(t, "exec", "true", "k-queued", NULL, NULL, 3);
     job_t *running = s_submit(t, "resize", "img-2", NULL, "g1", NULL, 3);
     job_table_start(t->jobs, running, now);
@@ -225,7 +225,7 @@ s_populate(tables_t *t, journal_t *journal)
     job_t *timed_out = s_submit(t, "exec", "hang", NULL, NULL, NULL, 3);
     job_table_start(t->jobs, timed_out, now);
     s_end(t, timed_out, GORO_JOB_TIMED_OUT, -1, NULL, "timed out");
-    journal_flush(journal, goro_now());     /* a turn */
+    journal_flush(journal, util_now());     /* a turn */
 
     chan_make(t->chans, "c1", 5);
     s_send(t, "c1", "v1");
@@ -238,7 +238,7 @@ s_populate(tables_t *t, journal_t *journal)
     chan_close(t->chans, "closed", &fired);
     chan_fired_free(&fired);
     chan_make(t->chans, "unbuffered", 0);
-    journal_flush(journal, goro_now());
+    journal_flush(journal, util_now());
 
     wg_t *wg = NULL;
     wg_add(t->wgs, "g1", 2, &wg);
@@ -258,7 +258,7 @@ s_read(const char *path, size_t *size_out)
     do {
         if (size == alloc) {
             alloc = alloc ? alloc * 2 : 4096;
-            buf = goro_realloc(buf, alloc);
+            buf = util_realloc(buf, alloc);
         }
         got = fread(buf + size, 1, alloc - size, file);
         size += got;
@@ -279,7 +279,7 @@ s_get32(const uint8_t *in)
 static void
 s_write_records(const char *name, const uint8_t *file, size_t size)
 {
-    uint8_t *out = goro_zalloc(size + 1);
+    uint8_t *out = util_zalloc(size + 1);
     size_t used = 0;
     out[used++] = 2;
     size_t nrecords = 0;
@@ -317,7 +317,7 @@ s_journal(void)
     tables_init(&t, 1);
     tables_set_journal(&t, journal);
     s_populate(&t, journal);
-    journal_flush(journal, goro_now());
+    journal_flush(journal, util_now());
 
     size_t size;
     uint8_t *file = s_read(path, &size);

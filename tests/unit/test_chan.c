@@ -27,7 +27,7 @@
 
 #include "chan.h"
 #include "goro_defs.h"
-#include "goro_util.h"
+#include "util.h"
 
 #define T_SEED 0x9d2c5680a3b1f7e5ULL
 #define T_FAIR_SELECTS 10000
@@ -167,7 +167,7 @@ static int
 s_send(fixture_t *fx, const char *chan, const char *text, bool may_park,
        int owner, chan_park_t **park_out, chan_result_t *result)
 {
-    chan_case_t one = {GORO_CASE_SEND, chan, goro_memdup(text, strlen(text)),
+    chan_case_t one = {GORO_CASE_SEND, chan, util_memdup(text, strlen(text)),
                        strlen(text)};
     chan_park_t *park = NULL;
     chan_result_t local;
@@ -471,7 +471,7 @@ test_delivery_ack_and_return(void **state)
     /* unbuffered: a value taken straight from a parked sender is held
        too, and goes back to a receiver parked after the first left */
     assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
-    chan_case_t send = {GORO_CASE_SEND, "u", goro_memdup("x", 1), 1};
+    chan_case_t send = {GORO_CASE_SEND, "u", util_memdup("x", 1), 1};
     chan_result_t sent;
     assert_int_equal(s_record(fx, chan_select(fx->table, &send, 1, true, T_OWNER(1), &park,
                                  &sent, &fx->pending)), GORO_OK);
@@ -744,7 +744,7 @@ test_withdraw_leaves_no_trace(void **state)
     parks[2] = s_park_recv(fx, "e", 3);
     chan_case_t sel[] = {
         {GORO_CASE_RECV, "e2", NULL, 0},
-        {GORO_CASE_SEND, "u2", goro_memdup("sel", 3), 3},
+        {GORO_CASE_SEND, "u2", util_memdup("sel", 3), 3},
     };
     chan_result_t result;
     assert_int_equal(s_record(fx, chan_select(fx->table, sel, 2, true, T_OWNER(4),
@@ -796,8 +796,8 @@ test_destroy_with_parks(void **state)
     s_expect_send(fx, "b", "buffered");
     s_park_send(fx, "b", "parked", 2);
     chan_case_t sel[] = {
-        {GORO_CASE_SEND, "u", goro_memdup("s", 1), 1},
-        {GORO_CASE_SEND, "b", goro_memdup("t", 1), 1},
+        {GORO_CASE_SEND, "u", util_memdup("s", 1), 1},
+        {GORO_CASE_SEND, "b", util_memdup("t", 1), 1},
     };
     chan_park_t *park = NULL;
     chan_result_t result;
@@ -823,7 +823,7 @@ test_select_send_and_receive_cases(void **state)
     /* only the send is ready */
     chan_case_t cases[] = {
         {GORO_CASE_RECV, "in", NULL, 0},
-        {GORO_CASE_SEND, "out", goro_memdup("sent", 4), 4},
+        {GORO_CASE_SEND, "out", util_memdup("sent", 4), 4},
     };
     chan_result_t result;
     chan_park_t *park = NULL;
@@ -838,7 +838,7 @@ test_select_send_and_receive_cases(void **state)
 
     /* now "out" is full and "in" has a value: only the receive is ready */
     s_expect_send(fx, "in", "got");
-    cases[1].data = goro_memdup("again", 5);
+    cases[1].data = util_memdup("again", 5);
     cases[1].size = 5;
     assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL, &park,
                                  &result, &fx->pending)), GORO_OK);
@@ -857,7 +857,7 @@ test_select_send_and_receive_cases(void **state)
     assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
     chan_case_t parked[] = {
         {GORO_CASE_RECV, "in", NULL, 0},
-        {GORO_CASE_SEND, "u", goro_memdup("late", 4), 4},
+        {GORO_CASE_SEND, "u", util_memdup("late", 4), 4},
     };
     assert_int_equal(s_record(fx, chan_select(fx->table, parked, 2, true, T_OWNER(9),
                                  &park, &result, &fx->pending)), GORO_OK);
@@ -897,7 +897,7 @@ test_select_exactly_one_case(void **state)
             cases[i].op = ops[i];
             cases[i].chan = names[i];
             cases[i].data = ops[i] == GORO_CASE_SEND
-                            ? goro_memdup(names[i], 1) : NULL;
+                            ? util_memdup(names[i], 1) : NULL;
             cases[i].size = ops[i] == GORO_CASE_SEND ? 1 : 0;
         }
         chan_park_t *park = NULL;
@@ -947,7 +947,7 @@ test_select_does_not_match_itself(void **state)
     for (int side = 0; side < 2; side++) {
         s_fired_clear(fx);
         chan_case_t cases[] = {
-            {GORO_CASE_SEND, "u", goro_memdup("self", 4), 4},
+            {GORO_CASE_SEND, "u", util_memdup("self", 4), 4},
             {GORO_CASE_RECV, "u", NULL, 0},
         };
         chan_park_t *park = NULL;
@@ -998,7 +998,7 @@ test_select_errors(void **state)
     /* one unknown channel fails the whole select, before anything
        happens: the ready send to "b" does not, and nothing parks on "u" */
     chan_case_t cases[] = {
-        {GORO_CASE_SEND, "b", goro_memdup("x", 1), 1},
+        {GORO_CASE_SEND, "b", util_memdup("x", 1), 1},
         {GORO_CASE_RECV, "u", NULL, 0},
         {GORO_CASE_RECV, "nope", NULL, 0},
     };
@@ -1057,7 +1057,7 @@ test_select_fairness(void **state)
                 cases[i].op = kinds[k][i];
                 cases[i].chan = names[i];
                 cases[i].data = kinds[k][i] == GORO_CASE_SEND
-                                ? goro_memdup("s", 1) : NULL;
+                                ? util_memdup("s", 1) : NULL;
                 cases[i].size = kinds[k][i] == GORO_CASE_SEND ? 1 : 0;
             }
             chan_result_t result;
@@ -1115,7 +1115,7 @@ test_scale_parked_receivers(void **state)
     for (int i = T_SCALE - 1; i >= 0; i--) {    /* in another order */
         snprintf(name, sizeof name, "ch-%d", i);
         snprintf(text, sizeof text, "v%d", i);
-        chan_case_t one = {GORO_CASE_SEND, name, goro_memdup(text,
+        chan_case_t one = {GORO_CASE_SEND, name, util_memdup(text,
                            strlen(text)), strlen(text)};
         chan_park_t *park = NULL;
         chan_result_t result;
@@ -1145,11 +1145,11 @@ s_send_many(fixture_t *fx, const char *chan, const char *texts,
             bool may_park, int owner, chan_park_t **park_out,
             chan_result_t *result)
 {
-    goro_msg_value_t *values = goro_zalloc(sizeof *values * 16);
+    goro_msg_value_t *values = util_zalloc(sizeof *values * 16);
     size_t n = 0;
     for (const char *at = texts; *at; n++) {
         size_t len = strcspn(at, ",");
-        values[n].data = goro_memdup(at, len);
+        values[n].data = util_memdup(at, len);
         values[n].size = len;
         at += len + (at[len] == ',');
     }
@@ -1323,7 +1323,7 @@ static void
 s_park_self_select(fixture_t *fx)
 {
     chan_case_t cases[] = {
-        {GORO_CASE_SEND, "u", goro_memdup("self", 4), 4},
+        {GORO_CASE_SEND, "u", util_memdup("self", 4), 4},
         {GORO_CASE_RECV, "u", NULL, 0},
     };
     chan_park_t *park = NULL;

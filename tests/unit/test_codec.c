@@ -10,7 +10,7 @@
     exactly its size, so ASan catches any read past the frame.
 */
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 #include "xorshift.h"
 
@@ -182,7 +182,7 @@ x_put(xbuf_t *b, const void *data, size_t size)
 {
     if (b->used + size > b->size) {
         b->size = (b->used + size) * 2 + 16;
-        b->buf = goro_realloc(b->buf, b->size);
+        b->buf = util_realloc(b->buf, b->size);
     }
     if (size)
         memcpy(b->buf + b->used, data, size);
@@ -288,7 +288,7 @@ x_expected(const xrow_t *row, const goro_msg_t *m, xbuf_t *b)
 static char *
 s_repeat(char c, size_t n)
 {
-    char *text = goro_zalloc(n + 1);
+    char *text = util_zalloc(n + 1);
     memset(text, c, n);
     return text;
 }
@@ -297,29 +297,29 @@ static void
 s_add_case(goro_msg_t *m, uint8_t op, const char *chan, const void *data,
            size_t size)
 {
-    m->cases = goro_realloc(m->cases, sizeof *m->cases * (m->ncases + 1));
+    m->cases = util_realloc(m->cases, sizeof *m->cases * (m->ncases + 1));
     goro_msg_case_t *c = &m->cases[m->ncases++];
     c->op = op;
-    c->chan = chan ? goro_strdup(chan) : NULL;
-    c->data = data ? goro_memdup(data, size) : NULL;
+    c->chan = chan ? util_strdup(chan) : NULL;
+    c->data = data ? util_memdup(data, size) : NULL;
     c->size = data ? size : 0;
 }
 
 static void
 s_add_value(goro_msg_t *m, const void *data, size_t size)
 {
-    m->values = goro_realloc(m->values,
+    m->values = util_realloc(m->values,
                              sizeof *m->values * (m->nvalues + 1));
     goro_msg_value_t *v = &m->values[m->nvalues++];
-    v->data = data ? goro_memdup(data, size) : NULL;
+    v->data = data ? util_memdup(data, size) : NULL;
     v->size = data ? size : 0;
 }
 
 static void
 s_add_str(goro_msg_t *m, const char *text)
 {
-    m->strs = goro_realloc(m->strs, sizeof *m->strs * (m->nstrs + 1));
-    m->strs[m->nstrs++] = text ? goro_strdup(text) : NULL;
+    m->strs = util_realloc(m->strs, sizeof *m->strs * (m->nstrs + 1));
+    m->strs[m->nstrs++] = text ? util_strdup(text) : NULL;
 }
 
 /* Every field of the struct set, whatever CMD carries. Variant 0:
@@ -797,7 +797,7 @@ test_trailing_byte(void **state)
             uint8_t *buf;
             size_t size;
             assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_OK);
-            buf = goro_realloc(buf, size + 1);
+            buf = util_realloc(buf, size + 1);
             buf[size] = 0;
             goro_msg_t *dec;
             int rc = s_decode(buf, size + 1, 0, &dec);
@@ -1138,7 +1138,7 @@ test_setters(void **state)
     goro_msg_set_data(m, "a\0b", 3);
     assert_int_equal(m->size, 3);
     assert_memory_equal(m->data, "a\0b", 3);
-    uint8_t *owned = goro_memdup("xyz", 3);
+    uint8_t *owned = util_memdup("xyz", 3);
     goro_msg_take_data(m, &owned, 3);
     assert_null(owned);
     assert_int_equal(m->size, 3);
@@ -1183,8 +1183,8 @@ test_mutation(void **state)
     (void) state;
     /* corpus: every command in every variant */
     size_t ncorpus = NROWS * NVARIANTS;
-    uint8_t **corpus = goro_zalloc(sizeof *corpus * ncorpus);
-    size_t *sizes = goro_zalloc(sizeof *sizes * ncorpus);
+    uint8_t **corpus = util_zalloc(sizeof *corpus * ncorpus);
+    size_t *sizes = util_zalloc(sizeof *sizes * ncorpus);
     for (size_t i = 0; i < ncorpus; i++) {
         goro_msg_t *m = s_make(s_grammar[i / NVARIANTS].cmd,
                                (int) (i % NVARIANTS));
@@ -1196,7 +1196,7 @@ test_mutation(void **state)
         size_t pick = s_below(ncorpus);
         size_t size = sizes[pick];
         size_t room = size + 16;
-        uint8_t *buf = goro_zalloc(room);
+        uint8_t *buf = util_zalloc(room);
         memcpy(buf, corpus[pick], size);
         int edits = 1 + (int) s_below(4);
         for (int e = 0; e < edits; e++) {

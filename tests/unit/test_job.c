@@ -18,7 +18,7 @@
 
 #include "job.h"
 #include "job_links.h"
-#include "goro_util.h"
+#include "util.h"
 #include "xorshift.h"
 
 #define T_WALK_JOBS 200
@@ -43,7 +43,7 @@ s_submit(job_table_t *table, const char *fn, const char *key)
 static uint8_t *
 s_buf(const char *text)
 {
-    return goro_memdup(text, strlen(text));
+    return util_memdup(text, strlen(text));
 }
 
 static void
@@ -280,7 +280,7 @@ test_end_succeeded_takes_buffers(void **state)
     job_table_t *table = job_table_new();
     job_t *job = s_submit(table, "f", NULL);
     job_table_start(table, job, 10);
-    uint8_t *out = goro_memdup("ok\0out", 6);     /* binary output */
+    uint8_t *out = util_memdup("ok\0out", 6);     /* binary output */
     char *err = (char *) s_buf("warning");
     uint8_t *out_was = out;
     job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 42, &out, 6, &err, 7);
@@ -608,7 +608,7 @@ test_lookup_after_growth_and_removal(void **state)
     (void) state;
     job_table_t *table = job_table_new();
     enum { N = 5000 };
-    job_t **jobs = goro_zalloc(N * sizeof *jobs);
+    job_t **jobs = util_zalloc(N * sizeof *jobs);
     for (int i = 0; i < N; i++)
         jobs[i] = s_submit(table, "f", NULL);
     for (int i = 0; i < N; i += 2) {

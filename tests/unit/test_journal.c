@@ -48,7 +48,7 @@
 #include "wg.h"
 #include "goro_defs.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 
 #define T_RECORDS 6             /* records in the small test journals */
 #define T_PER_TURN 2            /* ... in turns of this many records */
@@ -311,9 +311,9 @@ s_write_turns(const char *path, const reclist_t *from, size_t first,
     for (size_t i = first; i < first + n; i++) {
         s_append_encoded(journal, from, i);
         if ((i - first) % per_turn == per_turn - 1)
-            assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+            assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     }
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
 }
 
@@ -525,11 +525,11 @@ test_record_format(void **state)
     journal_t *journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
                                     err, sizeof err), GORO_OK);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     assert_int_equal(s_file_size(fx->path), size);
     for (size_t turn = 0; turn < 3; turn++) {
         s_append_encoded(journal, &want, turn % 2);
-        assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+        assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
         size += JOURNAL_FRAME + want.sizes[turn % 2] + T_COMMIT_SIZE;
         assert_int_equal(s_file_size(fx->path), size);
         assert_int_equal(journal_size(journal), size);
@@ -601,13 +601,13 @@ test_append_flush_reopen_replay(void **state)
         assert_int_equal(journal_size(journal), expect_size);
         if (i % 7 == 6) {
             /* the flush ends the turn with a J_COMMIT */
-            assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+            assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
             expect_size += T_COMMIT_SIZE;
             assert_int_equal(journal_size(journal), expect_size);
             assert_int_equal(s_file_size(fx->path), expect_size);
         }
     }
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     expect_size += T_COMMIT_SIZE;
     assert_int_equal(s_file_size(fx->path), expect_size);
     journal_destroy(&journal);
@@ -817,7 +817,7 @@ test_torn_at_every_offset(void **state)
         /* cut off in the file, so what comes next follows whole turns */
         assert_int_equal(s_file_size(fx->path), keep);
         s_append_encoded(journal, &later, 0);
-        assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+        assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
         journal_destroy(&journal);
         s_list_clear(&got);
 
@@ -1173,7 +1173,7 @@ test_compaction(void **state)
     assert_false(s_exists(compact));
     /* appends go to the new file */
     s_append_encoded(journal, &after, 0);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
 
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
@@ -1344,7 +1344,7 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     free(live_compact);
     for (size_t i = 0; i < after->count; i++)
         s_append_encoded(journal, after, i);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
                                    sizeof err), GORO_OK);
@@ -1437,12 +1437,12 @@ test_failed_write_then_next_turn(void **state)
     s_hook.path = fx->path;
     s_hook.image = image;
     journal_set_io(&s_hooks);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_ESYS);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_ESYS);
     journal_set_io(NULL);
     assert_true(s_hook.imaged);
     /* the next loop turn appends, and its flush goes through */
     s_append_encoded(journal, &second, 0);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
 
     /* what a crash right now would leave */
@@ -1552,8 +1552,8 @@ test_second_open_refused(void **state)
                      GORO_OK);
     s_assert_refused(fx->path);
     int done = 0;
-    int64_t until = goro_now() + 10000;
-    while ((done = journal_compact_poll(journal)) == 0 && goro_now() < until)
+    int64_t until = util_now() + 10000;
+    while ((done = journal_compact_poll(journal)) == 0 && util_now() < until)
         usleep(1000);
     assert_int_equal(done, 1);
     s_assert_refused(fx->path);
@@ -1590,7 +1590,7 @@ s_fsyncs_for(fixture_t *fx, config_fsync_t mode, int turns, int64_t step_ms,
     s_make_record(17, 0, &recs);
     memset(&s_hook, 0, sizeof s_hook);
     journal_set_io(&s_hooks);
-    int64_t t0 = goro_now();
+    int64_t t0 = util_now();
     *first_now = t0;
     for (int turn = 0; turn < turns; turn++) {
         s_hook.now = t0 + turn * step_ms;
@@ -1703,8 +1703,8 @@ static void
 s_end(state_t *t, job_t *job, int state, int64_t status, const char *out,
       const char *err)
 {
-    uint8_t *o = out ? goro_memdup(out, strlen(out)) : NULL;
-    char *e = err ? goro_strdup(err) : NULL;
+    uint8_t *o = out ? util_memdup(out, strlen(out)) : NULL;
+    char *e = err ? util_strdup(err) : NULL;
     job_table_end(t->tables.jobs, job, state, status, 17, &o,
                   out ? strlen(out) : 0, &e, err ? strlen(err) : 0);
 }
@@ -1712,7 +1712,7 @@ s_end(state_t *t, job_t *job, int state, int64_t status, const char *out,
 static void
 s_send(state_t *t, const char *chan, const char *value)
 {
-    chan_case_t one = {GORO_CASE_SEND, chan, goro_memdup(value,
+    chan_case_t one = {GORO_CASE_SEND, chan, util_memdup(value,
                                                          strlen(value)),
                        strlen(value)};
     chan_result_t result;
@@ -1771,7 +1771,7 @@ s_recv_unacked(state_t *t, const char *chan, const char *expect)
 static uint64_t
 s_populate(state_t *t)
 {
-    int64_t now = goro_now();
+    int64_t now = util_now();
     /* jobs */
     s_submit(t, "exec", "true", "k-queued", NULL, NULL, 3);     /* 1 */
     job_t *running = s_submit(t, "resize", "img-2", NULL, "g1", NULL, 3);
@@ -2097,7 +2097,7 @@ test_tables_round_trip(void **state)
     state_t live;
     journal_t *journal = s_start_live(fx->path, &live);
     uint64_t highest = s_populate(&live);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     tables_set_journal(&live.tables, NULL);
     journal_destroy(&journal);
     /* what a crash means for the unacknowledged value: back in its
@@ -2166,7 +2166,7 @@ test_snapshot_round_trip_unended(void **state)
     fixture_t *fx = *state;
     state_t live;
     s_state_new(&live);
-    int64_t now = goro_now();
+    int64_t now = util_now();
     s_submit(&live, "exec", "a", "ka", "g", NULL, 3);
     job_t *run = s_submit(&live, "exec", "b", NULL, NULL, "c", 3);
     job_table_start(live.tables.jobs, run, now);
@@ -2254,13 +2254,13 @@ test_snapshot_then_running_job_ends(void **state)
     state_t live;
     journal_t *journal = s_start_live(fx->path, &live);
     job_t *job = s_submit(&live, "exec", "long", NULL, NULL, NULL, 3);
-    job_table_start(live.tables.jobs, job, goro_now());
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    job_table_start(live.tables.jobs, job, util_now());
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     /* the next loop turn: the job ends */
     s_end(&live, job, GORO_JOB_SUCCEEDED, 0, "out", NULL);
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     tables_set_journal(&live.tables, NULL);
     journal_destroy(&journal);
 
@@ -2438,7 +2438,7 @@ test_journal_with_impossible_record(void **state)
     goro_msg_t wg = {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = 1,
                      .added = 1};
     journal_append(journal, &make);             /* turn 1 */
-    assert_int_equal(journal_flush(journal, goro_now()), GORO_OK);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     uint64_t turn_at = journal_size(journal);
     journal_append(journal, &wg);               /* turn 2: fits, */
     uint64_t bad_at = journal_size(journal);

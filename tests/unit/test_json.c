@@ -1,4 +1,4 @@
-/*  test_json - goro_json, the writer of every JSON document goro emits:
+/*  test_json - json, the writer of every JSON document goro emits:
     commas and nesting, numbers at their limits, RFC 8259 escapes, and
     bytes that are not UTF-8 turned into U+FFFD one maximal subpart at a
     time (Unicode 3.9), as Python's bytes.decode("utf-8", "replace") and
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "goro_json.h"
+#include "json.h"
 
 #define FFFD "\xEF\xBF\xBD"
 
@@ -23,10 +23,10 @@
 static void
 s_string_is(const char *data, size_t len, const char *want)
 {
-    goro_json_t *json = goro_json_new();
-    goro_json_bytes(json, data, len);
+    json_t *json = json_new();
+    json_bytes(json, data, len);
     size_t size = 0;
-    char *text = goro_json_finish(&json, &size);
+    char *text = json_finish(&json, &size);
     assert_null(json);
     assert_int_equal(size, strlen(text));
     assert_true(size > 0 && text[size - 1] == '\n');
@@ -95,39 +95,39 @@ static void
 test_structure(void **state)
 {
     (void) state;
-    goro_json_t *json = goro_json_new();
-    goro_json_object_open(json);
-    goro_json_key(json, "a");
-    goro_json_int(json, 1);
-    goro_json_key(json, "empty");
-    goro_json_array_open(json);
-    goro_json_array_close(json);
-    goro_json_key(json, "none");
-    goro_json_object_open(json);
-    goro_json_object_close(json);
-    goro_json_key(json, "list");
-    goro_json_array_open(json);
-    goro_json_int(json, 1);
-    goro_json_str(json, "x");
-    goro_json_str(json, NULL);
-    goro_json_bool(json, true);
-    goro_json_bool(json, false);
-    goro_json_null(json);
-    goro_json_object_open(json);
-    goro_json_key(json, "k\"");
-    goro_json_array_open(json);
-    goro_json_array_open(json);
-    goro_json_array_close(json);
-    goro_json_array_close(json);
-    goro_json_object_close(json);
-    goro_json_array_close(json);
-    goro_json_key(json, "min");
-    goro_json_int(json, INT64_MIN);
-    goro_json_key(json, "max");
-    goro_json_uint(json, UINT64_MAX);
-    goro_json_object_close(json);
+    json_t *json = json_new();
+    json_object_open(json);
+    json_key(json, "a");
+    json_int(json, 1);
+    json_key(json, "empty");
+    json_array_open(json);
+    json_array_close(json);
+    json_key(json, "none");
+    json_object_open(json);
+    json_object_close(json);
+    json_key(json, "list");
+    json_array_open(json);
+    json_int(json, 1);
+    json_str(json, "x");
+    json_str(json, NULL);
+    json_bool(json, true);
+    json_bool(json, false);
+    json_null(json);
+    json_object_open(json);
+    json_key(json, "k\"");
+    json_array_open(json);
+    json_array_open(json);
+    json_array_close(json);
+    json_array_close(json);
+    json_object_close(json);
+    json_array_close(json);
+    json_key(json, "min");
+    json_int(json, INT64_MIN);
+    json_key(json, "max");
+    json_uint(json, UINT64_MAX);
+    json_object_close(json);
     size_t size = 0;
-    char *text = goro_json_finish(&json, &size);
+    char *text = json_finish(&json, &size);
     assert_string_equal(text,
         "{\"a\":1,\"empty\":[],\"none\":{},"
         "\"list\":[1,\"x\",null,true,false,null,{\"k\\\"\":[[]]}],"
@@ -146,13 +146,13 @@ test_growth(void **state)
     char name[300];
     memset(name, '"', sizeof name - 1);
     name[sizeof name - 1] = '\0';
-    goro_json_t *json = goro_json_new();
-    goro_json_array_open(json);
+    json_t *json = json_new();
+    json_array_open(json);
     for (int i = 0; i < ROWS; i++)
-        goro_json_str(json, name);
-    goro_json_array_close(json);
+        json_str(json, name);
+    json_array_close(json);
     size_t size = 0;
-    char *text = goro_json_finish(&json, &size);
+    char *text = json_finish(&json, &size);
     /* [ ] \n, each string 2 quotes + 2 per '"', and a comma between. */
     size_t per_string = 2 + 2 * (sizeof name - 1);
     assert_int_equal(size, 3 + ROWS * per_string + (ROWS - 1));
@@ -165,13 +165,13 @@ static void
 test_destroy_unfinished(void **state)
 {
     (void) state;
-    goro_json_t *json = goro_json_new();
-    goro_json_array_open(json);
-    goro_json_str(json, "left");
-    goro_json_destroy(&json);
+    json_t *json = json_new();
+    json_array_open(json);
+    json_str(json, "left");
+    json_destroy(&json);
     assert_null(json);
-    goro_json_destroy(&json);
-    goro_json_destroy(NULL);
+    json_destroy(&json);
+    json_destroy(NULL);
 }
 
 int

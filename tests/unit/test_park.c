@@ -15,7 +15,7 @@
 #include "heap.h"
 #include "list.h"
 #include "park.h"
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <stdlib.h>
@@ -34,7 +34,7 @@ typedef struct {
 static int
 s_setup(void **state)
 {
-    fixture_t *fx = goro_zalloc(sizeof *fx);
+    fixture_t *fx = util_zalloc(sizeof *fx);
     fx->heap = heap_new();
     fx->clients = client_table_new(fx->heap, T_CLIENT, T_LIVENESS_MS);
     fx->parks = park_table_new(fx->heap, fx->clients, T_PARK);
@@ -116,7 +116,7 @@ test_client_held_by_deliveries_and_pin(void **state)
 {
     fixture_t *fx = *state;
     goro_rid_t rid = s_rid(3);
-    client_t *c = client_table_hold(fx->clients, &rid, goro_now());
+    client_t *c = client_table_hold(fx->clients, &rid, util_now());
     list_node_t delivery = {0};
     list_push_back(&c->deliveries, &delivery);
     client_t *ref = c;
@@ -194,9 +194,9 @@ test_deadline(void **state)
     assert_int_equal(timed->deadline.kind, T_PARK);
     assert_false(heap_node_armed(&forever->deadline));
     /* due before the clients' silence checks */
-    heap_node_t *due = heap_pop_due(fx->heap, goro_now() + 100);
+    heap_node_t *due = heap_pop_due(fx->heap, util_now() + 100);
     assert_ptr_equal(due, &timed->deadline);
-    assert_null(heap_pop_due(fx->heap, goro_now() + 100));
+    assert_null(heap_pop_due(fx->heap, util_now() + 100));
     park_table_remove(fx->parks, &timed);
     park_t *again = s_add(fx, 22, 3, GORO_MSG_WAIT, 60000);
     park_table_remove(fx->parks, &again);

@@ -1,4 +1,4 @@
-/*  test_util - goro_util's duration parser against Go's own table for
+/*  test_util - util's duration parser against Go's own table for
     time.ParseDuration (src/time/time_test.go: parseDurationTests and
     parseDurationErrorTests), then goro's rule on top of it: whole
     milliseconds, rounded half up, nothing negative, nothing above 0 and
@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "goro_defs.h"
-#include "goro_util.h"
+#include "util.h"
 
 #define T_NS INT64_C(1)
 #define T_US (1000 * T_NS)
@@ -47,10 +47,10 @@ s_refuses(s_parse_t parse, const char *text)
 }
 
 /* Go's ParseDuration, in nanoseconds; goro's, in milliseconds. */
-#define S_NS_GOOD(text, want) s_takes(goro_util_duration_ns, (text), (want))
-#define S_NS_BAD(text) s_refuses(goro_util_duration_ns, (text))
-#define S_MS_GOOD(text, want) s_takes(goro_util_duration, (text), (want))
-#define S_MS_BAD(text) s_refuses(goro_util_duration, (text))
+#define S_NS_GOOD(text, want) s_takes(util_duration_ns, (text), (want))
+#define S_NS_BAD(text) s_refuses(util_duration_ns, (text))
+#define S_MS_GOOD(text, want) s_takes(util_duration, (text), (want))
+#define S_MS_BAD(text) s_refuses(util_duration, (text))
 
 static void
 test_go_accepts(void **state)
@@ -160,7 +160,7 @@ test_go_refuses(void **state)
     S_NS_BAD("inf");
     S_NS_BAD("nan");
     S_NS_BAD("1_000ms");
-    assert_int_equal(goro_util_duration_ns(NULL, &(int64_t){0}), GORO_EINVAL);
+    assert_int_equal(util_duration_ns(NULL, &(int64_t){0}), GORO_EINVAL);
 }
 
 static void

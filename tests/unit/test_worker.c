@@ -22,7 +22,7 @@
 #include "job_links.h"
 #include "sched.h"
 #include "goro_msg.h"
-#include "goro_util.h"
+#include "util.h"
 
 
 typedef struct {
@@ -71,9 +71,9 @@ s_ready(const char *name, uint32_t pid, uint32_t capacity,
     size_t count = 0;
     while (fns && fns[count])
         count++;
-    msg->strs = goro_zalloc(sizeof(char *) * (count ? count : 1));
+    msg->strs = util_zalloc(sizeof(char *) * (count ? count : 1));
     for (size_t i = 0; i < count; i++)
-        msg->strs[i] = goro_strdup(fns[i]);
+        msg->strs[i] = util_strdup(fns[i]);
     msg->nstrs = count;
     return msg;
 }

@@ -1,4 +1,4 @@
-/*  goro_json - a JSON document built in a growing buffer.
+/*  json - a JSON document built in a growing buffer.
 
     Strings are where bytes meet the format: RFC 8259 wants '"', '\\' and
     U+0000..U+001F escaped, and text that is UTF-8. DEL is escaped too, so
@@ -11,7 +11,7 @@
 
     Not a parser, and no pretty printing: one document on one line.
 */
-#include "goro_json.h"
+#include "json.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct goro_json {
+struct json {
     char *buf;
     size_t size, used;          /* used excludes the NUL kept after it */
     int depth;                  /* open containers */
@@ -32,7 +32,7 @@ struct goro_json {
 #define S_REPLACEMENT "\xEF\xBF\xBD"    /* U+FFFD in UTF-8 */
 #define S_SIZE_FIRST 256        /* a job's row; listings double from it */
 
-/* OOM aborts, as goro_realloc does (STYLE.md 3), without libgoro. */
+/* OOM aborts, as util_realloc does (STYLE.md 3), without libgoro. */
 static void
 s_oom(size_t size)
 {
@@ -41,7 +41,7 @@ s_oom(size_t size)
 }
 
 static void
-s_append(goro_json_t *self, const char *data, size_t len)
+s_append(json_t *self, const char *data, size_t len)
 {
     if (self->used + len + 1 > self->size) {
         size_t size = self->size * 2;
@@ -60,7 +60,7 @@ s_append(goro_json_t *self, const char *data, size_t len)
 
 /* Before every value and key: the comma its container needs. */
 static void
-s_separate(goro_json_t *self)
+s_separate(json_t *self)
 {
     if (self->after_key) {
         self->after_key = false;
@@ -72,10 +72,10 @@ s_separate(goro_json_t *self)
     self->has_items |= bit;
 }
 
-goro_json_t *
-goro_json_new(void)
+json_t *
+json_new(void)
 {
-    goro_json_t *self = calloc(1, sizeof *self);
+    json_t *self = calloc(1, sizeof *self);
     if (!self)
         s_oom(sizeof *self);
     self->size = S_SIZE_FIRST;
@@ -87,7 +87,7 @@ goro_json_new(void)
 }
 
 void
-goro_json_destroy(goro_json_t **self_p)
+json_destroy(json_t **self_p)
 {
     if (self_p && *self_p) {
         free((*self_p)->buf);
@@ -97,17 +97,17 @@ goro_json_destroy(goro_json_t **self_p)
 }
 
 static void
-s_open(goro_json_t *self, const char *bracket)
+s_open(json_t *self, const char *bracket)
 {
     s_separate(self);
-    assert(self->depth + 1 < GORO_JSON_DEPTH_MAX);
+    assert(self->depth + 1 < JSON_DEPTH_MAX);
     self->depth++;
     self->has_items &= ~(UINT32_C(1) << self->depth);
     s_append(self, bracket, 1);
 }
 
 static void
-s_close(goro_json_t *self, const char *bracket)
+s_close(json_t *self, const char *bracket)
 {
     assert(self->depth > 0 && !self->after_key);
     self->depth--;
@@ -115,25 +115,25 @@ s_close(goro_json_t *self, const char *bracket)
 }
 
 void
-goro_json_object_open(goro_json_t *self)
+json_object_open(json_t *self)
 {
     s_open(self, "{");
 }
 
 void
-goro_json_object_close(goro_json_t *self)
+json_object_close(json_t *self)
 {
     s_close(self, "}");
 }
 
 void
-goro_json_array_open(goro_json_t *self)
+json_array_open(json_t *self)
 {
     s_open(self, "[");
 }
 
 void
-goro_json_array_close(goro_json_t *self)
+json_array_close(json_t *self)
 {
     s_close(self, "]");
 }
@@ -187,7 +187,7 @@ s_utf8_len(const unsigned char *p, size_t len, size_t *bad_out)
 }
 
 void
-goro_json_bytes(goro_json_t *self, const void *data, size_t len)
+json_bytes(json_t *self, const void *data, size_t len)
 {
     s_separate(self);
     s_append(self, "\"", 1);
@@ -225,32 +225,32 @@ goro_json_bytes(goro_json_t *self, const void *data, size_t len)
 }
 
 void
-goro_json_str(goro_json_t *self, const char *text)
+json_str(json_t *self, const char *text)
 {
     if (text)
-        goro_json_bytes(self, text, strlen(text));
+        json_bytes(self, text, strlen(text));
     else
-        goro_json_null(self);
+        json_null(self);
 }
 
 void
-goro_json_key(goro_json_t *self, const char *key)
+json_key(json_t *self, const char *key)
 {
     assert(!self->after_key);
-    goro_json_str(self, key);
+    json_str(self, key);
     s_append(self, ":", 1);
     self->after_key = true;
 }
 
 static void
-s_literal(goro_json_t *self, const char *text)
+s_literal(json_t *self, const char *text)
 {
     s_separate(self);
     s_append(self, text, strlen(text));
 }
 
 void
-goro_json_int(goro_json_t *self, int64_t value)
+json_int(json_t *self, int64_t value)
 {
     char text[24];
     snprintf(text, sizeof text, "%" PRId64, value);
@@ -258,7 +258,7 @@ goro_json_int(goro_json_t *self, int64_t value)
 }
 
 void
-goro_json_uint(goro_json_t *self, uint64_t value)
+json_uint(json_t *self, uint64_t value)
 {
     char text[24];
     snprintf(text, sizeof text, "%" PRIu64, value);
@@ -266,21 +266,21 @@ goro_json_uint(goro_json_t *self, uint64_t value)
 }
 
 void
-goro_json_bool(goro_json_t *self, bool value)
+json_bool(json_t *self, bool value)
 {
     s_literal(self, value ? "true" : "false");
 }
 
 void
-goro_json_null(goro_json_t *self)
+json_null(json_t *self)
 {
     s_literal(self, "null");
 }
 
 char *
-goro_json_finish(goro_json_t **self_p, size_t *size_out)
+json_finish(json_t **self_p, size_t *size_out)
 {
-    goro_json_t *self = *self_p;
+    json_t *self = *self_p;
     assert(self->depth == 0 && !self->after_key);
     s_append(self, "\n", 1);
     char *text = self->buf;

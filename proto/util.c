@@ -1,14 +1,14 @@
-/*  goro_util - allocation, clocks, and the duration and size parsers.
+/*  util - allocation, clocks, and the duration and size parsers.
 
     Durations follow Go's time.ParseDuration to the letter: an optional
     sign, then one or more decimal numbers (digits, a point, digits; a
     digit on at least one side of the point) each with a unit (ns us µs
     μs ms s m h), or "0" alone; at most 2^63-1 ns. Every timeout in goro
-    is in whole milliseconds, so goro_util_duration rounds to the nearest
+    is in whole milliseconds, so util_duration rounds to the nearest
     one (half up) and refuses what is above 0 but under 1 ms, which
     rounding would turn into 0: "no limit" or "try once".
 */
-#include "goro_util.h"
+#include "util.h"
 #include "goro_defs.h"
 
 #include <ctype.h>
@@ -25,7 +25,7 @@ s_oom(size_t size)
 }
 
 void *
-goro_zalloc(size_t size)
+util_zalloc(size_t size)
 {
     void *ptr = calloc(1, size ? size : 1);
     if (!ptr)
@@ -34,7 +34,7 @@ goro_zalloc(size_t size)
 }
 
 void *
-goro_realloc(void *ptr, size_t size)
+util_realloc(void *ptr, size_t size)
 {
     void *grown = realloc(ptr, size ? size : 1);
     if (!grown)
@@ -43,22 +43,22 @@ goro_realloc(void *ptr, size_t size)
 }
 
 char *
-goro_strdup(const char *text)
+util_strdup(const char *text)
 {
-    return text ? goro_memdup(text, strlen(text) + 1) : NULL;
+    return text ? util_memdup(text, strlen(text) + 1) : NULL;
 }
 
 void *
-goro_memdup(const void *data, size_t size)
+util_memdup(const void *data, size_t size)
 {
-    void *copy = goro_zalloc(size + 1);     /* +1: room for a NUL */
+    void *copy = util_zalloc(size + 1);     /* +1: room for a NUL */
     if (size)
         memcpy(copy, data, size);
     return copy;
 }
 
 size_t
-goro_u64_hash(const void *key)
+util_u64_hash(const void *key)
 {
     uint64_t x = *(const uint64_t *) key;
     x ^= x >> 33;                       /* murmur3's finaliser */
@@ -68,14 +68,14 @@ goro_u64_hash(const void *key)
 }
 
 int
-goro_u64_compare(const void *a, const void *b)
+util_u64_compare(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
     return x < y ? -1 : x > y;
 }
 
 int64_t
-goro_now(void)
+util_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,7 +83,7 @@ goro_now(void)
 }
 
 int64_t
-goro_wall_ms(void)
+util_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -91,23 +91,23 @@ goro_wall_ms(void)
 }
 
 int64_t
-goro_deadline(int64_t timeout_ms)
+util_deadline(int64_t timeout_ms)
 {
     if (timeout_ms <= 0)
-        return timeout_ms < 0 ? -1 : goro_now();
-    /* goro_now() drops the part of a millisecond already gone, so the
+        return timeout_ms < 0 ? -1 : util_now();
+    /* util_now() drops the part of a millisecond already gone, so the
        present may be up to 1 ms later than it says: one more makes the
        deadline come after the whole timeout, never before, as Go's
        timers do. */
-    return goro_now() + timeout_ms + 1;
+    return util_now() + timeout_ms + 1;
 }
 
 int64_t
-goro_remaining(int64_t deadline)
+util_remaining(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t left = deadline - goro_now();
+    int64_t left = deadline - util_now();
     return left > 0 ? left : 0;
 }
 
@@ -155,7 +155,7 @@ s_leading_fraction(const char **p, uint64_t *x_out, double *scale_out)
 }
 
 int
-goro_util_duration_ns(const char *text, int64_t *ns_out)
+util_duration_ns(const char *text, int64_t *ns_out)
 {
     static const struct {
         const char *unit;
@@ -232,19 +232,19 @@ goro_util_duration_ns(const char *text, int64_t *ns_out)
 }
 
 int
-goro_util_duration(const char *text, int64_t *ms_out)
+util_duration(const char *text, int64_t *ms_out)
 {
     int64_t ns;
-    if (goro_util_duration_ns(text, &ns) || ns < 0
-        || (ns > 0 && ns < GORO_NS_PER_MS))
+    if (util_duration_ns(text, &ns) || ns < 0
+        || (ns > 0 && ns < UTIL_NS_PER_MS))
         return GORO_EINVAL;
     /* Half a millisecond or more rounds up, as llround would. */
-    *ms_out = ns / GORO_NS_PER_MS + (ns % GORO_NS_PER_MS >= GORO_NS_PER_MS / 2);
+    *ms_out = ns / UTIL_NS_PER_MS + (ns % UTIL_NS_PER_MS >= UTIL_NS_PER_MS / 2);
     return GORO_OK;
 }
 
 int
-goro_util_size(const char *text, uint64_t *bytes_out)
+util_size(const char *text, uint64_t *bytes_out)
 {
     static const struct {
         const char *suffix;
@@ -277,5 +277,5 @@ goro_duration_parse(const char *text, int64_t *ms_out)
         *ms_out = -1;
         return GORO_OK;
     }
-    return goro_util_duration(text, ms_out);
+    return util_duration(text, ms_out);
 }
