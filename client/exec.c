@@ -65,6 +65,8 @@ static const char *const s_goro_vars[] = {
     "GORO_ENDPOINT=", "GORO_JOB_ID=", "GORO_ATTEMPT="
 };
 #define GORO_VARS (sizeof s_goro_vars / sizeof s_goro_vars[0])
+/* Room for "GORO_JOB_ID=" and a 64-bit id's 20 digits, and a NUL. */
+#define EXEC_VAR_SIZE 40
 
 /* A growing byte buffer that keeps at most LIMIT bytes. */
 typedef struct {
@@ -224,10 +226,12 @@ s_environment(const exec_spec_t *spec, size_t *ours_at)
         env[used] = util_zalloc(len);
         snprintf(env[used++], len, "GORO_ENDPOINT=%s", spec->endpoint);
     }
-    env[used] = util_zalloc(32);
-    snprintf(env[used++], 32, "GORO_JOB_ID=%" PRIu64, spec->job_id);
-    env[used] = util_zalloc(32);
-    snprintf(env[used++], 32, "GORO_ATTEMPT=%" PRIu32, spec->attempt);
+    env[used] = util_zalloc(EXEC_VAR_SIZE);
+    snprintf(env[used++], EXEC_VAR_SIZE, "GORO_JOB_ID=%" PRIu64,
+             spec->job_id);
+    env[used] = util_zalloc(EXEC_VAR_SIZE);
+    snprintf(env[used++], EXEC_VAR_SIZE, "GORO_ATTEMPT=%" PRIu32,
+             spec->attempt);
     env[used] = NULL;
     return env;
 }

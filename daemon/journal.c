@@ -628,52 +628,6 @@ journal_size(journal_t *self)
 /* ---- compaction ---------------------------------------------------- */
 
 int
-journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg)
-{
-    /* The snapshot is of the state after this turn's changes, so those
-       records must not be appended to the new file as well. */
-    if (journal_flush(self, util_now()) != GORO_OK)
-        return GORO_ESYS;
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.compact", self->path);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        log_error("journal compaction: cannot create %s: %s", tmp,
-                  strerror(errno));
-        return GORO_ESYS;
-    }
-    /* The snapshot goes through the turn buffer, then out in one write,
-       as one turn. */
-    fn(arg, self);
-    journal_append(self, &s_commit);
-    uint8_t header[JOURNAL_HEADER];
-    s_header(header);
-    uint64_t new_size = JOURNAL_HEADER + self->used;
-    if (s_write_all(fd, header, sizeof header) != 0
-        || s_write_all(fd, self->buf, self->used) != 0
-        || s_io.fsync(fd) != 0
-        || s_io.rename(tmp, self->path) != 0) {
-        log_error("journal compaction failed: %s; the old journal stays",
-                  strerror(errno));
-        self->used = 0;
-        self->committed = false;
-        close(fd);
-        unlink(tmp);
-        return GORO_ESYS;
-    }
-    if (s_fsync_dir(self->path) != 0)
-        log_warn("journal compaction: fsync of the directory failed: %s",
-                 strerror(errno));
-    close(self->fd);
-    self->fd = fd;
-    self->size = new_size;
-    self->used = 0;
-    self->dirty = false;
-    self->synced_at = util_now();
-    return GORO_OK;
-}
-
-int
 journal_compact_start(journal_t *self, journal_snapshot_fn *fn, void *arg)
 {
     if (self->child > 0)

@@ -101,10 +101,6 @@ int journal_flush(journal_t *self, int64_t now);
 /* Bytes in the file, counting what is buffered. */
 uint64_t journal_size(journal_t *self);
 
-/* Replaces the journal by a snapshot from FN (see above). On failure the
-   old journal stays in use and GORO_ESYS is returned. */
-int journal_rewrite(journal_t *self, journal_snapshot_fn *fn, void *arg);
-
 /* Compaction without stopping the world: a child process (fork) writes
    FN's snapshot of the state as it is now to PATH.compact, while gorod
    goes on; the turns flushed meanwhile are kept and appended when the

@@ -12,6 +12,7 @@
 #include "goro_defs.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +259,10 @@ util_size(const char *text, uint64_t *bytes_out)
     if (!text || !isdigit((unsigned char) *text))
         return GORO_EINVAL;
     char *end;
+    errno = 0;
     unsigned long long value = strtoull(text, &end, 10);
+    if (errno == ERANGE)            /* saturated at ULLONG_MAX */
+        return GORO_EINVAL;
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         if (strcmp(end, suffixes[i].suffix) == 0) {
             if (value > UINT64_MAX / suffixes[i].scale)

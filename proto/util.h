@@ -40,7 +40,9 @@ int util_duration_ns(const char *text, int64_t *ns_out);
    spells "forever" as -1 elsewhere) and one above 0 but under 1 ms. */
 int util_duration(const char *text, int64_t *ms_out);
 
-/* "1024", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
+/* "1024", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000; B,
+   K, M and G as "", KiB, MiB and GiB). GORO_EINVAL for anything else and
+   for a size that does not fit 64 bits. */
 int util_size(const char *text, uint64_t *bytes_out);
 
 /* Timeout (-1, 0, n ms) to an absolute monotonic deadline; -1 stays -1,

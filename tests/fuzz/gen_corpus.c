@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *s_out;
@@ -336,9 +337,12 @@ s_journal(void)
             size - JOURNAL_FRAME - GORO_MSG_HEADER);
     free(file);
 
-    /* the same state compacted, as gorod rewrites it */
-    if (journal_rewrite(journal, tables_snapshot, &t) != GORO_OK) {
-        fprintf(stderr, "gen_corpus: journal_rewrite failed\n");
+    /* the same state compacted, as gorod compacts it: a child writes the
+       snapshot, the poll once it has exited puts it in place */
+    if (journal_compact_start(journal, tables_snapshot, &t) != GORO_OK
+        || waitid(P_ALL, 0, &(siginfo_t){0}, WEXITED | WNOWAIT) != 0
+        || journal_compact_poll(journal) != 1) {
+        fprintf(stderr, "gen_corpus: the compaction failed\n");
         exit(1);
     }
     file = s_read(path, &size);

@@ -6,8 +6,10 @@
     turn or in the whole last record (the length field included:
     corruption, not a torn tail), --repair keeping the whole turns before
     the bad one, zero tails, a header cut short (an empty journal), the
-    lock that keeps a second opener out, compaction and a "crash" at each
-    of its I/O steps, the fsync
+    lock that keeps a second opener out, compaction as gorod runs it (a
+    child writes the snapshot while the loop flushes on, the poll carries
+    those turns over) and a "crash" at each of its I/O steps, in the
+    child and in the loop, the fsync
     policies, and a round trip of the job, channel and waitgroup tables
     through the journal and through a snapshot.
 
@@ -37,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -1132,16 +1136,42 @@ s_snapshot_list(void *arg, journal_t *journal)
         s_append_encoded(journal, list, i);
 }
 
+/* gorod's compaction (server_journal_commit, then
+   server_journal_compact_check once the child has exited): the child's
+   exit is waited for with WNOWAIT, so journal_compact_poll reaps it. 1
+   once the journal is replaced, -1 if the compaction failed. */
+static int
+s_compact_finish(journal_t *journal)
+{
+    siginfo_t info;
+    while (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) == -1)
+        assert_int_equal(errno, EINTR);
+    return journal_compact_poll(journal);
+}
+
+/* A whole compaction of FN's snapshot with ARG, as gorod runs one:
+   GORO_OK once the snapshot has replaced the journal. */
+static int
+s_compact(journal_t *journal, journal_snapshot_fn *fn, void *arg)
+{
+    int rc = journal_compact_start(journal, fn, arg);
+    if (rc != GORO_OK)
+        return rc;
+    return s_compact_finish(journal) == 1 ? GORO_OK : GORO_ESYS;
+}
+
 static void
 test_compaction(void **state)
 {
     fixture_t *fx = *state;
-    reclist_t old = {0}, snap = {0}, after = {0};
+    reclist_t old = {0}, pend = {0}, during = {0}, snap = {0}, after = {0};
     for (size_t i = 0; i < 50; i++)
         s_make_record(9, i, &old);
     for (size_t i = 0; i < 4; i++)
         s_make_record(10, i, &snap);
     s_make_record(11, 0, &after);
+    s_make_record(16, 0, &pend);
+    s_make_record(17, 0, &during);
     s_write_journal(fx->path, &old, 0, old.count);
     uint64_t before = s_file_size(fx->path);
 
@@ -1152,10 +1182,23 @@ test_compaction(void **state)
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
                                     err, sizeof err), GORO_OK);
     s_list_clear(&got);
-    assert_int_equal(journal_rewrite(journal, s_snapshot_list, &snap),
+    /* this turn's record is flushed before the child takes its snapshot */
+    s_append_encoded(journal, &pend, 0);
+    assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
                      GORO_OK);
+    assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
+                     GORO_ESTATE);              /* one at a time */
+    assert_int_equal(s_file_size(fx->path),
+                     before + JOURNAL_FRAME + pend.sizes[0] + T_COMMIT_SIZE);
+    /* a turn while the child runs goes to the old journal, and after the
+       snapshot in the new one */
+    s_append_encoded(journal, &during, 0);
+    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
+    uint64_t during_size = JOURNAL_FRAME + during.sizes[0] + T_COMMIT_SIZE;
+    assert_int_equal(s_compact_finish(journal), 1);
+    assert_int_equal(journal_compact_poll(journal), 0);    /* none runs */
     /* the snapshot is one turn: its records, then a J_COMMIT */
-    uint64_t expect = JOURNAL_HEADER + T_COMMIT_SIZE;
+    uint64_t expect = JOURNAL_HEADER + T_COMMIT_SIZE + during_size;
     for (size_t i = 0; i < snap.count; i++)
         expect += JOURNAL_FRAME + snap.sizes[i];
     assert_int_equal(journal_size(journal), expect);
@@ -1165,8 +1208,8 @@ test_compaction(void **state)
     uint8_t *buf = s_read(fx->path, &size);
     layout_t l;
     s_layout(buf, size, &l);
-    assert_int_equal(l.nturns, 1);
-    assert_int_equal(l.n, snap.count);
+    assert_int_equal(l.nturns, 2);
+    assert_int_equal(l.n, snap.count + 1);
     free(buf);
     char *compact = NULL;
     assert_true(asprintf(&compact, "%s.compact", fx->path) > 0);
@@ -1176,21 +1219,30 @@ test_compaction(void **state)
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
 
+    reclist_t tail = {0};                       /* during, then after */
+    s_make_record(17, 0, &tail);
+    s_make_record(11, 0, &tail);
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
                                    sizeof err), GORO_OK);
-    assert_true(s_list_is(&got, &snap, snap.count, &after, 1));
+    assert_true(s_list_is(&got, &snap, snap.count, &tail, tail.count));
     assert_false(info.torn);
     s_list_clear(&got);
+    s_list_clear(&tail);
     free(compact);
     s_list_clear(&old);
+    s_list_clear(&pend);
+    s_list_clear(&during);
     s_list_clear(&snap);
     s_list_clear(&after);
 }
 
 /* The I/O hooks: count the steps, and at step FAIL_AT copy the files as
    they are (the crash image) and fail the step. A failing write first
-   writes half of its bytes, as a crash in the middle of it would. */
-static struct {
+   writes half of its bytes, as a crash in the middle of it would. The
+   state is in memory shared with the compaction's child (mapped in
+   main), so that the child's steps count, and crash, in the same
+   sequence as gorod's. */
+typedef struct {
     int steps;
     int fail_at;                /* 0: never */
     const char *path;           /* the journal */
@@ -1199,7 +1251,9 @@ static struct {
     int fsyncs;
     int64_t now;                /* the NOW of the flush in progress */
     int64_t fsync_at[64];
-} s_hook;
+} hook_t;
+
+static hook_t *s_hook;
 
 static void
 s_copy_if_there(const char *from, const char *to)
@@ -1217,19 +1271,19 @@ static void
 s_take_image(void)
 {
     char *from = NULL, *to = NULL;
-    s_copy_if_there(s_hook.path, s_hook.image);
-    assert_true(asprintf(&from, "%s.compact", s_hook.path) > 0);
-    assert_true(asprintf(&to, "%s.compact", s_hook.image) > 0);
+    s_copy_if_there(s_hook->path, s_hook->image);
+    assert_true(asprintf(&from, "%s.compact", s_hook->path) > 0);
+    assert_true(asprintf(&to, "%s.compact", s_hook->image) > 0);
     s_copy_if_there(from, to);
     free(from);
     free(to);
-    s_hook.imaged = true;
+    s_hook->imaged = true;
 }
 
 static bool
 s_crash_here(void)
 {
-    return ++s_hook.steps == s_hook.fail_at;
+    return ++s_hook->steps == s_hook->fail_at;
 }
 
 static ssize_t
@@ -1253,9 +1307,9 @@ s_hook_fsync(int fd)
         errno = EIO;
         return -1;
     }
-    if (s_hook.fsyncs < 64)
-        s_hook.fsync_at[s_hook.fsyncs] = s_hook.now;
-    s_hook.fsyncs++;
+    if (s_hook->fsyncs < 64)
+        s_hook->fsync_at[s_hook->fsyncs] = s_hook->now;
+    s_hook->fsyncs++;
     return fsync(fd);
 }
 
@@ -1273,15 +1327,49 @@ s_hook_rename(const char *from, const char *to)
 static const journal_io_t s_hooks = {s_hook_write, s_hook_fsync,
                                      s_hook_rename};
 
-/* One compaction with a crash at step K (0: none): OLD is on disk, PEND
-   is this turn's records (buffered), SNAP what the snapshot writes. The
-   crash image must replay to OLD (the turn of PEND was not acknowledged:
-   it goes as a whole), to OLD + PEND, or to SNAP; the live journal must
-   go on working either way. Returns the number of steps taken. */
+/* INTO gets a copy of every record of FROM, after its own. */
+static void
+s_list_cat(reclist_t *into, const reclist_t *from)
+{
+    for (size_t i = 0; i < from->count; i++) {
+        goro_msg_t *record = NULL;
+        assert_int_equal(goro_msg_decode(from->bufs[i], from->sizes[i], 0,
+                                         &record), GORO_OK);
+        s_list_add(into, record);
+        goro_msg_destroy(&record);
+    }
+}
+
+/* The records of A, then B, then C, as one list. */
+static reclist_t
+s_joined(const reclist_t *a, const reclist_t *b, const reclist_t *c)
+{
+    reclist_t all = {0};
+    s_list_cat(&all, a);
+    s_list_cat(&all, b);
+    s_list_cat(&all, c);
+    return all;
+}
+
+static bool
+s_list_same(const reclist_t *got, const reclist_t *want)
+{
+    return s_list_is(got, want, want->count, NULL, 0);
+}
+
+/* One compaction as gorod runs it, with a crash at step K (0: none).
+   OLD is on disk and PEND is this turn's records (buffered), flushed by
+   journal_compact_start; SNAP is what the child writes; DURING is a turn
+   the loop flushes once the child is done but before the poll, so it
+   lands in the old journal and is carried into the new one. The crash
+   image must replay to OLD (a turn not acknowledged goes as a whole),
+   OLD + PEND, OLD + PEND + DURING, or the new journal, SNAP + DURING;
+   the live journal must go on working either way. Returns the number
+   of steps taken. */
 static int
 s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
-                   const reclist_t *pend, const reclist_t *snap,
-                   const reclist_t *after)
+                   const reclist_t *pend, const reclist_t *during,
+                   const reclist_t *snap, const reclist_t *after)
 {
     char *image_dir = s_join(fx->dir, "image");
     mkdir(image_dir, 0755);
@@ -1297,25 +1385,38 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     for (size_t i = 0; i < pend->count; i++)
         s_append_encoded(journal, pend, i);
 
-    memset(&s_hook, 0, sizeof s_hook);
-    s_hook.fail_at = k;
-    s_hook.path = fx->path;
-    s_hook.image = image;
+    memset(s_hook, 0, sizeof *s_hook);
+    s_hook->fail_at = k;
+    s_hook->path = fx->path;
+    s_hook->image = image;
     journal_set_io(&s_hooks);
-    int rc = journal_rewrite(journal, s_snapshot_list, (void *) snap);
+    int rc = journal_compact_start(journal, s_snapshot_list, (void *) snap);
+    if (rc == GORO_OK) {
+        /* the child's steps come next: let it finish first */
+        siginfo_t exited;
+        while (waitid(P_ALL, 0, &exited, WEXITED | WNOWAIT) == -1)
+            assert_int_equal(errno, EINTR);
+    }
+    for (size_t i = 0; i < during->count; i++)
+        s_append_encoded(journal, during, i);
+    journal_flush(journal, util_now());     /* a failure keeps the turn */
+    bool compacted = rc == GORO_OK && journal_compact_poll(journal) == 1;
     journal_set_io(NULL);
-    int steps = s_hook.steps;
-    bool compacted = rc == GORO_OK;
+    int steps = s_hook->steps;
     /* the flush of the pending turn is the first write */
     bool flush_failed = pend->count && k == 1;
     if (k == 0)
         assert_true(compacted);
     if (k > 0 && k <= steps)
-        assert_true(s_hook.imaged);
-    if (!s_hook.imaged)
+        assert_true(s_hook->imaged);
+    if (!s_hook->imaged)
         s_take_image();         /* no crash: the state it ended in */
 
     /* the crash image, opened afresh as gorod would after kill -9 */
+    reclist_t none = {0};
+    reclist_t old_pend = s_joined(old, pend, &none);
+    reclist_t old_all = s_joined(old, pend, during);
+    reclist_t renewed = s_joined(snap, during, &none);
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
@@ -1326,17 +1427,16 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     journal_destroy(&fresh);
     if (rc != GORO_OK)
         fail_msg("crash at step %d: replay of the image: %s", k, err);
-    bool ok = s_list_is(&got, snap, snap->count, NULL, 0)
-              || s_list_is(&got, old, old->count, NULL, 0)
-              || s_list_is(&got, old, old->count, pend, pend->count);
+    bool ok = s_list_same(&got, old) || s_list_same(&got, &old_pend)
+              || s_list_same(&got, &old_all) || s_list_same(&got, &renewed);
     if (!ok)
         fail_msg("crash at step %d: the image replays to %zu records, "
-                 "neither the old state (with or without the whole turn) "
+                 "neither the old state (with or without the whole turns) "
                  "nor the new", k, got.count);
     s_list_clear(&got);
 
     /* the live journal goes on: after a failed compaction the old one
-       (with the turn), with no temp file left; after one that succeeded
+       (with the turns), with no temp file left; after one that succeeded
        (a failed fsync of the directory is only a warning) the new one */
     char *live_compact = NULL;
     assert_true(asprintf(&live_compact, "%s.compact", fx->path) > 0);
@@ -1349,12 +1449,11 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
                                    sizeof err), GORO_OK);
     if (compacted) {
-        if (!s_list_is(&got, snap, snap->count, after, after->count))
+        if (!s_list_is(&got, &renewed, renewed.count, after, after->count))
             fail_msg("crash at step %d: compaction succeeded, but the live "
                      "journal replays to %zu records", k, got.count);
     }
-    else if (flush_failed && pend->count && after->count
-             && s_list_is(&got, old, old->count, pend, pend->count)) {
+    else if (flush_failed && after->count && s_list_same(&got, &old_pend)) {
         /* The failed write left the turn and its J_COMMIT buffered; the
            records appended after it went out with the retry, with no
            J_COMMIT of their own, and were dropped as a torn turn. */
@@ -1365,21 +1464,14 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
                     "true in journal_append), so replay drops them as an "
                     "uncommitted turn though that flush succeeded", k);
     }
-    else {
-        if (got.count != old->count + pend->count + after->count)
-            fail_msg("crash at step %d: compaction failed, and the live "
-                     "journal replays to %zu records, not the old %zu",
-                     k, got.count, old->count + pend->count + after->count);
-        reclist_t head = got;
-        head.count = old->count + pend->count;
-        assert_true(s_list_is(&head, old, old->count, pend, pend->count));
-        for (size_t i = 0; i < after->count; i++) {
-            size_t j = old->count + pend->count + i;
-            assert_int_equal(got.sizes[j], after->sizes[i]);
-            assert_memory_equal(got.bufs[j], after->bufs[i], got.sizes[j]);
-        }
-    }
+    else if (!s_list_is(&got, &old_all, old_all.count, after, after->count))
+        fail_msg("crash at step %d: compaction failed, and the live "
+                 "journal replays to %zu records, not the old %zu", k,
+                 got.count, old_all.count + after->count);
     s_list_clear(&got);
+    s_list_clear(&old_pend);
+    s_list_clear(&old_all);
+    s_list_clear(&renewed);
     free(image_compact);
     free(image);
     free(image_dir);
@@ -1390,28 +1482,33 @@ static void
 test_compaction_crash_at_each_step(void **state)
 {
     fixture_t *fx = *state;
-    reclist_t old = {0}, pend = {0}, snap = {0}, after = {0};
+    reclist_t old = {0}, pend = {0}, during = {0}, snap = {0}, after = {0};
     for (size_t i = 0; i < 20; i++)
         s_make_record(12, i, &old);
     for (size_t i = 0; i < 3; i++)
         s_make_record(13, i, &pend);
+    for (size_t i = 0; i < 2; i++)
+        s_make_record(18, i, &during);
     for (size_t i = 0; i < 5; i++)
         s_make_record(14, i, &snap);
     for (size_t i = 0; i < 2; i++)
         s_make_record(15, i, &after);
-    int steps = s_compaction_crash(fx, 0, &old, &pend, &snap, &after);
-    /* flush: write + fsync; compaction: header, snapshot, fsync, rename,
-       fsync of the directory */
-    assert_true(steps >= 6);
+    int steps = s_compaction_crash(fx, 0, &old, &pend, &during, &snap,
+                                   &after);
+    /* flush: write + fsync; the child: header, snapshot, fsync; the turn
+       meanwhile: write + fsync; the poll: write of that turn, fsync,
+       rename, fsync of the directory */
+    assert_int_equal(steps, 11);
     for (int k = 1; k <= steps; k++)
-        s_compaction_crash(fx, k, &old, &pend, &snap, &after);
-    /* nothing pending: the compaction's own steps only */
+        s_compaction_crash(fx, k, &old, &pend, &during, &snap, &after);
+    /* nothing pending or meanwhile: the compaction's own steps only */
     reclist_t none = {0};
-    steps = s_compaction_crash(fx, 0, &old, &none, &snap, &after);
+    steps = s_compaction_crash(fx, 0, &old, &none, &none, &snap, &after);
     for (int k = 1; k <= steps; k++)
-        s_compaction_crash(fx, k, &old, &none, &snap, &after);
+        s_compaction_crash(fx, k, &old, &none, &none, &snap, &after);
     s_list_clear(&old);
     s_list_clear(&pend);
+    s_list_clear(&during);
     s_list_clear(&snap);
     s_list_clear(&after);
 }
@@ -1432,14 +1529,14 @@ test_failed_write_then_next_turn(void **state)
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
                                     err, sizeof err), GORO_OK);
     s_append_encoded(journal, &first, 0);
-    memset(&s_hook, 0, sizeof s_hook);
-    s_hook.fail_at = 1;             /* the write: half of it goes out */
-    s_hook.path = fx->path;
-    s_hook.image = image;
+    memset(s_hook, 0, sizeof *s_hook);
+    s_hook->fail_at = 1;             /* the write: half of it goes out */
+    s_hook->path = fx->path;
+    s_hook->image = image;
     journal_set_io(&s_hooks);
     assert_int_equal(journal_flush(journal, util_now()), GORO_ESYS);
     journal_set_io(NULL);
-    assert_true(s_hook.imaged);
+    assert_true(s_hook->imaged);
     /* the next loop turn appends, and its flush goes through */
     s_append_encoded(journal, &second, 0);
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
@@ -1544,18 +1641,11 @@ test_second_open_refused(void **state)
     assert_int_equal(s_file_size(fx->path), before);
     unlink(compact);
 
-    /* a compaction in the loop, and one in a child process */
-    assert_int_equal(journal_rewrite(journal, s_snapshot_list, &snap),
-                     GORO_OK);
-    s_assert_refused(fx->path);
+    /* while a compaction's child runs, and after it */
     assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
                      GORO_OK);
     s_assert_refused(fx->path);
-    int done = 0;
-    int64_t until = util_now() + 10000;
-    while ((done = journal_compact_poll(journal)) == 0 && util_now() < until)
-        usleep(1000);
-    assert_int_equal(done, 1);
+    assert_int_equal(s_compact_finish(journal), 1);
     s_assert_refused(fx->path);
 
     journal_destroy(&journal);
@@ -1588,33 +1678,33 @@ s_fsyncs_for(fixture_t *fx, config_fsync_t mode, int turns, int64_t step_ms,
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
                                     err, sizeof err), GORO_OK);
     s_make_record(17, 0, &recs);
-    memset(&s_hook, 0, sizeof s_hook);
+    memset(s_hook, 0, sizeof *s_hook);
     journal_set_io(&s_hooks);
     int64_t t0 = util_now();
     *first_now = t0;
     for (int turn = 0; turn < turns; turn++) {
-        s_hook.now = t0 + turn * step_ms;
+        s_hook->now = t0 + turn * step_ms;
         uint64_t size = journal_size(journal);
         s_append_encoded(journal, &recs, 0);
-        assert_int_equal(journal_flush(journal, s_hook.now), GORO_OK);
+        assert_int_equal(journal_flush(journal, s_hook->now), GORO_OK);
         /* the record and the turn's J_COMMIT, in one write (one fsync) */
         assert_int_equal(journal_size(journal),
                          size + JOURNAL_FRAME + recs.sizes[0]
                          + T_COMMIT_SIZE);
         /* a turn without records: nothing to write (no commit either),
            nothing to sync */
-        int before = s_hook.fsyncs;
-        int steps = s_hook.steps;
-        assert_int_equal(journal_flush(journal, s_hook.now), GORO_OK);
+        int before = s_hook->fsyncs;
+        int steps = s_hook->steps;
+        assert_int_equal(journal_flush(journal, s_hook->now), GORO_OK);
         assert_int_equal(journal_size(journal),
                          size + JOURNAL_FRAME + recs.sizes[0]
                          + T_COMMIT_SIZE);
         if (mode == CONFIG_FSYNC_ALWAYS) {
-            assert_int_equal(s_hook.fsyncs, before);
-            assert_int_equal(s_hook.steps, steps);
+            assert_int_equal(s_hook->fsyncs, before);
+            assert_int_equal(s_hook->steps, steps);
         }
     }
-    int count = s_hook.fsyncs;
+    int count = s_hook->fsyncs;
     journal_set_io(NULL);
     journal_destroy(&journal);
     s_list_clear(&recs);
@@ -1636,10 +1726,10 @@ test_fsync_policies(void **state)
     assert_true(n >= 3);
     assert_true(n <= 4);
     for (int i = 1; i < n && i < 64; i++)
-        if (s_hook.fsync_at[i] - s_hook.fsync_at[i - 1] < 1000)
+        if (s_hook->fsync_at[i] - s_hook->fsync_at[i - 1] < 1000)
             fail_msg("everysec: fsyncs at %lld and %lld ms",
-                     (long long) (s_hook.fsync_at[i - 1] - t0),
-                     (long long) (s_hook.fsync_at[i] - t0));
+                     (long long) (s_hook->fsync_at[i - 1] - t0),
+                     (long long) (s_hook->fsync_at[i] - t0));
     /* turns within one second: none after the first second starts */
     n = s_fsyncs_for(fx, CONFIG_FSYNC_EVERYSEC, 10, 10, &t0);
     assert_true(n <= 1);
@@ -2130,7 +2220,7 @@ test_tables_round_trip(void **state)
     assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
                                     &info, err, sizeof err), GORO_OK);
     s_list_clear(&ignored);
-    assert_int_equal(journal_rewrite(journal, tables_snapshot, &back.tables),
+    assert_int_equal(s_compact(journal, tables_snapshot, &back.tables),
                      GORO_OK);
     journal_destroy(&journal);
     state_t snap;
@@ -2209,7 +2299,7 @@ test_snapshot_round_trip_unended(void **state)
     reclist_t ignored = {0};
     assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
                                     &info, err, sizeof err), GORO_OK);
-    assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
+    assert_int_equal(s_compact(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     journal_destroy(&journal);
     s_give_back(&live, held);
@@ -2245,8 +2335,9 @@ test_snapshot_round_trip_unended(void **state)
     tables_fini(&live.tables);
 }
 
-/* A compaction while a job runs, then the job ends: the J_END after the
-   snapshot must fit the state the snapshot replays to. */
+/* A compaction while a job runs, and the job ends while the child
+   writes: the J_END carried after the snapshot must fit the state the
+   snapshot replays to. */
 static void
 test_snapshot_then_running_job_ends(void **state)
 {
@@ -2255,12 +2346,12 @@ test_snapshot_then_running_job_ends(void **state)
     journal_t *journal = s_start_live(fx->path, &live);
     job_t *job = s_submit(&live, "exec", "long", NULL, NULL, NULL, 3);
     job_table_start(live.tables.jobs, job, util_now());
-    assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
-    assert_int_equal(journal_rewrite(journal, tables_snapshot, &live.tables),
-                     GORO_OK);
-    /* the next loop turn: the job ends */
+    assert_int_equal(journal_compact_start(journal, tables_snapshot,
+                                           &live.tables), GORO_OK);
+    /* the next loop turn, while the child writes: the job ends */
     s_end(&live, job, GORO_JOB_SUCCEEDED, 0, "out", NULL);
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
+    assert_int_equal(s_compact_finish(journal), 1);
     tables_set_journal(&live.tables, NULL);
     journal_destroy(&journal);
 
@@ -2474,6 +2565,10 @@ int
 main(void)
 {
     log_set_level(CONFIG_LOG_ERROR);     /* torn-tail warnings by the 100 */
+    s_hook = mmap(NULL, sizeof *s_hook, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s_hook == MAP_FAILED)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test_setup_teardown(test_record_format, s_setup,

@@ -3,6 +3,8 @@
     parseDurationErrorTests), then goro's rule on top of it: whole
     milliseconds, rounded half up, nothing negative, nothing above 0 and
     under 1 ms; and goro_duration_parse, the public face, with its "-1".
+    Then util_size, the parser of config sizes: its suffixes, what
+    it refuses, and sizes that do not fit 64 bits.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +219,85 @@ test_public_parse(void **state)
     assert_int_equal(ms, 7);
 }
 
+/* util_size takes TEXT as WANT bytes. */
+static void
+s_size_takes(const char *text, uint64_t want)
+{
+    uint64_t got = 12345;
+    if (util_size(text, &got) != GORO_OK)
+        fail_msg("\"%s\": refused, want %llu", text,
+                 (unsigned long long) want);
+    if (got != want)
+        fail_msg("\"%s\": %llu, want %llu", text, (unsigned long long) got,
+                 (unsigned long long) want);
+}
+
+/* util_size refuses TEXT and leaves its output alone. */
+static void
+s_size_refuses(const char *text)
+{
+    uint64_t got = 12345;
+    if (util_size(text, &got) == GORO_OK)
+        fail_msg("\"%s\": took it as %llu", text, (unsigned long long) got);
+    assert_int_equal(got, 12345);
+}
+
+static void
+test_size_suffixes(void **state)
+{
+    (void) state;
+    s_size_takes("0", 0);
+    s_size_takes("1024", 1024);
+    s_size_takes("4096B", 4096);
+    s_size_takes("64KiB", 64 * 1024);
+    s_size_takes("1MiB", 1024 * 1024);
+    s_size_takes("1GiB", UINT64_C(1) << 30);
+    s_size_takes("3KB", 3000);
+    s_size_takes("1MB", 1000000);
+    s_size_takes("2GB", UINT64_C(2000000000));
+    /* the short forms are the binary ones */
+    s_size_takes("8K", 8 * 1024);
+    s_size_takes("1M", 1024 * 1024);
+    s_size_takes("1G", UINT64_C(1) << 30);
+    s_size_takes("007KiB", 7 * 1024);
+}
+
+static void
+test_size_refuses(void **state)
+{
+    (void) state;
+    s_size_refuses("");
+    s_size_refuses("KiB");
+    s_size_refuses("-1");
+    s_size_refuses("+1");
+    s_size_refuses(" 1");
+    s_size_refuses("1 KiB");
+    s_size_refuses("1KiB ");
+    s_size_refuses("1kib");
+    s_size_refuses("1kb");
+    s_size_refuses("1.5MiB");
+    s_size_refuses("1e3");
+    s_size_refuses("0x10");
+    s_size_refuses("1TiB");
+    s_size_refuses("1KiBKiB");
+    assert_int_equal(util_size(NULL, &(uint64_t){0}), GORO_EINVAL);
+}
+
+/* A size must fit 64 bits, with its suffix and without. */
+static void
+test_size_overflow(void **state)
+{
+    (void) state;
+    s_size_takes("18446744073709551615", UINT64_MAX);
+    s_size_refuses("18446744073709551616");
+    s_size_refuses("99999999999999999999999");
+    s_size_refuses("18446744073709551616B");
+    s_size_takes("17179869183GiB", UINT64_MAX - (UINT64_C(1) << 30) + 1);
+    s_size_refuses("17179869184GiB");
+    s_size_takes("18446744073GB", UINT64_C(18446744073000000000));
+    s_size_refuses("18446744074GB");
+}
+
 int
 main(void)
 {
@@ -225,6 +306,9 @@ main(void)
         cmocka_unit_test(test_go_refuses),
         cmocka_unit_test(test_whole_milliseconds),
         cmocka_unit_test(test_public_parse),
+        cmocka_unit_test(test_size_suffixes),
+        cmocka_unit_test(test_size_refuses),
+        cmocka_unit_test(test_size_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
