@@ -55,6 +55,14 @@ s_connect(int port)
 }
 
 static void
+s_disconnect(conn_t **conn_p)
+{
+    close((*conn_p)->fd);
+    free(*conn_p);
+    *conn_p = NULL;
+}
+
+static void
 s_send(conn_t *conn, const char *data, size_t len)
 {
     if (bench_write_all(conn->fd, data, len) != 0)
@@ -325,6 +333,7 @@ s_put(int port, size_t n, double maxsec, size_t size)
     }
     bench_report_rate((double) done, bench_now() - t0);
     free(put);
+    s_disconnect(&conn);
     return 0;
 }
 
@@ -345,6 +354,7 @@ s_fill_queue(int port, size_t n, size_t size)
     }
     bench_report_rate((double) n, bench_now() - t0);
     free(batch);
+    s_disconnect(&conn);
     return 0;
 }
 
