@@ -8,6 +8,8 @@
                                          both workers are done
         bs_bench rtt  PORT N MAXSEC      put on tube req with the reply tube as
                                          body, a worker puts the answer there
+        bs_bench put  PORT N MAXSEC SIZE single puts of SIZE bytes, each waiting
+                                         for its INSERTED, nobody reserves
         bs_bench fill PORT N SIZE        put N jobs of SIZE bytes, nobody reserves
 
     Prints `result ...` lines (bench_util.h).
@@ -50,6 +52,14 @@ s_connect(int port)
     int one = 1;
     setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return conn;
+}
+
+static void
+s_disconnect(conn_t **conn_p)
+{
+    close((*conn_p)->fd);
+    free(*conn_p);
+    *conn_p = NULL;
 }
 
 static void
@@ -282,23 +292,58 @@ s_rtt(int port, size_t n, double maxsec)
     return 0;
 }
 
-/* ---- fill: jobs that stay queued ------------------------------------- */
+/* ---- put, fill: jobs that stay queued -------------------------------- */
+
+/* COUNT copies of a put of SIZE bytes, back to back; the length of one in
+   *ONE_OUT. Caller owns the buffer. */
+static char *
+s_puts(size_t count, size_t size, size_t *one_out)
+{
+    char head[64];
+    int head_len = snprintf(head, sizeof head, "put 0 0 60 %zu\r\n", size);
+    size_t one = (size_t) head_len + size + 2;
+    char *batch = malloc(count * one);
+    for (size_t i = 0; i < count; i++) {
+        char *p = batch + i * one;
+        memcpy(p, head, (size_t) head_len);
+        memset(p + head_len, 'p', size);
+        memcpy(p + head_len + size, "\r\n", 2);
+    }
+    *one_out = one;
+    return batch;
+}
+
+static int
+s_put(int port, size_t n, double maxsec, size_t size)
+{
+    conn_t *conn = s_connect(port);
+    s_use(conn, "put");
+    size_t one;
+    char *put = s_puts(1, size, &one);
+    for (int i = 0; i < WARMUP; i++) {
+        s_send(conn, put, one);
+        s_expect(conn, "INSERTED");
+    }
+    double t0 = bench_now(), deadline = t0 + maxsec;
+    size_t done = 0;
+    while (done < n && bench_now() < deadline) {
+        s_send(conn, put, one);
+        s_expect(conn, "INSERTED");
+        done++;
+    }
+    bench_report_rate((double) done, bench_now() - t0);
+    free(put);
+    s_disconnect(&conn);
+    return 0;
+}
 
 static int
 s_fill_queue(int port, size_t n, size_t size)
 {
     conn_t *conn = s_connect(port);
     s_use(conn, "fill");
-    char head[64];
-    int head_len = snprintf(head, sizeof head, "put 0 0 60 %zu\r\n", size);
-    size_t one = (size_t) head_len + size + 2;
-    char *batch = malloc(WINDOW * one);
-    for (size_t i = 0; i < WINDOW; i++) {
-        char *p = batch + i * one;
-        memcpy(p, head, (size_t) head_len);
-        memset(p + head_len, 'p', size);
-        memcpy(p + head_len + size, "\r\n", 2);
-    }
+    size_t one;
+    char *batch = s_puts(WINDOW, size, &one);
     double t0 = bench_now();
     for (size_t sent = 0; sent < n;) {
         size_t k = n - sent < WINDOW ? n - sent : WINDOW;
@@ -309,6 +354,7 @@ s_fill_queue(int port, size_t n, size_t size)
     }
     bench_report_rate((double) n, bench_now() - t0);
     free(batch);
+    s_disconnect(&conn);
     return 0;
 }
 
@@ -316,7 +362,8 @@ int
 main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: bs_bench jobs|rtt|fill PORT N MAXSEC|SIZE\n");
+        fprintf(stderr, "usage: bs_bench jobs|rtt|put|fill PORT N "
+                "MAXSEC|SIZE [SIZE]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -326,6 +373,8 @@ main(int argc, char **argv)
         return s_jobs(port, n, atof(argv[4]));
     if (!strcmp(argv[1], "rtt"))
         return s_rtt(port, n, atof(argv[4]));
+    if (!strcmp(argv[1], "put") && argc > 5)
+        return s_put(port, n, atof(argv[4]), (size_t) atol(argv[5]));
     if (!strcmp(argv[1], "fill"))
         return s_fill_queue(port, n, (size_t) atol(argv[4]));
     fprintf(stderr, "bs_bench: bad arguments\n");

@@ -9,8 +9,11 @@
         goro_bench stream   ENDPOINT N MAXSEC SIZE CAP [BATCH]  one producer, one
                                                        consumer, channel of CAP
         goro_bench wg       ENDPOINT N MAXSEC          wg_add(+N), then N wg_done
+        goro_bench go       ENDPOINT N MAXSEC SIZE     N single goro_go calls, each
+                                                       for a function nobody serves
         goro_bench submit   ENDPOINT N SIZE            queue N jobs of SIZE bytes
                                                        for a function nobody serves
+                                                       (one goro_go_many)
 
     Every loop stops after N rounds or MAXSEC seconds, whichever is first;
     the result says how many rounds ran.
@@ -250,6 +253,37 @@ s_wg(const char *endpoint, size_t n, double maxsec)
     return 0;
 }
 
+/* ---- go: single submissions, as a plain loop makes them ------------- */
+
+static int
+s_go(const char *endpoint, size_t n, double maxsec, size_t size)
+{
+    goro_t *goro = goro_new(endpoint);
+    char *payload = calloc(1, size ? size : 1);
+    memset(payload, 'p', size);
+    uint64_t id = 0;
+    for (int i = 0; i < WARMUP; i++)
+        goro_go(goro, "bench-go", payload, size, NULL, &id);
+    double t0 = bench_now(), deadline = t0 + maxsec;
+    size_t done = 0;
+    while (done < n && bench_now() < deadline) {
+        int rc = goro_go(goro, "bench-go", payload, size, NULL, &id);
+        if (rc)
+            return s_fail("go", rc);
+        done++;
+    }
+    /* a round trip behind the last submission: should goro_go leave
+       submissions in flight, they have reached gorod before the clock
+       stops */
+    int rc = goro_ping(goro, RECV_TIMEOUT_MS);
+    if (rc)
+        return s_fail("ping", rc);
+    bench_report_rate((double) done, bench_now() - t0);
+    free(payload);
+    goro_destroy(&goro);
+    return 0;
+}
+
 /* ---- submit: fill the queue for the memory benchmark ----------------- */
 
 static int
@@ -280,7 +314,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: goro_bench rtt|pingpong|stream|wg|submit "
+        fprintf(stderr, "usage: goro_bench rtt|pingpong|stream|wg|go|submit "
                 "ENDPOINT N ...\n");
         return 2;
     }
@@ -300,6 +334,8 @@ main(int argc, char **argv)
     }
     if (!strcmp(mode, "wg"))
         return s_wg(endpoint, n, maxsec);
+    if (!strcmp(mode, "go") && argc > 5)
+        return s_go(endpoint, n, maxsec, (size_t) atol(argv[5]));
     if (!strcmp(mode, "submit") && argc > 4)
         return s_submit(endpoint, n, (size_t) atol(argv[4]));
     fprintf(stderr, "goro_bench: bad arguments\n");

@@ -12,8 +12,12 @@
                                                  plain: RPUSH / BLPOP one at a time;
                                                  pipelined: RPUSH in batches of 1000,
                                                  BLMPOP COUNT 1000
+        redis_bench lpush    PORT N MAXSEC SIZE  N single LPUSHes of SIZE bytes, each
+                                                 waiting for its reply; nobody pops
         redis_bench fill     PORT N SIZE         LPUSH N values of SIZE bytes
-        redis_bench decr     PORT N MAXSEC       SET then N sequential DECR
+        redis_bench decr     PORT N MAXSEC [pipelined]
+                                                 SET then N DECR: sequential, or
+                                                 WINDOW in flight
 
     Prints `result ...` lines (bench_util.h).
 */
@@ -308,7 +312,32 @@ s_stream(size_t n, double maxsec, size_t size, int pipelined)
     return 0;
 }
 
-/* ---- fill, decr ------------------------------------------------------ */
+/* ---- lpush, fill, decr ----------------------------------------------- */
+
+static int
+s_lpush(size_t n, double maxsec, size_t size)
+{
+    redisContext *redis = s_connect();
+    char *value = calloc(1, size + 1);
+    memset(value, 'p', size);
+    char list[64];
+    snprintf(list, sizeof list, "lpush%d", (int) getpid());
+    for (int i = 0; i < WARMUP; i++) {
+        redisAppendCommand(redis, "LPUSH %s %b", list, value, size);
+        s_skip(redis, 1);
+    }
+    double t0 = bench_now(), deadline = t0 + maxsec;
+    size_t done = 0;
+    while (done < n && bench_now() < deadline) {
+        redisAppendCommand(redis, "LPUSH %s %b", list, value, size);
+        s_skip(redis, 1);
+        done++;
+    }
+    bench_report_rate((double) done, bench_now() - t0);
+    free(value);
+    redisFree(redis);
+    return 0;
+}
 
 static int
 s_fill(size_t n, size_t size)
@@ -330,7 +359,7 @@ s_fill(size_t n, size_t size)
 }
 
 static int
-s_decr(size_t n, double maxsec)
+s_decr(size_t n, double maxsec, int pipelined)
 {
     redisContext *redis = s_connect();
     char key[64];
@@ -342,12 +371,18 @@ s_decr(size_t n, double maxsec)
         freeReplyObject(redisCommand(redis, "DECR %s", key));
     double t0 = bench_now(), deadline = t0 + maxsec;
     size_t done = 0;
+    size_t step = pipelined ? WINDOW : 1;
     while (done < n && bench_now() < deadline) {
-        redisReply *r = redisCommand(redis, "DECR %s", key);
-        if (!r || r->type != REDIS_REPLY_INTEGER)
-            return 1;
-        freeReplyObject(r);
-        done++;
+        size_t k = n - done < step ? n - done : step;
+        for (size_t i = 0; i < k; i++)
+            redisAppendCommand(redis, "DECR %s", key);
+        for (size_t i = 0; i < k; i++) {
+            redisReply *r = s_reply(redis);
+            if (r->type != REDIS_REPLY_INTEGER)
+                return 1;
+            freeReplyObject(r);
+        }
+        done += k;
     }
     bench_report_rate((double) done, bench_now() - t0);
     redisFree(redis);
@@ -375,8 +410,11 @@ main(int argc, char **argv)
                         !strcmp(argv[6], "pipelined"));
     if (!strcmp(mode, "fill"))
         return s_fill(n, (size_t) atol(argv[4]));
+    if (!strcmp(mode, "lpush") && argc > 5)
+        return s_lpush(n, atof(argv[4]), (size_t) atol(argv[5]));
     if (!strcmp(mode, "decr"))
-        return s_decr(n, atof(argv[4]));
+        return s_decr(n, atof(argv[4]),
+                      argc > 5 && !strcmp(argv[5], "pipelined"));
     fprintf(stderr, "redis_bench: bad arguments\n");
     return 2;
 }
