@@ -264,7 +264,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
             if (reply->cmd == GORO_MSG_HEARTBEAT) {
                 /* Another run of gorod answers: whatever we were waiting
                    for died with the one before. */
-                uint64_t epoch = reply->id;
+                uint64_t epoch = reply->run_id;
                 goro_msg_destroy(&reply);
                 if (epoch && self->epoch && epoch != self->epoch) {
                     self->epoch = epoch;
@@ -362,10 +362,10 @@ static void
 s_ack(goro_t *self, const goro_msg_t *value)
 {
     if ((value->cmd != GORO_MSG_VALUE && value->cmd != GORO_MSG_VALUES)
-        || value->id == 0 || !self->sock)
+        || value->delivery_id == 0 || !self->sock)
         return;
     goro_msg_t *ack = goro_msg_new(GORO_MSG_ACK);
-    ack->id = value->id;
+    ack->delivery_id = value->delivery_id;
     s_trace(self, "send", ack);
     goro_msg_send(ack, self->sock, NULL);
     goro_msg_destroy(&ack);
@@ -434,7 +434,7 @@ s_submit(goro_t *self, const char *fn, const void *data, size_t len,
     if (!s_name_ok(fn) || (len && !data) || s_check_opts(opts))
         return GORO_EINVAL;
     goro_msg_t *msg = s_submit_msg(fn, data, len, opts);
-    msg->number = wait_ms;
+    msg->submit_wait = wait_ms;
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
     if (rc == GORO_OK && wait_ms) {
@@ -448,7 +448,7 @@ s_submit(goro_t *self, const char *fn, const void *data, size_t len,
         }
     }
     else if (rc == GORO_OK && id_out)
-        *id_out = reply->id;
+        *id_out = reply->job_id;
     goro_msg_destroy(&reply);
     return rc;
 }
@@ -587,7 +587,7 @@ s_go_take(void *arg, size_t i, goro_msg_t *reply)
     go_many_t *m = arg;
     if (reply->cmd == GORO_MSG_OK) {
         if (m->ids)
-            m->ids[i] = reply->id;
+            m->ids[i] = reply->job_id;
     }
     else if (!m->first_error)
         m->first_error = s_reply_code(reply);
@@ -611,7 +611,7 @@ static goro_job_t *
 s_job_from(goro_msg_t *reply)
 {
     goro_job_t *job = util_zalloc(sizeof *job);
-    job->id = reply->id;
+    job->id = reply->job_id;
     job->fn = util_strdup(reply->name ? reply->name : "");
     job->state = reply->state;
     job->attempts = (int) reply->attempt;
@@ -633,7 +633,7 @@ s_job_call(goro_t *self, int cmd, uint64_t id, int64_t timeout_ms,
     if (job_out)
         *job_out = NULL;
     goro_msg_t *msg = goro_msg_new(cmd);
-    msg->id = id;
+    msg->job_id = id;
     msg->timeout = timeout_ms;
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
@@ -795,7 +795,7 @@ goro_chan_make(goro_t *self, const char *name, int64_t capacity)
     if (!s_name_ok(name) || capacity < 0)
         return GORO_EINVAL;
     goro_msg_t *msg = s_named(GORO_MSG_CHAN_MAKE, name);
-    msg->number = capacity;
+    msg->capacity = capacity;
     return s_call_simple(self, &msg);
 }
 
@@ -878,10 +878,10 @@ s_send_batch(goro_t *self, const char *name, size_t count,
     *n_out = n;
     *sent_out = 0;
     if (rc == GORO_OK) {
-        if (reply->cmd != GORO_MSG_SENT || reply->count > n)
+        if (reply->cmd != GORO_MSG_SENT || reply->sent_count > n)
             rc = GORO_EPROTO;
         else {
-            *sent_out = reply->count;
+            *sent_out = reply->sent_count;
             rc = (int) reply->code;
         }
     }
@@ -933,7 +933,8 @@ goro_chan_recv_many(goro_t *self, const char *name, size_t max,
     if (max == 0)
         return GORO_OK;
     goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV_MANY, name);
-    msg->count = max < GORO_MSG_LIST_MAX ? (uint32_t) max : GORO_MSG_LIST_MAX;
+    msg->recv_max = max < GORO_MSG_LIST_MAX ? (uint32_t) max
+                                            : GORO_MSG_LIST_MAX;
     msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
@@ -1017,7 +1018,7 @@ goro_wg_add(goro_t *self, const char *name, int64_t delta)
     if (!s_name_ok(name))
         return GORO_EINVAL;
     goro_msg_t *msg = s_named(GORO_MSG_WG_ADD, name);
-    msg->number = delta;
+    msg->delta = delta;
     return s_call_simple(self, &msg);
 }
 

@@ -629,7 +629,7 @@ s_send_ready(goro_worker_t *self)
         goro_msg_set_name(msg, label);
     }
     msg->pid = (uint32_t) getpid();
-    msg->capacity32 = (uint32_t) (self->concurrency + self->prefetch);
+    msg->worker_capacity = (uint32_t) (self->concurrency + self->prefetch);
     msg->strs = util_zalloc(sizeof(char *) * (self->nhandlers + 1));
     for (size_t i = 0; i < self->nhandlers; i++)
         msg->strs[msg->nstrs++] = util_strdup(self->handlers[i].name);
@@ -736,13 +736,13 @@ s_claim_all(goro_worker_t *self)
     count = 0;
     for (attempt_t *job = self->active; job; job = job->next) {
         claims[count] = goro_msg_new(GORO_MSG_CLAIM);
-        claims[count]->id = job->id;
+        claims[count]->job_id = job->id;
         claims[count++]->attempt = job->attempt;
     }
     pthread_mutex_unlock(&self->lock);
     for (size_t i = 0; i < count; i++) {
         s_log(self, "claim: job %" PRIu64 " attempt %" PRIu32,
-              claims[i]->id, claims[i]->attempt);
+              claims[i]->job_id, claims[i]->attempt);
         s_send_kept(self, &claims[i]);
     }
     free(claims);
@@ -766,12 +766,12 @@ s_max_output_set(goro_worker_t *self)
 static void
 s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
 {
-    self->interval_ms = msg->number > 0 ? msg->number
-                                        : WORKER_INTERVAL_DEFAULT;
+    self->interval_ms = msg->hb_interval > 0 ? msg->hb_interval
+                                             : WORKER_INTERVAL_DEFAULT;
     if (self->interval_ms > WORKER_INTERVAL_MAX)
         self->interval_ms = WORKER_INTERVAL_MAX;
-    self->liveness = msg->counter > 0 ? msg->counter
-                                      : WORKER_LIVENESS_DEFAULT;
+    self->liveness = msg->hb_liveness > 0 ? msg->hb_liveness
+                                          : WORKER_LIVENESS_DEFAULT;
     if (self->liveness > WORKER_LIVENESS_MAX)
         self->liveness = WORKER_LIVENESS_MAX;
     free(self->clients);
@@ -798,7 +798,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
         if (strcmp(self->handlers[i].name, fn) == 0)
             handler = &self->handlers[i];
     s_log(self, "dispatch: job %" PRIu64 " attempt %" PRIu32 " %s",
-          msg->id, msg->attempt, fn);
+          msg->job_id, msg->attempt, fn);
     if (!handler && !(self->exec_enabled && strcmp(fn, "exec") == 0)) {
         /* The daemon routes by READY's list, so this is its bug; answer
            rather than leave the job running forever. */
@@ -806,7 +806,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
         snprintf(text, sizeof text,
                  "function %s is not served by this worker", fn);
         goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
-        done->id = msg->id;
+        done->job_id = msg->job_id;
         done->attempt = msg->attempt;
         done->status = WORKER_STATUS_UNKNOWN;
         goro_msg_set_text(done, text, strlen(text));
@@ -815,7 +815,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     }
     attempt_t *job = util_zalloc(sizeof *job);
     job->worker = self;
-    job->id = msg->id;
+    job->id = msg->job_id;
     job->attempt = msg->attempt;
     job->handler = handler;
     job->data = msg->data;      /* taken from the message */
@@ -854,7 +854,7 @@ s_on_kill(goro_worker_t *self, goro_msg_t *msg)
     int64_t grace = self->policy ? self->policy->kill_grace_ms
                                  : EXEC_KILL_GRACE_MS;
     pthread_mutex_lock(&self->lock);
-    attempt_t *job = s_active_find(self, msg->id, msg->attempt);
+    attempt_t *job = s_active_find(self, msg->job_id, msg->attempt);
     if (job && !job->kill_sig) {
         s_job_kill(job, grace > 0 ? SIGTERM : SIGKILL);
         job->kill_at = util_now() + grace;
@@ -862,8 +862,8 @@ s_on_kill(goro_worker_t *self, goro_msg_t *msg)
             self->kill_next = job->kill_at;
     }
     pthread_mutex_unlock(&self->lock);
-    s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s", msg->id,
-          msg->attempt, job ? "" : " (not running here)");
+    s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s",
+          msg->job_id, msg->attempt, job ? "" : " (not running here)");
 }
 
 static void
@@ -931,7 +931,7 @@ s_collect_done(goro_worker_t *self)
     while (job) {
         attempt_t *next = job->next;
         goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
-        done->id = job->id;
+        done->job_id = job->id;
         done->attempt = job->attempt;
         done->status = job->status;
         done->runtime = job->runtime;

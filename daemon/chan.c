@@ -108,8 +108,8 @@ s_log(chan_table_t *self, int cmd, const chan_t *chan, const value_t *value)
     if (!self->journal)
         return;
     goro_msg_t record = {
-        .cmd = (uint8_t) cmd, .name = chan->name, .number = chan->capacity,
-        .id = value ? value->seq : 0,
+        .cmd = (uint8_t) cmd, .name = chan->name, .capacity = chan->capacity,
+        .value_seq = value ? value->seq : 0,
         .data = cmd == GORO_MSG_J_CHAN_PUSH ? (uint8_t *) value->data : NULL,
         .size = cmd == GORO_MSG_J_CHAN_PUSH ? value->size : 0,
     };
@@ -759,8 +759,8 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
     if (!r->name || !*r->name)
         return GORO_EPROTO;
     if (r->cmd == GORO_MSG_J_CHAN_MAKE)
-        return zhashx_lookup(self->chans, r->name) || r->number < 0
-               ? GORO_EPROTO : chan_make(self, r->name, r->number);
+        return zhashx_lookup(self->chans, r->name) || r->capacity < 0
+               ? GORO_EPROTO : chan_make(self, r->name, r->capacity);
     chan_t *chan = zhashx_lookup(self->chans, r->name);
     if (!chan)
         return GORO_EPROTO;
@@ -768,9 +768,9 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
         case GORO_MSG_J_CHAN_PUSH: {
             /* Values a receiver held at the crash were never popped: they
                come back in the buffer, at their place. */
-            if (r->id < chan->next_seq || chan->closed)
+            if (r->value_seq < chan->next_seq || chan->closed)
                 return GORO_EPROTO;
-            chan->next_seq = r->id;
+            chan->next_seq = r->value_seq;
             s_buffer_insert(chan, s_value_new(self, chan, r->data
                                               ? util_memdup(r->data, r->size)
                                               : NULL, r->size));
@@ -778,7 +778,7 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
         }
         case GORO_MSG_J_CHAN_POP: {
             value_t **at = &chan->head, *prev = NULL;
-            while (*at && (*at)->seq != r->id) {
+            while (*at && (*at)->seq != r->value_seq) {
                 prev = *at;
                 at = &(*at)->next;
             }
@@ -810,7 +810,8 @@ static void
 s_log_push(journal_t *journal, const chan_t *chan, const value_t *value)
 {
     goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = chan->name,
-                       .id = value->seq, .data = (uint8_t *) value->data,
+                       .value_seq = value->seq,
+                       .data = (uint8_t *) value->data,
                        .size = value->size};
     journal_append(journal, &push);
 }
@@ -832,7 +833,7 @@ chan_table_snapshot(chan_table_t *self, journal_t *journal)
     for (chan_t *chan = zhashx_first(self->chans); chan;
          chan = zhashx_next(self->chans)) {
         goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = chan->name,
-                           .number = chan->capacity};
+                           .capacity = chan->capacity};
         journal_append(journal, &make);
         size_t n = chan->count;
         for (delivery_t *d = zhashx_first(self->deliveries); d;

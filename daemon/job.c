@@ -186,7 +186,7 @@ s_log_id(job_table_t *self, int cmd, const job_t *job)
 {
     if (!self->journal)
         return;
-    goro_msg_t record = {.cmd = (uint8_t) cmd, .id = job->id,
+    goro_msg_t record = {.cmd = (uint8_t) cmd, .job_id = job->id,
                          .attempt = (uint32_t) job_extra(job)->attempt};
     journal_append(self->journal, &record);
 }
@@ -196,7 +196,7 @@ s_log_submit(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_SUBMIT, .id = job->id, .name = (char *) job->fn,
+        .cmd = GORO_MSG_J_SUBMIT, .job_id = job->id, .name = (char *) job->fn,
         .data = (uint8_t *) job->data, .size = job->size, .wg = extra->wg,
         .chan = extra->chan, .key = extra->key, .timeout = job->timeout_ms,
         .max_attempts = (uint32_t) job->max_attempts,
@@ -209,9 +209,10 @@ s_log_end(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_END, .id = job->id, .state = (uint8_t) job->state,
-        .status = extra->status, .runtime = extra->runtime_ms,
-        .number = extra->ended_at, .data = extra->out,
+        .cmd = GORO_MSG_J_END, .job_id = job->id,
+        .state = (uint8_t) job->state, .status = extra->status,
+        .runtime = extra->runtime_ms,
+        .ended_at = extra->ended_at, .data = extra->out,
         .size = extra->out_size, .text = extra->err,
         .text_size = extra->err_size,
     };
@@ -223,8 +224,9 @@ s_log_flags(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_JOB_FLAGS, .id = job->id,
-        .attempt = (uint32_t) extra->attempt, .counter = extra->attempt_base,
+        .cmd = GORO_MSG_J_JOB_FLAGS, .job_id = job->id,
+        .attempt = (uint32_t) extra->attempt,
+        .attempt_base = extra->attempt_base,
         .flags = extra->result_sent ? 1 : 0,
     };
     journal_append(journal, &record);
@@ -398,18 +400,18 @@ int
 job_table_replay(job_table_t *self, const goro_msg_t *r)
 {
     if (r->cmd == GORO_MSG_J_NEXT_ID) {
-        if (r->id > self->next_id)
-            self->next_id = r->id;
+        if (r->job_id > self->next_id)
+            self->next_id = r->job_id;
         return GORO_OK;
     }
-    job_t *job = job_table_lookup(self, r->id);
+    job_t *job = job_table_lookup(self, r->job_id);
     if (r->cmd == GORO_MSG_J_SUBMIT) {
-        if (job || r->id == 0 || !r->name || !*r->name
+        if (job || r->job_id == 0 || !r->name || !*r->name
             || r->size > JOB_SIZE_MAX || r->max_attempts < 1
             || r->max_attempts > INT_MAX)
             return GORO_EPROTO;
         job_spec_t spec = {
-            .id = r->id, .fn = r->name, .data = r->data, .size = r->size,
+            .id = r->job_id, .fn = r->name, .data = r->data, .size = r->size,
             .wg = r->wg, .chan = r->chan, .key = r->key,
             .timeout_ms = r->timeout, .max_attempts = (int) r->max_attempts,
         };
@@ -446,7 +448,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                 return GORO_EPROTO;
             out = r->data ? util_memdup(r->data, r->size) : NULL;
             err = r->text ? util_memdup(r->text, r->text_size) : NULL;
-            job_extra_ensure(job)->ended_at = r->number;
+            job_extra_ensure(job)->ended_at = r->ended_at;
             job_table_end(self, job, r->state, r->status, r->runtime, &out,
                           r->size, &err, r->text_size);
             return GORO_OK;
@@ -456,12 +458,12 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
             job_table_remove(self, &job);
             return GORO_OK;
         case GORO_MSG_J_JOB_FLAGS: {
-            if (r->attempt >= INT_MAX || r->counter < 0
-                || r->counter > (int64_t) r->attempt)
+            if (r->attempt >= INT_MAX || r->attempt_base < 0
+                || r->attempt_base > (int64_t) r->attempt)
                 return GORO_EPROTO;
             job_extra_t *extra = job_extra_ensure(job);
             extra->attempt = (int) r->attempt;
-            extra->attempt_base = (int) r->counter;
+            extra->attempt_base = (int) r->attempt_base;
             extra->result_sent = r->flags & 1;
             return GORO_OK;
         }
@@ -480,7 +482,7 @@ s_by_id(const void *a, const void *b)
 void
 job_table_snapshot(job_table_t *self, journal_t *journal)
 {
-    goro_msg_t next = {.cmd = GORO_MSG_J_NEXT_ID, .id = self->next_id};
+    goro_msg_t next = {.cmd = GORO_MSG_J_NEXT_ID, .job_id = self->next_id};
     journal_append(journal, &next);
     /* In id order, so that replay queues them as they were. */
     size_t count = idmap_size(self->by_id), n = 0, cursor = 0;
@@ -499,8 +501,8 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
                 && (jobs[i]->state != GORO_JOB_CANCELLED
                     || job_extra(jobs[i])->attempt))) {
             /* attempt 1 here; J_JOB_FLAGS below restores the count */
-            goro_msg_t start = {.cmd = GORO_MSG_J_START, .id = jobs[i]->id,
-                                .attempt = 1};
+            goro_msg_t start = {.cmd = GORO_MSG_J_START,
+                                .job_id = jobs[i]->id, .attempt = 1};
             journal_append(journal, &start);
         }
         if (job_state_ended(jobs[i]->state))

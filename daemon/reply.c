@@ -45,7 +45,7 @@ reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
 {
     goro_msg_t *msg = goro_msg_new(GORO_MSG_OK);
     msg->reqid = reqid;
-    msg->id = id;
+    msg->job_id = id;
     reply_send(self, self->clients, msg, rid);
     goro_msg_destroy(&msg);
 }
@@ -55,7 +55,7 @@ reply_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
 {
     goro_msg_t *msg = goro_msg_new(cmd);
     if (job) {
-        msg->id = job->id;
+        msg->job_id = job->id;
         msg->attempt = (uint32_t) job_extra(job)->attempt;
     }
     if (cmd == GORO_MSG_DISPATCH) {
@@ -64,7 +64,7 @@ reply_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
         msg->timeout = job->timeout_ms;
     }
     else if (cmd == GORO_MSG_HEARTBEAT)
-        msg->id = self->epoch;      /* our run id, as clients get it */
+        msg->run_id = self->epoch;  /* as clients get it */
     reply_send(self, self->workers, msg, &w->rid);
     goro_msg_destroy(&msg);
 }

@@ -339,7 +339,7 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_HEARTBEAT: {
             goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
             beat->reqid = msg->reqid;
-            beat->id = self->epoch;
+            beat->run_id = self->epoch;
             reply_send(self, self->clients, beat, rid);
             goro_msg_destroy(&beat);
             break;

@@ -60,10 +60,10 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
                                    ? GORO_MSG_VALUES : GORO_MSG_VALUE);
     msg->reqid = reqid;
     msg->code = (uint32_t) result->code;
-    msg->count = (uint32_t) result->count;
+    msg->sent_count = (uint32_t) result->count;
     msg->index = (uint32_t) result->index;
     msg->flags = result->closed || result->code == GORO_ECLOSED ? 1 : 0;
-    msg->id = result->delivery;
+    msg->delivery_id = result->delivery;
     goro_msg_take_data(msg, &result->data, result->size);
     /* A batch's values are views of what the table holds; the outbox
        encodes them now, before the table changes. */
@@ -139,8 +139,8 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
         }
         case GORO_MSG_CHAN_RECV_MANY:
             return chan_recv_many(self->tables.chans, msg->name,
-                                  msg->count < GORO_MSG_LIST_MAX
-                                  ? msg->count : GORO_MSG_LIST_MAX,
+                                  msg->recv_max < GORO_MSG_LIST_MAX
+                                  ? msg->recv_max : GORO_MSG_LIST_MAX,
                                   self->cfg->max_message, may_park, p,
                                   &p->chan, result, fired);
         default:
@@ -257,13 +257,13 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     int rc;
     if (msg->cmd == GORO_MSG_CHAN_MAKE) {
-        rc = chan_make(self->tables.chans, msg->name, msg->number);
+        rc = chan_make(self->tables.chans, msg->name, msg->capacity);
         if (rc == GORO_EEXIST)
             reply_error(self, rid, msg->reqid, rc, "channel %s exists "
                                "with another capacity", msg->name);
         else if (rc)
             reply_error(self, rid, msg->reqid, rc, "capacity %lld is "
-                               "not valid", (long long) msg->number);
+                               "not valid", (long long) msg->capacity);
     }
     else {
         chan_fired_t fired = {0};
@@ -328,6 +328,7 @@ server_chan_on_ack(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
 {
     client_t *c = client_table_lookup(self->ctable, rid);
     /* Only the receiver of a value may acknowledge it. */
-    if (c && chan_ack(self->tables.chans, msg->id, &c->deliveries) == GORO_OK)
+    if (c && chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries)
+             == GORO_OK)
         client_table_release(self->ctable, &c);
 }

@@ -44,7 +44,7 @@ s_reply_job(server_t *self, const goro_rid_t *rid, uint64_t reqid,
     const job_extra_t *extra = job_extra(job);
     goro_msg_t *msg = goro_msg_new(GORO_MSG_JOB);
     msg->reqid = reqid;
-    msg->id = job->id;
+    msg->job_id = job->id;
     goro_msg_set_name(msg, job->fn);
     msg->state = (uint8_t) job->state;
     msg->attempt = (uint32_t) extra->attempt;
@@ -245,12 +245,12 @@ static void
 s_submit_answer(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
                 job_t *job)
 {
-    if (msg->number == 0)
+    if (msg->submit_wait == 0)
         reply_ok(self, rid, msg->reqid, job->id);
     else if (job_state_ended(job->state))
         s_reply_job(self, rid, msg->reqid, job);
     else {
-        park_t *p = s_park_on_job(self, rid, msg, job, msg->number);
+        park_t *p = s_park_on_job(self, rid, msg, job, msg->submit_wait);
         p->job_at_deadline = true;
     }
 }
@@ -330,11 +330,11 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 static job_t *
 s_find_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
 {
-    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
+    job_t *job = job_table_lookup(self->tables.jobs, msg->job_id);
     if (!job)
         reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
                            "no job %llu (never submitted, or its result "
-                           "expired)", (unsigned long long) msg->id);
+                           "expired)", (unsigned long long) msg->job_id);
     return job;
 }
 

@@ -37,13 +37,13 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     wg_t *wg = wg_table_lookup(self->tables.wgs, msg->name);
     if (msg->cmd == GORO_MSG_WG_ADD) {
-        int rc = wg_add(self->tables.wgs, msg->name, msg->number, &wg);
+        int rc = wg_add(self->tables.wgs, msg->name, msg->delta, &wg);
         if (rc == GORO_ENEGATIVE)
             reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
                                "%lld; adding %lld would make it negative",
                                msg->name,
                                (long long) (wg ? wg->info.counter : 0),
-                               (long long) msg->number);
+                               (long long) msg->delta);
         else if (rc)
             reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
                                "overflow", msg->name);

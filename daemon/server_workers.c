@@ -130,8 +130,8 @@ s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     log_info("worker %s (pid %u) joined: capacity %d, %zu function(s)",
              w->name, w->pid, w->capacity, w->nfns);
     goro_msg_t *welcome = goro_msg_new(GORO_MSG_WELCOME);
-    welcome->number = self->cfg->heartbeat_interval_ms;
-    welcome->counter = self->cfg->heartbeat_liveness;
+    welcome->hb_interval = self->cfg->heartbeat_interval_ms;
+    welcome->hb_liveness = self->cfg->heartbeat_liveness;
     goro_msg_set_text(welcome, self->clients_endpoint,
                       strlen(self->clients_endpoint));
     s_welcome_policy(self, welcome);
@@ -179,7 +179,7 @@ s_attempt_is_own(server_t *self, worker_t *w, job_t *job, uint32_t attempt)
 static void
 s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
 {
-    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
+    job_t *job = job_table_lookup(self->tables.jobs, msg->job_id);
     if (job && s_attempt_is_own(self, w, job, msg->attempt)) {
         if (job->state != GORO_JOB_RUNNING)
             reply_worker(self, w, GORO_MSG_KILL, job);
@@ -187,9 +187,9 @@ s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
     }
     log_info("worker %s (pid %u) still runs job %llu attempt %u, which is "
              "no longer its own: killing it", w->name, w->pid,
-             (unsigned long long) msg->id, msg->attempt);
+             (unsigned long long) msg->job_id, msg->attempt);
     goro_msg_t *kill = goro_msg_new(GORO_MSG_KILL);
-    kill->id = msg->id;
+    kill->job_id = msg->job_id;
     kill->attempt = msg->attempt;
     reply_send(self, self->workers, kill, &w->rid);
     goro_msg_destroy(&kill);
@@ -200,10 +200,10 @@ s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
 static void
 s_on_done(server_t *self, worker_t *w, goro_msg_t *msg)
 {
-    job_t *job = job_table_lookup(self->tables.jobs, msg->id);
+    job_t *job = job_table_lookup(self->tables.jobs, msg->job_id);
     if (!job || !s_attempt_is_own(self, w, job, msg->attempt)) {
         log_debug("stale DONE for job %llu attempt %u ignored",
-                  (unsigned long long) msg->id, msg->attempt);
+                  (unsigned long long) msg->job_id, msg->attempt);
         return;
     }
     worker_table_detach(self->wtable, w, job);

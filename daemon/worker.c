@@ -80,9 +80,9 @@ worker_table_add(worker_table_t *self, const goro_rid_t *rid,
     w->rid = *rid;
     w->name = util_strdup(ready->name ? ready->name : "");
     w->pid = ready->pid;
-    w->capacity = ready->capacity32 == 0 ? 1
-                  : ready->capacity32 > WORKER_CAPACITY_MAX ? WORKER_CAPACITY_MAX
-                  : (int) ready->capacity32;
+    w->capacity = ready->worker_capacity == 0 ? 1
+                  : ready->worker_capacity > WORKER_CAPACITY_MAX
+                  ? WORKER_CAPACITY_MAX : (int) ready->worker_capacity;
     w->fns = util_zalloc(sizeof(char *) * (ready->nstrs + 1));
     for (size_t i = 0; i < ready->nstrs; i++)
         w->fns[i] = util_strdup(ready->strs[i]);

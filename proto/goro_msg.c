@@ -18,8 +18,11 @@
 /* Field ids; the type of each is in s_field_type. */
 typedef enum {
     F_END = 0,
-    F_ID, F_CODE, F_STATE, F_WHAT, F_FLAGS, F_ATTEMPT, F_MAX_ATTEMPTS,
-    F_INDEX, F_PID, F_CAPACITY, F_COUNT, F_STATUS, F_TIMEOUT, F_NUMBER, F_RUNTIME,
+    F_JOB_ID, F_DELIVERY_ID, F_RUN_ID, F_VALUE_SEQ,
+    F_CODE, F_STATE, F_WHAT, F_FLAGS, F_ATTEMPT, F_MAX_ATTEMPTS,
+    F_INDEX, F_PID, F_WORKER_CAPACITY, F_RECV_MAX, F_SENT_COUNT,
+    F_STATUS, F_TIMEOUT, F_SUBMIT_WAIT, F_CAPACITY, F_DELTA,
+    F_HB_INTERVAL, F_HB_LIVENESS, F_ENDED_AT, F_ATTEMPT_BASE, F_RUNTIME,
     F_COUNTER, F_ADDED, F_DONE, F_SUCCEEDED, F_FAILED,
     F_NAME, F_WG, F_CHAN, F_KEY, F_DATA, F_TEXT, F_STRS, F_CASES, F_VALUES,
     F_NFIELDS
@@ -35,11 +38,15 @@ typedef enum {
 } type_t;
 
 static const type_t s_field_type[F_NFIELDS] = {
-    [F_ID] = T_U64, [F_CODE] = T_U32, [F_STATE] = T_U8, [F_WHAT] = T_U8,
+    [F_JOB_ID] = T_U64, [F_DELIVERY_ID] = T_U64, [F_RUN_ID] = T_U64,
+    [F_VALUE_SEQ] = T_U64,
+    [F_CODE] = T_U32, [F_STATE] = T_U8, [F_WHAT] = T_U8,
     [F_FLAGS] = T_U32, [F_ATTEMPT] = T_U32, [F_MAX_ATTEMPTS] = T_U32,
-    [F_INDEX] = T_U32, [F_PID] = T_U32, [F_CAPACITY] = T_U32,
-    [F_COUNT] = T_U32,
-    [F_STATUS] = T_I64, [F_TIMEOUT] = T_I64, [F_NUMBER] = T_I64,
+    [F_INDEX] = T_U32, [F_PID] = T_U32, [F_WORKER_CAPACITY] = T_U32,
+    [F_RECV_MAX] = T_U32, [F_SENT_COUNT] = T_U32,
+    [F_STATUS] = T_I64, [F_TIMEOUT] = T_I64, [F_SUBMIT_WAIT] = T_I64,
+    [F_CAPACITY] = T_I64, [F_DELTA] = T_I64, [F_HB_INTERVAL] = T_I64,
+    [F_HB_LIVENESS] = T_I64, [F_ENDED_AT] = T_I64, [F_ATTEMPT_BASE] = T_I64,
     [F_RUNTIME] = T_I64, [F_COUNTER] = T_I64, [F_ADDED] = T_I64,
     [F_DONE] = T_I64, [F_SUCCEEDED] = T_I64, [F_FAILED] = T_I64,
     [F_NAME] = T_STR, [F_WG] = T_STR, [F_CHAN] = T_STR, [F_KEY] = T_STR,
@@ -58,64 +65,66 @@ typedef struct {
 static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_PING] = {"PING", {F_END}},
     [GORO_MSG_SUBMIT] = {"SUBMIT", {F_NAME, F_DATA, F_WG, F_CHAN, F_KEY,
-                                    F_TIMEOUT, F_MAX_ATTEMPTS, F_NUMBER}},
-    [GORO_MSG_STATUS] = {"STATUS", {F_ID}},
-    [GORO_MSG_WAIT] = {"WAIT", {F_ID, F_TIMEOUT}},
-    [GORO_MSG_CANCEL] = {"CANCEL", {F_ID}},
-    [GORO_MSG_RETRY] = {"RETRY", {F_ID}},
+                                    F_TIMEOUT, F_MAX_ATTEMPTS,
+                                    F_SUBMIT_WAIT}},
+    [GORO_MSG_STATUS] = {"STATUS", {F_JOB_ID}},
+    [GORO_MSG_WAIT] = {"WAIT", {F_JOB_ID, F_TIMEOUT}},
+    [GORO_MSG_CANCEL] = {"CANCEL", {F_JOB_ID}},
+    [GORO_MSG_RETRY] = {"RETRY", {F_JOB_ID}},
     [GORO_MSG_LIST] = {"LIST", {F_WHAT, F_FLAGS}},
-    [GORO_MSG_CHAN_MAKE] = {"CHAN_MAKE", {F_NAME, F_NUMBER}},
+    [GORO_MSG_CHAN_MAKE] = {"CHAN_MAKE", {F_NAME, F_CAPACITY}},
     [GORO_MSG_CHAN_SEND] = {"CHAN_SEND", {F_NAME, F_DATA, F_TIMEOUT}},
     [GORO_MSG_CHAN_RECV] = {"CHAN_RECV", {F_NAME, F_TIMEOUT}},
     [GORO_MSG_CHAN_CLOSE] = {"CHAN_CLOSE", {F_NAME}},
     [GORO_MSG_SELECT] = {"SELECT", {F_CASES, F_TIMEOUT}},
-    [GORO_MSG_WG_ADD] = {"WG_ADD", {F_NAME, F_NUMBER}},
+    [GORO_MSG_WG_ADD] = {"WG_ADD", {F_NAME, F_DELTA}},
     [GORO_MSG_WG_WAIT] = {"WG_WAIT", {F_NAME, F_TIMEOUT}},
     [GORO_MSG_WG_STATUS] = {"WG_STATUS", {F_NAME}},
-    [GORO_MSG_HEARTBEAT] = {"HEARTBEAT", {F_ID}},
+    [GORO_MSG_HEARTBEAT] = {"HEARTBEAT", {F_RUN_ID}},
     [GORO_MSG_DISCONNECT] = {"DISCONNECT", {F_END}},
-    [GORO_MSG_ACK] = {"ACK", {F_ID}},
-    [GORO_MSG_OK] = {"OK", {F_ID, F_DATA}},
+    [GORO_MSG_ACK] = {"ACK", {F_DELIVERY_ID}},
+    [GORO_MSG_OK] = {"OK", {F_JOB_ID, F_DATA}},
     [GORO_MSG_ERROR] = {"ERROR", {F_CODE, F_TEXT}},
-    [GORO_MSG_JOB] = {"JOB", {F_ID, F_NAME, F_STATE, F_ATTEMPT, F_STATUS,
-                              F_RUNTIME, F_DATA, F_TEXT}},
-    [GORO_MSG_VALUE] = {"VALUE", {F_INDEX, F_FLAGS, F_ID, F_DATA}},
+    [GORO_MSG_JOB] = {"JOB", {F_JOB_ID, F_NAME, F_STATE, F_ATTEMPT,
+                              F_STATUS, F_RUNTIME, F_DATA, F_TEXT}},
+    [GORO_MSG_VALUE] = {"VALUE", {F_INDEX, F_FLAGS, F_DELIVERY_ID, F_DATA}},
     [GORO_MSG_WG_INFO] = {"WG_INFO", {F_COUNTER, F_ADDED, F_DONE,
                                       F_SUCCEEDED, F_FAILED}},
-    [GORO_MSG_READY] = {"READY", {F_NAME, F_PID, F_CAPACITY, F_STRS}},
-    [GORO_MSG_WELCOME] = {"WELCOME", {F_NUMBER, F_COUNTER, F_TEXT, F_STRS}},
-    [GORO_MSG_DISPATCH] = {"DISPATCH", {F_ID, F_ATTEMPT, F_NAME, F_DATA,
-                                        F_TIMEOUT}},
-    [GORO_MSG_DONE] = {"DONE", {F_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,
+    [GORO_MSG_READY] = {"READY", {F_NAME, F_PID, F_WORKER_CAPACITY, F_STRS}},
+    [GORO_MSG_WELCOME] = {"WELCOME", {F_HB_INTERVAL, F_HB_LIVENESS, F_TEXT,
+                                      F_STRS}},
+    [GORO_MSG_DISPATCH] = {"DISPATCH", {F_JOB_ID, F_ATTEMPT, F_NAME,
+                                        F_DATA, F_TIMEOUT}},
+    [GORO_MSG_DONE] = {"DONE", {F_JOB_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,
                                 F_DATA, F_TEXT}},
-    [GORO_MSG_KILL] = {"KILL", {F_ID, F_ATTEMPT}},
-    [GORO_MSG_CLAIM] = {"CLAIM", {F_ID, F_ATTEMPT}},
-    /* journal records: number is a wall-clock epoch ms (J_END: when the
-       job ended), counter an attempt base (J_JOB_FLAGS) */
-    [GORO_MSG_J_SUBMIT] = {"J_SUBMIT", {F_ID, F_NAME, F_DATA, F_WG, F_CHAN,
-                                        F_KEY, F_TIMEOUT, F_MAX_ATTEMPTS}},
-    [GORO_MSG_J_START] = {"J_START", {F_ID, F_ATTEMPT}},
-    [GORO_MSG_J_REQUEUE] = {"J_REQUEUE", {F_ID}},
-    [GORO_MSG_J_END] = {"J_END", {F_ID, F_STATE, F_STATUS, F_RUNTIME,
-                                  F_NUMBER, F_DATA, F_TEXT}},
-    [GORO_MSG_J_RETRY] = {"J_RETRY", {F_ID}},
-    [GORO_MSG_J_REMOVE] = {"J_REMOVE", {F_ID}},
-    [GORO_MSG_J_JOB_FLAGS] = {"J_JOB_FLAGS", {F_ID, F_ATTEMPT, F_COUNTER,
-                                              F_FLAGS}},
-    [GORO_MSG_J_CHAN_MAKE] = {"J_CHAN_MAKE", {F_NAME, F_NUMBER}},
-    [GORO_MSG_J_CHAN_PUSH] = {"J_CHAN_PUSH", {F_NAME, F_ID, F_DATA}},
-    [GORO_MSG_J_CHAN_POP] = {"J_CHAN_POP", {F_NAME, F_ID}},
+    [GORO_MSG_KILL] = {"KILL", {F_JOB_ID, F_ATTEMPT}},
+    [GORO_MSG_CLAIM] = {"CLAIM", {F_JOB_ID, F_ATTEMPT}},
+    /* journal records */
+    [GORO_MSG_J_SUBMIT] = {"J_SUBMIT", {F_JOB_ID, F_NAME, F_DATA, F_WG,
+                                        F_CHAN, F_KEY, F_TIMEOUT,
+                                        F_MAX_ATTEMPTS}},
+    [GORO_MSG_J_START] = {"J_START", {F_JOB_ID, F_ATTEMPT}},
+    [GORO_MSG_J_REQUEUE] = {"J_REQUEUE", {F_JOB_ID}},
+    [GORO_MSG_J_END] = {"J_END", {F_JOB_ID, F_STATE, F_STATUS, F_RUNTIME,
+                                  F_ENDED_AT, F_DATA, F_TEXT}},
+    [GORO_MSG_J_RETRY] = {"J_RETRY", {F_JOB_ID}},
+    [GORO_MSG_J_REMOVE] = {"J_REMOVE", {F_JOB_ID}},
+    [GORO_MSG_J_JOB_FLAGS] = {"J_JOB_FLAGS", {F_JOB_ID, F_ATTEMPT,
+                                              F_ATTEMPT_BASE, F_FLAGS}},
+    [GORO_MSG_J_CHAN_MAKE] = {"J_CHAN_MAKE", {F_NAME, F_CAPACITY}},
+    [GORO_MSG_J_CHAN_PUSH] = {"J_CHAN_PUSH", {F_NAME, F_VALUE_SEQ, F_DATA}},
+    [GORO_MSG_J_CHAN_POP] = {"J_CHAN_POP", {F_NAME, F_VALUE_SEQ}},
     [GORO_MSG_J_CHAN_CLOSE] = {"J_CHAN_CLOSE", {F_NAME}},
     [GORO_MSG_J_WG_SET] = {"J_WG_SET", {F_NAME, F_COUNTER, F_ADDED, F_DONE,
                                         F_SUCCEEDED, F_FAILED}},
-    [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_ID}},
+    [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_JOB_ID}},
     [GORO_MSG_J_COMMIT] = {"J_COMMIT", {F_END}},
     [GORO_MSG_CHAN_SEND_MANY] = {"CHAN_SEND_MANY", {F_NAME, F_VALUES,
                                                     F_TIMEOUT}},
-    [GORO_MSG_CHAN_RECV_MANY] = {"CHAN_RECV_MANY", {F_NAME, F_COUNT,
+    [GORO_MSG_CHAN_RECV_MANY] = {"CHAN_RECV_MANY", {F_NAME, F_RECV_MAX,
                                                     F_TIMEOUT}},
-    [GORO_MSG_VALUES] = {"VALUES", {F_FLAGS, F_ID, F_VALUES}},
-    [GORO_MSG_SENT] = {"SENT", {F_CODE, F_COUNT}},
+    [GORO_MSG_VALUES] = {"VALUES", {F_FLAGS, F_DELIVERY_ID, F_VALUES}},
+    [GORO_MSG_SENT] = {"SENT", {F_CODE, F_SENT_COUNT}},
 };
 
 static const schema_t *
@@ -212,7 +221,10 @@ static void *
 s_number_slot(goro_msg_t *self, field_t field)
 {
     switch (field) {
-        case F_ID: return &self->id;
+        case F_JOB_ID: return &self->job_id;
+        case F_DELIVERY_ID: return &self->delivery_id;
+        case F_RUN_ID: return &self->run_id;
+        case F_VALUE_SEQ: return &self->value_seq;
         case F_CODE: return &self->code;
         case F_STATE: return &self->state;
         case F_WHAT: return &self->what;
@@ -221,11 +233,18 @@ s_number_slot(goro_msg_t *self, field_t field)
         case F_MAX_ATTEMPTS: return &self->max_attempts;
         case F_INDEX: return &self->index;
         case F_PID: return &self->pid;
-        case F_CAPACITY: return &self->capacity32;
-        case F_COUNT: return &self->count;
+        case F_WORKER_CAPACITY: return &self->worker_capacity;
+        case F_RECV_MAX: return &self->recv_max;
+        case F_SENT_COUNT: return &self->sent_count;
         case F_STATUS: return &self->status;
         case F_TIMEOUT: return &self->timeout;
-        case F_NUMBER: return &self->number;
+        case F_SUBMIT_WAIT: return &self->submit_wait;
+        case F_CAPACITY: return &self->capacity;
+        case F_DELTA: return &self->delta;
+        case F_HB_INTERVAL: return &self->hb_interval;
+        case F_HB_LIVENESS: return &self->hb_liveness;
+        case F_ENDED_AT: return &self->ended_at;
+        case F_ATTEMPT_BASE: return &self->attempt_base;
         case F_RUNTIME: return &self->runtime;
         case F_COUNTER: return &self->counter;
         case F_ADDED: return &self->added;

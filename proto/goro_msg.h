@@ -102,29 +102,41 @@ typedef struct {
 } goro_msg_value_t;
 
 /* A decoded or to-be-encoded message. Fields a command does not carry
-   stay zero. Strings are NUL-terminated copies owned by the message. */
+   stay zero. Numbers have members named by meaning, after the fields of
+   PROTOCOL.md's grammar (job-id is job_id), so that a use reads as the
+   grammar; strings and payloads share name, data and text. Strings are
+   NUL-terminated copies owned by the message. */
 typedef struct {
     uint8_t cmd;
     uint64_t reqid;             /* echoed in the reply; 0 for unsolicited */
-    uint64_t id;                /* job id */
-    uint32_t code;              /* error code (ERROR) */
-    uint8_t state;              /* job state (JOB) */
+    uint64_t job_id;            /* from 1; J_NEXT_ID: the next one */
+    uint64_t delivery_id;       /* VALUE, VALUES, ACK */
+    uint64_t run_id;            /* HEARTBEAT: gorod's run, 0 from others */
+    uint64_t value_seq;         /* J_CHAN_PUSH, J_CHAN_POP */
+    uint32_t code;              /* error code (ERROR, SENT) */
+    uint8_t state;              /* job state (JOB, J_END) */
     uint8_t what;               /* LIST: goro_list_what_t */
-    uint32_t flags;             /* LIST flags; VALUE: 1 = closed */
+    uint32_t flags;             /* LIST flags; VALUE(S): 1 = closed;
+                                   J_JOB_FLAGS: job flags */
     uint32_t attempt;           /* attempt number, from 1 */
     uint32_t max_attempts;      /* SUBMIT: 0 = daemon default */
     uint32_t index;             /* VALUE: the select case that fired */
     uint32_t pid;               /* READY: worker process id */
-    uint32_t capacity32;        /* READY: jobs at once */
-    uint32_t count;             /* CHAN_RECV_MANY: values wanted at most;
-                                   SENT: values sent */
+    uint32_t worker_capacity;   /* READY: jobs at once */
+    uint32_t recv_max;          /* CHAN_RECV_MANY: values wanted at most */
+    uint32_t sent_count;        /* SENT: values of the batch that went */
     int64_t status;             /* exit status / handler return */
     int64_t timeout;            /* milliseconds, -1 forever */
-    int64_t number;             /* CHAN_MAKE capacity, WG_ADD delta,
-                                   WELCOME heartbeat interval, SUBMIT
-                                   wait (0: reply at once) */
+    int64_t submit_wait;        /* SUBMIT: 0 reply at once, <0 at the end,
+                                   n at the end or after n ms */
+    int64_t capacity;           /* CHAN_MAKE, J_CHAN_MAKE: 0 unbuffered */
+    int64_t delta;              /* WG_ADD */
+    int64_t hb_interval;        /* WELCOME: heartbeat interval in ms */
+    int64_t hb_liveness;        /* WELCOME: missed intervals before dead */
+    int64_t ended_at;           /* J_END: wall-clock epoch ms */
+    int64_t attempt_base;       /* J_JOB_FLAGS: attempts before last RETRY */
     int64_t runtime;            /* milliseconds */
-    int64_t counter, added, done, succeeded, failed;   /* WG_INFO */
+    int64_t counter, added, done, succeeded, failed;   /* WG_INFO, J_WG_SET */
     char *name;                 /* function, channel, group, worker */
     char *wg;                   /* SUBMIT option */
     char *chan;                 /* SUBMIT option: result channel */

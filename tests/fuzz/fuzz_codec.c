@@ -108,7 +108,9 @@ s_check_agree(const goro_msg_t *a, int rc_b, const goro_msg_t *b)
     }
     FUZZ_CHECK(rc_b == GORO_OK);
     FUZZ_CHECK(a->size <= FUZZ_MAX_VALUE && a->text_size <= FUZZ_MAX_VALUE);
-    FUZZ_CHECK(b->cmd == a->cmd && b->reqid == a->reqid && b->id == a->id
+    FUZZ_CHECK(b->cmd == a->cmd && b->reqid == a->reqid
+               && b->job_id == a->job_id && b->delivery_id == a->delivery_id
+               && b->run_id == a->run_id && b->value_seq == a->value_seq
                && b->size == a->size && b->nstrs == a->nstrs
                && b->ncases == a->ncases && b->nvalues == a->nvalues);
     FUZZ_CHECK(a->size == 0 || memcmp(a->data, b->data, a->size) == 0);

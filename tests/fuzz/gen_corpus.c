@@ -61,7 +61,10 @@ static void
 s_fill(goro_msg_t *msg)
 {
     msg->reqid = 0x0102030405060708ULL;
-    msg->id = 42;
+    msg->job_id = 42;
+    msg->delivery_id = 42;
+    msg->run_id = 42;
+    msg->value_seq = 42;
     msg->code = GORO_ENOTFOUND;
     msg->state = GORO_JOB_SUCCEEDED;
     msg->what = GORO_LIST_JOBS;
@@ -70,12 +73,18 @@ s_fill(goro_msg_t *msg)
     msg->max_attempts = 3;
     msg->index = 1;
     msg->pid = 4242;
-    msg->capacity32 = 4;
+    msg->worker_capacity = 4;
     msg->status = -1;
     msg->timeout = 1500;
-    msg->number = 8;
+    msg->submit_wait = 8;
+    msg->capacity = 8;
+    msg->delta = 8;
+    msg->hb_interval = 8;
+    msg->ended_at = 8;
     msg->runtime = 25;
     msg->counter = 3;
+    msg->hb_liveness = 3;
+    msg->attempt_base = 3;
     msg->added = 5;
     msg->done = 2;
     msg->succeeded = 1;
@@ -98,7 +107,8 @@ s_fill(goro_msg_t *msg)
     msg->cases[1].data = util_memdup("v", 1);
     msg->cases[1].size = 1;
     msg->ncases = 2;
-    msg->count = 500;
+    msg->recv_max = 500;
+    msg->sent_count = 500;
     msg->values = util_zalloc(2 * sizeof *msg->values);
     msg->values[0].data = util_memdup("first", 5);
     msg->values[0].size = 5;

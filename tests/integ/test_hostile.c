@@ -189,23 +189,23 @@ s_client_templates(templates_t *t)
     m->max_attempts = 1;
     s_add(t, m);
     m = s_msg(GORO_MSG_STATUS, 3);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     s_add(t, m);
     m = s_msg(GORO_MSG_WAIT, 4);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     s_add(t, m);
     m = s_msg(GORO_MSG_CANCEL, 5);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     s_add(t, m);
     m = s_msg(GORO_MSG_RETRY, 6);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     s_add(t, m);
     m = s_msg(GORO_MSG_LIST, 7);
     m->what = GORO_LIST_STATS;
     s_add(t, m);
     m = s_msg(GORO_MSG_CHAN_MAKE, 8);
     goro_msg_set_name(m, "hostile-chan");
-    m->number = 2;
+    m->capacity = 2;
     s_add(t, m);
     m = s_msg(GORO_MSG_CHAN_SEND, 9);
     goro_msg_set_name(m, "hostile-chan");
@@ -238,14 +238,14 @@ s_client_templates(templates_t *t)
     s_add(t, m);
     m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55);
     goro_msg_set_name(m, "hostile-chan");
-    m->count = 0xFFFFFFFFu;
+    m->recv_max = 0xFFFFFFFFu;
     s_add(t, m);
     m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55);     /* none wanted: EINVAL */
     goro_msg_set_name(m, "hostile-chan");
     s_add(t, m);
     m = s_msg(GORO_MSG_WG_ADD, 13);
     goro_msg_set_name(m, "hostile-wg");
-    m->number = 1;
+    m->delta = 1;
     s_add(t, m);
     m = s_msg(GORO_MSG_WG_WAIT, 14);
     goro_msg_set_name(m, "hostile-wg");
@@ -255,7 +255,7 @@ s_client_templates(templates_t *t)
     s_add(t, m);
     s_add(t, s_msg(GORO_MSG_HEARTBEAT, 16));
     m = s_msg(GORO_MSG_ACK, 18);
-    m->id = T_BOGUS_ID;
+    m->delivery_id = T_BOGUS_ID;
     s_add(t, m);
     s_add(t, s_msg(GORO_MSG_DISCONNECT, 17));
 }
@@ -268,7 +268,7 @@ s_worker_templates(templates_t *t)
     goro_msg_t *m = s_msg(GORO_MSG_READY, 0);
     goro_msg_set_name(m, "hostile-worker");
     m->pid = 1;
-    m->capacity32 = 2;
+    m->worker_capacity = 2;
     m->strs = calloc(2, sizeof *m->strs);
     m->strs[0] = strdup("hostile-fn");
     m->strs[1] = strdup("hostile-other");
@@ -276,13 +276,13 @@ s_worker_templates(templates_t *t)
     s_add(t, m);
     s_add(t, s_msg(GORO_MSG_HEARTBEAT, 0));
     m = s_msg(GORO_MSG_DONE, 0);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     m->attempt = 1;
     goro_msg_set_data(m, "out", 3);
     goro_msg_set_text(m, "err", 3);
     s_add(t, m);
     m = s_msg(GORO_MSG_CLAIM, 0);
-    m->id = T_BOGUS_ID;
+    m->job_id = T_BOGUS_ID;
     m->attempt = 1;
     s_add(t, m);
     s_add(t, s_msg(GORO_MSG_DISCONNECT, 0));
@@ -294,7 +294,8 @@ s_journal_templates(templates_t *t)
 {
     for (int cmd = GORO_MSG_J_SUBMIT; cmd <= GORO_MSG_J_COMMIT; cmd++) {
         goro_msg_t *m = s_msg(cmd, (uint64_t) cmd);
-        m->id = T_BOGUS_ID;
+        m->job_id = T_BOGUS_ID;
+        m->value_seq = T_BOGUS_ID;
         m->attempt = 1;
         m->state = GORO_JOB_SUCCEEDED;
         goro_msg_set_name(m, "hostile-fn");
@@ -714,7 +715,7 @@ s_too_big_value(hostile_t *x, int ep, uint64_t round)
     else if (ep == EP_CLIENTS)
         goro_msg_set_name(m, "hostile-fn");
     else
-        m->id = T_BOGUS_ID;
+        m->job_id = T_BOGUS_ID;
     goro_msg_take_data(m, &data, value);    /* a batch does not carry it */
     uint8_t *buf;
     size_t size;

@@ -464,7 +464,7 @@ s_records(const char *path, record_t *records, size_t max)
                          GORO_OK);
         records[n].offset = at;
         records[n].cmd = msg->cmd;
-        records[n].id = msg->id;
+        records[n].id = msg->job_id;
         goro_msg_destroy(&msg);
         n++;
         at += T_FRAME + len;
@@ -1678,7 +1678,7 @@ s_recv_without_ack(harness_t *h, raw_t *raw)
     goro_msg_t *value = NULL;
     assert_int_equal(goro_msg_recv_wait(sock, 10000, 0, &value), GORO_OK);
     assert_int_equal(value->cmd, GORO_MSG_VALUE);
-    assert_true(value->id != 0);        /* a delivery to acknowledge */
+    assert_true(value->delivery_id != 0);   /* a delivery to acknowledge */
     int index = s_dup_index(value->data, value->size);
     goro_msg_destroy(&value);
     raw->ctx = ctx;

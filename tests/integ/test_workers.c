@@ -103,7 +103,7 @@ s_fake_ready(void *sock, const char *name, uint32_t pid, const char *fn)
     goro_msg_t *ready = goro_msg_new(GORO_MSG_READY);
     goro_msg_set_name(ready, name);
     ready->pid = pid;
-    ready->capacity32 = 1;
+    ready->worker_capacity = 1;
     ready->strs = calloc(1, sizeof *ready->strs);
     ready->strs[0] = strdup(fn);
     ready->nstrs = 1;
@@ -114,7 +114,7 @@ static void
 s_fake_attempt(void *sock, int cmd, uint64_t id, uint32_t attempt)
 {
     goro_msg_t *msg = goro_msg_new(cmd);
-    msg->id = id;
+    msg->job_id = id;
     msg->attempt = attempt;
     s_fake_send(sock, &msg);
 }
@@ -259,7 +259,7 @@ test_claim_moves_or_kills(void **state)
     goro_msg_t *msg = s_fake_expect(first, GORO_MSG_WELCOME);
     goro_msg_destroy(&msg);
     msg = s_fake_expect(first, GORO_MSG_DISPATCH);
-    assert_true(msg->id == id);
+    assert_true(msg->job_id == id);
     assert_int_equal(msg->attempt, 1);
     goro_msg_destroy(&msg);
 
@@ -272,12 +272,12 @@ test_claim_moves_or_kills(void **state)
     /* gorod answers in order: a KILL for the first claim would come
        before this one. */
     msg = s_fake_expect(second, GORO_MSG_KILL);
-    assert_true(msg->id == id + 100);
+    assert_true(msg->job_id == id + 100);
     assert_int_equal(msg->attempt, 3);
     goro_msg_destroy(&msg);
 
     msg = goro_msg_new(GORO_MSG_DONE);
-    msg->id = id;
+    msg->job_id = id;
     msg->attempt = 1;
     goro_msg_set_data(msg, "taken over", 10);
     s_fake_send(second, &msg);

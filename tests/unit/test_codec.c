@@ -84,8 +84,11 @@ s_probe_stop(void)
 
 typedef enum {
     X_END = 0,
-    X_ID, X_CODE, X_STATE, X_WHAT, X_FLAGS, X_ATTEMPT, X_MAX_ATTEMPTS,
-    X_INDEX, X_PID, X_CAPACITY, X_COUNT, X_STATUS, X_TIMEOUT, X_NUMBER, X_RUNTIME,
+    X_JOB_ID, X_DELIVERY_ID, X_RUN_ID, X_VALUE_SEQ,
+    X_CODE, X_STATE, X_WHAT, X_FLAGS, X_ATTEMPT, X_MAX_ATTEMPTS,
+    X_INDEX, X_PID, X_WORKER_CAPACITY, X_RECV_MAX, X_SENT_COUNT,
+    X_STATUS, X_TIMEOUT, X_SUBMIT_WAIT, X_CAPACITY, X_DELTA,
+    X_HB_INTERVAL, X_HB_LIVENESS, X_ENDED_AT, X_ATTEMPT_BASE, X_RUNTIME,
     X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED, X_FAILED,
     X_NAME, X_WG, X_CHAN, X_KEY, X_DATA, X_TEXT, X_STRS, X_CASES, X_VALUES
 } xfield_t;
@@ -99,64 +102,65 @@ typedef struct {
 static const xrow_t s_grammar[] = {
     {GORO_MSG_PING, "PING", {X_END}},
     {GORO_MSG_SUBMIT, "SUBMIT", {X_NAME, X_DATA, X_WG, X_CHAN, X_KEY,
-                                 X_TIMEOUT, X_MAX_ATTEMPTS, X_NUMBER}},
-    {GORO_MSG_STATUS, "STATUS", {X_ID}},
-    {GORO_MSG_WAIT, "WAIT", {X_ID, X_TIMEOUT}},
-    {GORO_MSG_CANCEL, "CANCEL", {X_ID}},
-    {GORO_MSG_RETRY, "RETRY", {X_ID}},
+                                 X_TIMEOUT, X_MAX_ATTEMPTS, X_SUBMIT_WAIT}},
+    {GORO_MSG_STATUS, "STATUS", {X_JOB_ID}},
+    {GORO_MSG_WAIT, "WAIT", {X_JOB_ID, X_TIMEOUT}},
+    {GORO_MSG_CANCEL, "CANCEL", {X_JOB_ID}},
+    {GORO_MSG_RETRY, "RETRY", {X_JOB_ID}},
     {GORO_MSG_LIST, "LIST", {X_WHAT, X_FLAGS}},
-    {GORO_MSG_CHAN_MAKE, "CHAN_MAKE", {X_NAME, X_NUMBER}},
+    {GORO_MSG_CHAN_MAKE, "CHAN_MAKE", {X_NAME, X_CAPACITY}},
     {GORO_MSG_CHAN_SEND, "CHAN_SEND", {X_NAME, X_DATA, X_TIMEOUT}},
     {GORO_MSG_CHAN_RECV, "CHAN_RECV", {X_NAME, X_TIMEOUT}},
     {GORO_MSG_CHAN_CLOSE, "CHAN_CLOSE", {X_NAME}},
     {GORO_MSG_SELECT, "SELECT", {X_CASES, X_TIMEOUT}},
-    {GORO_MSG_WG_ADD, "WG_ADD", {X_NAME, X_NUMBER}},
+    {GORO_MSG_WG_ADD, "WG_ADD", {X_NAME, X_DELTA}},
     {GORO_MSG_WG_WAIT, "WG_WAIT", {X_NAME, X_TIMEOUT}},
     {GORO_MSG_WG_STATUS, "WG_STATUS", {X_NAME}},
-    {GORO_MSG_HEARTBEAT, "HEARTBEAT", {X_ID}},
+    {GORO_MSG_HEARTBEAT, "HEARTBEAT", {X_RUN_ID}},
     {GORO_MSG_DISCONNECT, "DISCONNECT", {X_END}},
-    {GORO_MSG_ACK, "ACK", {X_ID}},
-    {GORO_MSG_OK, "OK", {X_ID, X_DATA}},
+    {GORO_MSG_ACK, "ACK", {X_DELIVERY_ID}},
+    {GORO_MSG_OK, "OK", {X_JOB_ID, X_DATA}},
     {GORO_MSG_ERROR, "ERROR", {X_CODE, X_TEXT}},
-    {GORO_MSG_JOB, "JOB", {X_ID, X_NAME, X_STATE, X_ATTEMPT, X_STATUS,
+    {GORO_MSG_JOB, "JOB", {X_JOB_ID, X_NAME, X_STATE, X_ATTEMPT, X_STATUS,
                            X_RUNTIME, X_DATA, X_TEXT}},
-    {GORO_MSG_VALUE, "VALUE", {X_INDEX, X_FLAGS, X_ID, X_DATA}},
+    {GORO_MSG_VALUE, "VALUE", {X_INDEX, X_FLAGS, X_DELIVERY_ID, X_DATA}},
     {GORO_MSG_WG_INFO, "WG_INFO", {X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED,
                                    X_FAILED}},
-    {GORO_MSG_READY, "READY", {X_NAME, X_PID, X_CAPACITY, X_STRS}},
-    {GORO_MSG_WELCOME, "WELCOME", {X_NUMBER, X_COUNTER, X_TEXT, X_STRS}},
-    {GORO_MSG_DISPATCH, "DISPATCH", {X_ID, X_ATTEMPT, X_NAME, X_DATA,
+    {GORO_MSG_READY, "READY", {X_NAME, X_PID, X_WORKER_CAPACITY, X_STRS}},
+    {GORO_MSG_WELCOME, "WELCOME", {X_HB_INTERVAL, X_HB_LIVENESS, X_TEXT,
+                                   X_STRS}},
+    {GORO_MSG_DISPATCH, "DISPATCH", {X_JOB_ID, X_ATTEMPT, X_NAME, X_DATA,
                                      X_TIMEOUT}},
-    {GORO_MSG_DONE, "DONE", {X_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
+    {GORO_MSG_DONE, "DONE", {X_JOB_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
                              X_TEXT}},
-    {GORO_MSG_KILL, "KILL", {X_ID, X_ATTEMPT}},
-    {GORO_MSG_CLAIM, "CLAIM", {X_ID, X_ATTEMPT}},
+    {GORO_MSG_KILL, "KILL", {X_JOB_ID, X_ATTEMPT}},
+    {GORO_MSG_CLAIM, "CLAIM", {X_JOB_ID, X_ATTEMPT}},
     /* journal records */
-    {GORO_MSG_J_SUBMIT, "J_SUBMIT", {X_ID, X_NAME, X_DATA, X_WG, X_CHAN,
+    {GORO_MSG_J_SUBMIT, "J_SUBMIT", {X_JOB_ID, X_NAME, X_DATA, X_WG, X_CHAN,
                                      X_KEY, X_TIMEOUT, X_MAX_ATTEMPTS}},
-    {GORO_MSG_J_START, "J_START", {X_ID, X_ATTEMPT}},
-    {GORO_MSG_J_REQUEUE, "J_REQUEUE", {X_ID}},
-    {GORO_MSG_J_END, "J_END", {X_ID, X_STATE, X_STATUS, X_RUNTIME, X_NUMBER,
-                               X_DATA, X_TEXT}},
-    {GORO_MSG_J_RETRY, "J_RETRY", {X_ID}},
-    {GORO_MSG_J_REMOVE, "J_REMOVE", {X_ID}},
-    {GORO_MSG_J_JOB_FLAGS, "J_JOB_FLAGS", {X_ID, X_ATTEMPT, X_COUNTER,
-                                           X_FLAGS}},
-    {GORO_MSG_J_CHAN_MAKE, "J_CHAN_MAKE", {X_NAME, X_NUMBER}},
-    {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_ID, X_DATA}},
-    {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME, X_ID}},
+    {GORO_MSG_J_START, "J_START", {X_JOB_ID, X_ATTEMPT}},
+    {GORO_MSG_J_REQUEUE, "J_REQUEUE", {X_JOB_ID}},
+    {GORO_MSG_J_END, "J_END", {X_JOB_ID, X_STATE, X_STATUS, X_RUNTIME,
+                               X_ENDED_AT, X_DATA, X_TEXT}},
+    {GORO_MSG_J_RETRY, "J_RETRY", {X_JOB_ID}},
+    {GORO_MSG_J_REMOVE, "J_REMOVE", {X_JOB_ID}},
+    {GORO_MSG_J_JOB_FLAGS, "J_JOB_FLAGS", {X_JOB_ID, X_ATTEMPT,
+                                           X_ATTEMPT_BASE, X_FLAGS}},
+    {GORO_MSG_J_CHAN_MAKE, "J_CHAN_MAKE", {X_NAME, X_CAPACITY}},
+    {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_VALUE_SEQ, X_DATA}},
+    {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME, X_VALUE_SEQ}},
     {GORO_MSG_J_CHAN_CLOSE, "J_CHAN_CLOSE", {X_NAME}},
     {GORO_MSG_J_WG_SET, "J_WG_SET", {X_NAME, X_COUNTER, X_ADDED, X_DONE,
                                      X_SUCCEEDED, X_FAILED}},
-    {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_ID}},
+    {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_JOB_ID}},
     {GORO_MSG_J_COMMIT, "J_COMMIT", {X_END}},
     /* batched channel operations */
     {GORO_MSG_CHAN_SEND_MANY, "CHAN_SEND_MANY", {X_NAME, X_VALUES,
                                                  X_TIMEOUT}},
-    {GORO_MSG_CHAN_RECV_MANY, "CHAN_RECV_MANY", {X_NAME, X_COUNT,
+    {GORO_MSG_CHAN_RECV_MANY, "CHAN_RECV_MANY", {X_NAME, X_RECV_MAX,
                                                  X_TIMEOUT}},
-    {GORO_MSG_VALUES, "VALUES", {X_FLAGS, X_ID, X_VALUES}},
-    {GORO_MSG_SENT, "SENT", {X_CODE, X_COUNT}},
+    {GORO_MSG_VALUES, "VALUES", {X_FLAGS, X_DELIVERY_ID, X_VALUES}},
+    {GORO_MSG_SENT, "SENT", {X_CODE, X_SENT_COUNT}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -226,7 +230,10 @@ static void
 x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
 {
     switch (field) {
-        case X_ID: x_be(b, m->id, 8); break;
+        case X_JOB_ID: x_be(b, m->job_id, 8); break;
+        case X_DELIVERY_ID: x_be(b, m->delivery_id, 8); break;
+        case X_RUN_ID: x_be(b, m->run_id, 8); break;
+        case X_VALUE_SEQ: x_be(b, m->value_seq, 8); break;
         case X_CODE: x_be(b, m->code, 4); break;
         case X_STATE: x_be(b, m->state, 1); break;
         case X_WHAT: x_be(b, m->what, 1); break;
@@ -235,11 +242,18 @@ x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
         case X_MAX_ATTEMPTS: x_be(b, m->max_attempts, 4); break;
         case X_INDEX: x_be(b, m->index, 4); break;
         case X_PID: x_be(b, m->pid, 4); break;
-        case X_CAPACITY: x_be(b, m->capacity32, 4); break;
-        case X_COUNT: x_be(b, m->count, 4); break;
+        case X_WORKER_CAPACITY: x_be(b, m->worker_capacity, 4); break;
+        case X_RECV_MAX: x_be(b, m->recv_max, 4); break;
+        case X_SENT_COUNT: x_be(b, m->sent_count, 4); break;
         case X_STATUS: x_be(b, (uint64_t) m->status, 8); break;
         case X_TIMEOUT: x_be(b, (uint64_t) m->timeout, 8); break;
-        case X_NUMBER: x_be(b, (uint64_t) m->number, 8); break;
+        case X_SUBMIT_WAIT: x_be(b, (uint64_t) m->submit_wait, 8); break;
+        case X_CAPACITY: x_be(b, (uint64_t) m->capacity, 8); break;
+        case X_DELTA: x_be(b, (uint64_t) m->delta, 8); break;
+        case X_HB_INTERVAL: x_be(b, (uint64_t) m->hb_interval, 8); break;
+        case X_HB_LIVENESS: x_be(b, (uint64_t) m->hb_liveness, 8); break;
+        case X_ENDED_AT: x_be(b, (uint64_t) m->ended_at, 8); break;
+        case X_ATTEMPT_BASE: x_be(b, (uint64_t) m->attempt_base, 8); break;
         case X_RUNTIME: x_be(b, (uint64_t) m->runtime, 8); break;
         case X_COUNTER: x_be(b, (uint64_t) m->counter, 8); break;
         case X_ADDED: x_be(b, (uint64_t) m->added, 8); break;
@@ -334,7 +348,10 @@ s_make(int cmd, int variant)
         static const uint8_t bin[] = {'a', 0, 'b', 0, 0, 0xff, 'c'};
         static const char err[] = "line 1\nline\0 2";
         m->reqid = 0x0102030405060708ULL;
-        m->id = 0x1122334455667788ULL;
+        m->job_id = 0x1122334455667788ULL;
+        m->delivery_id = 0x2233445566778899ULL;
+        m->run_id = 0x33445566778899aaULL;
+        m->value_seq = 0x445566778899aabbULL;
         m->code = GORO_ETIMEDOUT;
         m->state = GORO_JOB_SUCCEEDED;
         m->what = GORO_LIST_WORKERS;
@@ -343,11 +360,18 @@ s_make(int cmd, int variant)
         m->max_attempts = 5;
         m->index = 7;
         m->pid = 12345;
-        m->capacity32 = 4;
-        m->count = 500;
+        m->worker_capacity = 4;
+        m->recv_max = 500;
+        m->sent_count = 499;
         m->status = 137;
         m->timeout = 1500;
-        m->number = 16;
+        m->submit_wait = 16;
+        m->capacity = 17;
+        m->delta = 18;
+        m->hb_interval = 19;
+        m->hb_liveness = 20;
+        m->ended_at = 1700000000000;
+        m->attempt_base = 21;
         m->runtime = 42;
         m->counter = 3;
         m->added = 10;
@@ -375,7 +399,10 @@ s_make(int cmd, int variant)
         for (size_t i = 0; i < sizeof bin; i++)
             bin[i] = (uint8_t) (i * 7 + 3);
         m->reqid = UINT64_MAX;
-        m->id = UINT64_MAX - 1;
+        m->job_id = UINT64_MAX - 1;
+        m->delivery_id = UINT64_MAX - 2;
+        m->run_id = UINT64_MAX - 3;
+        m->value_seq = UINT64_MAX - 4;
         m->code = UINT32_MAX;
         m->state = 255;
         m->what = 255;
@@ -384,11 +411,18 @@ s_make(int cmd, int variant)
         m->max_attempts = 0x80000000u;
         m->index = UINT32_MAX - 1;
         m->pid = 0x7fffffffu;
-        m->capacity32 = UINT32_MAX;
-        m->count = UINT32_MAX;
+        m->worker_capacity = UINT32_MAX;
+        m->recv_max = UINT32_MAX;
+        m->sent_count = UINT32_MAX - 1;
         m->status = INT64_MIN;
         m->timeout = -1;
-        m->number = -5;
+        m->submit_wait = -5;
+        m->capacity = -6;
+        m->delta = INT64_MIN;
+        m->hb_interval = -7;
+        m->hb_liveness = INT64_MAX;
+        m->ended_at = -8;
+        m->attempt_base = -9;
         m->runtime = INT64_MAX;
         m->counter = -1;
         m->added = INT64_MIN + 1;
@@ -441,7 +475,10 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
 #define NUM(X, f) \
     if (s_carries(row, X)) assert_true(dec->f == orig->f); \
     else assert_true(dec->f == 0)
-    NUM(X_ID, id);
+    NUM(X_JOB_ID, job_id);
+    NUM(X_DELIVERY_ID, delivery_id);
+    NUM(X_RUN_ID, run_id);
+    NUM(X_VALUE_SEQ, value_seq);
     NUM(X_CODE, code);
     NUM(X_STATE, state);
     NUM(X_WHAT, what);
@@ -450,11 +487,18 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     NUM(X_MAX_ATTEMPTS, max_attempts);
     NUM(X_INDEX, index);
     NUM(X_PID, pid);
-    NUM(X_CAPACITY, capacity32);
-    NUM(X_COUNT, count);
+    NUM(X_WORKER_CAPACITY, worker_capacity);
+    NUM(X_RECV_MAX, recv_max);
+    NUM(X_SENT_COUNT, sent_count);
     NUM(X_STATUS, status);
     NUM(X_TIMEOUT, timeout);
-    NUM(X_NUMBER, number);
+    NUM(X_SUBMIT_WAIT, submit_wait);
+    NUM(X_CAPACITY, capacity);
+    NUM(X_DELTA, delta);
+    NUM(X_HB_INTERVAL, hb_interval);
+    NUM(X_HB_LIVENESS, hb_liveness);
+    NUM(X_ENDED_AT, ended_at);
+    NUM(X_ATTEMPT_BASE, attempt_base);
     NUM(X_RUNTIME, runtime);
     NUM(X_COUNTER, counter);
     NUM(X_ADDED, added);
@@ -578,7 +622,7 @@ s_check_stub(int rc, goro_msg_t *msg, const uint8_t *buf, size_t size)
     assert_null(msg->strs);
     assert_null(msg->cases);
     assert_null(msg->values);
-    assert_true(msg->id == 0 && msg->size == 0 && msg->nstrs == 0
+    assert_true(msg->job_id == 0 && msg->size == 0 && msg->nstrs == 0
                 && msg->ncases == 0 && msg->nvalues == 0);
 }
 
@@ -631,7 +675,7 @@ test_golden_submit(void **state)
         0,                                              /* key: none */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, /* timeout -1000 */
         0, 0, 0, 3,                                     /* max_attempts */
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff  /* wait: -1 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff  /* submit-wait -1 */
     };
     goro_msg_t *m = goro_msg_new(GORO_MSG_SUBMIT);
     m->reqid = 256;
@@ -640,7 +684,7 @@ test_golden_submit(void **state)
     goro_msg_set_str(&m->wg, "w1");
     m->timeout = -1000;
     m->max_attempts = 3;
-    m->number = -1;
+    m->submit_wait = -1;
     uint8_t *buf;
     size_t size;
     assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_OK);
@@ -660,7 +704,7 @@ test_golden_submit(void **state)
     assert_string_equal(m->key, "");
     assert_true(m->timeout == -1000);
     assert_int_equal(m->max_attempts, 3);
-    assert_true(m->number == -1);
+    assert_true(m->submit_wait == -1);
     goro_msg_destroy(&m);
 }
 
@@ -1385,7 +1429,7 @@ test_socket_malformed(void **state)
     assert_non_null(dec);
     assert_int_equal(dec->cmd, GORO_MSG_WAIT);
     assert_true(dec->reqid == 0xabcdef);
-    assert_true(dec->id == 0 && dec->timeout == 0);
+    assert_true(dec->job_id == 0 && dec->timeout == 0);
     assert_int_equal(rid.size, 8);
     assert_memory_equal(rid.data, "client-1", 8);
     goro_msg_destroy(&dec);

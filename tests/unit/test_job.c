@@ -636,7 +636,7 @@ test_replay_rejects_oversized_payload(void **state)
     job_table_t *table = job_table_new();
     uint8_t byte = 0;
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_SUBMIT, .id = 1, .name = "f", .data = &byte,
+        .cmd = GORO_MSG_J_SUBMIT, .job_id = 1, .name = "f", .data = &byte,
         .size = (size_t) JOB_SIZE_MAX + 1, .max_attempts = 1,
     };
     assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);

@@ -255,12 +255,14 @@ s_make_record(int family, size_t i, reclist_t *into)
     assert_non_null(data);
     for (size_t k = 0; k < size; k++)
         data[k] = (uint8_t) (k * 31 + i + (size_t) family * 7);
+    uint64_t id = 1000 * (uint64_t) family + i + 1;
     goro_msg_t record = {
         .cmd = (uint8_t) cmds[(i + (size_t) family) % (sizeof cmds
                                                        / sizeof cmds[0])],
-        .id = 1000 * (uint64_t) family + i + 1, .attempt = (uint32_t) i,
+        .job_id = id, .value_seq = id, .attempt = (uint32_t) i,
         .state = GORO_JOB_SUCCEEDED, .status = (int64_t) i - 3,
-        .number = (int64_t) i * 11, .counter = (int64_t) i, .added = 2,
+        .capacity = (int64_t) i * 11, .ended_at = (int64_t) i * 11,
+        .attempt_base = (int64_t) i, .counter = (int64_t) i, .added = 2,
         .name = name, .key = key, .data = data, .size = size,
     };
     s_list_add(into, &record);
@@ -2381,61 +2383,67 @@ test_replay_refuses_what_does_not_fit(void **state)
     state_t t;
     s_state_new(&t);
     uint8_t value[] = "v";
-    goro_msg_t submit = {.cmd = GORO_MSG_J_SUBMIT, .id = 5, .name = "exec",
+    goro_msg_t submit = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 5, .name = "exec",
                          .data = value, .size = 2, .max_attempts = 2};
-    goro_msg_t ended = {.cmd = GORO_MSG_J_SUBMIT, .id = 6, .name = "exec",
+    goro_msg_t ended = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 6, .name = "exec",
                         .max_attempts = 2};
     assert_int_equal(tables_replay(&t.tables, &submit), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &ended), GORO_OK);
-    goro_msg_t start6 = {.cmd = GORO_MSG_J_START, .id = 6, .attempt = 1};
-    goro_msg_t end6 = {.cmd = GORO_MSG_J_END, .id = 6,
+    goro_msg_t start6 = {.cmd = GORO_MSG_J_START, .job_id = 6, .attempt = 1};
+    goro_msg_t end6 = {.cmd = GORO_MSG_J_END, .job_id = 6,
                        .state = GORO_JOB_SUCCEEDED};
     assert_int_equal(tables_replay(&t.tables, &start6), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &end6), GORO_OK);
-    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .number = 1};
+    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
+                       .capacity = 1};
     assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
 
     const goro_msg_t bad[] = {
         /* jobs */
-        {.cmd = GORO_MSG_J_START, .id = 99, .attempt = 1},  /* unknown */
-        {.cmd = GORO_MSG_J_END, .id = 99, .state = GORO_JOB_FAILED},
-        {.cmd = GORO_MSG_J_END, .id = 6, .state = GORO_JOB_FAILED}, /* ended */
-        {.cmd = GORO_MSG_J_END, .id = 5, .state = GORO_JOB_QUEUED},
-        {.cmd = GORO_MSG_J_END, .id = 5, .state = 200},
-        {.cmd = GORO_MSG_J_START, .id = 6, .attempt = 2},   /* ended */
-        {.cmd = GORO_MSG_J_REQUEUE, .id = 5},               /* queued */
-        {.cmd = GORO_MSG_J_RETRY, .id = 6},                 /* succeeded */
-        {.cmd = GORO_MSG_J_RETRY, .id = 5},                 /* queued */
-        {.cmd = GORO_MSG_J_REMOVE, .id = 5},                /* not ended */
-        {.cmd = GORO_MSG_J_REMOVE, .id = 99},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 5, .attempt = 1, .counter = 2},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 5, .attempt = 1, .counter = -1},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 99},
+        {.cmd = GORO_MSG_J_START, .job_id = 99, .attempt = 1},  /* unknown */
+        {.cmd = GORO_MSG_J_END, .job_id = 99, .state = GORO_JOB_FAILED},
+        {.cmd = GORO_MSG_J_END, .job_id = 6,
+         .state = GORO_JOB_FAILED},                             /* ended */
+        {.cmd = GORO_MSG_J_END, .job_id = 5, .state = GORO_JOB_QUEUED},
+        {.cmd = GORO_MSG_J_END, .job_id = 5, .state = 200},
+        {.cmd = GORO_MSG_J_START, .job_id = 6, .attempt = 2},   /* ended */
+        {.cmd = GORO_MSG_J_REQUEUE, .job_id = 5},               /* queued */
+        {.cmd = GORO_MSG_J_RETRY, .job_id = 6},                 /* succeeded */
+        {.cmd = GORO_MSG_J_RETRY, .job_id = 5},                 /* queued */
+        {.cmd = GORO_MSG_J_REMOVE, .job_id = 5},                /* not ended */
+        {.cmd = GORO_MSG_J_REMOVE, .job_id = 99},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 1,
+         .attempt_base = 2},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 1,
+         .attempt_base = -1},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 99},
         /* attempts: J_START is the job's attempt + 1, J_JOB_FLAGS below
            INT_MAX with its base at most the attempt */
-        {.cmd = GORO_MSG_J_START, .id = 5, .attempt = 0},
-        {.cmd = GORO_MSG_J_START, .id = 5, .attempt = 2},
-        {.cmd = GORO_MSG_J_START, .id = 5, .attempt = UINT32_MAX},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 5, .attempt = INT_MAX},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 5, .attempt = UINT32_MAX},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 5, .attempt = 3, .counter = 4},
-        {.cmd = GORO_MSG_J_SUBMIT, .id = 5, .name = "exec"}, /* twice */
-        {.cmd = GORO_MSG_J_SUBMIT, .id = 0, .name = "exec"},
-        {.cmd = GORO_MSG_J_SUBMIT, .id = 7},                /* no function */
-        {.cmd = GORO_MSG_J_SUBMIT, .id = 7, .name = ""},
+        {.cmd = GORO_MSG_J_START, .job_id = 5, .attempt = 0},
+        {.cmd = GORO_MSG_J_START, .job_id = 5, .attempt = 2},
+        {.cmd = GORO_MSG_J_START, .job_id = 5, .attempt = UINT32_MAX},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = INT_MAX},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = UINT32_MAX},
+        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 3,
+         .attempt_base = 4},
+        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 5, .name = "exec"}, /* twice */
+        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 0, .name = "exec"},
+        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 7},            /* no function */
+        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 7, .name = ""},
         /* channels */
         {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"},          /* empty */
         {.cmd = GORO_MSG_J_CHAN_POP, .name = "nope"},
         {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "nope"},
-        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .number = 1}, /* twice */
-        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "neg", .number = -1},
+        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
+         .capacity = 1},                                    /* twice */
+        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "neg", .capacity = -1},
         {.cmd = GORO_MSG_J_CHAN_MAKE},                      /* no name */
         {.cmd = GORO_MSG_J_CHAN_CLOSE, .name = "nope"},
         /* waitgroups */
         {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = -1},
         {.cmd = GORO_MSG_J_WG_SET, .counter = 1},           /* no name */
         /* not a journal record at all */
-        {.cmd = GORO_MSG_SUBMIT, .id = 8, .name = "exec"},
+        {.cmd = GORO_MSG_SUBMIT, .job_id = 8, .name = "exec"},
         {.cmd = GORO_MSG_PING},
         {.cmd = GORO_MSG_J_COMMIT},     /* journal_replay keeps it */
     };
@@ -2449,15 +2457,16 @@ test_replay_refuses_what_does_not_fit(void **state)
        push that goes back, or a pop of a value that is not there, does
        not fit. (A push beyond the capacity does fit since values out for
        delivery came back: capacity + unacknowledged values may be held.) */
-    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c", .id = 3,
-                       .data = value, .size = 1};
+    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c",
+                       .value_seq = 3, .data = value, .size = 1};
     assert_int_equal(tables_replay(&t.tables, &push), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* again */
-    push.id = 2;
+    push.value_seq = 2;
     assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* back */
-    goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c", .id = 2};
+    goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c",
+                      .value_seq = 2};
     assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);
-    pop.id = 3;
+    pop.value_seq = 3;
     assert_int_equal(tables_replay(&t.tables, &pop), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);   /* twice */
     goro_msg_t close = {.cmd = GORO_MSG_J_CHAN_CLOSE, .name = "c"};
@@ -2467,7 +2476,7 @@ test_replay_refuses_what_does_not_fit(void **state)
     assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
     /* no send succeeds on a closed channel, so no push follows a close */
     goro_msg_t closed_push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c",
-                              .id = 4, .data = value, .size = 1};
+                              .value_seq = 4, .data = value, .size = 1};
     assert_int_equal(tables_replay(&t.tables, &closed_push), GORO_EPROTO);
 
     /* the highest attempt J_JOB_FLAGS takes is INT_MAX - 1: a J_START
@@ -2475,11 +2484,11 @@ test_replay_refuses_what_does_not_fit(void **state)
        back (J_JOB_FLAGS refuses it), and the next start overflows */
     state_t u;
     s_state_new(&u);
-    goro_msg_t submit9 = {.cmd = GORO_MSG_J_SUBMIT, .id = 9, .name = "exec",
-                          .max_attempts = 2};
-    goro_msg_t flags9 = {.cmd = GORO_MSG_J_JOB_FLAGS, .id = 9,
+    goro_msg_t submit9 = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 9,
+                          .name = "exec", .max_attempts = 2};
+    goro_msg_t flags9 = {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 9,
                          .attempt = INT_MAX - 1};
-    goro_msg_t start9 = {.cmd = GORO_MSG_J_START, .id = 9,
+    goro_msg_t start9 = {.cmd = GORO_MSG_J_START, .job_id = 9,
                          .attempt = INT_MAX};
     assert_int_equal(tables_replay(&u.tables, &submit9), GORO_OK);
     assert_int_equal(tables_replay(&u.tables, &flags9), GORO_OK);
@@ -2524,7 +2533,8 @@ test_journal_with_impossible_record(void **state)
     assert_int_equal(journal_replay(journal, false, tables_replay, &t.tables,
                                     &info, err, sizeof err), GORO_OK);
     tables_fini(&t.tables);
-    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .number = 2};
+    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
+                       .capacity = 2};
     goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"};
     goro_msg_t wg = {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = 1,
                      .added = 1};

@@ -67,7 +67,7 @@ s_ready(const char *name, uint32_t pid, uint32_t capacity,
     if (name)
         goro_msg_set_name(msg, name);
     msg->pid = pid;
-    msg->capacity32 = capacity;
+    msg->worker_capacity = capacity;
     size_t count = 0;
     while (fns && fns[count])
         count++;
