@@ -3,14 +3,13 @@
     socket, pipelining where the protocol allows it, as a good client
     would.
 
-        bs_bench jobs PORT N MAXSEC      one producer (pipelined puts), 2 worker
-                                         processes (reserve/delete); jobs/s until
-                                         both workers are done
+        bs_bench jobs PORT N MAXSEC      one producer (pipelined puts), 2
+   worker processes (reserve/delete); jobs/s until both workers are done
         bs_bench rtt  PORT N MAXSEC      put on tube req with the reply tube as
                                          body, a worker puts the answer there
-        bs_bench put  PORT N MAXSEC SIZE single puts of SIZE bytes, each waiting
-                                         for its INSERTED, nobody reserves
-        bs_bench fill PORT N SIZE        put N jobs of SIZE bytes, nobody reserves
+        bs_bench put  PORT N MAXSEC SIZE single puts of SIZE bytes, each
+   waiting for its INSERTED, nobody reserves bs_bench fill PORT N SIZE put N
+   jobs of SIZE bytes, nobody reserves
 
     Prints `result ...` lines (bench_util.h).
 */
@@ -21,10 +20,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#define WINDOW 500          /* puts in flight, as goro_go_many's window */
+#define WINDOW 500 /* puts in flight, as goro_go_many's window */
 #define WORKERS 2
 #define WARMUP 200
-#define LINE_MAX_ 256       /* the longest reply line we expect */
+#define LINE_MAX_ 256 /* the longest reply line we expect */
 
 typedef struct {
     int fd;
@@ -240,8 +239,10 @@ s_rtt_worker(int port, int fd)
     for (;;) {
         char tube[64], cmd[256];
         unsigned long long id = s_reserved(conn, tube, sizeof tube);
-        int len = snprintf(cmd, sizeof cmd, "use %s\r\nput 0 0 60 2\r\nok\r\n"
-                           "delete %llu\r\nreserve\r\n", tube, id);
+        int len = snprintf(cmd, sizeof cmd,
+                           "use %s\r\nput 0 0 60 2\r\nok\r\n"
+                           "delete %llu\r\nreserve\r\n",
+                           tube, id);
         s_send(conn, cmd, (size_t) len);
         s_expect(conn, "USING");
         s_expect(conn, "INSERTED");
@@ -272,7 +273,7 @@ s_rtt(int port, size_t n, double maxsec)
     for (size_t i = 0; i < n + WARMUP && bench_now() < deadline; i++) {
         char cmd[256], body[16];
         int len = 0;
-        if (last)       /* the previous reply's delete rides along */
+        if (last) /* the previous reply's delete rides along */
             len = snprintf(cmd, sizeof cmd, "delete %llu\r\n", last);
         len += snprintf(cmd + len, sizeof cmd - (size_t) len,
                         "put 0 0 60 %zu\r\n%s\r\nreserve\r\n", strlen(tube),
@@ -295,7 +296,7 @@ s_rtt(int port, size_t n, double maxsec)
 /* ---- put, fill: jobs that stay queued -------------------------------- */
 
 /* COUNT copies of a put of SIZE bytes, back to back; the length of one in
-   *ONE_OUT. Caller owns the buffer. */
+ *ONE_OUT. Caller owns the buffer. */
 static char *
 s_puts(size_t count, size_t size, size_t *one_out)
 {
@@ -363,7 +364,7 @@ main(int argc, char **argv)
 {
     if (argc < 5) {
         fprintf(stderr, "usage: bs_bench jobs|rtt|put|fill PORT N "
-                "MAXSEC|SIZE [SIZE]\n");
+                        "MAXSEC|SIZE [SIZE]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

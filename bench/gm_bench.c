@@ -1,11 +1,10 @@
 /*  gm_bench - the Gearman side of the job benchmarks, with libgearman.
 
-        gm_bench jobs PORT N MAXSEC      background jobs, submitted in batches of
-                                         500 tasks per run_tasks (pipelined); 2
-                                         worker processes; jobs/s until both are done
-        gm_bench rtt  PORT N MAXSEC      gearman_client_do of an echo function
-        gm_bench fill PORT N SIZE        N background jobs of SIZE bytes for a
-                                         function no worker serves
+        gm_bench jobs PORT N MAXSEC      background jobs, submitted in batches
+   of 500 tasks per run_tasks (pipelined); 2 worker processes; jobs/s until
+   both are done gm_bench rtt  PORT N MAXSEC      gearman_client_do of an echo
+   function gm_bench fill PORT N SIZE        N background jobs of SIZE bytes
+   for a function no worker serves
 
     Prints `result ...` lines (bench_util.h).
 */
@@ -13,7 +12,7 @@
 
 #include <libgearman/gearman.h>
 
-#define WINDOW 500          /* tasks per run_tasks, as goro_go_many's window */
+#define WINDOW 500 /* tasks per run_tasks, as goro_go_many's window */
 #define WORKERS 2
 #define WARMUP 200
 
@@ -32,8 +31,8 @@ static gearman_client_st *
 s_client(void)
 {
     gearman_client_st *client = gearman_client_create(NULL);
-    s_check(gearman_client_add_server(client, "127.0.0.1",
-                                      (in_port_t) s_port), "add server");
+    s_check(gearman_client_add_server(client, "127.0.0.1", (in_port_t) s_port),
+            "add server");
     return client;
 }
 
@@ -65,7 +64,7 @@ s_echo(gearman_job_st *job, void *context, size_t *result_size,
 {
     (void) context;
     size_t size = gearman_job_workload_size(job);
-    void *result = malloc(size ? size : 1);     /* libgearman frees it */
+    void *result = malloc(size ? size : 1); /* libgearman frees it */
     memcpy(result, gearman_job_workload(job), size);
     *result_size = size;
     *ret = GEARMAN_SUCCESS;
@@ -78,8 +77,8 @@ s_worker(const char *fn, gearman_worker_fn *handler, int fd)
     bench_die_with_parent();
     worker_state_t state = {0, 0};
     gearman_worker_st *worker = gearman_worker_create(NULL);
-    s_check(gearman_worker_add_server(worker, "127.0.0.1",
-                                      (in_port_t) s_port), "add server");
+    s_check(gearman_worker_add_server(worker, "127.0.0.1", (in_port_t) s_port),
+            "add server");
     s_check(gearman_worker_add_function(worker, fn, 0, handler, &state),
             "add function");
     /* registers the function with gearmand before we say ready */
@@ -137,7 +136,8 @@ s_jobs(size_t n, double maxsec)
     size_t sent = 0;
     while (sent < n && bench_now() < deadline) {
         size_t k = n - sent < WINDOW ? n - sent : WINDOW;
-        s_background_batch(client, fn, k, "x", 1);  /* libgearman refuses 0 bytes */
+        s_background_batch(client, fn, k, "x",
+                           1); /* libgearman refuses 0 bytes */
         sent += k;
     }
     /* one quit job per worker, queued after all the others */
@@ -170,8 +170,7 @@ s_rtt(size_t n, double maxsec)
         double t0 = bench_now();
         size_t size = 0;
         gearman_return_t rc;
-        void *result = gearman_client_do(client, fn, NULL, "x", 1, &size,
-                                         &rc);
+        void *result = gearman_client_do(client, fn, NULL, "x", 1, &size, &rc);
         s_check(rc, "do");
         free(result);
         if (i >= WARMUP)

@@ -2,18 +2,15 @@
     memory benchmarks, through the public API only. Each mode prints one
     `result KEY VALUE ...` line (bench_util.h) that bench/run parses.
 
-        goro_bench rtt      ENDPOINT N MAXSEC          goro_run (submit and wait) of a
-                                                       `noop` job (needs noop_worker)
-        goro_bench pingpong ENDPOINT N MAXSEC          two processes, two unbuffered
-                                                       channels; per handoff
-        goro_bench stream   ENDPOINT N MAXSEC SIZE CAP [BATCH]  one producer, one
-                                                       consumer, channel of CAP
-        goro_bench wg       ENDPOINT N MAXSEC          wg_add(+N), then N wg_done
-        goro_bench go       ENDPOINT N MAXSEC SIZE     N single goro_go calls, each
-                                                       for a function nobody serves
-        goro_bench submit   ENDPOINT N SIZE            queue N jobs of SIZE bytes
-                                                       for a function nobody serves
-                                                       (one goro_go_many)
+        goro_bench rtt      ENDPOINT N MAXSEC          goro_run (submit and
+   wait) of a `noop` job (needs noop_worker) goro_bench pingpong ENDPOINT N
+   MAXSEC          two processes, two unbuffered channels; per handoff
+        goro_bench stream   ENDPOINT N MAXSEC SIZE CAP [BATCH]  one producer,
+   one consumer, channel of CAP goro_bench wg       ENDPOINT N MAXSEC
+   wg_add(+N), then N wg_done goro_bench go       ENDPOINT N MAXSEC SIZE     N
+   single goro_go calls, each for a function nobody serves goro_bench submit
+   ENDPOINT N SIZE            queue N jobs of SIZE bytes for a function nobody
+   serves (one goro_go_many)
 
     Every loop stops after N rounds or MAXSEC seconds, whichever is first;
     the result says how many rounds ran.
@@ -21,8 +18,8 @@
 #include "bench_util.h"
 #include "goro.h"
 
-#define WARMUP 200              /* rounds before timing: connections, caches */
-#define RECV_TIMEOUT_MS 10000   /* a peer process silent this long is gone */
+#define WARMUP 200            /* rounds before timing: connections, caches */
+#define RECV_TIMEOUT_MS 10000 /* a peer process silent this long is gone */
 
 static int
 s_fail(const char *what, int rc)
@@ -78,7 +75,7 @@ s_pong_child(const char *endpoint, const char *ping, const char *pong,
         size_t len = 0;
         rc = goro_chan_recv(goro, ping, RECV_TIMEOUT_MS, &value, &len);
         if (rc != GORO_OK)
-            break;              /* GORO_ECLOSED: the parent is done */
+            break; /* GORO_ECLOSED: the parent is done */
         rc = goro_chan_send(goro, pong, value, len, RECV_TIMEOUT_MS);
         goro_free(value);
     }
@@ -135,7 +132,7 @@ s_pingpong(const char *endpoint, size_t n, double maxsec)
 
 /* ---- stream: one producer, one consumer, a buffered channel --------- */
 
-#define STREAM_BATCH_MAX 4096   /* values per goro_chan_*_many call */
+#define STREAM_BATCH_MAX 4096 /* values per goro_chan_*_many call */
 
 static void
 s_producer_child(const char *endpoint, const char *chan, size_t n,
@@ -315,7 +312,7 @@ main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: goro_bench rtt|pingpong|stream|wg|go|submit "
-                "ENDPOINT N ...\n");
+                        "ENDPOINT N ...\n");
         return 2;
     }
     const char *mode = argv[1], *endpoint = argv[2];

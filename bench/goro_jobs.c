@@ -11,7 +11,7 @@
 #include "bench_util.h"
 #include "goro.h"
 
-#define CHUNK 10000     /* jobs per goro_go_many between clock checks */
+#define CHUNK 10000 /* jobs per goro_go_many between clock checks */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ main(int argc, char **argv)
     }
     if (argc < 4) {
         fprintf(stderr, "usage: goro_jobs [-t MAXSEC] ENDPOINT N noop|exec "
-                "[CMD...]\n");
+                        "[CMD...]\n");
         return 2;
     }
     goro_t *goro = goro_new(argv[1]);
@@ -55,7 +55,8 @@ main(int argc, char **argv)
         lens[i] = len;
     }
     char group[64];
-    snprintf(group, sizeof group, "bench-%ld", (long) time(NULL) ^ (long) getpid());
+    snprintf(group, sizeof group, "bench-%ld",
+             (long) time(NULL) ^ (long) getpid());
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = group;
     double start = bench_now();

@@ -2,22 +2,18 @@
     synchronous API; pipelined (redisAppendCommand, then the replies) where
     a Redis user would pipeline.
 
-        redis_bench jobs     PORT N MAXSEC       LPUSH (pipelined) / BRPOP, 2 worker
-                                                 processes; jobs/s until both are done
-        redis_bench rtt      PORT N MAXSEC       LPUSH req + BRPOP reply-key; a worker
-                                                 BRPOPs req and LPUSHes the reply
-        redis_bench pingpong PORT N MAXSEC       two processes, lists ping and pong;
-                                                 per handoff
-        redis_bench stream   PORT N MAXSEC SIZE plain|pipelined
-                                                 plain: RPUSH / BLPOP one at a time;
-                                                 pipelined: RPUSH in batches of 1000,
-                                                 BLMPOP COUNT 1000
-        redis_bench lpush    PORT N MAXSEC SIZE  N single LPUSHes of SIZE bytes, each
-                                                 waiting for its reply; nobody pops
+        redis_bench jobs     PORT N MAXSEC       LPUSH (pipelined) / BRPOP, 2
+   worker processes; jobs/s until both are done redis_bench rtt      PORT N
+   MAXSEC       LPUSH req + BRPOP reply-key; a worker BRPOPs req and LPUSHes
+   the reply redis_bench pingpong PORT N MAXSEC       two processes, lists ping
+   and pong; per handoff redis_bench stream   PORT N MAXSEC SIZE
+   plain|pipelined plain: RPUSH / BLPOP one at a time; pipelined: RPUSH in
+   batches of 1000, BLMPOP COUNT 1000 redis_bench lpush    PORT N MAXSEC SIZE
+   N single LPUSHes of SIZE bytes, each waiting for its reply; nobody pops
         redis_bench fill     PORT N SIZE         LPUSH N values of SIZE bytes
         redis_bench decr     PORT N MAXSEC [pipelined]
-                                                 SET then N DECR: sequential, or
-                                                 WINDOW in flight
+                                                 SET then N DECR: sequential,
+   or WINDOW in flight
 
     Prints `result ...` lines (bench_util.h).
 */
@@ -25,8 +21,8 @@
 
 #include <hiredis/hiredis.h>
 
-#define WINDOW 500          /* pushes in flight, as goro_go_many's window */
-#define BATCH 1000          /* stream batch: the goro channel's capacity */
+#define WINDOW 500 /* pushes in flight, as goro_go_many's window */
+#define BATCH 1000 /* stream batch: the goro channel's capacity */
 #define WORKERS 2
 #define WARMUP 200
 
@@ -138,8 +134,7 @@ s_rtt_worker(const char *queue, int fd)
         redisReply *r = redisCommand(redis, "BRPOP %s 0", queue);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
             _exit(1);
-        freeReplyObject(redisCommand(redis, "LPUSH %b ok",
-                                     r->element[1]->str,
+        freeReplyObject(redisCommand(redis, "LPUSH %b ok", r->element[1]->str,
                                      (size_t) r->element[1]->len));
         freeReplyObject(r);
     }
@@ -284,9 +279,9 @@ s_stream(size_t n, double maxsec, size_t size, int pipelined)
     size_t count = 0;
     double first = 0, last = 0;
     for (int end = 0; !end;) {
-        redisReply *r = pipelined
-            ? redisCommand(redis, "BLMPOP 10 1 %s LEFT COUNT %d", list, BATCH)
-            : redisCommand(redis, "BLPOP %s 10", list);
+        redisReply *r = pipelined ? redisCommand(
+                            redis, "BLMPOP 10 1 %s LEFT COUNT %d", list, BATCH)
+                                  : redisCommand(redis, "BLPOP %s 10", list);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             fprintf(stderr, "redis_bench: stream: no value\n");
             return 1;

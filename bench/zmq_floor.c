@@ -3,7 +3,8 @@
     gorod, and every broker is a plain zmq_poll loop.
 
         zmq_floor onehop   N MAXSEC        client DEALER -> server ROUTER, echo
-        zmq_floor twohop   N MAXSEC        client DEALER -> broker ROUTER|ROUTER
+        zmq_floor twohop   N MAXSEC        client DEALER -> broker
+   ROUTER|ROUTER
                                            -> worker DEALER, and back
         zmq_floor pushpull N MAXSEC SIZE   producer PUSH -> broker PULL|PUSH ->
                                            consumer PULL; msgs/s
@@ -21,7 +22,8 @@ static void
 s_check(int ok, const char *what)
 {
     if (!ok) {
-        fprintf(stderr, "zmq_floor: %s: %s\n", what, zmq_strerror(zmq_errno()));
+        fprintf(stderr, "zmq_floor: %s: %s\n", what,
+                zmq_strerror(zmq_errno()));
         exit(1);
     }
 }
@@ -92,7 +94,7 @@ s_echo_server(int fd)
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     bench_tell(fd, s_bind_any(router));
     for (;;)
-        s_relay(router, router);    /* [id][payload] back to its sender */
+        s_relay(router, router); /* [id][payload] back to its sender */
 }
 
 static int
@@ -135,8 +137,9 @@ s_broker(int fd)
         s_check(zmq_poll(items, worker_len < 0 ? 1 : 2, -1) >= 0, "poll");
         if (items[1].revents & ZMQ_POLLIN) {
             /* [client id][payload] -> [worker id][client id][payload] */
-            s_check(zmq_send(back, worker, (size_t) worker_len,
-                             ZMQ_SNDMORE) >= 0, "send");
+            s_check(zmq_send(back, worker, (size_t) worker_len, ZMQ_SNDMORE)
+                        >= 0,
+                    "send");
             s_relay(front, back);
         }
         if (items[0].revents & ZMQ_POLLIN) {
@@ -145,7 +148,7 @@ s_broker(int fd)
             s_check(len >= 0, "recv");
             s_check(zmq_msg_recv(&part, back, 0) >= 0, "recv");
             if (!zmq_msg_more(&part)) {
-                worker_len = len;   /* READY */
+                worker_len = len; /* READY */
                 bench_tell(fd, 0);
                 continue;
             }
@@ -163,7 +166,7 @@ s_echo_worker(int port)
     void *dealer = s_connect(ctx, ZMQ_DEALER, port);
     s_check(zmq_send(dealer, "READY", 5, 0) == 5, "send");
     for (;;)
-        s_relay(dealer, dealer);    /* [client id][payload] back */
+        s_relay(dealer, dealer); /* [client id][payload] back */
 }
 
 static int
@@ -219,9 +222,9 @@ s_producer(int port, size_t n, double maxsec, size_t size)
     double deadline = bench_now() + maxsec;
     for (size_t i = 0; i < n && bench_now() < deadline; i++)
         s_check(zmq_send(push, value, size, 0) >= 0, "send");
-    s_check(zmq_send(push, "", 0, 0) == 0, "send");     /* the end */
+    s_check(zmq_send(push, "", 0, 0) == 0, "send"); /* the end */
     zmq_close(push);
-    zmq_ctx_term(ctx);      /* lingers until everything left */
+    zmq_ctx_term(ctx); /* lingers until everything left */
     _exit(0);
 }
 
@@ -269,7 +272,7 @@ main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: zmq_floor onehop|twohop|pushpull N MAXSEC "
-                "[SIZE]\n");
+                        "[SIZE]\n");
         return 2;
     }
     size_t n = (size_t) atol(argv[2]);

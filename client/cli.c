@@ -11,9 +11,9 @@
 
 /* What s_global_value() found ARG to be. */
 enum {
-    S_GLOBAL_OTHER,             /* another option */
-    S_GLOBAL_TAKEN,             /* this one: its value is stored */
-    S_GLOBAL_MISSING            /* this one, but its value is missing */
+    S_GLOBAL_OTHER,  /* another option */
+    S_GLOBAL_TAKEN,  /* this one: its value is stored */
+    S_GLOBAL_MISSING /* this one, but its value is missing */
 };
 
 /* Whether ARG is option SHORT or LONG with a value (-e X, -eX,
@@ -52,11 +52,11 @@ main(int argc, char **argv)
     int next = 1;
     while (next < argc && cli_parser_is_option(argv[next])) {
         const char *arg = argv[next++];
-        int found = s_global_value(argc, argv, &next, arg, "-e",
-                                   "--endpoint", &endpoint);
+        int found = s_global_value(argc, argv, &next, arg, "-e", "--endpoint",
+                                   &endpoint);
         if (found == S_GLOBAL_OTHER)
-            found = s_global_value(argc, argv, &next, arg, "--cert",
-                                   "--cert", &cert);
+            found = s_global_value(argc, argv, &next, arg, "--cert", "--cert",
+                                   &cert);
         if (found == S_GLOBAL_OTHER)
             found = s_global_value(argc, argv, &next, arg, "--server-cert",
                                    "--server-cert", &server_cert);
@@ -68,13 +68,11 @@ main(int argc, char **argv)
             break;
         if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0)
             verbose = 1;
-        else
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+        else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             cli_help_usage(stdout);
             return CLI_EXIT_OK;
         }
-        else
-        if (strcmp(arg, "--version") == 0) {
+        else if (strcmp(arg, "--version") == 0) {
             printf("goro %d.%d.%d\n", GORO_VERSION_MAJOR, GORO_VERSION_MINOR,
                    GORO_VERSION_PATCH);
             return CLI_EXIT_OK;
@@ -110,7 +108,8 @@ main(int argc, char **argv)
         client = goro_new(endpoint);
         if (!client) {
             const char *shown = endpoint ? endpoint : getenv("GORO_ENDPOINT");
-            fprintf(stderr, "goro: bad endpoint \"%s\"%s: expected one like "
+            fprintf(stderr,
+                    "goro: bad endpoint \"%s\"%s: expected one like "
                     "%s\n",
                     shown ? shown : "", endpoint ? "" : " in $GORO_ENDPOINT",
                     GORO_DEFAULT_ENDPOINT);
@@ -120,11 +119,14 @@ main(int argc, char **argv)
         cli_exit_curve_used(cert != NULL);
         int rc = goro_set_curve(client, cert, server_cert);
         if (rc != GORO_OK) {
-            fprintf(stderr, "goro: cannot use the certificates (--cert %s, "
-                    "--server-cert %s): %s\n", cert ? cert : "(none)",
+            fprintf(stderr,
+                    "goro: cannot use the certificates (--cert %s, "
+                    "--server-cert %s): %s\n",
+                    cert ? cert : "(none)",
                     server_cert ? server_cert : "(none)",
                     rc == GORO_EDENIED ? "the secret certificate is "
-                    "readable by others; chmod 600 it" : goro_strerror(rc));
+                                         "readable by others; chmod 600 it"
+                                       : goro_strerror(rc));
             goro_destroy(&client);
             return CLI_EXIT_USAGE;
         }

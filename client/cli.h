@@ -27,9 +27,9 @@
 #include <stdio.h>
 
 #if defined(__GNUC__)
-#   define CLI_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#define CLI_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 #else
-#   define CLI_PRINTF(fmt, first)
+#define CLI_PRINTF(fmt, first)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -37,11 +37,11 @@
 /* ------------------------------------------------------------------ */
 
 /* Exit codes of DESIGN.md, "Command line". */
-#define CLI_EXIT_OK       0
-#define CLI_EXIT_ERROR    1
-#define CLI_EXIT_USAGE    2
-#define CLI_EXIT_CLOSED   3
-#define CLI_EXIT_TIMEOUT  124   /* as timeout(1), so scripts treat us alike */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_CLOSED 3
+#define CLI_EXIT_TIMEOUT 124 /* as timeout(1), so scripts treat us alike */
 
 /* Reports libgoro error ERR for what FMT describes ("recv jobs") as one
    line on stderr, and returns the exit code for ERR. */
@@ -79,9 +79,9 @@ void cli_util_print_json(json_t **doc_p);
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *name;           /* long name: --NAME */
-    int key;                    /* what cli_parser_next() returns; > 0 */
-    int takes_value;            /* --NAME VALUE or --NAME=VALUE */
+    const char *name; /* long name: --NAME */
+    int key;          /* what cli_parser_next() returns; > 0 */
+    int takes_value;  /* --NAME VALUE or --NAME=VALUE */
 } cli_option_t;
 
 /* Option keys, shared so verbs can share option tables. */
@@ -106,9 +106,9 @@ enum {
 
 /* What cli_parser_next() returns besides option keys. */
 enum {
-    CLI_OPT_END = 0,            /* all arguments seen */
-    CLI_OPT_STOP = -1           /* --help printed or a usage error: return
-                                   the parser's exit_code */
+    CLI_OPT_END = 0,  /* all arguments seen */
+    CLI_OPT_STOP = -1 /* --help printed or a usage error: return
+                         the parser's exit_code */
 };
 
 /* No verb takes more than two arguments; more are counted, and the first
@@ -116,19 +116,19 @@ enum {
 #define CLI_MAX_ARGS 4
 
 typedef struct {
-    const char *verb;           /* for messages and --help */
+    const char *verb; /* for messages and --help */
     int argc;
-    char **argv;                /* argv[argc] is NULL, as main's */
-    int next;                   /* index of the next element to look at */
-    int options_done;           /* "--" seen: the rest are arguments */
-    int command_follows;        /* go, run: the first argument starts the
-                                   command, which takes the rest */
-    const char *option;         /* name of the option just returned */
-    const char *value;          /* its value */
+    char **argv;         /* argv[argc] is NULL, as main's */
+    int next;            /* index of the next element to look at */
+    int options_done;    /* "--" seen: the rest are arguments */
+    int command_follows; /* go, run: the first argument starts the
+                            command, which takes the rest */
+    const char *option;  /* name of the option just returned */
+    const char *value;   /* its value */
     const char *args[CLI_MAX_ARGS];
-    int nargs;                  /* all arguments, even those not kept */
-    char **command;             /* command_follows: NULL-terminated */
-    int exit_code;              /* after CLI_OPT_STOP or a failed check */
+    int nargs;      /* all arguments, even those not kept */
+    char **command; /* command_follows: NULL-terminated */
+    int exit_code;  /* after CLI_OPT_STOP or a failed check */
 } cli_parser_t;
 
 /* The options of a verb that takes none. */
@@ -145,8 +145,7 @@ int cli_parser_is_option(const char *arg);
 
 /* The checks: 0, or -1 after the usage error was reported (exit_code
    set). */
-int cli_parser_fail(cli_parser_t *self, const char *fmt, ...)
-    CLI_PRINTF(2, 3);
+int cli_parser_fail(cli_parser_t *self, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* Exactly COUNT arguments; NAMES spells them ("NAME VALUE"). */
 int cli_parser_args(cli_parser_t *self, int count, const char *names);
 /* The current option's value as a timeout: a Go duration of at least
@@ -156,8 +155,7 @@ int cli_parser_timeout(cli_parser_t *self, int64_t *ms_out);
 int cli_parser_int(cli_parser_t *self, const char *what, const char *text,
                    int64_t min, int64_t max, int64_t *out);
 /* A job id: decimal digits only, 1..2^64-1. */
-int cli_parser_job_id(cli_parser_t *self, const char *text,
-                      uint64_t *id_out);
+int cli_parser_job_id(cli_parser_t *self, const char *text, uint64_t *id_out);
 
 /* ------------------------------------------------------------------ */
 /*  Verbs (cli_verb.c, cli_help.c)                                     */
@@ -169,11 +167,11 @@ typedef int cli_verb_fn(goro_t *client, int argc, char **argv);
 /* One verb. Verbs of a group ("wg add") have the group word, a space and
    the verb word as NAME. */
 typedef struct {
-    const char *name;           /* as typed: "send", "wg add" */
-    cli_verb_fn *handler;       /* gets argv[0] = the (last) verb word */
-    int offline;                /* needs no client handle: help, keygen */
-    const char *synopsis;       /* arguments; '\n' separates alternatives */
-    const char *help;           /* what `goro VERB --help` adds */
+    const char *name;     /* as typed: "send", "wg add" */
+    cli_verb_fn *handler; /* gets argv[0] = the (last) verb word */
+    int offline;          /* needs no client handle: help, keygen */
+    const char *synopsis; /* arguments; '\n' separates alternatives */
+    const char *help;     /* what `goro VERB --help` adds */
 } cli_verb_t;
 
 /* Every verb, in the order `goro --help` lists them (cli_help.c). */
@@ -194,12 +192,11 @@ int cli_verb_parse_timeout(cli_parser_t *p, const char *verb, int argc,
                            int64_t *timeout_ms);
 /* The only option is --json (*JSON set if given). */
 int cli_verb_parse_json(cli_parser_t *p, const char *verb, int argc,
-                        char **argv, int nargs, const char *usage,
-                        int *json);
+                        char **argv, int nargs, const char *usage, int *json);
 /* A verb whose one argument is a NAME that ACTION acts on (close,
    wg done). Returns the exit code. */
-int cli_verb_on_name(goro_t *client, const char *verb, int argc,
-                     char **argv, int (*action)(goro_t *, const char *));
+int cli_verb_on_name(goro_t *client, const char *verb, int argc, char **argv,
+                     int (*action)(goro_t *, const char *));
 
 /* Help for verb NAME, or for all verbs of group NAME. */
 void cli_help_print(const char *name, FILE *out);
@@ -212,8 +209,8 @@ cli_verb_fn cli_jobs_go, cli_jobs_run, cli_jobs_result, cli_jobs_status,
 cli_verb_fn cli_chan_make, cli_chan_send, cli_chan_recv, cli_chan_close,
     cli_chan_select;
 cli_verb_fn cli_wg_add, cli_wg_done, cli_wg_wait, cli_wg_status;
-cli_verb_fn cli_admin_ping, cli_admin_jobs, cli_admin_workers,
-    cli_admin_stats, cli_admin_keygen;
+cli_verb_fn cli_admin_ping, cli_admin_jobs, cli_admin_workers, cli_admin_stats,
+    cli_admin_keygen;
 cli_verb_fn cli_help_verb;
 
 #endif

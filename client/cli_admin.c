@@ -17,16 +17,16 @@ cli_admin_ping(goro_t *client, int argc, char **argv)
 {
     cli_parser_t p;
     int64_t timeout_ms = S_PING_TIMEOUT_MS;
-    if (cli_verb_parse_timeout(&p, "ping", argc, argv, 0, "",
-                               &timeout_ms) != 0)
+    if (cli_verb_parse_timeout(&p, "ping", argc, argv, 0, "", &timeout_ms)
+        != 0)
         return p.exit_code;
 
     int64_t start_at = cli_util_now_ms();
     int rc = goro_ping(client, timeout_ms);
     if (rc != GORO_OK)
         return cli_exit_fail(client, rc, "ping");
-    printf("gorod at %s answered in %" PRId64 " ms\n",
-           goro_endpoint(client), cli_util_now_ms() - start_at);
+    printf("gorod at %s answered in %" PRId64 " ms\n", goro_endpoint(client),
+           cli_util_now_ms() - start_at);
     return CLI_EXIT_OK;
 }
 
@@ -46,12 +46,11 @@ static int
 s_listing(goro_t *client, const char *verb, int argc, char **argv,
           int (*list)(goro_t *, int, char **), int allow_failed)
 {
-    static const cli_option_t jobs_options[] = {
-        {"json", CLI_KEY_JSON, 0}, {"failed", CLI_KEY_FAILED, 0}, {NULL, 0, 0}
-    };
-    static const cli_option_t json_options[] = {
-        {"json", CLI_KEY_JSON, 0}, {NULL, 0, 0}
-    };
+    static const cli_option_t jobs_options[] = {{"json", CLI_KEY_JSON, 0},
+                                                {"failed", CLI_KEY_FAILED, 0},
+                                                {NULL, 0, 0}};
+    static const cli_option_t json_options[] = {{"json", CLI_KEY_JSON, 0},
+                                                {NULL, 0, 0}};
     const cli_option_t *options = allow_failed ? jobs_options : json_options;
     cli_parser_t p;
     cli_parser_init(&p, verb, argc, argv);
@@ -99,7 +98,7 @@ cli_admin_keygen(goro_t *client, int argc, char **argv)
     cli_parser_t p;
     cli_parser_init(&p, "keygen", argc, argv);
     if (cli_parser_next(&p, cli_no_options) == CLI_OPT_STOP
-    || cli_parser_args(&p, 1, "PATH") != 0)
+        || cli_parser_args(&p, 1, "PATH") != 0)
         return p.exit_code;
     const char *path = p.args[0];
     int rc = goro_keygen(path);

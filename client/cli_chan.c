@@ -9,16 +9,16 @@
 int
 cli_chan_make(goro_t *client, int argc, char **argv)
 {
-    static const cli_option_t options[] = {
-        {"cap", CLI_KEY_CAP, 1}, {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"cap", CLI_KEY_CAP, 1},
+                                           {NULL, 0, 0}};
     cli_parser_t p;
     cli_parser_init(&p, "chan make", argc, argv);
     int64_t capacity = 0;
     int opt;
     while ((opt = cli_parser_next(&p, options)) != CLI_OPT_END) {
         if (opt == CLI_OPT_STOP
-        || cli_parser_int(&p, "--cap", p.value, 0, INT64_MAX, &capacity) != 0)
+            || cli_parser_int(&p, "--cap", p.value, 0, INT64_MAX, &capacity)
+                   != 0)
             return p.exit_code;
     }
     if (cli_parser_args(&p, 1, "NAME") != 0)
@@ -35,7 +35,8 @@ cli_chan_send(goro_t *client, int argc, char **argv)
     cli_parser_t p;
     int64_t timeout_ms = -1;
     if (cli_verb_parse_timeout(&p, "send", argc, argv, 2, "NAME VALUE",
-                               &timeout_ms) != 0)
+                               &timeout_ms)
+        != 0)
         return p.exit_code;
 
     const char *name = p.args[0];
@@ -59,8 +60,8 @@ cli_chan_recv(goro_t *client, int argc, char **argv)
 {
     cli_parser_t p;
     int64_t timeout_ms = -1;
-    if (cli_verb_parse_timeout(&p, "recv", argc, argv, 1, "NAME",
-                               &timeout_ms) != 0)
+    if (cli_verb_parse_timeout(&p, "recv", argc, argv, 1, "NAME", &timeout_ms)
+        != 0)
         return p.exit_code;
 
     void *data = NULL;
@@ -85,13 +86,11 @@ cli_chan_close(goro_t *client, int argc, char **argv)
 static int
 s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
 {
-    static const cli_option_t options[] = {
-        {"recv", CLI_KEY_RECV, 1},
-        {"send", CLI_KEY_SEND, 1},
-        {"timeout", CLI_KEY_TIMEOUT, 1},
-        {"default", CLI_KEY_DEFAULT, 0},
-        {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"recv", CLI_KEY_RECV, 1},
+                                           {"send", CLI_KEY_SEND, 1},
+                                           {"timeout", CLI_KEY_TIMEOUT, 1},
+                                           {"default", CLI_KEY_DEFAULT, 0},
+                                           {NULL, 0, 0}};
     size_t count = 0;
     int64_t timeout_ms = -1;
     int have_timeout = 0;
@@ -101,8 +100,7 @@ s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
         const char *equals;
         size_t name_len;
         switch (opt) {
-            case CLI_OPT_STOP:
-                return p->exit_code;
+            case CLI_OPT_STOP: return p->exit_code;
             case CLI_KEY_RECV:
                 if (!*p->value)
                     return cli_exit_usage(p->verb, "--recv needs a channel");
@@ -113,8 +111,10 @@ s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
             case CLI_KEY_SEND:
                 equals = strchr(p->value, '=');
                 if (!equals || equals == p->value)
-                    return cli_exit_usage(p->verb, "--send needs CH=VALUE, "
-                                          "got \"%s\"", p->value);
+                    return cli_exit_usage(p->verb,
+                                          "--send needs CH=VALUE, "
+                                          "got \"%s\"",
+                                          p->value);
                 name_len = (size_t) (equals - p->value);
                 names[count] = cli_util_realloc(NULL, name_len + 1);
                 memcpy(names[count], p->value, name_len);
@@ -131,9 +131,7 @@ s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
                     return p->exit_code;
                 have_timeout = 1;
                 break;
-            case CLI_KEY_DEFAULT:
-                have_default = 1;
-                break;
+            case CLI_KEY_DEFAULT: have_default = 1; break;
         }
     }
     if (cli_parser_args(p, 0, "") != 0)
@@ -142,9 +140,9 @@ s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
         return cli_exit_usage(p->verb, "needs at least one --recv or --send");
     if (have_timeout && have_default)
         return cli_exit_usage(p->verb, "--timeout and --default exclude "
-                              "each other");
+                                       "each other");
     if (have_default)
-        timeout_ms = 0;         /* Go's default: give up at once */
+        timeout_ms = 0; /* Go's default: give up at once */
 
     size_t fired = count;
     int rc = goro_select(client, cases, count, timeout_ms, &fired);
@@ -153,7 +151,7 @@ s_select(goro_t *client, cli_parser_t *p, goro_case_t *cases, char **names)
         return CLI_EXIT_OK;
     }
     if (rc == GORO_ECLOSED && fired < count
-    &&  cases[fired].op == GORO_CASE_SEND)
+        && cases[fired].op == GORO_CASE_SEND)
         return cli_exit_fail(client, rc, "select: send on %s",
                              cases[fired].chan);
     if (rc != GORO_OK)
@@ -199,4 +197,3 @@ cli_chan_select(goro_t *client, int argc, char **argv)
     free(names);
     return code;
 }
-

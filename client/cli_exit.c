@@ -14,21 +14,21 @@
    gorod refused an argument the user typed (a bad name, say), so it is a
    usage error like the ones we find ourselves. */
 static const int s_exit_codes[GORO_ERROR_MAX] = {
-    [GORO_OK]           = CLI_EXIT_OK,
-    [GORO_EINVAL]       = CLI_EXIT_USAGE,
-    [GORO_ENOTFOUND]    = CLI_EXIT_ERROR,
-    [GORO_EEXIST]       = CLI_EXIT_ERROR,
-    [GORO_ETIMEDOUT]    = CLI_EXIT_TIMEOUT,
-    [GORO_ECLOSED]      = CLI_EXIT_CLOSED,
-    [GORO_ENEGATIVE]    = CLI_EXIT_ERROR,
-    [GORO_ETOOBIG]      = CLI_EXIT_ERROR,
-    [GORO_EDENIED]      = CLI_EXIT_ERROR,
+    [GORO_OK] = CLI_EXIT_OK,
+    [GORO_EINVAL] = CLI_EXIT_USAGE,
+    [GORO_ENOTFOUND] = CLI_EXIT_ERROR,
+    [GORO_EEXIST] = CLI_EXIT_ERROR,
+    [GORO_ETIMEDOUT] = CLI_EXIT_TIMEOUT,
+    [GORO_ECLOSED] = CLI_EXIT_CLOSED,
+    [GORO_ENEGATIVE] = CLI_EXIT_ERROR,
+    [GORO_ETOOBIG] = CLI_EXIT_ERROR,
+    [GORO_EDENIED] = CLI_EXIT_ERROR,
     [GORO_EUNAVAILABLE] = CLI_EXIT_ERROR,
-    [GORO_EPROTO]       = CLI_EXIT_ERROR,
-    [GORO_EFULL]        = CLI_EXIT_ERROR,
-    [GORO_ESTATE]       = CLI_EXIT_ERROR,
-    [GORO_ESYS]         = CLI_EXIT_ERROR,
-    [GORO_ECANCELLED]   = CLI_EXIT_ERROR,
+    [GORO_EPROTO] = CLI_EXIT_ERROR,
+    [GORO_EFULL] = CLI_EXIT_ERROR,
+    [GORO_ESTATE] = CLI_EXIT_ERROR,
+    [GORO_ESYS] = CLI_EXIT_ERROR,
+    [GORO_ECANCELLED] = CLI_EXIT_ERROR,
 };
 
 static int
@@ -59,8 +59,10 @@ cli_exit_fail(goro_t *client, int err, const char *fmt, ...)
     if (err == GORO_EUNAVAILABLE && !said) {
         /* The context adds nothing here; where we looked is what helps. */
         fprintf(stderr, "goro: cannot reach gorod at %s (is it running%s?)\n",
-                goro_endpoint(client), getenv("GORO_CERT") || s_curve_used
-                ? ", and is our certificate allowed" : "");
+                goro_endpoint(client),
+                getenv("GORO_CERT") || s_curve_used
+                    ? ", and is our certificate allowed"
+                    : "");
     }
     else {
         va_list args;

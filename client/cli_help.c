@@ -126,8 +126,7 @@ const cli_verb_t cli_verbs[] = {
      "and exits 3; a send on a closed channel exits 3.\n"
      "\n"
      "  --recv CH         a case receiving from channel CH\n"
-     "  --send CH=VALUE   a case sending VALUE on channel CH\n"
-     S_TIMEOUT_HELP
+     "  --send CH=VALUE   a case sending VALUE on channel CH\n" S_TIMEOUT_HELP
      "  --default         do not wait: print `default` if no case is ready\n"},
     {"wg add", cli_wg_add, 0, "NAME N",
      "Adds N, which may be negative, to waitgroup NAME. An add that would "
@@ -172,8 +171,8 @@ s_print_synopsis(FILE *out, const cli_verb_t *verb, const char *first,
     do {
         const char *end = strchr(line, '\n');
         int len = end ? (int) (end - line) : (int) strlen(line);
-        fprintf(out, "%sgoro %s%s%.*s\n", prefix, verb->name,
-                len ? " " : "", len, line);
+        fprintf(out, "%sgoro %s%s%.*s\n", prefix, verb->name, len ? " " : "",
+                len, line);
         line = end ? end + 1 : NULL;
         prefix = others;
     } while (line);
@@ -194,7 +193,7 @@ cli_help_print(const char *name, FILE *out)
     size_t len = strlen(name);
     for (size_t i = 0; i < cli_verb_count; i++) {
         if (strncmp(cli_verbs[i].name, name, len) == 0
-        &&  cli_verbs[i].name[len] == ' ') {
+            && cli_verbs[i].name[len] == ' ') {
             s_print_synopsis(out, &cli_verbs[i], prefix, "   or: ");
             prefix = "   or: ";
         }
@@ -205,7 +204,8 @@ cli_help_print(const char *name, FILE *out)
 void
 cli_help_usage(FILE *out)
 {
-    fprintf(out,
+    fprintf(
+        out,
         "usage: goro [-e ENDPOINT] [--cert F --server-cert F] [-v] VERB "
         "[ARGS...]\n"
         "\n"
@@ -228,12 +228,12 @@ cli_help_usage(FILE *out)
     for (size_t i = 0; i < cli_verb_count; i++)
         s_print_synopsis(out, &cli_verbs[i], "  ", "  ");
     fprintf(out,
-        "\n"
-        "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; 0 or at least "
-        "1ms;\n-1 waits forever.\n"
-        "Exit codes: 0 done, 1 error, 2 usage or config error, 3 channel "
-        "closed,\n"
-        "124 timed out; run and result exit with the job's status.\n");
+            "\n"
+            "Durations use Go's syntax: 300ms, 1.5s, 2m, 1h30m; 0 or at least "
+            "1ms;\n-1 waits forever.\n"
+            "Exit codes: 0 done, 1 error, 2 usage or config error, 3 channel "
+            "closed,\n"
+            "124 timed out; run and result exit with the job's status.\n");
 }
 
 int
@@ -254,12 +254,11 @@ cli_help_verb(goro_t *client, int argc, char **argv)
     const cli_verb_t *verb = cli_verb_find(p.args[0], second);
     if (verb && (p.nargs == 1) == (strchr(verb->name, ' ') == NULL))
         cli_help_print(verb->name, stdout);
-    else
-    if (p.nargs == 1 && cli_verb_is_group(p.args[0]))
+    else if (p.nargs == 1 && cli_verb_is_group(p.args[0]))
         cli_help_print(p.args[0], stdout);
     else
-        return cli_exit_usage("help", "unknown command \"%s%s%s\"",
-                              p.args[0], p.nargs > 1 ? " " : "",
+        return cli_exit_usage("help", "unknown command \"%s%s%s\"", p.args[0],
+                              p.nargs > 1 ? " " : "",
                               p.nargs > 1 ? p.args[1] : "");
     return CLI_EXIT_OK;
 }

@@ -11,10 +11,10 @@
 
 typedef struct {
     goro_opts_t opts;
-    const char *fn;             /* --fn; NULL: an exec job of COMMAND */
-    const char *data;           /* --data */
-    const char *data_file;      /* --data-file, "-" for stdin */
-    char **command;             /* exec: argv, NULL-terminated */
+    const char *fn;        /* --fn; NULL: an exec job of COMMAND */
+    const char *data;      /* --data */
+    const char *data_file; /* --data-file, "-" for stdin */
+    char **command;        /* exec: argv, NULL-terminated */
 } s_submit_t;
 
 static const cli_option_t s_submit_options[] = {
@@ -26,8 +26,7 @@ static const cli_option_t s_submit_options[] = {
     {"fn", CLI_KEY_FN, 1},
     {"data", CLI_KEY_DATA, 1},
     {"data-file", CLI_KEY_DATA_FILE, 1},
-    {NULL, 0, 0}
-};
+    {NULL, 0, 0}};
 
 /* Parses the arguments of `go` and `run` into SUB: 0, or -1 (P's
    exit_code set) on --help or a usage error. */
@@ -41,17 +40,10 @@ s_submit_parse(cli_parser_t *p, s_submit_t *sub)
     while ((opt = cli_parser_next(p, s_submit_options)) != CLI_OPT_END) {
         int64_t number;
         switch (opt) {
-            case CLI_OPT_STOP:
-                return -1;
-            case CLI_KEY_WG:
-                sub->opts.wg = p->value;
-                break;
-            case CLI_KEY_CHAN:
-                sub->opts.result_chan = p->value;
-                break;
-            case CLI_KEY_KEY:
-                sub->opts.key = p->value;
-                break;
+            case CLI_OPT_STOP: return -1;
+            case CLI_KEY_WG: sub->opts.wg = p->value; break;
+            case CLI_KEY_CHAN: sub->opts.result_chan = p->value; break;
+            case CLI_KEY_KEY: sub->opts.key = p->value; break;
             case CLI_KEY_TIMEOUT:
                 if (cli_parser_timeout(p, &sub->opts.timeout_ms) != 0)
                     return -1;
@@ -61,26 +53,22 @@ s_submit_parse(cli_parser_t *p, s_submit_t *sub)
                 break;
             case CLI_KEY_ATTEMPTS:
                 if (cli_parser_int(p, "--attempts", p->value, 1, INT_MAX,
-                                   &number) != 0)
+                                   &number)
+                    != 0)
                     return -1;
                 sub->opts.max_attempts = (int) number;
                 break;
-            case CLI_KEY_FN:
-                sub->fn = p->value;
-                break;
-            case CLI_KEY_DATA:
-                sub->data = p->value;
-                break;
-            case CLI_KEY_DATA_FILE:
-                sub->data_file = p->value;
-                break;
+            case CLI_KEY_FN: sub->fn = p->value; break;
+            case CLI_KEY_DATA: sub->data = p->value; break;
+            case CLI_KEY_DATA_FILE: sub->data_file = p->value; break;
         }
     }
     sub->command = p->command;
     if (sub->data && sub->data_file)
         return cli_parser_fail(p, "--data and --data-file exclude each other");
     if (sub->fn && sub->command)
-        return cli_parser_fail(p, "a --fn job takes no command (\"%s\"); "
+        return cli_parser_fail(p,
+                               "a --fn job takes no command (\"%s\"); "
                                "pass its payload with --data or --data-file",
                                sub->command[0]);
     if (!sub->fn && (sub->data || sub->data_file))
@@ -94,8 +82,8 @@ s_submit_parse(cli_parser_t *p, s_submit_t *sub)
    the job's end in the same request instead (run), and the ended job
    goes there. Returns an exit code. */
 static int
-s_submit(goro_t *client, const char *verb, s_submit_t *sub,
-         uint64_t *id_out, goro_job_t **job_out)
+s_submit(goro_t *client, const char *verb, s_submit_t *sub, uint64_t *id_out,
+         goro_job_t **job_out)
 {
     int rc;
     if (sub->fn) {
@@ -158,8 +146,7 @@ s_job_report(const goro_job_t *job)
     if (status > 255)
         status = 255;
     switch (state) {
-        case GORO_JOB_SUCCEEDED:
-            return status > 0 ? status : CLI_EXIT_OK;
+        case GORO_JOB_SUCCEEDED: return status > 0 ? status : CLI_EXIT_OK;
         case GORO_JOB_TIMED_OUT:
             fprintf(stderr, "goro: job %" PRIu64 " timed out\n", id);
             return CLI_EXIT_TIMEOUT;
@@ -168,9 +155,11 @@ s_job_report(const goro_job_t *job)
             return status > 0 ? status : CLI_EXIT_ERROR;
         default:
             if (status > 0)
-                return status;  /* its stderr says why; so do we not */
-            fprintf(stderr, "goro: job %" PRIu64 " failed after %d "
-                    "attempt%s\n", id, goro_job_attempts(job),
+                return status; /* its stderr says why; so do we not */
+            fprintf(stderr,
+                    "goro: job %" PRIu64 " failed after %d "
+                    "attempt%s\n",
+                    id, goro_job_attempts(job),
                     goro_job_attempts(job) == 1 ? "" : "s");
             return CLI_EXIT_ERROR;
     }
@@ -213,10 +202,9 @@ cli_jobs_run(goro_t *client, int argc, char **argv)
 int
 cli_jobs_result(goro_t *client, int argc, char **argv)
 {
-    static const cli_option_t options[] = {
-        {"wait", CLI_KEY_WAIT, 0}, {"timeout", CLI_KEY_TIMEOUT, 1},
-        {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"wait", CLI_KEY_WAIT, 0},
+                                           {"timeout", CLI_KEY_TIMEOUT, 1},
+                                           {NULL, 0, 0}};
     cli_parser_t p;
     cli_parser_init(&p, "result", argc, argv);
     int do_wait = 0;
@@ -232,7 +220,7 @@ cli_jobs_result(goro_t *client, int argc, char **argv)
     }
     uint64_t id;
     if (cli_parser_args(&p, 1, "ID") != 0
-    ||  cli_parser_job_id(&p, p.args[0], &id) != 0)
+        || cli_parser_job_id(&p, p.args[0], &id) != 0)
         return p.exit_code;
 
     goro_job_t *job = NULL;
@@ -245,8 +233,10 @@ cli_jobs_result(goro_t *client, int argc, char **argv)
     if (s_job_ended(state))
         code = s_job_report(job);
     else {
-        fprintf(stderr, "goro: job %" PRIu64 " has not ended (state: %s); "
-                "use --wait\n", id, goro_job_state_name(state));
+        fprintf(stderr,
+                "goro: job %" PRIu64 " has not ended (state: %s); "
+                "use --wait\n",
+                id, goro_job_state_name(state));
         code = CLI_EXIT_ERROR;
     }
     goro_job_destroy(&job);
@@ -318,7 +308,7 @@ s_job_action(goro_t *client, const char *verb, int argc, char **argv,
         return p.exit_code;
     uint64_t id;
     if (cli_parser_args(&p, 1, "ID") != 0
-    ||  cli_parser_job_id(&p, p.args[0], &id) != 0)
+        || cli_parser_job_id(&p, p.args[0], &id) != 0)
         return p.exit_code;
     int rc = action(client, id);
     if (rc != GORO_OK)
@@ -337,4 +327,3 @@ cli_jobs_retry(goro_t *client, int argc, char **argv)
 {
     return s_job_action(client, "retry", argc, argv, goro_job_retry);
 }
-

@@ -28,7 +28,7 @@ cli_parser_init(cli_parser_t *self, const char *verb, int argc, char **argv)
     self->verb = verb;
     self->argc = argc;
     self->argv = argv;
-    self->next = 1;             /* argv[0] is the verb word */
+    self->next = 1; /* argv[0] is the verb word */
 }
 
 int
@@ -44,8 +44,7 @@ cli_parser_fail(cli_parser_t *self, const char *fmt, ...)
 int
 cli_parser_is_option(const char *arg)
 {
-    return arg[0] == '-' && arg[1] != '\0'
-        && !isdigit((unsigned char) arg[1]);
+    return arg[0] == '-' && arg[1] != '\0' && !isdigit((unsigned char) arg[1]);
 }
 
 static int
@@ -60,8 +59,9 @@ s_parser_option(cli_parser_t *self, const cli_option_t *options,
     const char *equals = strchr(name, '=');
     size_t name_len = equals ? (size_t) (equals - name) : strlen(name);
     const cli_option_t *option = options;
-    while (option->name && !(strlen(option->name) == name_len
-                             && memcmp(option->name, name, name_len) == 0))
+    while (option->name
+           && !(strlen(option->name) == name_len
+                && memcmp(option->name, name, name_len) == 0))
         option++;
     if (!option->name) {
         cli_parser_fail(self, "unknown option --%.*s", (int) name_len, name);
@@ -72,16 +72,14 @@ s_parser_option(cli_parser_t *self, const cli_option_t *options,
     if (option->takes_value) {
         if (equals)
             self->value = equals + 1;
-        else
-        if (self->next < self->argc)
+        else if (self->next < self->argc)
             self->value = self->argv[self->next++];
         else {
             cli_parser_fail(self, "--%s needs a value", option->name);
             return CLI_OPT_STOP;
         }
     }
-    else
-    if (equals) {
+    else if (equals) {
         cli_parser_fail(self, "--%s takes no value", option->name);
         return CLI_OPT_STOP;
     }
@@ -105,11 +103,9 @@ cli_parser_next(cli_parser_t *self, const cli_option_t *options)
                 self->args[self->nargs] = arg;
             self->nargs++;
         }
-        else
-        if (strcmp(arg, "--") == 0)
+        else if (strcmp(arg, "--") == 0)
             self->options_done = 1;
-        else
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+        else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             cli_help_print(self->verb, stdout);
             self->exit_code = CLI_EXIT_OK;
             return CLI_OPT_STOP;
@@ -145,10 +141,11 @@ int
 cli_parser_timeout(cli_parser_t *self, int64_t *ms_out)
 {
     if (goro_duration_parse(self->value, ms_out) != GORO_OK)
-        return cli_parser_fail(self, "bad duration \"%s\" for --%s: expected "
+        return cli_parser_fail(self,
+                               "bad duration \"%s\" for --%s: expected "
                                "Go syntax like 300ms, 1.5s or 2m (at least "
-                               "1ms), 0, or -1 for forever", self->value,
-                               self->option);
+                               "1ms), 0, or -1 for forever",
+                               self->value, self->option);
     return 0;
 }
 
@@ -169,15 +166,19 @@ cli_parser_int(cli_parser_t *self, const char *what, const char *text,
     }
     if (!good) {
         if (min == INT64_MIN)
-            return cli_parser_fail(self, "bad %s \"%s\": expected a whole "
-                                   "number", what, text);
+            return cli_parser_fail(self,
+                                   "bad %s \"%s\": expected a whole "
+                                   "number",
+                                   what, text);
         if (max == INT64_MAX)
-            return cli_parser_fail(self, "bad %s \"%s\": expected a whole "
-                                   "number of at least %" PRId64, what, text,
-                                   min);
-        return cli_parser_fail(self, "bad %s \"%s\": expected a whole number "
-                               "from %" PRId64 " to %" PRId64, what, text, min,
-                               max);
+            return cli_parser_fail(self,
+                                   "bad %s \"%s\": expected a whole "
+                                   "number of at least %" PRId64,
+                                   what, text, min);
+        return cli_parser_fail(self,
+                               "bad %s \"%s\": expected a whole number "
+                               "from %" PRId64 " to %" PRId64,
+                               what, text, min, max);
     }
     *out = number;
     return 0;

@@ -93,12 +93,11 @@ cli_util_format_ms(int64_t ms, char *buf, size_t size)
             frac[--end] = '\0';
     }
     if (hours)
-        snprintf(buf, size, "%" PRId64 "h%" PRId64 "m%" PRId64 "%ss",
-                 hours, minutes, seconds, frac);
-    else
-    if (minutes)
-        snprintf(buf, size, "%" PRId64 "m%" PRId64 "%ss",
+        snprintf(buf, size, "%" PRId64 "h%" PRId64 "m%" PRId64 "%ss", hours,
                  minutes, seconds, frac);
+    else if (minutes)
+        snprintf(buf, size, "%" PRId64 "m%" PRId64 "%ss", minutes, seconds,
+                 frac);
     else
         snprintf(buf, size, "%" PRId64 "%ss", seconds, frac);
 }

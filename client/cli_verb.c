@@ -14,8 +14,8 @@ cli_verb_find(const char *word, const char *next)
         if (!space && strcmp(name, word) == 0)
             return &cli_verbs[i];
         if (space && next && strlen(word) == (size_t) (space - name)
-        &&  strncmp(name, word, (size_t) (space - name)) == 0
-        &&  strcmp(space + 1, next) == 0)
+            && strncmp(name, word, (size_t) (space - name)) == 0
+            && strcmp(space + 1, next) == 0)
             return &cli_verbs[i];
     }
     return NULL;
@@ -38,9 +38,8 @@ cli_verb_parse_timeout(cli_parser_t *p, const char *verb, int argc,
                        char **argv, int nargs, const char *usage,
                        int64_t *timeout_ms)
 {
-    static const cli_option_t options[] = {
-        {"timeout", CLI_KEY_TIMEOUT, 1}, {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"timeout", CLI_KEY_TIMEOUT, 1},
+                                           {NULL, 0, 0}};
     cli_parser_init(p, verb, argc, argv);
     int opt;
     while ((opt = cli_parser_next(p, options)) != CLI_OPT_END)
@@ -50,12 +49,11 @@ cli_verb_parse_timeout(cli_parser_t *p, const char *verb, int argc,
 }
 
 int
-cli_verb_parse_json(cli_parser_t *p, const char *verb, int argc,
-                    char **argv, int nargs, const char *usage, int *json)
+cli_verb_parse_json(cli_parser_t *p, const char *verb, int argc, char **argv,
+                    int nargs, const char *usage, int *json)
 {
-    static const cli_option_t options[] = {
-        {"json", CLI_KEY_JSON, 0}, {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"json", CLI_KEY_JSON, 0},
+                                           {NULL, 0, 0}};
     cli_parser_init(p, verb, argc, argv);
     int opt;
     while ((opt = cli_parser_next(p, options)) != CLI_OPT_END) {
@@ -72,7 +70,7 @@ cli_verb_on_name(goro_t *client, const char *verb, int argc, char **argv,
     cli_parser_t p;
     cli_parser_init(&p, verb, argc, argv);
     if (cli_parser_next(&p, cli_no_options) == CLI_OPT_STOP
-    || cli_parser_args(&p, 1, "NAME") != 0)
+        || cli_parser_args(&p, 1, "NAME") != 0)
         return p.exit_code;
     int rc = action(client, p.args[0]);
     if (rc != GORO_OK)

@@ -23,8 +23,9 @@ cli_wg_add(goro_t *client, int argc, char **argv)
     cli_parser_init(&p, "wg add", argc, argv);
     int64_t delta;
     if (cli_parser_next(&p, cli_no_options) == CLI_OPT_STOP
-    || cli_parser_args(&p, 2, "NAME N") != 0
-    || cli_parser_int(&p, "N", p.args[1], INT64_MIN, INT64_MAX, &delta) != 0)
+        || cli_parser_args(&p, 2, "NAME N") != 0
+        || cli_parser_int(&p, "N", p.args[1], INT64_MIN, INT64_MAX, &delta)
+               != 0)
         return p.exit_code;
     int rc = goro_wg_add(client, p.args[0], delta);
     if (rc != GORO_OK)
@@ -42,11 +43,11 @@ cli_wg_done(goro_t *client, int argc, char **argv)
 /* What `wg wait --progress` has shown. */
 typedef struct {
     const char *name;
-    int tty;                    /* stdout is a terminal: redraw one line */
-    int64_t start_at;           /* when we started watching, for the rate */
-    int64_t done_at_start;      /* the rate counts only what we saw done */
-    goro_wg_info_t shown;       /* counts last shown */
-    int drawn;                  /* something was shown */
+    int tty;               /* stdout is a terminal: redraw one line */
+    int64_t start_at;      /* when we started watching, for the rate */
+    int64_t done_at_start; /* the rate counts only what we saw done */
+    goro_wg_info_t shown;  /* counts last shown */
+    int drawn;             /* something was shown */
 } s_progress_t;
 
 static void
@@ -67,28 +68,30 @@ s_progress_show(s_progress_t *self, const goro_wg_info_t *info)
 
         /* The rate is what we watched get done, so a group that was half
            done before we came does not look fast. */
-        double seconds =
-            (double) (cli_util_now_ms() - self->start_at) / 1000.0;
+        double seconds = (double) (cli_util_now_ms() - self->start_at)
+                         / 1000.0;
         double rate = seconds > 0.5
-                    ? (double) (done - self->done_at_start) / seconds : 0.0;
+                          ? (double) (done - self->done_at_start) / seconds
+                          : 0.0;
         char rate_text[32] = "-";
         char eta[32] = "-";
         if (rate > 0) {
             snprintf(rate_text, sizeof rate_text, "%.1f", rate);
             if (total > done)
                 cli_util_format_ms((int64_t) ((double) (total - done) / rate
-                                       * 1000.0), eta, sizeof eta);
+                                              * 1000.0),
+                                   eta, sizeof eta);
         }
         /* \033[K clears what a longer previous line left behind. */
         printf("\rwg %s [%s] %" PRId64 "/%" PRId64 " done, %" PRId64
-               " failed, %s/s, ETA %s\033[K", self->name, bar, done, total,
-               info->failed, rate_text, eta);
+               " failed, %s/s, ETA %s\033[K",
+               self->name, bar, done, total, info->failed, rate_text, eta);
         fflush(stdout);
         self->drawn = 1;
     }
-    else
-    if (!self->drawn || info->added != self->shown.added
-    || info->done != self->shown.done || info->failed != self->shown.failed) {
+    else if (!self->drawn || info->added != self->shown.added
+             || info->done != self->shown.done
+             || info->failed != self->shown.failed) {
         printf("wg %s: %" PRId64 "/%" PRId64 " done, %" PRId64 " failed\n",
                self->name, done, total, info->failed);
         fflush(stdout);
@@ -146,10 +149,9 @@ s_wg_watch(goro_t *client, s_progress_t *progress, int64_t timeout_ms)
 int
 cli_wg_wait(goro_t *client, int argc, char **argv)
 {
-    static const cli_option_t options[] = {
-        {"timeout", CLI_KEY_TIMEOUT, 1}, {"progress", CLI_KEY_PROGRESS, 0},
-        {NULL, 0, 0}
-    };
+    static const cli_option_t options[] = {{"timeout", CLI_KEY_TIMEOUT, 1},
+                                           {"progress", CLI_KEY_PROGRESS, 0},
+                                           {NULL, 0, 0}};
     cli_parser_t p;
     cli_parser_init(&p, "wg wait", argc, argv);
     int64_t timeout_ms = -1;
@@ -157,8 +159,8 @@ cli_wg_wait(goro_t *client, int argc, char **argv)
     int opt;
     while ((opt = cli_parser_next(&p, options)) != CLI_OPT_END) {
         if (opt == CLI_OPT_STOP
-        || (opt == CLI_KEY_TIMEOUT
-            && cli_parser_timeout(&p, &timeout_ms) != 0))
+            || (opt == CLI_KEY_TIMEOUT
+                && cli_parser_timeout(&p, &timeout_ms) != 0))
             return p.exit_code;
         if (opt == CLI_KEY_PROGRESS)
             progress = 1;
@@ -169,8 +171,8 @@ cli_wg_wait(goro_t *client, int argc, char **argv)
     const char *name = p.args[0];
     int rc;
     if (progress) {
-        s_progress_t watch = {name, isatty(STDOUT_FILENO),
-                              cli_util_now_ms(), 0, {0, 0, 0, 0, 0}, 0};
+        s_progress_t watch = {name, isatty(STDOUT_FILENO), cli_util_now_ms(),
+                              0,    {0, 0, 0, 0, 0},       0};
         rc = s_wg_watch(client, &watch, timeout_ms);
         /* End the bar's line so the error or prompt starts on its own. */
         if (watch.tty && watch.drawn) {
@@ -190,8 +192,8 @@ cli_wg_status(goro_t *client, int argc, char **argv)
 {
     cli_parser_t p;
     int json = 0;
-    if (cli_verb_parse_json(&p, "wg status", argc, argv, 1, "NAME",
-                            &json) != 0)
+    if (cli_verb_parse_json(&p, "wg status", argc, argv, 1, "NAME", &json)
+        != 0)
         return p.exit_code;
 
     goro_wg_info_t info;
@@ -204,7 +206,7 @@ cli_wg_status(goro_t *client, int argc, char **argv)
             int64_t value;
         } fields[] = {
             {"counter", info.counter}, {"added", info.added},
-            {"done", info.done}, {"succeeded", info.succeeded},
+            {"done", info.done},       {"succeeded", info.succeeded},
             {"failed", info.failed},
         };
         json_t *doc = json_new();
@@ -223,4 +225,3 @@ cli_wg_status(goro_t *client, int argc, char **argv)
                info.failed);
     return CLI_EXIT_OK;
 }
-

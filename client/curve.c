@@ -41,7 +41,9 @@ curve_load(const char *cert, const char *server_cert, curve_keys_t *out)
     zcert_t *server = zcert_load(server_cert);
     int rc = GORO_EINVAL;
     if (ours && server && strlen(zcert_secret_txt(ours)) == 40
-        && strcmp(zcert_secret_txt(ours), "0000000000000000000000000000000000000000") != 0) {
+        && strcmp(zcert_secret_txt(ours),
+                  "0000000000000000000000000000000000000000")
+               != 0) {
         snprintf(out->public_key, sizeof out->public_key, "%s",
                  zcert_public_txt(ours));
         snprintf(out->secret_key, sizeof out->secret_key, "%s",

@@ -29,7 +29,7 @@
 /* pipe2(): close-on-exec from birth is the point (see above), and glibc
    declares it only for _GNU_SOURCE. */
 #ifndef _GNU_SOURCE
-#   define _GNU_SOURCE
+#define _GNU_SOURCE
 #endif
 
 #include "exec.h"
@@ -61,9 +61,8 @@ extern char **environ;
 #define EXEC_READ_CHUNK 65536
 
 /* The variables we set; any inherited value of these is dropped. */
-static const char *const s_goro_vars[] = {
-    "GORO_ENDPOINT=", "GORO_JOB_ID=", "GORO_ATTEMPT="
-};
+static const char *const s_goro_vars[] = {"GORO_ENDPOINT=", "GORO_JOB_ID=",
+                                          "GORO_ATTEMPT="};
 #define GORO_VARS (sizeof s_goro_vars / sizeof s_goro_vars[0])
 /* Room for "GORO_JOB_ID=" and a 64-bit id's 20 digits, and a NUL. */
 #define EXEC_VAR_SIZE 40
@@ -79,7 +78,7 @@ s_sink_put(sink_t *sink, const uint8_t *data, size_t size)
 {
     size_t room = sink->limit - sink->size;
     if (size > room)
-        size = room;        /* the rest is drained and dropped */
+        size = room; /* the rest is drained and dropped */
     if (size == 0)
         return;
     if (sink->size + size > sink->cap) {
@@ -88,7 +87,7 @@ s_sink_put(sink_t *sink, const uint8_t *data, size_t size)
             want *= 2;
         if (want > sink->limit)
             want = sink->limit;
-        sink->data = util_realloc(sink->data, want + 1);    /* +1: NUL */
+        sink->data = util_realloc(sink->data, want + 1); /* +1: NUL */
         sink->cap = want;
     }
     memcpy(sink->data + sink->size, data, size);
@@ -137,8 +136,7 @@ s_fail(exec_result_t *result, const char *cmd, const char *step, int errnum)
 {
     char buf[128];
     const char *reason = s_reason(errnum, buf, sizeof buf);
-    size_t len = strlen(cmd) + (step ? strlen(step) : 0) + strlen(reason)
-                 + 16;
+    size_t len = strlen(cmd) + (step ? strlen(step) : 0) + strlen(reason) + 16;
     char *text = util_zalloc(len);
     if (step)
         snprintf(text, len, "exec: %s: %s: %s", cmd, step, reason);
@@ -227,8 +225,7 @@ s_environment(const exec_spec_t *spec, size_t *ours_at)
         snprintf(env[used++], len, "GORO_ENDPOINT=%s", spec->endpoint);
     }
     env[used] = util_zalloc(EXEC_VAR_SIZE);
-    snprintf(env[used++], EXEC_VAR_SIZE, "GORO_JOB_ID=%" PRIu64,
-             spec->job_id);
+    snprintf(env[used++], EXEC_VAR_SIZE, "GORO_JOB_ID=%" PRIu64, spec->job_id);
     env[used] = util_zalloc(EXEC_VAR_SIZE);
     snprintf(env[used++], EXEC_VAR_SIZE, "GORO_ATTEMPT=%" PRIu32,
              spec->attempt);
@@ -289,7 +286,7 @@ s_drain(int out_fd, int err_fd, sink_t *out, sink_t *err)
                 s_sink_put(sinks[i], chunk, (size_t) got);
             else if (got == 0 || errno != EINTR) {
                 close(fds[i].fd);
-                fds[i].fd = -1;     /* poll ignores negative fds */
+                fds[i].fd = -1; /* poll ignores negative fds */
             }
         }
     }
@@ -365,7 +362,7 @@ exec_policy_parse(char *const *lines, size_t count)
             self->procs = number;
         else if (strncmp(line, "kill_grace=", 11) == 0)
             self->kill_grace_ms = number > INT32_MAX ? INT32_MAX
-                                  : (int64_t) number;
+                                                     : (int64_t) number;
         else if (strncmp(line, "max_output=", 11) == 0)
             self->max_output = number > INT64_MAX ? INT64_MAX
                                                   : (int64_t) number;
@@ -405,8 +402,9 @@ exec_policy_destroy(exec_policy_t **self_p)
 static bool
 s_needs_fork(const exec_policy_t *policy)
 {
-    return policy && (policy->run_as || policy->cpu_s || policy->memory
-                      || policy->files || policy->procs);
+    return policy
+           && (policy->run_as || policy->cpu_s || policy->memory
+               || policy->files || policy->procs);
 }
 
 /* The program for ARGV0 as execvp would find it, looked up before the
@@ -474,7 +472,7 @@ s_fork_exec(char **argv, char **env, int out_fd, int err_fd,
         char buf[4096];
         if (getpwnam_r(policy->run_as, &pw, buf, sizeof buf, &found) != 0
             || !found)
-            return ESRCH;           /* "no such user" */
+            return ESRCH; /* "no such user" */
         uid = pw.pw_uid;
         gid = pw.pw_gid;
     }
@@ -483,12 +481,12 @@ s_fork_exec(char **argv, char **env, int out_fd, int err_fd,
         return errno;
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);   /* no handler in the child */
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* no handler in the child */
     pid_t pid = fork();
     if (pid == 0) {
-        static const int reset[] = {SIGHUP, SIGINT, SIGQUIT, SIGPIPE,
-                                    SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2,
-                                    SIGALRM};
+        static const int reset[] = {SIGHUP,  SIGINT,  SIGQUIT,
+                                    SIGPIPE, SIGTERM, SIGCHLD,
+                                    SIGUSR1, SIGUSR2, SIGALRM};
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
@@ -507,8 +505,9 @@ s_fork_exec(char **argv, char **env, int out_fd, int err_fd,
         s_limit(RLIMIT_AS, policy->memory, report[1]);
         s_limit(RLIMIT_NOFILE, policy->files, report[1]);
         s_limit(RLIMIT_NPROC, policy->procs, report[1]);
-        if (policy->run_as && (setgroups(1, &gid) != 0 || setgid(gid) != 0
-                               || setuid(uid) != 0))
+        if (policy->run_as
+            && (setgroups(1, &gid) != 0 || setgid(gid) != 0
+                || setuid(uid) != 0))
             s_child_fail(report[1], errno);
         sigset_t none;
         sigemptyset(&none);
@@ -544,7 +543,8 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
     memset(result, 0, sizeof *result);
     char **argv = s_argv(spec->argv, spec->size);
     if (!argv) {
-        s_fail_text(result, "exec: malformed command: the payload must be "
+        s_fail_text(result,
+                    "exec: malformed command: the payload must be "
                     "argv as NUL-terminated strings, argv[0] not empty");
         return;
     }
@@ -570,15 +570,15 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 #endif
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP
-                             | POSIX_SPAWN_SETSIGMASK
-                             | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                 | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
     sigset_t none, defaults;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attr, &none);
     /* Ignored dispositions survive exec; handled ones reset anyway. */
-    static const int reset[] = {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM,
+    static const int reset[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGPIPE, SIGTERM,
                                 SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM};
     sigemptyset(&defaults);
     for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
@@ -589,9 +589,9 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
     char **env = s_environment(spec, &ours_at);
     pid_t pid;
     int rc = s_needs_fork(spec->policy)
-             ? s_fork_exec(argv, env, out_pipe[1], err_pipe[1], spec->policy,
-                           &pid)
-             : posix_spawnp(&pid, argv[0], &actions, &attr, argv, env);
+                 ? s_fork_exec(argv, env, out_pipe[1], err_pipe[1],
+                               spec->policy, &pid)
+                 : posix_spawnp(&pid, argv[0], &actions, &attr, argv, env);
     s_environment_free(env, ours_at);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
@@ -604,8 +604,10 @@ exec_run(const exec_spec_t *spec, exec_result_t *result)
         close(err_pipe[0]);
         if (rc == ESRCH && spec->policy && spec->policy->run_as) {
             char text[300];
-            snprintf(text, sizeof text, "exec: jobs.exec.run_as: no user "
-                     "%.200s on this worker", spec->policy->run_as);
+            snprintf(text, sizeof text,
+                     "exec: jobs.exec.run_as: no user "
+                     "%.200s on this worker",
+                     spec->policy->run_as);
             s_fail_text(result, text);
         }
         else

@@ -32,17 +32,17 @@ typedef void exec_pgid_fn(pid_t pgid, void *arg);
    a command keeps, which user it runs as, its resource limits, and how
    long it has to exit between SIGTERM and SIGKILL when killed. */
 typedef struct {
-    char **env;                 /* name patterns (fnmatch); NULL: all */
+    char **env; /* name patterns (fnmatch); NULL: all */
     size_t nenv;
-    char *run_as;               /* user name, or NULL: the worker's */
-    uint64_t cpu_s;             /* RLIMIT_CPU seconds; 0: none */
-    uint64_t memory;            /* RLIMIT_AS bytes; 0: none */
-    uint64_t files;             /* RLIMIT_NOFILE; 0: none */
-    uint64_t procs;             /* RLIMIT_NPROC; 0: none */
-    int64_t kill_grace_ms;      /* SIGTERM to SIGKILL; 0: SIGKILL at once */
-    int64_t max_output;         /* bytes kept of stdout, stderr and an
-                                   app function's reply and error text;
-                                   -1: not said (an older gorod) */
+    char *run_as;          /* user name, or NULL: the worker's */
+    uint64_t cpu_s;        /* RLIMIT_CPU seconds; 0: none */
+    uint64_t memory;       /* RLIMIT_AS bytes; 0: none */
+    uint64_t files;        /* RLIMIT_NOFILE; 0: none */
+    uint64_t procs;        /* RLIMIT_NPROC; 0: none */
+    int64_t kill_grace_ms; /* SIGTERM to SIGKILL; 0: SIGKILL at once */
+    int64_t max_output;    /* bytes kept of stdout, stderr and an
+                              app function's reply and error text;
+                              -1: not said (an older gorod) */
 } exec_policy_t;
 
 /* Parses WELCOME's lines: env=PATTERN (repeatable), run_as=USER,
@@ -54,23 +54,23 @@ exec_policy_t *exec_policy_copy(const exec_policy_t *policy);
 void exec_policy_destroy(exec_policy_t **self_p);
 
 typedef struct {
-    const uint8_t *argv;        /* NUL-terminated strings, argv[0] first */
-    size_t size;                /* bytes in argv, the last one a NUL */
-    size_t max_output;          /* bytes kept of stdout and of stderr each */
-    const char *endpoint;       /* GORO_ENDPOINT; NULL: inherit ours */
-    uint64_t job_id;            /* GORO_JOB_ID */
-    uint32_t attempt;           /* GORO_ATTEMPT */
-    const exec_policy_t *policy;/* NULL: the worker's env, user, limits */
-    exec_pgid_fn *on_pgid;      /* may be NULL */
-    void *arg;                  /* for on_pgid */
+    const uint8_t *argv;         /* NUL-terminated strings, argv[0] first */
+    size_t size;                 /* bytes in argv, the last one a NUL */
+    size_t max_output;           /* bytes kept of stdout and of stderr each */
+    const char *endpoint;        /* GORO_ENDPOINT; NULL: inherit ours */
+    uint64_t job_id;             /* GORO_JOB_ID */
+    uint32_t attempt;            /* GORO_ATTEMPT */
+    const exec_policy_t *policy; /* NULL: the worker's env, user, limits */
+    exec_pgid_fn *on_pgid;       /* may be NULL */
+    void *arg;                   /* for on_pgid */
 } exec_spec_t;
 
 typedef struct {
-    int status;                 /* exit status; 128+N if killed by signal
-                                   N; EXEC_STATUS_NOT_RUN if not run */
-    uint8_t *out;               /* stdout, malloc'd, NUL after the end */
+    int status;   /* exit status; 128+N if killed by signal
+                     N; EXEC_STATUS_NOT_RUN if not run */
+    uint8_t *out; /* stdout, malloc'd, NUL after the end */
     size_t out_size;
-    char *err;                  /* stderr or our error text, same */
+    char *err; /* stderr or our error text, same */
     size_t err_size;
 } exec_result_t;
 

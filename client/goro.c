@@ -22,14 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GORO_HEARTBEAT_MS 1000  /* matches gorod's default interval */
-#define GORO_LIVENESS 3         /* silent intervals before giving up */
-#define GORO_WINDOW 500         /* requests in flight in goro_go_many; under
-                                   the default 1000-message HWM */
-#define GORO_BATCH_BYTES 262144 /* values per CHAN_SEND_MANY frame, in bytes:
-                                   a quarter of gorod's default
-                                   limits.max_message; a smaller limit halves
-                                   it on GORO_ETOOBIG */
+#define GORO_HEARTBEAT_MS 1000 /* matches gorod's default interval */
+#define GORO_LIVENESS 3        /* silent intervals before giving up */
+#define GORO_WINDOW \
+    500 /* requests in flight in goro_go_many; under \
+           the default 1000-message HWM */
+#define GORO_BATCH_BYTES \
+    262144 /* values per CHAN_SEND_MANY frame, in bytes: \
+              a quarter of gorod's default \
+              limits.max_message; a smaller limit halves \
+              it on GORO_ETOOBIG */
 /* Sockets in czmq's context, which libgoro shares with the application:
    a worker's job threads each hold a client (goro_call_client), up to
    goro_worker_set_concurrency()'s 4096, and the application may hold as
@@ -39,14 +41,14 @@
 
 struct goro {
     char *endpoint;
-    void *sock;                 /* DEALER; NULL until the first call */
+    void *sock; /* DEALER; NULL until the first call */
     uint64_t next_reqid;
     int verbose;
-    curve_keys_t curve;         /* off unless a certificate was given */
-    int curve_rc;               /* why the certificate given is unusable */
-    char *last_error;           /* gorod's text for the last ERROR */
-    uint64_t epoch;             /* gorod's run id, from HEARTBEAT; 0:
-                                   not known yet */
+    curve_keys_t curve; /* off unless a certificate was given */
+    int curve_rc;       /* why the certificate given is unusable */
+    char *last_error;   /* gorod's text for the last ERROR */
+    uint64_t epoch;     /* gorod's run id, from HEARTBEAT; 0:
+                           not known yet */
 };
 
 struct goro_job {
@@ -81,7 +83,7 @@ static pthread_once_t s_czmq_once = PTHREAD_ONCE_INIT;
 static void
 s_czmq_init(void)
 {
-    zsys_handler_set(NULL);         /* a library does not take signals */
+    zsys_handler_set(NULL); /* a library does not take signals */
     void *ctx = zsys_init();
     /* Straight to libzmq: zsys_set_max_sockets() asserts once the
        application has sockets of its own, where libzmq keeps the limit
@@ -138,7 +140,7 @@ int
 goro_set_curve(goro_t *self, const char *cert, const char *server_cert)
 {
     self->curve_rc = curve_load(cert, server_cert, &self->curve);
-    s_reset(self);                  /* the next call connects anew */
+    s_reset(self); /* the next call connects anew */
     return self->curve_rc;
 }
 
@@ -225,8 +227,8 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
         if (deadline >= 0 && deadline < until)
             until = deadline;
         rc = s_poll(self, ZMQ_POLLOUT, until)
-             ? goro_msg_send(msg, self->sock, NULL)
-             : GORO_EUNAVAILABLE;
+                 ? goro_msg_send(msg, self->sock, NULL)
+                 : GORO_EUNAVAILABLE;
     }
     if (rc)
         s_reset(self);
@@ -250,15 +252,15 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
     for (;;) {
         int64_t beat_at = util_now() + GORO_HEARTBEAT_MS;
         int64_t until = deadline >= 0 && deadline < beat_at ? deadline
-                        : beat_at;
+                                                            : beat_at;
         goro_msg_t *reply = NULL;
-        int rc = goro_msg_recv_wait(self->sock,
-                                    util_remaining(until), 0, &reply);
+        int rc = goro_msg_recv_wait(self->sock, util_remaining(until), 0,
+                                    &reply);
         if (rc != GORO_EUNAVAILABLE) {
             silent_since = util_now();
             if (rc) {
                 goro_msg_destroy(&reply);
-                continue;           /* a frame we can't read: not ours */
+                continue; /* a frame we can't read: not ours */
             }
             s_trace(self, "recv", reply);
             if (reply->cmd == GORO_MSG_HEARTBEAT) {
@@ -305,12 +307,12 @@ s_request(goro_t *self, goro_msg_t *msg, int64_t deadline,
         goro_msg_t *reply = NULL;
         rc = s_recv(self, deadline, &reply);
         if (rc) {
-            if (rc == GORO_ETIMEDOUT)   /* only ping sets a deadline */
+            if (rc == GORO_ETIMEDOUT) /* only ping sets a deadline */
                 rc = GORO_EUNAVAILABLE;
             break;
         }
         if (reply->reqid != reqid) {
-            goro_msg_destroy(&reply);   /* late answer to an old call */
+            goro_msg_destroy(&reply); /* late answer to an old call */
             continue;
         }
         if (reply->cmd == GORO_MSG_ERROR) {
@@ -402,7 +404,8 @@ s_submit_msg(const char *fn, const void *data, size_t len,
         goro_msg_set_str(&msg->key, opts->key);
         msg->timeout = opts->timeout_ms;
         msg->max_attempts = opts->max_attempts > 0
-                            ? (uint32_t) opts->max_attempts : 0;
+                                ? (uint32_t) opts->max_attempts
+                                : 0;
     }
     return msg;
 }
@@ -416,8 +419,9 @@ s_check_opts(const goro_opts_t *opts)
     for (int i = 0; i < 3; i++)
         if (names[i] && strlen(names[i]) > GORO_MSG_STR_MAX)
             return GORO_EINVAL;
-    return opts->timeout_ms < 0 || opts->max_attempts < 0 ? GORO_EINVAL
-                                                          : GORO_OK;
+    return opts->timeout_ms < 0 || opts->max_attempts < 0
+               ? GORO_EINVAL
+               : GORO_OK;
 }
 
 static goro_job_t *s_job_from(goro_msg_t *reply);
@@ -514,8 +518,7 @@ goro_run_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
         free(payload);
         return GORO_EINVAL;
     }
-    int rc = goro_run(self, "exec", payload, size, opts, timeout_ms,
-                      job_out);
+    int rc = goro_run(self, "exec", payload, size, opts, timeout_ms, job_out);
     free(payload);
     return rc;
 }
@@ -532,7 +535,7 @@ s_pipeline(goro_t *self, size_t count, s_make_fn *make, s_take_fn *take,
            void *arg)
 {
     size_t sent = 0, answered = 0;
-    uint64_t base = self->next_reqid;   /* request i has id base + i */
+    uint64_t base = self->next_reqid; /* request i has id base + i */
     while (answered < count) {
         while (sent < count && sent - answered < GORO_WINDOW) {
             goro_msg_t *msg = make(arg, sent);
@@ -561,8 +564,9 @@ s_pipeline(goro_t *self, size_t count, s_make_fn *make, s_take_fn *take,
 static int
 s_reply_code(const goro_msg_t *reply)
 {
-    return reply->cmd == GORO_MSG_ERROR && reply->code ? (int) reply->code
-                                                        : GORO_EPROTO;
+    return reply->cmd == GORO_MSG_ERROR && reply->code
+               ? (int) reply->code
+               : GORO_EPROTO;
 }
 
 typedef struct {
@@ -661,8 +665,8 @@ goro_job_wait(goro_t *self, uint64_t id, int64_t timeout_ms,
 {
     if (!job_out)
         return GORO_EINVAL;
-    return s_job_call(self, GORO_MSG_WAIT, id, timeout_ms < 0 ? -1
-                      : timeout_ms, job_out);
+    return s_job_call(self, GORO_MSG_WAIT, id,
+                      timeout_ms < 0 ? -1 : timeout_ms, job_out);
 }
 
 int
@@ -856,8 +860,7 @@ goro_chan_close(goro_t *self, const char *name)
 static int
 s_send_batch(goro_t *self, const char *name, size_t count,
              const void *const *datas, const size_t *lens, size_t first,
-             size_t budget, int64_t deadline, size_t *n_out,
-             size_t *sent_out)
+             size_t budget, int64_t deadline, size_t *n_out, size_t *sent_out)
 {
     size_t n = 0, bytes = 0;
     while (first + n < count && n < GORO_MSG_LIST_MAX
@@ -873,7 +876,7 @@ s_send_batch(goro_t *self, const char *name, size_t count,
     }
     goro_msg_t *reply = NULL;
     int rc = s_request(self, msg, -1, &reply);
-    msg->nvalues = 0;           /* the values are the caller's */
+    msg->nvalues = 0; /* the values are the caller's */
     goro_msg_destroy(&msg);
     *n_out = n;
     *sent_out = 0;
@@ -912,7 +915,7 @@ goro_chan_send_many(goro_t *self, const char *name, size_t count,
                           deadline, &n, &took);
         sent += took;
         if (rc == GORO_ETOOBIG && n > 1) {
-            budget /= 2;        /* nothing was taken: retry smaller */
+            budget /= 2; /* nothing was taken: retry smaller */
             rc = GORO_OK;
         }
     }
@@ -959,8 +962,8 @@ goro_chan_recv_many(goro_t *self, const char *name, size_t max,
 }
 
 int
-goro_select(goro_t *self, goro_case_t *cases, size_t count,
-            int64_t timeout_ms, size_t *fired)
+goro_select(goro_t *self, goro_case_t *cases, size_t count, int64_t timeout_ms,
+            size_t *fired)
 {
     if (!cases || count == 0 || count > GORO_MSG_LIST_MAX || !fired)
         return GORO_EINVAL;

@@ -71,21 +71,23 @@ GORO_EXPORT int goro_ping(goro_t *self, int64_t timeout_ms);
 /* Options of a submission. Zero-initialise (or use GORO_OPTS_INIT); zero
    fields take the daemon's defaults. */
 typedef struct {
-    const char *wg;         /* waitgroup: Add(1) now, Done() at the end */
-    const char *result_chan;/* channel that receives the job's output */
-    const char *key;        /* idempotency key: resubmits return the id */
-    int64_t timeout_ms;     /* run-time limit per attempt; 0: none */
-    int max_attempts;       /* 0: jobs.max_attempts from the config */
+    const char *wg;          /* waitgroup: Add(1) now, Done() at the end */
+    const char *result_chan; /* channel that receives the job's output */
+    const char *key;         /* idempotency key: resubmits return the id */
+    int64_t timeout_ms;      /* run-time limit per attempt; 0: none */
+    int max_attempts;        /* 0: jobs.max_attempts from the config */
 } goro_opts_t;
 
-#define GORO_OPTS_INIT {NULL, NULL, NULL, 0, 0}
+#define GORO_OPTS_INIT \
+    { \
+        NULL, NULL, NULL, 0, 0 \
+    }
 
 /* Submits a job running function FN on DATA (LEN bytes) and returns its id
    in *ID_OUT without waiting for it to run. Errors: GORO_ETOOBIG,
    GORO_EDENIED, GORO_EFULL, GORO_EUNAVAILABLE, GORO_EINVAL. */
 GORO_EXPORT int goro_go(goro_t *self, const char *fn, const void *data,
-                        size_t len, const goro_opts_t *opts,
-                        uint64_t *id_out);
+                        size_t len, const goro_opts_t *opts, uint64_t *id_out);
 
 /* Submits an `exec` job: ARGV (NULL-terminated) runs on a worker without a
    shell. */
@@ -145,8 +147,8 @@ GORO_EXPORT int goro_job_attempts(const goro_job_t *self);
    handler's return value. -1 while the job has not ended. */
 GORO_EXPORT int goro_job_exit_status(const goro_job_t *self);
 /* exec: stdout; app function: the reply. Owned by the job. */
-GORO_EXPORT const void *goro_job_output(const goro_job_t *self,
-                                        size_t *len_out);
+GORO_EXPORT const void *
+goro_job_output(const goro_job_t *self, size_t *len_out);
 /* exec: stderr; app function: the error text. Owned by the job. */
 GORO_EXPORT const void *goro_job_error(const goro_job_t *self,
                                        size_t *len_out);
@@ -194,10 +196,9 @@ GORO_EXPORT int goro_chan_close(goro_t *self, const char *name);
    sent, always the first *SENT_OUT of them: GORO_OK (all), GORO_ETIMEDOUT
    (the rest were not sent), GORO_ECLOSED (closed before the rest went),
    GORO_ENOTFOUND, GORO_ETOOBIG, GORO_EFULL. */
-GORO_EXPORT int goro_chan_send_many(goro_t *self, const char *name,
-                                    size_t count, const void *const *datas,
-                                    const size_t *lens, int64_t timeout_ms,
-                                    size_t *sent_out);
+GORO_EXPORT int goro_chan_send_many(
+    goro_t *self, const char *name, size_t count, const void *const *datas,
+    const size_t *lens, int64_t timeout_ms, size_t *sent_out);
 
 /* Receives, in one request, every value available now, in channel order,
    at most MAX (and at most 1024, and limits.max_message bytes together):
@@ -209,10 +210,9 @@ GORO_EXPORT int goro_chan_send_many(goro_t *self, const char *name,
    when nothing came (nothing was taken); *GOT_OUT is 0 then. The batch
    is acknowledged as a whole: until gorod has the acknowledgement, it
    would put all of it back at the channel's head were we to vanish. */
-GORO_EXPORT int goro_chan_recv_many(goro_t *self, const char *name,
-                                    size_t max, int64_t timeout_ms,
-                                    void **datas_out, size_t *lens_out,
-                                    size_t *got_out);
+GORO_EXPORT int goro_chan_recv_many(goro_t *self, const char *name, size_t max,
+                                    int64_t timeout_ms, void **datas_out,
+                                    size_t *lens_out, size_t *got_out);
 
 /* One case of a select. For a send, DATA/LEN is the value; for a receive
    that fires, DATA/LEN get the value (caller frees DATA with goro_free())
@@ -289,8 +289,8 @@ GORO_EXPORT int goro_worker_register(goro_worker_t *self, const char *name,
    stdout and stderr, a handler's reply and error text) are cut at the
    daemon's jobs.exec.max_output, which it sends when the worker joins,
    or at MAX_OUTPUT bytes if that is smaller; 0: the daemon's alone. */
-GORO_EXPORT int goro_worker_enable_exec(goro_worker_t *self,
-                                        size_t max_output);
+GORO_EXPORT int
+goro_worker_enable_exec(goro_worker_t *self, size_t max_output);
 
 /* Jobs at once (threads); default 1. */
 GORO_EXPORT int goro_worker_set_concurrency(goro_worker_t *self, int n);

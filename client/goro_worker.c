@@ -1,5 +1,5 @@
-/*  goro_worker - the runtime behind goro_worker_*: serves app functions and the
-    built-in `exec` to gorod over its workers endpoint.
+/*  goro_worker - the runtime behind goro_worker_*: serves app functions and
+   the built-in `exec` to gorod over its workers endpoint.
 
     Threads. The thread that calls goro_worker_serve() is the only one that
     touches the DEALER socket: it sends READY, heartbeats and DONEs, and
@@ -61,7 +61,7 @@
 /* pipe2(): the wake pipe must not leak into exec children spawned by
    other threads meanwhile; glibc declares it only for _GNU_SOURCE. */
 #ifndef _GNU_SOURCE
-#   define _GNU_SOURCE
+#define _GNU_SOURCE
 #endif
 
 #include "goro.h"
@@ -85,7 +85,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define WORKER_TAG 0x60e0c0deu      /* live goro_worker_t, see STYLE 3 */
+#define WORKER_TAG 0x60e0c0deu /* live goro_worker_t, see STYLE 3 */
 #define WORKER_DEAD 0xdeadbeefu
 
 /* Defaults of the contract: the workers endpoint of DESIGN.md's config,
@@ -121,7 +121,7 @@
 #define WORKER_STATUS_KILLED (128 + SIGKILL)
 
 typedef struct {
-    char *name;                 /* function name as READY lists it */
+    char *name; /* function name as READY lists it */
     goro_handler_fn *fn;
     void *arg;
 } handler_t;
@@ -130,24 +130,24 @@ typedef struct attempt attempt_t;
 typedef struct worker_thread worker_thread_t;
 
 struct attempt {
-    attempt_t *next;                /* in active, then in done */
-    attempt_t *queue_next;          /* in queue */
+    attempt_t *next;       /* in active, then in done */
+    attempt_t *queue_next; /* in queue */
     goro_worker_t *worker;
     uint64_t id;
     uint32_t attempt;
-    const handler_t *handler;   /* NULL: exec */
-    uint8_t *data;              /* payload */
+    const handler_t *handler; /* NULL: exec */
+    uint8_t *data;            /* payload */
     size_t size;
-    char *endpoint;             /* clients endpoint at dispatch, or NULL */
-    exec_policy_t *policy;      /* gorod's jobs.exec policy at dispatch */
-    size_t max_output;          /* bytes kept of each output, at dispatch */
-    atomic_int cancelled;       /* set by KILL or a forced stop */
-    pid_t pgid;                 /* exec child's group; 0: none. Locked */
-    int kill_sig;               /* what its group gets: 0, SIGTERM within
-                                   the grace, then SIGKILL. Locked */
-    int64_t kill_at;            /* SIGKILL due, with kill_sig SIGTERM.
-                                   Locked */
-    int64_t status;             /* result, written by the job thread */
+    char *endpoint;        /* clients endpoint at dispatch, or NULL */
+    exec_policy_t *policy; /* gorod's jobs.exec policy at dispatch */
+    size_t max_output;     /* bytes kept of each output, at dispatch */
+    atomic_int cancelled;  /* set by KILL or a forced stop */
+    pid_t pgid;            /* exec child's group; 0: none. Locked */
+    int kill_sig;          /* what its group gets: 0, SIGTERM within
+                              the grace, then SIGKILL. Locked */
+    int64_t kill_at;       /* SIGKILL due, with kill_sig SIGTERM.
+                              Locked */
+    int64_t status;        /* result, written by the job thread */
     int64_t runtime;
     uint8_t *out;
     size_t out_size;
@@ -158,75 +158,74 @@ struct attempt {
 struct worker_thread {
     goro_worker_t *worker;
     pthread_t tid;
-    goro_t *client;             /* for goro_call_client(), lazily */
-    char *client_endpoint;      /* what CLIENT was made for, or NULL */
+    goro_t *client;        /* for goro_call_client(), lazily */
+    char *client_endpoint; /* what CLIENT was made for, or NULL */
 };
 
 struct goro_call {
     attempt_t *job;
     worker_thread_t *thread;
-    uint8_t *reply;             /* goro_call_reply() */
+    uint8_t *reply; /* goro_call_reply() */
     size_t reply_size;
-    char *error;                /* goro_call_error() */
+    char *error; /* goro_call_error() */
 };
 
 struct goro_worker {
     uint32_t tag;
-    char *endpoint;             /* daemon's workers endpoint */
-    char *label;                /* NULL: host:pid at READY time */
+    char *endpoint; /* daemon's workers endpoint */
+    char *label;    /* NULL: host:pid at READY time */
     int concurrency;
-    int prefetch;               /* jobs offered beyond the threads */
+    int prefetch; /* jobs offered beyond the threads */
     handler_t *handlers;
     size_t nhandlers;
     bool exec_enabled;
-    size_t max_output_own;      /* goro_worker_enable_exec's; 0: none */
-    size_t max_output;          /* what outputs are cut at now */
+    size_t max_output_own; /* goro_worker_enable_exec's; 0: none */
+    size_t max_output;     /* what outputs are cut at now */
     atomic_int verbose;
-    atomic_int stop_count;      /* stop requests; 2 forces */
+    atomic_int stop_count; /* stop requests; 2 forces */
     atomic_bool serving;
-    int wake_fd[2];             /* self-pipe, both ends non-blocking */
+    int wake_fd[2]; /* self-pipe, both ends non-blocking */
 
     /* Shared with the job threads, under lock. */
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* queue got a job, or quit */
+    pthread_cond_t cond; /* queue got a job, or quit */
     attempt_t *active;
     attempt_t *queue_head, *queue_tail;
     attempt_t *done_head, *done_tail;
-    bool quit;                  /* threads exit once queue is empty */
+    bool quit; /* threads exit once queue is empty */
 
     /* The serving thread's own. */
     worker_thread_t *threads;
     int nthreads;
     void *ctx;
-    void *socket;               /* NULL between reconnect attempts */
-    char *clients;              /* clients endpoint from WELCOME */
+    void *socket;  /* NULL between reconnect attempts */
+    char *clients; /* clients endpoint from WELCOME */
     int64_t interval_ms;
     int64_t liveness;
-    int64_t sent_at;            /* last send: heartbeat is due after */
-    int64_t heard_at;           /* last message from the daemon */
-    int64_t reconnect_at;       /* when socket is NULL */
+    int64_t sent_at;      /* last send: heartbeat is due after */
+    int64_t heard_at;     /* last message from the daemon */
+    int64_t reconnect_at; /* when socket is NULL */
     int64_t backoff_ms;
-    int64_t kill_next;          /* earliest kill_at of a killed job; 0:
-                                   none (it may have ended since) */
-    goro_msg_t **outbox;        /* DONEs and CLAIMs waiting for a socket */
+    int64_t kill_next;   /* earliest kill_at of a killed job; 0:
+                            none (it may have ended since) */
+    goro_msg_t **outbox; /* DONEs and CLAIMs waiting for a socket */
     size_t noutbox;
-    bool welcomed;              /* WELCOME came on this socket */
+    bool welcomed; /* WELCOME came on this socket */
     bool stopping;
     bool forced;
     struct sigaction old_int, old_term, old_pipe, old_chld;
     bool own_signals;
-    curve_keys_t curve;         /* off unless a certificate was given */
+    curve_keys_t curve; /* off unless a certificate was given */
     int curve_rc;
-    char *cert, *server_cert;   /* for the handlers' clients too */
-    exec_policy_t *policy;      /* from WELCOME: gorod's jobs.exec */
+    char *cert, *server_cert; /* for the handlers' clients too */
+    exec_policy_t *policy;    /* from WELCOME: gorod's jobs.exec */
 };
 
 /* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
    argument, so this is the one file-static. */
 static goro_worker_t *_Atomic s_signal_worker;
 
-static void
-s_log(goro_worker_t *self, const char *fmt, ...)
+static void s_log(goro_worker_t *self, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -400,7 +399,7 @@ s_thread_main(void *arg)
             pthread_cond_wait(&self->cond, &self->lock);
         attempt_t *job = self->queue_head;
         if (!job)
-            break;              /* quit, and nothing left to run */
+            break; /* quit, and nothing left to run */
         self->queue_head = job->queue_next;
         if (!self->queue_head)
             self->queue_tail = NULL;
@@ -415,7 +414,7 @@ s_thread_main(void *arg)
             self->done_tail->next = job;
         else {
             self->done_head = job;
-            s_wake(self);       /* else its wake is pending already */
+            s_wake(self); /* else its wake is pending already */
         }
         self->done_tail = job;
     }
@@ -431,8 +430,8 @@ s_thread_main(void *arg)
 static int
 s_threads_start(goro_worker_t *self)
 {
-    self->threads = util_zalloc(sizeof *self->threads
-                                * (size_t) self->concurrency);
+    self->threads = util_zalloc(
+        sizeof *self->threads * (size_t) self->concurrency);
     self->quit = false;
     sigset_t block, old;
     sigemptyset(&block);
@@ -658,8 +657,9 @@ s_connect(goro_worker_t *self)
         int err = zmq_errno();
         zmq_close(self->socket);
         self->socket = NULL;
-        return err == EINVAL || err == EPROTONOSUPPORT
-                   || err == ENOCOMPATPROTO ? GORO_EINVAL : GORO_ESYS;
+        return err == EINVAL || err == EPROTONOSUPPORT || err == ENOCOMPATPROTO
+                   ? GORO_EINVAL
+                   : GORO_ESYS;
     }
     s_log(self, "connecting to %s", self->endpoint);
     self->welcomed = false;
@@ -683,8 +683,9 @@ s_reconnect_later(goro_worker_t *self, int64_t now)
 static void
 s_disconnect(goro_worker_t *self, int64_t now)
 {
-    s_log(self, "daemon silent for %" PRId64 " ms; reconnecting in %"
-          PRId64 " ms", now - self->heard_at, self->backoff_ms);
+    s_log(self,
+          "daemon silent for %" PRId64 " ms; reconnecting in %" PRId64 " ms",
+          now - self->heard_at, self->backoff_ms);
     int linger = 0;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(self->socket);
@@ -776,14 +777,16 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
         self->liveness = WORKER_LIVENESS_MAX;
     free(self->clients);
     self->clients = msg->text && msg->text_size
-                        ? s_connectable(msg->text, self->endpoint) : NULL;
+                        ? s_connectable(msg->text, self->endpoint)
+                        : NULL;
     exec_policy_destroy(&self->policy);
     self->policy = exec_policy_parse(msg->strs, msg->nstrs);
     s_max_output_set(self);
     self->backoff_ms = WORKER_BACKOFF_MIN;
     self->welcomed = true;
-    s_log(self, "welcome: heartbeat %" PRId64 " ms x %" PRId64
-          ", clients at %s", self->interval_ms, self->liveness,
+    s_log(self,
+          "welcome: heartbeat %" PRId64 " ms x %" PRId64 ", clients at %s",
+          self->interval_ms, self->liveness,
           self->clients ? self->clients : "(default)");
     s_claim_all(self);
     s_outbox_flush(self);
@@ -803,8 +806,8 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
         /* The daemon routes by READY's list, so this is its bug; answer
            rather than leave the job running forever. */
         char text[GORO_MSG_STR_MAX + 64];
-        snprintf(text, sizeof text,
-                 "function %s is not served by this worker", fn);
+        snprintf(text, sizeof text, "function %s is not served by this worker",
+                 fn);
         goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
         done->job_id = msg->job_id;
         done->attempt = msg->attempt;
@@ -818,7 +821,7 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     job->id = msg->job_id;
     job->attempt = msg->attempt;
     job->handler = handler;
-    job->data = msg->data;      /* taken from the message */
+    job->data = msg->data; /* taken from the message */
     job->size = msg->size;
     msg->data = NULL;
     msg->size = 0;
@@ -832,8 +835,10 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     if (s_active_find(self, job->id, job->attempt)) {
         /* A duplicate must not run twice. */
         pthread_mutex_unlock(&self->lock);
-        s_log(self, "dispatch: job %" PRIu64 " attempt %" PRIu32
-              " runs already; ignored", job->id, job->attempt);
+        s_log(self,
+              "dispatch: job %" PRIu64 " attempt %" PRIu32
+              " runs already; ignored",
+              job->id, job->attempt);
         s_job_destroy(&job);
         return;
     }
@@ -862,8 +867,8 @@ s_on_kill(goro_worker_t *self, goro_msg_t *msg)
             self->kill_next = job->kill_at;
     }
     pthread_mutex_unlock(&self->lock);
-    s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s",
-          msg->job_id, msg->attempt, job ? "" : " (not running here)");
+    s_log(self, "kill: job %" PRIu64 " attempt %" PRIu32 "%s", msg->job_id,
+          msg->attempt, job ? "" : " (not running here)");
 }
 
 static void
@@ -878,8 +883,7 @@ s_recv_all(goro_worker_t *self)
            a gorod that cannot read our READY (another protocol version)
            answers with DISCONNECTs, and we must not wait on it forever
            but reconnect, with backoff, and say so. */
-        if (self->welcomed || (rc == GORO_OK
-                               && msg->cmd == GORO_MSG_WELCOME))
+        if (self->welcomed || (rc == GORO_OK && msg->cmd == GORO_MSG_WELCOME))
             self->heard_at = util_now();
         if (rc != GORO_OK) {
             s_log(self, "ignored a malformed %s: %s",
@@ -889,23 +893,16 @@ s_recv_all(goro_worker_t *self)
             continue;
         }
         switch (msg->cmd) {
-            case GORO_MSG_WELCOME:
-                s_on_welcome(self, msg);
-                break;
-            case GORO_MSG_DISPATCH:
-                s_on_dispatch(self, msg);
-                break;
-            case GORO_MSG_KILL:
-                s_on_kill(self, msg);
-                break;
-            case GORO_MSG_HEARTBEAT:
-                break;
+            case GORO_MSG_WELCOME: s_on_welcome(self, msg); break;
+            case GORO_MSG_DISPATCH: s_on_dispatch(self, msg); break;
+            case GORO_MSG_KILL: s_on_kill(self, msg); break;
+            case GORO_MSG_HEARTBEAT: break;
             case GORO_MSG_DISCONNECT:
                 /* It forgot us (restarted, or expired us). Not welcomed:
                    our READY is on its way, and this answers what went
                    before it. A stopping worker does not sign up again. */
-                s_log(self, "daemon sent DISCONNECT%s", self->welcomed
-                      ? "" : " (READY pending: ignored)");
+                s_log(self, "daemon sent DISCONNECT%s",
+                      self->welcomed ? "" : " (READY pending: ignored)");
                 if (!self->welcomed)
                     break;
                 self->welcomed = false;
@@ -936,12 +933,13 @@ s_collect_done(goro_worker_t *self)
         done->status = job->status;
         done->runtime = job->runtime;
         goro_msg_take_data(done, &job->out, job->out_size);
-        done->text = job->err;      /* the message owns it now */
+        done->text = job->err; /* the message owns it now */
         done->text_size = job->err_size;
         job->err = NULL;
-        s_log(self, "done: job %" PRIu64 " attempt %" PRIu32 " status %"
-              PRId64 " in %" PRId64 " ms", job->id, job->attempt,
-              job->status, job->runtime);
+        s_log(self,
+              "done: job %" PRIu64 " attempt %" PRIu32 " status %" PRId64
+              " in %" PRId64 " ms",
+              job->id, job->attempt, job->status, job->runtime);
         s_send_kept(self, &done);
         s_job_destroy(&job);
         job = next;
@@ -1022,8 +1020,8 @@ s_timeout(goro_worker_t *self, int64_t now)
     else {
         at = self->sent_at + self->interval_ms;
         if (!self->stopping) {
-            int64_t expire = self->heard_at + self->liveness
-                                              * self->interval_ms;
+            int64_t expire = self->heard_at
+                             + self->liveness * self->interval_ms;
             at = expire < at ? expire : at;
         }
         if (self->noutbox && self->welcomed && now + WORKER_RETRY_MS < at)
@@ -1059,7 +1057,7 @@ s_loop(goro_worker_t *self)
         if (zmq_poll(items, self->socket ? 2 : 1, s_timeout(self, now))
             == -1) {
             if (zmq_errno() == EINTR)
-                continue;       /* a signal: its byte is in the pipe */
+                continue; /* a signal: its byte is in the pipe */
             s_log(self, "zmq_poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
@@ -1205,12 +1203,12 @@ goro_worker_register(goro_worker_t *self, const char *name,
     if (self->nhandlers + 1 >= GORO_MSG_LIST_MAX)
         return GORO_EFULL;
     if (strcmp(name, "exec") == 0)
-        return GORO_EEXIST;     /* built in: goro_worker_enable_exec() */
+        return GORO_EEXIST; /* built in: goro_worker_enable_exec() */
     for (size_t i = 0; i < self->nhandlers; i++)
         if (strcmp(self->handlers[i].name, name) == 0)
             return GORO_EEXIST;
-    self->handlers = util_realloc(self->handlers, (self->nhandlers + 1)
-                                                  * sizeof *self->handlers);
+    self->handlers = util_realloc(
+        self->handlers, (self->nhandlers + 1) * sizeof *self->handlers);
     handler_t *entry = &self->handlers[self->nhandlers++];
     entry->name = util_strdup(name);
     entry->fn = handler;
@@ -1298,7 +1296,7 @@ goro_worker_serve(goro_worker_t *self)
         return GORO_ESTATE;
     int rc = GORO_OK;
     if (atomic_load(&self->stop_count) > 0)
-        goto error1;            /* stopped before it started */
+        goto error1; /* stopped before it started */
     rc = GORO_ESYS;
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
@@ -1320,7 +1318,7 @@ goro_worker_serve(goro_worker_t *self)
     rc = GORO_OK;
 
 error3:
-    s_threads_stop(self);       /* after the loop: nothing is queued */
+    s_threads_stop(self); /* after the loop: nothing is queued */
     if (self->socket) {
         /* Linger gives the last DONEs and DISCONNECT their chance; a
            daemon that does not know us would drop them anyway, and one

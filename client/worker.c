@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
-#   include <sys/prctl.h>
+#include <sys/prctl.h>
 #endif
 
 /* Exit codes of DESIGN.md: 0 done, 1 error, 2 usage or config error. */
@@ -60,10 +60,17 @@ s_parse_size(const char *text, size_t *bytes_out)
         const char *suffix;
         unsigned long long scale;
     } suffixes[] = {
-        {"", 1}, {"B", 1},
-        {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30},
-        {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
-        {"K", 1ULL << 10}, {"M", 1ULL << 20}, {"G", 1ULL << 30},
+        {"", 1},
+        {"B", 1},
+        {"KiB", 1ULL << 10},
+        {"MiB", 1ULL << 20},
+        {"GiB", 1ULL << 30},
+        {"KB", 1000},
+        {"MB", 1000000},
+        {"GB", 1000000000},
+        {"K", 1ULL << 10},
+        {"M", 1ULL << 20},
+        {"G", 1ULL << 30},
     };
     if (*text < '0' || *text > '9')
         return -1;
@@ -131,44 +138,38 @@ main(int argc, char *argv[])
     const char *name = NULL;
     int concurrency = 1;
     int prefetch = 0;
-    size_t max_output = 0;      /* 0: the library's default */
+    size_t max_output = 0; /* 0: the library's default */
     int verbose = 0;
 
-    opterr = 0;                 /* our own one-line messages */
+    opterr = 0; /* our own one-line messages */
     int opt;
     while ((opt = getopt_long(argc, argv, ":vh", options, NULL)) != -1) {
         switch (opt) {
-            case 'c':
-                endpoint = optarg;
-                break;
+            case 'c': endpoint = optarg; break;
             case 'n':
                 if (s_parse_int(optarg, &concurrency) || concurrency < 1)
                     return s_bad_usage("--concurrency needs a number of "
-                                       "at least 1", optarg);
+                                       "at least 1",
+                                       optarg);
                 break;
             case 'p':
                 if (s_parse_int(optarg, &prefetch) || prefetch < 0)
                     return s_bad_usage("--prefetch needs a number of at "
-                                       "least 0", optarg);
+                                       "least 0",
+                                       optarg);
                 break;
-            case 'N':
-                name = optarg;
-                break;
+            case 'N': name = optarg; break;
             case 'm':
                 if (s_parse_size(optarg, &max_output) || max_output == 0)
                     return s_bad_usage("--max-output needs a size of at "
-                                       "least 1 byte", optarg);
+                                       "least 1 byte",
+                                       optarg);
                 break;
-            case 'v':
-                verbose = 1;
-                break;
-            case 'h':
-                fputs(s_usage, stdout);
-                return 0;
+            case 'v': verbose = 1; break;
+            case 'h': fputs(s_usage, stdout); return 0;
             case ':':
                 return s_bad_usage("missing value for", argv[optind - 1]);
-            default:
-                return s_bad_usage("unknown option", argv[optind - 1]);
+            default: return s_bad_usage("unknown option", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -188,8 +189,8 @@ main(int argc, char *argv[])
 
     goro_worker_t *worker = goro_worker_new(endpoint);
     if (!worker)
-        return s_bad_usage("bad endpoint", endpoint ? endpoint
-                                           : getenv("GORO_WORKERS"));
+        return s_bad_usage("bad endpoint",
+                           endpoint ? endpoint : getenv("GORO_WORKERS"));
     goro_worker_set_verbose(worker, verbose);
     goro_worker_enable_exec(worker, max_output);
     if (goro_worker_set_concurrency(worker, concurrency) != GORO_OK) {
@@ -211,8 +212,8 @@ main(int argc, char *argv[])
     int rc = goro_worker_serve(worker);
     goro_worker_destroy(&worker);
     if (rc == GORO_EINVAL)
-        return s_bad_usage("bad endpoint", endpoint ? endpoint
-                                           : getenv("GORO_WORKERS"));
+        return s_bad_usage("bad endpoint",
+                           endpoint ? endpoint : getenv("GORO_WORKERS"));
     if (rc != GORO_OK) {
         fprintf(stderr, "goro-worker: %s\n", goro_strerror(rc));
         return 1;

@@ -16,16 +16,16 @@
 #include <unistd.h>
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93   /* libzmq 4.3 draft option */
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* libzmq 4.3 draft option */
 #endif
 
 struct auth {
     zsock_t *zap;
     zcert_t *server;
-    zcertstore_t *clients;      /* NULL: no client key is allowed */
+    zcertstore_t *clients; /* NULL: no client key is allowed */
     zcertstore_t *workers;
     zcert_t *pool;
-    char *dir;                  /* private temp dir with the pool's files */
+    char *dir; /* private temp dir with the pool's files */
     char *pool_cert, *server_cert;
     uint64_t allowed, refused;
 };
@@ -35,8 +35,10 @@ s_check_dir(const char *key, const char *dir, char *err, size_t err_size)
 {
     struct stat st;
     if (dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        snprintf(err, err_size, "%s: %s is not a directory of public "
-                 "certificates", key, dir);
+        snprintf(err, err_size,
+                 "%s: %s is not a directory of public "
+                 "certificates",
+                 key, dir);
         return -1;
     }
     return 0;
@@ -47,7 +49,8 @@ auth_check(const config_t *cfg, char *err, size_t err_size)
 {
     if (!cfg->curve_cert) {
         if (cfg->curve_clients || cfg->curve_workers) {
-            snprintf(err, err_size, "security.curve.clients and .workers "
+            snprintf(err, err_size,
+                     "security.curve.clients and .workers "
                      "need security.curve.cert, the server's secret "
                      "certificate (make one with `goro keygen`)");
             return -1;
@@ -56,24 +59,28 @@ auth_check(const config_t *cfg, char *err, size_t err_size)
     }
     struct stat st;
     if (stat(cfg->curve_cert, &st) != 0) {
-        snprintf(err, err_size, "security.curve.cert: %s: %s",
-                 cfg->curve_cert, strerror(errno));
+        snprintf(err, err_size, "security.curve.cert: %s: %s", cfg->curve_cert,
+                 strerror(errno));
         return -1;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(err, err_size, "security.curve.cert: %s is readable by "
-                 "others; run chmod 600 %s", cfg->curve_cert,
-                 cfg->curve_cert);
+        snprintf(err, err_size,
+                 "security.curve.cert: %s is readable by "
+                 "others; run chmod 600 %s",
+                 cfg->curve_cert, cfg->curve_cert);
         return -1;
     }
     zcert_t *cert = zcert_load(cfg->curve_cert);
-    bool has_secret = cert && strcmp(zcert_secret_txt(cert),
-                                     "0000000000000000000000000000000000000000");
+    bool has_secret = cert
+                      && strcmp(zcert_secret_txt(cert),
+                                "0000000000000000000000000000000000000000");
     zcert_destroy(&cert);
     if (!has_secret) {
-        snprintf(err, err_size, "security.curve.cert: %s is not a secret "
+        snprintf(err, err_size,
+                 "security.curve.cert: %s is not a secret "
                  "certificate (use the PATH_secret file `goro keygen` "
-                 "wrote)", cfg->curve_cert);
+                 "wrote)",
+                 cfg->curve_cert);
         return -1;
     }
     if (s_check_dir("security.curve.clients", cfg->curve_clients, err,
@@ -158,7 +165,8 @@ auth_apply(auth_t *self, zsock_t *sock, const char *domain)
     zsock_set_zap_domain(sock, domain);
     int on = 1;
     if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ZAP_ENFORCE_DOMAIN, &on,
-                       sizeof on) != 0)
+                       sizeof on)
+        != 0)
         log_warn("libzmq lacks ZMQ_ZAP_ENFORCE_DOMAIN; the ZAP handler is "
                  "bound first, so connections are still checked");
 }
@@ -180,9 +188,10 @@ s_allowed(auth_t *self, const char *domain, const char *mechanism,
     if (strcmp(text, zcert_public_txt(self->pool)) == 0)
         return true;
     zcertstore_t *store = strcmp(domain, AUTH_DOMAIN_CLIENTS) == 0
-                          ? self->clients
+                              ? self->clients
                           : strcmp(domain, AUTH_DOMAIN_WORKERS) == 0
-                          ? self->workers : NULL;
+                              ? self->workers
+                              : NULL;
     return store && zcertstore_lookup(store, text) != NULL;
 }
 

@@ -41,7 +41,7 @@
 
 typedef struct value {
     struct value *next;
-    uint64_t seq;               /* per channel, increasing */
+    uint64_t seq; /* per channel, increasing */
     size_t size;
     uint8_t data[];
 } value_t;
@@ -51,22 +51,22 @@ typedef struct chan chan_t;
 
 struct op {
     chan_park_t *park;
-    size_t index;               /* the case's position in the select */
-    int dir;                    /* GORO_CASE_RECV or GORO_CASE_SEND */
+    size_t index; /* the case's position in the select */
+    int dir;      /* GORO_CASE_RECV or GORO_CASE_SEND */
     chan_t *chan;
-    goro_msg_value_t *values;   /* send: the values, owned from TAKEN on;
-                                   &one, or a batch's array */
+    goro_msg_value_t *values; /* send: the values, owned from TAKEN on;
+                                 &one, or a batch's array */
     size_t nvalues, taken;
     goro_msg_value_t one;
-    size_t max, max_bytes;      /* receive: 0 one value, else a batch of at
-                                   most MAX values and MAX_BYTES bytes */
-    list_node_t node;           /* in the channel's senders or receivers */
+    size_t max, max_bytes; /* receive: 0 one value, else a batch of at
+                              most MAX values and MAX_BYTES bytes */
+    list_node_t node;      /* in the channel's senders or receivers */
 };
 
 struct chan_park {
     void *owner;
-    bool arriving;              /* a batched send being applied: when it
-                                   runs out it is only unlinked */
+    bool arriving; /* a batched send being applied: when it
+                      runs out it is only unlinked */
     bool fired;
     size_t nops;
     op_t ops[];
@@ -76,30 +76,30 @@ struct chan {
     char *name;
     int64_t capacity;
     bool closed;
-    value_t *head, *tail;       /* buffered values, in seq order */
+    value_t *head, *tail; /* buffered values, in seq order */
     size_t count;
     uint64_t next_seq;
-    list_t senders, receivers;  /* op_t by their node */
+    list_t senders, receivers; /* op_t by their node */
 };
 
 /* Values handed to a receiver that has not acknowledged them yet. */
 typedef struct {
     uint64_t id;
     chan_t *chan;
-    value_t *values;            /* linked by next, in seq order */
-    list_t *holder;             /* who has them, NULL if not said */
-    list_node_t by_holder;      /* in *HOLDER */
+    value_t *values;       /* linked by next, in seq order */
+    list_t *holder;        /* who has them, NULL if not said */
+    list_node_t by_holder; /* in *HOLDER */
 } delivery_t;
 
 struct chan_table {
-    zhashx_t *chans;            /* name -> chan_t, owns them */
-    chan_fired_t *fired;        /* the current call's, while it runs */
+    zhashx_t *chans;     /* name -> chan_t, owns them */
+    chan_fired_t *fired; /* the current call's, while it runs */
     uint64_t rng;
-    uint64_t bytes;             /* held (buffered or delivered), all
-                                   channels */
-    zhashx_t *deliveries;       /* &d->id -> delivery_t */
+    uint64_t bytes;       /* held (buffered or delivered), all
+                             channels */
+    zhashx_t *deliveries; /* &d->id -> delivery_t */
     uint64_t next_delivery;
-    journal_t *journal;         /* NULL while replaying */
+    journal_t *journal; /* NULL while replaying */
 };
 
 static void
@@ -108,7 +108,9 @@ s_log(chan_table_t *self, int cmd, const chan_t *chan, const value_t *value)
     if (!self->journal)
         return;
     goro_msg_t record = {
-        .cmd = (uint8_t) cmd, .name = chan->name, .capacity = chan->capacity,
+        .cmd = (uint8_t) cmd,
+        .name = chan->name,
+        .capacity = chan->capacity,
         .value_seq = value ? value->seq : 0,
         .data = cmd == GORO_MSG_J_CHAN_PUSH ? (uint8_t *) value->data : NULL,
         .size = cmd == GORO_MSG_J_CHAN_PUSH ? value->size : 0,
@@ -280,14 +282,14 @@ static void
 s_fire(chan_table_t *self, op_t *op, chan_result_t *result)
 {
     chan_park_t *park = op->park;
-    assert(!park->fired);       /* unlinked at once: no second case */
+    assert(!park->fired); /* unlinked at once: no second case */
     result->index = op->index;
     s_park_unlink(park);
     park->fired = true;
     if (park->arriving)
         return;
     chan_fired_t *fired = self->fired;
-    assert(fired);              /* only calls that take FIRED match */
+    assert(fired); /* only calls that take FIRED match */
     if (fired->count == fired->alloc) {
         fired->alloc = fired->alloc ? fired->alloc * 2 : 8;
         fired->fires = util_realloc(fired->fires,
@@ -408,9 +410,9 @@ s_do_recv(chan_table_t *self, chan_t *chan, const op_t *receiver,
           chan_result_t *result)
 {
     value_t *values = receiver->max
-        ? s_take_batch(self, chan, receiver->park, receiver->max,
-                       receiver->max_bytes)
-        : s_take_one(self, chan, receiver->park);
+                          ? s_take_batch(self, chan, receiver->park,
+                                         receiver->max, receiver->max_bytes)
+                          : s_take_one(self, chan, receiver->park);
     if (values)
         s_deliver(self, chan, values, receiver->max > 0, result);
     else {
@@ -430,7 +432,7 @@ s_pump(chan_table_t *self, chan_t *chan)
            && (chan->count || s_sender_for(chan, receiver->park))) {
         chan_result_t got = {0};
         s_do_recv(self, chan, receiver, &got);
-        assert(!receiver->park->fired);     /* s_sender_for skipped it */
+        assert(!receiver->park->fired); /* s_sender_for skipped it */
         s_fire(self, receiver, &got);
     }
     while (chan->senders.head && (int64_t) chan->count < chan->capacity)
@@ -734,8 +736,8 @@ chan_table_each(chan_table_t *self, void (*fn)(const chan_info_t *, void *),
     for (chan_t *chan = zhashx_first(self->chans); chan;
          chan = zhashx_next(self->chans)) {
         chan_info_t info = {
-            chan->name, chan->capacity, chan->count, chan->senders.count,
-            chan->receivers.count, chan->closed,
+            chan->name,          chan->capacity,        chan->count,
+            chan->senders.count, chan->receivers.count, chan->closed,
         };
         fn(&info, arg);
     }
@@ -760,7 +762,8 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
         return GORO_EPROTO;
     if (r->cmd == GORO_MSG_J_CHAN_MAKE)
         return zhashx_lookup(self->chans, r->name) || r->capacity < 0
-               ? GORO_EPROTO : chan_make(self, r->name, r->capacity);
+                   ? GORO_EPROTO
+                   : chan_make(self, r->name, r->capacity);
     chan_t *chan = zhashx_lookup(self->chans, r->name);
     if (!chan)
         return GORO_EPROTO;
@@ -771,9 +774,11 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
             if (r->value_seq < chan->next_seq || chan->closed)
                 return GORO_EPROTO;
             chan->next_seq = r->value_seq;
-            s_buffer_insert(chan, s_value_new(self, chan, r->data
-                                              ? util_memdup(r->data, r->size)
-                                              : NULL, r->size));
+            s_buffer_insert(chan,
+                            s_value_new(self, chan,
+                                        r->data ? util_memdup(r->data, r->size)
+                                                : NULL,
+                                        r->size));
             return GORO_OK;
         }
         case GORO_MSG_J_CHAN_POP: {
@@ -801,15 +806,15 @@ chan_table_replay(chan_table_t *self, const goro_msg_t *r)
             assert(none.count == 0);
             return rc;
         }
-        default:
-            return GORO_EPROTO;
+        default: return GORO_EPROTO;
     }
 }
 
 static void
 s_log_push(journal_t *journal, const chan_t *chan, const value_t *value)
 {
-    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = chan->name,
+    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH,
+                       .name = chan->name,
                        .value_seq = value->seq,
                        .data = (uint8_t *) value->data,
                        .size = value->size};
@@ -832,7 +837,8 @@ chan_table_snapshot(chan_table_t *self, journal_t *journal)
 {
     for (chan_t *chan = zhashx_first(self->chans); chan;
          chan = zhashx_next(self->chans)) {
-        goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = chan->name,
+        goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE,
+                           .name = chan->name,
                            .capacity = chan->capacity};
         journal_append(journal, &make);
         size_t n = chan->count;
@@ -882,7 +888,7 @@ chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder)
         s_log(self, GORO_MSG_J_CHAN_POP, d->chan, v);
         self->bytes -= v->size;
     }
-    zhashx_delete(self->deliveries, &delivery);     /* frees the values */
+    zhashx_delete(self->deliveries, &delivery); /* frees the values */
     return GORO_OK;
 }
 
@@ -899,7 +905,7 @@ chan_return(chan_table_t *self, list_t *holder, chan_fired_t *fired)
         s_buffer_insert(chan, d->values);
         d->values = NULL;
         uint64_t id = d->id;
-        zhashx_delete(self->deliveries, &id);       /* unlinks it */
+        zhashx_delete(self->deliveries, &id); /* unlinks it */
         /* Receivers may be parked on the channel the values went back
            to. */
         s_pump(self, chan);

@@ -31,7 +31,7 @@ typedef struct chan_park chan_park_t;
 /* One case of an operation. For a send, DATA/SIZE is the value, which
    the table takes (sets DATA to NULL) when the operation runs or parks. */
 typedef struct {
-    int op;                     /* GORO_CASE_RECV or GORO_CASE_SEND */
+    int op; /* GORO_CASE_RECV or GORO_CASE_SEND */
     const char *chan;
     uint8_t *data;
     size_t size;
@@ -45,15 +45,15 @@ typedef struct {
    batched send gets COUNT, the values it gave. */
 typedef struct {
     size_t index;
-    int code;                   /* GORO_OK or GORO_ECLOSED; batched send:
-                                   also GORO_ETIMEDOUT */
-    bool closed;                /* receive: closed and drained */
+    int code;    /* GORO_OK or GORO_ECLOSED; batched send:
+                    also GORO_ETIMEDOUT */
+    bool closed; /* receive: closed and drained */
     uint8_t *data;
     size_t size;
     goro_msg_value_t *values;
     size_t count;
-    uint64_t delivery;          /* receive: ack or return it by this id,
-                                   all of a batch at once */
+    uint64_t delivery; /* receive: ack or return it by this id,
+                          all of a batch at once */
 } chan_result_t;
 
 /* A parked operation that fired: the OWNER it parked with, and its
@@ -127,9 +127,9 @@ int chan_select(chan_table_t *self, chan_case_t *cases, size_t ncases,
    or the channel closes (GORO_ECLOSED, count so far). GORO_ENOTFOUND,
    or GORO_EINVAL for no values. */
 int chan_send_many(chan_table_t *self, const char *name,
-                   goro_msg_value_t **values_p, size_t nvalues,
-                   bool may_park, void *owner, chan_park_t **park_out,
-                   chan_result_t *result, chan_fired_t *fired);
+                   goro_msg_value_t **values_p, size_t nvalues, bool may_park,
+                   void *owner, chan_park_t **park_out, chan_result_t *result,
+                   chan_fired_t *fired);
 
 /* Receives from NAME all values available now, in channel order, up to
    MAX values and MAX_BYTES bytes together (the first whatever its size):
@@ -151,8 +151,7 @@ size_t chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
    client's): from now on only HOLDER acknowledges it, and chan_return
    gives back what HOLDER holds. Deliveries no one holds are acknowledged
    with HOLDER NULL. GORO_ENOTFOUND if there is no such delivery. */
-int chan_delivery_hold(chan_table_t *self, uint64_t delivery,
-                       list_t *holder);
+int chan_delivery_hold(chan_table_t *self, uint64_t delivery, list_t *holder);
 
 /* The receiver of DELIVERY has it: its values leave their channel for
    good. GORO_ENOTFOUND if there is no such delivery (acked already) or

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 struct client_table {
-    zhashx_t *by_rid;           /* &c->rid -> client, owns them */
-    heap_t *heap;               /* the server's: silence checks */
+    zhashx_t *by_rid; /* &c->rid -> client, owns them */
+    heap_t *heap;     /* the server's: silence checks */
     int kind;
     int64_t liveness_ms;
 };

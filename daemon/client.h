@@ -26,13 +26,13 @@ typedef struct client_table client_table_t;
 
 struct client {
     goro_rid_t rid;
-    int64_t last_seen;          /* monotonic ms */
-    heap_node_t expiry;         /* silence check */
-    list_t parks;               /* park_t by their client node; park.c
-                                   links and unlinks them */
-    list_t deliveries;          /* chan.c's deliveries it holds, by their
-                                   holder node; chan.c links them */
-    bool pinned;                /* being withdrawn: not freed meanwhile */
+    int64_t last_seen;  /* monotonic ms */
+    heap_node_t expiry; /* silence check */
+    list_t parks;       /* park_t by their client node; park.c
+                           links and unlinks them */
+    list_t deliveries;  /* chan.c's deliveries it holds, by their
+                           holder node; chan.c links them */
+    bool pinned;        /* being withdrawn: not freed meanwhile */
 };
 
 /* Caller owns the result. A client is silent after LIVENESS_MS without a

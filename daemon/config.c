@@ -35,78 +35,74 @@
 
 /* The default goro.yaml is about 3 KiB; a config of a megabyte is a
    mistake (or an attack), and the whole text is held in memory. */
-#define CONFIG_MAX_FILE     (1024 * 1024)
+#define CONFIG_MAX_FILE (1024 * 1024)
 /* The schema nests four deep (security.curve.cert); 32 leaves room for
    an honest mistake to reach the schema walk and get a precise message. */
-#define CONFIG_MAX_DEPTH    32
+#define CONFIG_MAX_DEPTH 32
 /* Far above any real config (the default has under 100 nodes), low enough
    that a megabyte of "[a,a,a,...]" cannot grow into a large tree. */
-#define CONFIG_MAX_NODES    10000
+#define CONFIG_MAX_NODES 10000
 /* limits.max_message ceiling: a frame is held whole in memory, several
    at once; 256 MiB is already more than a job payload should be. */
-#define CONFIG_MAX_MESSAGE  ((int64_t) 256 * 1024 * 1024)
+#define CONFIG_MAX_MESSAGE ((int64_t) 256 * 1024 * 1024)
 /* The bounds below keep every value the loader accepts one that gorod
    and goro-worker can act on; each says where it comes from. */
 /* goro-worker takes --name of at most 255 bytes (a wire string), and the
    pool adds "/INDEX", at most "/1023": 5 bytes. */
-#define CONFIG_MAX_POOL_NAME    (GORO_MSG_STR_MAX - 5)
+#define CONFIG_MAX_POOL_NAME (GORO_MSG_STR_MAX - 5)
 /* The default is one per CPU; 1024 is beyond any host gorod runs on and
    keeps a typo (processes: 100000) from forking the machine to a halt. */
-#define CONFIG_MAX_PROCESSES    1024
+#define CONFIG_MAX_PROCESSES 1024
 /* goro-worker's own ceiling on --concurrency (client/goro_worker.c). */
-#define CONFIG_MAX_CONCURRENCY  4096
+#define CONFIG_MAX_CONCURRENCY 4096
 /* What goro-worker accepts from WELCOME (client/goro_worker.c clamps to an
    hour and a thousand beats); their product, 1000 h in ms, is far from
    overflowing the int64_t it is computed in. */
-#define CONFIG_MAX_INTERVAL_MS  ((int64_t) 3600 * 1000)
-#define CONFIG_MAX_LIVENESS     1000
+#define CONFIG_MAX_INTERVAL_MS ((int64_t) 3600 * 1000)
+#define CONFIG_MAX_LIVENESS 1000
 /* Durations with no ceiling of their own (result_ttl, timeouts, grace):
    ten years, beyond any uptime, and far enough from INT64_MAX that
    util_now() plus one of them cannot overflow. */
-#define CONFIG_MAX_DURATION_MS  ((int64_t) 87600 * 3600 * 1000)
+#define CONFIG_MAX_DURATION_MS ((int64_t) 87600 * 3600 * 1000)
 /* A path handed to open(2) and friends, NUL included. */
-#define CONFIG_MAX_FILE_PATH         (PATH_MAX - 1)
+#define CONFIG_MAX_FILE_PATH (PATH_MAX - 1)
 /* journal.c names its compaction file PATH.compact in a PATH_MAX buffer. */
 #define CONFIG_MAX_JOURNAL_PATH ((int64_t) (PATH_MAX - sizeof ".compact"))
 /* jobs.exec.env and .run_as travel to workers in WELCOME as wire strings
    "env=GLOB" and "run_as=USER", 255 bytes each, in one list of at most
    GORO_MSG_LIST_MAX that also holds run_as and four limits. */
-#define CONFIG_MAX_ENV_GLOB     (GORO_MSG_STR_MAX - (int) sizeof "env=" + 1)
-#define CONFIG_MAX_RUN_AS       (GORO_MSG_STR_MAX - (int) sizeof "run_as=" + 1)
-#define CONFIG_MAX_ENV          (GORO_MSG_LIST_MAX - 5)
+#define CONFIG_MAX_ENV_GLOB (GORO_MSG_STR_MAX - (int) sizeof "env=" + 1)
+#define CONFIG_MAX_RUN_AS (GORO_MSG_STR_MAX - (int) sizeof "run_as=" + 1)
+#define CONFIG_MAX_ENV (GORO_MSG_LIST_MAX - 5)
 /* How much of a bad value a message repeats; enough to recognise it. */
-#define CONFIG_SHOW_MAX     48
+#define CONFIG_SHOW_MAX 48
 /* Longest key path shown, e.g. "security.curve.workers". */
-#define CONFIG_PATH_MAX     160
+#define CONFIG_PATH_MAX 160
 
 /* ------------------------------------------------------------------ */
 /*  The node tree                                                     */
 /* ------------------------------------------------------------------ */
 
-typedef enum {
-    S_SCALAR,
-    S_MAPPING,
-    S_SEQUENCE
-} s_kind_t;
+typedef enum { S_SCALAR, S_MAPPING, S_SEQUENCE } s_kind_t;
 
 typedef struct s_node s_node_t;
 struct s_node {
     s_kind_t kind;
-    size_t line;                /* 1-based, as editors count */
-    size_t column;              /* 1-based */
-    char *value;                /* S_SCALAR: text, NUL-free */
-    int is_null;                /* plain "", "~" or "null": YAML's null */
-    s_node_t **items;           /* sequence items; mapping key, value, ... */
-    size_t nitems;              /* pointers in items */
+    size_t line;      /* 1-based, as editors count */
+    size_t column;    /* 1-based */
+    char *value;      /* S_SCALAR: text, NUL-free */
+    int is_null;      /* plain "", "~" or "null": YAML's null */
+    s_node_t **items; /* sequence items; mapping key, value, ... */
+    size_t nitems;    /* pointers in items */
     size_t capacity;
 };
 
 typedef struct {
-    const char *name;           /* the file, as messages name it */
-    char *err;                  /* CONFIG_ERROR_MAX bytes, or NULL */
-    const char *text;           /* the input, to place reader errors */
+    const char *name; /* the file, as messages name it */
+    char *err;        /* CONFIG_ERROR_MAX bytes, or NULL */
+    const char *text; /* the input, to place reader errors */
     size_t size;
-    size_t nnodes;              /* built so far, against CONFIG_MAX_NODES */
+    size_t nnodes; /* built so far, against CONFIG_MAX_NODES */
 } s_ctx_t;
 
 static void
@@ -138,8 +134,8 @@ s_node_push(s_node_t *self, s_node_t *child)
 /*  Messages                                                          */
 /* ------------------------------------------------------------------ */
 
-static void
-s_message(s_ctx_t *ctx, size_t line, size_t column, const char *format, ...)
+static void s_message(s_ctx_t *ctx, size_t line, size_t column,
+                      const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Writes "NAME:LINE:COLUMN: message"; LINE 0 means the whole file. */
@@ -150,12 +146,12 @@ s_message(s_ctx_t *ctx, size_t line, size_t column, const char *format, ...)
         return;
     int used;
     if (line > 0)
-        used = snprintf(ctx->err, CONFIG_ERROR_MAX, "%s:%zu:%zu: ",
-                        ctx->name, line, column);
+        used = snprintf(ctx->err, CONFIG_ERROR_MAX, "%s:%zu:%zu: ", ctx->name,
+                        line, column);
     else
         used = snprintf(ctx->err, CONFIG_ERROR_MAX, "%s: ", ctx->name);
     if (used < 0 || used >= CONFIG_ERROR_MAX)
-        return;                 /* a name that long is message enough */
+        return; /* a name that long is message enough */
     va_list args;
     va_start(args, format);
     vsnprintf(ctx->err + used, CONFIG_ERROR_MAX - (size_t) used, format, args);
@@ -253,7 +249,8 @@ s_yaml_error(s_ctx_t *ctx, const yaml_parser_t *parser)
         /* Reader errors carry a byte offset, not a mark. */
         size_t line = 1, column = 1;
         size_t end = parser->problem_offset < ctx->size
-                   ? parser->problem_offset : ctx->size;
+                         ? parser->problem_offset
+                         : ctx->size;
         for (size_t i = 0; i < end; i++) {
             unsigned char c = (unsigned char) ctx->text[i];
             if (c == '\n') {
@@ -284,8 +281,8 @@ s_yaml_error(s_ctx_t *ctx, const yaml_parser_t *parser)
             snprintf(context, sizeof context, " (%s)", parser->context);
         /* libyaml's word for a tab in the indentation helps no one. */
         const char *hint = s_char_at(ctx, line, column) == '\t'
-                         ? "; YAML indents with spaces, not tabs"
-                         : "";
+                               ? "; YAML indents with spaces, not tabs"
+                               : "";
         s_message(ctx, line, column, "%s%s%s", problem, context, hint);
     }
 }
@@ -315,28 +312,29 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
     s_kind_t kind;
 
     switch (event->type) {
-    case YAML_SCALAR_EVENT:
-        kind = S_SCALAR;
-        anchor = event->data.scalar.anchor;
-        tag = event->data.scalar.tag;
-        break;
-    case YAML_SEQUENCE_START_EVENT:
-        kind = S_SEQUENCE;
-        anchor = event->data.sequence_start.anchor;
-        tag = event->data.sequence_start.tag;
-        break;
-    case YAML_MAPPING_START_EVENT:
-        kind = S_MAPPING;
-        anchor = event->data.mapping_start.anchor;
-        tag = event->data.mapping_start.tag;
-        break;
-    case YAML_ALIAS_EVENT:
-        /* Aliases are how "billion laughs" grows; a config needs none. */
-        s_message(ctx, line, column, "aliases and anchors are not supported");
-        return NULL;
-    default:
-        s_message(ctx, line, column, "unexpected YAML event");
-        return NULL;
+        case YAML_SCALAR_EVENT:
+            kind = S_SCALAR;
+            anchor = event->data.scalar.anchor;
+            tag = event->data.scalar.tag;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            kind = S_SEQUENCE;
+            anchor = event->data.sequence_start.anchor;
+            tag = event->data.sequence_start.tag;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            kind = S_MAPPING;
+            anchor = event->data.mapping_start.anchor;
+            tag = event->data.mapping_start.tag;
+            break;
+        case YAML_ALIAS_EVENT:
+            /* Aliases are how "billion laughs" grows; a config needs none. */
+            s_message(ctx, line, column,
+                      "aliases and anchors are not supported");
+            return NULL;
+        default:
+            s_message(ctx, line, column, "unexpected YAML event");
+            return NULL;
     }
     if (anchor) {
         s_message(ctx, line, column, "aliases and anchors are not supported");
@@ -346,7 +344,8 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
        ignored, as "!!int" on a string would be). */
     if (tag) {
         char shown[CONFIG_SHOW_MAX * 4 + 4];
-        s_message(ctx, line, column, "YAML tags (here \"%s\") are not "
+        s_message(ctx, line, column,
+                  "YAML tags (here \"%s\") are not "
                   "supported; write the value without it",
                   s_show((const char *) tag, shown, sizeof shown));
         return NULL;
@@ -379,10 +378,10 @@ s_build(s_ctx_t *ctx, yaml_parser_t *parser, const yaml_event_t *event,
         }
         node->value = util_strdup(value);
         node->is_null = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-                     && (length == 0 || strcmp(value, "~") == 0
-                         || strcmp(value, "null") == 0
-                         || strcmp(value, "Null") == 0
-                         || strcmp(value, "NULL") == 0);
+                        && (length == 0 || strcmp(value, "~") == 0
+                            || strcmp(value, "null") == 0
+                            || strcmp(value, "Null") == 0
+                            || strcmp(value, "NULL") == 0);
         return node;
     }
 
@@ -430,26 +429,23 @@ s_read(s_ctx_t *ctx, s_node_t **root_out)
             goto error;
         int rc = 0;
         switch (event.type) {
-        case YAML_DOCUMENT_START_EVENT:
-            if (++ndocuments > 1) {
-                s_message(ctx, event.start_mark.line + 1,
-                          event.start_mark.column + 1,
-                          "only one YAML document is allowed");
-                rc = -1;
-            }
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-        case YAML_ALIAS_EVENT:
-            root = s_build(ctx, &parser, &event, 0);
-            rc = root ? 0 : -1;
-            break;
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        default:
-            break;
+            case YAML_DOCUMENT_START_EVENT:
+                if (++ndocuments > 1) {
+                    s_message(ctx, event.start_mark.line + 1,
+                              event.start_mark.column + 1,
+                              "only one YAML document is allowed");
+                    rc = -1;
+                }
+                break;
+            case YAML_SCALAR_EVENT:
+            case YAML_SEQUENCE_START_EVENT:
+            case YAML_MAPPING_START_EVENT:
+            case YAML_ALIAS_EVENT:
+                root = s_build(ctx, &parser, &event, 0);
+                rc = root ? 0 : -1;
+                break;
+            case YAML_STREAM_END_EVENT: done = 1; break;
+            default: break;
         }
         yaml_event_delete(&event);
         if (rc)
@@ -470,33 +466,33 @@ error:
 /* ------------------------------------------------------------------ */
 
 typedef enum {
-    S_STRING,                   /* char *, 1..max bytes */
-    S_ENDPOINT,                 /* char *, good by endpoint_check */
-    S_INT,                      /* int within [min, max] */
-    S_COUNT,                    /* uint64_t within [min, max] */
-    S_BOOL,                     /* int, 0 or 1 */
-    S_DURATION,                 /* int64_t ms within [min, max] */
-    S_SIZE,                     /* uint64_t bytes within [min, max] */
-    S_ENUM,                     /* an enum: the index into names */
-    S_SECTION,                  /* a mapping of fields */
-    S_STRINGS,                  /* char **, items of 1..max bytes, and
-                                   its count (to max_items) at
-                                   count_offset */
-    S_POOLS                     /* config_t's pools */
+    S_STRING,   /* char *, 1..max bytes */
+    S_ENDPOINT, /* char *, good by endpoint_check */
+    S_INT,      /* int within [min, max] */
+    S_COUNT,    /* uint64_t within [min, max] */
+    S_BOOL,     /* int, 0 or 1 */
+    S_DURATION, /* int64_t ms within [min, max] */
+    S_SIZE,     /* uint64_t bytes within [min, max] */
+    S_ENUM,     /* an enum: the index into names */
+    S_SECTION,  /* a mapping of fields */
+    S_STRINGS,  /* char **, items of 1..max bytes, and
+                   its count (to max_items) at
+                   count_offset */
+    S_POOLS     /* config_t's pools */
 } s_type_t;
 
 typedef struct s_field s_field_t;
 struct s_field {
     const char *key;
     s_type_t type;
-    size_t offset;              /* into the section's struct */
-    size_t count_offset;        /* S_STRINGS: the size_t count */
-    int64_t min;                /* numbers: the range allowed */
-    int64_t max;                /* also strings' length in bytes */
-    size_t max_items;           /* S_STRINGS: items allowed */
-    int nullable;               /* S_STRING: null means NULL */
-    const char *const *names;   /* S_ENUM: NULL-terminated */
-    const s_field_t *fields;    /* S_SECTION: {NULL}-terminated */
+    size_t offset;            /* into the section's struct */
+    size_t count_offset;      /* S_STRINGS: the size_t count */
+    int64_t min;              /* numbers: the range allowed */
+    int64_t max;              /* also strings' length in bytes */
+    size_t max_items;         /* S_STRINGS: items allowed */
+    int nullable;             /* S_STRING: null means NULL */
+    const char *const *names; /* S_ENUM: NULL-terminated */
+    const s_field_t *fields;  /* S_SECTION: {NULL}-terminated */
     /* S_STRING: a further check of the value, which writes the message */
     int (*check)(s_ctx_t *ctx, const s_node_t *node, const char *path);
 };
@@ -511,155 +507,219 @@ _Static_assert(sizeof(config_fsync_t) == sizeof(int), "enum is an int");
 _Static_assert(sizeof(config_log_level_t) == sizeof(int), "enum is an int");
 
 /* In config_fsync_t order. */
-static const char *const s_fsync_names[] = {
-    "always", "everysec", "never", NULL
-};
+static const char *const s_fsync_names[] = {"always", "everysec", "never",
+                                            NULL};
 
 /* In config_log_level_t order. */
-static const char *const s_log_level_names[] = {
-    "debug", "info", "warn", "error", NULL
-};
+static const char *const s_log_level_names[] = {"debug", "info", "warn",
+                                                "error", NULL};
 
 #define S_CONFIG(field) offsetof(config_t, field)
-#define S_POOL(field)   offsetof(config_pool_t, field)
+#define S_POOL(field) offsetof(config_pool_t, field)
 
 static const s_field_t s_listen_fields[] = {
-    { .key = "clients", .type = S_ENDPOINT,
-      .offset = S_CONFIG(listen_clients) },
-    { .key = "workers", .type = S_ENDPOINT,
-      .offset = S_CONFIG(listen_workers) },
-    { .key = NULL }
-};
+    {.key = "clients", .type = S_ENDPOINT, .offset = S_CONFIG(listen_clients)},
+    {.key = "workers", .type = S_ENDPOINT, .offset = S_CONFIG(listen_workers)},
+    {.key = NULL}};
 
 static const s_field_t s_pool_fields[] = {
-    { .key = "name", .type = S_STRING, .offset = S_POOL(name),
-      .max = CONFIG_MAX_POOL_NAME },
-    { .key = "processes", .type = S_INT, .offset = S_POOL(processes),
-      .min = 0, .max = CONFIG_MAX_PROCESSES },
-    { .key = "concurrency", .type = S_INT, .offset = S_POOL(concurrency),
-      .min = 1, .max = CONFIG_MAX_CONCURRENCY },
-    { .key = "command", .type = S_STRING, .offset = S_POOL(command),
-      .max = CONFIG_MAX_FILE_PATH, .nullable = 1, .check = s_check_command },
-    { .key = NULL }
-};
+    {.key = "name",
+     .type = S_STRING,
+     .offset = S_POOL(name),
+     .max = CONFIG_MAX_POOL_NAME},
+    {.key = "processes",
+     .type = S_INT,
+     .offset = S_POOL(processes),
+     .min = 0,
+     .max = CONFIG_MAX_PROCESSES},
+    {.key = "concurrency",
+     .type = S_INT,
+     .offset = S_POOL(concurrency),
+     .min = 1,
+     .max = CONFIG_MAX_CONCURRENCY},
+    {.key = "command",
+     .type = S_STRING,
+     .offset = S_POOL(command),
+     .max = CONFIG_MAX_FILE_PATH,
+     .nullable = 1,
+     .check = s_check_command},
+    {.key = NULL}};
 
 static const s_field_t s_heartbeat_fields[] = {
-    { .key = "interval", .type = S_DURATION,
-      .offset = S_CONFIG(heartbeat_interval_ms), .min = 1,
-      .max = CONFIG_MAX_INTERVAL_MS },
-    { .key = "liveness", .type = S_INT,
-      .offset = S_CONFIG(heartbeat_liveness), .min = 1,
-      .max = CONFIG_MAX_LIVENESS },
-    { .key = NULL }
-};
+    {.key = "interval",
+     .type = S_DURATION,
+     .offset = S_CONFIG(heartbeat_interval_ms),
+     .min = 1,
+     .max = CONFIG_MAX_INTERVAL_MS},
+    {.key = "liveness",
+     .type = S_INT,
+     .offset = S_CONFIG(heartbeat_liveness),
+     .min = 1,
+     .max = CONFIG_MAX_LIVENESS},
+    {.key = NULL}};
 
 static const s_field_t s_exec_limit_fields[] = {
-    { .key = "cpu", .type = S_DURATION,
-      .offset = S_CONFIG(exec_limit_cpu_ms), .min = 0,
-      .max = CONFIG_MAX_DURATION_MS },
-    { .key = "memory", .type = S_SIZE,
-      .offset = S_CONFIG(exec_limit_memory), .min = 0, .max = INT64_MAX },
-    { .key = "files", .type = S_COUNT,
-      .offset = S_CONFIG(exec_limit_files), .min = 0, .max = INT64_MAX },
-    { .key = "processes", .type = S_COUNT,
-      .offset = S_CONFIG(exec_limit_procs), .min = 0, .max = INT64_MAX },
-    { .key = NULL }
-};
+    {.key = "cpu",
+     .type = S_DURATION,
+     .offset = S_CONFIG(exec_limit_cpu_ms),
+     .min = 0,
+     .max = CONFIG_MAX_DURATION_MS},
+    {.key = "memory",
+     .type = S_SIZE,
+     .offset = S_CONFIG(exec_limit_memory),
+     .min = 0,
+     .max = INT64_MAX},
+    {.key = "files",
+     .type = S_COUNT,
+     .offset = S_CONFIG(exec_limit_files),
+     .min = 0,
+     .max = INT64_MAX},
+    {.key = "processes",
+     .type = S_COUNT,
+     .offset = S_CONFIG(exec_limit_procs),
+     .min = 0,
+     .max = INT64_MAX},
+    {.key = NULL}};
 
 static const s_field_t s_exec_fields[] = {
-    { .key = "enabled", .type = S_BOOL, .offset = S_CONFIG(exec_enabled) },
+    {.key = "enabled", .type = S_BOOL, .offset = S_CONFIG(exec_enabled)},
     /* Globs on a program's path, so no longer than a path. */
-    { .key = "allow", .type = S_STRINGS, .offset = S_CONFIG(exec_allow),
-      .count_offset = S_CONFIG(nexec_allow), .max = CONFIG_MAX_FILE_PATH,
-      .max_items = CONFIG_MAX_NODES },
+    {.key = "allow",
+     .type = S_STRINGS,
+     .offset = S_CONFIG(exec_allow),
+     .count_offset = S_CONFIG(nexec_allow),
+     .max = CONFIG_MAX_FILE_PATH,
+     .max_items = CONFIG_MAX_NODES},
     /* goro-worker refuses --max-output 0, and a DONE carries it whole. */
-    { .key = "max_output", .type = S_SIZE,
-      .offset = S_CONFIG(exec_max_output), .min = 1,
-      .max = CONFIG_MAX_MESSAGE },
-    { .key = "env", .type = S_STRINGS, .offset = S_CONFIG(exec_env),
-      .count_offset = S_CONFIG(nexec_env), .max = CONFIG_MAX_ENV_GLOB,
-      .max_items = CONFIG_MAX_ENV },
-    { .key = "run_as", .type = S_STRING, .offset = S_CONFIG(exec_run_as),
-      .max = CONFIG_MAX_RUN_AS, .nullable = 1 },
-    { .key = "limits", .type = S_SECTION, .fields = s_exec_limit_fields },
+    {.key = "max_output",
+     .type = S_SIZE,
+     .offset = S_CONFIG(exec_max_output),
+     .min = 1,
+     .max = CONFIG_MAX_MESSAGE},
+    {.key = "env",
+     .type = S_STRINGS,
+     .offset = S_CONFIG(exec_env),
+     .count_offset = S_CONFIG(nexec_env),
+     .max = CONFIG_MAX_ENV_GLOB,
+     .max_items = CONFIG_MAX_ENV},
+    {.key = "run_as",
+     .type = S_STRING,
+     .offset = S_CONFIG(exec_run_as),
+     .max = CONFIG_MAX_RUN_AS,
+     .nullable = 1},
+    {.key = "limits", .type = S_SECTION, .fields = s_exec_limit_fields},
     /* A worker keeps a grace within 32 bits of ms (about 24 days). */
-    { .key = "kill_grace", .type = S_DURATION,
-      .offset = S_CONFIG(exec_kill_grace_ms), .min = 0, .max = INT32_MAX },
-    { .key = NULL }
-};
+    {.key = "kill_grace",
+     .type = S_DURATION,
+     .offset = S_CONFIG(exec_kill_grace_ms),
+     .min = 0,
+     .max = INT32_MAX},
+    {.key = NULL}};
 
 static const s_field_t s_jobs_fields[] = {
-    { .key = "max_attempts", .type = S_INT, .offset = S_CONFIG(max_attempts),
-      .min = 1, .max = INT_MAX },
-    { .key = "result_ttl", .type = S_DURATION,
-      .offset = S_CONFIG(result_ttl_ms), .min = 0,
-      .max = CONFIG_MAX_DURATION_MS },
-    { .key = "timeout", .type = S_DURATION,
-      .offset = S_CONFIG(job_timeout_ms), .min = 0,
-      .max = CONFIG_MAX_DURATION_MS },
-    { .key = "shutdown_grace", .type = S_DURATION,
-      .offset = S_CONFIG(shutdown_grace_ms), .min = 0,
-      .max = CONFIG_MAX_DURATION_MS },
-    { .key = "exec", .type = S_SECTION, .fields = s_exec_fields },
-    { .key = NULL }
-};
+    {.key = "max_attempts",
+     .type = S_INT,
+     .offset = S_CONFIG(max_attempts),
+     .min = 1,
+     .max = INT_MAX},
+    {.key = "result_ttl",
+     .type = S_DURATION,
+     .offset = S_CONFIG(result_ttl_ms),
+     .min = 0,
+     .max = CONFIG_MAX_DURATION_MS},
+    {.key = "timeout",
+     .type = S_DURATION,
+     .offset = S_CONFIG(job_timeout_ms),
+     .min = 0,
+     .max = CONFIG_MAX_DURATION_MS},
+    {.key = "shutdown_grace",
+     .type = S_DURATION,
+     .offset = S_CONFIG(shutdown_grace_ms),
+     .min = 0,
+     .max = CONFIG_MAX_DURATION_MS},
+    {.key = "exec", .type = S_SECTION, .fields = s_exec_fields},
+    {.key = NULL}};
 
 static const s_field_t s_limits_fields[] = {
-    { .key = "max_message", .type = S_SIZE, .offset = S_CONFIG(max_message),
-      .min = 1, .max = CONFIG_MAX_MESSAGE },
-    { .key = "max_queued_jobs", .type = S_COUNT,
-      .offset = S_CONFIG(max_queued_jobs), .min = 1, .max = INT64_MAX },
-    { .key = "max_channel_bytes", .type = S_SIZE,
-      .offset = S_CONFIG(max_channel_bytes), .min = 1, .max = INT64_MAX },
+    {.key = "max_message",
+     .type = S_SIZE,
+     .offset = S_CONFIG(max_message),
+     .min = 1,
+     .max = CONFIG_MAX_MESSAGE},
+    {.key = "max_queued_jobs",
+     .type = S_COUNT,
+     .offset = S_CONFIG(max_queued_jobs),
+     .min = 1,
+     .max = INT64_MAX},
+    {.key = "max_channel_bytes",
+     .type = S_SIZE,
+     .offset = S_CONFIG(max_channel_bytes),
+     .min = 1,
+     .max = INT64_MAX},
     /* ZMQ_HANDSHAKE_IVL is an int of ms, and 0 would mean none. */
-    { .key = "handshake_timeout", .type = S_DURATION,
-      .offset = S_CONFIG(handshake_timeout_ms), .min = 1, .max = INT_MAX },
-    { .key = NULL }
-};
+    {.key = "handshake_timeout",
+     .type = S_DURATION,
+     .offset = S_CONFIG(handshake_timeout_ms),
+     .min = 1,
+     .max = INT_MAX},
+    {.key = NULL}};
 
 static const s_field_t s_journal_fields[] = {
-    { .key = "path", .type = S_STRING, .offset = S_CONFIG(journal_path),
-      .max = CONFIG_MAX_JOURNAL_PATH, .check = s_check_journal_path },
-    { .key = "fsync", .type = S_ENUM, .offset = S_CONFIG(journal_fsync),
-      .names = s_fsync_names },
-    { .key = "compact_min", .type = S_SIZE,
-      .offset = S_CONFIG(journal_compact_min), .min = 0, .max = INT64_MAX },
-    { .key = NULL }
-};
+    {.key = "path",
+     .type = S_STRING,
+     .offset = S_CONFIG(journal_path),
+     .max = CONFIG_MAX_JOURNAL_PATH,
+     .check = s_check_journal_path},
+    {.key = "fsync",
+     .type = S_ENUM,
+     .offset = S_CONFIG(journal_fsync),
+     .names = s_fsync_names},
+    {.key = "compact_min",
+     .type = S_SIZE,
+     .offset = S_CONFIG(journal_compact_min),
+     .min = 0,
+     .max = INT64_MAX},
+    {.key = NULL}};
 
-static const s_field_t s_log_fields[] = {
-    { .key = "level", .type = S_ENUM, .offset = S_CONFIG(log_level),
-      .names = s_log_level_names },
-    { .key = NULL }
-};
+static const s_field_t s_log_fields[] = {{.key = "level",
+                                          .type = S_ENUM,
+                                          .offset = S_CONFIG(log_level),
+                                          .names = s_log_level_names},
+                                         {.key = NULL}};
 
 static const s_field_t s_curve_fields[] = {
-    { .key = "cert", .type = S_STRING, .offset = S_CONFIG(curve_cert),
-      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
-    { .key = "clients", .type = S_STRING, .offset = S_CONFIG(curve_clients),
-      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
-    { .key = "workers", .type = S_STRING, .offset = S_CONFIG(curve_workers),
-      .max = CONFIG_MAX_FILE_PATH, .nullable = 1 },
-    { .key = NULL }
-};
+    {.key = "cert",
+     .type = S_STRING,
+     .offset = S_CONFIG(curve_cert),
+     .max = CONFIG_MAX_FILE_PATH,
+     .nullable = 1},
+    {.key = "clients",
+     .type = S_STRING,
+     .offset = S_CONFIG(curve_clients),
+     .max = CONFIG_MAX_FILE_PATH,
+     .nullable = 1},
+    {.key = "workers",
+     .type = S_STRING,
+     .offset = S_CONFIG(curve_workers),
+     .max = CONFIG_MAX_FILE_PATH,
+     .nullable = 1},
+    {.key = NULL}};
 
 static const s_field_t s_security_fields[] = {
-    { .key = "insecure", .type = S_BOOL, .offset = S_CONFIG(insecure) },
-    { .key = "curve", .type = S_SECTION, .fields = s_curve_fields },
-    { .key = NULL }
-};
+    {.key = "insecure", .type = S_BOOL, .offset = S_CONFIG(insecure)},
+    {.key = "curve", .type = S_SECTION, .fields = s_curve_fields},
+    {.key = NULL}};
 
 static const s_field_t s_top_fields[] = {
-    { .key = "listen", .type = S_SECTION, .fields = s_listen_fields },
-    { .key = "pools", .type = S_POOLS },
-    { .key = "heartbeat", .type = S_SECTION, .fields = s_heartbeat_fields },
-    { .key = "jobs", .type = S_SECTION, .fields = s_jobs_fields },
-    { .key = "limits", .type = S_SECTION, .fields = s_limits_fields },
-    { .key = "journal", .type = S_SECTION, .fields = s_journal_fields },
-    { .key = "log", .type = S_SECTION, .fields = s_log_fields },
-    { .key = "security", .type = S_SECTION, .fields = s_security_fields },
-    { .key = NULL }
-};
+    {.key = "listen", .type = S_SECTION, .fields = s_listen_fields},
+    {.key = "pools", .type = S_POOLS},
+    {.key = "heartbeat", .type = S_SECTION, .fields = s_heartbeat_fields},
+    {.key = "jobs", .type = S_SECTION, .fields = s_jobs_fields},
+    {.key = "limits", .type = S_SECTION, .fields = s_limits_fields},
+    {.key = "journal", .type = S_SECTION, .fields = s_journal_fields},
+    {.key = "log", .type = S_SECTION, .fields = s_log_fields},
+    {.key = "security", .type = S_SECTION, .fields = s_security_fields},
+    {.key = NULL}};
 
 /* ------------------------------------------------------------------ */
 /*  Scalars                                                           */
@@ -688,7 +748,8 @@ s_parse_int(const char *text, int64_t *value_out)
     }
     if (*p)
         return 1;
-    uint64_t limit = negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    uint64_t limit = negative ? (uint64_t) INT64_MAX + 1
+                              : (uint64_t) INT64_MAX;
     if (overflow || magnitude > limit)
         return 2;
     *value_out = negative ? (int64_t) (0 - magnitude) : (int64_t) magnitude;
@@ -698,8 +759,8 @@ s_parse_int(const char *text, int64_t *value_out)
 static int
 s_parse_bool(const char *text, int *value_out)
 {
-    static const char *const truths[] = { "true", "yes", "on" };
-    static const char *const lies[] = { "false", "no", "off" };
+    static const char *const truths[] = {"true", "yes", "on"};
+    static const char *const lies[] = {"false", "no", "off"};
     for (size_t i = 0; i < sizeof truths / sizeof truths[0]; i++) {
         if (strcasecmp(text, truths[i]) == 0) {
             *value_out = 1;
@@ -718,9 +779,10 @@ static const char *
 s_format_limit(s_type_t type, int64_t value, char *buf, size_t size)
 {
     if (type == S_DURATION && value > 0) {
-        static const struct { const char *unit; int64_t ms; } units[] = {
-            { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 }
-        };
+        static const struct {
+            const char *unit;
+            int64_t ms;
+        } units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
             if (value % units[i].ms == 0) {
                 snprintf(buf, size, "%" PRId64 "%s", value / units[i].ms,
@@ -730,9 +792,10 @@ s_format_limit(s_type_t type, int64_t value, char *buf, size_t size)
         }
     }
     if (type == S_SIZE && value > 0) {
-        static const struct { const char *unit; int64_t bytes; } units[] = {
-            { "GiB", 1 << 30 }, { "MiB", 1 << 20 }, { "KiB", 1 << 10 }
-        };
+        static const struct {
+            const char *unit;
+            int64_t bytes;
+        } units[] = {{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}};
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
             if (value % units[i].bytes == 0) {
                 snprintf(buf, size, "%" PRId64 "%s", value / units[i].bytes,
@@ -750,27 +813,17 @@ static const char *
 s_expected(const s_field_t *field, char *buf, size_t size)
 {
     switch (field->type) {
-    case S_STRING:
-        return "a string";
-    case S_ENDPOINT:
-        return "an endpoint (tcp://HOST:PORT or ipc://PATH)";
-    case S_INT:
-    case S_COUNT:
-        return "an integer";
-    case S_BOOL:
-        return "a boolean (true or false)";
-    case S_DURATION:
-        return "a duration (like 300ms, 1.5s, 2m)";
-    case S_SIZE:
-        return "a size (like 4096, 64KiB, 1MiB)";
-    case S_SECTION:
-        return "a mapping";
-    case S_STRINGS:
-        return "a sequence of strings";
-    case S_POOLS:
-        return "a sequence of pools";
-    case S_ENUM:
-        break;
+        case S_STRING: return "a string";
+        case S_ENDPOINT: return "an endpoint (tcp://HOST:PORT or ipc://PATH)";
+        case S_INT:
+        case S_COUNT: return "an integer";
+        case S_BOOL: return "a boolean (true or false)";
+        case S_DURATION: return "a duration (like 300ms, 1.5s, 2m)";
+        case S_SIZE: return "a size (like 4096, 64KiB, 1MiB)";
+        case S_SECTION: return "a mapping";
+        case S_STRINGS: return "a sequence of strings";
+        case S_POOLS: return "a sequence of pools";
+        case S_ENUM: break;
     }
     size_t used = (size_t) snprintf(buf, size, "one of:");
     for (size_t i = 0; field->names[i] && used < size; i++)
@@ -805,9 +858,8 @@ s_out_of_range(s_ctx_t *ctx, const s_node_t *node, const char *path,
                const s_field_t *field, int below)
 {
     char limit[64], shown[CONFIG_SHOW_MAX * 4 + 4];
-    s_message(ctx, node->line, node->column,
-              "%s: %s is out of range (%s %s)", path,
-              s_show(node->value, shown, sizeof shown),
+    s_message(ctx, node->line, node->column, "%s: %s is out of range (%s %s)",
+              path, s_show(node->value, shown, sizeof shown),
               below ? "at least" : "at most",
               s_format_limit(field->type, below ? field->min : field->max,
                              limit, sizeof limit));
@@ -817,7 +869,7 @@ s_out_of_range(s_ctx_t *ctx, const s_node_t *node, const char *path,
 static int
 s_too_long(s_ctx_t *ctx, const s_node_t *node, const char *path, int64_t max)
 {
-    assert(max > 0);            /* every string field has its bound */
+    assert(max > 0); /* every string field has its bound */
     size_t len = strlen(node->value);
     if (len <= (size_t) max)
         return 0;
@@ -835,7 +887,8 @@ s_check_command(s_ctx_t *ctx, const s_node_t *node, const char *path)
         return 0;
     s_message(ctx, node->line, node->column,
               "%s: names no program (leave it out for the goro-worker "
-              "beside gorod)", path);
+              "beside gorod)",
+              path);
     return -1;
 }
 
@@ -851,8 +904,8 @@ s_check_journal_path(s_ctx_t *ctx, const s_node_t *node, const char *path)
     if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
         s_message(ctx, node->line, node->column,
                   "%s: \"%s\" is a directory; name a file in it, like "
-                  "%s/goro.journal", path, s_show(file, shown, sizeof shown),
-                  shown);
+                  "%s/goro.journal",
+                  path, s_show(file, shown, sizeof shown), shown);
         return -1;
     }
     snprintf(dir, sizeof dir, "%s", file);
@@ -860,18 +913,20 @@ s_check_journal_path(s_ctx_t *ctx, const s_node_t *node, const char *path)
     if (stat(parent, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return 0;
-        s_message(ctx, node->line, node->column, "%s: \"%s\" is not a "
-                  "directory", path, s_show(parent, shown, sizeof shown));
+        s_message(ctx, node->line, node->column,
+                  "%s: \"%s\" is not a "
+                  "directory",
+                  path, s_show(parent, shown, sizeof shown));
         return -1;
     }
     snprintf(dir, sizeof dir, "%s", parent);
     const char *above = dirname(dir);
     if (stat(above, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;               /* journal_open makes PARENT */
+        return 0; /* journal_open makes PARENT */
     s_message(ctx, node->line, node->column,
               "%s: directory \"%s\" does not exist (gorod creates only the "
-              "journal's own directory)", path,
-              s_show(above, shown, sizeof shown));
+              "journal's own directory)",
+              path, s_show(above, shown, sizeof shown));
     return -1;
 }
 
@@ -896,9 +951,8 @@ s_index_path(char *buf, const char *path, size_t index)
         buf[0] = '\0';
 }
 
-static int
-s_walk_section(s_ctx_t *ctx, const s_node_t *node, const char *path,
-               const s_field_t *fields, void *base);
+static int s_walk_section(s_ctx_t *ctx, const s_node_t *node, const char *path,
+                          const s_field_t *fields, void *base);
 
 static const s_node_t *
 s_lookup(const s_node_t *mapping, const char *key)
@@ -936,7 +990,7 @@ s_walk_strings(s_ctx_t *ctx, const s_node_t *node, const char *path,
         char item_path[CONFIG_PATH_MAX];
         s_index_path(item_path, path, i);
         if (item->kind != S_SCALAR || item->is_null) {
-            static const s_field_t string = { .type = S_STRING };
+            static const s_field_t string = {.type = S_STRING};
             s_wrong_type(ctx, item, item_path, &string);
             return -1;
         }
@@ -964,7 +1018,7 @@ s_walk_pools(s_ctx_t *ctx, const s_node_t *node, const char *path,
     config->pools = NULL;
     config->npools = 0;
     if (node->nitems == 0)
-        return 0;               /* pools: [] = no local workers */
+        return 0; /* pools: [] = no local workers */
     config->pools = util_zalloc(node->nitems * sizeof *config->pools);
     config->npools = node->nitems;
     for (size_t i = 0; i < node->nitems; i++) {
@@ -975,7 +1029,7 @@ s_walk_pools(s_ctx_t *ctx, const s_node_t *node, const char *path,
         char item_path[CONFIG_PATH_MAX];
         s_index_path(item_path, path, i);
         if (item->kind != S_MAPPING) {
-            static const s_field_t section = { .type = S_SECTION };
+            static const s_field_t section = {.type = S_SECTION};
             s_wrong_type(ctx, item, item_path, &section);
             return -1;
         }
@@ -994,8 +1048,8 @@ s_walk_pools(s_ctx_t *ctx, const s_node_t *node, const char *path,
                 char shown[CONFIG_SHOW_MAX * 4 + 4];
                 s_message(ctx, name->line, name->column,
                           "%s.name: \"%s\" is already the name of %s[%zu]",
-                          item_path,
-                          s_show(pool->name, shown, sizeof shown), path, j);
+                          item_path, s_show(pool->name, shown, sizeof shown),
+                          path, j);
                 return -1;
             }
         }
@@ -1012,7 +1066,7 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
     /* Collections first: null has a meaning for some of them. */
     if (field->type == S_SECTION) {
         if (node->kind == S_SCALAR && node->is_null)
-            return 0;           /* every child commented out: defaults */
+            return 0; /* every child commented out: defaults */
         if (node->kind != S_MAPPING) {
             s_wrong_type(ctx, node, path, field);
             return -1;
@@ -1048,124 +1102,126 @@ s_walk_value(s_ctx_t *ctx, const s_node_t *node, const char *path,
             return 0;
         }
         char expected[CONFIG_PATH_MAX];
-        s_message(ctx, node->line, node->column,
-                  "%s: no value (expected %s)", path,
-                  s_expected(field, expected, sizeof expected));
+        s_message(ctx, node->line, node->column, "%s: no value (expected %s)",
+                  path, s_expected(field, expected, sizeof expected));
         return -1;
     }
 
     const char *text = node->value;
     switch (field->type) {
-    case S_STRING:
-        if (!*text) {
-            s_message(ctx, node->line, node->column, "%s: must not be empty%s",
-                      path, field->nullable ? " (leave it out for the default)"
-                                            : "");
-            return -1;
-        }
-        if (s_too_long(ctx, node, path, field->max)
-            || (field->check && field->check(ctx, node, path)))
-            return -1;
-        s_set_string(slot, text);
-        return 0;
-
-    case S_ENDPOINT: {
-        if (strncmp(text, "tcp://", 6) != 0 && strncmp(text, "ipc://", 6) != 0) {
-            s_bad_value(ctx, node, path, field);
-            return -1;
-        }
-        char why[CONFIG_ERROR_MAX / 2], shown[CONFIG_SHOW_MAX * 4 + 4];
-        if (endpoint_check(text, why, sizeof why)) {
-            s_message(ctx, node->line, node->column, "%s: \"%s\": %s", path,
-                      s_show(text, shown, sizeof shown), why);
-            return -1;
-        }
-        s_set_string(slot, text);
-        return 0;
-    }
-
-    case S_INT:
-    case S_COUNT: {
-        int64_t value;
-        int rc = s_parse_int(text, &value);
-        if (rc == 1) {
-            s_bad_value(ctx, node, path, field);
-            return -1;
-        }
-        int below = rc == 2 ? *text == '-' : value < field->min;
-        if (rc == 2 || value < field->min || value > field->max) {
-            s_out_of_range(ctx, node, path, field, below);
-            return -1;
-        }
-        if (field->type == S_INT)
-            *(int *) slot = (int) value;
-        else
-            *(uint64_t *) slot = (uint64_t) value;
-        return 0;
-    }
-
-    case S_BOOL:
-        if (s_parse_bool(text, slot)) {
-            s_bad_value(ctx, node, path, field);
-            return -1;
-        }
-        return 0;
-
-    case S_DURATION: {
-        /* util_duration refuses negatives and what is under 1 ms
-           outright; the nanoseconds say which rule broke. */
-        int64_t ns, ms;
-        if (util_duration_ns(text, &ns)) {
-            s_bad_value(ctx, node, path, field);
-            return -1;
-        }
-        if (ns < 0) {
-            s_out_of_range(ctx, node, path, field, 1);
-            return -1;
-        }
-        if (util_duration(text, &ms)) {
-            char shown[CONFIG_SHOW_MAX * 4 + 4];
-            s_message(ctx, node->line, node->column,
-                      "%s: %s is under 1ms; goro counts whole milliseconds, "
-                      "so write 0 or at least 1ms", path,
-                      s_show(text, shown, sizeof shown));
-            return -1;
-        }
-        if (ms < field->min || ms > field->max) {
-            s_out_of_range(ctx, node, path, field, ms < field->min);
-            return -1;
-        }
-        *(int64_t *) slot = ms;
-        return 0;
-    }
-
-    case S_SIZE: {
-        uint64_t bytes;
-        if (util_size(text, &bytes)) {
-            s_bad_value(ctx, node, path, field);
-            return -1;
-        }
-        if (bytes < (uint64_t) field->min || bytes > (uint64_t) field->max) {
-            s_out_of_range(ctx, node, path, field,
-                           bytes < (uint64_t) field->min);
-            return -1;
-        }
-        *(uint64_t *) slot = bytes;
-        return 0;
-    }
-
-    case S_ENUM:
-        for (int i = 0; field->names[i]; i++) {
-            if (strcmp(text, field->names[i]) == 0) {
-                *(int *) slot = i;
-                return 0;
+        case S_STRING:
+            if (!*text) {
+                s_message(ctx, node->line, node->column,
+                          "%s: must not be empty%s", path,
+                          field->nullable ? " (leave it out for the default)"
+                                          : "");
+                return -1;
             }
-        }
-        s_bad_value(ctx, node, path, field);
-        return -1;
+            if (s_too_long(ctx, node, path, field->max)
+                || (field->check && field->check(ctx, node, path)))
+                return -1;
+            s_set_string(slot, text);
+            return 0;
 
-    default:
-        break;
+        case S_ENDPOINT: {
+            if (strncmp(text, "tcp://", 6) != 0
+                && strncmp(text, "ipc://", 6) != 0) {
+                s_bad_value(ctx, node, path, field);
+                return -1;
+            }
+            char why[CONFIG_ERROR_MAX / 2], shown[CONFIG_SHOW_MAX * 4 + 4];
+            if (endpoint_check(text, why, sizeof why)) {
+                s_message(ctx, node->line, node->column, "%s: \"%s\": %s",
+                          path, s_show(text, shown, sizeof shown), why);
+                return -1;
+            }
+            s_set_string(slot, text);
+            return 0;
+        }
+
+        case S_INT:
+        case S_COUNT: {
+            int64_t value;
+            int rc = s_parse_int(text, &value);
+            if (rc == 1) {
+                s_bad_value(ctx, node, path, field);
+                return -1;
+            }
+            int below = rc == 2 ? *text == '-' : value < field->min;
+            if (rc == 2 || value < field->min || value > field->max) {
+                s_out_of_range(ctx, node, path, field, below);
+                return -1;
+            }
+            if (field->type == S_INT)
+                *(int *) slot = (int) value;
+            else
+                *(uint64_t *) slot = (uint64_t) value;
+            return 0;
+        }
+
+        case S_BOOL:
+            if (s_parse_bool(text, slot)) {
+                s_bad_value(ctx, node, path, field);
+                return -1;
+            }
+            return 0;
+
+        case S_DURATION: {
+            /* util_duration refuses negatives and what is under 1 ms
+               outright; the nanoseconds say which rule broke. */
+            int64_t ns, ms;
+            if (util_duration_ns(text, &ns)) {
+                s_bad_value(ctx, node, path, field);
+                return -1;
+            }
+            if (ns < 0) {
+                s_out_of_range(ctx, node, path, field, 1);
+                return -1;
+            }
+            if (util_duration(text, &ms)) {
+                char shown[CONFIG_SHOW_MAX * 4 + 4];
+                s_message(
+                    ctx, node->line, node->column,
+                    "%s: %s is under 1ms; goro counts whole milliseconds, "
+                    "so write 0 or at least 1ms",
+                    path, s_show(text, shown, sizeof shown));
+                return -1;
+            }
+            if (ms < field->min || ms > field->max) {
+                s_out_of_range(ctx, node, path, field, ms < field->min);
+                return -1;
+            }
+            *(int64_t *) slot = ms;
+            return 0;
+        }
+
+        case S_SIZE: {
+            uint64_t bytes;
+            if (util_size(text, &bytes)) {
+                s_bad_value(ctx, node, path, field);
+                return -1;
+            }
+            if (bytes < (uint64_t) field->min
+                || bytes > (uint64_t) field->max) {
+                s_out_of_range(ctx, node, path, field,
+                               bytes < (uint64_t) field->min);
+                return -1;
+            }
+            *(uint64_t *) slot = bytes;
+            return 0;
+        }
+
+        case S_ENUM:
+            for (int i = 0; field->names[i]; i++) {
+                if (strcmp(text, field->names[i]) == 0) {
+                    *(int *) slot = i;
+                    return 0;
+                }
+            }
+            s_bad_value(ctx, node, path, field);
+            return -1;
+
+        default: break;
     }
     /* Collections returned above; a new scalar type must be added here. */
     s_message(ctx, node->line, node->column, "%s: internal error", path);
@@ -1242,8 +1298,8 @@ s_check_listen(s_ctx_t *ctx, const s_node_t *root, const config_t *config)
     char shown[CONFIG_SHOW_MAX * 4 + 4];
     s_message(ctx, node->line, node->column,
               "listen.%s: \"%s\" takes the address of listen.%s; the two "
-              "need different ports or paths", key,
-              s_show(node->value, shown, sizeof shown), other);
+              "need different ports or paths",
+              key, s_show(node->value, shown, sizeof shown), other);
     return -1;
 }
 
@@ -1276,8 +1332,8 @@ config_new(void)
     /* What a command needs to behave as in a login shell, and nothing of
        the worker's own (its certificates excepted: see client/exec.c). */
     static const char *const env[] = {
-        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE",
-        "LC_*", "TZ", "TMPDIR", "TERM",
+        "PATH",     "HOME", "USER", "LOGNAME", "SHELL", "LANG",
+        "LANGUAGE", "LC_*", "TZ",   "TMPDIR",  "TERM",
     };
     self->nexec_env = sizeof env / sizeof env[0];
     self->exec_env = util_zalloc(sizeof(char *) * self->nexec_env);
@@ -1348,7 +1404,7 @@ error:
 config_t *
 config_load(const char *path, char *err)
 {
-    s_ctx_t ctx = { .name = path ? path : "<config>", .err = err };
+    s_ctx_t ctx = {.name = path ? path : "<config>", .err = err};
     if (err)
         err[0] = '\0';
     if (!path) {

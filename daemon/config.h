@@ -15,10 +15,10 @@
 #define CONFIG_ERROR_MAX 512
 
 typedef struct {
-    char *name;                 /* shown by `goro workers` */
-    int processes;              /* 0: one per CPU */
-    int concurrency;            /* jobs at once per process */
-    char *command;              /* NULL: goro-worker beside gorod */
+    char *name;      /* shown by `goro workers` */
+    int processes;   /* 0: one per CPU */
+    int concurrency; /* jobs at once per process */
+    char *command;   /* NULL: goro-worker beside gorod */
 } config_pool_t;
 
 typedef enum {
@@ -35,40 +35,40 @@ typedef enum {
 } config_log_level_t;
 
 typedef struct {
-    char *listen_clients;           /* tcp://127.0.0.1:7700 */
-    char *listen_workers;           /* tcp://127.0.0.1:7701 */
-    config_pool_t *pools;           /* default: one pool "default" */
+    char *listen_clients; /* tcp://127.0.0.1:7700 */
+    char *listen_workers; /* tcp://127.0.0.1:7701 */
+    config_pool_t *pools; /* default: one pool "default" */
     size_t npools;
-    int64_t heartbeat_interval_ms;  /* 1s */
-    int heartbeat_liveness;         /* 3 */
-    int max_attempts;               /* jobs.max_attempts: 3 */
-    int64_t result_ttl_ms;          /* jobs.result_ttl: 1h */
-    int64_t job_timeout_ms;         /* jobs.timeout: 0 (none) */
-    int64_t shutdown_grace_ms;      /* jobs.shutdown_grace: 10s */
-    int exec_enabled;               /* jobs.exec.enabled: true */
-    char **exec_allow;              /* jobs.exec.allow: ["*"] */
+    int64_t heartbeat_interval_ms; /* 1s */
+    int heartbeat_liveness;        /* 3 */
+    int max_attempts;              /* jobs.max_attempts: 3 */
+    int64_t result_ttl_ms;         /* jobs.result_ttl: 1h */
+    int64_t job_timeout_ms;        /* jobs.timeout: 0 (none) */
+    int64_t shutdown_grace_ms;     /* jobs.shutdown_grace: 10s */
+    int exec_enabled;              /* jobs.exec.enabled: true */
+    char **exec_allow;             /* jobs.exec.allow: ["*"] */
     size_t nexec_allow;
-    uint64_t exec_max_output;       /* jobs.exec.max_output: 1MiB */
-    char **exec_env;                /* jobs.exec.env: PATH, HOME, ... */
+    uint64_t exec_max_output; /* jobs.exec.max_output: 1MiB */
+    char **exec_env;          /* jobs.exec.env: PATH, HOME, ... */
     size_t nexec_env;
-    char *exec_run_as;              /* jobs.exec.run_as: NULL */
-    int64_t exec_limit_cpu_ms;      /* jobs.exec.limits.cpu: 0 (none) */
-    uint64_t exec_limit_memory;     /* jobs.exec.limits.memory: 0 */
-    uint64_t exec_limit_files;      /* jobs.exec.limits.files: 0 */
-    uint64_t exec_limit_procs;      /* jobs.exec.limits.processes: 0 */
-    int64_t exec_kill_grace_ms;     /* jobs.exec.kill_grace: 5s */
-    uint64_t max_message;           /* limits.max_message: 1MiB */
-    uint64_t max_queued_jobs;       /* limits.max_queued_jobs: 1000000 */
-    uint64_t max_channel_bytes;     /* limits.max_channel_bytes: 256MiB */
-    int64_t handshake_timeout_ms;   /* limits.handshake_timeout: 5s */
-    char *journal_path;             /* journal.path: var/goro.journal */
-    config_fsync_t journal_fsync;   /* journal.fsync: everysec */
-    uint64_t journal_compact_min;   /* journal.compact_min: 64MiB */
-    config_log_level_t log_level;   /* log.level: info */
-    int insecure;                   /* security.insecure: false */
-    char *curve_cert;               /* security.curve.cert: NULL */
-    char *curve_clients;            /* security.curve.clients: NULL */
-    char *curve_workers;            /* security.curve.workers: NULL */
+    char *exec_run_as;            /* jobs.exec.run_as: NULL */
+    int64_t exec_limit_cpu_ms;    /* jobs.exec.limits.cpu: 0 (none) */
+    uint64_t exec_limit_memory;   /* jobs.exec.limits.memory: 0 */
+    uint64_t exec_limit_files;    /* jobs.exec.limits.files: 0 */
+    uint64_t exec_limit_procs;    /* jobs.exec.limits.processes: 0 */
+    int64_t exec_kill_grace_ms;   /* jobs.exec.kill_grace: 5s */
+    uint64_t max_message;         /* limits.max_message: 1MiB */
+    uint64_t max_queued_jobs;     /* limits.max_queued_jobs: 1000000 */
+    uint64_t max_channel_bytes;   /* limits.max_channel_bytes: 256MiB */
+    int64_t handshake_timeout_ms; /* limits.handshake_timeout: 5s */
+    char *journal_path;           /* journal.path: var/goro.journal */
+    config_fsync_t journal_fsync; /* journal.fsync: everysec */
+    uint64_t journal_compact_min; /* journal.compact_min: 64MiB */
+    config_log_level_t log_level; /* log.level: info */
+    int insecure;                 /* security.insecure: false */
+    char *curve_cert;             /* security.curve.cert: NULL */
+    char *curve_clients;          /* security.curve.clients: NULL */
+    char *curve_workers;          /* security.curve.workers: NULL */
 } config_t;
 
 /* A config with every default. Caller owns it. */

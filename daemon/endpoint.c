@@ -18,7 +18,7 @@
 
 /* sun_path holds the path and its NUL; for "@NAME" ZeroMQ puts a NUL in
    place of the '@', so the bound is the same. */
-#define ENDPOINT_IPC_MAX (sizeof ((struct sockaddr_un *) 0)->sun_path - 1)
+#define ENDPOINT_IPC_MAX (sizeof((struct sockaddr_un *) 0)->sun_path - 1)
 
 /* A tcp endpoint split: "*" or the host's text, and the port, 0 for "*". */
 typedef struct {
@@ -32,13 +32,15 @@ s_tcp_split(const char *rest, s_tcp_t *out, char *why, size_t size)
 {
     const char *colon = strrchr(rest, ':');
     if (!colon) {
-        snprintf(why, size, "no port (expected tcp://HOST:PORT, PORT 1 to "
+        snprintf(why, size,
+                 "no port (expected tcp://HOST:PORT, PORT 1 to "
                  "65535 or * for any free one)");
         return -1;
     }
     size_t host_len = (size_t) (colon - rest);
     if (host_len == 0) {
-        snprintf(why, size, "no host (expected tcp://HOST:PORT, HOST an "
+        snprintf(why, size,
+                 "no host (expected tcp://HOST:PORT, HOST an "
                  "IPv4 address, * or an interface name)");
         return -1;
     }
@@ -60,8 +62,10 @@ s_tcp_split(const char *rest, s_tcp_t *out, char *why, size_t size)
     for (; isdigit((unsigned char) port[digits]) && digits < 6; digits++)
         value = value * 10 + (unsigned long) (port[digits] - '0');
     if (digits == 0 || port[digits] != '\0' || value < 1 || value > 65535) {
-        snprintf(why, size, "port \"%.16s%s\" is not 1 to 65535, or * for "
-                 "any free one", port, strlen(port) > 16 ? "..." : "");
+        snprintf(why, size,
+                 "port \"%.16s%s\" is not 1 to 65535, or * for "
+                 "any free one",
+                 port, strlen(port) > 16 ? "..." : "");
         return -1;
     }
     out->port = (unsigned) value;
@@ -74,7 +78,8 @@ s_check_host(const char *host, char *why, size_t size)
     if (strcmp(host, "*") == 0)
         return 0;
     if (host[0] == '[') {
-        snprintf(why, size, "IPv6 addresses are not supported; use an IPv4 "
+        snprintf(why, size,
+                 "IPv6 addresses are not supported; use an IPv4 "
                  "address, * or an interface name");
         return -1;
     }
@@ -84,17 +89,21 @@ s_check_host(const char *host, char *why, size_t size)
         struct in_addr addr;
         if (inet_pton(AF_INET, host, &addr) == 1)
             return 0;
-        snprintf(why, size, "\"%s\" is not an IPv4 address (four numbers "
-                 "0 to 255, like 127.0.0.1)", host);
+        snprintf(why, size,
+                 "\"%s\" is not an IPv4 address (four numbers "
+                 "0 to 255, like 127.0.0.1)",
+                 host);
         return -1;
     }
     /* ZeroMQ binds to an interface by name but resolves no host names:
        "localhost" fails at bind with "No such device". */
     if (strlen(host) < IF_NAMESIZE && if_nametoindex(host) != 0)
         return 0;
-    snprintf(why, size, "no network interface is named \"%.64s\"; gorod "
+    snprintf(why, size,
+             "no network interface is named \"%.64s\"; gorod "
              "binds to an IPv4 address (like 127.0.0.1), * or an interface "
-             "name, not a host name", host);
+             "name, not a host name",
+             host);
     return -1;
 }
 
@@ -108,12 +117,14 @@ s_check_ipc(const char *path, char *why, size_t size)
     if (strcmp(path, "*") == 0)
         return 0;
     if (strlen(path) > ENDPOINT_IPC_MAX) {
-        snprintf(why, size, "the socket path is %zu bytes, longer than the "
-                 "%zu a Unix socket takes", strlen(path), ENDPOINT_IPC_MAX);
+        snprintf(why, size,
+                 "the socket path is %zu bytes, longer than the "
+                 "%zu a Unix socket takes",
+                 strlen(path), ENDPOINT_IPC_MAX);
         return -1;
     }
     if (path[0] == '@')
-        return 0;               /* abstract: no file, no directory */
+        return 0; /* abstract: no file, no directory */
     char copy[ENDPOINT_IPC_MAX + 1];
     snprintf(copy, sizeof copy, "%s", path);
     const char *dir = dirname(copy);
@@ -135,8 +146,10 @@ endpoint_check(const char *endpoint, char *why, size_t size)
     for (size_t i = 0; endpoint[i]; i++) {
         unsigned char c = (unsigned char) endpoint[i];
         if (isspace(c) || iscntrl(c)) {
-            snprintf(why, size, "a blank or control character at character "
-                     "%zu; endpoints have none", i + 1);
+            snprintf(why, size,
+                     "a blank or control character at character "
+                     "%zu; endpoints have none",
+                     i + 1);
             return -1;
         }
     }

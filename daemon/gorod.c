@@ -51,11 +51,13 @@ s_check_security(const config_t *cfg, const char *path)
     const char *endpoints[] = {cfg->listen_clients, cfg->listen_workers};
     for (int i = 0; i < 2; i++)
         if (!s_is_local(endpoints[i]) && !cfg->curve_cert && !cfg->insecure) {
-            fprintf(stderr, "gorod: %s: refusing to listen on %s without "
+            fprintf(stderr,
+                    "gorod: %s: refusing to listen on %s without "
                     "CURVE: anyone who reaches it can run commands. Set "
                     "security.curve (see config/secure.yaml), bind to "
                     "127.0.0.1 or ipc://, or set security.insecure: true "
-                    "on a network you trust\n", path, endpoints[i]);
+                    "on a network you trust\n",
+                    path, endpoints[i]);
             return -1;
         }
     return 0;
@@ -159,7 +161,7 @@ main(int argc, char **argv)
         config_destroy(&cfg);
         return 2;
     }
-    zsys_handler_set(NULL);         /* our loop handles the signals */
+    zsys_handler_set(NULL); /* our loop handles the signals */
     zsys_set_logident("gorod");
     zsys_set_logstream(stderr);
     log_set_level(verbose ? CONFIG_LOG_DEBUG : cfg->log_level);

@@ -17,10 +17,10 @@
 #define HEAP_NONE ((size_t) -1)
 
 struct heap_node {
-    int64_t at;                 /* monotonic ms */
-    size_t index;               /* position in the heap, HEAP_NONE if out */
-    uint64_t seq;               /* arming order: ties fire first-in first */
-    int kind;                   /* what the owner stored; heap ignores it */
+    int64_t at;   /* monotonic ms */
+    size_t index; /* position in the heap, HEAP_NONE if out */
+    uint64_t seq; /* arming order: ties fire first-in first */
+    int kind;     /* what the owner stored; heap ignores it */
 };
 
 /* Caller owns the result. */

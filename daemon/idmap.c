@@ -14,8 +14,8 @@
 #include <stdlib.h>
 
 struct idmap {
-    void **slots;               /* NULL: empty */
-    size_t mask;                /* slots - 1 */
+    void **slots; /* NULL: empty */
+    size_t mask;  /* slots - 1 */
     size_t size;
     idmap_id_fn *id_of;
 };
@@ -54,7 +54,7 @@ s_place(idmap_t *self, void *item)
     uint64_t id = self->id_of(item);
     size_t i = s_home(self, id);
     while (self->slots[i]) {
-        assert(self->id_of(self->slots[i]) != id);  /* never reused */
+        assert(self->id_of(self->slots[i]) != id); /* never reused */
         i = (i + 1) & self->mask;
     }
     self->slots[i] = item;

@@ -29,19 +29,21 @@ typedef struct {
 } name_t;
 
 struct job_table {
-    idmap_t *by_id;             /* id -> job, owns the jobs */
-    zhashx_t *by_key;           /* key -> job, for idempotent submits */
-    zhashx_t *names;            /* function name -> name_t */
+    idmap_t *by_id;   /* id -> job, owns the jobs */
+    zhashx_t *by_key; /* key -> job, for idempotent submits */
+    zhashx_t *names;  /* function name -> name_t */
     uint64_t next_id;
     uint64_t submitted;
     size_t count[JOB_STATES];
-    journal_t *journal;         /* NULL while replaying */
+    journal_t *journal; /* NULL while replaying */
 };
 
 static const int s_allowed[JOB_STATES][JOB_STATES] = {
     [GORO_JOB_QUEUED] = {[GORO_JOB_RUNNING] = 1, [GORO_JOB_CANCELLED] = 1},
-    [GORO_JOB_RUNNING] = {[GORO_JOB_QUEUED] = 1, [GORO_JOB_SUCCEEDED] = 1,
-                          [GORO_JOB_FAILED] = 1, [GORO_JOB_CANCELLED] = 1,
+    [GORO_JOB_RUNNING] = {[GORO_JOB_QUEUED] = 1,
+                          [GORO_JOB_SUCCEEDED] = 1,
+                          [GORO_JOB_FAILED] = 1,
+                          [GORO_JOB_CANCELLED] = 1,
                           [GORO_JOB_TIMED_OUT] = 1},
     [GORO_JOB_FAILED] = {[GORO_JOB_QUEUED] = 1},
     [GORO_JOB_CANCELLED] = {[GORO_JOB_QUEUED] = 1},
@@ -67,7 +69,7 @@ s_name_put(job_table_t *self, const char *fn)
 {
     name_t *name = container_of(fn, name_t, name);
     if (--name->refs == 0)
-        zhashx_delete(self->names, fn);     /* frees it */
+        zhashx_delete(self->names, fn); /* frees it */
 }
 
 static void
@@ -126,7 +128,7 @@ job_table_new(void)
 {
     job_table_t *self = util_zalloc(sizeof *self);
     self->by_id = idmap_new(s_job_id);
-    self->by_key = zhashx_new();        /* string keys, copied */
+    self->by_key = zhashx_new(); /* string keys, copied */
     self->names = zhashx_new();
     zhashx_set_key_duplicator(self->names, NULL);
     zhashx_set_key_destructor(self->names, NULL);
@@ -186,7 +188,8 @@ s_log_id(job_table_t *self, int cmd, const job_t *job)
 {
     if (!self->journal)
         return;
-    goro_msg_t record = {.cmd = (uint8_t) cmd, .job_id = job->id,
+    goro_msg_t record = {.cmd = (uint8_t) cmd,
+                         .job_id = job->id,
                          .attempt = (uint32_t) job_extra(job)->attempt};
     journal_append(self->journal, &record);
 }
@@ -196,9 +199,15 @@ s_log_submit(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_SUBMIT, .job_id = job->id, .name = (char *) job->fn,
-        .data = (uint8_t *) job->data, .size = job->size, .wg = extra->wg,
-        .chan = extra->chan, .key = extra->key, .timeout = job->timeout_ms,
+        .cmd = GORO_MSG_J_SUBMIT,
+        .job_id = job->id,
+        .name = (char *) job->fn,
+        .data = (uint8_t *) job->data,
+        .size = job->size,
+        .wg = extra->wg,
+        .chan = extra->chan,
+        .key = extra->key,
+        .timeout = job->timeout_ms,
         .max_attempts = (uint32_t) job->max_attempts,
     };
     journal_append(journal, &record);
@@ -209,11 +218,15 @@ s_log_end(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_END, .job_id = job->id,
-        .state = (uint8_t) job->state, .status = extra->status,
+        .cmd = GORO_MSG_J_END,
+        .job_id = job->id,
+        .state = (uint8_t) job->state,
+        .status = extra->status,
         .runtime = extra->runtime_ms,
-        .ended_at = extra->ended_at, .data = extra->out,
-        .size = extra->out_size, .text = extra->err,
+        .ended_at = extra->ended_at,
+        .data = extra->out,
+        .size = extra->out_size,
+        .text = extra->err,
         .text_size = extra->err_size,
     };
     journal_append(journal, &record);
@@ -224,7 +237,8 @@ s_log_flags(journal_t *journal, const job_t *job)
 {
     const job_extra_t *extra = job_extra(job);
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_JOB_FLAGS, .job_id = job->id,
+        .cmd = GORO_MSG_J_JOB_FLAGS,
+        .job_id = job->id,
         .attempt = (uint32_t) extra->attempt,
         .attempt_base = extra->attempt_base,
         .flags = extra->result_sent ? 1 : 0,
@@ -296,8 +310,8 @@ job_table_requeue(job_table_t *self, job_t *job)
 
 void
 job_table_end(job_table_t *self, job_t *job, int state, int64_t status,
-              int64_t runtime_ms, uint8_t **out, size_t out_size,
-              char **err, size_t err_size)
+              int64_t runtime_ms, uint8_t **out, size_t out_size, char **err,
+              size_t err_size)
 {
     assert(job_state_ended(state));
     s_transition(self, job, state);
@@ -324,11 +338,11 @@ void
 job_table_retry(job_table_t *self, job_t *job)
 {
     s_transition(self, job, GORO_JOB_QUEUED);
-    job_extra_t *extra = job_extra_ensure(job);     /* ended: it has one */
+    job_extra_t *extra = job_extra_ensure(job); /* ended: it has one */
     extra->attempt_base = extra->attempt;
     extra->status = -1;
     extra->runtime_ms = 0;
-    free(extra->out);           /* the old attempt's result is gone */
+    free(extra->out); /* the old attempt's result is gone */
     free(extra->err);
     extra->out = NULL;
     extra->err = NULL;
@@ -411,9 +425,15 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
             || r->max_attempts > INT_MAX)
             return GORO_EPROTO;
         job_spec_t spec = {
-            .id = r->job_id, .fn = r->name, .data = r->data, .size = r->size,
-            .wg = r->wg, .chan = r->chan, .key = r->key,
-            .timeout_ms = r->timeout, .max_attempts = (int) r->max_attempts,
+            .id = r->job_id,
+            .fn = r->name,
+            .data = r->data,
+            .size = r->size,
+            .wg = r->wg,
+            .chan = r->chan,
+            .key = r->key,
+            .timeout_ms = r->timeout,
+            .max_attempts = (int) r->max_attempts,
         };
         job_table_submit(self, &spec);
         return GORO_OK;
@@ -434,8 +454,8 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
         case GORO_MSG_J_REQUEUE:
         case GORO_MSG_J_RETRY:
             if (!s_allowed[job->state][GORO_JOB_QUEUED]
-                || (r->cmd == GORO_MSG_J_REQUEUE) != (job->state
-                                                      == GORO_JOB_RUNNING))
+                || (r->cmd == GORO_MSG_J_REQUEUE)
+                       != (job->state == GORO_JOB_RUNNING))
                 return GORO_EPROTO;
             if (r->cmd == GORO_MSG_J_RETRY)
                 job_table_retry(self, job);
@@ -443,8 +463,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
                 job_table_requeue(self, job);
             return GORO_OK;
         case GORO_MSG_J_END:
-            if (!job_state_ended(r->state)
-                || !s_allowed[job->state][r->state])
+            if (!job_state_ended(r->state) || !s_allowed[job->state][r->state])
                 return GORO_EPROTO;
             out = r->data ? util_memdup(r->data, r->size) : NULL;
             err = r->text ? util_memdup(r->text, r->text_size) : NULL;
@@ -467,8 +486,7 @@ job_table_replay(job_table_t *self, const goro_msg_t *r)
             extra->result_sent = r->flags & 1;
             return GORO_OK;
         }
-        default:
-            return GORO_EPROTO;
+        default: return GORO_EPROTO;
     }
 }
 
@@ -502,7 +520,8 @@ job_table_snapshot(job_table_t *self, journal_t *journal)
                     || job_extra(jobs[i])->attempt))) {
             /* attempt 1 here; J_JOB_FLAGS below restores the count */
             goro_msg_t start = {.cmd = GORO_MSG_J_START,
-                                .job_id = jobs[i]->id, .attempt = 1};
+                                .job_id = jobs[i]->id,
+                                .attempt = 1};
             journal_append(journal, &start);
         }
         if (job_state_ended(jobs[i]->state))

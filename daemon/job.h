@@ -23,19 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JOB_STATES 7            /* goro_job_state_t values are 1..6 */
+#define JOB_STATES 7 /* goro_job_state_t values are 1..6 */
 
 /* What a submission asks for; the table copies it. */
 typedef struct {
-    uint64_t id;                /* 0: the next id (replay gives one) */
+    uint64_t id; /* 0: the next id (replay gives one) */
     const char *fn;
     const void *data;
     size_t size;
-    const char *wg;             /* NULL or "" for none */
+    const char *wg; /* NULL or "" for none */
     const char *chan;
     const char *key;
-    int64_t timeout_ms;         /* per attempt; 0 none */
-    int max_attempts;           /* >= 1 */
+    int64_t timeout_ms; /* per attempt; 0 none */
+    int max_attempts;   /* >= 1 */
 } job_spec_t;
 
 /* Payload sizes fit the 29 bits of job_t.size: a client's value is at
@@ -46,38 +46,38 @@ typedef struct {
    on first need: when the job has options, starts, ends or is waited
    for. Once made, it lives as long as the job. */
 typedef struct {
-    char *wg, *chan, *key;      /* NULL when unused */
-    int attempt;                /* attempts started, ever: the fence;
-                                   0 until the first start, hence here */
-    int attempt_base;           /* attempts before the last retry */
-    int64_t status;             /* -1 until ended */
+    char *wg, *chan, *key; /* NULL when unused */
+    int attempt;           /* attempts started, ever: the fence;
+                              0 until the first start, hence here */
+    int attempt_base;      /* attempts before the last retry */
+    int64_t status;        /* -1 until ended */
     int64_t runtime_ms;
-    uint8_t *out;               /* stdout / reply */
+    uint8_t *out; /* stdout / reply */
     size_t out_size;
-    char *err;                  /* stderr / error text */
+    char *err; /* stderr / error text */
     size_t err_size;
-    int64_t started_at;         /* monotonic, current attempt */
-    int64_t ended_at;           /* wall-clock ms, for the ttl on replay */
-    bool result_sent;           /* sent on (or dropped by) its chan */
-    job_links_t *links;         /* not the table's (job_links.h): NULL
-                                   until needed, freed with the job */
+    int64_t started_at; /* monotonic, current attempt */
+    int64_t ended_at;   /* wall-clock ms, for the ttl on replay */
+    bool result_sent;   /* sent on (or dropped by) its chan */
+    job_links_t *links; /* not the table's (job_links.h): NULL
+                           until needed, freed with the job */
 } job_extra_t;
 
 /* One allocation per queued job, with its payload: a million of them
    are queued at once (limits.max_queued_jobs), so every field here is
    paid a million times: 56 bytes before the payload (LP64). */
 struct job {
-    uint64_t id;                /* increasing, never reused */
-    const char *fn;             /* shared by the jobs of the function */
-    list_node_t queued;         /* sched.c's: in its function's queue */
-    job_extra_t *extra;         /* NULL until needed; read it through
-                                   job_extra() */
-    int64_t timeout_ms;         /* per attempt; 0 none. Here, not in
-                                   extra: jobs.timeout gives every job one */
-    int max_attempts;           /* >= 1; likewise jobs.max_attempts */
-    unsigned size : 29;         /* payload bytes, <= JOB_SIZE_MAX */
-    unsigned state : 3;         /* goro_job_state_t, 1..6 */
-    uint8_t data[];             /* the payload */
+    uint64_t id;        /* increasing, never reused */
+    const char *fn;     /* shared by the jobs of the function */
+    list_node_t queued; /* sched.c's: in its function's queue */
+    job_extra_t *extra; /* NULL until needed; read it through
+                           job_extra() */
+    int64_t timeout_ms; /* per attempt; 0 none. Here, not in
+                           extra: jobs.timeout gives every job one */
+    int max_attempts;   /* >= 1; likewise jobs.max_attempts */
+    unsigned size : 29; /* payload bytes, <= JOB_SIZE_MAX */
+    unsigned state : 3; /* goro_job_state_t, 1..6 */
+    uint8_t data[];     /* the payload */
 };
 
 /* Caller owns the result. */
@@ -125,8 +125,7 @@ size_t job_table_count(job_table_t *self, int state);
 uint64_t job_table_submitted(job_table_t *self);
 
 /* Calls FN for each job, in no particular order. */
-void job_table_each(job_table_t *self, void (*fn)(job_t *, void *),
-                    void *arg);
+void job_table_each(job_table_t *self, void (*fn)(job_t *, void *), void *arg);
 
 int job_state_ended(int state);
 

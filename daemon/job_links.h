@@ -18,18 +18,18 @@
 #include <stdbool.h>
 
 struct job_links {
-    job_t *job;                 /* the job: its deadline leads back to it */
-    worker_t *worker;           /* worker.c: the worker it runs on, from
-                                   its start until the worker reports the
-                                   attempt over (or is lost) */
-    list_node_t on_worker;      /* worker.c: in that worker's jobs */
-    heap_node_t deadline;       /* server_jobs.c: running: its timeout;
-                                   queued: its backoff; ended: its
-                                   result's ttl */
-    bool delayed;               /* server_jobs.c: queued, but backing off
-                                   before it joins its queue */
-    list_t waiters;             /* park_t by their target node; park.c
-                                   links and unlinks them */
+    job_t *job;            /* the job: its deadline leads back to it */
+    worker_t *worker;      /* worker.c: the worker it runs on, from
+                              its start until the worker reports the
+                              attempt over (or is lost) */
+    list_node_t on_worker; /* worker.c: in that worker's jobs */
+    heap_node_t deadline;  /* server_jobs.c: running: its timeout;
+                              queued: its backoff; ended: its
+                              result's ttl */
+    bool delayed;          /* server_jobs.c: queued, but backing off
+                              before it joins its queue */
+    list_t waiters;        /* park_t by their target node; park.c
+                              links and unlinks them */
 };
 
 /* For reading: JOB's links, or, if it has none yet, shared ones that say

@@ -33,23 +33,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define JOURNAL_FSYNC_EVERY_MS 1000     /* journal.fsync: everysec */
+#define JOURNAL_FSYNC_EVERY_MS 1000 /* journal.fsync: everysec */
 
 struct journal {
     char *path;
     int fd;
-    int lock_fd;                /* PATH.lock, flocked while open */
+    int lock_fd; /* PATH.lock, flocked while open */
     config_fsync_t fsync;
-    uint8_t *buf;               /* records of this turn */
+    uint8_t *buf; /* records of this turn */
     size_t used, alloc;
-    uint64_t size;              /* bytes in the file */
-    int64_t synced_at;          /* monotonic ms of the last fsync */
-    bool dirty;                 /* written since the last fsync */
-    bool committed;             /* the buffer ends with its J_COMMIT */
-    bool failed;                /* the last write failed */
-    pid_t child;                /* compaction in progress, or 0 */
-    int compact_fd;             /* its PATH.compact */
-    uint8_t *later;             /* turns flushed while it runs */
+    uint64_t size;     /* bytes in the file */
+    int64_t synced_at; /* monotonic ms of the last fsync */
+    bool dirty;        /* written since the last fsync */
+    bool committed;    /* the buffer ends with its J_COMMIT */
+    bool failed;       /* the last write failed */
+    pid_t child;       /* compaction in progress, or 0 */
+    int compact_fd;    /* its PATH.compact */
+    uint8_t *later;    /* turns flushed while it runs */
     size_t later_used, later_alloc;
 };
 
@@ -87,8 +87,7 @@ s_crc32c_table(uint32_t crc, const uint8_t *p, size_t size)
 /* SSE 4.2 has CRC32C in hardware, 8 bytes an instruction: the journal
    checksums every record, and the table costs a tenth of gorod's time
    under load (bench/). */
-__attribute__((target("sse4.2")))
-static uint32_t
+__attribute__((target("sse4.2"))) static uint32_t
 s_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t size)
 {
     uint64_t c = crc;
@@ -154,7 +153,7 @@ s_mkdir_parent(const char *path)
     snprintf(copy, sizeof copy, "%s", path);
     char *dir = dirname(copy);
     if (strcmp(dir, ".") != 0)
-        mkdir(dir, 0755);       /* one level: var/ of var/goro.journal */
+        mkdir(dir, 0755); /* one level: var/ of var/goro.journal */
 }
 
 static void
@@ -213,11 +212,15 @@ s_lock(const char *path, char *err, size_t err_size)
             long pid = n > 0 ? strtol(text, NULL, 10) : 0;
             /* no pid if we read between its truncate and its write */
             if (pid > 0)
-                snprintf(err, err_size, "journal %s is in use by another "
-                         "gorod (pid %ld holds %s)", path, pid, lock);
+                snprintf(err, err_size,
+                         "journal %s is in use by another "
+                         "gorod (pid %ld holds %s)",
+                         path, pid, lock);
             else
-                snprintf(err, err_size, "journal %s is in use by another "
-                         "gorod (it holds %s)", path, lock);
+                snprintf(err, err_size,
+                         "journal %s is in use by another "
+                         "gorod (it holds %s)",
+                         path, lock);
         }
         else
             snprintf(err, err_size, "cannot lock %s: %s", lock,
@@ -323,7 +326,7 @@ journal_destroy(journal_t **self_p)
 {
     if (self_p && *self_p) {
         journal_t *self = *self_p;
-        if (self->child > 0) {      /* a compaction cannot finish now */
+        if (self->child > 0) { /* a compaction cannot finish now */
             kill(self->child, SIGKILL);
             waitpid(self->child, NULL, 0);
             close(self->compact_fd);
@@ -337,7 +340,7 @@ journal_destroy(journal_t **self_p)
         if (self->dirty && self->fsync != CONFIG_FSYNC_NEVER)
             s_io.fsync(self->fd);
         close(self->fd);
-        close(self->lock_fd);   /* after the last write */
+        close(self->lock_fd); /* after the last write */
         free(self->buf);
         free(self->path);
         free(self);
@@ -379,8 +382,8 @@ s_read_file(int fd, uint8_t **buf_out, size_t *size_out)
 
 typedef enum {
     REC_OK,
-    REC_SHORT,                  /* runs past the end of the file */
-    REC_BAD                     /* whole, but a checksum is wrong */
+    REC_SHORT, /* runs past the end of the file */
+    REC_BAD    /* whole, but a checksum is wrong */
 } rec_t;
 
 /* Checks the record at OFFSET: its frame, or why not. A tail of zeros
@@ -400,7 +403,8 @@ s_record_at(const uint8_t *buf, size_t size, size_t offset,
     *frame = buf + offset + JOURNAL_FRAME;
     *frame_size = length;
     return journal_crc32c(0, *frame, length) == s_get32(buf + offset + 8)
-           ? REC_OK : REC_BAD;
+               ? REC_OK
+               : REC_BAD;
 }
 
 static bool
@@ -438,8 +442,7 @@ s_apply_turn(const uint8_t *buf, size_t from, size_t to,
 
 int
 journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
-               void *arg, journal_replay_t *info, char *err,
-               size_t err_size)
+               void *arg, journal_replay_t *info, char *err, size_t err_size)
 {
     memset(info, 0, sizeof *info);
     uint8_t *buf;
@@ -458,8 +461,10 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
         goto done;
     }
     if (buf[7] != JOURNAL_VERSION) {
-        snprintf(err, err_size, "%s has journal format %u; this gorod reads "
-                 "format %u", self->path, buf[7], JOURNAL_VERSION);
+        snprintf(err, err_size,
+                 "%s has journal format %u; this gorod reads "
+                 "format %u",
+                 self->path, buf[7], JOURNAL_VERSION);
         rc = GORO_EPROTO;
         goto done;
     }
@@ -476,7 +481,8 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
             if (!s_is_commit(frame, frame_size))
                 continue;
             if (s_apply_turn(buf, turn, offset, apply, arg, &info->records,
-                             &bad_at) == GORO_OK) {
+                             &bad_at)
+                == GORO_OK) {
                 turn = offset;
                 continue;
             }
@@ -489,8 +495,8 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
             info->torn = true;
             info->torn_offset = bad_at;
             log_warn("journal %s: torn last record at offset %zu; its turn "
-                     "(from offset %zu, %zu bytes) is dropped", self->path,
-                     bad_at, turn, size - turn);
+                     "(from offset %zu, %zu bytes) is dropped",
+                     self->path, bad_at, turn, size - turn);
         }
         else if (repair) {
             info->skipped++;
@@ -500,9 +506,11 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
                      self->path, bad_at, turn, size - turn);
         }
         else {
-            snprintf(err, err_size, "journal %s: bad record at offset %zu "
+            snprintf(err, err_size,
+                     "journal %s: bad record at offset %zu "
                      "(%s); start gorod with --repair to drop everything "
-                     "from there", self->path, bad_at,
+                     "from there",
+                     self->path, bad_at,
                      rec == REC_BAD ? "checksum mismatch"
                                     : "content does not fit the state");
             rc = GORO_EPROTO;
@@ -516,12 +524,13 @@ journal_replay(journal_t *self, bool repair, journal_apply_fn *apply,
         info->torn = true;
         info->torn_offset = turn;
         log_warn("journal %s: last turn at offset %zu has no commit; "
-                 "dropped (%zu bytes)", self->path, turn, size - turn);
+                 "dropped (%zu bytes)",
+                 self->path, turn, size - turn);
     }
     offset = turn;
     if (offset < size && ftruncate(self->fd, (off_t) offset) != 0) {
-        snprintf(err, err_size, "cannot truncate journal %s: %s",
-                 self->path, strerror(errno));
+        snprintf(err, err_size, "cannot truncate journal %s: %s", self->path,
+                 strerror(errno));
         rc = GORO_ESYS;
         goto done;
     }
@@ -564,7 +573,7 @@ void
 journal_append(journal_t *self, const goro_msg_t *record)
 {
     s_buffer(self, record, &self->buf, &self->used, &self->alloc);
-    self->committed = false;    /* a later flush commits this one too */
+    self->committed = false; /* a later flush commits this one too */
 }
 
 static const goro_msg_t s_commit = {.cmd = GORO_MSG_J_COMMIT};
@@ -580,11 +589,10 @@ journal_flush(journal_t *self, int64_t now)
         /* After a failed write, position explicitly: it may have moved
            the offset part way, and the retry must overwrite, not append
            after it. */
-        if ((self->failed && lseek(self->fd, (off_t) self->size,
-                                   SEEK_SET) < 0)
+        if ((self->failed && lseek(self->fd, (off_t) self->size, SEEK_SET) < 0)
             || s_write_all(self->fd, self->buf, self->used) != 0) {
-            log_error("journal %s: write failed: %s; will retry",
-                      self->path, strerror(errno));
+            log_error("journal %s: write failed: %s; will retry", self->path,
+                      strerror(errno));
             self->failed = true;
             return GORO_ESYS;
         }
@@ -678,8 +686,8 @@ int
 journal_compact_poll(journal_t *self)
 {
     int status;
-    if (self->child <= 0 || waitpid(self->child, &status, WNOHANG)
-                            != self->child)
+    if (self->child <= 0
+        || waitpid(self->child, &status, WNOHANG) != self->child)
         return 0;
     self->child = 0;
     char tmp[PATH_MAX];
@@ -697,7 +705,8 @@ journal_compact_poll(journal_t *self)
     if (!ok) {
         log_error("journal compaction failed (%s); the old journal stays",
                   WIFEXITED(status) && WEXITSTATUS(status) == 0
-                  ? strerror(errno) : "its process did not finish");
+                      ? strerror(errno)
+                      : "its process did not finish");
         close(fd);
         unlink(tmp);
         return -1;

@@ -30,11 +30,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JOURNAL_MAGIC "GOROJNL"     /* 7 bytes, then the format version */
-#define JOURNAL_VERSION 2           /* bumped on any record format change */
+#define JOURNAL_MAGIC "GOROJNL" /* 7 bytes, then the format version */
+#define JOURNAL_VERSION 2       /* bumped on any record format change */
 #define JOURNAL_HEADER 8
-#define JOURNAL_FRAME 12            /* per record: length 4, CRC32C of the
-                                       length 4, CRC32C of the frame 4 */
+#define JOURNAL_FRAME \
+    12 /* per record: length 4, CRC32C of the \
+          length 4, CRC32C of the frame 4 */
 
 typedef struct journal journal_t;
 
@@ -47,14 +48,14 @@ typedef void journal_snapshot_fn(void *arg, journal_t *journal);
 
 /* What replay found. */
 typedef struct {
-    uint64_t records;           /* applied */
-    uint64_t bytes;             /* good bytes kept */
-    bool torn;                  /* a torn last record was dropped */
+    uint64_t records; /* applied */
+    uint64_t bytes;   /* good bytes kept */
+    bool torn;        /* a torn last record was dropped */
     uint64_t torn_offset;
-    uint64_t skipped;           /* bad records dropped under --repair */
-    bool reapply;               /* --repair cut a turn that was partly
-                                   applied: replay again into fresh
-                                   tables (the file now ends before it) */
+    uint64_t skipped; /* bad records dropped under --repair */
+    bool reapply;     /* --repair cut a turn that was partly
+                         applied: replay again into fresh
+                         tables (the file now ends before it) */
 } journal_replay_t;
 
 /* Test hooks: each step of I/O goes through these, so that tests can
@@ -106,8 +107,7 @@ uint64_t journal_size(journal_t *self);
    goes on; the turns flushed meanwhile are kept and appended when the
    child is done. GORO_ESTATE if one runs already, GORO_ESYS if it could
    not start (the old journal stays in use either way). */
-int journal_compact_start(journal_t *self, journal_snapshot_fn *fn,
-                          void *arg);
+int journal_compact_start(journal_t *self, journal_snapshot_fn *fn, void *arg);
 
 /* Checks on a compaction started above: 0 while it runs (or none does),
    1 once it has replaced the journal, -1 if it failed (the old journal

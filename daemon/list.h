@@ -29,7 +29,7 @@ typedef struct {
 /* The item of type TYPE whose member MEMBER is NODE, which is not NULL
    (NODE is evaluated once). */
 #define LIST_ITEM(node, type, member) \
-    ((type *) (void *) ((char *) (node) - offsetof(type, member)))
+    ((type *) (void *) ((char *) (node) -offsetof(type, member)))
 
 /* Whether NODE is in LIST. O(1). */
 static inline bool

@@ -20,17 +20,17 @@ log_enabled(config_log_level_t level)
     return level >= s_level;
 }
 
-#define LOG_BODY(level, sink)                       \
-    do {                                            \
-        if (!log_enabled(level))                    \
-            return;                                 \
-        va_list args;                               \
-        va_start(args, format);                     \
-        char *line = zsys_vprintf(format, args);    \
-        va_end(args);                               \
-        if (line)                                   \
-            sink("%s", line);                       \
-        free(line);                                 \
+#define LOG_BODY(level, sink) \
+    do { \
+        if (!log_enabled(level)) \
+            return; \
+        va_list args; \
+        va_start(args, format); \
+        char *line = zsys_vprintf(format, args); \
+        va_end(args); \
+        if (line) \
+            sink("%s", line); \
+        free(line); \
     } while (0)
 
 void

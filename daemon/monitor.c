@@ -25,11 +25,11 @@
 #define MONITOR_BATCH 256
 
 struct monitor {
-    zsock_t *pair;              /* receives libzmq's events */
-    char *endpoint;             /* for the log */
-    uint64_t refused;           /* since the last line */
+    zsock_t *pair;    /* receives libzmq's events */
+    char *endpoint;   /* for the log */
+    uint64_t refused; /* since the last line */
     int last_errno;
-    int64_t quiet_until;        /* no line before this */
+    int64_t quiet_until; /* no line before this */
 };
 
 monitor_t *
@@ -39,7 +39,8 @@ monitor_new(zsock_t *sock, const char *endpoint)
     snprintf(inproc, sizeof inproc, "inproc://gorod-monitor-%p",
              (void *) sock);
     if (zmq_socket_monitor(zsock_resolve(sock), inproc,
-                           ZMQ_EVENT_ACCEPT_FAILED) != 0)
+                           ZMQ_EVENT_ACCEPT_FAILED)
+        != 0)
         return NULL;
     zsock_t *pair = zsock_new(ZMQ_PAIR);
     if (!pair || zsock_connect(pair, "%s", inproc) != 0) {
@@ -79,10 +80,11 @@ s_log(monitor_t *self, int64_t now)
     bool out_of_files = self->last_errno == EMFILE
                         || self->last_errno == ENFILE;
     log_warn("%s: %" PRIu64 " connection(s) refused: %s%s (open files "
-             "limit %llu)", self->endpoint, self->refused,
-             strerror(self->last_errno),
+             "limit %llu)",
+             self->endpoint, self->refused, strerror(self->last_errno),
              out_of_files ? "; stalled peers are dropped after "
-                            "limits.handshake_timeout" : "",
+                            "limits.handshake_timeout"
+                          : "",
              (unsigned long long) files.rlim_cur);
     self->refused = 0;
     self->quiet_until = now + MONITOR_LOG_MS;

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 
 struct park_table {
-    heap_t *heap;               /* the server's */
-    client_table_t *clients;    /* the server's */
+    heap_t *heap;            /* the server's */
+    client_table_t *clients; /* the server's */
     int kind;
-    list_t own;                 /* ours, by their client node */
+    list_t own; /* ours, by their client node */
     size_t count;
 };
 
@@ -84,8 +84,7 @@ park_wait_on(park_t *p, void *target, list_t *waiters)
 park_t *
 park_first(const list_t *waiters)
 {
-    return waiters->head ? LIST_ITEM(waiters->head, park_t, by_target)
-                         : NULL;
+    return waiters->head ? LIST_ITEM(waiters->head, park_t, by_target) : NULL;
 }
 
 void

@@ -31,28 +31,27 @@
 typedef struct park_table park_table_t;
 
 struct park {
-    goro_rid_t rid;             /* who to answer (ours: nobody) */
-    uint64_t reqid;             /* and to which request */
-    int cmd;                    /* the request's command; 0: ours */
-    heap_node_t deadline;       /* armed unless it waits forever */
-    client_t *client;           /* NULL for ours */
-    list_node_t by_client;      /* in its client's parks, or our own */
-    list_t *waiters;            /* the list it waits in, or NULL */
-    list_node_t by_target;      /* in *WAITERS */
-    void *target;               /* the job or waitgroup it waits for */
-    chan_park_t *chan;          /* a channel operation's park in the
-                                   channel table, until it fires or is
-                                   withdrawn */
-    uint64_t job_id;            /* ours: the job whose result it sends */
-    bool job_at_deadline;       /* a SUBMIT that waits: at its deadline
-                                   it gets the JOB as it is, not an
-                                   error, so the caller learns the id */
+    goro_rid_t rid;        /* who to answer (ours: nobody) */
+    uint64_t reqid;        /* and to which request */
+    int cmd;               /* the request's command; 0: ours */
+    heap_node_t deadline;  /* armed unless it waits forever */
+    client_t *client;      /* NULL for ours */
+    list_node_t by_client; /* in its client's parks, or our own */
+    list_t *waiters;       /* the list it waits in, or NULL */
+    list_node_t by_target; /* in *WAITERS */
+    void *target;          /* the job or waitgroup it waits for */
+    chan_park_t *chan;     /* a channel operation's park in the
+                              channel table, until it fires or is
+                              withdrawn */
+    uint64_t job_id;       /* ours: the job whose result it sends */
+    bool job_at_deadline;  /* a SUBMIT that waits: at its deadline
+                              it gets the JOB as it is, not an
+                              error, so the caller learns the id */
 };
 
 /* Caller owns the result. Deadlines go to HEAP as nodes of kind KIND;
    clients are tracked in CLIENTS. */
-park_table_t *park_table_new(heap_t *heap, client_table_t *clients,
-                             int kind);
+park_table_t *park_table_new(heap_t *heap, client_table_t *clients, int kind);
 /* Every park must have been removed. */
 void park_table_destroy(park_table_t **self_p);
 

@@ -20,14 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POOL_BACKOFF_MIN_MS 100     /* first restart delay */
-#define POOL_BACKOFF_MAX_MS 10000   /* a crash loop costs a start per 10 s */
-#define POOL_STABLE_MS 10000        /* ran this long: backoff starts over */
+#define POOL_BACKOFF_MIN_MS 100   /* first restart delay */
+#define POOL_BACKOFF_MAX_MS 10000 /* a crash loop costs a start per 10 s */
+#define POOL_STABLE_MS 10000      /* ran this long: backoff starts over */
 
 typedef struct {
     const config_pool_t *conf;
     int index;
-    pid_t pid;                  /* 0 while not running */
+    pid_t pid; /* 0 while not running */
     int64_t started_at;
     int64_t backoff_ms;
     heap_node_t restart;
@@ -39,8 +39,8 @@ struct pool {
     char *worker_cmd;
     char *endpoint;
     heap_t *heap;
-    uint64_t max_output;        /* jobs.exec.max_output */
-    char *cert, *server_cert;   /* CURVE files for the children, or NULL */
+    uint64_t max_output;      /* jobs.exec.max_output */
+    char *cert, *server_cert; /* CURVE files for the children, or NULL */
     bool stopping;
 };
 
@@ -54,9 +54,9 @@ pool_new(const config_t *cfg, const char *worker_cmd,
     for (size_t p = 0; p < cfg->npools; p++) {
         const config_pool_t *conf = &cfg->pools[p];
         int count = conf->processes ? conf->processes
-                    : (int) (cpus > 0 ? cpus : 1);
-        self->slots = util_realloc(self->slots, sizeof(slot_t)
-                                   * (self->nslots + (size_t) count));
+                                    : (int) (cpus > 0 ? cpus : 1);
+        self->slots = util_realloc(
+            self->slots, sizeof(slot_t) * (self->nslots + (size_t) count));
         for (int i = 0; i < count; i++) {
             slot_t *slot = &self->slots[self->nslots++];
             memset(slot, 0, sizeof *slot);
@@ -106,7 +106,7 @@ static char **
 s_argv(pool_t *self, slot_t *slot)
 {
     const char *command = slot->conf->command ? slot->conf->command
-                          : self->worker_cmd;
+                                              : self->worker_cmd;
     char *copy = util_strdup(command);
     size_t argc = 0;
     char **argv = util_zalloc(sizeof(char *) * (strlen(copy) / 2 + 14));
@@ -119,9 +119,9 @@ s_argv(pool_t *self, slot_t *slot)
     snprintf(max_output, sizeof max_output, "%llu",
              (unsigned long long) self->max_output);
     s_slot_name(slot, name, sizeof name);
-    const char *extra[] = {"--connect", self->endpoint, "--concurrency",
-                           concurrency, "--name", name, "--max-output",
-                           max_output};
+    const char *extra[] = {"--connect",    self->endpoint, "--concurrency",
+                           concurrency,    "--name",       name,
+                           "--max-output", max_output};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         argv[argc++] = util_strdup(extra[i]);
     return argv;
@@ -144,7 +144,7 @@ s_spawn(pool_t *self, slot_t *slot)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
-            _exit(0);               /* gorod died before prctl took */
+            _exit(0); /* gorod died before prctl took */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -211,11 +211,13 @@ pool_reap(pool_t *self, pool_exit_fn *on_exit, void *arg)
             slot->backoff_ms = POOL_BACKOFF_MIN_MS;
         if (WIFSIGNALED(status))
             log_warn("pool %s/%d: worker %d killed by signal %d; restart "
-                     "in %lld ms", slot->conf->name, slot->index, (int) pid,
+                     "in %lld ms",
+                     slot->conf->name, slot->index, (int) pid,
                      WTERMSIG(status), (long long) slot->backoff_ms);
         else
             log_warn("pool %s/%d: worker %d exited with status %d; restart "
-                     "in %lld ms", slot->conf->name, slot->index, (int) pid,
+                     "in %lld ms",
+                     slot->conf->name, slot->index, (int) pid,
                      WEXITSTATUS(status), (long long) slot->backoff_ms);
         heap_arm(self->heap, &slot->restart, now + slot->backoff_ms);
         slot->backoff_ms *= 2;
@@ -257,7 +259,7 @@ pool_stop(pool_t *self, int64_t grace_ms)
                 }
             break;
         }
-        usleep(10000);      /* children give no fd to wait on */
+        usleep(10000); /* children give no fd to wait on */
     }
 }
 

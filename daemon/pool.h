@@ -29,7 +29,7 @@ void pool_start(pool_t *self);
 
 /* Told of each pool process that exited: its pid and the name it was
    started with (--name POOL/N), which its worker gives in READY. */
-typedef void (pool_exit_fn)(void *arg, pid_t pid, const char *name);
+typedef void(pool_exit_fn)(void *arg, pid_t pid, const char *name);
 
 /* Reaps exited children (after SIGCHLD), tells ON_EXIT (if not NULL)
    with ARG, and arms their restarts. */

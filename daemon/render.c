@@ -22,8 +22,7 @@ typedef struct {
     size_t size, used;
 } strbuf_t;
 
-static void
-s_printf(strbuf_t *sb, const char *format, ...)
+static void s_printf(strbuf_t *sb, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -33,8 +32,8 @@ s_printf(strbuf_t *sb, const char *format, ...)
         va_list args;
         va_start(args, format);
         size_t room = sb->size - sb->used;
-        int len = vsnprintf(sb->buf ? sb->buf + sb->used : NULL, room,
-                            format, args);
+        int len = vsnprintf(sb->buf ? sb->buf + sb->used : NULL, room, format,
+                            args);
         va_end(args);
         if (len < 0)
             return;
@@ -108,12 +107,11 @@ s_jobs_text(job_t **jobs, size_t count, size_t older, size_t *size_out)
         const job_extra_t *extra = job_extra(job);
         char status[24] = "-";
         if (extra->status >= 0)
-            snprintf(status, sizeof status, "%lld",
-                     (long long) extra->status);
+            snprintf(status, sizeof status, "%lld", (long long) extra->status);
         s_printf(&sb, "%-10llu %-10s %-16.64s %8d %6s %8lldms\n",
-                 (unsigned long long) job->id,
-                 goro_job_state_name(job->state), job->fn, extra->attempt,
-                 status, (long long) extra->runtime_ms);
+                 (unsigned long long) job->id, goro_job_state_name(job->state),
+                 job->fn, extra->attempt, status,
+                 (long long) extra->runtime_ms);
     }
     if (older)
         s_printf(&sb, "(%zu older jobs not shown)\n", older);
@@ -132,9 +130,9 @@ render_jobs(job_table_t *jobs, int flags, size_t *size_out)
     qsort(c.jobs, c.count, sizeof(job_t *), s_by_id);
     size_t first = c.count > RENDER_JOBS_MAX ? c.count - RENDER_JOBS_MAX : 0;
     char *text = flags & RENDER_JSON
-               ? s_jobs_json(c.jobs + first, c.count - first, size_out)
-               : s_jobs_text(c.jobs + first, c.count - first, first,
-                             size_out);
+                     ? s_jobs_json(c.jobs + first, c.count - first, size_out)
+                     : s_jobs_text(c.jobs + first, c.count - first, first,
+                                   size_out);
     free(c.jobs);
     return text;
 }
@@ -178,8 +176,8 @@ s_worker_text(strbuf_t *sb, const worker_t *w, const char *pool_name)
 }
 
 char *
-render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
-               int flags, size_t *size_out)
+render_workers(worker_table_t *workers, pool_t *pool, int64_t now, int flags,
+               size_t *size_out)
 {
     bool as_json = flags & RENDER_JSON;
     json_t *json = NULL;

@@ -10,10 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RENDER_JSON 1           /* GORO_LIST_JSON */
-#define RENDER_FAILED 2         /* GORO_LIST_FAILED */
-#define RENDER_JOBS_MAX 10000   /* newest jobs listed; keeps a reply well
-                                   under limits.max_message */
+#define RENDER_JSON 1   /* GORO_LIST_JSON */
+#define RENDER_FAILED 2 /* GORO_LIST_FAILED */
+#define RENDER_JOBS_MAX \
+    10000 /* newest jobs listed; keeps a reply well \
+             under limits.max_message */
 
 /* Daemon-wide numbers for `goro stats`. */
 typedef struct {
@@ -34,7 +35,7 @@ char *render_jobs(job_table_t *jobs, int flags, size_t *size_out);
 char *render_workers(worker_table_t *workers, pool_t *pool, int64_t now,
                      int flags, size_t *size_out);
 /* With CHANS non-NULL, one line (or JSON object) per channel follows. */
-char *render_stats(const render_stats_t *stats, chan_table_t *chans,
-                   int flags, size_t *size_out);
+char *render_stats(const render_stats_t *stats, chan_table_t *chans, int flags,
+                   size_t *size_out);
 
 #endif

@@ -16,15 +16,15 @@
 /* Every message leaves through the outbox, after the journal flush. */
 void
 reply_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
-            const goro_rid_t *rid)
+           const goro_rid_t *rid)
 {
     if (outbox_push(self->outbox, zsock_resolve(sock), rid, msg) != GORO_OK)
         log_bug("a reply cannot be encoded");
 }
 
 void
-reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                   int code, const char *format, ...)
+reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid, int code,
+            const char *format, ...)
 {
     char text[512];
     va_list args;
@@ -40,8 +40,7 @@ reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
 }
 
 void
-reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                uint64_t id)
+reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid, uint64_t id)
 {
     goro_msg_t *msg = goro_msg_new(GORO_MSG_OK);
     msg->reqid = reqid;
@@ -64,7 +63,7 @@ reply_worker(server_t *self, worker_t *w, int cmd, const job_t *job)
         msg->timeout = job->timeout_ms;
     }
     else if (cmd == GORO_MSG_HEARTBEAT)
-        msg->run_id = self->epoch;  /* as clients get it */
+        msg->run_id = self->epoch; /* as clients get it */
     reply_send(self, self->workers, msg, &w->rid);
     goro_msg_destroy(&msg);
 }

@@ -19,17 +19,16 @@
 /* MSG to RID on SOCK (self->clients or self->workers). MSG stays the
    caller's. */
 void reply_send(server_t *self, zsock_t *sock, goro_msg_t *msg,
-                 const goro_rid_t *rid);
+                const goro_rid_t *rid);
 /* ERROR CODE to client RID for request REQID, with a text made from
    FORMAT. */
-void reply_error(server_t *self, const goro_rid_t *rid,
-                        uint64_t reqid, int code, const char *format, ...)
+void reply_error(server_t *self, const goro_rid_t *rid, uint64_t reqid,
+                 int code, const char *format, ...)
     __attribute__((format(printf, 5, 6)));
 /* OK (with ID) to client RID for request REQID. */
 void reply_ok(server_t *self, const goro_rid_t *rid, uint64_t reqid,
-                     uint64_t id);
+              uint64_t id);
 /* CMD (DISPATCH, KILL or HEARTBEAT) to worker W, about JOB if not NULL. */
-void reply_worker(server_t *self, worker_t *w, int cmd,
-                        const job_t *job);
+void reply_worker(server_t *self, worker_t *w, int cmd, const job_t *job);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 struct sched {
-    zhashx_t *queues;           /* function name -> list_t of job_t */
+    zhashx_t *queues; /* function name -> list_t of job_t */
     size_t total;
 };
 
@@ -76,7 +76,7 @@ sched_remove(sched_t *self, job_t *job)
         return;
     list_remove(queue, &job->queued);
     self->total--;
-    if (queue->count == 0)      /* names come from clients: don't pile up */
+    if (queue->count == 0) /* names come from clients: don't pile up */
         zhashx_delete(self->queues, job->fn);
 }
 
@@ -87,7 +87,8 @@ sched_pop_any(sched_t *self, char *const *fns, size_t nfns)
     for (size_t i = 0; i < nfns; i++) {
         list_t *queue = zhashx_lookup(self->queues, fns[i]);
         job_t *head = queue && queue->head
-                      ? LIST_ITEM(queue->head, job_t, queued) : NULL;
+                          ? LIST_ITEM(queue->head, job_t, queued)
+                          : NULL;
         if (head && (!best || head->id < best->id))
             best = head;
     }

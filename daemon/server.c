@@ -72,7 +72,8 @@ static int64_t
 s_client_liveness_ms(const config_t *cfg)
 {
     int64_t interval = cfg->heartbeat_interval_ms > 1000
-                       ? cfg->heartbeat_interval_ms : 1000;
+                           ? cfg->heartbeat_interval_ms
+                           : 1000;
     return interval * cfg->heartbeat_liveness;
 }
 
@@ -135,8 +136,8 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
         return NULL;
     }
     zsock_set_router_mandatory(sock, 1);
-    zsock_set_linger(sock, 200);   /* last replies at shutdown go out */
-    zsock_set_sndhwm(sock, 0);      /* replies queue; ZMQ never drops them */
+    zsock_set_linger(sock, 200); /* last replies at shutdown go out */
+    zsock_set_sndhwm(sock, 0);   /* replies queue; ZMQ never drops them */
     zsock_set_rcvhwm(sock, 100000);
     s_set_peer_limits(sock, cfg);
     if (auth)
@@ -152,8 +153,8 @@ s_bind(const char *endpoint, const config_t *cfg, auth_t *auth,
 }
 
 server_t *
-server_new(const config_t *cfg, const char *worker_cmd, bool repair,
-           char *err, size_t err_size)
+server_new(const config_t *cfg, const char *worker_cmd, bool repair, char *err,
+           size_t err_size)
 {
     server_t *self = util_zalloc(sizeof *self);
     self->cfg = cfg;
@@ -161,8 +162,8 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
     /* The journal's lock comes before any bind: a second gorod on the
        same journal must leave the first one's endpoints alone (binding
        an ipc path takes it over from whoever had it). */
-    self->journal = journal_open(cfg->journal_path, cfg->journal_fsync,
-                                 err, err_size);
+    self->journal = journal_open(cfg->journal_path, cfg->journal_fsync, err,
+                                 err_size);
     if (!self->journal)
         goto error;
     /* The ZAP handler is up before a CURVE socket binds. */
@@ -172,19 +173,17 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair,
             goto error;
     }
     self->clients = s_bind(cfg->listen_clients, cfg, self->auth,
-                           AUTH_DOMAIN_CLIENTS, &self->clients_endpoint,
-                           err, err_size);
+                           AUTH_DOMAIN_CLIENTS, &self->clients_endpoint, err,
+                           err_size);
     if (!self->clients)
         goto error;
     self->workers = s_bind(cfg->listen_workers, cfg, self->auth,
-                           AUTH_DOMAIN_WORKERS, &self->workers_endpoint,
-                           err, err_size);
+                           AUTH_DOMAIN_WORKERS, &self->workers_endpoint, err,
+                           err_size);
     if (!self->workers)
         goto error;
-    self->clients_monitor = monitor_new(self->clients,
-                                        self->clients_endpoint);
-    self->workers_monitor = monitor_new(self->workers,
-                                        self->workers_endpoint);
+    self->clients_monitor = monitor_new(self->clients, self->clients_endpoint);
+    self->workers_monitor = monitor_new(self->workers, self->workers_endpoint);
     if (!self->clients_monitor || !self->workers_monitor) {
         snprintf(err, err_size, "cannot monitor the sockets: %s",
                  zmq_strerror(zmq_errno()));
@@ -241,7 +240,7 @@ server_destroy(server_t **self_p)
         park_table_destroy(&self->parks);
         client_table_destroy(&self->ctable);
         worker_table_destroy(&self->wtable);
-        sched_destroy(&self->sched);    /* before the jobs it links */
+        sched_destroy(&self->sched); /* before the jobs it links */
         tables_fini(&self->tables);
         heap_destroy(&self->heap);
         monitor_destroy(&self->clients_monitor);
@@ -290,10 +289,13 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             .submitted = job_table_submitted(self->tables.jobs),
             .queued = job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
             .running = job_table_count(self->tables.jobs, GORO_JOB_RUNNING),
-            .succeeded = job_table_count(self->tables.jobs, GORO_JOB_SUCCEEDED),
+            .succeeded = job_table_count(self->tables.jobs,
+                                         GORO_JOB_SUCCEEDED),
             .failed = job_table_count(self->tables.jobs, GORO_JOB_FAILED),
-            .cancelled = job_table_count(self->tables.jobs, GORO_JOB_CANCELLED),
-            .timed_out = job_table_count(self->tables.jobs, GORO_JOB_TIMED_OUT),
+            .cancelled = job_table_count(self->tables.jobs,
+                                         GORO_JOB_CANCELLED),
+            .timed_out = job_table_count(self->tables.jobs,
+                                         GORO_JOB_TIMED_OUT),
             .workers = worker_table_size(self->wtable),
             .pool_processes = pool_alive(self->pool),
             .requests = self->requests,
@@ -319,7 +321,7 @@ s_on_list(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     else {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "LIST of unknown kind %u", msg->what);
+                    "LIST of unknown kind %u", msg->what);
         return;
     }
     goro_msg_t *reply = goro_msg_new(GORO_MSG_OK);
@@ -333,9 +335,7 @@ static void
 s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     switch (msg->cmd) {
-        case GORO_MSG_PING:
-            reply_ok(self, rid, msg->reqid, 0);
-            break;
+        case GORO_MSG_PING: reply_ok(self, rid, msg->reqid, 0); break;
         case GORO_MSG_HEARTBEAT: {
             goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
             beat->reqid = msg->reqid;
@@ -369,8 +369,8 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         }
         default:
             reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                               "%s is not a request this gorod serves",
-                               goro_msg_cmd_name(msg->cmd));
+                        "%s is not a request this gorod serves",
+                        goro_msg_cmd_name(msg->cmd));
     }
 }
 
@@ -383,8 +383,7 @@ s_drain(server_t *self, zsock_t *sock, bool workers)
         goro_rid_t rid;
         goro_msg_t *msg = NULL;
         int rc = goro_msg_recv(zsock_resolve(sock),
-                               s_value_max(self->cfg, workers),
-                               &msg, &rid);
+                               s_value_max(self->cfg, workers), &msg, &rid);
         if (rc == GORO_EUNAVAILABLE)
             return;
         self->requests++;
@@ -394,9 +393,9 @@ s_drain(server_t *self, zsock_t *sock, bool workers)
                       workers ? "worker" : "client", goro_strerror(rc));
             if (msg && !workers)
                 reply_error(self, &rid, msg->reqid, rc, "%s",
-                                   rc == GORO_ETOOBIG
-                                   ? "a value exceeds limits.max_message"
-                                   : "malformed message");
+                            rc == GORO_ETOOBIG
+                                ? "a value exceeds limits.max_message"
+                                : "malformed message");
         }
         else if (workers)
             server_worker_on_msg(self, &rid, msg);
@@ -426,29 +425,23 @@ s_expire(server_t *self)
     while ((node = heap_pop_due(self->heap, now))) {
         switch (node->kind) {
             case DL_JOB:
-                server_job_expire(self, container_of(node, job_links_t,
-                                                     deadline)->job);
+                server_job_expire(
+                    self, container_of(node, job_links_t, deadline)->job);
                 break;
             case DL_WORKER:
                 server_worker_check(self,
                                     container_of(node, worker_t, expiry));
                 break;
-            case DL_POOL:
-                pool_on_deadline(self->pool, node);
-                break;
-            case DL_TICK:
-                s_on_tick(self);
-                break;
+            case DL_POOL: pool_on_deadline(self->pool, node); break;
+            case DL_TICK: s_on_tick(self); break;
             case DL_PARK:
-                server_park_expire(self, container_of(node, park_t,
-                                                      deadline));
+                server_park_expire(self, container_of(node, park_t, deadline));
                 break;
             case DL_CLIENT:
-                server_park_client_check(self, container_of(node, client_t,
-                                                            expiry));
+                server_park_client_check(self,
+                                         container_of(node, client_t, expiry));
                 break;
-            default:
-                log_bug("deadline of unknown kind");
+            default: log_bug("deadline of unknown kind");
         }
     }
 }
@@ -461,7 +454,8 @@ s_begin_stop(server_t *self)
     self->stopping = true;
     self->stop_deadline = util_now() + self->cfg->shutdown_grace_ms;
     log_info("stopping: no new jobs; waiting up to %lld ms for %zu running "
-             "job(s)", (long long) self->cfg->shutdown_grace_ms,
+             "job(s)",
+             (long long) self->cfg->shutdown_grace_ms,
              job_table_count(self->tables.jobs, GORO_JOB_RUNNING));
 }
 

@@ -20,8 +20,8 @@
    refusing to start. NULL, with a line in ERR, if another gorod has the
    journal, it is unreadable or corrupt, or an endpoint cannot be bound.
    Caller owns the result. */
-server_t *server_new(const config_t *cfg, const char *worker_cmd,
-                     bool repair, char *err, size_t err_size);
+server_t *server_new(const config_t *cfg, const char *worker_cmd, bool repair,
+                     char *err, size_t err_size);
 void server_destroy(server_t **self_p);
 
 /* The endpoints as bound (a "*" port resolved). */

@@ -49,15 +49,15 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
     if (cmd == GORO_MSG_CHAN_SEND) {
         if (result->code)
             reply_error(self, rid, reqid, result->code,
-                               "the channel is closed");
+                        "the channel is closed");
         else
             reply_ok(self, rid, reqid, 0);
         return;
     }
-    goro_msg_t *msg = goro_msg_new(cmd == GORO_MSG_CHAN_SEND_MANY
-                                   ? GORO_MSG_SENT
-                                   : cmd == GORO_MSG_CHAN_RECV_MANY
-                                   ? GORO_MSG_VALUES : GORO_MSG_VALUE);
+    goro_msg_t *msg = goro_msg_new(
+        cmd == GORO_MSG_CHAN_SEND_MANY   ? GORO_MSG_SENT
+        : cmd == GORO_MSG_CHAN_RECV_MANY ? GORO_MSG_VALUES
+                                         : GORO_MSG_VALUE);
     msg->reqid = reqid;
     msg->code = (uint32_t) result->code;
     msg->sent_count = (uint32_t) result->count;
@@ -81,7 +81,7 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
 static void
 s_park_fired(server_t *self, park_t *p, chan_result_t *result)
 {
-    p->chan = NULL;                     /* the table freed it */
+    p->chan = NULL; /* the table freed it */
     if (p->cmd) {
         s_delivered(self, p->client, &p->rid, result->delivery);
         s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
@@ -124,9 +124,8 @@ server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
    batched receive takes at most limits.max_message bytes, what a single
    value may be, and at most the values a frame may list. */
 static int
-s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
-           size_t ncases, park_t *p, chan_result_t *result,
-           chan_fired_t *fired)
+s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases, size_t ncases,
+           park_t *p, chan_result_t *result, chan_fired_t *fired)
 {
     bool may_park = msg->timeout != 0;
     switch (msg->cmd) {
@@ -140,7 +139,8 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases,
         case GORO_MSG_CHAN_RECV_MANY:
             return chan_recv_many(self->tables.chans, msg->name,
                                   msg->recv_max < GORO_MSG_LIST_MAX
-                                  ? msg->recv_max : GORO_MSG_LIST_MAX,
+                                      ? msg->recv_max
+                                      : GORO_MSG_LIST_MAX,
                                   self->cfg->max_message, may_park, p,
                                   &p->chan, result, fired);
         default:
@@ -170,14 +170,18 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
         s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
     }
     else if (rc == GORO_ENOTFOUND)
-        reply_error(self, rid, msg->reqid, rc, "no channel %.255s (make "
-                           "it first)", msg->name ? msg->name : ncases == 1
-                           ? cases[0].chan : "of the select");
+        reply_error(self, rid, msg->reqid, rc,
+                    "no channel %.255s (make "
+                    "it first)",
+                    msg->name     ? msg->name
+                    : ncases == 1 ? cases[0].chan
+                                  : "of the select");
     else if (rc == GORO_ETIMEDOUT)
         reply_error(self, rid, msg->reqid, rc, "no case was ready");
     else if (msg->name)
-        reply_error(self, rid, msg->reqid, rc, "a batch needs at least "
-                           "one value");
+        reply_error(self, rid, msg->reqid, rc,
+                    "a batch needs at least "
+                    "one value");
     else
         reply_error(self, rid, msg->reqid, rc, "invalid select case");
     free(result.data);
@@ -196,14 +200,14 @@ s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     for (size_t i = 0; i < msg->ncases; i++)
         if (msg->cases[i].op == GORO_CASE_SEND)
             bytes += msg->cases[i].size;
-    if (bytes == 0 || chan_table_bytes(self->tables.chans) + bytes
-                      <= self->cfg->max_channel_bytes)
+    if (bytes == 0
+        || chan_table_bytes(self->tables.chans) + bytes
+               <= self->cfg->max_channel_bytes)
         return false;
     reply_error(self, rid, msg->reqid, GORO_EFULL,
-                       "channel buffers hold %llu bytes "
-                       "(limits.max_channel_bytes)",
-                       (unsigned long long)
-                       chan_table_bytes(self->tables.chans));
+                "channel buffers hold %llu bytes "
+                "(limits.max_channel_bytes)",
+                (unsigned long long) chan_table_bytes(self->tables.chans));
     return true;
 }
 
@@ -215,7 +219,7 @@ server_chan_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     if (msg->cmd == GORO_MSG_SELECT) {
         if (msg->ncases == 0) {
             reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                               "a select needs at least one case");
+                        "a select needs at least one case");
             return;
         }
         chan_case_t *cases = util_zalloc(sizeof *cases * msg->ncases);
@@ -238,9 +242,10 @@ server_chan_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     }
     chan_case_t one = {
-        .op = msg->cmd == GORO_MSG_CHAN_SEND ? GORO_CASE_SEND
-                                              : GORO_CASE_RECV,
-        .chan = msg->name, .data = msg->data, .size = msg->size,
+        .op = msg->cmd == GORO_MSG_CHAN_SEND ? GORO_CASE_SEND : GORO_CASE_RECV,
+        .chan = msg->name,
+        .data = msg->data,
+        .size = msg->size,
     };
     msg->data = NULL;
     s_chan_op(self, rid, msg, &one, 1);
@@ -252,29 +257,34 @@ server_chan_on_admin(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (!msg->name || !*msg->name) {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "a channel needs a name");
+                    "a channel needs a name");
         return;
     }
     int rc;
     if (msg->cmd == GORO_MSG_CHAN_MAKE) {
         rc = chan_make(self->tables.chans, msg->name, msg->capacity);
         if (rc == GORO_EEXIST)
-            reply_error(self, rid, msg->reqid, rc, "channel %s exists "
-                               "with another capacity", msg->name);
+            reply_error(self, rid, msg->reqid, rc,
+                        "channel %s exists "
+                        "with another capacity",
+                        msg->name);
         else if (rc)
-            reply_error(self, rid, msg->reqid, rc, "capacity %lld is "
-                               "not valid", (long long) msg->capacity);
+            reply_error(self, rid, msg->reqid, rc,
+                        "capacity %lld is "
+                        "not valid",
+                        (long long) msg->capacity);
     }
     else {
         chan_fired_t fired = {0};
         rc = chan_close(self->tables.chans, msg->name, &fired);
         s_answer_fired(self, &fired);
         if (rc == GORO_ENOTFOUND)
-            reply_error(self, rid, msg->reqid, rc, "no channel %s",
-                               msg->name);
+            reply_error(self, rid, msg->reqid, rc, "no channel %s", msg->name);
         else if (rc)
-            reply_error(self, rid, msg->reqid, rc, "channel %s is "
-                               "closed already", msg->name);
+            reply_error(self, rid, msg->reqid, rc,
+                        "channel %s is "
+                        "closed already",
+                        msg->name);
     }
     if (rc == GORO_OK)
         reply_ok(self, rid, msg->reqid, 0);
@@ -291,7 +301,8 @@ server_chan_send_result(server_t *self, job_t *job)
     park_t *p = park_new(NULL, 0, 0);
     p->job_id = job->id;
     chan_case_t one = {
-        .op = GORO_CASE_SEND, .chan = extra->chan,
+        .op = GORO_CASE_SEND,
+        .chan = extra->chan,
         .data = util_memdup(extra->out, extra->out_size),
         .size = extra->out_size,
     };
@@ -324,11 +335,13 @@ server_chan_client_return(server_t *self, client_t *c)
 }
 
 void
-server_chan_on_ack(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
+server_chan_on_ack(server_t *self, const goro_rid_t *rid,
+                   const goro_msg_t *msg)
 {
     client_t *c = client_table_lookup(self->ctable, rid);
     /* Only the receiver of a value may acknowledge it. */
-    if (c && chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries)
-             == GORO_OK)
+    if (c
+        && chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries)
+               == GORO_OK)
         client_table_release(self->ctable, &c);
 }

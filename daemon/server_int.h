@@ -33,20 +33,22 @@
 
 /* What a deadline in the heap belongs to. */
 enum {
-    DL_JOB = 1,                 /* job: run timeout, or result ttl */
-    DL_WORKER,                  /* worker: silence check */
-    DL_POOL,                    /* pool slot restart */
-    DL_TICK,                    /* our heartbeat to workers */
-    DL_PARK,                    /* parked request (park.h) */
-    DL_CLIENT                   /* tracked client: silence check */
+    DL_JOB = 1, /* job: run timeout, or result ttl */
+    DL_WORKER,  /* worker: silence check */
+    DL_POOL,    /* pool slot restart */
+    DL_TICK,    /* our heartbeat to workers */
+    DL_PARK,    /* parked request (park.h) */
+    DL_CLIENT   /* tracked client: silence check */
 };
 
-#define SERVER_BATCH 256        /* messages per socket per loop turn, so
-                                   neither socket starves the other */
+#define SERVER_BATCH \
+    256                           /* messages per socket per loop turn, so \
+                                     neither socket starves the other */
 #define SERVER_FRAME_SLACK 524288 /* header and fields beyond the values */
-#define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
-#define SERVER_RETRY_MIN_MS 100  /* first backoff after a lost worker; it
-                                    doubles per attempt, up to 12.8 s */
+#define SERVER_TTL_RETRY_MS 1000  /* a result still tied to a worker waits */
+#define SERVER_RETRY_MIN_MS \
+    100 /* first backoff after a lost worker; it \
+           doubles per attempt, up to 12.8 s */
 
 struct server {
     const config_t *cfg;
@@ -55,30 +57,30 @@ struct server {
     char *clients_endpoint;
     char *workers_endpoint;
     heap_t *heap;
-    tables_t tables;            /* jobs, channels, waitgroups */
+    tables_t tables; /* jobs, channels, waitgroups */
     sched_t *sched;
     worker_table_t *wtable;
     client_table_t *ctable;
-    park_table_t *parks;        /* every parked request */
+    park_table_t *parks; /* every parked request */
     journal_t *journal;
-    outbox_t *outbox;           /* this turn's messages, sent after the
-                                   journal has the turn's records */
-    uint64_t compact_at;        /* journal size that triggers compaction */
-    bool compacting;            /* a compaction's child runs */
-    uint64_t compact_from;      /* journal size when it started */
+    outbox_t *outbox;      /* this turn's messages, sent after the
+                              journal has the turn's records */
+    uint64_t compact_at;   /* journal size that triggers compaction */
+    bool compacting;       /* a compaction's child runs */
+    uint64_t compact_from; /* journal size when it started */
     pool_t *pool;
     auth_t *auth;               /* CURVE and its ZAP handler, or NULL */
     monitor_t *clients_monitor; /* refused connections, for the log */
     monitor_t *workers_monitor;
     heap_node_t tick;
-    int sig_read, sig_write;    /* self-pipe */
+    int sig_read, sig_write; /* self-pipe */
     bool stopping;
     int64_t stop_deadline;
     int64_t started_at;
-    uint64_t epoch;             /* this run's id, in HEARTBEAT replies */
+    uint64_t epoch; /* this run's id, in HEARTBEAT replies */
     uint64_t requests, malformed;
-    uint64_t undelivered;       /* replies to peers that were gone */
-    uint64_t results_dropped;   /* job results for a closed channel */
+    uint64_t undelivered;     /* replies to peers that were gone */
+    uint64_t results_dropped; /* job results for a closed channel */
 };
 
 /* ---- server_jobs.c: jobs, dispatch, job requests ---- */
@@ -96,8 +98,7 @@ void server_job_expire(server_t *self, job_t *job);
 void server_job_dispatch_worker(server_t *self, worker_t *w);
 void server_job_dispatch_fn(server_t *self, const char *fn);
 /* SUBMIT, STATUS, WAIT, CANCEL and RETRY. */
-void server_job_on_msg(server_t *self, const goro_rid_t *rid,
-                       goro_msg_t *msg);
+void server_job_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg);
 /* A parked WAIT (or waiting SUBMIT) P ran out. */
 void server_job_on_park_deadline(server_t *self, park_t *p);
 
@@ -123,8 +124,8 @@ void server_chan_on_ack(server_t *self, const goro_rid_t *rid,
                         const goro_msg_t *msg);
 /* Withdraws the parked channel operation P, answering CODE (WHY for
    people) if TELL; a batched send says how many of its values went. */
-void server_chan_park_withdraw(server_t *self, park_t *p, bool tell,
-                               int code, const char *why);
+void server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
+                               const char *why);
 void server_chan_send_result(server_t *self, job_t *job);
 /* The receiver C vanished: what it had not acknowledged goes back. */
 void server_chan_client_return(server_t *self, client_t *c);
@@ -132,8 +133,7 @@ void server_chan_client_return(server_t *self, client_t *c);
 /* ---- server_wg.c ---- */
 
 /* WG_ADD, WG_WAIT and WG_STATUS. */
-void server_wg_on_msg(server_t *self, const goro_rid_t *rid,
-                      goro_msg_t *msg);
+void server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg);
 /* A parked WG_WAIT P ran out. */
 void server_wg_on_park_deadline(server_t *self, park_t *p);
 void server_wg_job_done(server_t *self, job_t *job);

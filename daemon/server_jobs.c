@@ -145,8 +145,8 @@ server_job_lost(server_t *self, job_t *job, const char *why)
 void
 server_job_expire(server_t *self, job_t *job)
 {
-    job_links_t *links = job_links_ensure(job);     /* armed: it has them */
-    if (links->delayed) {       /* its backoff is over */
+    job_links_t *links = job_links_ensure(job); /* armed: it has them */
+    if (links->delayed) {                       /* its backoff is over */
         links->delayed = false;
         sched_push_front(self->sched, job);
         server_job_dispatch_fn(self, job->fn);
@@ -161,7 +161,7 @@ server_job_expire(server_t *self, job_t *job)
     else if (links->worker)
         server_job_keep_result(self, job, SERVER_TTL_RETRY_MS);
     else {
-        assert(links->waiters.count == 0);      /* answered at its end */
+        assert(links->waiters.count == 0); /* answered at its end */
         job_table_remove(self->tables.jobs, &job);
     }
 }
@@ -214,7 +214,8 @@ s_exec_policy(server_t *self, const goro_msg_t *msg, char *why, size_t size)
     }
     if (msg->size == 0 || msg->data[msg->size - 1] != '\0'
         || msg->data[0] == '\0') {
-        snprintf(why, size, "exec payload must be a non-empty argv of "
+        snprintf(why, size,
+                 "exec payload must be a non-empty argv of "
                  "NUL-terminated strings");
         return GORO_EINVAL;
     }
@@ -260,31 +261,31 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (self->stopping) {
         reply_error(self, rid, msg->reqid, GORO_EUNAVAILABLE,
-                           "gorod is shutting down");
+                    "gorod is shutting down");
         return;
     }
     if (!msg->name || !*msg->name) {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "a job needs a function name");
+                    "a job needs a function name");
         return;
     }
     job_t *job = job_table_by_key(self->tables.jobs, msg->key);
-    if (job) {                  /* a retried submit: same job */
+    if (job) { /* a retried submit: same job */
         s_submit_answer(self, rid, msg, job);
         return;
     }
     if (msg->chan && *msg->chan
         && !chan_exists(self->tables.chans, msg->chan)) {
         reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
-                           "no channel %s for the job's result (make it first)",
-                           msg->chan);
+                    "no channel %s for the job's result (make it first)",
+                    msg->chan);
         return;
     }
     if (msg->wg && *msg->wg) {
         wg_t *wg = wg_table_lookup(self->tables.wgs, msg->wg);
         if (wg && wg->info.counter == INT64_MAX) {
             reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                               "waitgroup %s would overflow", msg->wg);
+                        "waitgroup %s would overflow", msg->wg);
             return;
         }
     }
@@ -298,29 +299,33 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     if (sched_total(self->sched) >= self->cfg->max_queued_jobs) {
         reply_error(self, rid, msg->reqid, GORO_EFULL,
-                           "%zu jobs are queued (limits.max_queued_jobs)",
-                           sched_total(self->sched));
+                    "%zu jobs are queued (limits.max_queued_jobs)",
+                    sched_total(self->sched));
         return;
     }
     if (msg->timeout < 0) {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "a job timeout cannot be negative");
+                    "a job timeout cannot be negative");
         return;
     }
     if (msg->max_attempts > INT_MAX) {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "max-attempts is at most %d", INT_MAX);
+                    "max-attempts is at most %d", INT_MAX);
         return;
     }
     job_spec_t spec = {
-        .fn = msg->name, .data = msg->data, .size = msg->size,
-        .wg = msg->wg, .chan = msg->chan, .key = msg->key,
+        .fn = msg->name,
+        .data = msg->data,
+        .size = msg->size,
+        .wg = msg->wg,
+        .chan = msg->chan,
+        .key = msg->key,
         .timeout_ms = msg->timeout ? msg->timeout : self->cfg->job_timeout_ms,
         .max_attempts = msg->max_attempts ? (int) msg->max_attempts
-                        : self->cfg->max_attempts,
+                                          : self->cfg->max_attempts,
     };
     job = job_table_submit(self->tables.jobs, &spec);
-    if (job_extra(job)->wg)     /* Add(1) in the same step as the enqueue */
+    if (job_extra(job)->wg) /* Add(1) in the same step as the enqueue */
         wg_add(self->tables.wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
@@ -333,8 +338,9 @@ s_find_job(server_t *self, const goro_rid_t *rid, const goro_msg_t *msg)
     job_t *job = job_table_lookup(self->tables.jobs, msg->job_id);
     if (!job)
         reply_error(self, rid, msg->reqid, GORO_ENOTFOUND,
-                           "no job %llu (never submitted, or its result "
-                           "expired)", (unsigned long long) msg->job_id);
+                    "no job %llu (never submitted, or its result "
+                    "expired)",
+                    (unsigned long long) msg->job_id);
     return job;
 }
 
@@ -348,8 +354,7 @@ s_on_wait(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         s_reply_job(self, rid, msg->reqid, job);
     else if (msg->timeout == 0)
         reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
-                           "job %llu has not ended",
-                           (unsigned long long) job->id);
+                    "job %llu has not ended", (unsigned long long) job->id);
     else
         s_park_on_job(self, rid, msg, job, msg->timeout);
 }
@@ -362,8 +367,7 @@ server_job_on_park_deadline(server_t *self, park_t *p)
         s_reply_job(self, &p->rid, p->reqid, job);
     else
         reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
-                           "job %llu has not ended",
-                           (unsigned long long) job->id);
+                    "job %llu has not ended", (unsigned long long) job->id);
     park_table_remove(self->parks, &p);
 }
 
@@ -383,9 +387,9 @@ s_on_cancel(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         s_job_kill(self, job);
     else {
         reply_error(self, rid, msg->reqid, GORO_ESTATE,
-                           "job %llu already ended (%s)",
-                           (unsigned long long) job->id,
-                           goro_job_state_name(job->state));
+                    "job %llu already ended (%s)",
+                    (unsigned long long) job->id,
+                    goro_job_state_name(job->state));
         return;
     }
     server_job_end(self, job, GORO_JOB_CANCELLED, -1, "cancelled");
@@ -400,21 +404,21 @@ s_on_retry(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     if (!job_state_ended(job->state) || job->state == GORO_JOB_SUCCEEDED) {
         reply_error(self, rid, msg->reqid, GORO_ESTATE,
-                           "job %llu is %s; only failed, cancelled or "
-                           "timed-out jobs can be retried",
-                           (unsigned long long) job->id,
-                           goro_job_state_name(job->state));
+                    "job %llu is %s; only failed, cancelled or "
+                    "timed-out jobs can be retried",
+                    (unsigned long long) job->id,
+                    goro_job_state_name(job->state));
         return;
     }
     if (job_links(job)->worker) {
         reply_error(self, rid, msg->reqid, GORO_ESTATE,
-                           "job %llu is still being stopped on its worker",
-                           (unsigned long long) job->id);
+                    "job %llu is still being stopped on its worker",
+                    (unsigned long long) job->id);
         return;
     }
     heap_cancel(self->heap, s_deadline(job));
     job_table_retry(self->tables.jobs, job);
-    if (job_extra(job)->wg)     /* it will Done again when it ends */
+    if (job_extra(job)->wg) /* it will Done again when it ends */
         wg_add(self->tables.wgs, job_extra(job)->wg, 1, NULL);
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);

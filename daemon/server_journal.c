@@ -28,7 +28,7 @@
 typedef struct {
     job_t **queued;
     size_t nqueued;
-    job_t **pending;            /* ended, result not yet on its channel */
+    job_t **pending; /* ended, result not yet on its channel */
     size_t npending;
 } settle_t;
 
@@ -107,8 +107,8 @@ server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
            the journal as it now is. */
         tables_fini(&self->tables);
         server_tables_init(self);
-        rc = journal_replay(self->journal, false, tables_replay,
-                            &self->tables, &info, err, err_size);
+        rc = journal_replay(self->journal, false, tables_replay, &self->tables,
+                            &info, err, err_size);
     }
     if (rc)
         return rc;
@@ -125,9 +125,9 @@ server_journal_recover(server_t *self, bool repair, char *err, size_t err_size)
                  (long long) (util_now() - started),
                  job_table_count(self->tables.jobs, GORO_JOB_QUEUED),
                  job_table_count(self->tables.jobs, GORO_JOB_SUCCEEDED)
-                 + job_table_count(self->tables.jobs, GORO_JOB_FAILED)
-                 + job_table_count(self->tables.jobs, GORO_JOB_CANCELLED)
-                 + job_table_count(self->tables.jobs, GORO_JOB_TIMED_OUT),
+                     + job_table_count(self->tables.jobs, GORO_JOB_FAILED)
+                     + job_table_count(self->tables.jobs, GORO_JOB_CANCELLED)
+                     + job_table_count(self->tables.jobs, GORO_JOB_TIMED_OUT),
                  chan_table_size(self->tables.chans),
                  wg_table_size(self->tables.wgs));
     return GORO_OK;
@@ -173,10 +173,11 @@ server_journal_commit(server_t *self)
             self->compacting = true;
             self->compact_from = size;
             log_info("journal compaction started (%llu bytes); the loop "
-                     "paused %lld ms for it", (unsigned long long) size,
+                     "paused %lld ms for it",
+                     (unsigned long long) size,
                      (long long) (util_now() - started));
         }
         else
-            self->compact_at = size * 2;    /* don't retry every turn */
+            self->compact_at = size * 2; /* don't retry every turn */
     }
 }

@@ -66,8 +66,8 @@ server_park_client_check(server_t *self, client_t *c)
     if (!client_table_silent(self->ctable, c, util_now()))
         return;
     log_debug("client silent: %zu parked request(s) withdrawn, %zu "
-              "unacknowledged deliveries put back", c->parks.count,
-              c->deliveries.count);
+              "unacknowledged deliveries put back",
+              c->parks.count, c->deliveries.count);
     server_park_client_withdraw(self, c, false);
 }
 

@@ -32,21 +32,23 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     if (!msg->name || !*msg->name) {
         reply_error(self, rid, msg->reqid, GORO_EINVAL,
-                           "a waitgroup needs a name");
+                    "a waitgroup needs a name");
         return;
     }
     wg_t *wg = wg_table_lookup(self->tables.wgs, msg->name);
     if (msg->cmd == GORO_MSG_WG_ADD) {
         int rc = wg_add(self->tables.wgs, msg->name, msg->delta, &wg);
         if (rc == GORO_ENEGATIVE)
-            reply_error(self, rid, msg->reqid, rc, "waitgroup %s is at "
-                               "%lld; adding %lld would make it negative",
-                               msg->name,
-                               (long long) (wg ? wg->info.counter : 0),
-                               (long long) msg->delta);
+            reply_error(self, rid, msg->reqid, rc,
+                        "waitgroup %s is at "
+                        "%lld; adding %lld would make it negative",
+                        msg->name, (long long) (wg ? wg->info.counter : 0),
+                        (long long) msg->delta);
         else if (rc)
-            reply_error(self, rid, msg->reqid, rc, "waitgroup %s would "
-                               "overflow", msg->name);
+            reply_error(self, rid, msg->reqid, rc,
+                        "waitgroup %s would "
+                        "overflow",
+                        msg->name);
         else {
             reply_ok(self, rid, msg->reqid, 0);
             s_wg_release(self, wg);
@@ -57,8 +59,8 @@ server_wg_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             reply_ok(self, rid, msg->reqid, 0);
         else if (msg->timeout == 0)
             reply_error(self, rid, msg->reqid, GORO_ETIMEDOUT,
-                               "waitgroup %s is at %lld", msg->name,
-                               (long long) wg->info.counter);
+                        "waitgroup %s is at %lld", msg->name,
+                        (long long) wg->info.counter);
         else {
             park_t *p = park_new(rid, msg->reqid, msg->cmd);
             park_wait_on(p, wg, &wg->waiters);
@@ -85,8 +87,8 @@ server_wg_on_park_deadline(server_t *self, park_t *p)
 {
     wg_t *wg = p->target;
     reply_error(self, &p->rid, p->reqid, GORO_ETIMEDOUT,
-                       "waitgroup %s is at %lld", wg->name,
-                       (long long) wg->info.counter);
+                "waitgroup %s is at %lld", wg->name,
+                (long long) wg->info.counter);
     park_table_remove(self->parks, &p);
 }
 
@@ -101,7 +103,8 @@ server_wg_job_done(server_t *self, job_t *job)
                          job->state == GORO_JOB_SUCCEEDED, &wg);
     if (rc)
         log_warn("job %llu: waitgroup %s was already at zero; its Done is "
-                 "ignored", (unsigned long long) job->id, name);
+                 "ignored",
+                 (unsigned long long) job->id, name);
     else
         s_wg_release(self, wg);
 }

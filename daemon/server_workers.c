@@ -36,8 +36,8 @@
 static void
 s_worker_lost(server_t *self, worker_t *w, const char *why)
 {
-    log_info("worker %s (pid %u) lost: %s; %d job(s) running",
-             w->name, w->pid, why, w->running);
+    log_info("worker %s (pid %u) lost: %s; %d job(s) running", w->name, w->pid,
+             why, w->running);
     job_t *job;
     while ((job = worker_newest_job(w))) {
         worker_table_detach(self->wtable, w, job);
@@ -122,7 +122,7 @@ static void
 s_on_ready(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     worker_t *w = worker_table_lookup(self->wtable, rid);
-    if (w)      /* READY again on one connection: start it over */
+    if (w) /* READY again on one connection: start it over */
         s_worker_lost(self, w, "registered again");
     w = worker_table_add(self->wtable, rid, msg, util_now());
     w->expiry.kind = DL_WORKER;
@@ -164,8 +164,8 @@ s_attempt_is_own(server_t *self, worker_t *w, job_t *job, uint32_t attempt)
     if (!s_same_process(owner, w))
         return false;
     log_info("worker %s (pid %u) reconnected: job %llu attempt %u moves to "
-             "its new connection", w->name, w->pid,
-             (unsigned long long) job->id, attempt);
+             "its new connection",
+             w->name, w->pid, (unsigned long long) job->id, attempt);
     worker_table_drain(self->wtable, owner);
     worker_table_detach(self->wtable, owner, job);
     worker_table_attach(self->wtable, w, job);
@@ -186,8 +186,8 @@ s_on_claim(server_t *self, worker_t *w, const goro_msg_t *msg)
         return;
     }
     log_info("worker %s (pid %u) still runs job %llu attempt %u, which is "
-             "no longer its own: killing it", w->name, w->pid,
-             (unsigned long long) msg->job_id, msg->attempt);
+             "no longer its own: killing it",
+             w->name, w->pid, (unsigned long long) msg->job_id, msg->attempt);
     goro_msg_t *kill = goro_msg_new(GORO_MSG_KILL);
     kill->job_id = msg->job_id;
     kill->attempt = msg->attempt;
@@ -240,14 +240,9 @@ server_worker_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     }
     w->last_seen = util_now();
     switch (msg->cmd) {
-        case GORO_MSG_HEARTBEAT:
-            break;
-        case GORO_MSG_DONE:
-            s_on_done(self, w, msg);
-            break;
-        case GORO_MSG_CLAIM:
-            s_on_claim(self, w, msg);
-            break;
+        case GORO_MSG_HEARTBEAT: break;
+        case GORO_MSG_DONE: s_on_done(self, w, msg); break;
+        case GORO_MSG_CLAIM: s_on_claim(self, w, msg); break;
         case GORO_MSG_DISCONNECT:
             /* A worker that stops finishes what it runs: keep its jobs,
                accept their DONEs, forget it when the last one is in. */

@@ -29,10 +29,8 @@ tables_replay(void *self, const goro_msg_t *record)
         case GORO_MSG_J_CHAN_MAKE:
         case GORO_MSG_J_CHAN_PUSH:
         case GORO_MSG_J_CHAN_POP:
-        case GORO_MSG_J_CHAN_CLOSE:
-            return chan_table_replay(t->chans, record);
-        case GORO_MSG_J_WG_SET:
-            return wg_table_replay(t->wgs, record);
+        case GORO_MSG_J_CHAN_CLOSE: return chan_table_replay(t->chans, record);
+        case GORO_MSG_J_WG_SET: return wg_table_replay(t->wgs, record);
         default:
             if (record->cmd >= GORO_MSG_J_SUBMIT
                 && record->cmd <= GORO_MSG_J_NEXT_ID)

@@ -23,6 +23,6 @@ typedef struct server server_t;
 
 /* Gets the struct that embeds MEMBER at PTR. */
 #define container_of(ptr, type, member) \
-    ((type *) ((char *) (ptr) - offsetof(type, member)))
+    ((type *) ((char *) (ptr) -offsetof(type, member)))
 
 #endif

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 
 struct wg_table {
-    zhashx_t *groups;           /* name -> wg_t, owns them */
-    journal_t *journal;         /* NULL while replaying */
+    zhashx_t *groups;   /* name -> wg_t, owns them */
+    journal_t *journal; /* NULL while replaying */
 };
 
 /* Groups are journaled as their whole state: replay just sets it. */
@@ -24,9 +24,12 @@ s_log(journal_t *journal, const wg_t *wg)
     if (!journal)
         return;
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_WG_SET, .name = wg->name,
-        .counter = wg->info.counter, .added = wg->info.added,
-        .done = wg->info.done, .succeeded = wg->info.succeeded,
+        .cmd = GORO_MSG_J_WG_SET,
+        .name = wg->name,
+        .counter = wg->info.counter,
+        .added = wg->info.added,
+        .done = wg->info.done,
+        .succeeded = wg->info.succeeded,
         .failed = wg->info.failed,
     };
     journal_append(journal, &record);
@@ -85,12 +88,12 @@ s_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
 {
     wg_t *wg = wg_table_lookup(self, name);
     int64_t counter = wg ? wg->info.counter : 0;
-    if (delta < 0 && counter + delta < 0)   /* counter >= 0: no overflow */
+    if (delta < 0 && counter + delta < 0) /* counter >= 0: no overflow */
         return GORO_ENEGATIVE;
     /* The round's sums grow too: refuse what would overflow them. */
-    if (delta > 0 && (counter > INT64_MAX - delta
-                      || (wg && counter > 0
-                          && wg->info.added > INT64_MAX - delta)))
+    if (delta > 0
+        && (counter > INT64_MAX - delta
+            || (wg && counter > 0 && wg->info.added > INT64_MAX - delta)))
         return GORO_EINVAL;
     if (delta < 0 && wg && wg->info.done > INT64_MAX + delta)
         return GORO_EINVAL;
@@ -122,8 +125,7 @@ wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out)
 }
 
 int
-wg_job_done(wg_table_t *self, const char *name, int succeeded,
-            wg_t **wg_out)
+wg_job_done(wg_table_t *self, const char *name, int succeeded, wg_t **wg_out)
 {
     wg_t *wg = NULL;
     int rc = s_add(self, name, -1, &wg);
@@ -162,8 +164,7 @@ wg_table_set_journal(wg_table_t *self, journal_t *journal)
 int
 wg_table_replay(wg_table_t *self, const goro_msg_t *r)
 {
-    if (r->cmd != GORO_MSG_J_WG_SET || !r->name || !*r->name
-        || r->counter < 0)
+    if (r->cmd != GORO_MSG_J_WG_SET || !r->name || !*r->name || r->counter < 0)
         return GORO_EPROTO;
     wg_t *wg = wg_table_get(self, r->name);
     goro_wg_info_t info = {r->counter, r->added, r->done, r->succeeded,

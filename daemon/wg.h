@@ -22,9 +22,9 @@ typedef struct wg wg_t;
 struct wg {
     char *name;
     goro_wg_info_t info;
-    list_t waiters;             /* park_t by their target node, WG_WAITs
-                                   until the counter is zero; park.c
-                                   links and unlinks them */
+    list_t waiters; /* park_t by their target node, WG_WAITs
+                       until the counter is zero; park.c
+                       links and unlinks them */
 };
 
 /* Caller owns the result. */
@@ -41,8 +41,7 @@ void wg_table_snapshot(wg_table_t *self, journal_t *journal);
 /* Adds DELTA to NAME, making the group if needed. GORO_ENEGATIVE, and
    nothing changes, if the counter would go below zero. *WG_OUT is the
    group; if its counter is now zero the caller releases its waiters. */
-int wg_add(wg_table_t *self, const char *name, int64_t delta,
-           wg_t **wg_out);
+int wg_add(wg_table_t *self, const char *name, int64_t delta, wg_t **wg_out);
 
 /* Done() of an attached job that ended; SUCCEEDED says how. */
 int wg_job_done(wg_table_t *self, const char *name, int succeeded,

@@ -16,9 +16,9 @@
 #include <string.h>
 
 struct worker_table {
-    zhashx_t *by_rid;           /* &w->rid -> worker, owns them */
-    list_t free;                /* workers with capacity left, by their
-                                   free node, in turn order */
+    zhashx_t *by_rid; /* &w->rid -> worker, owns them */
+    list_t free;      /* workers with capacity left, by their
+                         free node, in turn order */
 };
 
 static void
@@ -82,7 +82,8 @@ worker_table_add(worker_table_t *self, const goro_rid_t *rid,
     w->pid = ready->pid;
     w->capacity = ready->worker_capacity == 0 ? 1
                   : ready->worker_capacity > WORKER_CAPACITY_MAX
-                  ? WORKER_CAPACITY_MAX : (int) ready->worker_capacity;
+                      ? WORKER_CAPACITY_MAX
+                      : (int) ready->worker_capacity;
     w->fns = util_zalloc(sizeof(char *) * (ready->nstrs + 1));
     for (size_t i = 0; i < ready->nstrs; i++)
         w->fns[i] = util_strdup(ready->strs[i]);
@@ -133,7 +134,7 @@ worker_table_attach(worker_table_t *self, worker_t *w, job_t *job)
 void
 worker_table_detach(worker_table_t *self, worker_t *w, job_t *job)
 {
-    job_links_t *links = job_links_ensure(job);    /* attached: it has them */
+    job_links_t *links = job_links_ensure(job); /* attached: it has them */
     list_remove(&w->jobs, &links->on_worker);
     links->worker = NULL;
     if (--w->running < w->capacity && !w->draining)
@@ -153,7 +154,7 @@ worker_table_pick(worker_table_t *self, const char *fn)
     for (list_node_t *node = self->free.head; node; node = node->next) {
         worker_t *w = LIST_ITEM(node, worker_t, free);
         if (worker_serves(w, fn)) {
-            list_remove(&self->free, node);     /* to the back */
+            list_remove(&self->free, node); /* to the back */
             list_push_back(&self->free, node);
             return w;
         }
@@ -171,7 +172,7 @@ job_t *
 worker_newest_job(const worker_t *w)
 {
     return w->jobs.head ? LIST_ITEM(w->jobs.head, job_links_t, on_worker)->job
-           : NULL;
+                        : NULL;
 }
 
 size_t

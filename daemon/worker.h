@@ -22,22 +22,22 @@
 #define WORKER_CAPACITY_MAX 4096 /* goro-worker's own concurrency limit */
 
 struct worker {
-    goro_rid_t rid;             /* routing id on the workers socket */
-    char *name;                 /* label the worker gave */
+    goro_rid_t rid; /* routing id on the workers socket */
+    char *name;     /* label the worker gave */
     uint32_t pid;
-    int capacity;               /* jobs at once */
+    int capacity; /* jobs at once */
     int running;
-    char **fns;                 /* functions served */
+    char **fns; /* functions served */
     size_t nfns;
-    list_t jobs;                /* running: job_links_t by on_worker,
-                                   newest first */
-    int64_t last_seen;          /* monotonic ms of the last message */
-    int64_t joined_at;          /* wall-clock ms */
-    uint64_t finished;          /* jobs it ended */
-    heap_node_t expiry;         /* silence deadline */
-    list_node_t free;           /* in the table's list of workers with
-                                   capacity left */
-    bool draining;              /* said DISCONNECT: no new jobs */
+    list_t jobs;        /* running: job_links_t by on_worker,
+                           newest first */
+    int64_t last_seen;  /* monotonic ms of the last message */
+    int64_t joined_at;  /* wall-clock ms */
+    uint64_t finished;  /* jobs it ended */
+    heap_node_t expiry; /* silence deadline */
+    list_node_t free;   /* in the table's list of workers with
+                           capacity left */
+    bool draining;      /* said DISCONNECT: no new jobs */
 };
 
 /* Caller owns the result. */

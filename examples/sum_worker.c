@@ -53,7 +53,7 @@ main(int argc, char **argv)
     }
     goro_worker_register(worker, "sum", sum, NULL);
     goro_worker_set_concurrency(worker, 2);
-    int rc = goro_worker_serve(worker);     /* until SIGTERM */
+    int rc = goro_worker_serve(worker); /* until SIGTERM */
     goro_worker_destroy(&worker);
     if (rc) {
         fprintf(stderr, "sum_worker: %s\n", goro_strerror(rc));

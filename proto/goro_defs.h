@@ -22,29 +22,29 @@ extern "C" {
 #define GORO_VERSION_PATCH 0
 
 #if defined(GORO_BUILDING) && defined(__GNUC__)
-#   define GORO_EXPORT __attribute__((visibility("default")))
+#define GORO_EXPORT __attribute__((visibility("default")))
 #else
-#   define GORO_EXPORT
+#define GORO_EXPORT
 #endif
 
 /* Error codes. The numbers are also the wire error codes (PROTOCOL.md), so
    they never change meaning; new codes are appended. */
 typedef enum {
     GORO_OK = 0,
-    GORO_EINVAL = 1,        /* bad argument or malformed request */
-    GORO_ENOTFOUND = 2,     /* no such job, channel or group */
-    GORO_EEXIST = 3,        /* already exists with other properties */
-    GORO_ETIMEDOUT = 4,     /* the timeout passed first */
-    GORO_ECLOSED = 5,       /* the channel is closed */
-    GORO_ENEGATIVE = 6,     /* the waitgroup counter would go below zero */
-    GORO_ETOOBIG = 7,       /* a value or payload exceeds limits.max_message */
-    GORO_EDENIED = 8,       /* refused by policy (exec disabled, not allowed) */
-    GORO_EUNAVAILABLE = 9,  /* the daemon cannot be reached or is stopping */
-    GORO_EPROTO = 10,       /* a peer sent a message we cannot decode */
-    GORO_EFULL = 11,        /* a configured capacity is used up */
-    GORO_ESTATE = 12,       /* the job is not in a state that allows this */
-    GORO_ESYS = 13,         /* an operating-system call failed */
-    GORO_ECANCELLED = 14,   /* the operation was cancelled */
+    GORO_EINVAL = 1,       /* bad argument or malformed request */
+    GORO_ENOTFOUND = 2,    /* no such job, channel or group */
+    GORO_EEXIST = 3,       /* already exists with other properties */
+    GORO_ETIMEDOUT = 4,    /* the timeout passed first */
+    GORO_ECLOSED = 5,      /* the channel is closed */
+    GORO_ENEGATIVE = 6,    /* the waitgroup counter would go below zero */
+    GORO_ETOOBIG = 7,      /* a value or payload exceeds limits.max_message */
+    GORO_EDENIED = 8,      /* refused by policy (exec disabled, not allowed) */
+    GORO_EUNAVAILABLE = 9, /* the daemon cannot be reached or is stopping */
+    GORO_EPROTO = 10,      /* a peer sent a message we cannot decode */
+    GORO_EFULL = 11,       /* a configured capacity is used up */
+    GORO_ESTATE = 12,      /* the job is not in a state that allows this */
+    GORO_ESYS = 13,        /* an operating-system call failed */
+    GORO_ECANCELLED = 14,  /* the operation was cancelled */
     GORO_ERROR_MAX = 15
 } goro_err_t;
 
@@ -81,11 +81,11 @@ typedef enum { GORO_CASE_RECV = 1, GORO_CASE_SEND = 2 } goro_case_op_t;
 
 /* A waitgroup's numbers (WG_INFO). */
 typedef struct {
-    int64_t counter;    /* current value */
-    int64_t added;      /* added since the counter was last zero */
-    int64_t done;       /* done since the counter was last zero */
-    int64_t succeeded;  /* attached jobs that succeeded */
-    int64_t failed;     /* attached jobs that ended otherwise */
+    int64_t counter;   /* current value */
+    int64_t added;     /* added since the counter was last zero */
+    int64_t done;      /* done since the counter was last zero */
+    int64_t succeeded; /* attached jobs that succeeded */
+    int64_t failed;    /* attached jobs that ended otherwise */
 } goro_wg_info_t;
 
 #ifdef __cplusplus

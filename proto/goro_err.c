@@ -34,8 +34,8 @@ const char *
 goro_job_state_name(int state)
 {
     static const char *const names[] = {
-        "?", "queued", "running", "succeeded", "failed", "cancelled",
-        "timed_out",
+        "?",      "queued",    "running",   "succeeded",
+        "failed", "cancelled", "timed_out",
     };
     return state >= 1 && state <= GORO_JOB_TIMED_OUT ? names[state] : "?";
 }

@@ -18,40 +18,100 @@
 /* Field ids; the type of each is in s_field_type. */
 typedef enum {
     F_END = 0,
-    F_JOB_ID, F_DELIVERY_ID, F_RUN_ID, F_VALUE_SEQ,
-    F_CODE, F_STATE, F_WHAT, F_FLAGS, F_ATTEMPT, F_MAX_ATTEMPTS,
-    F_INDEX, F_PID, F_WORKER_CAPACITY, F_RECV_MAX, F_SENT_COUNT,
-    F_STATUS, F_TIMEOUT, F_SUBMIT_WAIT, F_CAPACITY, F_DELTA,
-    F_HB_INTERVAL, F_HB_LIVENESS, F_ENDED_AT, F_ATTEMPT_BASE, F_RUNTIME,
-    F_COUNTER, F_ADDED, F_DONE, F_SUCCEEDED, F_FAILED,
-    F_NAME, F_WG, F_CHAN, F_KEY, F_DATA, F_TEXT, F_STRS, F_CASES, F_VALUES,
+    F_JOB_ID,
+    F_DELIVERY_ID,
+    F_RUN_ID,
+    F_VALUE_SEQ,
+    F_CODE,
+    F_STATE,
+    F_WHAT,
+    F_FLAGS,
+    F_ATTEMPT,
+    F_MAX_ATTEMPTS,
+    F_INDEX,
+    F_PID,
+    F_WORKER_CAPACITY,
+    F_RECV_MAX,
+    F_SENT_COUNT,
+    F_STATUS,
+    F_TIMEOUT,
+    F_SUBMIT_WAIT,
+    F_CAPACITY,
+    F_DELTA,
+    F_HB_INTERVAL,
+    F_HB_LIVENESS,
+    F_ENDED_AT,
+    F_ATTEMPT_BASE,
+    F_RUNTIME,
+    F_COUNTER,
+    F_ADDED,
+    F_DONE,
+    F_SUCCEEDED,
+    F_FAILED,
+    F_NAME,
+    F_WG,
+    F_CHAN,
+    F_KEY,
+    F_DATA,
+    F_TEXT,
+    F_STRS,
+    F_CASES,
+    F_VALUES,
     F_NFIELDS
 } field_t;
 
 typedef enum {
-    T_U8, T_U32, T_U64, T_I64,  /* big-endian integers */
-    T_STR,                      /* 1-byte length, then bytes */
-    T_LONGSTR,                  /* 4-byte length, then bytes */
-    T_STRS,                     /* 4-byte count, then T_STR each */
-    T_CASES,                    /* 4-byte count, then op, T_STR, T_LONGSTR */
-    T_VALUES                    /* 4-byte count, then T_LONGSTR each */
+    T_U8,
+    T_U32,
+    T_U64,
+    T_I64,     /* big-endian integers */
+    T_STR,     /* 1-byte length, then bytes */
+    T_LONGSTR, /* 4-byte length, then bytes */
+    T_STRS,    /* 4-byte count, then T_STR each */
+    T_CASES,   /* 4-byte count, then op, T_STR, T_LONGSTR */
+    T_VALUES   /* 4-byte count, then T_LONGSTR each */
 } type_t;
 
 static const type_t s_field_type[F_NFIELDS] = {
-    [F_JOB_ID] = T_U64, [F_DELIVERY_ID] = T_U64, [F_RUN_ID] = T_U64,
+    [F_JOB_ID] = T_U64,
+    [F_DELIVERY_ID] = T_U64,
+    [F_RUN_ID] = T_U64,
     [F_VALUE_SEQ] = T_U64,
-    [F_CODE] = T_U32, [F_STATE] = T_U8, [F_WHAT] = T_U8,
-    [F_FLAGS] = T_U32, [F_ATTEMPT] = T_U32, [F_MAX_ATTEMPTS] = T_U32,
-    [F_INDEX] = T_U32, [F_PID] = T_U32, [F_WORKER_CAPACITY] = T_U32,
-    [F_RECV_MAX] = T_U32, [F_SENT_COUNT] = T_U32,
-    [F_STATUS] = T_I64, [F_TIMEOUT] = T_I64, [F_SUBMIT_WAIT] = T_I64,
-    [F_CAPACITY] = T_I64, [F_DELTA] = T_I64, [F_HB_INTERVAL] = T_I64,
-    [F_HB_LIVENESS] = T_I64, [F_ENDED_AT] = T_I64, [F_ATTEMPT_BASE] = T_I64,
-    [F_RUNTIME] = T_I64, [F_COUNTER] = T_I64, [F_ADDED] = T_I64,
-    [F_DONE] = T_I64, [F_SUCCEEDED] = T_I64, [F_FAILED] = T_I64,
-    [F_NAME] = T_STR, [F_WG] = T_STR, [F_CHAN] = T_STR, [F_KEY] = T_STR,
-    [F_DATA] = T_LONGSTR, [F_TEXT] = T_LONGSTR, [F_STRS] = T_STRS,
-    [F_CASES] = T_CASES, [F_VALUES] = T_VALUES,
+    [F_CODE] = T_U32,
+    [F_STATE] = T_U8,
+    [F_WHAT] = T_U8,
+    [F_FLAGS] = T_U32,
+    [F_ATTEMPT] = T_U32,
+    [F_MAX_ATTEMPTS] = T_U32,
+    [F_INDEX] = T_U32,
+    [F_PID] = T_U32,
+    [F_WORKER_CAPACITY] = T_U32,
+    [F_RECV_MAX] = T_U32,
+    [F_SENT_COUNT] = T_U32,
+    [F_STATUS] = T_I64,
+    [F_TIMEOUT] = T_I64,
+    [F_SUBMIT_WAIT] = T_I64,
+    [F_CAPACITY] = T_I64,
+    [F_DELTA] = T_I64,
+    [F_HB_INTERVAL] = T_I64,
+    [F_HB_LIVENESS] = T_I64,
+    [F_ENDED_AT] = T_I64,
+    [F_ATTEMPT_BASE] = T_I64,
+    [F_RUNTIME] = T_I64,
+    [F_COUNTER] = T_I64,
+    [F_ADDED] = T_I64,
+    [F_DONE] = T_I64,
+    [F_SUCCEEDED] = T_I64,
+    [F_FAILED] = T_I64,
+    [F_NAME] = T_STR,
+    [F_WG] = T_STR,
+    [F_CHAN] = T_STR,
+    [F_KEY] = T_STR,
+    [F_DATA] = T_LONGSTR,
+    [F_TEXT] = T_LONGSTR,
+    [F_STRS] = T_STRS,
+    [F_CASES] = T_CASES,
+    [F_VALUES] = T_VALUES,
 };
 
 #define FIELDS_MAX 10
@@ -64,9 +124,9 @@ typedef struct {
 /* The grammar. Order within a row is the wire order. */
 static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_PING] = {"PING", {F_END}},
-    [GORO_MSG_SUBMIT] = {"SUBMIT", {F_NAME, F_DATA, F_WG, F_CHAN, F_KEY,
-                                    F_TIMEOUT, F_MAX_ATTEMPTS,
-                                    F_SUBMIT_WAIT}},
+    [GORO_MSG_SUBMIT] = {"SUBMIT",
+                         {F_NAME, F_DATA, F_WG, F_CHAN, F_KEY, F_TIMEOUT,
+                          F_MAX_ATTEMPTS, F_SUBMIT_WAIT}},
     [GORO_MSG_STATUS] = {"STATUS", {F_JOB_ID}},
     [GORO_MSG_WAIT] = {"WAIT", {F_JOB_ID, F_TIMEOUT}},
     [GORO_MSG_CANCEL] = {"CANCEL", {F_JOB_ID}},
@@ -85,44 +145,48 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_ACK] = {"ACK", {F_DELIVERY_ID}},
     [GORO_MSG_OK] = {"OK", {F_JOB_ID, F_DATA}},
     [GORO_MSG_ERROR] = {"ERROR", {F_CODE, F_TEXT}},
-    [GORO_MSG_JOB] = {"JOB", {F_JOB_ID, F_NAME, F_STATE, F_ATTEMPT,
-                              F_STATUS, F_RUNTIME, F_DATA, F_TEXT}},
+    [GORO_MSG_JOB] = {"JOB",
+                      {F_JOB_ID, F_NAME, F_STATE, F_ATTEMPT, F_STATUS,
+                       F_RUNTIME, F_DATA, F_TEXT}},
     [GORO_MSG_VALUE] = {"VALUE", {F_INDEX, F_FLAGS, F_DELIVERY_ID, F_DATA}},
-    [GORO_MSG_WG_INFO] = {"WG_INFO", {F_COUNTER, F_ADDED, F_DONE,
-                                      F_SUCCEEDED, F_FAILED}},
+    [GORO_MSG_WG_INFO] = {"WG_INFO",
+                          {F_COUNTER, F_ADDED, F_DONE, F_SUCCEEDED, F_FAILED}},
     [GORO_MSG_READY] = {"READY", {F_NAME, F_PID, F_WORKER_CAPACITY, F_STRS}},
-    [GORO_MSG_WELCOME] = {"WELCOME", {F_HB_INTERVAL, F_HB_LIVENESS, F_TEXT,
-                                      F_STRS}},
-    [GORO_MSG_DISPATCH] = {"DISPATCH", {F_JOB_ID, F_ATTEMPT, F_NAME,
-                                        F_DATA, F_TIMEOUT}},
-    [GORO_MSG_DONE] = {"DONE", {F_JOB_ID, F_ATTEMPT, F_STATUS, F_RUNTIME,
-                                F_DATA, F_TEXT}},
+    [GORO_MSG_WELCOME] = {"WELCOME",
+                          {F_HB_INTERVAL, F_HB_LIVENESS, F_TEXT, F_STRS}},
+    [GORO_MSG_DISPATCH] = {"DISPATCH",
+                           {F_JOB_ID, F_ATTEMPT, F_NAME, F_DATA, F_TIMEOUT}},
+    [GORO_MSG_DONE] = {"DONE",
+                       {F_JOB_ID, F_ATTEMPT, F_STATUS, F_RUNTIME, F_DATA,
+                        F_TEXT}},
     [GORO_MSG_KILL] = {"KILL", {F_JOB_ID, F_ATTEMPT}},
     [GORO_MSG_CLAIM] = {"CLAIM", {F_JOB_ID, F_ATTEMPT}},
     /* journal records */
-    [GORO_MSG_J_SUBMIT] = {"J_SUBMIT", {F_JOB_ID, F_NAME, F_DATA, F_WG,
-                                        F_CHAN, F_KEY, F_TIMEOUT,
-                                        F_MAX_ATTEMPTS}},
+    [GORO_MSG_J_SUBMIT] = {"J_SUBMIT",
+                           {F_JOB_ID, F_NAME, F_DATA, F_WG, F_CHAN, F_KEY,
+                            F_TIMEOUT, F_MAX_ATTEMPTS}},
     [GORO_MSG_J_START] = {"J_START", {F_JOB_ID, F_ATTEMPT}},
     [GORO_MSG_J_REQUEUE] = {"J_REQUEUE", {F_JOB_ID}},
-    [GORO_MSG_J_END] = {"J_END", {F_JOB_ID, F_STATE, F_STATUS, F_RUNTIME,
-                                  F_ENDED_AT, F_DATA, F_TEXT}},
+    [GORO_MSG_J_END] = {"J_END",
+                        {F_JOB_ID, F_STATE, F_STATUS, F_RUNTIME, F_ENDED_AT,
+                         F_DATA, F_TEXT}},
     [GORO_MSG_J_RETRY] = {"J_RETRY", {F_JOB_ID}},
     [GORO_MSG_J_REMOVE] = {"J_REMOVE", {F_JOB_ID}},
-    [GORO_MSG_J_JOB_FLAGS] = {"J_JOB_FLAGS", {F_JOB_ID, F_ATTEMPT,
-                                              F_ATTEMPT_BASE, F_FLAGS}},
+    [GORO_MSG_J_JOB_FLAGS] = {"J_JOB_FLAGS",
+                              {F_JOB_ID, F_ATTEMPT, F_ATTEMPT_BASE, F_FLAGS}},
     [GORO_MSG_J_CHAN_MAKE] = {"J_CHAN_MAKE", {F_NAME, F_CAPACITY}},
     [GORO_MSG_J_CHAN_PUSH] = {"J_CHAN_PUSH", {F_NAME, F_VALUE_SEQ, F_DATA}},
     [GORO_MSG_J_CHAN_POP] = {"J_CHAN_POP", {F_NAME, F_VALUE_SEQ}},
     [GORO_MSG_J_CHAN_CLOSE] = {"J_CHAN_CLOSE", {F_NAME}},
-    [GORO_MSG_J_WG_SET] = {"J_WG_SET", {F_NAME, F_COUNTER, F_ADDED, F_DONE,
-                                        F_SUCCEEDED, F_FAILED}},
+    [GORO_MSG_J_WG_SET] = {"J_WG_SET",
+                           {F_NAME, F_COUNTER, F_ADDED, F_DONE, F_SUCCEEDED,
+                            F_FAILED}},
     [GORO_MSG_J_NEXT_ID] = {"J_NEXT_ID", {F_JOB_ID}},
     [GORO_MSG_J_COMMIT] = {"J_COMMIT", {F_END}},
-    [GORO_MSG_CHAN_SEND_MANY] = {"CHAN_SEND_MANY", {F_NAME, F_VALUES,
-                                                    F_TIMEOUT}},
-    [GORO_MSG_CHAN_RECV_MANY] = {"CHAN_RECV_MANY", {F_NAME, F_RECV_MAX,
-                                                    F_TIMEOUT}},
+    [GORO_MSG_CHAN_SEND_MANY] = {"CHAN_SEND_MANY",
+                                 {F_NAME, F_VALUES, F_TIMEOUT}},
+    [GORO_MSG_CHAN_RECV_MANY] = {"CHAN_RECV_MANY",
+                                 {F_NAME, F_RECV_MAX, F_TIMEOUT}},
     [GORO_MSG_VALUES] = {"VALUES", {F_FLAGS, F_DELIVERY_ID, F_VALUES}},
     [GORO_MSG_SENT] = {"SENT", {F_CODE, F_SENT_COUNT}},
 };
@@ -332,13 +396,13 @@ s_encode_field(writer_t *w, const goro_msg_t *self, field_t field)
         case T_U32: s_put_uint(w, *(uint32_t *) slot, 4); return GORO_OK;
         case T_U64: s_put_uint(w, *(uint64_t *) slot, 8); return GORO_OK;
         case T_I64:
-            s_put_uint(w, (uint64_t) *(int64_t *) slot, 8);
+            s_put_uint(w, (uint64_t) * (int64_t *) slot, 8);
             return GORO_OK;
         case T_STR: return s_put_str(w, *s_str_slot(msg, field));
         case T_LONGSTR:
             return field == F_DATA
-                ? s_put_longstr(w, self->data, self->size)
-                : s_put_longstr(w, self->text, self->text_size);
+                       ? s_put_longstr(w, self->data, self->size)
+                       : s_put_longstr(w, self->text, self->text_size);
         case T_STRS:
             if (self->nstrs > GORO_MSG_LIST_MAX)
                 return GORO_EINVAL;
@@ -401,7 +465,7 @@ typedef struct {
     const uint8_t *buf;
     size_t size, pos;
     size_t max_value;
-    int error;                  /* first error met; reads then fail */
+    int error; /* first error met; reads then fail */
 } reader_t;
 
 static bool
@@ -503,7 +567,8 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
         }
         case T_CASES: {
             size_t count = s_get_count(r, 6);
-            self->cases = util_zalloc(sizeof *self->cases * (count ? count : 1));
+            self->cases = util_zalloc(
+                sizeof *self->cases * (count ? count : 1));
             for (size_t i = 0; i < count && !r->error; i++) {
                 goro_msg_case_t *c = &self->cases[i];
                 self->ncases = i + 1;
@@ -517,8 +582,8 @@ s_decode_field(reader_t *r, goro_msg_t *self, field_t field)
             /* MAX_VALUE bounds the batch as a whole, as it bounds one
                value: a batch is never bigger than a value could be. */
             size_t count = s_get_count(r, 4), total = 0;
-            self->values = util_zalloc(sizeof *self->values
-                                       * (count ? count : 1));
+            self->values = util_zalloc(
+                sizeof *self->values * (count ? count : 1));
             for (size_t i = 0; i < count && !r->error; i++) {
                 goro_msg_value_t *v = &self->values[i];
                 self->nvalues = i + 1;
@@ -549,11 +614,12 @@ goro_msg_decode(const uint8_t *buf, size_t size, size_t max_value,
     const schema_t *schema = s_schema_of((int) cmd);
     if (version != GORO_MSG_VERSION || !schema)
         r.error = GORO_EPROTO;
-    for (int i = 0; schema && i < FIELDS_MAX && schema->fields[i] != F_END
-                    && !r.error; i++)
+    for (int i = 0;
+         schema && i < FIELDS_MAX && schema->fields[i] != F_END && !r.error;
+         i++)
         s_decode_field(&r, self, schema->fields[i]);
     if (!r.error && r.pos != r.size)
-        r.error = GORO_EPROTO;      /* trailing bytes */
+        r.error = GORO_EPROTO; /* trailing bytes */
     if (r.error) {
         /* Keep only what an ERROR reply needs. */
         goro_msg_t *stub = goro_msg_new(self->cmd);
@@ -572,7 +638,7 @@ size_t
 goro_rid_hash(const void *key)
 {
     const goro_rid_t *rid = key;
-    size_t hash = 14695981039346656037ULL;      /* FNV-1a */
+    size_t hash = 14695981039346656037ULL; /* FNV-1a */
     for (size_t i = 0; i < rid->size; i++)
         hash = (hash ^ rid->data[i]) * 1099511628211ULL;
     return hash;
@@ -600,8 +666,9 @@ goro_msg_send_encoded(void *socket, const goro_rid_t *rid, uint8_t **buf_p,
 {
     uint8_t *buf = *buf_p;
     *buf_p = NULL;
-    if (rid && zmq_send(socket, rid->data, rid->size,
-                        ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+    if (rid
+        && zmq_send(socket, rid->data, rid->size, ZMQ_SNDMORE | ZMQ_DONTWAIT)
+               == -1) {
         free(buf);
         return GORO_EUNAVAILABLE;
     }
@@ -649,7 +716,8 @@ s_recv(void *socket, int flags, size_t max_value, goro_msg_t **msg_out,
     }
     if (rid) {
         size_t len = zmq_msg_size(&frame);
-        rid->size = (uint8_t) (len > GORO_MSG_RID_MAX ? GORO_MSG_RID_MAX : len);
+        rid->size = (uint8_t) (len > GORO_MSG_RID_MAX ? GORO_MSG_RID_MAX
+                                                      : len);
         memcpy(rid->data, zmq_msg_data(&frame), rid->size);
         if (!zmq_msg_more(&frame)) {
             zmq_msg_close(&frame);
@@ -694,8 +762,9 @@ int
 goro_msg_recv_wait(void *socket, int64_t timeout_ms, size_t max_value,
                    goro_msg_t **msg_out)
 {
-    int timeout = timeout_ms < 0 ? -1
-                  : timeout_ms > INT_MAX ? INT_MAX : (int) timeout_ms;
+    int timeout = timeout_ms < 0         ? -1
+                  : timeout_ms > INT_MAX ? INT_MAX
+                                         : (int) timeout_ms;
     if (zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout)) {
         *msg_out = NULL;
         return GORO_EUNAVAILABLE;

@@ -14,14 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GORO_MSG_SIGNATURE 0xA7C0   /* first two bytes of every message */
-#define GORO_MSG_VERSION 1          /* bumped on any format change */
-#define GORO_MSG_HEADER 12          /* signature 2, version 1, command 1,
-                                       request id 8 */
-#define GORO_MSG_STR_MAX 255        /* names travel with a 1-byte length */
-#define GORO_MSG_LIST_MAX 1024      /* entries in a string list, cases or
-                                       values */
-#define GORO_MSG_RID_MAX 255        /* ZeroMQ routing ids are 1..255 bytes */
+#define GORO_MSG_SIGNATURE 0xA7C0 /* first two bytes of every message */
+#define GORO_MSG_VERSION 1        /* bumped on any format change */
+#define GORO_MSG_HEADER \
+    12                       /* signature 2, version 1, command 1, \
+                                request id 8 */
+#define GORO_MSG_STR_MAX 255 /* names travel with a 1-byte length */
+#define GORO_MSG_LIST_MAX \
+    1024                     /* entries in a string list, cases or \
+                                values */
+#define GORO_MSG_RID_MAX 255 /* ZeroMQ routing ids are 1..255 bytes */
 
 typedef enum {
     /* client -> daemon */
@@ -43,7 +45,7 @@ typedef enum {
     /* either way, on both endpoints */
     GORO_MSG_HEARTBEAT = 16,
     GORO_MSG_DISCONNECT = 17,
-    GORO_MSG_ACK = 18,          /* client -> daemon: a value was received */
+    GORO_MSG_ACK = 18, /* client -> daemon: a value was received */
     /* daemon -> client */
     GORO_MSG_OK = 20,
     GORO_MSG_ERROR = 21,
@@ -56,7 +58,7 @@ typedef enum {
     GORO_MSG_DISPATCH = 32,
     GORO_MSG_DONE = 33,
     GORO_MSG_KILL = 34,
-    GORO_MSG_CLAIM = 35,        /* worker -> daemon: an attempt it runs */
+    GORO_MSG_CLAIM = 35, /* worker -> daemon: an attempt it runs */
     /* journal records (never on the wire; gorod refuses them there) */
     GORO_MSG_J_SUBMIT = 40,
     GORO_MSG_J_START = 41,
@@ -71,12 +73,12 @@ typedef enum {
     GORO_MSG_J_CHAN_CLOSE = 50,
     GORO_MSG_J_WG_SET = 51,
     GORO_MSG_J_NEXT_ID = 52,
-    GORO_MSG_J_COMMIT = 53,     /* ends a loop turn's records */
+    GORO_MSG_J_COMMIT = 53, /* ends a loop turn's records */
     /* batched channel operations */
-    GORO_MSG_CHAN_SEND_MANY = 54,   /* client -> daemon */
-    GORO_MSG_CHAN_RECV_MANY = 55,   /* client -> daemon */
-    GORO_MSG_VALUES = 56,           /* daemon -> client */
-    GORO_MSG_SENT = 57,             /* daemon -> client */
+    GORO_MSG_CHAN_SEND_MANY = 54, /* client -> daemon */
+    GORO_MSG_CHAN_RECV_MANY = 55, /* client -> daemon */
+    GORO_MSG_VALUES = 56,         /* daemon -> client */
+    GORO_MSG_SENT = 57,           /* daemon -> client */
     GORO_MSG_CMD_MAX = 58
 } goro_msg_cmd_t;
 
@@ -89,9 +91,9 @@ typedef enum {
 
 /* One case of a SELECT. */
 typedef struct {
-    uint8_t op;                 /* GORO_CASE_RECV or GORO_CASE_SEND */
+    uint8_t op; /* GORO_CASE_RECV or GORO_CASE_SEND */
     char *chan;
-    uint8_t *data;              /* send value */
+    uint8_t *data; /* send value */
     size_t size;
 } goro_msg_case_t;
 
@@ -108,48 +110,48 @@ typedef struct {
    NUL-terminated copies owned by the message. */
 typedef struct {
     uint8_t cmd;
-    uint64_t reqid;             /* echoed in the reply; 0 for unsolicited */
-    uint64_t job_id;            /* from 1; J_NEXT_ID: the next one */
-    uint64_t delivery_id;       /* VALUE, VALUES, ACK */
-    uint64_t run_id;            /* HEARTBEAT: gorod's run, 0 from others */
-    uint64_t value_seq;         /* J_CHAN_PUSH, J_CHAN_POP */
-    uint32_t code;              /* error code (ERROR, SENT) */
-    uint8_t state;              /* job state (JOB, J_END) */
-    uint8_t what;               /* LIST: goro_list_what_t */
-    uint32_t flags;             /* LIST flags; VALUE(S): 1 = closed;
-                                   J_JOB_FLAGS: job flags */
-    uint32_t attempt;           /* attempt number, from 1 */
-    uint32_t max_attempts;      /* SUBMIT: 0 = daemon default */
-    uint32_t index;             /* VALUE: the select case that fired */
-    uint32_t pid;               /* READY: worker process id */
-    uint32_t worker_capacity;   /* READY: jobs at once */
-    uint32_t recv_max;          /* CHAN_RECV_MANY: values wanted at most */
-    uint32_t sent_count;        /* SENT: values of the batch that went */
-    int64_t status;             /* exit status / handler return */
-    int64_t timeout;            /* milliseconds, -1 forever */
-    int64_t submit_wait;        /* SUBMIT: 0 reply at once, <0 at the end,
-                                   n at the end or after n ms */
-    int64_t capacity;           /* CHAN_MAKE, J_CHAN_MAKE: 0 unbuffered */
-    int64_t delta;              /* WG_ADD */
-    int64_t hb_interval;        /* WELCOME: heartbeat interval in ms */
-    int64_t hb_liveness;        /* WELCOME: missed intervals before dead */
-    int64_t ended_at;           /* J_END: wall-clock epoch ms */
-    int64_t attempt_base;       /* J_JOB_FLAGS: attempts before last RETRY */
-    int64_t runtime;            /* milliseconds */
-    int64_t counter, added, done, succeeded, failed;   /* WG_INFO, J_WG_SET */
-    char *name;                 /* function, channel, group, worker */
-    char *wg;                   /* SUBMIT option */
-    char *chan;                 /* SUBMIT option: result channel */
-    char *key;                  /* SUBMIT option: idempotency key */
-    uint8_t *data;              /* payload, value, output, listing */
+    uint64_t reqid;           /* echoed in the reply; 0 for unsolicited */
+    uint64_t job_id;          /* from 1; J_NEXT_ID: the next one */
+    uint64_t delivery_id;     /* VALUE, VALUES, ACK */
+    uint64_t run_id;          /* HEARTBEAT: gorod's run, 0 from others */
+    uint64_t value_seq;       /* J_CHAN_PUSH, J_CHAN_POP */
+    uint32_t code;            /* error code (ERROR, SENT) */
+    uint8_t state;            /* job state (JOB, J_END) */
+    uint8_t what;             /* LIST: goro_list_what_t */
+    uint32_t flags;           /* LIST flags; VALUE(S): 1 = closed;
+                                 J_JOB_FLAGS: job flags */
+    uint32_t attempt;         /* attempt number, from 1 */
+    uint32_t max_attempts;    /* SUBMIT: 0 = daemon default */
+    uint32_t index;           /* VALUE: the select case that fired */
+    uint32_t pid;             /* READY: worker process id */
+    uint32_t worker_capacity; /* READY: jobs at once */
+    uint32_t recv_max;        /* CHAN_RECV_MANY: values wanted at most */
+    uint32_t sent_count;      /* SENT: values of the batch that went */
+    int64_t status;           /* exit status / handler return */
+    int64_t timeout;          /* milliseconds, -1 forever */
+    int64_t submit_wait;      /* SUBMIT: 0 reply at once, <0 at the end,
+                                 n at the end or after n ms */
+    int64_t capacity;         /* CHAN_MAKE, J_CHAN_MAKE: 0 unbuffered */
+    int64_t delta;            /* WG_ADD */
+    int64_t hb_interval;      /* WELCOME: heartbeat interval in ms */
+    int64_t hb_liveness;      /* WELCOME: missed intervals before dead */
+    int64_t ended_at;         /* J_END: wall-clock epoch ms */
+    int64_t attempt_base;     /* J_JOB_FLAGS: attempts before last RETRY */
+    int64_t runtime;          /* milliseconds */
+    int64_t counter, added, done, succeeded, failed; /* WG_INFO, J_WG_SET */
+    char *name;    /* function, channel, group, worker */
+    char *wg;      /* SUBMIT option */
+    char *chan;    /* SUBMIT option: result channel */
+    char *key;     /* SUBMIT option: idempotency key */
+    uint8_t *data; /* payload, value, output, listing */
     size_t size;
-    char *text;                 /* error text, stderr, endpoint */
+    char *text; /* error text, stderr, endpoint */
     size_t text_size;
-    char **strs;                /* READY: functions served */
+    char **strs; /* READY: functions served */
     size_t nstrs;
-    goro_msg_case_t *cases;     /* SELECT */
+    goro_msg_case_t *cases; /* SELECT */
     size_t ncases;
-    goro_msg_value_t *values;   /* CHAN_SEND_MANY, VALUES */
+    goro_msg_value_t *values; /* CHAN_SEND_MANY, VALUES */
     size_t nvalues;
 } goro_msg_t;
 
@@ -194,13 +196,12 @@ int goro_msg_decode(const uint8_t *buf, size_t size, size_t max_value,
 /* Sends SELF on the libzmq SOCKET, first the routing id RID if given.
    Never blocks. GORO_EUNAVAILABLE if the peer cannot take it now (gone,
    or its queue is full). */
-int goro_msg_send(const goro_msg_t *self, void *socket,
-                  const goro_rid_t *rid);
+int goro_msg_send(const goro_msg_t *self, void *socket, const goro_rid_t *rid);
 
 /* Sends a frame goro_msg_encode() made, as goro_msg_send() does; takes
-   *BUF_P (sets it to NULL) whatever happens. */
-int goro_msg_send_encoded(void *socket, const goro_rid_t *rid,
-                          uint8_t **buf_p, size_t size);
+ *BUF_P (sets it to NULL) whatever happens. */
+int goro_msg_send_encoded(void *socket, const goro_rid_t *rid, uint8_t **buf_p,
+                          size_t size);
 
 /* Receives one message from SOCKET without blocking; with RID non-NULL
    the socket is a ROUTER and the routing id goes there. Returns as

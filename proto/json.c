@@ -21,16 +21,16 @@
 
 struct json {
     char *buf;
-    size_t size, used;          /* used excludes the NUL kept after it */
-    int depth;                  /* open containers */
-    uint32_t has_items;         /* bit D: the container at depth D has a
-                                   value, so the next one needs a comma */
-    bool after_key;             /* a key was written: no comma before its
-                                   value */
+    size_t size, used;  /* used excludes the NUL kept after it */
+    int depth;          /* open containers */
+    uint32_t has_items; /* bit D: the container at depth D has a
+                           value, so the next one needs a comma */
+    bool after_key;     /* a key was written: no comma before its
+                           value */
 };
 
-#define S_REPLACEMENT "\xEF\xBF\xBD"    /* U+FFFD in UTF-8 */
-#define S_SIZE_FIRST 256        /* a job's row; listings double from it */
+#define S_REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+#define S_SIZE_FIRST 256             /* a job's row; listings double from it */
 
 /* OOM aborts, as util_realloc does (STYLE.md 3), without libgoro. */
 static void
@@ -148,29 +148,27 @@ s_utf8_len(const unsigned char *p, size_t len, size_t *bad_out)
 {
     unsigned char lead = p[0];
     size_t need;
-    unsigned char low = 0x80, high = 0xBF;     /* range of the 2nd byte */
+    unsigned char low = 0x80, high = 0xBF; /* range of the 2nd byte */
     if (lead < 0x80)
         return 1;
     if (lead >= 0xC2 && lead <= 0xDF)
         need = 2;
-    else
-    if (lead >= 0xE0 && lead <= 0xEF) {
+    else if (lead >= 0xE0 && lead <= 0xEF) {
         need = 3;
         if (lead == 0xE0)
-            low = 0xA0;                         /* no overlongs */
+            low = 0xA0; /* no overlongs */
         if (lead == 0xED)
-            high = 0x9F;                        /* no surrogates */
+            high = 0x9F; /* no surrogates */
     }
-    else
-    if (lead >= 0xF0 && lead <= 0xF4) {
+    else if (lead >= 0xF0 && lead <= 0xF4) {
         need = 4;
         if (lead == 0xF0)
-            low = 0x90;                         /* no overlongs */
+            low = 0x90; /* no overlongs */
         if (lead == 0xF4)
-            high = 0x8F;                        /* nothing past U+10FFFF */
+            high = 0x8F; /* nothing past U+10FFFF */
     }
     else {
-        *bad_out = 1;                           /* 80..C1, F5..FF */
+        *bad_out = 1; /* 80..C1, F5..FF */
         return 0;
     }
     size_t got = 1;
@@ -197,8 +195,7 @@ json_bytes(json_t *self, const void *data, size_t len)
         /* The run that needs no escape goes in one piece. */
         const unsigned char *run = p;
         size_t seq = 0, bad = 0;
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20
-               && *p != 0x7F
+        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7F
                && (seq = s_utf8_len(p, (size_t) (end - p), &bad)) > 0)
             p += seq;
         s_append(self, (const char *) run, (size_t) (p - run));
@@ -209,8 +206,7 @@ json_bytes(json_t *self, const void *data, size_t len)
             s_append(self, escape, 2);
             p++;
         }
-        else
-        if (*p < 0x20 || *p == 0x7F) {
+        else if (*p < 0x20 || *p == 0x7F) {
             char escape[8];
             snprintf(escape, sizeof escape, "\\u%04x", *p);
             s_append(self, escape, 6);

@@ -52,7 +52,7 @@ util_strdup(const char *text)
 void *
 util_memdup(const void *data, size_t size)
 {
-    void *copy = util_zalloc(size + 1);     /* +1: room for a NUL */
+    void *copy = util_zalloc(size + 1); /* +1: room for a NUL */
     if (size)
         memcpy(copy, data, size);
     return copy;
@@ -62,7 +62,7 @@ size_t
 util_u64_hash(const void *key)
 {
     uint64_t x = *(const uint64_t *) key;
-    x ^= x >> 33;                       /* murmur3's finaliser */
+    x ^= x >> 33; /* murmur3's finaliser */
     x *= 0xff51afd7ed558ccdULL;
     x ^= x >> 33;
     return (size_t) x;
@@ -162,8 +162,13 @@ util_duration_ns(const char *text, int64_t *ns_out)
         const char *unit;
         uint64_t ns;
     } units[] = {
-        {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
-        {"ms", 1000000}, {"s", 1000000000}, {"m", UINT64_C(60000000000)},
+        {"ns", 1},
+        {"us", 1000},
+        {"\xc2\xb5s", 1000},
+        {"\xce\xbcs", 1000},
+        {"ms", 1000000},
+        {"s", 1000000000},
+        {"m", UINT64_C(60000000000)},
         {"h", UINT64_C(3600000000000)},
     };
     if (!text)
@@ -194,7 +199,7 @@ util_duration_ns(const char *text, int64_t *ns_out)
             after = p != point;
         }
         if (!before && !after)
-            return GORO_EINVAL;         /* ".s", "-.s" */
+            return GORO_EINVAL; /* ".s", "-.s" */
         /* The unit runs to the next number, as in Go: "1e3ms" has unit
            "e", which is no unit. */
         size_t len = 0;
@@ -206,7 +211,7 @@ util_duration_ns(const char *text, int64_t *ns_out)
                    || strncmp(p, units[i].unit, len) != 0))
             i++;
         if (i == sizeof units / sizeof units[0])
-            return GORO_EINVAL;         /* missing or unknown unit */
+            return GORO_EINVAL; /* missing or unknown unit */
         p += len;
         uint64_t unit = units[i].ns;
         if (whole > (UINT64_C(1) << 63) / unit)
@@ -240,7 +245,8 @@ util_duration(const char *text, int64_t *ms_out)
         || (ns > 0 && ns < UTIL_NS_PER_MS))
         return GORO_EINVAL;
     /* Half a millisecond or more rounds up, as llround would. */
-    *ms_out = ns / UTIL_NS_PER_MS + (ns % UTIL_NS_PER_MS >= UTIL_NS_PER_MS / 2);
+    *ms_out = ns / UTIL_NS_PER_MS
+              + (ns % UTIL_NS_PER_MS >= UTIL_NS_PER_MS / 2);
     return GORO_OK;
 }
 
@@ -251,17 +257,24 @@ util_size(const char *text, uint64_t *bytes_out)
         const char *suffix;
         uint64_t scale;
     } suffixes[] = {
-        {"", 1}, {"B", 1},
-        {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30},
-        {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
-        {"K", 1ULL << 10}, {"M", 1ULL << 20}, {"G", 1ULL << 30},
+        {"", 1},
+        {"B", 1},
+        {"KiB", 1ULL << 10},
+        {"MiB", 1ULL << 20},
+        {"GiB", 1ULL << 30},
+        {"KB", 1000},
+        {"MB", 1000000},
+        {"GB", 1000000000},
+        {"K", 1ULL << 10},
+        {"M", 1ULL << 20},
+        {"G", 1ULL << 30},
     };
     if (!text || !isdigit((unsigned char) *text))
         return GORO_EINVAL;
     char *end;
     errno = 0;
     unsigned long long value = strtoull(text, &end, 10);
-    if (errno == ERANGE)            /* saturated at ULLONG_MAX */
+    if (errno == ERANGE) /* saturated at ULLONG_MAX */
         return GORO_EINVAL;
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         if (strcmp(end, suffixes[i].suffix) == 0) {
@@ -277,7 +290,7 @@ util_size(const char *text, uint64_t *bytes_out)
 int
 goro_duration_parse(const char *text, int64_t *ms_out)
 {
-    if (text && strcmp(text, "-1") == 0) {      /* the contract's "forever" */
+    if (text && strcmp(text, "-1") == 0) { /* the contract's "forever" */
         *ms_out = -1;
         return GORO_OK;
     }

@@ -25,13 +25,13 @@
    are reached. */
 #define FUZZ_MAX_VALUE 64
 
-#define FUZZ_CHECK(cond)                                                \
-    do {                                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "fuzz_codec: %s:%d: check failed: %s\n",    \
-                    __FILE__, __LINE__, #cond);                         \
-            abort();                                                    \
-        }                                                               \
+#define FUZZ_CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "fuzz_codec: %s:%d: check failed: %s\n", \
+                    __FILE__, __LINE__, #cond); \
+            abort(); \
+        } \
     } while (0)
 
 static uint64_t
@@ -47,8 +47,7 @@ s_reqid(const uint8_t *data)
 static int
 s_header_sound(const uint8_t *data, size_t size)
 {
-    return size >= GORO_MSG_HEADER
-           && data[0] == (GORO_MSG_SIGNATURE >> 8)
+    return size >= GORO_MSG_HEADER && data[0] == (GORO_MSG_SIGNATURE >> 8)
            && data[1] == (GORO_MSG_SIGNATURE & 0xff);
 }
 
@@ -80,9 +79,10 @@ s_check_round_trip(const uint8_t *data, size_t size, const goro_msg_t *msg)
     size_t again_size = 0;
     FUZZ_CHECK(goro_msg_encode(msg, &again, &again_size) == GORO_OK);
     if (again_size != size || memcmp(again, data, size) != 0) {
-        fprintf(stderr, "fuzz_codec: %s (%zu bytes) re-encodes to %zu "
-                "different bytes\n", goro_msg_cmd_name(msg->cmd), size,
-                again_size);
+        fprintf(stderr,
+                "fuzz_codec: %s (%zu bytes) re-encodes to %zu "
+                "different bytes\n",
+                goro_msg_cmd_name(msg->cmd), size, again_size);
         abort();
     }
     free(again);
@@ -94,8 +94,7 @@ s_check_agree(const goro_msg_t *a, int rc_b, const goro_msg_t *b)
 {
     if (rc_b == GORO_ETOOBIG) {
         /* Some value must indeed be over the bound. */
-        int over = a->size > FUZZ_MAX_VALUE
-                   || a->text_size > FUZZ_MAX_VALUE;
+        int over = a->size > FUZZ_MAX_VALUE || a->text_size > FUZZ_MAX_VALUE;
         for (size_t i = 0; i < a->ncases; i++)
             over |= a->cases[i].size > FUZZ_MAX_VALUE;
         /* a batch is bounded as a whole */
@@ -160,6 +159,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     goro_msg_destroy(&a);
     goro_msg_destroy(&b);
     FUZZ_CHECK(a == NULL && b == NULL);
-    goro_msg_destroy(&a);       /* destroying nothing is fine */
+    goro_msg_destroy(&a); /* destroying nothing is fine */
     return 0;
 }

@@ -49,13 +49,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FUZZ_CHECK(cond)                                                \
-    do {                                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "fuzz_journal: %s:%d: check failed: %s\n",  \
-                    __FILE__, __LINE__, #cond);                         \
-            abort();                                                    \
-        }                                                               \
+#define FUZZ_CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "fuzz_journal: %s:%d: check failed: %s\n", \
+                    __FILE__, __LINE__, #cond); \
+            abort(); \
+        } \
     } while (0)
 
 #define FUZZ_ERR 512
@@ -107,7 +107,8 @@ s_census(state_t *t)
     job_table_each(t->tables.jobs, s_count_job, &c);
     size_t total = 0;
     for (int state = 1; state < JOB_STATES; state++) {
-        FUZZ_CHECK(job_table_count(t->tables.jobs, state) == c.by_state[state]);
+        FUZZ_CHECK(job_table_count(t->tables.jobs, state)
+                   == c.by_state[state]);
         total += c.by_state[state];
     }
     FUZZ_CHECK(total == c.jobs);
@@ -323,8 +324,10 @@ s_round_trip(journal_t **journal_p, state_t *t)
                    == wg_table_size(t->tables.wgs));
     }
     else {
-        fprintf(stderr, "fuzz_journal: the snapshot of a replayed state "
-                "does not replay: %s\n", err);
+        fprintf(stderr,
+                "fuzz_journal: the snapshot of a replayed state "
+                "does not replay: %s\n",
+                err);
         abort();
     }
     s_state_destroy(&again);
@@ -361,14 +364,15 @@ s_replay(const bytes_t *file, bool repair)
     if (rc == GORO_OK) {
         FUZZ_CHECK(sound);
         FUZZ_CHECK(info.bytes >= JOURNAL_HEADER);
-        FUZZ_CHECK(info.bytes <= (file->size > JOURNAL_HEADER
-                                  ? file->size : JOURNAL_HEADER));
+        FUZZ_CHECK(
+            info.bytes
+            <= (file->size > JOURNAL_HEADER ? file->size : JOURNAL_HEADER));
         FUZZ_CHECK(s_file_size() == info.bytes);
         FUZZ_CHECK(repair || info.skipped == 0);
         FUZZ_CHECK(info.skipped <= 1);
         /* Records applied are records kept: whole turns only. */
-        bool partial = info.records > (info.bytes - JOURNAL_HEADER)
-                                      / JOURNAL_FRAME;
+        bool partial = info.records
+                       > (info.bytes - JOURNAL_HEADER) / JOURNAL_FRAME;
         FUZZ_CHECK(!partial);
         s_census(&t);
         if (repair)

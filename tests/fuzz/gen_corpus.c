@@ -50,8 +50,7 @@ s_write(const char *dir, const char *name, const uint8_t *prefix,
     if (!file)
         s_die(path);
     if ((prefix_size && fwrite(prefix, 1, prefix_size, file) != prefix_size)
-        || (size && fwrite(data, 1, size, file) != size)
-        || fclose(file) != 0)
+        || (size && fwrite(data, 1, size, file) != size) || fclose(file) != 0)
         s_die(path);
 }
 
@@ -153,8 +152,13 @@ s_submit(tables_t *t, const char *fn, const char *data, const char *key,
          const char *wg, const char *chan, int max_attempts)
 {
     job_spec_t spec = {
-        .fn = fn, .data = data, .size = data ? strlen(data) : 0, .wg = wg,
-        .chan = chan, .key = key, .timeout_ms = 2500,
+        .fn = fn,
+        .data = data,
+        .size = data ? strlen(data) : 0,
+        .wg = wg,
+        .chan = chan,
+        .key = key,
+        .timeout_ms = 2500,
         .max_attempts = max_attempts,
     };
     return job_table_submit(t->jobs, &spec);
@@ -173,8 +177,8 @@ s_end(tables_t *t, job_t *job, int state, int64_t status, const char *out,
 static void
 s_send(tables_t *t, const char *chan, const char *value)
 {
-    chan_case_t one = {GORO_CASE_SEND, chan,
-                       util_memdup(value, strlen(value)), strlen(value)};
+    chan_case_t one = {GORO_CASE_SEND, chan, util_memdup(value, strlen(value)),
+                       strlen(value)};
     chan_result_t result;
     chan_fired_t fired = {0};
     int rc = chan_select(t->chans, &one, 1, false, NULL, NULL, &result,
@@ -236,7 +240,7 @@ s_populate(tables_t *t, journal_t *journal)
     job_t *timed_out = s_submit(t, "exec", "hang", NULL, NULL, NULL, 3);
     job_table_start(t->jobs, timed_out, now);
     s_end(t, timed_out, GORO_JOB_TIMED_OUT, -1, NULL, "timed out");
-    journal_flush(journal, util_now());     /* a turn */
+    journal_flush(journal, util_now()); /* a turn */
 
     chan_make(t->chans, "c1", 5);
     s_send(t, "c1", "v1");

@@ -74,8 +74,7 @@ s_sum_half(goro_call_t *call, void *arg)
     }
     char sum[32];
     int n = snprintf(sum, sizeof sum, "%lld", total);
-    int rc = goro_chan_send(goro_call_client(call), chan, sum, (size_t) n,
-                            -1);
+    int rc = goro_chan_send(goro_call_client(call), chan, sum, (size_t) n, -1);
     if (rc)
         return s_fail(call, text, "sum_half: send", rc);
     goro_call_reply(call, sum, (size_t) n);
@@ -142,8 +141,8 @@ s_gate(goro_call_t *call, void *arg)
     char *chan = s_payload(call);
     void *value = NULL;
     size_t len = 0;
-    int rc = goro_chan_recv(goro_call_client(call), chan, LEAF_WAIT_MS,
-                            &value, &len);
+    int rc = goro_chan_recv(goro_call_client(call), chan, LEAF_WAIT_MS, &value,
+                            &len);
     goro_free(value);
     if (rc != GORO_ECLOSED)
         return s_fail(call, chan, "gate: recv", rc);
@@ -156,7 +155,7 @@ main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: fanin_worker WORKERS_ENDPOINT "
-                "[CONCURRENCY]\n");
+                        "[CONCURRENCY]\n");
         return 2;
     }
     goro_worker_t *worker = goro_worker_new(argv[1]);

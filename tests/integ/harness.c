@@ -27,28 +27,28 @@
 #include <unistd.h>
 
 #ifndef GORO_BIN_DIR
-#   error "GORO_BIN_DIR must name the directory of gorod, goro, goro-worker"
+#error "GORO_BIN_DIR must name the directory of gorod, goro, goro-worker"
 #endif
 
-#define S_MAX_PROCS 256         /* processes alive at once, all tests */
-#define S_MAX_DIRS 256          /* temp dirs of one test program */
-#define S_MAX_STRINGS 64        /* harness_path() results per harness */
-#define S_MAX_SPAWNED 16        /* extra processes per harness */
-#define S_MAX_ARGS 64           /* harness_cli() arguments */
-#define S_STOP_MS 15000         /* over gorod's default 10 s grace */
-#define S_DESTROY_MS 5000       /* harness_destroy: SIGTERM, then KILL */
+#define S_MAX_PROCS 256   /* processes alive at once, all tests */
+#define S_MAX_DIRS 256    /* temp dirs of one test program */
+#define S_MAX_STRINGS 64  /* harness_path() results per harness */
+#define S_MAX_SPAWNED 16  /* extra processes per harness */
+#define S_MAX_ARGS 64     /* harness_cli() arguments */
+#define S_STOP_MS 15000   /* over gorod's default 10 s grace */
+#define S_DESTROY_MS 5000 /* harness_destroy: SIGTERM, then KILL */
 
 struct harness {
     char *dir;
     char *clients;
     char *workers;
-    pid_t pid;                  /* gorod; 0 once reaped */
+    pid_t pid; /* gorod; 0 once reaped */
     goro_t *client;
     char *strings[S_MAX_STRINGS];
     size_t nstrings;
-    pid_t spawned[S_MAX_SPAWNED];   /* 0: free or reaped */
-    int captures;               /* files of harness_cli / harness_spawn */
-    long log_from;              /* gorod.log offset of the current run */
+    pid_t spawned[S_MAX_SPAWNED]; /* 0: free or reaped */
+    int captures;                 /* files of harness_cli / harness_spawn */
+    long log_from;                /* gorod.log offset of the current run */
 };
 
 /* ---- the registry and the atexit handler ------------------------- */
@@ -128,8 +128,7 @@ s_mkdtemp(void)
     s_register_atexit();
     const char *tmp = getenv("TMPDIR");
     char *dir = NULL;
-    if (asprintf(&dir, "%s/goro-integ-XXXXXX", tmp && *tmp ? tmp : "/tmp")
-        < 0)
+    if (asprintf(&dir, "%s/goro-integ-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
         abort();
     if (!mkdtemp(dir)) {
         fprintf(stderr, "harness: mkdtemp %s: %s\n", dir, strerror(errno));
@@ -253,12 +252,13 @@ s_start_ex(const char *const *argv, const char *cwd, const char *out_path,
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, deathsig);
         if (getppid() != parent)
-            _exit(126);         /* the test died before prctl took */
+            _exit(126); /* the test died before prctl took */
         if (cwd && chdir(cwd) != 0)
             _exit(126);
         int in = open("/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT
-                       | (append ? O_APPEND : O_TRUNC), 0600);
+        int out = open(out_path,
+                       O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+                       0600);
         int err = same ? dup(out)
                        : open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (in < 0 || out < 0 || err < 0)
@@ -328,8 +328,8 @@ s_signal_reap(pid_t pid, int sig, int64_t timeout_ms)
 }
 
 int
-harness_run(const char *dir, const char *const *argv, char **out,
-            char **err, int64_t timeout_ms)
+harness_run(const char *dir, const char *const *argv, char **out, char **err,
+            int64_t timeout_ms)
 {
     static int serial;
     char out_path[4096], err_path[4096];
@@ -386,8 +386,7 @@ s_dead(pid_t pid)
         return 1;
     /* pid (comm) S ...: comm may hold spaces and parentheses */
     const char *close = strrchr(stat, ')');
-    int dead = !close || close[1] != ' ' || close[2] == 'Z'
-               || close[2] == 'X';
+    int dead = !close || close[1] != ' ' || close[2] == 'Z' || close[2] == 'X';
     free(stat);
     return dead;
 }
@@ -416,7 +415,8 @@ harness_tmpdir(void)
     abort();
 }
 
-/* ---- gorod ---------------------------------------------------------------- */
+/* ---- gorod ----------------------------------------------------------------
+ */
 
 const char *
 harness_path(harness_t *self, const char *name)
@@ -469,7 +469,7 @@ harness_wait_log(harness_t *self, const char *needle, int64_t timeout_ms)
     return -1;
 }
 
-#define S_MAX_GOROD_ARGS 16     /* extra gorod arguments */
+#define S_MAX_GOROD_ARGS 16 /* extra gorod arguments */
 
 /* Starts gorod in SELF's dir with its config, the extra ARGS, its log
    truncated (first start) or appended to, and waits until it answers a
@@ -483,14 +483,13 @@ s_launch(harness_t *self, const char *const *args, int append,
     snprintf(config_path, sizeof config_path, "%s/goro.yaml", self->dir);
     snprintf(endpoints, sizeof endpoints, "%s/endpoints", self->dir);
     snprintf(log_path, sizeof log_path, "%s/gorod.log", self->dir);
-    const char *argv[S_MAX_GOROD_ARGS + 6] = {GORO_BIN_DIR "/gorod", "-c",
-                                              config_path, "--endpoints",
-                                              endpoints};
+    const char *argv[S_MAX_GOROD_ARGS + 6] = {
+        GORO_BIN_DIR "/gorod", "-c", config_path, "--endpoints", endpoints};
     int argc = 5;
     for (; args && *args && argc < S_MAX_GOROD_ARGS + 5; args++)
         argv[argc++] = *args;
     argv[argc] = NULL;
-    unlink(endpoints);              /* a restart must wait for a new one */
+    unlink(endpoints); /* a restart must wait for a new one */
     struct stat st;
     self->log_from = append && stat(log_path, &st) == 0 ? (long) st.st_size
                                                         : 0;
@@ -575,11 +574,11 @@ harness_start_opts(const harness_opts_t *opts)
                  "  clients: \"tcp://127.0.0.1:*\"\n"
                  "  workers: \"tcp://127.0.0.1:*\"\n");
     char config[8192];
-    int len = snprintf(config, sizeof config,
-                       "# generated by tests/integ/harness.c\n"
-                       "%s%s%s", listen,
-                       strstr(yaml, "heartbeat:") ? "" : HARNESS_HEARTBEAT,
-                       yaml);
+    int len = snprintf(
+        config, sizeof config,
+        "# generated by tests/integ/harness.c\n"
+        "%s%s%s",
+        listen, strstr(yaml, "heartbeat:") ? "" : HARNESS_HEARTBEAT, yaml);
     if (len < 0 || (size_t) len >= sizeof config) {
         fprintf(stderr, "harness: config too long\n");
         abort();
@@ -629,8 +628,10 @@ harness_restart(harness_t *self, const char *const *args, int64_t timeout_ms)
     int rc = s_launch(self, args, 1, timeout_ms, &why);
     if (rc < 0) {
         char *log = harness_log_run(self);
-        fprintf(stderr, "harness: restart: %s; gorod's log of this run:\n"
-                "%s\n", why, log);
+        fprintf(stderr,
+                "harness: restart: %s; gorod's log of this run:\n"
+                "%s\n",
+                why, log);
         free(log);
     }
     return rc;
@@ -687,8 +688,10 @@ harness_running(harness_t *self)
     pid_t got = waitpid(self->pid, &status, WNOHANG);
     if (got == self->pid || (got < 0 && errno == ECHILD)) {
         if (got == self->pid)
-            fprintf(stderr, "harness: gorod %d ended on its own (exit "
-                    "code %d)\n", (int) self->pid, s_code(status));
+            fprintf(stderr,
+                    "harness: gorod %d ended on its own (exit "
+                    "code %d)\n",
+                    (int) self->pid, s_code(status));
         s_proc_forget(self->pid);
         self->pid = 0;
         return 0;
@@ -727,10 +730,14 @@ harness_chan_row(harness_t *self, const char *name, harness_chan_t *row)
     snprintf(pattern, sizeof pattern, "{\"name\":\"%s\",", name);
     const char *at = strstr(text, pattern);
     char closed[8] = "";
-    if (at && sscanf(at + strlen(pattern), "\"capacity\":%lld,\"buffered\":"
-                     "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
-                     "%5[a-z]", &row->capacity, &row->buffered,
-                     &row->senders, &row->receivers, closed) == 5) {
+    if (at
+        && sscanf(at + strlen(pattern),
+                  "\"capacity\":%lld,\"buffered\":"
+                  "%lld,\"senders\":%lld,\"receivers\":%lld,\"closed\":"
+                  "%5[a-z]",
+                  &row->capacity, &row->buffered, &row->senders,
+                  &row->receivers, closed)
+               == 5) {
         row->closed = strcmp(closed, "true") == 0;
         rc = 0;
     }
@@ -745,15 +752,14 @@ harness_wait_workers(harness_t *self, int n, int64_t timeout_ms)
     long long last = -1;
     do {
         char *text = NULL;
-        if (goro_stats(harness_client(self), GORO_LIST_JSON, &text)
-            == GORO_OK)
+        if (goro_stats(harness_client(self), GORO_LIST_JSON, &text) == GORO_OK)
             last = harness_json_number(text, "workers");
         goro_free(text);
         if (last == n)
             return 0;
     } while (harness_nap(until));
-    fprintf(stderr, "harness: %lld workers after %lld ms, expected %d\n",
-            last, (long long) timeout_ms, n);
+    fprintf(stderr, "harness: %lld workers after %lld ms, expected %d\n", last,
+            (long long) timeout_ms, n);
     return -1;
 }
 
@@ -794,7 +800,8 @@ harness_stop(harness_t *self)
     return harness_stop_within(self, S_STOP_MS);
 }
 
-/* ---- extra processes and the CLI ----------------------------------------- */
+/* ---- extra processes and the CLI -----------------------------------------
+ */
 
 pid_t
 harness_spawn(harness_t *self, const char *const *argv)
@@ -844,8 +851,7 @@ harness_poll_exit(harness_t *self, pid_t pid, int *code)
 }
 
 int
-harness_cliv(harness_t *self, char **out, char **err,
-             const char *const *args)
+harness_cliv(harness_t *self, char **out, char **err, const char *const *args)
 {
     const char *argv[S_MAX_ARGS + 4] = {GORO_BIN_DIR "/goro", "-e",
                                         self->clients};
@@ -885,8 +891,9 @@ s_cancel_all(harness_t *self)
          at = strstr(at + 1, "{\"id\":")) {
         uint64_t id = strtoull(at + 6, NULL, 10);
         const char *state = strstr(at, "\"state\":\"");
-        if (state && (strncmp(state + 9, "running\"", 8) == 0
-                      || strncmp(state + 9, "queued\"", 7) == 0))
+        if (state
+            && (strncmp(state + 9, "running\"", 8) == 0
+                || strncmp(state + 9, "queued\"", 7) == 0))
             goro_job_cancel(client, id);
     }
     goro_free(text);

@@ -48,14 +48,14 @@ harness_t *harness_start(const char *yaml);
 
 /* What harness_start_opts() may change. Zero-initialise. */
 typedef struct {
-    const char *yaml;           /* as harness_start()'s YAML */
-    int ipc;                    /* listen on ipc://DIR/clients.sock and
-                                   ipc://DIR/workers.sock instead of
-                                   tcp://127.0.0.1:*, so the endpoints stay
-                                   the same across harness_restart() and
-                                   clients reconnect by themselves */
-    const char *const *args;    /* extra gorod arguments (NULL-terminated;
-                                   NULL for none), this start only */
+    const char *yaml;        /* as harness_start()'s YAML */
+    int ipc;                 /* listen on ipc://DIR/clients.sock and
+                                ipc://DIR/workers.sock instead of
+                                tcp://127.0.0.1:*, so the endpoints stay
+                                the same across harness_restart() and
+                                clients reconnect by themselves */
+    const char *const *args; /* extra gorod arguments (NULL-terminated;
+                                NULL for none), this start only */
 } harness_opts_t;
 
 /* As harness_start, with OPTS. */
@@ -88,9 +88,9 @@ char *harness_log_run(harness_t *self);
 void harness_destroy(harness_t **self_p);
 
 const char *harness_dir(harness_t *self);
-const char *harness_clients(harness_t *self);  /* clients endpoint */
-const char *harness_workers(harness_t *self);  /* workers endpoint */
-pid_t harness_pid(harness_t *self);            /* gorod */
+const char *harness_clients(harness_t *self); /* clients endpoint */
+const char *harness_workers(harness_t *self); /* workers endpoint */
+pid_t harness_pid(harness_t *self);           /* gorod */
 
 /* DIR/NAME. Owned by the harness. */
 const char *harness_path(harness_t *self, const char *name);
@@ -197,8 +197,7 @@ uint64_t harness_go_sh(harness_t *self, const char *script,
 
 /* Waits up to TIMEOUT_MS for job ID to end and returns it (caller
    destroys it); a failed wait fails the test with gorod's log. */
-goro_job_t *harness_wait_job(harness_t *self, uint64_t id,
-                             int64_t timeout_ms);
+goro_job_t *harness_wait_job(harness_t *self, uint64_t id, int64_t timeout_ms);
 
 /* The pids "FIRST SECOND" (SECOND NULL: just "FIRST") of the line a job
    writes to PATH, once it is there; fails the test if it does not come

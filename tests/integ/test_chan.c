@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #ifndef GORO_TEST_BIN_DIR
-#   error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
+#error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
 #endif
 
 #define T_POOL1 "pools:\n  - name: default\n    processes: 1\n"
@@ -91,7 +91,7 @@ s_child_send(goro_t *client, int argc, char **argv)
                             s_arg_ms(argv[2]));
     if (rc == GORO_OK && argc >= 5) {
         if (access(argv[3], F_OK) != 0)
-            return 102;     /* returned before the receiver came */
+            return 102; /* returned before the receiver came */
         if (s_write_whole(argv[4], "sent\n", 5) != 0)
             return 103;
     }
@@ -219,7 +219,7 @@ s_child_sendmany(goro_t *client, int argc, char **argv)
     if (argc < 4)
         return 101;
     size_t n = (size_t) strtol(argv[1], NULL, 10);
-    char (*texts)[16] = calloc(n ? n : 1, sizeof *texts);
+    char(*texts)[16] = calloc(n ? n : 1, sizeof *texts);
     const void **datas = calloc(n ? n : 1, sizeof *datas);
     size_t *lens = calloc(n ? n : 1, sizeof *lens);
     for (size_t i = 0; i < n; i++) {
@@ -341,8 +341,8 @@ s_wait_parked(harness_t *h, const char *name, long long senders,
             return;
     } while (harness_nap(until));
     fail_msg("channel %s: %lld senders, %lld receivers parked; expected "
-             "%lld, %lld", name, row.senders, row.receivers, senders,
-             receivers);
+             "%lld, %lld",
+             name, row.senders, row.receivers, senders, receivers);
 }
 
 static void
@@ -354,8 +354,9 @@ s_expect_row(harness_t *h, const char *name, long long buffered,
     if (row.buffered != buffered || row.senders != senders
         || row.receivers != receivers)
         fail_msg("channel %s: buffered %lld senders %lld receivers %lld; "
-                 "expected %lld %lld %lld", name, row.buffered, row.senders,
-                 row.receivers, buffered, senders, receivers);
+                 "expected %lld %lld %lld",
+                 name, row.buffered, row.senders, row.receivers, buffered,
+                 senders, receivers);
 }
 
 static void
@@ -427,10 +428,10 @@ test_unbuffered_rendezvous(void **state)
     pid_t sender = harness_spawn_role(H, "send", "U", "hello", "-1", flag,
                                       done, NULL);
 
-    s_wait_parked(H, "U", 1, 0);            /* blocked in the daemon */
-    assert_true(s_alive(sender));           /* and its send has not returned */
+    s_wait_parked(H, "U", 1, 0);  /* blocked in the daemon */
+    assert_true(s_alive(sender)); /* and its send has not returned */
     assert_int_not_equal(access(done, F_OK), 0);
-    s_expect_row(H, "U", 0, 1, 0);          /* the value is in no buffer */
+    s_expect_row(H, "U", 0, 1, 0); /* the value is in no buffer */
 
     assert_int_equal(harness_write_file(flag, "now\n"), 0);
     s_recv_expect(client, "U", 10000, "hello");
@@ -538,7 +539,7 @@ test_recv_timeout_takes_nothing(void **state)
         int64_t start = harness_now();
         assert_int_equal(goro_chan_recv(client, name, 200, &data, &len),
                          GORO_ETIMEDOUT);
-        assert_true(harness_now() - start >= 190);   /* not early */
+        assert_true(harness_now() - start >= 190); /* not early */
         assert_null(data);
         s_expect_row(H, name, 0, 0, 0);
 
@@ -608,8 +609,7 @@ test_close_semantics(void **state)
     const char *names[] = {"C", "R", "W"};
     for (int i = 0; i < 3; i++)
         assert_int_equal(goro_chan_close(client, names[i]), GORO_OK);
-    assert_int_equal(s_child_exit(H, receiver, HARNESS_WAIT_MS),
-                     GORO_ECLOSED);
+    assert_int_equal(s_child_exit(H, receiver, HARNESS_WAIT_MS), GORO_ECLOSED);
     assert_int_equal(s_child_exit(H, sender, HARNESS_WAIT_MS), GORO_ECLOSED);
     assert_int_not_equal(access(got, F_OK), 0);
 
@@ -622,7 +622,8 @@ test_close_semantics(void **state)
         size_t len = 0;
         /* at once, whatever the timeout */
         assert_int_equal(goro_chan_recv(client, names[i], i == 0 ? -1 : 0,
-                                        &data, &len), GORO_ECLOSED);
+                                        &data, &len),
+                         GORO_ECLOSED);
         assert_null(data);
         assert_int_equal(goro_chan_close(client, names[i]), GORO_ECLOSED);
         harness_chan_t row;
@@ -658,7 +659,7 @@ test_select_closed_receive(void **state)
     };
     size_t fired = 9;
     assert_int_equal(goro_select(client, cases, 2, -1, &fired), GORO_OK);
-    assert_int_equal(fired, 0);             /* drains first */
+    assert_int_equal(fired, 0); /* drains first */
     assert_false(cases[0].closed);
     assert_int_equal(cases[0].len, 4);
     assert_memory_equal(cases[0].data, "left", 4);
@@ -672,7 +673,8 @@ test_select_closed_receive(void **state)
 
     char *out = NULL;
     assert_int_equal(harness_cli(H, &out, NULL, "select", "--recv", "A",
-                                 "--default", NULL), 3);
+                                 "--default", NULL),
+                     3);
     assert_string_equal(out, "A\t\n");
     free(out);
 }
@@ -695,12 +697,11 @@ test_select_default(void **state)
         {GORO_CASE_SEND, "B", "b", 1, 0},
     };
     size_t fired = 9;
-    assert_int_equal(goro_select(client, cases, 2, 0, &fired),
-                     GORO_ETIMEDOUT);
+    assert_int_equal(goro_select(client, cases, 2, 0, &fired), GORO_ETIMEDOUT);
     assert_null(cases[0].data);
     s_expect_row(H, "A", 0, 0, 0);
     s_expect_row(H, "B", 0, 0, 0);
-    s_recv_nothing(client, "B");            /* the send did not happen */
+    s_recv_nothing(client, "B"); /* the send did not happen */
 
     /* with C ready the same select (plus C) fires C, not default */
     goro_case_t more[] = {
@@ -794,8 +795,8 @@ test_dead_clients_withdrawn(void **state)
     assert_int_equal(harness_stat(H, "parked_clients"), 2);
     assert_int_equal(harness_signal(H, dead, SIGKILL, HARNESS_WAIT_MS),
                      128 + SIGKILL);
-    assert_int_equal(harness_signal(H, dead_sender, SIGKILL,
-                                    HARNESS_WAIT_MS), 128 + SIGKILL);
+    assert_int_equal(harness_signal(H, dead_sender, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
 
     int64_t until = harness_now() + HARNESS_WAIT_MS;
     while (harness_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
@@ -830,7 +831,7 @@ test_live_parked_client_kept(void **state)
     const char *out = harness_path(H, "kept.out");
     pid_t kept = harness_spawn_role(H, "recv", "K", "-1", out, NULL);
     s_wait_parked(H, "K", 0, 1);
-    int64_t watch_until = harness_now() + 5000;    /* > 3 s liveness */
+    int64_t watch_until = harness_now() + 5000; /* > 3 s liveness */
     do {
         harness_chan_t row;
         assert_int_equal(harness_chan_row(H, "K", &row), 0);
@@ -892,8 +893,9 @@ test_fanin_sum(void **state)
     for (int half = 0; half < 2; half++) {
         int len = snprintf(halves[half], sizeof halves[half], "SUMS");
         for (int n = 1 + half * 50; n <= 50 + half * 50; n++) {
-            len += snprintf(halves[half] + len, sizeof halves[half]
-                            - (size_t) len, " %d", n * 7 - 3);
+            len += snprintf(halves[half] + len,
+                            sizeof halves[half] - (size_t) len, " %d",
+                            n * 7 - 3);
             total += n * 7 - 3;
         }
     }
@@ -930,16 +932,15 @@ test_select_timeout_before_job(void **state)
 {
     goro_t *client = harness_client(harness_up(state, T_POOL1));
     assert_int_equal(goro_chan_make(client, "C", 0), GORO_OK);
-    const char *argv[] = {
-        "/bin/sh", "-c", "sleep 2; exec \"$0\" -e \"$GORO_ENDPOINT\" send C "
-        "done", GORO_BIN_DIR "/goro", NULL
-    };
+    const char *argv[] = {"/bin/sh", "-c",
+                          "sleep 2; exec \"$0\" -e \"$GORO_ENDPOINT\" send C "
+                          "done",
+                          GORO_BIN_DIR "/goro", NULL};
     uint64_t id = 0;
     assert_int_equal(goro_go_exec(client, argv, NULL, &id), GORO_OK);
     goro_case_t c = {GORO_CASE_RECV, "C", NULL, 0, 0};
     size_t fired = 9;
-    assert_int_equal(goro_select(client, &c, 1, 1000, &fired),
-                     GORO_ETIMEDOUT);
+    assert_int_equal(goro_select(client, &c, 1, 1000, &fired), GORO_ETIMEDOUT);
     assert_null(c.data);
     s_recv_expect(client, "C", 30000, "done");
     goro_job_t *job = NULL;
@@ -1008,7 +1009,7 @@ test_go_result_chan(void **state)
     uint64_t b = s_cli_go(H, NULL, "B");
     assert_int_equal(s_job_end_state(client, b), GORO_JOB_SUCCEEDED);
     assert_int_equal(s_job_end_state(client, a), GORO_JOB_SUCCEEDED);
-    s_expect_row(H, "RU", 0, 1, 0);         /* A's result waits, parked */
+    s_expect_row(H, "RU", 0, 1, 0); /* A's result waits, parked */
     assert_int_equal(harness_stat(H, "parked_clients"), 0);
     s_recv_expect(client, "RU", 0, "A\n");
     s_expect_row(H, "RU", 0, 0, 0);
@@ -1032,13 +1033,13 @@ test_go_result_chan(void **state)
 
     /* no such channel: refused at submission */
     assert_int_equal(harness_cli(H, NULL, NULL, "go", "--chan", "NOPE", "--",
-                                 "true", NULL), 1);
+                                 "true", NULL),
+                     1);
     uint64_t none = 0;
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.result_chan = "NOPE";
     const char *argv[] = {"true", NULL};
-    assert_int_equal(goro_go_exec(client, argv, &opts, &none),
-                     GORO_ENOTFOUND);
+    assert_int_equal(goro_go_exec(client, argv, &opts, &none), GORO_ENOTFOUND);
 }
 
 /* What `go --chan` with a channel that does not exist tells the user:
@@ -1049,7 +1050,8 @@ test_cli_go_missing_chan_says_which(void **state)
     harness_up(state, T_NO_POOL);
     char *err = NULL;
     assert_int_equal(harness_cli(H, NULL, &err, "go", "--chan", "NOPE", "--",
-                                 "true", NULL), 1);
+                                 "true", NULL),
+                     1);
     if (!strstr(err, "NOPE"))
         fail_msg("the message does not name the channel: %s", err);
     free(err);
@@ -1065,15 +1067,19 @@ test_cli_chan_verbs(void **state)
     harness_up(state, T_NO_POOL);
     char *out = NULL;
     assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", "--cap",
-                                 "4", NULL), 0);
+                                 "4", NULL),
+                     0);
     assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", "--cap",
-                                 "4", NULL), 0);
+                                 "4", NULL),
+                     0);
     assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "Q", NULL),
-                     1);                    /* another capacity */
+                     1); /* another capacity */
     assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "one", NULL), 0);
     char script[1024];
-    snprintf(script, sizeof script, "printf 'two\\nlines' | %s/goro -e %s "
-             "send Q -", GORO_BIN_DIR, harness_clients(H));
+    snprintf(script, sizeof script,
+             "printf 'two\\nlines' | %s/goro -e %s "
+             "send Q -",
+             GORO_BIN_DIR, harness_clients(H));
     assert_int_equal(s_sh(H, script, NULL), 0);
 
     assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 0);
@@ -1085,37 +1091,39 @@ test_cli_chan_verbs(void **state)
 
     int64_t start = harness_now();
     assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", "--timeout",
-                                 "100ms", NULL), 124);
+                                 "100ms", NULL),
+                     124);
     assert_true(harness_now() - start >= 95);
     assert_string_equal(out, "");
     free(out);
 
-    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "last", NULL),
-                     0);
+    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "last", NULL), 0);
     assert_int_equal(harness_cli(H, NULL, NULL, "close", "Q", NULL), 0);
     assert_int_equal(harness_cli(H, NULL, NULL, "close", "Q", NULL), 3);
-    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "late", NULL),
-                     3);
+    assert_int_equal(harness_cli(H, NULL, NULL, "send", "Q", "late", NULL), 3);
     assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 0);
     assert_string_equal(out, "last\n");
     free(out);
     assert_int_equal(harness_cli(H, &out, NULL, "recv", "Q", NULL), 3);
     assert_string_equal(out, "");
     free(out);
-    assert_int_equal(harness_cli(H, NULL, NULL, "recv", "NOPE", "--timeout",
-                                 "0", NULL), 1);
+    assert_int_equal(
+        harness_cli(H, NULL, NULL, "recv", "NOPE", "--timeout", "0", NULL), 1);
 
     /* usage errors exit 2 */
     assert_int_equal(harness_cli(H, NULL, NULL, "chan", "make", "N", "--cap",
-                                 "-1", NULL), 2);
-    assert_int_equal(harness_cli(H, NULL, NULL, "recv", "Q", "--timeout",
-                                 "soon", NULL), 2);
+                                 "-1", NULL),
+                     2);
+    assert_int_equal(
+        harness_cli(H, NULL, NULL, "recv", "Q", "--timeout", "soon", NULL), 2);
     assert_int_equal(harness_cli(H, NULL, NULL, "select", "--default", NULL),
                      2);
     assert_int_equal(harness_cli(H, NULL, NULL, "select", "--recv", "Q",
-                                 "--timeout", "1s", "--default", NULL), 2);
+                                 "--timeout", "1s", "--default", NULL),
+                     2);
     assert_int_equal(harness_cli(H, NULL, NULL, "select", "--send", "Qx",
-                                 "--default", NULL), 2);
+                                 "--default", NULL),
+                     2);
 }
 
 static void
@@ -1126,16 +1134,16 @@ test_cli_select(void **state)
     assert_int_equal(goro_chan_make(client, "B", 0), GORO_OK);
     assert_int_equal(goro_chan_make(client, "BB", 1), GORO_OK);
     const struct {
-        const char *send_value;     /* put in A first, or NULL */
-        const char *send_chan;      /* the --send case's channel */
-        const char *mode;           /* "--timeout" or "--default" */
+        const char *send_value; /* put in A first, or NULL */
+        const char *send_chan;  /* the --send case's channel */
+        const char *mode;       /* "--timeout" or "--default" */
         int code;
         const char *out;
     } cases[] = {
-        {"value", "B", "--timeout", 0, "A\tvalue\n"},   /* recv ready */
-        {NULL, "BB", "--timeout", 0, "BB\n"},           /* send ready */
-        {NULL, "B", "--default", 0, "default\n"},       /* none ready */
-        {NULL, "B", "--timeout", 124, ""},              /* none, 1 s */
+        {"value", "B", "--timeout", 0, "A\tvalue\n"}, /* recv ready */
+        {NULL, "BB", "--timeout", 0, "BB\n"},         /* send ready */
+        {NULL, "B", "--default", 0, "default\n"},     /* none ready */
+        {NULL, "B", "--timeout", 124, ""},            /* none, 1 s */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].send_value)
@@ -1144,16 +1152,17 @@ test_cli_select(void **state)
         snprintf(send_arg, sizeof send_arg, "%s=x", cases[i].send_chan);
         char *out = NULL;
         int code = strcmp(cases[i].mode, "--default") == 0
-                   ? harness_cli(H, &out, NULL, "select", "--recv", "A",
-                                 "--send", send_arg, "--default", NULL)
-                   : harness_cli(H, &out, NULL, "select", "--recv", "A",
-                                 "--send", send_arg, "--timeout", "1s", NULL);
+                       ? harness_cli(H, &out, NULL, "select", "--recv", "A",
+                                     "--send", send_arg, "--default", NULL)
+                       : harness_cli(H, &out, NULL, "select", "--recv", "A",
+                                     "--send", send_arg, "--timeout", "1s",
+                                     NULL);
         if (code != cases[i].code || strcmp(out, cases[i].out) != 0)
-            fail_msg("case %zu: exit %d, \"%s\"; expected %d, \"%s\"", i,
-                     code, out, cases[i].code, cases[i].out);
+            fail_msg("case %zu: exit %d, \"%s\"; expected %d, \"%s\"", i, code,
+                     out, cases[i].code, cases[i].out);
         free(out);
     }
-    s_recv_expect(client, "BB", 0, "x");    /* the send case did happen */
+    s_recv_expect(client, "BB", 0, "x"); /* the send case did happen */
     s_recv_nothing(client, "A");
     s_recv_nothing(client, "B");
 }
@@ -1187,9 +1196,10 @@ test_cli_stats_channels(void **state)
             fail_msg("no row for %s in:\n%s", rows[i].name, out);
         char name[64], st[16];
         long long capacity, buffered, senders, receivers;
-        assert_int_equal(sscanf(at + 1, "%63s %lld %lld %lld %lld %15s",
-                                name, &capacity, &buffered, &senders,
-                                &receivers, st), 6);
+        assert_int_equal(sscanf(at + 1, "%63s %lld %lld %lld %lld %15s", name,
+                                &capacity, &buffered, &senders, &receivers,
+                                st),
+                         6);
         assert_int_equal(capacity, rows[i].capacity);
         assert_int_equal(buffered, rows[i].buffered);
         assert_string_equal(st, rows[i].state);
@@ -1200,11 +1210,11 @@ test_cli_stats_channels(void **state)
     assert_int_equal(harness_cli(H, &out, NULL, "stats", "--json", NULL), 0);
     assert_non_null(strstr(out, "\"channel_list\":["));
     assert_non_null(strstr(out, "{\"name\":\"stat_open\",\"capacity\":5,"
-                            "\"buffered\":2,\"senders\":0,\"receivers\":0,"
-                            "\"closed\":false}"));
+                                "\"buffered\":2,\"senders\":0,\"receivers\":0,"
+                                "\"closed\":false}"));
     assert_non_null(strstr(out, "{\"name\":\"stat_closed\",\"capacity\":2,"
-                            "\"buffered\":1,\"senders\":0,\"receivers\":0,"
-                            "\"closed\":true}"));
+                                "\"buffered\":1,\"senders\":0,\"receivers\":0,"
+                                "\"closed\":true}"));
     assert_non_null(strstr(out, "\"channels\":2"));
     assert_non_null(strstr(out, "\"channel_bytes\":3"));
     free(out);
@@ -1263,7 +1273,8 @@ test_batches_in_order(void **state)
     void *got[CHUNK];
     size_t got_lens[CHUNK], n = 1;
     assert_int_equal(goro_chan_recv_many(client, "batch", 3, 100, got,
-                                         got_lens, &n), GORO_ETIMEDOUT);
+                                         got_lens, &n),
+                     GORO_ETIMEDOUT);
     assert_int_equal(n, 0);
     const char *out = harness_path(H, "sendmany.out");
     pid_t sender = harness_spawn_role(H, "sendmany", "batch", "5000", "-1",
@@ -1271,7 +1282,8 @@ test_batches_in_order(void **state)
     size_t total = 0;
     int rc;
     while ((rc = goro_chan_recv_many(client, "batch", CHUNK, 20000, got,
-                                     got_lens, &n)) == GORO_OK) {
+                                     got_lens, &n))
+           == GORO_OK) {
         assert_true(n >= 1 && n <= CHUNK);
         for (size_t i = 0; i < n; i++, total++) {
             char want[16];
@@ -1319,13 +1331,15 @@ test_batch_partial_fit(void **state)
         lens[i] = 2;
     }
     assert_int_equal(goro_chan_send_many(client, "fit", 6, datas, lens, 0,
-                                         &sent), GORO_ETIMEDOUT);
+                                         &sent),
+                     GORO_ETIMEDOUT);
     assert_int_equal(sent, 4);
     s_expect_row(H, "fit", 4, 0, 0);
     assert_int_equal(goro_chan_send_many(client, "fit", 6, datas, lens, 200,
-                                         &sent), GORO_ETIMEDOUT);
+                                         &sent),
+                     GORO_ETIMEDOUT);
     assert_int_equal(sent, 0);
-    s_expect_row(H, "fit", 4, 0, 0);    /* the rest left no trace */
+    s_expect_row(H, "fit", 4, 0, 0); /* the rest left no trace */
     s_expect_batch(client, "fit", 3, 0, 0, 2);
     s_expect_batch(client, "fit", 64, 0, 3, 3);
 }
@@ -1349,12 +1363,14 @@ test_batch_close_mid_batch(void **state)
     void *data = NULL;
     size_t len = 0, got = 9;
     assert_int_equal(goro_chan_recv_many(client, "mid", 5, -1, &data, &len,
-                                         &got), GORO_ECLOSED);
+                                         &got),
+                     GORO_ECLOSED);
     assert_int_equal(got, 0);
     const void *one = "x";
     size_t one_len = 1, sent = 9;
-    assert_int_equal(goro_chan_send_many(client, "mid", 1, &one, &one_len,
-                                         -1, &sent), GORO_ECLOSED);
+    assert_int_equal(goro_chan_send_many(client, "mid", 1, &one, &one_len, -1,
+                                         &sent),
+                     GORO_ECLOSED);
     assert_int_equal(sent, 0);
 }
 
@@ -1368,12 +1384,13 @@ test_batch_receiver_killed_before_ack(void **state)
     /* gorod gives a silent client liveness x max(interval, 1 s): 3 s
        here, well inside the wait below, where the harness's default
        liveness of 10 would make it 10 s, as long as the wait itself. */
-    goro_t *client = harness_client(harness_up(state, T_NO_POOL
-        "heartbeat: { interval: 100ms, liveness: 3 }\n"));
+    goro_t *client = harness_client(
+        harness_up(state,
+                   T_NO_POOL "heartbeat: { interval: 100ms, liveness: 3 }\n"));
     assert_int_equal(goro_chan_make(client, "lost", 10), GORO_OK);
     const char *out = harness_path(H, "lost.out");
-    pid_t receiver = harness_spawn_role(H, "recvmany", "lost", "10", "-1",
-                                        out, NULL);
+    pid_t receiver = harness_spawn_role(H, "recvmany", "lost", "10", "-1", out,
+                                        NULL);
     s_wait_parked(H, "lost", 0, 1);
     assert_int_equal(kill(receiver, SIGSTOP), 0);
     const char *texts[] = {"v0", "v1", "v2", "v3"};
@@ -1385,10 +1402,12 @@ test_batch_receiver_killed_before_ack(void **state)
     }
     /* three to the parked receiver as one batch, then one buffered */
     assert_int_equal(goro_chan_send_many(client, "lost", 3, datas, lens, 0,
-                                         &sent), GORO_OK);
+                                         &sent),
+                     GORO_OK);
     assert_int_equal(sent, 3);
     assert_int_equal(goro_chan_send_many(client, "lost", 1, datas + 3,
-                                         lens + 3, 0, &sent), GORO_OK);
+                                         lens + 3, 0, &sent),
+                     GORO_OK);
     s_expect_row(H, "lost", 1, 0, 0);
     assert_int_equal(harness_signal(H, receiver, SIGKILL, HARNESS_WAIT_MS),
                      128 + SIGKILL);
@@ -1481,7 +1500,8 @@ test_batch_meets_self_select(void **state)
     const void *datas[] = {"batch"};
     size_t lens[] = {5}, sent = 0;
     assert_int_equal(goro_chan_send_many(client, "U", 1, datas, lens, 10000,
-                                         &sent), GORO_OK);
+                                         &sent),
+                     GORO_OK);
     assert_int_equal(sent, 1);
     assert_int_equal(s_child_exit(H, selector, HARNESS_WAIT_MS), 0);
     char *got = harness_read_file(out);

@@ -22,7 +22,7 @@
 #define SUM_WORKER GORO_TEST_BIN_DIR "/integ_sum_worker"
 #define GORO GORO_BIN_DIR "/goro"
 #define GOROD GORO_BIN_DIR "/gorod"
-#define NOBODY "tcp://127.0.0.1:1"      /* nothing listens on port 1 */
+#define NOBODY "tcp://127.0.0.1:1" /* nothing listens on port 1 */
 
 /* ------------------------------------------------------------------ */
 /*  Helpers                                                           */
@@ -40,8 +40,9 @@ s_reset(void)
 }
 
 /* Runs goro ARGS... against H and asserts exit code CODE. */
-#define CLI(code, h, ...) s_cli_check((code), (h), __FILE__, __LINE__, \
-                                      __VA_ARGS__, (const char *) NULL)
+#define CLI(code, h, ...) \
+    s_cli_check((code), (h), __FILE__, __LINE__, __VA_ARGS__, \
+                (const char *) NULL)
 
 static void
 s_cli_check(int code, harness_t *h, const char *file, int line, ...)
@@ -64,8 +65,9 @@ s_cli_check(int code, harness_t *h, const char *file, int line, ...)
             strncat(cmd, argv[i], sizeof cmd - strlen(cmd) - 1);
         }
         fail_msg("%s:%d: `%s` exited %d, expected %d\nstdout: %s\n"
-                 "stderr: %s", file, line, cmd, got, code,
-                 s_out ? s_out : "", s_err ? s_err : "");
+                 "stderr: %s",
+                 file, line, cmd, got, code, s_out ? s_out : "",
+                 s_err ? s_err : "");
     }
 }
 
@@ -155,8 +157,8 @@ s_wait_state(harness_t *h, const char *id, int state)
 static void
 test_ping_go_result(void **state)
 {
-    harness_t *h =
-        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h = harness_up(state,
+                              "pools: [ { name: default, processes: 1 } ]\n");
     CLI(0, h, "ping");
     s_assert_has(s_out, "answered");
 
@@ -186,8 +188,8 @@ test_ping_go_result(void **state)
 static void
 test_run_exit_codes(void **state)
 {
-    harness_t *h =
-        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h = harness_up(state,
+                              "pools: [ { name: default, processes: 1 } ]\n");
     CLI(7, h, "run", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
     assert_string_equal(s_out, "out\n");
     s_assert_has(s_err, "err\n");
@@ -205,8 +207,8 @@ test_run_exit_codes(void **state)
 static void
 test_result_timeout_cancel_retry(void **state)
 {
-    harness_t *h =
-        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
+    harness_t *h = harness_up(state,
+                              "pools: [ { name: default, processes: 1 } ]\n");
     CLI(0, h, "go", "--", "sleep", "30");
     char id[32];
     s_job_id(id);
@@ -223,7 +225,7 @@ test_result_timeout_cancel_retry(void **state)
     assert_string_equal(s_out, "");
     CLI(0, h, "status", id);
     s_assert_has(s_out, "state: cancelled");
-    CLI(1, h, "cancel", id);            /* already ended */
+    CLI(1, h, "cancel", id); /* already ended */
     assert_int_equal(s_lines(s_err), 1);
 
     /* retry: it runs again, with a fresh budget of attempts (PROTOCOL.md
@@ -233,7 +235,7 @@ test_result_timeout_cancel_retry(void **state)
     s_wait_state(h, id, GORO_JOB_RUNNING);
     CLI(0, h, "status", id);
     s_assert_has(s_out, "state: running");
-    s_assert_has(s_out, "attempts: 2");    /* numbering goes on */
+    s_assert_has(s_out, "attempts: 2"); /* numbering goes on */
     CLI(1, h, "retry", id);             /* not ended */
     CLI(0, h, "cancel", id);
     harness_finish(state);
@@ -242,8 +244,8 @@ test_result_timeout_cancel_retry(void **state)
 static void
 test_listings(void **state)
 {
-    harness_t *h =
-        harness_up(state, "pools: [ { name: default, processes: 2 } ]\n");
+    harness_t *h = harness_up(state,
+                              "pools: [ { name: default, processes: 2 } ]\n");
     assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
     CLI(0, h, "go", "--", "true");
     char good[32];
@@ -321,8 +323,8 @@ s_python_json(const char *text)
     char path[4096];
     snprintf(path, sizeof path, "%s/doc.json", harness_tmpdir());
     assert_int_equal(harness_write_file(path, text), 0);
-    const char *argv[] = {"/usr/bin/env", "python3", "-c", S_PY_JSON, path,
-                          NULL};
+    const char *argv[] = {"/usr/bin/env", "python3", "-c",
+                          S_PY_JSON,      path,      NULL};
     char *out = NULL, *err = NULL;
     int code = harness_run(harness_tmpdir(), argv, &out, &err,
                            HARNESS_WAIT_MS * 3);
@@ -348,10 +350,14 @@ s_python_json(const char *text)
 static void
 test_json_any_bytes(void **state)
 {
-    harness_t *h =
-        harness_up(state, "pools: [ { name: default, processes: 1 } ]\n");
-    const char *worker[] = {GORO_BIN_DIR "/goro-worker", "--connect",
-                            harness_workers(h), "--name", "w\xfe\x01", NULL};
+    harness_t *h = harness_up(state,
+                              "pools: [ { name: default, processes: 1 } ]\n");
+    const char *worker[] = {GORO_BIN_DIR "/goro-worker",
+                            "--connect",
+                            harness_workers(h),
+                            "--name",
+                            "w\xfe\x01",
+                            NULL};
     assert_true(harness_spawn(h, worker) > 0);
     assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
 
@@ -391,7 +397,7 @@ test_json_any_bytes(void **state)
     CLI(0, h, "wg", "status", "--json", "g\xff");
     doc = s_python_json(s_out);
     assert_string_equal(doc, "{\"counter\":2,\"added\":2,\"done\":0,"
-                        "\"succeeded\":0,\"failed\":0}\n");
+                             "\"succeeded\":0,\"failed\":0}\n");
     free(doc);
     harness_finish(state);
 }
@@ -401,12 +407,12 @@ test_json_any_bytes(void **state)
 /* ------------------------------------------------------------------ */
 
 static const char *const s_verbs[][2] = {
-    {"ping", NULL}, {"go", NULL}, {"run", NULL}, {"result", NULL},
-    {"status", NULL}, {"cancel", NULL}, {"retry", NULL}, {"jobs", NULL},
-    {"workers", NULL}, {"stats", NULL}, {"keygen", NULL},
-    {"chan", "make"}, {"send", NULL}, {"recv", NULL}, {"close", NULL},
-    {"select", NULL}, {"wg", "add"}, {"wg", "done"}, {"wg", "wait"},
-    {"wg", "status"}, {"help", NULL},
+    {"ping", NULL},    {"go", NULL},     {"run", NULL},    {"result", NULL},
+    {"status", NULL},  {"cancel", NULL}, {"retry", NULL},  {"jobs", NULL},
+    {"workers", NULL}, {"stats", NULL},  {"keygen", NULL}, {"chan", "make"},
+    {"send", NULL},    {"recv", NULL},   {"close", NULL},  {"select", NULL},
+    {"wg", "add"},     {"wg", "done"},   {"wg", "wait"},   {"wg", "status"},
+    {"help", NULL},
 };
 
 static void
@@ -419,13 +425,13 @@ test_usage_and_help(void **state)
     s_assert_has(s_err, "frobnicate");
     assert_string_equal(s_out, "");
 
-    const char *bad_run[] = {GORO, "-e", NOBODY, "run", "--timeout",
+    const char *bad_run[] = {GORO,       "-e", NOBODY, "run", "--timeout",
                              "5parsecs", "--", "true", NULL};
     assert_int_equal(s_run(bad_run), 2);
     s_assert_has(s_err, "5parsecs");
     assert_int_equal(s_lines(s_err), 1);
-    const char *bad_result[] = {GORO, "-e", NOBODY, "result", "1", "--wait",
-                                "--timeout", "soon", NULL};
+    const char *bad_result[] = {GORO,     "-e",        NOBODY, "result", "1",
+                                "--wait", "--timeout", "soon", NULL};
     assert_int_equal(s_run(bad_result), 2);
     const char *missing[] = {GORO, "-e", NOBODY, "status", NULL};
     assert_int_equal(s_run(missing), 2);
@@ -436,14 +442,18 @@ test_usage_and_help(void **state)
     assert_int_equal(s_run(top), 0);
     s_assert_has(s_out, "usage");
     for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++) {
-        const char *argv[] = {GORO, "-e", NOBODY, s_verbs[i][0],
+        const char *argv[] = {GORO,
+                              "-e",
+                              NOBODY,
+                              s_verbs[i][0],
                               s_verbs[i][1] ? s_verbs[i][1] : "--help",
-                              s_verbs[i][1] ? "--help" : NULL, NULL};
+                              s_verbs[i][1] ? "--help" : NULL,
+                              NULL};
         int code = s_run(argv);
         if (code != 0 || !strstr(s_out, "usage"))
             fail_msg("goro %s %s --help: exit %d, stdout \"%s\"",
-                     s_verbs[i][0], s_verbs[i][1] ? s_verbs[i][1] : "",
-                     code, s_out);
+                     s_verbs[i][0], s_verbs[i][1] ? s_verbs[i][1] : "", code,
+                     s_out);
     }
     /* Help says what the verb does in this build. */
     const char *keygen[] = {GORO, "keygen", "--help", NULL};
@@ -465,10 +475,10 @@ test_bad_durations(void **state)
         "500us", "999999ns", "1e3ms", "0x1fs", "1.s5", "10", "-1s", " 1s",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *go[] = {GORO, "-e", NOBODY, "go", "--timeout", bad[i],
-                            "--", "true", NULL};
-        const char *recv[] = {GORO, "-e", NOBODY, "recv", "c", "--timeout",
-                              bad[i], NULL};
+        const char *go[] = {GORO,   "-e", NOBODY, "go", "--timeout",
+                            bad[i], "--", "true", NULL};
+        const char *recv[] = {GORO, "-e",        NOBODY, "recv",
+                              "c",  "--timeout", bad[i], NULL};
         const char *const *argvs[] = {go, recv};
         for (size_t j = 0; j < 2; j++) {
             int code = s_run(argvs[j]);
@@ -535,19 +545,21 @@ test_gorod_bad_config(void **state)
     s_gorod_bad("listen:\n"
                 "  clients: \"tcp://127.0.0.1:*\"\n"
                 "  bogus: 1\n"
-                "pools: []\n", "3:3", "bogus");
+                "pools: []\n",
+                "3:3", "bogus");
     s_gorod_bad("pools: []\n"
-                "heartbeat: { interval: soon }\n", "2:24", "soon");
+                "heartbeat: { interval: soon }\n",
+                "2:24", "soon");
     /* Ports ZeroMQ would bind as another (99999 as 34463), and two binds
        of one address: config errors with a position, not exit 1 at bind. */
     s_gorod_bad("pools: []\n"
                 "listen:\n"
-                "  clients: tcp://127.0.0.1:99999\n", "3:12",
-                "port \"99999\" is not 1 to 65535");
+                "  clients: tcp://127.0.0.1:99999\n",
+                "3:12", "port \"99999\" is not 1 to 65535");
     s_gorod_bad("pools: []\n"
                 "listen: { clients: tcp://127.0.0.1:7709,\n"
-                "          workers: tcp://127.0.0.1:7709 }\n", "3:20",
-                "takes the address of listen.clients");
+                "          workers: tcp://127.0.0.1:7709 }\n",
+                "3:20", "takes the address of listen.clients");
 
     /* a file that is not there */
     const char *argv[] = {GOROD, "-c", "/nonexistent/goro.yaml", NULL};
@@ -567,7 +579,8 @@ test_gorod_refuses_open_bind(void **state)
     int code = s_gorod_with("listen:\n"
                             "  clients: \"tcp://0.0.0.0:*\"\n"
                             "  workers: \"tcp://127.0.0.1:*\"\n"
-                            "pools: []\n", &path);
+                            "pools: []\n",
+                            &path);
     assert_int_equal(code, 2);
     s_assert_has(s_err, "tcp://0.0.0.0:*");
     s_assert_has(s_err, "security.insecure");

@@ -86,45 +86,60 @@
 #include <zmq.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#   define T_ASAN 1
+#define T_ASAN 1
 #elif defined(__has_feature)
-#   if __has_feature(address_sanitizer)
-#       define T_ASAN 1
-#   endif
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
 #endif
 
-#define T_HOSTILE_MS 10000      /* how long the hostile thread throws */
-#define T_DEALERS 6             /* raw DEALERs per endpoint */
-#define T_HALF_OPEN_MAX 40      /* stalled connections held per endpoint */
-#define T_OP_MS 15000           /* bound of one good-client call */
-#define T_MAX_MESSAGE 65536     /* limits.max_message, jobs.exec.max_output */
+#define T_HOSTILE_MS 10000  /* how long the hostile thread throws */
+#define T_DEALERS 6         /* raw DEALERs per endpoint */
+#define T_HALF_OPEN_MAX 40  /* stalled connections held per endpoint */
+#define T_OP_MS 15000       /* bound of one good-client call */
+#define T_MAX_MESSAGE 65536 /* limits.max_message, jobs.exec.max_output */
 /* gorod's ZMQ_MAXMSGSIZE is 2 x 64 KiB + 512 KiB of slack: this is well
    above it. */
 #define T_OVERSIZED (2 * 1024 * 1024)
-#define T_MIN_GOOD_JOBS 10      /* the good client got real work done */
+#define T_MIN_GOOD_JOBS 10 /* the good client got real work done */
 
-#define T_CONFIG                                                        \
-    "pools: [ { name: default, processes: 1 } ]\n"                      \
-    "heartbeat: { interval: 500ms, liveness: 6 }\n"                     \
-    "jobs: { shutdown_grace: 1s, exec: { max_output: 64KiB } }\n"       \
-    "limits: { max_message: 64KiB }\n"                                  \
+#define T_CONFIG \
+    "pools: [ { name: default, processes: 1 } ]\n" \
+    "heartbeat: { interval: 500ms, liveness: 6 }\n" \
+    "jobs: { shutdown_grace: 1s, exec: { max_output: 64KiB } }\n" \
+    "limits: { max_message: 64KiB }\n" \
     "log: { level: warn }\n"
 
 enum { EP_CLIENTS, EP_WORKERS, EP_COUNT };
 
 typedef enum {
-    K_RANDOM, K_RANDOM_HEADER, K_TRUNCATED, K_MUTATED, K_HUGE_SIZE,
-    K_MULTIFRAME, K_EMPTY, K_BAD_SIGNATURE, K_BAD_VERSION, K_UNKNOWN_CMD,
-    K_JOURNAL_CMD, K_WRONG_ROLE, K_READY_FLOOD, K_TOO_BIG_VALUE,
-    K_OVERSIZED_FRAME, K_TCP_GARBAGE, K_TCP_HALF_OPEN, K_ZMTP_BAD,
+    K_RANDOM,
+    K_RANDOM_HEADER,
+    K_TRUNCATED,
+    K_MUTATED,
+    K_HUGE_SIZE,
+    K_MULTIFRAME,
+    K_EMPTY,
+    K_BAD_SIGNATURE,
+    K_BAD_VERSION,
+    K_UNKNOWN_CMD,
+    K_JOURNAL_CMD,
+    K_WRONG_ROLE,
+    K_READY_FLOOD,
+    K_TOO_BIG_VALUE,
+    K_OVERSIZED_FRAME,
+    K_TCP_GARBAGE,
+    K_TCP_HALF_OPEN,
+    K_ZMTP_BAD,
     K_COUNT
 } kind_t;
 
 static const char *const s_kind_names[K_COUNT] = {
-    "random", "random_header", "truncated", "mutated", "huge_size",
-    "multiframe", "empty", "bad_signature", "bad_version", "unknown_cmd",
-    "journal_cmd", "wrong_role", "ready_flood", "too_big_value",
-    "oversized_frame", "tcp_garbage", "tcp_half_open", "zmtp_bad",
+    "random",        "random_header", "truncated",       "mutated",
+    "huge_size",     "multiframe",    "empty",           "bad_signature",
+    "bad_version",   "unknown_cmd",   "journal_cmd",     "wrong_role",
+    "ready_flood",   "too_big_value", "oversized_frame", "tcp_garbage",
+    "tcp_half_open", "zmtp_bad",
 };
 
 /* ------------------------------------------------------------------ */
@@ -133,13 +148,13 @@ static const char *const s_kind_names[K_COUNT] = {
 
 /* The hostile thread cannot use cmocka's asserts (they longjmp into the
    main thread's test); a broken invariant of the test itself aborts. */
-#define T_CHECK(cond)                                                   \
-    do {                                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "test_hostile: %s:%d: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                   \
-            abort();                                                    \
-        }                                                               \
+#define T_CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "test_hostile: %s:%d: %s\n", __FILE__, __LINE__, \
+                    #cond); \
+            abort(); \
+        } \
     } while (0)
 
 typedef struct {
@@ -240,7 +255,7 @@ s_client_templates(templates_t *t)
     goro_msg_set_name(m, "hostile-chan");
     m->recv_max = 0xFFFFFFFFu;
     s_add(t, m);
-    m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55);     /* none wanted: EINVAL */
+    m = s_msg(GORO_MSG_CHAN_RECV_MANY, 55); /* none wanted: EINVAL */
     goro_msg_set_name(m, "hostile-chan");
     s_add(t, m);
     m = s_msg(GORO_MSG_WG_ADD, 13);
@@ -362,19 +377,19 @@ s_huge(builder_t *b, int variant)
 {
     b->used = 0;
     switch (variant) {
-        case 0:         /* SUBMIT: payload of 0xFFFFFFFF bytes */
+        case 0: /* SUBMIT: payload of 0xFFFFFFFF bytes */
             s_put_header(b, GORO_MSG_SUBMIT, 100);
             s_put_str(b, "hostile-fn");
             s_put_uint(b, 0xFFFFFFFFu, 4);
             s_put(b, "12345678", 8);
             break;
-        case 1:         /* CHAN_SEND: value of 0xFFFFFFFE bytes */
+        case 1: /* CHAN_SEND: value of 0xFFFFFFFE bytes */
             s_put_header(b, GORO_MSG_CHAN_SEND, 101);
             s_put_str(b, "hostile-chan");
             s_put_uint(b, 0xFFFFFFFEu, 4);
             s_put_uint(b, 0, 8);
             break;
-        case 2:         /* READY: 0xFFFFFFFF functions */
+        case 2: /* READY: 0xFFFFFFFF functions */
             s_put_header(b, GORO_MSG_READY, 102);
             s_put_str(b, "hostile-worker");
             s_put_uint(b, 1, 4);
@@ -382,7 +397,7 @@ s_huge(builder_t *b, int variant)
             s_put_uint(b, 0xFFFFFFFFu, 4);
             s_put_str(b, "x");
             break;
-        case 3:         /* READY: 1025 functions, one over the limit */
+        case 3: /* READY: 1025 functions, one over the limit */
             s_put_header(b, GORO_MSG_READY, 103);
             s_put_str(b, "hostile-worker");
             s_put_uint(b, 1, 4);
@@ -391,7 +406,7 @@ s_huge(builder_t *b, int variant)
             for (int i = 0; i < 1025; i++)
                 s_put_str(b, "f");
             break;
-        case 4:         /* SELECT: 0xFFFFFFFF cases */
+        case 4: /* SELECT: 0xFFFFFFFF cases */
             s_put_header(b, GORO_MSG_SELECT, 104);
             s_put_uint(b, 0xFFFFFFFFu, 4);
             s_put_uint(b, GORO_CASE_RECV, 1);
@@ -399,7 +414,7 @@ s_huge(builder_t *b, int variant)
             s_put_uint(b, 0, 4);
             s_put_uint(b, 0, 8);
             break;
-        case 5:         /* SELECT: 1024 cases, each a value of 2^32-1 */
+        case 5: /* SELECT: 1024 cases, each a value of 2^32-1 */
             s_put_header(b, GORO_MSG_SELECT, 105);
             s_put_uint(b, 1024, 4);
             for (int i = 0; i < 1024; i++) {
@@ -409,7 +424,7 @@ s_huge(builder_t *b, int variant)
             }
             s_put_uint(b, 0, 8);
             break;
-        case 6:         /* DONE: output of 0xFFFFFFFF bytes */
+        case 6: /* DONE: output of 0xFFFFFFFF bytes */
             s_put_header(b, GORO_MSG_DONE, 106);
             s_put_uint(b, T_BOGUS_ID, 8);
             s_put_uint(b, 1, 4);
@@ -418,12 +433,12 @@ s_huge(builder_t *b, int variant)
             s_put_uint(b, 0xFFFFFFFFu, 4);
             s_put(b, "out", 3);
             break;
-        case 7:         /* a name of 255 bytes with 3 present */
+        case 7: /* a name of 255 bytes with 3 present */
             s_put_header(b, GORO_MSG_CHAN_MAKE, 107);
             s_put_uint(b, 255, 1);
             s_put(b, "abc", 3);
             break;
-        case 8:         /* JOB (daemon -> client) with a text of 2^31 */
+        case 8: /* JOB (daemon -> client) with a text of 2^31 */
             s_put_header(b, GORO_MSG_JOB, 108);
             s_put_uint(b, T_BOGUS_ID, 8);
             s_put_str(b, "f");
@@ -434,12 +449,12 @@ s_huge(builder_t *b, int variant)
             s_put_uint(b, 0, 4);
             s_put_uint(b, 0x80000000u, 4);
             break;
-        case 9:         /* ERROR (daemon -> client) of 0xFFFFFFFF bytes */
+        case 9: /* ERROR (daemon -> client) of 0xFFFFFFFF bytes */
             s_put_header(b, GORO_MSG_ERROR, 109);
             s_put_uint(b, GORO_EINVAL, 4);
             s_put_uint(b, 0xFFFFFFFFu, 4);
             break;
-        case 10:        /* CHAN_SEND_MANY: 0xFFFFFFFF values */
+        case 10: /* CHAN_SEND_MANY: 0xFFFFFFFF values */
             s_put_header(b, GORO_MSG_CHAN_SEND_MANY, 111);
             s_put_str(b, "hostile-chan");
             s_put_uint(b, 0xFFFFFFFFu, 4);
@@ -447,7 +462,7 @@ s_huge(builder_t *b, int variant)
             s_put(b, "v", 1);
             s_put_uint(b, 0, 8);
             break;
-        case 11:        /* CHAN_SEND_MANY: 1025 empty values */
+        case 11: /* CHAN_SEND_MANY: 1025 empty values */
             s_put_header(b, GORO_MSG_CHAN_SEND_MANY, 112);
             s_put_str(b, "hostile-chan");
             s_put_uint(b, 1025, 4);
@@ -455,7 +470,7 @@ s_huge(builder_t *b, int variant)
                 s_put_uint(b, 0, 4);
             s_put_uint(b, 0, 8);
             break;
-        default:        /* READY: 0x7FFFFFFF functions of 255 bytes */
+        default: /* READY: 0x7FFFFFFF functions of 255 bytes */
             s_put_header(b, GORO_MSG_READY, 110);
             s_put_str(b, "hostile-worker");
             s_put_uint(b, 1, 4);
@@ -477,17 +492,17 @@ typedef struct {
     void *dealers[EP_COUNT][T_DEALERS];
     int half_open[EP_COUNT][T_HALF_OPEN_MAX];
     size_t half_next[EP_COUNT];
-    templates_t role[EP_COUNT];     /* the endpoint's own commands */
+    templates_t role[EP_COUNT]; /* the endpoint's own commands */
     templates_t journal;
     uint64_t rng;
     int64_t run_ms;
     uint64_t sent[K_COUNT][EP_COUNT];
-    uint64_t refused_locally;       /* a DEALER's queue was full */
+    uint64_t refused_locally; /* a DEALER's queue was full */
     uint64_t replies, replies_error, replies_toobig, replies_disconnect,
-             replies_welcome, replies_dispatch;
+        replies_welcome, replies_dispatch;
     uint64_t tcp_connect_failed;
     atomic_int done;
-    char problem[256];              /* the thread's own failure, if any */
+    char problem[256]; /* the thread's own failure, if any */
 } hostile_t;
 
 static uint64_t
@@ -653,9 +668,8 @@ s_structural_kinds(hostile_t *x, int ep, uint64_t round)
     buf[2] = versions[s_below(x, sizeof versions)];
     s_send(x, s_any_dealer(x, ep), ep, K_BAD_VERSION, buf, size);
     /* commands the codec does not know */
-    static const uint8_t unknown[] = {0, 19, 25, 26, 27, 28, 29, 35, 36,
-                                      37, 38, 39, 58, 99, 127, 128,
-                                      200, 255};
+    static const uint8_t unknown[] = {0,  19, 25, 26, 27, 28,  29,  35,  36,
+                                      37, 38, 39, 58, 99, 127, 128, 200, 255};
     size = GORO_MSG_HEADER + s_below(x, 40);
     s_fill_random(x, buf, size);
     buf[0] = GORO_MSG_SIGNATURE >> 8;
@@ -716,7 +730,7 @@ s_too_big_value(hostile_t *x, int ep, uint64_t round)
         goro_msg_set_name(m, "hostile-fn");
     else
         m->job_id = T_BOGUS_ID;
-    goro_msg_take_data(m, &data, value);    /* a batch does not carry it */
+    goro_msg_take_data(m, &data, value); /* a batch does not carry it */
     uint8_t *buf;
     size_t size;
     T_CHECK(goro_msg_encode(m, &buf, &size) == GORO_OK);
@@ -813,7 +827,7 @@ s_zmtp_ready(uint8_t *out, const char *socket_type)
 {
     size_t type_len = strlen(socket_type);
     size_t n = 0;
-    out[n++] = 0x04;                    /* command, short */
+    out[n++] = 0x04; /* command, short */
     out[n++] = (uint8_t) (6 + 1 + 11 + 4 + type_len);
     out[n++] = 5;
     memcpy(out + n, "READY", 5);
@@ -838,7 +852,7 @@ s_tcp_garbage(hostile_t *x, int ep)
     uint8_t buf[4096];
     size_t size = 1 + s_below(x, sizeof buf);
     s_fill_random(x, buf, size);
-    if (s_rand(x) % 4 == 0)             /* HTTP, the usual stray visitor */
+    if (s_rand(x) % 4 == 0) /* HTTP, the usual stray visitor */
         size = (size_t) snprintf((char *) buf, sizeof buf,
                                  "GET / HTTP/1.1\r\nHost: gorod\r\n\r\n");
     s_tcp_write(fd, buf, size);
@@ -856,7 +870,7 @@ s_tcp_half_open(hostile_t *x, int ep)
     uint8_t buf[128];
     s_greeting(buf, "NULL", 3);
     size_t size = s_below(x, 64);
-    if (s_rand(x) % 4 == 0)             /* a whole greeting, half a READY */
+    if (s_rand(x) % 4 == 0) /* a whole greeting, half a READY */
         size = 64 + s_below(x, s_zmtp_ready(buf + 64, "DEALER"));
     s_tcp_write(fd, buf, size);
     size_t slot = x->half_next[ep]++ % T_HALF_OPEN_MAX;
@@ -879,8 +893,8 @@ s_zmtp_bad(hostile_t *x, int ep, int variant)
     size_t n = 64;
     s_greeting(buf, "NULL", 3);
     switch (variant) {
-        case 0:     /* a frame declaring 2^64-1 bytes */
-        case 1:     /* ... and 4 GiB */
+        case 0: /* a frame declaring 2^64-1 bytes */
+        case 1: /* ... and 4 GiB */
             n += s_zmtp_ready(buf + n, "DEALER");
             buf[n++] = 0x02;
             for (int i = 0; i < 8; i++)
@@ -888,10 +902,10 @@ s_zmtp_bad(hostile_t *x, int ep, int variant)
             s_fill_random(x, buf + n, 16);
             n += 16;
             break;
-        case 2:     /* a socket type a ROUTER does not talk to */
+        case 2: /* a socket type a ROUTER does not talk to */
             n += s_zmtp_ready(buf + n, "PUB");
             break;
-        case 3:     /* the wrong mechanism */
+        case 3: /* the wrong mechanism */
             s_greeting(buf, "CURVE", 3);
             s_fill_random(x, buf + n, 200);
             n += 200;
@@ -903,24 +917,24 @@ s_zmtp_bad(hostile_t *x, int ep, int variant)
             memcpy(buf + n, "\x05HELLO\xff", 7);
             n += 20;
             break;
-        case 5:     /* an old protocol version, then garbage */
+        case 5: /* an old protocol version, then garbage */
             s_greeting(buf, "NULL", (uint8_t) (1 + s_below(x, 2)));
             s_fill_random(x, buf + 10, 100);
             n = 110;
             break;
-        case 6: {   /* a READY whose property runs past its command */
+        case 6: { /* a READY whose property runs past its command */
             size_t at = n;
             n += s_zmtp_ready(buf + n, "DEALER");
-            buf[at + 8] = 0xff;         /* the name's length */
+            buf[at + 8] = 0xff; /* the name's length */
             break;
         }
-        case 7:     /* a long command declaring 2^63 bytes */
+        case 7: /* a long command declaring 2^63 bytes */
             buf[n++] = 0x06;
             buf[n++] = 0x80;
             for (int i = 0; i < 7; i++)
                 buf[n++] = 0;
             break;
-        case 8: {   /* a good PING, then frames with reserved flag bits */
+        case 8: { /* a good PING, then frames with reserved flag bits */
             n += s_zmtp_ready(buf + n, "DEALER");
             const frame_t *ping = &x->role[EP_CLIENTS].items[0];
             buf[n++] = 0x00;
@@ -933,15 +947,15 @@ s_zmtp_bad(hostile_t *x, int ep, int variant)
             n += 4;
             break;
         }
-        default:    /* a message whose last frame never comes */
+        default: /* a message whose last frame never comes */
             n += s_zmtp_ready(buf + n, "DEALER");
             for (int i = 0; i < 3; i++) {
-                buf[n++] = 0x01;        /* more */
+                buf[n++] = 0x01; /* more */
                 buf[n++] = 12;
                 memcpy(buf + n, x->role[ep].items[0].data, 12);
                 n += 12;
             }
-            buf[n++] = 0x03;            /* more, long */
+            buf[n++] = 0x03; /* more, long */
             buf[n++] = 0x7f;
             for (int i = 0; i < 7; i++)
                 buf[n++] = 0xff;
@@ -966,8 +980,8 @@ s_drain(hostile_t *x)
                    >= 0) {
                 x->replies++;
                 goro_msg_t *msg = NULL;
-                if (goro_msg_decode(zmq_msg_data(&frame),
-                                    zmq_msg_size(&frame), 0, &msg)
+                if (goro_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame),
+                                    0, &msg)
                     == GORO_OK) {
                     switch (msg->cmd) {
                         case GORO_MSG_ERROR:
@@ -977,14 +991,9 @@ s_drain(hostile_t *x)
                         case GORO_MSG_DISCONNECT:
                             x->replies_disconnect++;
                             break;
-                        case GORO_MSG_WELCOME:
-                            x->replies_welcome++;
-                            break;
-                        case GORO_MSG_DISPATCH:
-                            x->replies_dispatch++;
-                            break;
-                        default:
-                            break;
+                        case GORO_MSG_WELCOME: x->replies_welcome++; break;
+                        case GORO_MSG_DISPATCH: x->replies_dispatch++; break;
+                        default: break;
                     }
                 }
                 goro_msg_destroy(&msg);
@@ -1096,9 +1105,8 @@ s_failed(good_t *g, const char *what, int rc, goro_t *client)
     g->failures++;
     if (!g->first_failure[0]) {
         const char *said = goro_last_error(client);
-        snprintf(g->first_failure, sizeof g->first_failure, "%s: %s%s%s",
-                 what, goro_strerror(rc), said ? ": " : "",
-                 said ? said : "");
+        snprintf(g->first_failure, sizeof g->first_failure, "%s: %s%s%s", what,
+                 goro_strerror(rc), said ? ": " : "", said ? said : "");
     }
 }
 
@@ -1145,8 +1153,7 @@ s_good_round(harness_t *h, good_t *g, uint64_t round, const char *chan)
             char expected[40];
             snprintf(expected, sizeof expected, "%s\n", word);
             if (goro_job_state(job) != GORO_JOB_SUCCEEDED
-                || len != strlen(expected)
-                || memcmp(out, expected, len) != 0)
+                || len != strlen(expected) || memcmp(out, expected, len) != 0)
                 s_failed(g, "job result", GORO_EPROTO, client);
             else
                 g->jobs++;
@@ -1191,11 +1198,10 @@ test_hostile_input(void **state)
     assert_int_equal(goro_chan_make(harness_client(h), chan, 4), GORO_OK);
 
     const char *seed_text = getenv("GORO_HOSTILE_SEED");
-    uint64_t seed = seed_text ? strtoull(seed_text, NULL, 0)
-                              : (uint64_t) time(NULL) ^ (uint64_t) getpid()
-                                    << 20;
-    printf("hostile: seed %" PRIu64 " (GORO_HOSTILE_SEED repeats it)\n",
-           seed);
+    uint64_t seed = seed_text
+                        ? strtoull(seed_text, NULL, 0)
+                        : (uint64_t) time(NULL) ^ (uint64_t) getpid() << 20;
+    printf("hostile: seed %" PRIu64 " (GORO_HOSTILE_SEED repeats it)\n", seed);
     fflush(stdout);
     hostile_t *x = s_hostile_new(h, T_HOSTILE_MS, seed);
     pthread_t thread;
@@ -1230,19 +1236,20 @@ test_hostile_input(void **state)
                                   " %s=%" PRIu64, s_kind_names[k], n);
     }
     printf("MEASURE hostile_inputs=%" PRIu64 " in %.1f s (clients endpoint "
-           "%" PRIu64 ", workers endpoint %" PRIu64 "):%s\n", total,
-           (double) took / 1000, per_ep[EP_CLIENTS], per_ep[EP_WORKERS],
+           "%" PRIu64 ", workers endpoint %" PRIu64 "):%s\n",
+           total, (double) took / 1000, per_ep[EP_CLIENTS], per_ep[EP_WORKERS],
            kinds);
     printf("MEASURE hostile_replies=%" PRIu64 " (error %" PRIu64 ", of them "
            "too_big %" PRIu64 "; disconnect %" PRIu64 ", welcome %" PRIu64
            ", dispatch %" PRIu64 "); not sent, queue full: %" PRIu64
-           "; gorod counted requests=%lld malformed=%lld\n", x->replies,
-           x->replies_error, x->replies_toobig, x->replies_disconnect,
-           x->replies_welcome, x->replies_dispatch, x->refused_locally,
-           requests, malformed);
+           "; gorod counted requests=%lld malformed=%lld\n",
+           x->replies, x->replies_error, x->replies_toobig,
+           x->replies_disconnect, x->replies_welcome, x->replies_dispatch,
+           x->refused_locally, requests, malformed);
     printf("MEASURE hostile_good_client pings=%" PRIu64 " jobs=%" PRIu64
            " values=%" PRIu64 " failures=%" PRIu64 " slowest_call_ms=%lld"
-           "\n", good.pings, good.jobs, good.values, good.failures,
+           "\n",
+           good.pings, good.jobs, good.values, good.failures,
            (long long) good.slowest_ms);
     fflush(stdout);
 
@@ -1271,7 +1278,8 @@ test_hostile_input(void **state)
         fail_msg("gorod no longer answers a ping: %s", goro_strerror(pong));
     if (good.failures)
         fail_msg("%" PRIu64 " of the good client's calls failed; the "
-                 "first: %s", good.failures, good.first_failure);
+                 "first: %s",
+                 good.failures, good.first_failure);
     /* Every kind reached both endpoints, and the limit was enforced. */
     assert_int_equal(sent_kinds, K_COUNT);
     assert_true(good.jobs >= T_MIN_GOOD_JOBS);
@@ -1358,11 +1366,12 @@ s_wait_dropped(int *fds, int count, int64_t timeout_ms, int64_t *dropped_at)
     return dropped;
 }
 
-#define T_HANDSHAKE_MS 500      /* limits.handshake_timeout of the test */
-#define T_SPARE_FILES 8         /* descriptors gorod may open past its own */
-#define T_STALLED 40            /* stalled connections, 5 x the spare */
-#define T_LOCKOUT_MS 10000      /* all stalled ones gone by then; libzmq's
-                                   default handshake allows 30 s */
+#define T_HANDSHAKE_MS 500 /* limits.handshake_timeout of the test */
+#define T_SPARE_FILES 8    /* descriptors gorod may open past its own */
+#define T_STALLED 40       /* stalled connections, 5 x the spare */
+#define T_LOCKOUT_MS \
+    10000 /* all stalled ones gone by then; libzmq's \
+             default handshake allows 30 s */
 
 /* gorod raises its soft descriptor limit to the hard one at start. Then,
    short of descriptors, it logs that it refuses connections, and drops
@@ -1375,10 +1384,10 @@ test_stalled_handshakes_dropped(void **state)
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &ours), 0);
     struct rlimit low = ours;
     if (low.rlim_max > 1024)
-        low.rlim_cur = 1024;        /* as a login shell often has it */
+        low.rlim_cur = 1024; /* as a login shell often has it */
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     harness_t *h = harness_up(state, "pools: []\n"
-                              "limits: { handshake_timeout: 500ms }\n");
+                                     "limits: { handshake_timeout: 500ms }\n");
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &ours), 0);
     pid_t pid = harness_pid(h);
     struct rlimit got;
@@ -1392,14 +1401,14 @@ test_stalled_handshakes_dropped(void **state)
     int fds[T_STALLED];
     int64_t started = harness_now();
     for (int i = 0; i < T_STALLED; i++) {
-        fds[i] = s_tcp_dial(port);      /* into the listen backlog */
+        fds[i] = s_tcp_dial(port); /* into the listen backlog */
         assert_true(fds[i] >= 0);
         uint8_t greeting[64];
         s_greeting(greeting, "NULL", 3);
-        s_tcp_write(fds[i], greeting, 10);  /* the signature, no more */
+        s_tcp_write(fds[i], greeting, 10); /* the signature, no more */
     }
-    assert_int_equal(harness_wait_log(h, "connection(s) refused",
-                                      HARNESS_WAIT_MS), 0);
+    assert_int_equal(
+        harness_wait_log(h, "connection(s) refused", HARNESS_WAIT_MS), 0);
 
     int64_t dropped_at[T_STALLED];
     int dropped = s_wait_dropped(fds, T_STALLED, T_LOCKOUT_MS, dropped_at);
@@ -1412,8 +1421,8 @@ test_stalled_handshakes_dropped(void **state)
     }
     printf("MEASURE stalled_handshakes=%d dropped=%d first_after_ms=%lld "
            "last_after_ms=%lld (handshake_timeout %d ms, %d spare "
-           "descriptors)\n", T_STALLED, dropped,
-           (long long) (first ? first - started : -1),
+           "descriptors)\n",
+           T_STALLED, dropped, (long long) (first ? first - started : -1),
            (long long) (last ? last - started : -1), T_HANDSHAKE_MS,
            T_SPARE_FILES);
     fflush(stdout);
@@ -1426,14 +1435,15 @@ test_stalled_handshakes_dropped(void **state)
     harness_finish(state);
 }
 
-#define T_PINNERS 200           /* peers each holding a frame open */
+#define T_PINNERS 200 /* peers each holding a frame open */
 /* gorod's frame limit at the default limits.max_message, 1 MiB, and
    jobs.exec.max_output, 1 MiB: 2 x 1 MiB + 512 KiB. */
 #define T_FRAME (2 * 1024 * 1024 + 512 * 1024)
-#define T_DEAD_MS 1000          /* heartbeat interval x liveness below */
-#define T_DROP_MS 5000          /* each one dropped within this of its
-                                   connect: the timeout, its first PING,
-                                   and slack for a loaded machine */
+#define T_DEAD_MS 1000 /* heartbeat interval x liveness below */
+#define T_DROP_MS \
+    5000                            /* each one dropped within this of its \
+                                       connect: the timeout, its first PING, \
+                                       and slack for a loaded machine */
 #define T_PIN_LIMIT_KIB (64 * 1024) /* what they may leave in gorod */
 
 /* A NULL-mechanism ZMTP handshake as a DEALER, then a frame of T_FRAME
@@ -1450,7 +1460,7 @@ s_pin_frame(int port, const uint8_t *body)
     uint8_t head[256];
     s_greeting(head, "NULL", 3);
     size_t n = 64 + s_zmtp_ready(head + 64, "DEALER");
-    head[n++] = 0x02;                           /* a long frame */
+    head[n++] = 0x02; /* a long frame */
     for (int i = 7; i >= 0; i--)
         head[n++] = (uint8_t) ((uint64_t) T_FRAME >> (8 * i));
     const uint8_t *parts[2] = {head, body};
@@ -1475,7 +1485,8 @@ s_pin_frame(int port, const uint8_t *body)
 static void
 test_mid_frame_peers_dropped(void **state)
 {
-    harness_t *h = harness_up(state, "pools: []\n"
+    harness_t *h = harness_up(state,
+                              "pools: []\n"
                               "heartbeat: { interval: 250ms, liveness: 4 }\n"
                               "log: { level: warn }\n");
     pid_t pid = harness_pid(h);
@@ -1508,9 +1519,9 @@ test_mid_frame_peers_dropped(void **state)
            "RSS %lld KiB before, %lld KiB at most while they were "
            "connected (+%lld KiB), %lld KiB once dropped (+%lld KiB); "
            "%d of %d still open were dropped, the slowest %lld ms after "
-           "its connect\n", T_PINNERS, T_FRAME, (long long) sent_ms, base,
-           peak, peak - base, after, after - base, dropped, open,
-           (long long) slowest);
+           "its connect\n",
+           T_PINNERS, T_FRAME, (long long) sent_ms, base, peak, peak - base,
+           after, after - base, dropped, open, (long long) slowest);
     fflush(stdout);
     assert_int_equal(dropped, open);
     assert_true(slowest < T_DROP_MS);

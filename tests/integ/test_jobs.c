@@ -25,7 +25,7 @@
 #include "harness.h"
 
 #ifndef GORO_TEST_BIN_DIR
-#   error "GORO_TEST_BIN_DIR must name the directory of integ_sum_*"
+#error "GORO_TEST_BIN_DIR must name the directory of integ_sum_*"
 #endif
 #define SUM_WORKER GORO_TEST_BIN_DIR "/integ_sum_worker"
 #define SUM_CLIENT GORO_TEST_BIN_DIR "/integ_sum_client"
@@ -163,9 +163,18 @@ s_has_pid(const pid_t *pids, int n, pid_t pid)
 /* ------------------------------------------------------------------ */
 
 enum {
-    CMD_PING = 1, CMD_SUBMIT = 2, CMD_WAIT = 4, CMD_HEARTBEAT = 16,
-    CMD_DISCONNECT = 17, CMD_OK = 20, CMD_ERROR = 21, CMD_JOB = 22,
-    CMD_WG_ADD = 13, CMD_WG_WAIT = 14, CMD_WG_STATUS = 15, CMD_READY = 30,
+    CMD_PING = 1,
+    CMD_SUBMIT = 2,
+    CMD_WAIT = 4,
+    CMD_HEARTBEAT = 16,
+    CMD_DISCONNECT = 17,
+    CMD_OK = 20,
+    CMD_ERROR = 21,
+    CMD_JOB = 22,
+    CMD_WG_ADD = 13,
+    CMD_WG_WAIT = 14,
+    CMD_WG_STATUS = 15,
+    CMD_READY = 30,
     CMD_WELCOME = 31
 };
 
@@ -353,8 +362,10 @@ test_timeout_kills_group(void **state)
     harness_t *h = harness_up(state, POOL1);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.timeout_ms = 300;
-    uint64_t id = harness_go_sh(h, "sleep 30 & echo $! > @D/bg; "
-                                "echo $$ > @D/pid; exec sleep 30", &opts);
+    uint64_t id = harness_go_sh(h,
+                                "sleep 30 & echo $! > @D/bg; "
+                                "echo $$ > @D/pid; exec sleep 30",
+                                &opts);
     goro_job_t *job = s_wait(h, id);
     s_assert_ended_by_gorod(job, GORO_JOB_TIMED_OUT, "timed out after 300 ms");
     goro_job_destroy(&job);
@@ -458,9 +469,11 @@ test_parallel_barrier(void **state)
     opts.timeout_ms = 20000;
     uint64_t ids[3];
     for (int i = 0; i < 3; i++)
-        ids[i] = harness_go_sh(h, "touch @D/s.$GORO_JOB_ID; "
+        ids[i] = harness_go_sh(h,
+                               "touch @D/s.$GORO_JOB_ID; "
                                "while [ $(ls @D/s.* | wc -l) -lt 3 ]; "
-                               "do sleep 0.02; done; echo $PPID", &opts);
+                               "do sleep 0.02; done; echo $PPID",
+                               &opts);
     pid_t workers[3];
     for (int i = 0; i < 3; i++) {
         goro_job_t *job = s_wait(h, ids[i]);
@@ -483,16 +496,22 @@ static void
 test_prefetch(void **state)
 {
     harness_t *h = harness_up(state, NO_POOL);
-    const char *argv[] = {GORO_BIN_DIR "/goro-worker", "--connect",
-                          harness_workers(h), "--concurrency", "1",
-                          "--prefetch", "2", NULL};
+    const char *argv[] = {GORO_BIN_DIR "/goro-worker",
+                          "--connect",
+                          harness_workers(h),
+                          "--concurrency",
+                          "1",
+                          "--prefetch",
+                          "2",
+                          NULL};
     assert_true(harness_spawn(h, argv) > 0);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
     assert_int_equal(harness_stat(h, "capacity"), 3);
 
     uint64_t ids[4];
     for (int i = 0; i < 4; i++)
-        ids[i] = harness_go_sh(h, "echo run > @D/p.$GORO_JOB_ID; "
+        ids[i] = harness_go_sh(h,
+                               "echo run > @D/p.$GORO_JOB_ID; "
                                "while [ ! -e @D/go ]; do sleep 0.02; done",
                                NULL);
     int64_t deadline = harness_now() + HARNESS_WAIT_MS;
@@ -527,19 +546,21 @@ test_worker_killed_job_retried(void **state)
     harness_t *h = harness_up(state, POOL1 SLOW_HEARTBEAT);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 3;
-    uint64_t id = harness_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
+    uint64_t id = harness_go_sh(h,
+                                "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
                                 "[ \"$GORO_ATTEMPT\" -ge 2 ] "
-                                "|| exec sleep 60; echo done", &opts);
+                                "|| exec sleep 60; echo done",
+                                &opts);
     pid_t worker, job_pid;
     harness_read_pids(harness_path(h, "w.1"), &worker, &job_pid);
     pid_t known[4];
     int n = harness_worker_pids(h, known, 4);
     assert_int_equal(n, 1);
-    assert_int_equal(known[0], worker);     /* $PPID is the worker */
+    assert_int_equal(known[0], worker); /* $PPID is the worker */
 
     int64_t killed_at = harness_now();
     assert_int_equal(kill(worker, SIGKILL), 0);
-    kill(-job_pid, SIGKILL);    /* the orphaned sleep: tidy up */
+    kill(-job_pid, SIGKILL); /* the orphaned sleep: tidy up */
 
     /* A restart and a backoff of 100 ms each, far from 15 s. */
     goro_job_t *job = harness_wait_job(h, id, 4000);
@@ -561,8 +582,10 @@ test_worker_killed_attempts_used(void **state)
     harness_t *h = harness_up(state, POOL1 SLOW_HEARTBEAT);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
-    uint64_t id = harness_go_sh(h, "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
-                                "exec sleep 60", &opts);
+    uint64_t id = harness_go_sh(h,
+                                "echo $PPID $$ > @D/w.$GORO_ATTEMPT; "
+                                "exec sleep 60",
+                                &opts);
     pid_t worker, job_pid;
     harness_read_pids(harness_path(h, "w.1"), &worker, &job_pid);
     assert_int_equal(kill(worker, SIGKILL), 0);
@@ -591,10 +614,12 @@ test_retry_fences_stale_done(void **state)
     goro_t *c = harness_client(h);
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
-    uint64_t id = harness_go_sh(h, "if [ -e @D/started ]; then echo second; "
+    uint64_t id = harness_go_sh(h,
+                                "if [ -e @D/started ]; then echo second; "
                                 "exit 0; fi; touch @D/started; "
                                 "while [ ! -e @D/release ]; "
-                                "do sleep 0.02; done; echo first", &opts);
+                                "do sleep 0.02; done; echo first",
+                                &opts);
     int64_t until = harness_now() + HARNESS_WAIT_MS;
     while (access(harness_path(h, "started"), F_OK) != 0
            && harness_nap(until)) {}
@@ -630,8 +655,8 @@ test_retry_fences_stale_done(void **state)
     const char *out = goro_job_output(job, &len);
     if (len == 6 && memcmp(out, "first\n", 6) == 0)
         fail_msg("the retried job %" PRIu64 " ended %s with the output of "
-                 "the attempt that was declared lost", id,
-                 goro_job_state_name(goro_job_state(job)));
+                 "the attempt that was declared lost",
+                 id, goro_job_state_name(goro_job_state(job)));
     s_assert_state(job, GORO_JOB_SUCCEEDED);
     s_assert_output(job, "second\n");
     goro_job_destroy(&job);
@@ -720,8 +745,7 @@ test_app_function(void **state)
                  out, err);
     free(out);
     free(err);
-    const char *client2[] = {SUM_CLIENT, harness_clients(h), "40", "2",
-                             NULL};
+    const char *client2[] = {SUM_CLIENT, harness_clients(h), "40", "2", NULL};
     code = harness_run(harness_dir(h), client2, &out, &err,
                        HARNESS_WAIT_MS * 3);
     assert_int_equal(code, 0);
@@ -825,8 +849,8 @@ test_idempotency_key(void **state)
 static void
 test_exec_disabled(void **state)
 {
-    harness_t *h = harness_up(state, NO_POOL
-                           "jobs: { exec: { enabled: false } }\n");
+    harness_t *h = harness_up(state,
+                              NO_POOL "jobs: { exec: { enabled: false } }\n");
     goro_t *c = harness_client(h);
     const char *argv[] = {"true", NULL};
     uint64_t id = 0;
@@ -841,7 +865,7 @@ static void
 test_exec_allow(void **state)
 {
     harness_t *h = harness_up(state, POOL1
-                           "jobs: { exec: { allow: [\"/bin/*\"] } }\n");
+                              "jobs: { exec: { allow: [\"/bin/*\"] } }\n");
     goro_t *c = harness_client(h);
     const char *ok[] = {"/bin/true", NULL};
     goro_job_t *job = s_wait(h, s_go(h, ok));
@@ -932,13 +956,13 @@ test_garbage_on_both_sockets(void **state)
     buf[len++] = 4;
     memcpy(buf + len, "noop", 4);
     len += 4;
-    len += s_put(buf + len, 0, 4);              /* empty payload */
-    buf[len++] = 0;                             /* wg, result-chan, key */
+    len += s_put(buf + len, 0, 4); /* empty payload */
+    buf[len++] = 0;                /* wg, result-chan, key */
     buf[len++] = 0;
     buf[len++] = 0;
-    len += s_put(buf + len, 0, 8);              /* timeout */
-    len += s_put(buf + len, 0x80000000u, 4);    /* max-attempts */
-    len += s_put(buf + len, 0, 8);              /* submit-wait */
+    len += s_put(buf + len, 0, 8);           /* timeout */
+    len += s_put(buf + len, 0x80000000u, 4); /* max-attempts */
+    len += s_put(buf + len, 0, 8);           /* submit-wait */
     s_raw_send(&cl, buf, len, 0);
     /* then a good PING on the same connection */
     len = s_header(buf, CMD_PING, 81);
@@ -957,13 +981,13 @@ test_garbage_on_both_sockets(void **state)
     /* workers endpoint */
     raw_t wk = s_raw_open(harness_workers(h));
     s_random_frames(&wk, &seed, 300);
-    len = s_header(buf, CMD_READY, 0);          /* READY, cut short */
+    len = s_header(buf, CMD_READY, 0); /* READY, cut short */
     s_raw_send(&wk, buf, len, 0);
-    len = s_header(buf, CMD_READY, 0);          /* in three frames */
+    len = s_header(buf, CMD_READY, 0); /* in three frames */
     s_raw_send(&wk, buf, len, 1);
     s_raw_send(&wk, "x", 1, 1);
     s_raw_send(&wk, "y", 1, 0);
-    len = s_header(buf, CMD_PING, 5);           /* a client command */
+    len = s_header(buf, CMD_PING, 5); /* a client command */
     s_raw_send(&wk, buf, len, 0);
     /* an unknown peer's heartbeat gets DISCONNECT (PROTOCOL.md 6.7) */
     len = s_header(buf, CMD_HEARTBEAT, 0);
@@ -1027,8 +1051,8 @@ test_sigterm_graceful(void **state)
     len = s_header(buf, CMD_PING, 501);
     s_raw_send(&raw, buf, len, 0);
     uint8_t reply[4096];
-    assert_true(s_raw_reply(&raw, 501, reply, sizeof reply,
-                            HARNESS_WAIT_MS) >= 12);
+    assert_true(s_raw_reply(&raw, 501, reply, sizeof reply, HARNESS_WAIT_MS)
+                >= 12);
 
     /* SIGTERM, and gorod's exit: 0 once the job has finished (the WAIT's
        reply waits in our socket). Signal and reap in one step, so that
@@ -1079,7 +1103,7 @@ test_worker_hears_policy_and_run_id(void **state)
     raw_t cl = s_raw_open(harness_clients(h));
     uint8_t buf[4096];
     size_t len = s_header(buf, CMD_HEARTBEAT, 9);
-    len += s_put(buf + len, 0, 8);                  /* others send 0 */
+    len += s_put(buf + len, 0, 8); /* others send 0 */
     s_raw_send(&cl, buf, len, 0);
     assert_int_equal(s_raw_reply(&cl, 9, buf, sizeof buf, HARNESS_WAIT_MS),
                      20);
@@ -1093,19 +1117,20 @@ test_worker_hears_policy_and_run_id(void **state)
     memcpy(buf + len, "raw", 3);
     len += 3;
     len += s_put(buf + len, (uint64_t) getpid(), 4);
-    len += s_put(buf + len, 1, 4);                  /* capacity */
-    len += s_put(buf + len, 0, 4);                  /* no functions */
+    len += s_put(buf + len, 1, 4); /* capacity */
+    len += s_put(buf + len, 0, 4); /* no functions */
     s_raw_send(&wk, buf, len, 0);
     int got = s_raw_next(&wk, CMD_WELCOME, buf, sizeof buf);
     assert_true(got >= 12 + 8 + 8 + 4);
-    size_t at = 12 + 8 + 8;                         /* interval, liveness */
-    at += 4 + (size_t) s_get(buf + at, 4);          /* clients endpoint */
+    size_t at = 12 + 8 + 8;                /* interval, liveness */
+    at += 4 + (size_t) s_get(buf + at, 4); /* clients endpoint */
     assert_true((size_t) got >= at + 4);
     uint64_t lines = s_get(buf + at, 4);
     at += 4;
     int found = 0;
     for (uint64_t i = 0; i < lines; i++) {
-        assert_true((size_t) got >= at + 1 && (size_t) got >= at + 1 + buf[at]);
+        assert_true((size_t) got >= at + 1
+                    && (size_t) got >= at + 1 + buf[at]);
         found += buf[at] == strlen("max_output=100")
                  && memcmp(buf + at + 1, "max_output=100", buf[at]) == 0;
         at += 1 + buf[at];
@@ -1113,7 +1138,8 @@ test_worker_hears_policy_and_run_id(void **state)
     assert_int_equal(at, (size_t) got);
     if (found != 1)
         fail_msg("WELCOME's %" PRIu64 " exec-policy lines lack "
-                 "max_output=100", lines);
+                 "max_output=100",
+                 lines);
 
     got = s_raw_next(&wk, CMD_HEARTBEAT, buf, sizeof buf);
     assert_int_equal(got, 20);
@@ -1134,9 +1160,9 @@ test_wg_empty_name_refused(void **state)
     for (uint64_t i = 0; i < 3; i++) {
         uint8_t buf[64];
         size_t len = s_header(buf, cmds[i], 60 + i);
-        buf[len++] = 0;                             /* group "" */
+        buf[len++] = 0; /* group "" */
         if (cmds[i] != CMD_WG_STATUS)
-            len += s_put(buf + len, 1, 8);          /* delta, timeout */
+            len += s_put(buf + len, 1, 8); /* delta, timeout */
         s_raw_send(&cl, buf, len, 0);
         s_raw_expect_error(&cl, 60 + i, GORO_EINVAL);
     }
@@ -1156,8 +1182,10 @@ test_remote_worker_max_output(void **state)
     pid_t worker = harness_spawn(h, argv);
     assert_true(worker > 0);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
-    const char *loud[] = {"sh", "-c", "head -c 1000 /dev/zero; "
-                          "head -c 1000 /dev/zero >&2", NULL};
+    const char *loud[] = {"sh", "-c",
+                          "head -c 1000 /dev/zero; "
+                          "head -c 1000 /dev/zero >&2",
+                          NULL};
     goro_job_t *job = s_wait(h, s_go(h, loud));
     s_assert_state(job, GORO_JOB_SUCCEEDED);
     size_t out = 0, err = 0;
@@ -1168,8 +1196,12 @@ test_remote_worker_max_output(void **state)
     goro_job_destroy(&job);
     assert_int_equal(harness_signal(h, worker, SIGTERM, HARNESS_WAIT_MS), 0);
 
-    const char *small[] = {GORO_BIN_DIR "/goro-worker", "--connect",
-                           harness_workers(h), "--max-output", "10", NULL};
+    const char *small[] = {GORO_BIN_DIR "/goro-worker",
+                           "--connect",
+                           harness_workers(h),
+                           "--max-output",
+                           "10",
+                           NULL};
     assert_true(harness_spawn(h, small) > 0);
     assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
     job = s_wait(h, s_go(h, loud));
@@ -1221,8 +1253,7 @@ test_run_submits_and_waits(void **state)
     goro_job_destroy(&job);
 
     const char *slow[] = {"sh", "-c", "sleep 1; echo late", NULL};
-    assert_int_equal(goro_run_exec(c, slow, NULL, 100, &job),
-                     GORO_ETIMEDOUT);
+    assert_int_equal(goro_run_exec(c, slow, NULL, 100, &job), GORO_ETIMEDOUT);
     assert_non_null(job);
     uint64_t id = goro_job_id(job);
     assert_true(id > 0);

@@ -23,7 +23,7 @@
 
 #include "harness.h"
 #include "goro.h"
-#include "goro_msg.h"           /* to read the journal's records */
+#include "goro_msg.h" /* to read the journal's records */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,8 +69,7 @@ s_append(const char *path, const char *line)
     return n == (ssize_t) len ? 0 : -1;
 }
 
-static int
-s_appendf(const char *path, const char *format, ...)
+static int s_appendf(const char *path, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -189,9 +188,10 @@ s_child_send(goro_t *client, int argc, char **argv)
         else
             snprintf(value, sizeof value, "END");
         int rc;
-        while ((rc = goro_chan_send(client, argv[1], value, strlen(value),
-                                    1000)) == GORO_EUNAVAILABLE
-               || rc == GORO_ETIMEDOUT)
+        while (
+            (rc = goro_chan_send(client, argv[1], value, strlen(value), 1000))
+                == GORO_EUNAVAILABLE
+            || rc == GORO_ETIMEDOUT)
             if (rc == GORO_EUNAVAILABLE)
                 s_unavailable(out);
         if (rc != GORO_OK)
@@ -250,10 +250,8 @@ s_child_park(goro_t *client, int argc, char **argv)
 
 /* --child ROLE ENDPOINT ENDPOINTS-FILE ARGS... */
 static const harness_role_t s_roles[] = {
-    {"park", s_child_park},
-    {"submit", s_child_submit},
-    {"send", s_child_send},
-    {"recv", s_child_recv},
+    {"park", s_child_park}, {"submit", s_child_submit},
+    {"send", s_child_send}, {"recv", s_child_recv},
     {NULL, NULL},
 };
 
@@ -273,8 +271,8 @@ s_up(void **state, const char *yaml)
 
 typedef struct {
     const char *argv[T_MAX_CHILD_ARGS + 1];
-    char endpoint[PATH_MAX];    /* a copy: the harness's changes at a
-                                   restart */
+    char endpoint[PATH_MAX]; /* a copy: the harness's changes at a
+                                restart */
     pid_t pid;
     bool done;
 } child_t;
@@ -329,7 +327,8 @@ s_children_poll(harness_t *h, child_t *children, int n)
             c->done = true;
         else
             fail_msg("child %s exited with code %d (its log is a spawn-N.log "
-                     "in %s)", c->argv[2], code, harness_dir(h));
+                     "in %s)",
+                     c->argv[2], code, harness_dir(h));
     }
     return running;
 }
@@ -338,8 +337,7 @@ s_children_poll(harness_t *h, child_t *children, int n)
 static void
 s_crash_restart(harness_t *h)
 {
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     if (harness_restart(h, NULL, HARNESS_WAIT_MS) != 0)
         fail_msg("gorod did not come back after kill -9");
 }
@@ -387,8 +385,8 @@ s_recv_expect(goro_t *client, const char *chan, const char *expect)
     size_t len = 0;
     int rc = goro_chan_recv(client, chan, 5000, &data, &len);
     if (rc != GORO_OK)
-        fail_msg("receive on %s: %s, expected \"%s\"", chan,
-                 goro_strerror(rc), expect);
+        fail_msg("receive on %s: %s, expected \"%s\"", chan, goro_strerror(rc),
+                 expect);
     if (len != strlen(expect) || memcmp(data, expect, len) != 0)
         fail_msg("receive on %s: \"%.*s\", expected \"%s\"", chan, (int) len,
                  (const char *) data, expect);
@@ -430,7 +428,7 @@ s_journal(harness_t *h)
 }
 
 /* The records of a journal file, decoded with the codec gorod uses. */
-#define T_FRAME 12              /* the bytes before each record's frame */
+#define T_FRAME 12 /* the bytes before each record's frame */
 typedef struct {
     size_t offset;
     int cmd;
@@ -460,8 +458,7 @@ s_records(const char *path, record_t *records, size_t max)
                        | (uint32_t) p[2] << 8 | p[3];
         assert_true(at + T_FRAME + len <= (size_t) size);
         goro_msg_t *msg = NULL;
-        assert_int_equal(goro_msg_decode(p + T_FRAME, len, 0, &msg),
-                         GORO_OK);
+        assert_int_equal(goro_msg_decode(p + T_FRAME, len, 0, &msg), GORO_OK);
         records[n].offset = at;
         records[n].cmd = msg->cmd;
         records[n].id = msg->job_id;
@@ -526,12 +523,14 @@ test_blocked_call_across_crash(void **state)
                             && row.receivers == 1;
         harness_signal(h, child, SIGKILL, HARNESS_WAIT_MS);
         fail_msg("the blocked receive still waits %lld ms after gorod came "
-                 "back (%s)", (long long) took,
+                 "back (%s)",
+                 (long long) took,
                  parked_again ? "made again on the new gorod"
                               : "its request is gone with the old gorod");
     }
     printf("MEASURE blocked receive returned %d %lld ms after gorod came "
-           "back\n", atoi(text), (long long) took);
+           "back\n",
+           atoi(text), (long long) took);
     assert_int_equal(atoi(text), GORO_EUNAVAILABLE);
     assert_true(took < 6000);
     free(text);
@@ -576,9 +575,9 @@ s_u64_order(const void *a, const void *b)
 }
 
 typedef struct {
-    uint64_t *ids;              /* by submit index, 0: never acknowledged */
-    int *sent;                  /* acknowledged sends by value index */
-    int *received;              /* receipts by value index */
+    uint64_t *ids; /* by submit index, 0: never acknowledged */
+    int *sent;     /* acknowledged sends by value index */
+    int *received; /* receipts by value index */
     int end_received;
 } chaos_t;
 
@@ -732,10 +731,11 @@ test_chaos_kill9_during_run(void **state)
                      again, ch.ids[i]);
     }
     /* no job but those: the ids are distinct and nothing else exists */
-    long long total = harness_stat(h, "jobs_queued") + harness_stat(h, "jobs_running")
-                      + harness_stat(h, "jobs_succeeded") + harness_stat(h, "jobs_failed")
-                      + harness_stat(h, "jobs_cancelled")
-                      + harness_stat(h, "jobs_timed_out");
+    long long total =
+        harness_stat(h, "jobs_queued") + harness_stat(h, "jobs_running")
+        + harness_stat(h, "jobs_succeeded") + harness_stat(h, "jobs_failed")
+        + harness_stat(h, "jobs_cancelled")
+        + harness_stat(h, "jobs_timed_out");
     assert_int_equal(total, T_CHAOS_JOBS);
     assert_int_equal(harness_stat(h, "jobs_succeeded"), T_CHAOS_JOBS);
     /* executions: at least once each; more only for jobs in flight at a
@@ -789,7 +789,8 @@ test_chaos_kill9_during_run(void **state)
     printf("MEASURE chaos: %d kill -9 of gorod in %lld ms (restart %lld ms "
            "on average); load done %lld ms after the last crash; %ld calls "
            "failed with GORO_EUNAVAILABLE across a restart and were made "
-           "again, 0 abandoned\n", kills, (long long) (crashes_over - t0),
+           "again, 0 abandoned\n",
+           kills, (long long) (crashes_over - t0),
            (long long) (restart_ms / (kills ? kills : 1)),
            (long long) (load_over - crashes_over), unavailable);
     printf("MEASURE chaos jobs: %d acknowledged, all succeeded; %ld extra "
@@ -797,8 +798,9 @@ test_chaos_kill9_during_run(void **state)
            T_CHAOS_JOBS, extra, 2 * kills, attempts_total, max_attempts);
     printf("MEASURE chaos values: %d sent and acknowledged, %ld lost, %ld "
            "duplicates received, %ld received without an acknowledged "
-           "send; END received %d time(s)\n", T_CHAOS_VALUES, lost,
-           duplicated, unacked_received, ch.end_received);
+           "send; END received %d time(s)\n",
+           T_CHAOS_VALUES, lost, duplicated, unacked_received,
+           ch.end_received);
     assert_int_equal(lost, 0);
     assert_true(ch.sent[T_CHAOS_VALUES] == 1 && ch.end_received >= 1);
     assert_true(extra <= 2 * kills);
@@ -825,7 +827,8 @@ test_queued_jobs_survive(void **state)
         lens[i] = sizeof payload;
     }
     assert_int_equal(goro_go_many(harness_client(h), "exec", T_QUEUED, datas,
-                                  lens, NULL, ids), GORO_OK);
+                                  lens, NULL, ids),
+                     GORO_OK);
     for (int i = 1; i < T_QUEUED; i++)
         assert_true(ids[i] > ids[i - 1]);
     s_crash_restart(h);
@@ -833,8 +836,8 @@ test_queued_jobs_survive(void **state)
     assert_int_equal(harness_stat(h, "jobs_running"), 0);
     for (int i = 0; i < T_QUEUED; i++)
         if (s_job_state_now(h, ids[i]) != GORO_JOB_QUEUED)
-            fail_msg("job %" PRIu64 " is %d after kill -9, not queued",
-                     ids[i], s_job_state_now(h, ids[i]));
+            fail_msg("job %" PRIu64 " is %d after kill -9, not queued", ids[i],
+                     s_job_state_now(h, ids[i]));
     /* and a second crash right away changes nothing */
     s_crash_restart(h);
     assert_int_equal(harness_stat(h, "jobs_queued"), T_QUEUED);
@@ -842,8 +845,12 @@ test_queued_jobs_survive(void **state)
     uint64_t next = s_go_sh(h, "true", NULL);
     assert_true(next > ids[T_QUEUED - 1]);
 
-    const char *worker[] = {GORO_BIN_DIR "/goro-worker", "--connect",
-                            harness_workers(h), "--concurrency", "4", NULL};
+    const char *worker[] = {GORO_BIN_DIR "/goro-worker",
+                            "--connect",
+                            harness_workers(h),
+                            "--concurrency",
+                            "4",
+                            NULL};
     pid_t w = harness_spawn(h, worker);
     assert_true(w > 0);
     for (int i = 0; i < T_QUEUED; i++) {
@@ -870,8 +877,8 @@ test_channels_survive(void **state)
     assert_int_equal(goro_chan_make(client, "shut", 3), GORO_OK);
     assert_int_equal(goro_chan_make(client, "empty-shut", 1), GORO_OK);
     assert_int_equal(goro_chan_make(client, "rendezvous", 0), GORO_OK);
-    const char *values[] = {"one", "", "three", "four\0with a NUL", "five",
-                            "six", "seven"};
+    const char *values[] = {"one",  "",    "three", "four\0with a NUL",
+                            "five", "six", "seven"};
     size_t lens[] = {3, 0, 5, 15, 4, 3, 5};
     for (int i = 0; i < 7; i++)
         assert_int_equal(goro_chan_send(client, "buf", values[i], lens[i], 0),
@@ -879,7 +886,7 @@ test_channels_survive(void **state)
     void *data = NULL;
     size_t len = 0;
     assert_int_equal(goro_chan_recv(client, "buf", 0, &data, &len), GORO_OK);
-    assert_int_equal(len, 3);      /* "one" is taken and acknowledged */
+    assert_int_equal(len, 3); /* "one" is taken and acknowledged */
     goro_free(data);
     assert_int_equal(goro_chan_send(client, "buf", "eight", 5, 0), GORO_OK);
     assert_int_equal(goro_chan_send(client, "shut", "a", 1, 0), GORO_OK);
@@ -905,7 +912,7 @@ test_channels_survive(void **state)
     assert_int_equal(goro_chan_make(client, "buf", 10), GORO_OK);
     assert_int_equal(goro_chan_make(client, "buf", 11), GORO_EEXIST);
 
-    s_crash_restart(h);             /* twice: replay of a replayed state */
+    s_crash_restart(h); /* twice: replay of a replayed state */
     client = harness_client(h);
     for (int i = 1; i < 7; i++) {
         assert_int_equal(goro_chan_recv(client, "buf", 0, &data, &len),
@@ -949,9 +956,8 @@ test_receiver_killed_mid_handoff(void **state)
     assert_int_equal(goro_chan_make(client, "hand", 5), GORO_OK);
     for (int round = 0; round < 2; round++) {
         const char *out = harness_path(h, round ? "hand1.out" : "hand0.out");
-        pid_t receiver = harness_spawn_role(h, "park",
-                                            harness_path(h, "endpoints"),
-                                            "hand", out, NULL);
+        pid_t receiver = harness_spawn_role(
+            h, "park", harness_path(h, "endpoints"), "hand", out, NULL);
         s_wait_receivers(h, "hand", 1);
         assert_int_equal(kill(receiver, SIGSTOP), 0);
         /* straight to the parked receiver; then more behind it */
@@ -961,14 +967,14 @@ test_receiver_killed_mid_handoff(void **state)
                          GORO_OK);
         harness_chan_t row;
         assert_int_equal(harness_chan_row(h, "hand", &row), 0);
-        assert_int_equal(row.buffered, 1);  /* "first" is out for delivery */
+        assert_int_equal(row.buffered, 1); /* "first" is out for delivery */
         if (round == 1) {
             /* the unacknowledged delivery is in the journal as held */
             s_crash_restart(h);
             client = harness_client(h);
         }
-        assert_int_equal(harness_signal(h, receiver, SIGKILL,
-                                        HARNESS_WAIT_MS), 128 + SIGKILL);
+        assert_int_equal(harness_signal(h, receiver, SIGKILL, HARNESS_WAIT_MS),
+                         128 + SIGKILL);
         /* back in the channel, at the head, once gorod gives up on the
            receiver (its liveness: 3 s of silence) */
         int64_t until = s_now() + HARNESS_WAIT_MS;
@@ -1073,8 +1079,7 @@ test_results_survive(void **state)
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
     uint64_t ids[3];
-    ids[0] = s_go_sh(h, "echo out-$GORO_JOB_ID; echo oops >&2; exit 3",
-                     &opts);
+    ids[0] = s_go_sh(h, "echo out-$GORO_JOB_ID; echo oops >&2; exit 3", &opts);
     opts.result_chan = "results";
     ids[1] = s_go_sh(h, "printf 'to the channel'", &opts);
     opts.result_chan = NULL;
@@ -1144,7 +1149,7 @@ test_results_expire_after_restart(void **state)
     goro_job_destroy(&job);
     int64_t ended = s_now();
     s_crash_restart(h);
-    if (s_now() - ended < 1000)     /* still within its ttl */
+    if (s_now() - ended < 1000) /* still within its ttl */
         assert_int_equal(s_job_state_now(h, id), GORO_JOB_SUCCEEDED);
     int64_t until = ended + 1500 + HARNESS_WAIT_MS;
     while (s_job_state_now(h, id) != -GORO_ENOTFOUND && harness_nap(until)) {}
@@ -1163,9 +1168,10 @@ test_running_job_runs_again(void **state)
 {
     harness_t *h = s_up(state, T_CALM T_FSYNC_ALWAYS
                         "pools: [ { name: default, processes: 1 } ]\n");
-    char *script = s_subst("echo $GORO_ATTEMPT >> @D/f-runs; "
-                           T_WAIT_FLAG("@D/f-go") "; echo attempt "
-                           "$GORO_ATTEMPT", harness_dir(h));
+    char *script = s_subst("echo $GORO_ATTEMPT >> @D/f-runs; " T_WAIT_FLAG(
+                               "@D/f-go") "; echo attempt "
+                                          "$GORO_ATTEMPT",
+                           harness_dir(h));
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = "f";
     uint64_t id = s_go_sh(h, script, &opts);
@@ -1217,10 +1223,11 @@ test_dead_letter_retry(void **state)
 {
     harness_t *h = s_up(state, T_FSYNC_ALWAYS
                         "pools: [ { name: default, processes: 1 } ]\n");
-    char *script = s_subst("if [ \"$GORO_ATTEMPT\" -ge 2 ]; then echo "
-                           "second wind; exit 0; fi; echo $$ > @D/g.pid; "
-                           T_WAIT_FLAG("@D/g.stop") "; exit 1",
-                           harness_dir(h));
+    char *script = s_subst(
+        "if [ \"$GORO_ATTEMPT\" -ge 2 ]; then echo "
+        "second wind; exit 0; fi; echo $$ > @D/g.pid; " T_WAIT_FLAG(
+            "@D/g.stop") "; exit 1",
+        harness_dir(h));
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.max_attempts = 1;
     uint64_t id = s_go_sh(h, script, &opts);
@@ -1276,8 +1283,8 @@ test_dead_letter_retry(void **state)
 static void
 test_kill_workers_in_a_loop(void **state)
 {
-    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_POOL2
-                        "jobs: { max_attempts: 50 }\n");
+    harness_t *h = s_up(state,
+                        T_FSYNC_ALWAYS T_POOL2 "jobs: { max_attempts: 50 }\n");
     assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
     uint64_t ids[T_WORKER_JOBS];
     for (int i = 0; i < T_WORKER_JOBS; i++)
@@ -1305,8 +1312,8 @@ test_kill_workers_in_a_loop(void **state)
         goro_job_destroy(&job);
     }
     printf("MEASURE %d worker kills: %d jobs all succeeded, %d of them "
-           "after more than one attempt, %d attempts in all\n", kills,
-           T_WORKER_JOBS, retried, attempts);
+           "after more than one attempt, %d attempts in all\n",
+           kills, T_WORKER_JOBS, retried, attempts);
     assert_true(kills >= 3);
     assert_int_equal(harness_stat(h, "jobs_succeeded"), T_WORKER_JOBS);
     harness_finish(state);
@@ -1322,8 +1329,7 @@ test_corrupt_journal(void **state)
     uint64_t a = s_go_sh(h, "echo a", NULL);
     uint64_t b = s_go_sh(h, "echo b", NULL);
     uint64_t c = s_go_sh(h, "echo c", NULL);
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     record_t records[64];
     size_t n = s_records(s_journal(h), records, 64);
     /* a torn last record: c's submit (the last thing done, in the last
@@ -1337,8 +1343,7 @@ test_corrupt_journal(void **state)
     assert_int_equal(harness_restart(h, NULL, HARNESS_WAIT_MS), 0);
     char *log = harness_log_run(h);
     char expect[128];
-    snprintf(expect, sizeof expect, "torn last record at offset %zu",
-             torn_at);
+    snprintf(expect, sizeof expect, "torn last record at offset %zu", torn_at);
     if (!strstr(log, expect))
         fail_msg("no warning \"%s\" in gorod's log:\n%s", expect, log);
     free(log);
@@ -1348,7 +1353,7 @@ test_corrupt_journal(void **state)
     uint64_t d = s_go_sh(h, "echo d", NULL);
     uint64_t e = s_go_sh(h, "echo e", NULL);
     assert_true(d > b);
-    assert_int_equal(harness_stop(h), 0);   /* SIGTERM this time */
+    assert_int_equal(harness_stop(h), 0); /* SIGTERM this time */
 
     /* a flipped bit in the middle: in the frame of b's record, the
        first of its turn */
@@ -1389,13 +1394,12 @@ test_corrupt_length_field(void **state)
     uint64_t ids[4];
     for (int i = 0; i < 4; i++)
         ids[i] = s_go_sh(h, "true", NULL);
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     record_t records[16];
     size_t n = s_records(s_journal(h), records, 16);
     size_t bad = s_submit_record(records, n, ids[1]);
     assert_true(bad + 1 < n);
-    s_flip_bit(s_journal(h), records[bad].offset, 7);   /* length + 2^31 */
+    s_flip_bit(s_journal(h), records[bad].offset, 7); /* length + 2^31 */
     int code = harness_restart(h, NULL, HARNESS_WAIT_MS);
     char *log = harness_log_run(h);
     if (code == 0)
@@ -1433,8 +1437,7 @@ test_torn_turn(void **state)
     goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
     goro_job_destroy(&job);
     assert_int_equal(goro_wg_wait(harness_client(h), "whole", 0), GORO_OK);
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     record_t records[64];
     size_t n = s_records(s_journal(h), records, 64);
     size_t end = n, done = n;
@@ -1451,13 +1454,15 @@ test_torn_turn(void **state)
         if (records[i].cmd == GORO_MSG_J_COMMIT)
             fail_msg("job %" PRIu64 "'s J_END (record %zu) and its "
                      "waitgroup's J_WG_SET (record %zu) are in different "
-                     "turns", id, end, done);
+                     "turns",
+                     id, end, done);
     assert_int_equal(truncate(s_journal(h), (off_t) records[done].offset), 0);
     assert_int_equal(harness_restart(h, NULL, HARNESS_WAIT_MS), 0);
     char *log = harness_log_run(h);
     if (!strstr(log, "has no commit"))
         fail_msg("no warning about the uncommitted last turn in gorod's "
-                 "log:\n%s", log);
+                 "log:\n%s",
+                 log);
     free(log);
     int state_now = s_job_state_now(h, id);
     goro_wg_info_t info;
@@ -1481,7 +1486,8 @@ test_torn_turn(void **state)
 static void
 test_compaction_then_crash(void **state)
 {
-    harness_t *h = s_up(state, T_CALM "journal: { fsync: always, compact_min: "
+    harness_t *h = s_up(state, T_CALM
+                        "journal: { fsync: always, compact_min: "
                         "16KiB }\n"
                         "pools: [ { name: default, processes: 1 } ]\n");
     goro_t *client = harness_client(h);
@@ -1495,14 +1501,16 @@ test_compaction_then_crash(void **state)
         goro_opts_t opts = GORO_OPTS_INIT;
         opts.wg = "compact";
         for (int i = 0; i < 60; i++)
-            ids[i] = s_go_sh(h, "echo a line of output to make the journal "
-                             "grow", &opts);
+            ids[i] = s_go_sh(h,
+                             "echo a line of output to make the journal "
+                             "grow",
+                             &opts);
         assert_int_equal(goro_wg_wait(client, "compact", T_JOB_WAIT_MS),
                          GORO_OK);
         char value[32];
         snprintf(value, sizeof value, "round %d", rounds++);
-        assert_int_equal(goro_chan_send(client, "kept", value, strlen(value),
-                                        0), GORO_OK);
+        assert_int_equal(
+            goro_chan_send(client, "kept", value, strlen(value), 0), GORO_OK);
         log = harness_log_run(h);
     } while (!strstr(log, "journal compacted") && s_now() < until);
     assert_non_null(strstr(log, "journal compacted"));
@@ -1510,8 +1518,7 @@ test_compaction_then_crash(void **state)
     goro_wg_info_t before;
     assert_int_equal(goro_wg_status(client, "compact", &before), GORO_OK);
 
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     int code = harness_restart(h, NULL, HARNESS_WAIT_MS);
     if (code != 0) {
         log = harness_log_run(h);
@@ -1519,9 +1526,10 @@ test_compaction_then_crash(void **state)
         printf("MEASURE gorod refused its compacted journal (exit %d): %s",
                code, log);
         free(log);
-        fail_msg("gorod refused its own compacted journal (exit %d)%s",
-                 code, known ? ": a running job's snapshot does not fit "
-                 "the records after it" : "");
+        fail_msg("gorod refused its own compacted journal (exit %d)%s", code,
+                 known ? ": a running job's snapshot does not fit "
+                         "the records after it"
+                       : "");
     }
     client = harness_client(h);
     for (int i = 0; i < 60; i++)
@@ -1550,7 +1558,8 @@ test_idempotent_submit_across_restart(void **state)
     assert_int_equal(s_go_sh(h, "echo once", &opts), first);
     char *out = NULL, *err = NULL;
     assert_int_equal(harness_cli(h, &out, &err, "go", "--key", "order-42",
-                                 "--", "echo", "once", NULL), 0);
+                                 "--", "echo", "once", NULL),
+                     0);
     assert_int_equal(strtoull(out, NULL, 10), first);
     free(out);
     free(err);
@@ -1600,8 +1609,8 @@ test_second_gorod_refused(void **state)
     assert_int_equal(harness_write_file(other,
                                         "listen: { clients: "
                                         "tcp://127.0.0.1:*, workers: "
-                                        "tcp://127.0.0.1:* }\n"
-                                        T_NO_POOL), 0);
+                                        "tcp://127.0.0.1:* }\n" T_NO_POOL),
+                     0);
     s_second_gorod_refused(h, other);
     /* the first one serves on, on its own endpoints, new connections
        too (the ipc socket file is still its own) */
@@ -1634,9 +1643,9 @@ test_second_gorod_refused(void **state)
    receive, where the ACK may or may not have been read (each value at
    most twice, only the one received last before a crash, none lost),
    and right after a receive and a ping (never again). */
-#define T_DUP_VALUES 16         /* enough for every round to take two */
-#define T_DUP_RACES 4           /* crashes right after a receive */
-#define T_DUP_CLOSED 3          /* ... after a receive and a ping */
+#define T_DUP_VALUES 16 /* enough for every round to take two */
+#define T_DUP_RACES 4   /* crashes right after a receive */
+#define T_DUP_CLOSED 3  /* ... after a receive and a ping */
 
 /* The index of value "vNNNNN" of "dup"; any other value fails the
    test. */
@@ -1647,8 +1656,7 @@ s_dup_index(const void *data, size_t len)
     snprintf(text, sizeof text, "%.*s", (int) (len < 15 ? len : 15),
              (const char *) data);
     int index = -1;
-    if (sscanf(text, "v%d", &index) != 1 || index < 0
-        || index >= T_DUP_VALUES)
+    if (sscanf(text, "v%d", &index) != 1 || index < 0 || index >= T_DUP_VALUES)
         fail_msg("received \"%s\" on dup, which was never sent", text);
     return index;
 }
@@ -1678,7 +1686,7 @@ s_recv_without_ack(harness_t *h, raw_t *raw)
     goro_msg_t *value = NULL;
     assert_int_equal(goro_msg_recv_wait(sock, 10000, 0, &value), GORO_OK);
     assert_int_equal(value->cmd, GORO_MSG_VALUE);
-    assert_true(value->delivery_id != 0);   /* a delivery to acknowledge */
+    assert_true(value->delivery_id != 0); /* a delivery to acknowledge */
     int index = s_dup_index(value->data, value->size);
     goro_msg_destroy(&value);
     raw->ctx = ctx;
@@ -1708,8 +1716,8 @@ test_channel_value_twice_across_crash(void **state)
     for (int i = 0; i < T_DUP_VALUES; i++) {
         char value[8];
         snprintf(value, sizeof value, "v%05d", i);
-        assert_int_equal(goro_chan_send(harness_client(h), "dup", value, 6,
-                                        0), GORO_OK);
+        assert_int_equal(goro_chan_send(harness_client(h), "dup", value, 6, 0),
+                         GORO_OK);
     }
     int got[T_DUP_VALUES] = {0};
 
@@ -1737,7 +1745,8 @@ test_channel_value_twice_across_crash(void **state)
             duplicates++;
         else if (next != last + 1)
             fail_msg("after v%05d and a crash came v%05d: a value was "
-                     "lost or reordered", last, next);
+                     "lost or reordered",
+                     last, next);
     }
     /* ... and after a receive whose next request was answered: the ACK
        went ahead of that request, so its record is on disk */
@@ -1750,7 +1759,8 @@ test_channel_value_twice_across_crash(void **state)
         got[next]++;
         if (next != last + 1)
             fail_msg("v%05d was received, its ACK confirmed by a ping, and "
-                     "after a crash came v%05d", last, next);
+                     "after a crash came v%05d",
+                     last, next);
     }
     /* the rest, then nothing: none lost, none more than twice */
     harness_chan_t row;
@@ -1759,13 +1769,14 @@ test_channel_value_twice_across_crash(void **state)
         got[s_recv_dup(h)]++;
     void *data = NULL;
     size_t len = 0;
-    assert_int_equal(goro_chan_recv(harness_client(h), "dup", 0, &data,
-                                    &len), GORO_ETIMEDOUT);
+    assert_int_equal(goro_chan_recv(harness_client(h), "dup", 0, &data, &len),
+                     GORO_ETIMEDOUT);
     for (int i = 0; i < T_DUP_VALUES; i++)
         if (got[i] < 1 || got[i] > 2)
             fail_msg("v%05d was received %d times", i, got[i]);
     printf("MEASURE kill -9 right after a receive: %d of %d values "
-           "delivered again\n", duplicates, T_DUP_RACES);
+           "delivered again\n",
+           duplicates, T_DUP_RACES);
     harness_finish(state);
 }
 
@@ -1795,10 +1806,10 @@ s_measure_rate(void **state, const char *fsync_mode)
     opts.wg = "rate";
     int64_t t0 = s_now();
     assert_int_equal(goro_go_many(harness_client(h), "exec", T_RATE_JOBS,
-                                  datas, lens, &opts, NULL), GORO_OK);
-    int64_t t1 = s_now();
-    assert_int_equal(goro_wg_wait(harness_client(h), "rate", 120000),
+                                  datas, lens, &opts, NULL),
                      GORO_OK);
+    int64_t t1 = s_now();
+    assert_int_equal(goro_wg_wait(harness_client(h), "rate", 120000), GORO_OK);
     int64_t t2 = s_now();
     goro_wg_info_t info;
     assert_int_equal(goro_wg_status(harness_client(h), "rate", &info),
@@ -1817,8 +1828,8 @@ s_measure_rate(void **state, const char *fsync_mode)
                      GORO_OK);
     printf("MEASURE fsync=%s: %d no-op exec jobs (true) on 2 pool workers "
            "in %lld ms = %.0f jobs/s (pipelined submit of all in %lld ms); "
-           "%d submits one at a time: %.0f/s\n", fsync_mode,
-           T_RATE_JOBS, (long long) (t2 - t0),
+           "%d submits one at a time: %.0f/s\n",
+           fsync_mode, T_RATE_JOBS, (long long) (t2 - t0),
            T_RATE_JOBS * 1000.0 / (double) (t2 - t0 ? t2 - t0 : 1),
            (long long) (t1 - t0), T_RATE_SEQ,
            T_RATE_SEQ * 1000.0 / (double) (t4 - t3 ? t4 - t3 : 1));
@@ -1861,7 +1872,8 @@ s_measure_restart(void **state, int count, int sig)
     }
     int64_t t0 = s_now();
     assert_int_equal(goro_go_many(harness_client(h), "exec", (size_t) count,
-                                  datas, lens, NULL, ids), GORO_OK);
+                                  datas, lens, NULL, ids),
+                     GORO_OK);
     int64_t submitted = s_now() - t0;
     int code = harness_kill(h, sig, 30000);
     assert_int_equal(code, sig == SIGKILL ? 128 + SIGKILL : 0);
@@ -1880,7 +1892,8 @@ s_measure_restart(void **state, int count, int sig)
     printf("MEASURE restart with %d queued jobs (journal %lld bytes, after "
            "%s): %lld ms from start to the first ping answered, replay "
            "%ld ms (they were submitted with goro_go_many in %lld ms, "
-           "fsync always)\n", count, (long long) st.st_size,
+           "fsync always)\n",
+           count, (long long) st.st_size,
            sig == SIGKILL ? "kill -9" : "SIGTERM", (long long) restart,
            replay_ms, (long long) submitted);
     free(datas);

@@ -32,7 +32,7 @@
 #define T_NO_POOL "pools: []\n"
 #define T_ROUNDS 40
 #define T_TIMEOUT_MS 3
-#define T_NOISE_PINGS 1000000       /* bound; stopped long before */
+#define T_NOISE_PINGS 1000000 /* bound; stopped long before */
 
 #define H ((harness_t *) *state)
 
@@ -61,8 +61,8 @@ s_never_early(goro_t *client, const char *what, call_fn *call)
                      goro_strerror(rc));
         int64_t late = took - (int64_t) T_TIMEOUT_MS * 1000000;
         if (late < 0)
-            fail_msg("%s, round %d: a %d ms timeout fired after %.3f ms",
-                     what, i, T_TIMEOUT_MS, (double) took / 1e6);
+            fail_msg("%s, round %d: a %d ms timeout fired after %.3f ms", what,
+                     i, T_TIMEOUT_MS, (double) took / 1e6);
         if (late > s_late_max_ns)
             s_late_max_ns = late;
     }
@@ -162,7 +162,8 @@ test_no_timeout_fires_early(void **state)
     assert_int_equal(goro_chan_send(client, "full", "x", 1, 0), GORO_OK);
     assert_int_equal(goro_wg_add(client, "pending", 1), GORO_OK);
     assert_int_equal(goro_go(client, "nobody-serves-this", "", 0, NULL,
-                             &s_queued_job), GORO_OK);
+                             &s_queued_job),
+                     GORO_OK);
 
     noise_t noise = {.endpoint = harness_clients(H)};
     atomic_init(&noise.stop, false);
@@ -178,8 +179,8 @@ test_no_timeout_fires_early(void **state)
     atomic_store(&noise.stop, true);
     pthread_join(pinger, NULL);
     printf("MEASURE timeout_late_max_us=%.0f (%d ms timeouts, %d calls of "
-           "each kind)\n", (double) s_late_max_ns / 1e3, T_TIMEOUT_MS,
-           T_ROUNDS);
+           "each kind)\n",
+           (double) s_late_max_ns / 1e3, T_TIMEOUT_MS, T_ROUNDS);
     fflush(stdout);
 }
 

@@ -30,13 +30,14 @@
 #include <unistd.h>
 
 #ifndef GORO_TEST_BIN_DIR
-#   error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
+#error "GORO_TEST_BIN_DIR must name the directory of integ_fanin_worker"
 #endif
 
 #define T_NO_POOL "pools: []\n"
 #define T_POOL(n) "pools:\n  - name: default\n    processes: " #n "\n"
 /* A silent client is gone after liveness x max(interval, 1 s): 3 s. */
-#define T_LIVENESS_3S "pools: []\nheartbeat: { interval: 100ms, liveness: 3 }\n"
+#define T_LIVENESS_3S \
+    "pools: []\nheartbeat: { interval: 100ms, liveness: 3 }\n"
 #define T_WAITERS 5
 #define T_RATE_CALLS 20000
 
@@ -53,7 +54,7 @@ s_child_wait(goro_t *client, int argc, char **argv)
         return 101;
     int rc = goro_wg_wait(client, argv[0], 0);
     if (rc != GORO_ETIMEDOUT)
-        return 110;         /* released before anything happened */
+        return 110; /* released before anything happened */
     FILE *ready = fopen(argv[2], "w");
     if (!ready || fclose(ready) != 0)
         return 103;
@@ -135,8 +136,8 @@ s_expect(goro_t *client, const char *name, int64_t counter, int64_t added,
     if (info.counter != counter || info.added != added || info.done != done
         || info.succeeded != succeeded || info.failed != failed)
         fail_msg("%s: counter %lld added %lld done %lld succeeded %lld "
-                 "failed %lld; expected %lld %lld %lld %lld %lld", name,
-                 (long long) info.counter, (long long) info.added,
+                 "failed %lld; expected %lld %lld %lld %lld %lld",
+                 name, (long long) info.counter, (long long) info.added,
                  (long long) info.done, (long long) info.succeeded,
                  (long long) info.failed, (long long) counter,
                  (long long) added, (long long) done, (long long) succeeded,
@@ -145,8 +146,8 @@ s_expect(goro_t *client, const char *name, int64_t counter, int64_t added,
 
 /* Submits `sh -c SCRIPT DIR` into group WG. */
 static uint64_t
-s_go_sh(goro_t *client, const char *script, const char *dir,
-        const char *wg, int max_attempts, int64_t timeout_ms)
+s_go_sh(goro_t *client, const char *script, const char *dir, const char *wg,
+        int max_attempts, int64_t timeout_ms)
 {
     const char *argv[] = {"/bin/sh", "-c", script, dir, NULL};
     goro_opts_t opts = GORO_OPTS_INIT;
@@ -218,8 +219,8 @@ test_downloads(void **state)
         goro_job_destroy(&job);
     }
     char *out = NULL;
-    assert_int_equal(harness_cli(H, &out, NULL, "wg", "status", "downloads",
-                                 NULL), 0);
+    assert_int_equal(
+        harness_cli(H, &out, NULL, "wg", "status", "downloads", NULL), 0);
     assert_non_null(strstr(out, "succeeded: 3\n"));
     assert_non_null(strstr(out, "counter: 0\n"));
     free(out);
@@ -258,14 +259,16 @@ test_failing_jobs_done(void **state)
 
     char *out = NULL;
     assert_int_equal(harness_cli(H, &out, NULL, "wg", "status", "mixed",
-                                 "--json", NULL), 0);
+                                 "--json", NULL),
+                     0);
     assert_string_equal(out, "{\"counter\":0,\"added\":4,\"done\":4,"
-                        "\"succeeded\":1,\"failed\":2}\n");
+                             "\"succeeded\":1,\"failed\":2}\n");
     free(out);
     assert_int_equal(harness_cli(H, &out, NULL, "wg", "status", "never",
-                                 "--json", NULL), 0);
+                                 "--json", NULL),
+                     0);
     assert_string_equal(out, "{\"counter\":0,\"added\":0,\"done\":0,"
-                        "\"succeeded\":0,\"failed\":0}\n");
+                             "\"succeeded\":0,\"failed\":0}\n");
     free(out);
 }
 
@@ -296,7 +299,7 @@ test_retried_job_done_once(void **state)
     pid_t pids[8];
     int n = harness_worker_pids(H, pids, 8);
     assert_int_equal(n, 1);
-    assert_int_equal(pids[0], worker);      /* $PPID is the worker */
+    assert_int_equal(pids[0], worker); /* $PPID is the worker */
     assert_int_equal(kill(worker, SIGKILL), 0);
 
     snprintf(path, sizeof path, "%s/attempt2", dir);
@@ -311,7 +314,7 @@ test_retried_job_done_once(void **state)
     assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
     assert_int_equal(goro_job_attempts(job), 2);
     goro_job_destroy(&job);
-    s_expect(client, "retry", 1, 2, 1, 1, 0);   /* exactly one Done */
+    s_expect(client, "retry", 1, 2, 1, 1, 0); /* exactly one Done */
     assert_int_equal(goro_wg_done(client, "retry"), GORO_OK);
     assert_int_equal(goro_wg_wait(client, "retry", 0), GORO_OK);
     s_expect(client, "retry", 0, 2, 2, 1, 0);
@@ -342,7 +345,7 @@ test_many_waiters(void **state)
     }
     s_wait_requests(H, base, 3 * T_WAITERS);
     for (int i = 0; i < T_WAITERS; i++)
-        assert_true(s_alive(pids[i]));      /* none was released */
+        assert_true(s_alive(pids[i])); /* none was released */
     assert_int_equal(goro_wg_done(client, "many"), GORO_OK);
     for (int i = 0; i < T_WAITERS; i++) {
         int code = harness_signal(H, pids[i], 0, HARNESS_WAIT_MS);
@@ -403,10 +406,11 @@ test_wait_timeout(void **state)
     assert_int_equal(goro_wg_wait(client, "slow", 0), GORO_ETIMEDOUT);
     char *err = NULL;
     assert_int_equal(harness_cli(H, NULL, &err, "wg", "wait", "slow",
-                                 "--timeout", "200ms", NULL), 124);
+                                 "--timeout", "200ms", NULL),
+                     124);
     assert_non_null(strstr(err, "slow"));
     free(err);
-    s_expect(client, "slow", 1, 1, 0, 0, 0);    /* waiting changed nothing */
+    s_expect(client, "slow", 1, 1, 0, 0, 0); /* waiting changed nothing */
 
     assert_int_equal(harness_cli(H, NULL, NULL, "wg", "done", "slow", NULL),
                      0);
@@ -416,7 +420,8 @@ test_wait_timeout(void **state)
     /* a name never used is at zero: wait returns at once */
     assert_int_equal(goro_wg_wait(client, "never-used", 0), GORO_OK);
     assert_int_equal(harness_cli(H, NULL, NULL, "wg", "wait", "never-used",
-                                 "--timeout", "0", NULL), 0);
+                                 "--timeout", "0", NULL),
+                     0);
 }
 
 /* A Done or Add that would take the counter below zero is refused and
@@ -428,8 +433,8 @@ test_negative_refused(void **state)
     assert_int_equal(goro_wg_add(client, "neg", 2), GORO_OK);
     assert_int_equal(goro_wg_add(client, "neg", -3), GORO_ENEGATIVE);
     s_expect(client, "neg", 2, 2, 0, 0, 0);
-    assert_int_equal(harness_cli(H, NULL, NULL, "wg", "add", "neg", "-5",
-                                 NULL), 1);
+    assert_int_equal(
+        harness_cli(H, NULL, NULL, "wg", "add", "neg", "-5", NULL), 1);
     s_expect(client, "neg", 2, 2, 0, 0, 0);
     assert_int_equal(goro_wg_done(client, "neg"), GORO_OK);
     assert_int_equal(goro_wg_done(client, "neg"), GORO_OK);
@@ -479,8 +484,9 @@ test_fanout_own_group(void **state)
     goro_opts_t opts = GORO_OPTS_INIT;
     opts.wg = "tree";
     uint64_t id = 0;
-    assert_int_equal(goro_go(client, "fanout", payload, strlen(payload),
-                             &opts, &id), GORO_OK);
+    assert_int_equal(goro_go(client, "fanout", payload, strlen(payload), &opts,
+                             &id),
+                     GORO_OK);
     /* a waiter from the start: the fanout job holds its Done until the
        waiter is ready, and its leaves hold theirs until we say */
     pid_t waiter = harness_spawn_role(H, "wait", "tree", "30000", ready, NULL);
@@ -493,7 +499,7 @@ test_fanout_own_group(void **state)
     /* added 4 with done 1: the counter never touched zero in between
        (a zero would have started a new round) */
     s_expect(client, "tree", 3, 4, 1, 1, 0);
-    assert_true(s_alive(waiter));           /* not released by its Done */
+    assert_true(s_alive(waiter)); /* not released by its Done */
     assert_int_equal(goro_wg_wait(client, "tree", 0), GORO_ETIMEDOUT);
 
     assert_int_equal(harness_write_file(go, "go\n"), 0);
@@ -523,7 +529,7 @@ s_wait_has(const char *path, const char *needle)
     }
 }
 
-#define T_WIDE 1500             /* job threads, past czmq's 1024 sockets */
+#define T_WIDE 1500 /* job threads, past czmq's 1024 sockets */
 
 /* A worker of T_WIDE job threads whose handlers each use
    goro_call_client() at once: every one of them gets its socket (the
@@ -557,8 +563,8 @@ test_wide_worker_clients(void **state)
            && harness_nap(until)) {}
     long long parked = harness_stat(H, "parked_clients");
     if (gone == 1)
-        fail_msg("the worker died (exit %d) with %lld clients parked",
-                 code, parked);
+        fail_msg("the worker died (exit %d) with %lld clients parked", code,
+                 parked);
     if (parked < T_WIDE)
         fail_msg("%lld of %d handler clients reached gorod", parked, T_WIDE);
     assert_int_equal(goro_chan_close(client, "gate"), GORO_OK);
@@ -577,9 +583,10 @@ test_cli_wait_progress(void **state)
     assert_int_equal(goro_wg_add(client, "prog", 2), GORO_OK);
     const char *out = harness_path(H, "progress.out");
     char script[PATH_MAX * 3];
-    snprintf(script, sizeof script, "exec %s/goro -e %s wg wait prog "
-             "--progress --timeout 30s > %s 2> %s.err", GORO_BIN_DIR,
-             harness_clients(H), out, out);
+    snprintf(script, sizeof script,
+             "exec %s/goro -e %s wg wait prog "
+             "--progress --timeout 30s > %s 2> %s.err",
+             GORO_BIN_DIR, harness_clients(H), out, out);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     pid_t pid = harness_spawn(H, argv);
     assert_true(pid > 0);
@@ -600,7 +607,9 @@ test_cli_wait_progress(void **state)
          line = strtok_r(NULL, "\n", &save)) {
         int done = -1, total = -1, failed = -1, end = 0;
         if (sscanf(line, "wg prog: %d/%d done, %d failed%n", &done, &total,
-                   &failed, &end) != 3 || line[end] != '\0')
+                   &failed, &end)
+                != 3
+            || line[end] != '\0')
             fail_msg("not a progress line: \"%s\"", line);
         assert_int_equal(total, 2);
         assert_int_equal(failed, 0);

@@ -36,7 +36,8 @@
 
 /* A job that writes "$PPID $$" (its worker, itself) to @D/w.ATTEMPT; its
    first attempt then runs for 60 s, a later one prints "again". */
-#define T_LONG_FIRST "echo $PPID $$ > @D/w.$GORO_ATTEMPT; " \
+#define T_LONG_FIRST \
+    "echo $PPID $$ > @D/w.$GORO_ATTEMPT; " \
     "[ \"$GORO_ATTEMPT\" -ge 2 ] || exec sleep 60; echo again"
 
 /* ------------------------------------------------------------------ */
@@ -49,8 +50,8 @@ s_assert_output(const goro_job_t *job, const char *expected)
     size_t len = 0;
     const char *out = goro_job_output(job, &len);
     if (len != strlen(expected) || memcmp(out, expected, len) != 0)
-        fail_msg("output \"%.*s\", expected \"%s\"", (int) len,
-                 out ? out : "", expected);
+        fail_msg("output \"%.*s\", expected \"%s\"", (int) len, out ? out : "",
+                 expected);
 }
 
 /* Fails unless PID (not our child: a job's command) is gone within the
@@ -154,13 +155,16 @@ s_fake_expect(void *sock, int cmd)
 static void
 test_kill_terms_then_kills(void **state)
 {
-    harness_t *h = harness_up(state, POOL2
-                              "jobs: { exec: { kill_grace: 300ms } }\n");
+    harness_t *h = harness_up(state,
+                              POOL2 "jobs: { exec: { kill_grace: 300ms } }\n");
     goro_t *c = harness_client(h);
-    uint64_t polite = harness_go_sh(h, "trap 'echo cleaned > @D/cleaned; "
+    uint64_t polite = harness_go_sh(h,
+                                    "trap 'echo cleaned > @D/cleaned; "
                                     "exit 0' TERM; echo $$ > @D/polite; "
-                                    "sleep 60 & wait", NULL);
-    uint64_t stubborn = harness_go_sh(h, "trap '' TERM; "
+                                    "sleep 60 & wait",
+                                    NULL);
+    uint64_t stubborn = harness_go_sh(h,
+                                      "trap '' TERM; "
                                       "echo $$ > @D/stubborn; exec sleep 60",
                                       NULL);
     pid_t polite_pid, stubborn_pid;
@@ -217,8 +221,12 @@ test_restart_kills_old_attempt(void **state)
 {
     harness_opts_t opts = {NO_POOL "journal: { fsync: always }\n", 1, NULL};
     harness_t *h = harness_up_opts(state, &opts);
-    const char *worker[] = {GORO_BIN_DIR "/goro-worker", "--connect",
-                            harness_workers(h), "--concurrency", "2", NULL};
+    const char *worker[] = {GORO_BIN_DIR "/goro-worker",
+                            "--connect",
+                            harness_workers(h),
+                            "--concurrency",
+                            "2",
+                            NULL};
     pid_t w = harness_spawn(h, worker);
     assert_true(w > 0);
     uint64_t id = harness_go_sh(h, T_LONG_FIRST, NULL);
@@ -226,8 +234,7 @@ test_restart_kills_old_attempt(void **state)
     harness_read_pids(harness_path(h, "w.1"), &old_worker, &old_pid);
     assert_int_equal(old_worker, w);
 
-    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS),
-                     128 + SIGKILL);
+    assert_int_equal(harness_kill(h, SIGKILL, HARNESS_WAIT_MS), 128 + SIGKILL);
     if (harness_restart(h, NULL, HARNESS_WAIT_MS) != 0)
         fail_msg("gorod did not come back after kill -9");
     s_assert_dies(old_pid, "the attempt from before the restart");
@@ -251,8 +258,8 @@ test_claim_moves_or_kills(void **state)
     harness_t *h = harness_up(state, NO_POOL
                               "heartbeat: { interval: 1s, liveness: 10 }\n");
     uint64_t id = 0;
-    assert_int_equal(goro_go(harness_client(h), "fake_fn", "x", 1, NULL,
-                             &id), GORO_OK);
+    assert_int_equal(goro_go(harness_client(h), "fake_fn", "x", 1, NULL, &id),
+                     GORO_OK);
     void *ctx = zmq_ctx_new();
     void *first = s_fake_connect(ctx, h);
     s_fake_ready(first, "fake", 4242, "fake_fn");

@@ -33,12 +33,12 @@
 
 typedef struct {
     char dir[64];
-    char *clients, *workers;    /* allow-list directories */
-    char *secret;               /* the server's secret certificate */
+    char *clients, *workers; /* allow-list directories */
+    char *secret;            /* the server's secret certificate */
     zcert_t *server;
     zcert_t *client, *worker, *stranger;
     config_t *cfg;
-    auth_t *auth;               /* one for the whole run, as in gorod */
+    auth_t *auth; /* one for the whole run, as in gorod */
 } fixture_t;
 
 static char *
@@ -148,8 +148,8 @@ test_check(void **state)
 
     s_set(&fx->cfg->curve_clients, "/nonexistent/clients");
     s_check_refuses(fx->cfg, "security.curve.clients: /nonexistent/clients "
-                    "is not a directory");
-    s_set(&fx->cfg->curve_clients, fx->secret);     /* a file */
+                             "is not a directory");
+    s_set(&fx->cfg->curve_clients, fx->secret); /* a file */
     s_check_refuses(fx->cfg, "is not a directory");
     s_set(&fx->cfg->curve_clients, fx->clients);
     s_set(&fx->cfg->curve_workers, "/nonexistent/workers");
@@ -168,7 +168,7 @@ test_check(void **state)
     free(public);
     s_set(&fx->cfg->curve_cert, "/nonexistent/cert");
     s_check_refuses(fx->cfg, "security.curve.cert: /nonexistent/cert: No such "
-                    "file");
+                             "file");
     /* Only the server's certificate is required of a CURVE setup. */
     s_set(&fx->cfg->curve_cert, fx->secret);
     s_set(&fx->cfg->curve_clients, NULL);
@@ -246,11 +246,11 @@ s_zap(auth_t *auth, zsock_t *req, const char *const *frames,
 
 /* ZAP says STATUS to DOMAIN and MECHANISM with KEY's public key. */
 static void
-s_expect(auth_t *auth, zsock_t *req, const char *domain,
-         const char *mechanism, const zcert_t *key, const char *status)
+s_expect(auth_t *auth, zsock_t *req, const char *domain, const char *mechanism,
+         const zcert_t *key, const char *status)
 {
-    const char *frames[] = {"1.0", "7", domain, "127.0.0.1", "id",
-                            mechanism, "KEY", NULL};
+    const char *frames[] = {"1.0", "7",       domain, "127.0.0.1",
+                            "id",  mechanism, "KEY",  NULL};
     char *got = s_zap(auth, req, frames, key);
     if (strcmp(got, status) != 0)
         fail_msg("%s by %s: %s, want %s", domain, mechanism, got, status);
@@ -286,10 +286,10 @@ test_zap_decisions(void **state)
     assert_int_equal(auth_refused(auth) - refused, 6);
 
     /* malformed: another version, a short key, missing frames */
-    const char *v2[] = {"2.0", "1", "clients", "a", "id", "CURVE", "KEY",
-                        NULL};
-    const char *short_key[] = {"1.0", "1", "clients", "a", "id", "CURVE",
-                               "short", NULL};
+    const char *v2[] = {"2.0", "1",     "clients", "a",
+                        "id",  "CURVE", "KEY",     NULL};
+    const char *short_key[] = {"1.0", "1",     "clients", "a",
+                               "id",  "CURVE", "short",   NULL};
     const char *cut[] = {"1.0", "1", "clients", NULL};
     const char *empty[] = {"", NULL};
     const char *const *bad[] = {v2, short_key, cut, empty};
@@ -369,7 +369,7 @@ test_real_connections(void **state)
     zsock_t *client = s_client(fx->client, fx->server, endpoint);
     assert_true(s_serve(auth, server, refused));
     zmsg_t *msg = zmsg_recv(server);
-    assert_int_equal(zmsg_size(msg), 2);        /* routing id, "hello" */
+    assert_int_equal(zmsg_size(msg), 2); /* routing id, "hello" */
     zmsg_destroy(&msg);
     assert_int_equal(auth_allowed(auth) - allowed, 1);
     zsock_destroy(&client);

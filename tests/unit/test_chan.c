@@ -31,7 +31,7 @@
 
 #define T_SEED 0x9d2c5680a3b1f7e5ULL
 #define T_FAIR_SELECTS 10000
-#define T_CHI2_999 10.83        /* chi-square, 1 dof, 99.9% */
+#define T_CHI2_999 10.83 /* chi-square, 1 dof, 99.9% */
 #define T_SCALE 100000
 
 /* ------------------------------------------------------------------ */
@@ -43,16 +43,16 @@ typedef struct {
     size_t index;
     int code;
     bool closed;
-    char *data;                 /* NUL-terminated copy, NULL if none; a
-                                   batch's values joined by "," */
+    char *data; /* NUL-terminated copy, NULL if none; a
+                   batch's values joined by "," */
     size_t size;
-    size_t count;               /* batches: values sent or received */
+    size_t count; /* batches: values sent or received */
 } fired_t;
 
 typedef struct {
     chan_table_t *table;
-    chan_fired_t pending;       /* the current call's */
-    fired_t *fired;             /* all recorded since the last clear */
+    chan_fired_t pending; /* the current call's */
+    fired_t *fired;       /* all recorded since the last clear */
     size_t nfired, cap;
 } fixture_t;
 
@@ -173,12 +173,13 @@ s_send(fixture_t *fx, const char *chan, const char *text, bool may_park,
     chan_result_t local;
     if (!result)
         result = &local;
-    int rc = s_record(fx, chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
-                         result, &fx->pending));
+    int rc = s_record(fx,
+                      chan_select(fx->table, &one, 1, may_park, T_OWNER(owner),
+                                  &park, result, &fx->pending));
     if (rc == GORO_OK)
-        assert_null(one.data);          /* taken, sent or parked */
+        assert_null(one.data); /* taken, sent or parked */
     else
-        assert_non_null(one.data);      /* still the caller's */
+        assert_non_null(one.data); /* still the caller's */
     free(one.data);
     if (park_out)
         *park_out = park;
@@ -192,8 +193,9 @@ s_recv(fixture_t *fx, const char *chan, bool may_park, int owner,
 {
     chan_case_t one = {GORO_CASE_RECV, chan, NULL, 0};
     chan_park_t *park = NULL;
-    int rc = s_record(fx, chan_select(fx->table, &one, 1, may_park, T_OWNER(owner), &park,
-                         result, &fx->pending));
+    int rc = s_record(fx,
+                      chan_select(fx->table, &one, 1, may_park, T_OWNER(owner),
+                                  &park, result, &fx->pending));
     if (park_out)
         *park_out = park;
     return rc;
@@ -223,8 +225,7 @@ s_expect_send(fixture_t *fx, const char *chan, const char *text)
 {
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_send(fx, chan, text, true, 0, &park, &result),
-                     GORO_OK);
+    assert_int_equal(s_send(fx, chan, text, true, 0, &park, &result), GORO_OK);
     assert_null(park);
     assert_int_equal(result.code, GORO_OK);
 }
@@ -322,14 +323,10 @@ test_make(void **state)
         int64_t capacity;
         int rc;
     } cases[] = {
-        {"a", 0, GORO_OK},
-        {"a", 0, GORO_OK},          /* same capacity: a no-op */
-        {"a", 1, GORO_EEXIST},      /* another capacity */
-        {"b", 5, GORO_OK},
-        {"b", 5, GORO_OK},
-        {"b", 0, GORO_EEXIST},
-        {"b", 6, GORO_EEXIST},
-        {"c", -1, GORO_EINVAL},     /* negative capacity */
+        {"a", 0, GORO_OK},     {"a", 0, GORO_OK}, /* same capacity: a no-op */
+        {"a", 1, GORO_EEXIST},                    /* another capacity */
+        {"b", 5, GORO_OK},     {"b", 5, GORO_OK},      {"b", 0, GORO_EEXIST},
+        {"b", 6, GORO_EEXIST}, {"c", -1, GORO_EINVAL}, /* negative capacity */
         {"", 1, GORO_EINVAL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -363,11 +360,11 @@ test_unbuffered_send_waits_for_receiver(void **state)
     fixture_t *fx = *state;
     assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
     s_park_send(fx, "u", "hello", 1);
-    assert_int_equal(fx->nfired, 0);        /* the send has not completed */
-    s_expect_counts(fx, "u", 0, 1, 0);      /* nothing is buffered */
+    assert_int_equal(fx->nfired, 0);   /* the send has not completed */
+    s_expect_counts(fx, "u", 0, 1, 0); /* nothing is buffered */
 
     s_expect_recv(fx, "u", "hello");
-    assert_int_equal(fx->nfired, 1);        /* now it has */
+    assert_int_equal(fx->nfired, 1); /* now it has */
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
     s_expect_counts(fx, "u", 0, 0, 0);
 }
@@ -380,7 +377,7 @@ test_unbuffered_receiver_first(void **state)
     s_park_recv(fx, "u", 7);
     assert_int_equal(fx->nfired, 0);
     s_expect_counts(fx, "u", 0, 0, 1);
-    s_expect_send(fx, "u", "v");            /* completes at once */
+    s_expect_send(fx, "u", "v"); /* completes at once */
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 7, 0, GORO_OK, false, "v");
     s_expect_counts(fx, "u", 0, 0, 0);
@@ -401,21 +398,21 @@ test_buffered_capacity(void **state)
         snprintf(name, sizeof name, "b%lld", (long long) n);
         assert_int_equal(chan_make(fx->table, name, n), GORO_OK);
         s_fired_clear(fx);
-        for (int64_t i = 0; i < n; i++) {   /* n sends complete at once */
+        for (int64_t i = 0; i < n; i++) { /* n sends complete at once */
             snprintf(text, sizeof text, "%lld", (long long) i);
             s_expect_send(fx, name, text);
         }
         s_expect_counts(fx, name, (size_t) n, 0, 0);
         snprintf(text, sizeof text, "%lld", (long long) n);
-        s_park_send(fx, name, text, 100);   /* the n+1th parks */
+        s_park_send(fx, name, text, 100); /* the n+1th parks */
         s_expect_counts(fx, name, (size_t) n, 1, 0);
         assert_int_equal(fx->nfired, 0);
 
-        s_expect_recv(fx, name, "0");       /* frees a slot ... */
-        assert_int_equal(fx->nfired, 1);    /* ... the parked send completes */
+        s_expect_recv(fx, name, "0");    /* frees a slot ... */
+        assert_int_equal(fx->nfired, 1); /* ... the parked send completes */
         s_expect_fired(fx, 0, 100, 0, GORO_OK, false, NULL);
         s_expect_counts(fx, name, (size_t) n, 0, 0);
-        for (int64_t i = 1; i <= n; i++) {  /* its value is last in line */
+        for (int64_t i = 1; i <= n; i++) { /* its value is last in line */
             snprintf(text, sizeof text, "%lld", (long long) i);
             s_expect_recv(fx, name, text);
         }
@@ -458,7 +455,7 @@ test_delivery_ack_and_return(void **state)
     free(got.data);
     assert_true(got.delivery != 0);
     assert_int_equal(chan_table_deliveries(fx->table), 1);
-    assert_int_equal(chan_table_bytes(fx->table), 6);   /* still held */
+    assert_int_equal(chan_table_bytes(fx->table), 6); /* still held */
     /* the receiver is gone: "one" is first again */
     assert_int_equal(s_return(fx, got.delivery), GORO_OK);
     assert_int_equal(s_return(fx, got.delivery), GORO_ENOTFOUND);
@@ -473,18 +470,20 @@ test_delivery_ack_and_return(void **state)
     assert_int_equal(chan_make(fx->table, "u", 0), GORO_OK);
     chan_case_t send = {GORO_CASE_SEND, "u", util_memdup("x", 1), 1};
     chan_result_t sent;
-    assert_int_equal(s_record(fx, chan_select(fx->table, &send, 1, true, T_OWNER(1), &park,
-                                 &sent, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, &send, 1, true,
+                                              T_OWNER(1), &park, &sent,
+                                              &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
     assert_int_equal(s_recv(fx, "u", false, 0, &park, &got), GORO_OK);
-    assert_int_equal(fx->nfired, 1);                /* the sender is done */
+    assert_int_equal(fx->nfired, 1); /* the sender is done */
     free(got.data);
     chan_park_t *waiting = NULL;
     chan_result_t none;
     assert_int_equal(s_recv(fx, "u", true, 2, &waiting, &none), GORO_OK);
     assert_non_null(waiting);
     assert_int_equal(s_return(fx, got.delivery), GORO_OK);
-    assert_int_equal(fx->nfired, 2);                /* handed on at once */
+    assert_int_equal(fx->nfired, 2); /* handed on at once */
     assert_ptr_equal(fx->fired[1].owner, T_OWNER(2));
     assert_string_equal(fx->fired[1].data, "x");
     assert_int_equal(chan_table_bytes(fx->table), 0);
@@ -506,13 +505,13 @@ test_return_over_capacity(void **state)
     s_expect_send(fx, "o", "b");
     s_park_send(fx, "o", "c", 1);
     assert_int_equal(s_return(fx, got.delivery), GORO_OK);
-    s_expect_counts(fx, "o", 2, 1, 0);          /* a, b: one over */
+    s_expect_counts(fx, "o", 2, 1, 0); /* a, b: one over */
 
     s_expect_recv(fx, "o", "a");
-    s_expect_counts(fx, "o", 1, 1, 0);          /* still full: c waits */
+    s_expect_counts(fx, "o", 1, 1, 0); /* still full: c waits */
     assert_int_equal(fx->nfired, 0);
     s_expect_recv(fx, "o", "b");
-    s_expect_counts(fx, "o", 1, 0, 0);          /* room: c moved in */
+    s_expect_counts(fx, "o", 1, 0, 0); /* room: c moved in */
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
     s_expect_recv(fx, "o", "c");
 }
@@ -584,13 +583,15 @@ test_close_later_sends_fail(void **state)
         char name[8];
         snprintf(name, sizeof name, "c%zu", c);
         assert_int_equal(chan_make(fx->table, name, caps[c]), GORO_OK);
-        assert_int_equal(s_record(fx, chan_close(fx->table, name, &fx->pending)), GORO_OK);
+        assert_int_equal(
+            s_record(fx, chan_close(fx->table, name, &fx->pending)), GORO_OK);
         chan_park_t *park = NULL;
         chan_result_t result;
         /* fails at once, parking or not, and leaves nothing buffered */
         for (int may_park = 0; may_park < 2; may_park++) {
             assert_int_equal(s_send(fx, name, "late", may_park, 1, &park,
-                                    &result), GORO_OK);
+                                    &result),
+                             GORO_OK);
             assert_null(park);
             assert_int_equal(result.code, GORO_ECLOSED);
         }
@@ -610,8 +611,10 @@ test_close_fails_parked_senders(void **state)
     s_park_send(fx, "u", "y", 2);
     s_expect_send(fx, "b", "kept");
     s_park_send(fx, "b", "z", 3);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)),
+                     GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)),
+                     GORO_OK);
     assert_int_equal(fx->nfired, 3);
     s_expect_fired(fx, 0, 1, 0, GORO_ECLOSED, false, NULL);
     s_expect_fired(fx, 1, 2, 0, GORO_ECLOSED, false, NULL);
@@ -632,7 +635,8 @@ test_close_receivers_drain_then_closed(void **state)
     assert_int_equal(chan_make(fx->table, "b", 3), GORO_OK);
     s_expect_send(fx, "b", "1");
     s_expect_send(fx, "b", "2");
-    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)),
+                     GORO_OK);
     s_expect_recv(fx, "b", "1");
     s_expect_recv(fx, "b", "2");
     for (int may_park = 0; may_park < 2; may_park++) {
@@ -640,7 +644,7 @@ test_close_receivers_drain_then_closed(void **state)
         chan_park_t *park = NULL;
         assert_int_equal(s_recv(fx, "b", may_park, 0, &park, &result),
                          GORO_OK);
-        assert_null(park);              /* never parks on a closed channel */
+        assert_null(park); /* never parks on a closed channel */
         assert_true(result.closed);
         assert_null(result.data);
         assert_int_equal(result.code, GORO_OK);
@@ -657,13 +661,15 @@ test_close_releases_parked_receivers(void **state)
     s_park_recv(fx, "u", 1);
     s_park_recv(fx, "b", 2);
     s_park_recv(fx, "u", 3);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)),
+                     GORO_OK);
     assert_int_equal(fx->nfired, 2);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, true, NULL);
     s_expect_fired(fx, 1, 3, 0, GORO_OK, true, NULL);
     s_expect_counts(fx, "u", 0, 0, 0);
-    s_expect_counts(fx, "b", 0, 0, 1);      /* another channel: untouched */
-    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)), GORO_OK);
+    s_expect_counts(fx, "b", 0, 0, 1); /* another channel: untouched */
+    assert_int_equal(s_record(fx, chan_close(fx->table, "b", &fx->pending)),
+                     GORO_OK);
     s_expect_fired(fx, 2, 2, 0, GORO_OK, true, NULL);
 }
 
@@ -672,9 +678,12 @@ test_close_twice_and_unknown(void **state)
 {
     fixture_t *fx = *state;
     assert_int_equal(chan_make(fx->table, "c", 1), GORO_OK);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)), GORO_OK);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)), GORO_ECLOSED);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "nope", &fx->pending)), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)),
+                     GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "c", &fx->pending)),
+                     GORO_ECLOSED);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "nope", &fx->pending)),
+                     GORO_ENOTFOUND);
     assert_false(chan_exists(fx->table, "nope"));
     /* making a closed channel again with its capacity does not reopen it */
     assert_int_equal(chan_make(fx->table, "c", 1), GORO_OK);
@@ -710,8 +719,9 @@ test_try_once_leaves_no_trace(void **state)
         chan_result_t result;
         chan_park_t *park = T_OWNER(1);
         int rc = cases[i].op == GORO_CASE_SEND
-                 ? s_send(fx, cases[i].chan, "try", false, 5, &park, &result)
-                 : s_recv(fx, cases[i].chan, false, 5, &park, &result);
+                     ? s_send(fx, cases[i].chan, "try", false, 5, &park,
+                              &result)
+                     : s_recv(fx, cases[i].chan, false, 5, &park, &result);
         assert_int_equal(rc, GORO_ETIMEDOUT);
         assert_null(park);
         assert_null(result.data);
@@ -720,9 +730,8 @@ test_try_once_leaves_no_trace(void **state)
     assert_int_equal(fx->nfired, 0);
     /* the unbuffered channel still has no sender: the try left nothing */
     chan_result_t result;
-    assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result),
-                     GORO_ETIMEDOUT);
-    s_expect_recv(fx, "full", "old");       /* and "try" never got in */
+    assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result), GORO_ETIMEDOUT);
+    s_expect_recv(fx, "full", "old"); /* and "try" never got in */
     assert_int_equal(s_recv(fx, "full", false, 0, NULL, &result),
                      GORO_ETIMEDOUT);
 }
@@ -747,8 +756,10 @@ test_withdraw_leaves_no_trace(void **state)
         {GORO_CASE_SEND, "u2", util_memdup("sel", 3), 3},
     };
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_select(fx->table, sel, 2, true, T_OWNER(4),
-                                 &parks[3], &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx,
+                              chan_select(fx->table, sel, 2, true, T_OWNER(4),
+                                          &parks[3], &result, &fx->pending)),
+                     GORO_OK);
     assert_non_null(parks[3]);
     s_expect_counts(fx, "u", 0, 1, 0);
     s_expect_counts(fx, "full", 1, 1, 0);
@@ -760,7 +771,7 @@ test_withdraw_leaves_no_trace(void **state)
         chan_park_withdraw(fx->table, &parks[i]);
         assert_null(parks[i]);
     }
-    chan_park_withdraw(fx->table, NULL);    /* accepted */
+    chan_park_withdraw(fx->table, NULL); /* accepted */
     assert_int_equal(fx->nfired, 0);
     s_expect_counts(fx, "u", 0, 0, 0);
     s_expect_counts(fx, "full", 1, 0, 0);
@@ -769,8 +780,7 @@ test_withdraw_leaves_no_trace(void **state)
     s_expect_counts(fx, "u2", 0, 0, 0);
 
     /* the withdrawn senders' values are nowhere */
-    assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result),
-                     GORO_ETIMEDOUT);
+    assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result), GORO_ETIMEDOUT);
     assert_int_equal(s_recv(fx, "u2", false, 0, NULL, &result),
                      GORO_ETIMEDOUT);
     s_expect_recv(fx, "full", "old");
@@ -801,8 +811,10 @@ test_destroy_with_parks(void **state)
     };
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_select(fx->table, sel, 2, true, T_OWNER(3), &park,
-                                 &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx,
+                              chan_select(fx->table, sel, 2, true, T_OWNER(3),
+                                          &park, &result, &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
     chan_table_destroy(&fx->table);
     assert_null(fx->table);
@@ -827,8 +839,9 @@ test_select_send_and_receive_cases(void **state)
     };
     chan_result_t result;
     chan_park_t *park = NULL;
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_OK);
     assert_null(park);
     assert_int_equal(result.index, 1);
     assert_int_equal(result.code, GORO_OK);
@@ -840,14 +853,15 @@ test_select_send_and_receive_cases(void **state)
     s_expect_send(fx, "in", "got");
     cases[1].data = util_memdup("again", 5);
     cases[1].size = 5;
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_OK);
     assert_null(park);
     assert_int_equal(result.index, 0);
     assert_int_equal(result.size, 3);
     assert_memory_equal(result.data, "got", 3);
     free(result.data);
-    assert_non_null(cases[1].data);     /* the send did not happen */
+    assert_non_null(cases[1].data); /* the send did not happen */
     free(cases[1].data);
     s_expect_counts(fx, "out", 1, 0, 0);
     s_expect_recv(fx, "out", "sent");
@@ -859,10 +873,12 @@ test_select_send_and_receive_cases(void **state)
         {GORO_CASE_RECV, "in", NULL, 0},
         {GORO_CASE_SEND, "u", util_memdup("late", 4), 4},
     };
-    assert_int_equal(s_record(fx, chan_select(fx->table, parked, 2, true, T_OWNER(9),
-                                 &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, parked, 2, true,
+                                              T_OWNER(9), &park, &result,
+                                              &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
-    assert_null(parked[1].data);        /* the park holds it now */
+    assert_null(parked[1].data); /* the park holds it now */
     s_expect_recv(fx, "u", "late");
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 9, 1, GORO_OK, false, NULL);
@@ -877,8 +893,8 @@ test_select_exactly_one_case(void **state)
 {
     fixture_t *fx = *state;
     const struct {
-        int op0, op1;           /* the two cases */
-        int first;              /* which channel becomes ready first */
+        int op0, op1; /* the two cases */
+        int first;    /* which channel becomes ready first */
     } variants[] = {
         {GORO_CASE_RECV, GORO_CASE_RECV, 0},
         {GORO_CASE_RECV, GORO_CASE_RECV, 1},
@@ -896,14 +912,16 @@ test_select_exactly_one_case(void **state)
         for (int i = 0; i < 2; i++) {
             cases[i].op = ops[i];
             cases[i].chan = names[i];
-            cases[i].data = ops[i] == GORO_CASE_SEND
-                            ? util_memdup(names[i], 1) : NULL;
+            cases[i].data = ops[i] == GORO_CASE_SEND ? util_memdup(names[i], 1)
+                                                     : NULL;
             cases[i].size = ops[i] == GORO_CASE_SEND ? 1 : 0;
         }
         chan_park_t *park = NULL;
         chan_result_t result;
-        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(42),
-                                     &park, &result, &fx->pending)), GORO_OK);
+        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true,
+                                                  T_OWNER(42), &park, &result,
+                                                  &fx->pending)),
+                         GORO_OK);
         assert_non_null(park);
         for (int i = 0; i < 2; i++)
             s_expect_counts(fx, names[i], 0, ops[i] == GORO_CASE_SEND,
@@ -914,8 +932,8 @@ test_select_exactly_one_case(void **state)
             int i = k == 0 ? variants[v].first : 1 - variants[v].first;
             chan_result_t r;
             int rc = ops[i] == GORO_CASE_SEND
-                     ? s_recv(fx, names[i], false, 0, NULL, &r)
-                     : s_send(fx, names[i], "w", false, 0, NULL, &r);
+                         ? s_recv(fx, names[i], false, 0, NULL, &r)
+                         : s_send(fx, names[i], "w", false, 0, NULL, &r);
             if (k == 0) {
                 assert_int_equal(rc, GORO_OK);
                 if (ops[i] == GORO_CASE_SEND) {
@@ -928,7 +946,7 @@ test_select_exactly_one_case(void **state)
                     s_expect_counts(fx, names[j], 0, 0, 0);
             }
             else
-                assert_int_equal(rc, GORO_ETIMEDOUT);   /* nobody there */
+                assert_int_equal(rc, GORO_ETIMEDOUT); /* nobody there */
         }
         int fired = variants[v].first;
         assert_int_equal(fx->nfired, 1);
@@ -952,25 +970,28 @@ test_select_does_not_match_itself(void **state)
         };
         chan_park_t *park = NULL;
         chan_result_t result;
-        int rc = s_record(fx, chan_select(fx->table, cases, 2, false, T_OWNER(1), &park,
-                             &result, &fx->pending));
-        assert_int_equal(rc, GORO_ETIMEDOUT);   /* nothing ready */
+        int rc = s_record(fx,
+                          chan_select(fx->table, cases, 2, false, T_OWNER(1),
+                                      &park, &result, &fx->pending));
+        assert_int_equal(rc, GORO_ETIMEDOUT); /* nothing ready */
         assert_non_null(cases[0].data);
-        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(1),
-                                     &park, &result, &fx->pending)), GORO_OK);
-        assert_non_null(park);                  /* parked, not matched */
+        assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true,
+                                                  T_OWNER(1), &park, &result,
+                                                  &fx->pending)),
+                         GORO_OK);
+        assert_non_null(park); /* parked, not matched */
         assert_int_equal(fx->nfired, 0);
         s_expect_counts(fx, "u", 0, 1, 1);
 
         chan_result_t r;
-        if (side == 0) {            /* a receiver takes the send case */
+        if (side == 0) { /* a receiver takes the send case */
             assert_int_equal(s_recv(fx, "u", false, 0, NULL, &r), GORO_OK);
             assert_int_equal(r.size, 4);
             assert_memory_equal(r.data, "self", 4);
             free(r.data);
             s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
         }
-        else {                      /* a sender completes the receive */
+        else { /* a sender completes the receive */
             assert_int_equal(s_send(fx, "u", "other", false, 0, NULL, &r),
                              GORO_OK);
             s_expect_fired(fx, 0, 1, 1, GORO_OK, false, "other");
@@ -1002,23 +1023,27 @@ test_select_errors(void **state)
         {GORO_CASE_RECV, "u", NULL, 0},
         {GORO_CASE_RECV, "nope", NULL, 0},
     };
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_ENOTFOUND);
     assert_null(park);
     assert_non_null(cases[0].data);
     s_expect_counts(fx, "b", 0, 0, 0);
     s_expect_counts(fx, "u", 0, 0, 0);
 
-    cases[2].op = 0;                        /* neither send nor receive */
+    cases[2].op = 0; /* neither send nor receive */
     cases[2].chan = "u";
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_EINVAL);
     cases[2].chan = NULL;
     cases[2].op = GORO_CASE_RECV;
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_ENOTFOUND);
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 0, true, NULL, &park,
-                                 &result, &fx->pending)), GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 3, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 0, true, NULL,
+                                              &park, &result, &fx->pending)),
+                     GORO_EINVAL);
     free(cases[0].data);
     s_expect_counts(fx, "b", 0, 0, 0);
     s_expect_counts(fx, "u", 0, 0, 0);
@@ -1034,8 +1059,7 @@ test_select_fairness(void **state)
     fixture_t *fx = *state;
     assert_int_equal(chan_make(fx->table, "p", 1), GORO_OK);
     assert_int_equal(chan_make(fx->table, "q", 1), GORO_OK);
-    assert_int_equal(chan_make(fx->table, "big", T_FAIR_SELECTS * 2),
-                     GORO_OK);
+    assert_int_equal(chan_make(fx->table, "big", T_FAIR_SELECTS * 2), GORO_OK);
     assert_int_equal(chan_make(fx->table, "big2", T_FAIR_SELECTS * 2),
                      GORO_OK);
     s_expect_send(fx, "p", "p");
@@ -1057,13 +1081,16 @@ test_select_fairness(void **state)
                 cases[i].op = kinds[k][i];
                 cases[i].chan = names[i];
                 cases[i].data = kinds[k][i] == GORO_CASE_SEND
-                                ? util_memdup("s", 1) : NULL;
+                                    ? util_memdup("s", 1)
+                                    : NULL;
                 cases[i].size = kinds[k][i] == GORO_CASE_SEND ? 1 : 0;
             }
             chan_result_t result;
             chan_park_t *park = NULL;
-            assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, false, NULL,
-                                         &park, &result, &fx->pending)), GORO_OK);
+            assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2,
+                                                      false, NULL, &park,
+                                                      &result, &fx->pending)),
+                             GORO_OK);
             assert_true(result.index < 2);
             int i = (int) result.index;
             wins[i]++;
@@ -1074,7 +1101,7 @@ test_select_fairness(void **state)
                 s_expect_send(fx, names[i], names[i]);
             }
             for (int j = 0; j < 2; j++)
-                free(cases[j].data);    /* the send that did not happen */
+                free(cases[j].data); /* the send that did not happen */
         }
         double expected = T_FAIR_SELECTS / 2.0;
         double chi2 = 0;
@@ -1082,8 +1109,8 @@ test_select_fairness(void **state)
             chi2 += (wins[i] - expected) * (wins[i] - expected) / expected;
         print_message("select fairness %s/%s: %ld vs %ld, chi2 %.3f\n",
                       kinds[k][0] == GORO_CASE_RECV ? "recv" : "send",
-                      kinds[k][1] == GORO_CASE_RECV ? "recv" : "send",
-                      wins[0], wins[1], chi2);
+                      kinds[k][1] == GORO_CASE_RECV ? "recv" : "send", wins[0],
+                      wins[1], chi2);
         assert_true(wins[0] + wins[1] == T_FAIR_SELECTS);
         if (chi2 >= T_CHI2_999)
             fail_msg("select is not uniform: %ld vs %ld, chi2 %.2f >= %.2f",
@@ -1106,22 +1133,25 @@ test_scale_parked_receivers(void **state)
         chan_park_t *park = NULL;
         chan_result_t result;
         assert_int_equal(s_record(fx, chan_select(fx->table, &one, 1, true,
-                                     T_OWNER(i + 1), &park, &result, &fx->pending)),
+                                                  T_OWNER(i + 1), &park,
+                                                  &result, &fx->pending)),
                          GORO_OK);
         assert_non_null(park);
     }
     assert_int_equal(chan_table_size(fx->table), T_SCALE);
     assert_int_equal(fx->nfired, 0);
-    for (int i = T_SCALE - 1; i >= 0; i--) {    /* in another order */
+    for (int i = T_SCALE - 1; i >= 0; i--) { /* in another order */
         snprintf(name, sizeof name, "ch-%d", i);
         snprintf(text, sizeof text, "v%d", i);
-        chan_case_t one = {GORO_CASE_SEND, name, util_memdup(text,
-                           strlen(text)), strlen(text)};
+        chan_case_t one = {GORO_CASE_SEND, name,
+                           util_memdup(text, strlen(text)), strlen(text)};
         chan_park_t *park = NULL;
         chan_result_t result;
-        assert_int_equal(s_record(fx, chan_select(fx->table, &one, 1, true, NULL, &park,
-                                     &result, &fx->pending)), GORO_OK);
-        assert_null(park);                  /* completed, did not park */
+        assert_int_equal(s_record(fx,
+                                  chan_select(fx->table, &one, 1, true, NULL,
+                                              &park, &result, &fx->pending)),
+                         GORO_OK);
+        assert_null(park); /* completed, did not park */
         assert_int_equal(result.code, GORO_OK);
         size_t n = (size_t) (T_SCALE - 1 - i);
         if (fx->nfired != n + 1)
@@ -1141,9 +1171,8 @@ test_scale_parked_receivers(void **state)
 
 /* A batched send of the comma-separated TEXTS ("" is no value). */
 static int
-s_send_many(fixture_t *fx, const char *chan, const char *texts,
-            bool may_park, int owner, chan_park_t **park_out,
-            chan_result_t *result)
+s_send_many(fixture_t *fx, const char *chan, const char *texts, bool may_park,
+            int owner, chan_park_t **park_out, chan_result_t *result)
 {
     goro_msg_value_t *values = util_zalloc(sizeof *values * 16);
     size_t n = 0;
@@ -1154,8 +1183,9 @@ s_send_many(fixture_t *fx, const char *chan, const char *texts,
         at += len + (at[len] == ',');
     }
     int rc = s_record(fx, chan_send_many(fx->table, chan, &values, n, may_park,
-                            T_OWNER(owner), park_out, result, &fx->pending));
-    assert_null(values);                /* taken whatever happened */
+                                         T_OWNER(owner), park_out, result,
+                                         &fx->pending));
+    assert_null(values); /* taken whatever happened */
     return rc;
 }
 
@@ -1167,8 +1197,10 @@ s_expect_recv_many(fixture_t *fx, const char *chan, size_t max,
 {
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, chan, max, SIZE_MAX, false,
-                                    NULL, &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, chan, max,
+                                                 SIZE_MAX, false, NULL, &park,
+                                                 &result, &fx->pending)),
+                     GORO_OK);
     assert_null(park);
     assert_false(result.closed);
     assert_non_null(result.values);
@@ -1186,19 +1218,20 @@ test_send_many_fits_then_parks_in_order(void **state)
     assert_int_equal(chan_make(fx->table, "b", 3), GORO_OK);
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_send_many(fx, "b", "a,b,c,d,e", true, 1, &park,
-                                 &result), GORO_OK);
-    assert_non_null(park);              /* three fit, two wait */
+    assert_int_equal(
+        s_send_many(fx, "b", "a,b,c,d,e", true, 1, &park, &result), GORO_OK);
+    assert_non_null(park); /* three fit, two wait */
     assert_int_equal(result.count, 3);
     s_expect_counts(fx, "b", 3, 1, 0);
     /* a later single send queues behind the batch's rest */
     s_park_send(fx, "b", "f", 2);
-    s_expect_recv(fx, "b", "a");        /* d moves into the buffer */
+    s_expect_recv(fx, "b", "a"); /* d moves into the buffer */
     s_expect_counts(fx, "b", 3, 2, 0);
     assert_int_equal(fx->nfired, 0);
     /* the buffer, then what parked senders hold, in order */
-    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
-                                                           "b,c,d,e,f"), NULL),
+    assert_int_equal(chan_ack(fx->table,
+                              s_expect_recv_many(fx, "b", 10, "b,c,d,e,f"),
+                              NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 2);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1208,14 +1241,15 @@ test_send_many_fits_then_parks_in_order(void **state)
     assert_int_equal(chan_table_bytes(fx->table), 0);
 
     /* try once: what fits goes, the rest is dropped and reported */
-    assert_int_equal(s_send_many(fx, "b", "x,y,z,w", false, 3, &park,
-                                 &result), GORO_OK);
+    assert_int_equal(s_send_many(fx, "b", "x,y,z,w", false, 3, &park, &result),
+                     GORO_OK);
     assert_null(park);
     assert_int_equal(result.code, GORO_ETIMEDOUT);
     assert_int_equal(result.count, 3);
     s_expect_counts(fx, "b", 3, 0, 0);
-    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 2,
-                                                           "x,y"), NULL), GORO_OK);
+    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 2, "x,y"),
+                              NULL),
+                     GORO_OK);
     s_expect_recv(fx, "b", "z");
 }
 
@@ -1227,18 +1261,21 @@ test_send_many_to_parked_receivers(void **state)
     s_park_recv(fx, "u", 1);
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 2, SIZE_MAX, true,
-                                    T_OWNER(2), &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 2, SIZE_MAX,
+                                                 true, T_OWNER(2), &park,
+                                                 &result, &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
-    assert_int_equal(s_send_many(fx, "u", "a,b,c,d", true, 3, &park,
-                                 &result), GORO_OK);
-    assert_non_null(park);              /* d waits for a receiver */
+    assert_int_equal(s_send_many(fx, "u", "a,b,c,d", true, 3, &park, &result),
+                     GORO_OK);
+    assert_non_null(park); /* d waits for a receiver */
     assert_int_equal(result.count, 3);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, "a");
     s_expect_fired(fx, 1, 2, 0, GORO_OK, false, "b,c");
     s_expect_counts(fx, "u", 0, 1, 0);
     /* closed mid-batch: the sender learns how many went */
-    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)),
+                     GORO_OK);
     s_expect_fired(fx, 2, 3, 0, GORO_ECLOSED, false, NULL);
     assert_int_equal(fx->fired[2].count, 3);
     assert_int_equal(s_send_many(fx, "u", "e", true, 4, &park, &result),
@@ -1246,8 +1283,10 @@ test_send_many_to_parked_receivers(void **state)
     assert_null(park);
     assert_int_equal(result.code, GORO_ECLOSED);
     assert_int_equal(result.count, 0);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 5, SIZE_MAX, true, NULL,
-                                    &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 5, SIZE_MAX,
+                                                 true, NULL, &park, &result,
+                                                 &fx->pending)),
+                     GORO_OK);
     assert_null(park);
     assert_true(result.closed);
     assert_int_equal(result.count, 0);
@@ -1261,13 +1300,16 @@ test_recv_many_limits_and_return(void **state)
     chan_park_t *park = NULL;
     chan_result_t result;
     assert_int_equal(s_send_many(fx, "b", "aa,bb,cc,dd,ee", true, 1, &park,
-                                 &result), GORO_OK);
+                                 &result),
+                     GORO_OK);
     assert_null(park);
     assert_int_equal(result.code, GORO_OK);
     assert_int_equal(result.count, 5);
     /* at most 5 bytes: the first whatever its size, then what fits */
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, 5, false, NULL,
-                                    &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, 5, false,
+                                                 NULL, &park, &result,
+                                                 &fx->pending)),
+                     GORO_OK);
     assert_int_equal(result.count, 2);
     free(result.values);
     uint64_t first = result.delivery;
@@ -1276,20 +1318,29 @@ test_recv_many_limits_and_return(void **state)
        the head, in order, ahead of what is still buffered */
     assert_int_equal(s_return(fx, first), GORO_OK);
     s_expect_counts(fx, "b", 4, 0, 0);
-    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 10,
-                                                           "aa,bb,dd,ee"), NULL),
+    assert_int_equal(chan_ack(fx->table,
+                              s_expect_recv_many(fx, "b", 10, "aa,bb,dd,ee"),
+                              NULL),
                      GORO_OK);
     assert_int_equal(chan_ack(fx->table, first, NULL), GORO_ENOTFOUND);
     assert_int_equal(chan_table_bytes(fx->table), 0);
     /* nothing there: try once fails, a parked batch takes the next send */
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX, false,
-                                    NULL, &park, &result, &fx->pending)), GORO_ETIMEDOUT);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 0, SIZE_MAX, true,
-                                    NULL, &park, &result, &fx->pending)), GORO_EINVAL);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "nope", 1, SIZE_MAX, true,
-                                    NULL, &park, &result, &fx->pending)), GORO_ENOTFOUND);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX, true,
-                                    T_OWNER(7), &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX,
+                                                 false, NULL, &park, &result,
+                                                 &fx->pending)),
+                     GORO_ETIMEDOUT);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 0, SIZE_MAX,
+                                                 true, NULL, &park, &result,
+                                                 &fx->pending)),
+                     GORO_EINVAL);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "nope", 1,
+                                                 SIZE_MAX, true, NULL, &park,
+                                                 &result, &fx->pending)),
+                     GORO_ENOTFOUND);
+    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX,
+                                                 true, T_OWNER(7), &park,
+                                                 &result, &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
     s_expect_send(fx, "b", "ff");
     s_expect_fired(fx, 0, 7, 0, GORO_OK, false, "ff");
@@ -1305,10 +1356,10 @@ test_withdraw_batch_reports_sent(void **state)
     assert_int_equal(s_send_many(fx, "b", "a,b,c", true, 1, &park, &result),
                      GORO_OK);
     assert_non_null(park);
-    s_expect_recv(fx, "b", "a");        /* b moves into the buffer */
+    s_expect_recv(fx, "b", "a"); /* b moves into the buffer */
     assert_int_equal(chan_park_withdraw(fx->table, &park), 2);
     assert_null(park);
-    s_expect_counts(fx, "b", 1, 0, 0);  /* c never appears */
+    s_expect_counts(fx, "b", 1, 0, 0); /* c never appears */
     s_expect_recv(fx, "b", "b");
     assert_int_equal(fx->nfired, 0);
     assert_int_equal(s_send_many(fx, "b", "", true, 1, &park, &result),
@@ -1328,8 +1379,10 @@ s_park_self_select(fixture_t *fx)
     };
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true, T_OWNER(1),
-                                 &park, &result, &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_select(fx->table, cases, 2, true,
+                                              T_OWNER(1), &park, &result,
+                                              &fx->pending)),
+                     GORO_OK);
     assert_non_null(park);
     s_expect_counts(fx, "u", 0, 1, 1);
 }
@@ -1364,8 +1417,8 @@ test_select_self_pair_every_path(void **state)
     /* a batched receive takes the select's send and nothing more */
     s_fired_clear(fx);
     s_park_self_select(fx);
-    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "u", 10,
-                                                           "self"), NULL),
+    assert_int_equal(chan_ack(fx->table,
+                              s_expect_recv_many(fx, "u", 10, "self"), NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1375,7 +1428,7 @@ test_select_self_pair_every_path(void **state)
     s_fired_clear(fx);
     s_park_send(fx, "u", "held", 3);
     assert_int_equal(s_recv(fx, "u", false, 0, NULL, &result), GORO_OK);
-    uint64_t delivery = result.delivery;   /* not acknowledged */
+    uint64_t delivery = result.delivery; /* not acknowledged */
     free(result.data);
     s_fired_clear(fx);
     s_park_self_select(fx);
@@ -1388,7 +1441,8 @@ test_select_self_pair_every_path(void **state)
        fails */
     s_fired_clear(fx);
     s_park_self_select(fx);
-    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)), GORO_OK);
+    assert_int_equal(s_record(fx, chan_close(fx->table, "u", &fx->pending)),
+                     GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 1, GORO_OK, true, NULL);
     s_expect_counts(fx, "u", 0, 0, 0);

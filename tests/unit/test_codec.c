@@ -31,15 +31,15 @@
    not back. Without ASan the probe reports 0 and the checks that use it
    reduce to the result checks. */
 #if defined(__SANITIZE_ADDRESS__)
-#   define PROBE_ON 1
+#define PROBE_ON 1
 #elif defined(__has_feature)
-#   if __has_feature(address_sanitizer)
-#       define PROBE_ON 1
-#   endif
+#if __has_feature(address_sanitizer)
+#define PROBE_ON 1
+#endif
 #endif
 
 static volatile int s_probe_armed;
-static volatile size_t s_probe_max;     /* largest allocation while armed */
+static volatile size_t s_probe_max; /* largest allocation while armed */
 
 #ifdef PROBE_ON
 int __sanitizer_install_malloc_and_free_hooks(
@@ -84,13 +84,45 @@ s_probe_stop(void)
 
 typedef enum {
     X_END = 0,
-    X_JOB_ID, X_DELIVERY_ID, X_RUN_ID, X_VALUE_SEQ,
-    X_CODE, X_STATE, X_WHAT, X_FLAGS, X_ATTEMPT, X_MAX_ATTEMPTS,
-    X_INDEX, X_PID, X_WORKER_CAPACITY, X_RECV_MAX, X_SENT_COUNT,
-    X_STATUS, X_TIMEOUT, X_SUBMIT_WAIT, X_CAPACITY, X_DELTA,
-    X_HB_INTERVAL, X_HB_LIVENESS, X_ENDED_AT, X_ATTEMPT_BASE, X_RUNTIME,
-    X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED, X_FAILED,
-    X_NAME, X_WG, X_CHAN, X_KEY, X_DATA, X_TEXT, X_STRS, X_CASES, X_VALUES
+    X_JOB_ID,
+    X_DELIVERY_ID,
+    X_RUN_ID,
+    X_VALUE_SEQ,
+    X_CODE,
+    X_STATE,
+    X_WHAT,
+    X_FLAGS,
+    X_ATTEMPT,
+    X_MAX_ATTEMPTS,
+    X_INDEX,
+    X_PID,
+    X_WORKER_CAPACITY,
+    X_RECV_MAX,
+    X_SENT_COUNT,
+    X_STATUS,
+    X_TIMEOUT,
+    X_SUBMIT_WAIT,
+    X_CAPACITY,
+    X_DELTA,
+    X_HB_INTERVAL,
+    X_HB_LIVENESS,
+    X_ENDED_AT,
+    X_ATTEMPT_BASE,
+    X_RUNTIME,
+    X_COUNTER,
+    X_ADDED,
+    X_DONE,
+    X_SUCCEEDED,
+    X_FAILED,
+    X_NAME,
+    X_WG,
+    X_CHAN,
+    X_KEY,
+    X_DATA,
+    X_TEXT,
+    X_STRS,
+    X_CASES,
+    X_VALUES
 } xfield_t;
 
 typedef struct {
@@ -101,8 +133,10 @@ typedef struct {
 
 static const xrow_t s_grammar[] = {
     {GORO_MSG_PING, "PING", {X_END}},
-    {GORO_MSG_SUBMIT, "SUBMIT", {X_NAME, X_DATA, X_WG, X_CHAN, X_KEY,
-                                 X_TIMEOUT, X_MAX_ATTEMPTS, X_SUBMIT_WAIT}},
+    {GORO_MSG_SUBMIT,
+     "SUBMIT",
+     {X_NAME, X_DATA, X_WG, X_CHAN, X_KEY, X_TIMEOUT, X_MAX_ATTEMPTS,
+      X_SUBMIT_WAIT}},
     {GORO_MSG_STATUS, "STATUS", {X_JOB_ID}},
     {GORO_MSG_WAIT, "WAIT", {X_JOB_ID, X_TIMEOUT}},
     {GORO_MSG_CANCEL, "CANCEL", {X_JOB_ID}},
@@ -121,44 +155,55 @@ static const xrow_t s_grammar[] = {
     {GORO_MSG_ACK, "ACK", {X_DELIVERY_ID}},
     {GORO_MSG_OK, "OK", {X_JOB_ID, X_DATA}},
     {GORO_MSG_ERROR, "ERROR", {X_CODE, X_TEXT}},
-    {GORO_MSG_JOB, "JOB", {X_JOB_ID, X_NAME, X_STATE, X_ATTEMPT, X_STATUS,
-                           X_RUNTIME, X_DATA, X_TEXT}},
+    {GORO_MSG_JOB,
+     "JOB",
+     {X_JOB_ID, X_NAME, X_STATE, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
+      X_TEXT}},
     {GORO_MSG_VALUE, "VALUE", {X_INDEX, X_FLAGS, X_DELIVERY_ID, X_DATA}},
-    {GORO_MSG_WG_INFO, "WG_INFO", {X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED,
-                                   X_FAILED}},
+    {GORO_MSG_WG_INFO,
+     "WG_INFO",
+     {X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED, X_FAILED}},
     {GORO_MSG_READY, "READY", {X_NAME, X_PID, X_WORKER_CAPACITY, X_STRS}},
-    {GORO_MSG_WELCOME, "WELCOME", {X_HB_INTERVAL, X_HB_LIVENESS, X_TEXT,
-                                   X_STRS}},
-    {GORO_MSG_DISPATCH, "DISPATCH", {X_JOB_ID, X_ATTEMPT, X_NAME, X_DATA,
-                                     X_TIMEOUT}},
-    {GORO_MSG_DONE, "DONE", {X_JOB_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA,
-                             X_TEXT}},
+    {GORO_MSG_WELCOME,
+     "WELCOME",
+     {X_HB_INTERVAL, X_HB_LIVENESS, X_TEXT, X_STRS}},
+    {GORO_MSG_DISPATCH,
+     "DISPATCH",
+     {X_JOB_ID, X_ATTEMPT, X_NAME, X_DATA, X_TIMEOUT}},
+    {GORO_MSG_DONE,
+     "DONE",
+     {X_JOB_ID, X_ATTEMPT, X_STATUS, X_RUNTIME, X_DATA, X_TEXT}},
     {GORO_MSG_KILL, "KILL", {X_JOB_ID, X_ATTEMPT}},
     {GORO_MSG_CLAIM, "CLAIM", {X_JOB_ID, X_ATTEMPT}},
     /* journal records */
-    {GORO_MSG_J_SUBMIT, "J_SUBMIT", {X_JOB_ID, X_NAME, X_DATA, X_WG, X_CHAN,
-                                     X_KEY, X_TIMEOUT, X_MAX_ATTEMPTS}},
+    {GORO_MSG_J_SUBMIT,
+     "J_SUBMIT",
+     {X_JOB_ID, X_NAME, X_DATA, X_WG, X_CHAN, X_KEY, X_TIMEOUT,
+      X_MAX_ATTEMPTS}},
     {GORO_MSG_J_START, "J_START", {X_JOB_ID, X_ATTEMPT}},
     {GORO_MSG_J_REQUEUE, "J_REQUEUE", {X_JOB_ID}},
-    {GORO_MSG_J_END, "J_END", {X_JOB_ID, X_STATE, X_STATUS, X_RUNTIME,
-                               X_ENDED_AT, X_DATA, X_TEXT}},
+    {GORO_MSG_J_END,
+     "J_END",
+     {X_JOB_ID, X_STATE, X_STATUS, X_RUNTIME, X_ENDED_AT, X_DATA, X_TEXT}},
     {GORO_MSG_J_RETRY, "J_RETRY", {X_JOB_ID}},
     {GORO_MSG_J_REMOVE, "J_REMOVE", {X_JOB_ID}},
-    {GORO_MSG_J_JOB_FLAGS, "J_JOB_FLAGS", {X_JOB_ID, X_ATTEMPT,
-                                           X_ATTEMPT_BASE, X_FLAGS}},
+    {GORO_MSG_J_JOB_FLAGS,
+     "J_JOB_FLAGS",
+     {X_JOB_ID, X_ATTEMPT, X_ATTEMPT_BASE, X_FLAGS}},
     {GORO_MSG_J_CHAN_MAKE, "J_CHAN_MAKE", {X_NAME, X_CAPACITY}},
     {GORO_MSG_J_CHAN_PUSH, "J_CHAN_PUSH", {X_NAME, X_VALUE_SEQ, X_DATA}},
     {GORO_MSG_J_CHAN_POP, "J_CHAN_POP", {X_NAME, X_VALUE_SEQ}},
     {GORO_MSG_J_CHAN_CLOSE, "J_CHAN_CLOSE", {X_NAME}},
-    {GORO_MSG_J_WG_SET, "J_WG_SET", {X_NAME, X_COUNTER, X_ADDED, X_DONE,
-                                     X_SUCCEEDED, X_FAILED}},
+    {GORO_MSG_J_WG_SET,
+     "J_WG_SET",
+     {X_NAME, X_COUNTER, X_ADDED, X_DONE, X_SUCCEEDED, X_FAILED}},
     {GORO_MSG_J_NEXT_ID, "J_NEXT_ID", {X_JOB_ID}},
     {GORO_MSG_J_COMMIT, "J_COMMIT", {X_END}},
     /* batched channel operations */
-    {GORO_MSG_CHAN_SEND_MANY, "CHAN_SEND_MANY", {X_NAME, X_VALUES,
-                                                 X_TIMEOUT}},
-    {GORO_MSG_CHAN_RECV_MANY, "CHAN_RECV_MANY", {X_NAME, X_RECV_MAX,
-                                                 X_TIMEOUT}},
+    {GORO_MSG_CHAN_SEND_MANY, "CHAN_SEND_MANY", {X_NAME, X_VALUES, X_TIMEOUT}},
+    {GORO_MSG_CHAN_RECV_MANY,
+     "CHAN_RECV_MANY",
+     {X_NAME, X_RECV_MAX, X_TIMEOUT}},
     {GORO_MSG_VALUES, "VALUES", {X_FLAGS, X_DELIVERY_ID, X_VALUES}},
     {GORO_MSG_SENT, "SENT", {X_CODE, X_SENT_COUNT}},
 };
@@ -322,8 +367,7 @@ s_add_case(goro_msg_t *m, uint8_t op, const char *chan, const void *data,
 static void
 s_add_value(goro_msg_t *m, const void *data, size_t size)
 {
-    m->values = util_realloc(m->values,
-                             sizeof *m->values * (m->nvalues + 1));
+    m->values = util_realloc(m->values, sizeof *m->values * (m->nvalues + 1));
     goro_msg_value_t *v = &m->values[m->nvalues++];
     v->data = data ? util_memdup(data, size) : NULL;
     v->size = data ? size : 0;
@@ -473,8 +517,10 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     assert_int_equal(dec->cmd, row->cmd);
     assert_true(dec->reqid == orig->reqid);
 #define NUM(X, f) \
-    if (s_carries(row, X)) assert_true(dec->f == orig->f); \
-    else assert_true(dec->f == 0)
+    if (s_carries(row, X)) \
+        assert_true(dec->f == orig->f); \
+    else \
+        assert_true(dec->f == 0)
     NUM(X_JOB_ID, job_id);
     NUM(X_DELIVERY_ID, delivery_id);
     NUM(X_RUN_ID, run_id);
@@ -510,7 +556,9 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     if (s_carries(row, X)) { \
         assert_non_null(dec->f); \
         assert_true(s_str_eq(dec->f, orig->f)); \
-    } else assert_null(dec->f)
+    } \
+    else \
+        assert_null(dec->f)
     STR(X_NAME, name);
     STR(X_WG, wg);
     STR(X_CHAN, chan);
@@ -557,9 +605,9 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     if (s_carries(row, X_VALUES)) {
         assert_int_equal(dec->nvalues, orig->nvalues);
         for (size_t i = 0; i < dec->nvalues; i++)
-            assert_true(s_bytes_eq(dec->values[i].data, dec->values[i].size,
-                                   orig->values[i].data,
-                                   orig->values[i].size));
+            assert_true(
+                s_bytes_eq(dec->values[i].data, dec->values[i].size,
+                           orig->values[i].data, orig->values[i].size));
     }
     else
         assert_int_equal(dec->nvalues, 0);
@@ -635,8 +683,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 58, 255, 256,
-                           1000};
+    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 58, 255, 256, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
     /* Every command id 0..255 is either in the grammar or unknown. */
@@ -667,14 +714,15 @@ test_golden_submit(void **state)
     (void) state;
     static const uint8_t golden[] = {
         0xA7, 0xC0, 0x01, 0x02,                         /* header, SUBMIT */
-        0, 0, 0, 0, 0, 0, 0x01, 0x00,                   /* reqid 256 */
-        4, 'e', 'x', 'e', 'c',                          /* name */
-        0, 0, 0, 8, 'e', 'c', 'h', 'o', 0, 'h', 'i', 0, /* payload: argv */
-        2, 'w', '1',                                    /* wg */
+        0,    0,    0,    0,    0,    0,    0x01, 0x00, /* reqid 256 */
+        4,    'e',  'x',  'e',  'c',                    /* name */
+        0,    0,    0,    8,    'e',  'c',  'h',  'o',
+        0,    'h',  'i',  0,                            /* payload: argv */
+        2,    'w',  '1',                                /* wg */
         0,                                              /* chan: none */
         0,                                              /* key: none */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, /* timeout -1000 */
-        0, 0, 0, 3,                                     /* max_attempts */
+        0,    0,    0,    3,                            /* max_attempts */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff  /* submit-wait -1 */
     };
     goro_msg_t *m = goro_msg_new(GORO_MSG_SUBMIT);
@@ -817,7 +865,7 @@ test_truncation(void **state)
             size_t size;
             assert_int_equal(goro_msg_encode(m, &buf, &size), GORO_OK);
             for (size_t len = 0; len < size; len++) {
-                goro_msg_t *dec = (goro_msg_t *) &dec;    /* poison */
+                goro_msg_t *dec = (goro_msg_t *) &dec; /* poison */
                 int rc = s_decode(buf, len, 0, &dec);
                 if (rc != GORO_EPROTO)
                     fail_msg("%s variant %d prefix %zu: rc %d",
@@ -866,8 +914,8 @@ test_bad_header(void **state)
     goro_msg_t *dec;
 
     /* wrong signature: dropped, no message */
-    const uint8_t sigs[][2] = {{0xA7, 0xC1}, {0xC0, 0xA7}, {0, 0},
-                               {0xff, 0xff}, {0x27, 0xC0}};
+    const uint8_t sigs[][2] = {
+        {0xA7, 0xC1}, {0xC0, 0xA7}, {0, 0}, {0xff, 0xff}, {0x27, 0xC0}};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         uint8_t saved[2] = {buf[0], buf[1]};
         buf[0] = sigs[i][0];
@@ -949,9 +997,9 @@ test_nul_in_string(void **state)
     /* SUBMIT name "abc": header, length byte, 'a' 'b' 'c' */
     goro_msg_t *m = goro_msg_new(GORO_MSG_SUBMIT);
     goro_msg_set_name(m, "abc");
-    s_expect_nul_rejected(m, 12 + 1);       /* first byte */
-    s_expect_nul_rejected(m, 12 + 2);       /* middle */
-    s_expect_nul_rejected(m, 12 + 3);       /* last */
+    s_expect_nul_rejected(m, 12 + 1); /* first byte */
+    s_expect_nul_rejected(m, 12 + 2); /* middle */
+    s_expect_nul_rejected(m, 12 + 3); /* last */
     /* SUBMIT key "k" after name(1+3) data(4) wg(1) chan(1) */
     goro_msg_set_str(&m->key, "k");
     s_expect_nul_rejected(m, 12 + 4 + 4 + 1 + 1 + 1);
@@ -1014,20 +1062,20 @@ test_too_big(void **state)
     s_expect_toobig(m, sizeof value);
     goro_msg_destroy(&m);
 
-    m = goro_msg_new(GORO_MSG_ERROR);   /* text is bounded too */
+    m = goro_msg_new(GORO_MSG_ERROR); /* text is bounded too */
     m->reqid = 78;
     goro_msg_set_text(m, value, 60);
     s_expect_toobig(m, 60);
     goro_msg_destroy(&m);
 
-    m = goro_msg_new(GORO_MSG_SELECT);  /* and each case value */
+    m = goro_msg_new(GORO_MSG_SELECT); /* and each case value */
     m->reqid = 79;
     s_add_case(m, GORO_CASE_SEND, "a", value, 10);
     s_add_case(m, GORO_CASE_SEND, "b", value, 50);
     s_expect_toobig(m, 50);
     goro_msg_destroy(&m);
 
-    m = goro_msg_new(GORO_MSG_CHAN_SEND_MANY);  /* a batch as a whole */
+    m = goro_msg_new(GORO_MSG_CHAN_SEND_MANY); /* a batch as a whole */
     m->reqid = 80;
     goro_msg_set_name(m, "c");
     s_add_value(m, value, 30);
@@ -1099,7 +1147,7 @@ test_bad_counts(void **state)
     for (size_t c = 0; c < 3; c++) {
         s_expect_bad_count(cmds[c], 0xffffffffu, 0);
         s_expect_bad_count(cmds[c], 0x80000000u, 16);
-        s_expect_bad_count(cmds[c], 0x40000001u, 16);   /* *4 wraps 32 bits */
+        s_expect_bad_count(cmds[c], 0x40000001u, 16); /* *4 wraps 32 bits */
         s_expect_bad_count(cmds[c], GORO_MSG_LIST_MAX + 1, 0);
         /* over the limit even though the frame holds enough bytes */
         s_expect_bad_count(cmds[c], GORO_MSG_LIST_MAX + 1,
@@ -1176,7 +1224,7 @@ test_setters(void **state)
     goro_msg_set_data(m, NULL, 0);
     assert_null(m->data);
     assert_int_equal(m->size, 0);
-    goro_msg_set_data(m, "", 0);        /* empty but present */
+    goro_msg_set_data(m, "", 0); /* empty but present */
     assert_non_null(m->data);
     assert_int_equal(m->size, 0);
     goro_msg_set_data(m, "a\0b", 3);
@@ -1187,7 +1235,7 @@ test_setters(void **state)
     assert_null(owned);
     assert_int_equal(m->size, 3);
     assert_memory_equal(m->data, "xyz", 3);
-    goro_msg_take_data(m, &owned, 99);  /* NULL: size follows */
+    goro_msg_take_data(m, &owned, 99); /* NULL: size follows */
     assert_null(m->data);
     assert_int_equal(m->size, 0);
     goro_msg_set_text(m, "err", 3);
@@ -1202,7 +1250,7 @@ test_setters(void **state)
     assert_null(m->name);
     goro_msg_destroy(&m);
     assert_null(m);
-    goro_msg_destroy(&m);               /* NULL is fine */
+    goro_msg_destroy(&m); /* NULL is fine */
     goro_msg_destroy(NULL);
 }
 
@@ -1248,17 +1296,26 @@ test_mutation(void **state)
             size_t lo = s_below(10) ? 2 : 0;
             size_t at = size > lo ? lo + s_below(size - lo) : 0;
             switch (s_below(6)) {
-                case 0: if (size) buf[at] ^= (uint8_t) (1u << s_below(8));
-                        break;
-                case 1: if (size) buf[at] = (uint8_t) s_rand(); break;
-                case 2: if (size) buf[at] = s_below(2) ? 0xff : 0; break;
-                case 3: size = size ? s_below(size) : 0; break;  /* cut */
-                case 4:                                            /* grow */
+                case 0:
+                    if (size)
+                        buf[at] ^= (uint8_t) (1u << s_below(8));
+                    break;
+                case 1:
+                    if (size)
+                        buf[at] = (uint8_t) s_rand();
+                    break;
+                case 2:
+                    if (size)
+                        buf[at] = s_below(2) ? 0xff : 0;
+                    break;
+                case 3: size = size ? s_below(size) : 0; break; /* cut */
+                case 4:                                         /* grow */
                     if (size < room)
                         buf[size++] = (uint8_t) s_rand();
                     break;
-                case 5:     /* a length or count byte set high */
-                    if (size) buf[at] = (uint8_t) (0x80 | s_rand());
+                case 5: /* a length or count byte set high */
+                    if (size)
+                        buf[at] = (uint8_t) (0x80 | s_rand());
                     break;
             }
         }
@@ -1481,8 +1538,8 @@ test_socket_unavailable(void **state)
     int one = 1, linger = 0;
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one,
-                                    sizeof one), 0);
+    assert_int_equal(
+        zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one), 0);
     assert_int_equal(zmq_bind(router, "inproc://test-codec-3"), 0);
 
     goro_msg_t *m = s_make(GORO_MSG_DISPATCH, 0);

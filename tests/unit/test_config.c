@@ -120,7 +120,7 @@ test_new_has_defaults(void **state)
     s_assert_defaults(config);
     config_destroy(&config);
     assert_null(config);
-    config_destroy(&config);        /* NULL is fine */
+    config_destroy(&config); /* NULL is fine */
     config_destroy(NULL);
 }
 
@@ -403,15 +403,16 @@ static void
 test_booleans(void **state)
 {
     (void) state;
-    static const char *const truths[] = { "true", "True", "YES", "on", "On" };
-    static const char *const lies[] = { "false", "FALSE", "no", "Off", "off" };
+    static const char *const truths[] = {"true", "True", "YES", "on", "On"};
+    static const char *const lies[] = {"false", "FALSE", "no", "Off", "off"};
     char text[128];
     for (size_t i = 0; i < 5; i++) {
         snprintf(text, sizeof text, "security: { insecure: %s }", truths[i]);
         config_t *c = s_good(text);
         assert_int_equal(c->insecure, 1);
         config_destroy(&c);
-        snprintf(text, sizeof text, "jobs: { exec: { enabled: %s } }", lies[i]);
+        snprintf(text, sizeof text, "jobs: { exec: { enabled: %s } }",
+                 lies[i]);
         c = s_good(text);
         assert_int_equal(c->exec_enabled, 0);
         config_destroy(&c);
@@ -466,8 +467,9 @@ static void
 test_unknown_key_nested(void **state)
 {
     (void) state;
-    s_bad("# listen\nlisten:\n  clientz: tcp://x:1\n", "3:3",
-          "unknown key \"listen.clientz\" (expected one of: clients, workers)");
+    s_bad(
+        "# listen\nlisten:\n  clientz: tcp://x:1\n", "3:3",
+        "unknown key \"listen.clientz\" (expected one of: clients, workers)");
     s_bad("jobs:\n  exec:\n    enabled: true\n    allowed: []\n", "4:5",
           "unknown key \"jobs.exec.allowed\" (expected one of: enabled, "
           "allow, max_output, env, run_as, limits, kill_grace)");
@@ -499,8 +501,9 @@ test_wrong_type(void **state)
 {
     (void) state;
     /* A scalar where a mapping goes. */
-    s_bad("listen: tcp://127.0.0.1:7700\n", "1:9",
-          "listen: wrong type (expected a mapping, got \"tcp://127.0.0.1:7700\")");
+    s_bad(
+        "listen: tcp://127.0.0.1:7700\n", "1:9",
+        "listen: wrong type (expected a mapping, got \"tcp://127.0.0.1:7700\")");
     /* A mapping where a scalar goes. */
     s_bad("heartbeat:\n  interval:\n    ms: 300\n", "3:5",
           "heartbeat.interval: wrong type (expected a duration");
@@ -522,8 +525,9 @@ test_wrong_type(void **state)
           "pools[0]: wrong type (expected a mapping, got \"default\")");
     s_bad("jobs: { exec: { allow: [a, { b: c }] } }", "1:28",
           "jobs.exec.allow[1]: wrong type (expected a string, got a mapping)");
-    s_bad("security: { curve: { cert: [a] } }", "1:28",
-          "security.curve.cert: wrong type (expected a string, got a sequence)");
+    s_bad(
+        "security: { curve: { cert: [a] } }", "1:28",
+        "security.curve.cert: wrong type (expected a string, got a sequence)");
     /* Keys that are not scalars. */
     s_bad("? [a, b]\n: 1\n", "1:3", "keys must be plain strings");
 }
@@ -536,7 +540,8 @@ test_missing_value(void **state)
           "heartbeat.interval: no value (expected a duration");
     s_bad("pools:\nlog: {}\n", "1:7", "pools: no value (expected a sequence");
     s_bad("pools: [ { name: ~ } ]", "1:18", "pools[0].name: no value");
-    s_bad("journal: { path: \"\" }", "1:18", "journal.path: must not be empty");
+    s_bad("journal: { path: \"\" }", "1:18",
+          "journal.path: must not be empty");
     s_bad("security: { curve: { cert: '' } }", "1:28",
           "security.curve.cert: must not be empty");
     s_bad("jobs: { exec: { allow: [a, ''] } }", "1:28",
@@ -547,8 +552,9 @@ static void
 test_bad_duration(void **state)
 {
     (void) state;
-    s_bad("heartbeat:\n  interval: abc\n", "2:13",
-          "heartbeat.interval: \"abc\" is not a duration (like 300ms, 1.5s, 2m)");
+    s_bad(
+        "heartbeat:\n  interval: abc\n", "2:13",
+        "heartbeat.interval: \"abc\" is not a duration (like 300ms, 1.5s, 2m)");
     s_bad("jobs: { timeout: 10 }", "1:18",
           "jobs.timeout: \"10\" is not a duration");
     s_bad("jobs: { result_ttl: 1d }", "1:21",
@@ -565,8 +571,9 @@ static void
 test_bad_size(void **state)
 {
     (void) state;
-    s_bad("limits:\n  max_message: 1 MiB\n", "2:16",
-          "limits.max_message: \"1 MiB\" is not a size (like 4096, 64KiB, 1MiB)");
+    s_bad(
+        "limits:\n  max_message: 1 MiB\n", "2:16",
+        "limits.max_message: \"1 MiB\" is not a size (like 4096, 64KiB, 1MiB)");
     s_bad("limits: { max_message: 1.5MiB }", "1:24", "is not a size");
     s_bad("limits: { max_message: 257MiB }", "1:24",
           "limits.max_message: 257MiB is out of range (at most 256MiB)");
@@ -585,8 +592,9 @@ static void
 test_bad_enum(void **state)
 {
     (void) state;
-    s_bad("journal:\n  fsync: sometimes\n", "2:10",
-          "journal.fsync: \"sometimes\" is not one of: always, everysec, never");
+    s_bad(
+        "journal:\n  fsync: sometimes\n", "2:10",
+        "journal.fsync: \"sometimes\" is not one of: always, everysec, never");
     s_bad("log: { level: INFO }", "1:15",
           "log.level: \"INFO\" is not one of: debug, info, warn, error");
 }
@@ -605,8 +613,9 @@ test_bad_int(void **state)
           "jobs.max_attempts: \"3x\" is not an integer");
     s_bad("jobs: { max_attempts: 0x10 }", "1:23", "is not an integer");
     s_bad("jobs: { max_attempts: 1.0 }", "1:23", "is not an integer");
-    s_bad("jobs: { max_attempts: 2147483648 }", "1:23",
-          "jobs.max_attempts: 2147483648 is out of range (at most 2147483647)");
+    s_bad(
+        "jobs: { max_attempts: 2147483648 }", "1:23",
+        "jobs.max_attempts: 2147483648 is out of range (at most 2147483647)");
     s_bad("limits: { max_queued_jobs: 99999999999999999999999 }", "1:28",
           "limits.max_queued_jobs: 99999999999999999999999 is out of range");
     s_bad("limits: { max_queued_jobs: -99999999999999999999999 }", "1:28",
@@ -652,7 +661,8 @@ test_endpoint_ports(void **state)
           "port \"0\" is not 1 to 65535");
     s_bad("listen: { workers: tcp://127.0.0.1:65536 }", "1:20",
           "listen.workers: \"tcp://127.0.0.1:65536\": port \"65536\"");
-    s_bad("listen: { workers: tcp://127.0.0.1:0x10 }", "1:20", "port \"0x10\"");
+    s_bad("listen: { workers: tcp://127.0.0.1:0x10 }", "1:20",
+          "port \"0x10\"");
     s_bad("listen: { workers: \"tcp://127.0.0.1:\" }", "1:20", "port \"\"");
     s_bad("listen: { workers: tcp://127.0.0.1 }", "1:20", "no port");
     s_bad("listen: { workers: tcp://127.0.0.1:1234567 }", "1:20",
@@ -728,8 +738,9 @@ test_endpoint_ipc(void **state)
     config_t *c = s_good(text);
     config_destroy(&c);
     snprintf(text, sizeof text, "listen: { clients: \"ipc://%ss\" }", path);
-    s_bad(text, "1:20", "the socket path is 108 bytes, longer than the 107 a "
-                        "Unix socket takes");
+    s_bad(text, "1:20",
+          "the socket path is 108 bytes, longer than the 107 a "
+          "Unix socket takes");
 
     snprintf(text, sizeof text,
              "listen: { clients: \"ipc://%s/gone/c.sock\" }", dir);
@@ -762,11 +773,13 @@ test_listen_clash(void **state)
 {
     (void) state;
     s_bad("listen:\n  clients: tcp://127.0.0.1:7000\n"
-          "  workers: tcp://127.0.0.1:7000\n", "3:12",
+          "  workers: tcp://127.0.0.1:7000\n",
+          "3:12",
           "listen.workers: \"tcp://127.0.0.1:7000\" takes the address of "
           "listen.clients; the two need different ports or paths");
-    s_bad("listen: { clients: \"tcp://*:7000\", workers: tcp://127.0.0.1:7000 }",
-          "1:45", "listen.workers");
+    s_bad(
+        "listen: { clients: \"tcp://*:7000\", workers: tcp://127.0.0.1:7000 }",
+        "1:45", "listen.workers");
     s_bad("listen: { clients: ipc:///tmp/x.sock, workers: ipc:///tmp/x.sock }",
           "1:48", "takes the address of listen.clients");
     /* Only clients given, on the default workers' address. */
@@ -794,13 +807,17 @@ test_journal_path(void **state)
     char text[512], where[256];
 
     snprintf(text, sizeof text, "journal: { path: %s }", dir);
-    snprintf(where, sizeof where, "journal.path: \"%s\" is a directory; "
-             "name a file in it, like %s/goro.journal", dir, dir);
+    snprintf(where, sizeof where,
+             "journal.path: \"%s\" is a directory; "
+             "name a file in it, like %s/goro.journal",
+             dir, dir);
     s_bad(text, "1:18", where);
 
     snprintf(text, sizeof text, "journal:\n  path: %s/a/b/j\n", dir);
-    snprintf(where, sizeof where, "journal.path: directory \"%s/a\" does not "
-             "exist", dir);
+    snprintf(where, sizeof where,
+             "journal.path: directory \"%s/a\" does not "
+             "exist",
+             dir);
     s_bad(text, "2:9", where);
 
     char file[64];
@@ -837,8 +854,8 @@ s_repeat(char c, size_t n)
 
 /* PREFIX, N bytes of 'x', SUFFIX must fail as s_bad says. */
 static void
-s_bad_long(const char *prefix, size_t n, const char *suffix,
-           const char *where, const char *fragment)
+s_bad_long(const char *prefix, size_t n, const char *suffix, const char *where,
+           const char *fragment)
 {
     char *value = s_repeat('x', n);
     size_t size = strlen(prefix) + n + strlen(suffix) + 1;
@@ -959,7 +976,7 @@ test_durations_go_syntax(void **state)
                          "shutdown_grace: 1.5ms }\n");
     assert_int_equal(c->job_timeout_ms, 500);
     assert_int_equal(c->result_ttl_ms, 1000);
-    assert_int_equal(c->shutdown_grace_ms, 2);      /* rounds half up */
+    assert_int_equal(c->shutdown_grace_ms, 2); /* rounds half up */
     config_destroy(&c);
     c = s_good("jobs: { timeout: 2h45m4s1ms }");
     assert_int_equal(c->job_timeout_ms, (2 * 3600 + 45 * 60 + 4) * 1000 + 1);
@@ -1013,8 +1030,8 @@ test_alias_refused(void **state)
           "aliases and anchors are not supported");
     /* The classic: must stop at the first anchor, long before expanding. */
     s_bad("a: &a [\"lol\",\"lol\"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-          "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n", "1:4",
-          "aliases and anchors are not supported");
+          "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n",
+          "1:4", "aliases and anchors are not supported");
 }
 
 static void
@@ -1084,16 +1101,19 @@ test_malformed_yaml(void **state)
     /* libyaml's problem_mark: where the bad token is, 1-based. */
     s_bad("listen:\n  clients: a\n workers: b\n", "3:2",
           "did not find expected key");
-    s_bad("heartbeat: { interval: 1s\n", "2:1", "did not find expected ',' or '}'");
+    s_bad("heartbeat: { interval: 1s\n", "2:1",
+          "did not find expected ',' or '}'");
     s_bad("log: \"info\n", "2:1", "found unexpected end of stream");
-    s_bad("a: b: c\n", "1:5", "mapping values are not allowed in this context");
+    s_bad("a: b: c\n", "1:5",
+          "mapping values are not allowed in this context");
     s_bad("\tlisten: {}\n", "1:1",
           "found character that cannot start any token (while scanning for "
           "the next token); YAML indents with spaces, not tabs");
     s_bad("log:\n  level: info\npools:\n\t- name: a\n", "4:1", "not tabs");
     /* Reader errors carry an offset, not a mark. */
     s_bad("log:\n  level: \xff\n", "2:10", "invalid leading UTF-8 octet");
-    s_bad("log: { level: \"a\x01\" }\n", "1:17", "control characters are not allowed");
+    s_bad("log: { level: \"a\x01\" }\n", "1:17",
+          "control characters are not allowed");
 }
 
 static void
@@ -1175,7 +1195,8 @@ test_load_errors_name_the_file(void **state)
     char expected[256];
     snprintf(expected, sizeof expected,
              "%s:4:5: unknown key \"listen.clientz\" "
-             "(expected one of: clients, workers)", path);
+             "(expected one of: clients, workers)",
+             path);
     assert_string_equal(err, expected);
 
     file = fopen(path, "w");
@@ -1193,7 +1214,7 @@ test_load_errors_name_the_file(void **state)
     char line[1024];
     memset(line, '#', sizeof line - 1);
     line[sizeof line - 1] = '\n';
-    for (int i = 0; i < 1025; i++)      /* 1 MiB + 1 KiB of comments */
+    for (int i = 0; i < 1025; i++) /* 1 MiB + 1 KiB of comments */
         assert_int_equal(fwrite(line, 1, sizeof line, file), sizeof line);
     fclose(file);
     assert_null(config_load(path, err));
@@ -1215,8 +1236,8 @@ test_errors_after_partial_fill_do_not_leak(void **state)
     s_bad("jobs: { exec: { allow: [a, b, c, [d]] } }\n", "1:34",
           "jobs.exec.allow[3]: wrong type");
     s_bad("security: { curve: { cert: a, clients: b, workers: c } }\n"
-          "journal: { path: p }\nlog: { level: loud }\n", "3:15",
-          "log.level");
+          "journal: { path: p }\nlog: { level: loud }\n",
+          "3:15", "log.level");
 }
 
 int

@@ -67,9 +67,12 @@ s_sh(const char *script, const exec_policy_t *policy, size_t max_output,
     const char *args[] = {"/bin/sh", "-c", script, NULL};
     payload_t p;
     s_payload(&p, args);
-    exec_spec_t spec = {.argv = p.data, .size = p.size,
-                        .max_output = max_output, .job_id = 42,
-                        .attempt = 3, .policy = policy};
+    exec_spec_t spec = {.argv = p.data,
+                        .size = p.size,
+                        .max_output = max_output,
+                        .job_id = 42,
+                        .attempt = 3,
+                        .policy = policy};
     exec_run(&spec, result);
 }
 
@@ -89,7 +92,7 @@ test_policy_defaults(void **state)
     (void) state;
     exec_policy_t *policy = exec_policy_parse(NULL, 0);
     assert_non_null(policy);
-    assert_null(policy->env);                   /* all variables kept */
+    assert_null(policy->env); /* all variables kept */
     assert_int_equal(policy->nenv, 0);
     assert_null(policy->run_as);
     assert_int_equal(policy->cpu_s, 0);
@@ -97,7 +100,7 @@ test_policy_defaults(void **state)
     assert_int_equal(policy->files, 0);
     assert_int_equal(policy->procs, 0);
     assert_int_equal(policy->kill_grace_ms, EXEC_KILL_GRACE_MS);
-    assert_int_equal(policy->max_output, -1);   /* not said */
+    assert_int_equal(policy->max_output, -1); /* not said */
     exec_policy_destroy(&policy);
     assert_null(policy);
     exec_policy_destroy(&policy);
@@ -109,9 +112,15 @@ test_policy_every_key(void **state)
 {
     (void) state;
     const char *lines[] = {
-        "env=PATH", "env=LC_*", "run_as=nobody", "limit.cpu=10",
-        "limit.memory=1073741824", "limit.files=64", "limit.procs=32",
-        "kill_grace=250", "max_output=65536",
+        "env=PATH",
+        "env=LC_*",
+        "run_as=nobody",
+        "limit.cpu=10",
+        "limit.memory=1073741824",
+        "limit.files=64",
+        "limit.procs=32",
+        "kill_grace=250",
+        "max_output=65536",
     };
     exec_policy_t *policy = s_policy(lines, sizeof lines / sizeof *lines);
     assert_int_equal(policy->nenv, 2);
@@ -135,13 +144,13 @@ test_policy_ignores_unknown(void **state)
 {
     (void) state;
     const char *lines[] = {
-        "colour=blue", "no equals sign", "envy=HOME", "limit.cpus=4",
-        "kill_grace=0", "run_as=", "limit.files=8", "limit.files=9",
+        "colour=blue",  "no equals sign", "envy=HOME",     "limit.cpus=4",
+        "kill_grace=0", "run_as=",        "limit.files=8", "limit.files=9",
     };
     exec_policy_t *policy = s_policy(lines, sizeof lines / sizeof *lines);
     assert_null(policy->env);
     assert_int_equal(policy->nenv, 0);
-    assert_null(policy->run_as);                /* empty: the worker's */
+    assert_null(policy->run_as); /* empty: the worker's */
     assert_int_equal(policy->cpu_s, 0);
     assert_int_equal(policy->kill_grace_ms, 0); /* SIGKILL at once */
     assert_int_equal(policy->files, 9);         /* the last one says */
@@ -182,11 +191,10 @@ test_status_and_output(void **state)
 {
     (void) state;
     exec_result_t result;
-    s_sh("printf 'to out'; printf 'to err' >&2; exit 3", NULL, 1024,
-         &result);
+    s_sh("printf 'to out'; printf 'to err' >&2; exit 3", NULL, 1024, &result);
     assert_int_equal(result.status, 3);
     assert_int_equal(result.out_size, 6);
-    assert_memory_equal(result.out, "to out", 7);   /* NUL after the end */
+    assert_memory_equal(result.out, "to out", 7); /* NUL after the end */
     assert_int_equal(result.err_size, 6);
     assert_string_equal(result.err, "to err");
     exec_result_fini(&result);
@@ -241,7 +249,7 @@ test_not_run(void **state)
     exec_run(&spec, &result);
     assert_int_equal(result.status, EXEC_STATUS_NOT_RUN);
     assert_string_equal(result.err, "exec: goro-test-no-such-program: No "
-                        "such file or directory");
+                                    "such file or directory");
     assert_int_equal(result.err_size, strlen(result.err));
     assert_int_equal(result.out_size, 0);
     exec_result_fini(&result);
@@ -256,14 +264,15 @@ test_malformed_payload(void **state)
         const char *bytes;
         size_t size;
     } bad[] = {
-        {"", 0},                        /* nothing */
-        {"sh", 2},                      /* no NUL at the end */
-        {"\0-c", 4},                    /* empty argv[0] */
-        {"true\0x", 6},                 /* last string unterminated */
+        {"", 0},        /* nothing */
+        {"sh", 2},      /* no NUL at the end */
+        {"\0-c", 4},    /* empty argv[0] */
+        {"true\0x", 6}, /* last string unterminated */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         exec_spec_t spec = {.argv = (const uint8_t *) bad[i].bytes,
-                            .size = bad[i].size, .max_output = 100};
+                            .size = bad[i].size,
+                            .max_output = 100};
         exec_result_t result;
         exec_run(&spec, &result);
         assert_int_equal(result.status, EXEC_STATUS_NOT_RUN);
@@ -292,12 +301,16 @@ static void
 test_own_process_group(void **state)
 {
     (void) state;
-    const char *args[] = {"/bin/sh", "-c", "cut -d' ' -f1,5 /proc/$$/stat", NULL};
+    const char *args[] = {"/bin/sh", "-c", "cut -d' ' -f1,5 /proc/$$/stat",
+                          NULL};
     payload_t p;
     s_payload(&p, args);
     pgids_t seen = {{0}, 0};
-    exec_spec_t spec = {.argv = p.data, .size = p.size, .max_output = 100,
-                        .on_pgid = s_on_pgid, .arg = &seen};
+    exec_spec_t spec = {.argv = p.data,
+                        .size = p.size,
+                        .max_output = 100,
+                        .on_pgid = s_on_pgid,
+                        .arg = &seen};
     exec_result_t result;
     exec_run(&spec, &result);
     assert_int_equal(result.status, 0);
@@ -333,7 +346,7 @@ test_clean_signals_and_descriptors(void **state)
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
-    int leaked = open("/dev/null", O_RDONLY);       /* no O_CLOEXEC */
+    int leaked = open("/dev/null", O_RDONLY); /* no O_CLOEXEC */
     assert_true(leaked > 2);
     char fd_path[64];
     snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", leaked);
@@ -353,7 +366,7 @@ test_clean_signals_and_descriptors(void **state)
     assert_non_null(ign);
     unsigned long long ignored = strtoull(ign + 8, NULL, 16);
     assert_false(ignored & (1ULL << (SIGPIPE - 1)));
-    assert_int_equal(fds.status, 1);        /* not there */
+    assert_int_equal(fds.status, 1); /* not there */
     exec_result_fini(&signals);
     exec_result_fini(&fds);
 }
@@ -362,15 +375,18 @@ static void
 test_goro_variables(void **state)
 {
     (void) state;
-    setenv("GORO_JOB_ID", "999", 1);            /* ours replace these */
+    setenv("GORO_JOB_ID", "999", 1); /* ours replace these */
     setenv("GORO_ATTEMPT", "999", 1);
     setenv("GORO_ENDPOINT", "tcp://inherited:1", 1);
     const char *script = "echo $GORO_JOB_ID $GORO_ATTEMPT $GORO_ENDPOINT";
     const char *args[] = {"/bin/sh", "-c", script, NULL};
     payload_t p;
     s_payload(&p, args);
-    exec_spec_t spec = {.argv = p.data, .size = p.size, .max_output = 100,
-                        .job_id = UINT64_MAX, .attempt = 2,
+    exec_spec_t spec = {.argv = p.data,
+                        .size = p.size,
+                        .max_output = 100,
+                        .job_id = UINT64_MAX,
+                        .attempt = 2,
                         .endpoint = "ipc:///tmp/given"};
     exec_result_t result;
     exec_run(&spec, &result);
@@ -401,7 +417,8 @@ test_policy_filters_environment(void **state)
     exec_policy_t *policy = s_policy(lines, 2);
     exec_result_t result;
     s_sh("echo ${T_KEEP_ME-no} ${T_DROP_ME-no} ${GORO_CERT-no} "
-         "${GORO_JOB_ID-no}", policy, 1024, &result);
+         "${GORO_JOB_ID-no}",
+         policy, 1024, &result);
     assert_string_equal((char *) result.out, "kept no /cert 42\n");
     exec_result_fini(&result);
     /* no policy: everything is kept */
@@ -422,8 +439,7 @@ test_policy_limits(void **state)
     const char *lines[] = {"limit.files=17", "limit.cpu=30"};
     exec_policy_t *policy = s_policy(lines, 2);
     exec_result_t result;
-    s_sh("ulimit -n; ulimit -t; echo err >&2; exit 4", policy, 1024,
-         &result);
+    s_sh("ulimit -n; ulimit -t; echo err >&2; exit 4", policy, 1024, &result);
     assert_int_equal(result.status, 4);
     assert_string_equal((char *) result.out, "17\n30\n");
     assert_string_equal(result.err, "err\n");
@@ -432,12 +448,12 @@ test_policy_limits(void **state)
     const char *args[] = {"goro-test-no-such-program", NULL};
     payload_t p;
     s_payload(&p, args);
-    exec_spec_t spec = {.argv = p.data, .size = p.size, .max_output = 100,
-                        .policy = policy};
+    exec_spec_t spec = {
+        .argv = p.data, .size = p.size, .max_output = 100, .policy = policy};
     exec_run(&spec, &result);
     assert_int_equal(result.status, EXEC_STATUS_NOT_RUN);
     assert_string_equal(result.err, "exec: goro-test-no-such-program: No "
-                        "such file or directory");
+                                    "such file or directory");
     exec_result_fini(&result);
     exec_policy_destroy(&policy);
 }
@@ -452,7 +468,7 @@ test_policy_unknown_user(void **state)
     s_sh("echo ran", policy, 1024, &result);
     assert_int_equal(result.status, EXEC_STATUS_NOT_RUN);
     assert_string_equal(result.err, "exec: jobs.exec.run_as: no user "
-                        "goro-test-no-such-user on this worker");
+                                    "goro-test-no-such-user on this worker");
     assert_int_equal(result.out_size, 0);
     exec_result_fini(&result);
     exec_policy_destroy(&policy);

@@ -100,7 +100,7 @@ test_new_destroy(void **state)
     assert_non_null(heap);
     heap_destroy(&heap);
     assert_null(heap);
-    heap_destroy(&heap);                /* NULL is fine */
+    heap_destroy(&heap); /* NULL is fine */
     heap_destroy(NULL);
 }
 
@@ -161,7 +161,7 @@ test_kind_is_kept(void **state)
     heap_node_init(&b, 2);
     heap_arm(heap, &a, 5);
     heap_arm(heap, &b, 5);
-    heap_arm(heap, &a, 9);              /* re-arming keeps the kind */
+    heap_arm(heap, &a, 9); /* re-arming keeps the kind */
     assert_int_equal(heap_pop_due(heap, 10)->kind, 2);
     assert_int_equal(heap_pop_due(heap, 10)->kind, 1);
     heap_destroy(&heap);
@@ -208,13 +208,13 @@ test_rearm_moves(void **state)
     heap_arm(heap, &items[2].node, 30);
     heap_arm(heap, &items[3].node, 40);
 
-    heap_arm(heap, &items[0].node, 35);     /* root moves down */
+    heap_arm(heap, &items[0].node, 35); /* root moves down */
     assert_int_equal(heap_size(heap), 4);
     assert_ptr_equal(heap_peek(heap), &items[1].node);
     assert_int_equal(items[0].node.at, 35);
     s_check_indexes(heap, items, 4);
 
-    heap_arm(heap, &items[3].node, 1);      /* a leaf moves to the top */
+    heap_arm(heap, &items[3].node, 1); /* a leaf moves to the top */
     assert_int_equal(heap_size(heap), 4);
     assert_ptr_equal(heap_peek(heap), &items[3].node);
     s_check_indexes(heap, items, 4);
@@ -275,9 +275,9 @@ test_cancel_middle(void **state)
     const int64_t at[7] = {1, 100, 2, 101, 102, 3, 4};
     for (int i = 0; i < 7; i++)
         heap_arm(heap, &more[i].node, at[i]);
-    heap_cancel(heap, &more[3].node);       /* 4 (index 6) replaces it */
+    heap_cancel(heap, &more[3].node); /* 4 (index 6) replaces it */
     s_check_indexes(heap, more, 7);
-    assert_true(more[6].node.index < 3);     /* moved up past 100 */
+    assert_true(more[6].node.index < 3); /* moved up past 100 */
     const int order2[6] = {0, 2, 5, 6, 1, 4};
     s_expect_pops(heap, 1000, order2, 6);
     heap_destroy(&heap);
@@ -338,23 +338,23 @@ test_cancel_unarmed_is_harmless(void **state)
     heap_t *heap = s_seven(items);
     item_t stray;
     s_init(&stray, 1);
-    heap_cancel(heap, &stray.node);         /* never armed */
+    heap_cancel(heap, &stray.node); /* never armed */
     assert_false(heap_node_armed(&stray.node));
     assert_int_equal(heap_size(heap), 7);
 
     heap_cancel(heap, &items[3].node);
-    heap_cancel(heap, &items[3].node);      /* cancelled twice */
+    heap_cancel(heap, &items[3].node); /* cancelled twice */
     assert_int_equal(heap_size(heap), 6);
 
     heap_node_t *popped = heap_pop_due(heap, 10);
     assert_ptr_equal(popped, &items[0].node);
-    heap_cancel(heap, popped);              /* popped, then cancelled */
+    heap_cancel(heap, popped); /* popped, then cancelled */
     assert_int_equal(heap_size(heap), 5);
     s_check_indexes(heap, items, 7);
 
     const int order[5] = {1, 2, 4, 5, 6};
     s_expect_pops(heap, 100, order, 5);
-    heap_cancel(heap, &items[6].node);      /* empty heap */
+    heap_cancel(heap, &items[6].node); /* empty heap */
     assert_int_equal(heap_size(heap), 0);
     heap_destroy(&heap);
 }
@@ -369,10 +369,10 @@ test_timeout_ms(void **state)
     heap_arm(heap, &items[0].node, 1000);
     assert_int_equal(heap_timeout_ms(heap, 400), 600);
     assert_int_equal(heap_timeout_ms(heap, 999), 1);
-    assert_int_equal(heap_timeout_ms(heap, 1000), 0);   /* due */
-    assert_int_equal(heap_timeout_ms(heap, 5000), 0);   /* overdue: not < 0 */
+    assert_int_equal(heap_timeout_ms(heap, 1000), 0); /* due */
+    assert_int_equal(heap_timeout_ms(heap, 5000), 0); /* overdue: not < 0 */
     heap_arm(heap, &items[1].node, 700);
-    assert_int_equal(heap_timeout_ms(heap, 400), 300);  /* the earliest */
+    assert_int_equal(heap_timeout_ms(heap, 400), 300); /* the earliest */
     heap_cancel(heap, &items[1].node);
     assert_int_equal(heap_timeout_ms(heap, 400), 600);
     /* timing only looks: nothing is taken out */
@@ -468,20 +468,20 @@ test_randomized_against_model(void **state)
         int64_t now = (int64_t) (xorshift_next(&rng) % 1000);
         unsigned dice = (unsigned) (xorshift_next(&rng) % 100);
 
-        if (dice < 45) {                    /* arm or re-arm */
+        if (dice < 45) { /* arm or re-arm */
             int64_t at = (int64_t) (xorshift_next(&rng) % 1000);
             if (!model[pick].armed)
                 armed++;
             heap_arm(heap, &item->node, at);
-            model[pick] = (model_t) {1, at, seq++};
+            model[pick] = (model_t){1, at, seq++};
         }
-        else if (dice < 60) {               /* cancel, armed or not */
+        else if (dice < 60) { /* cancel, armed or not */
             if (model[pick].armed)
                 armed--;
             heap_cancel(heap, &item->node);
             model[pick].armed = 0;
         }
-        else {                              /* pop what is due */
+        else { /* pop what is due */
             int min = s_model_min(model, T_NODES);
             int due = min >= 0 && model[min].at <= now;
             item_t *got = s_item(heap_pop_due(heap, now));
@@ -493,8 +493,8 @@ test_randomized_against_model(void **state)
                 assert_non_null(got);
                 if (got->id != min)
                     fail_msg("op %d: popped %d (at %lld), model says %d "
-                             "(at %lld)", op, got->id,
-                             (long long) got->node.at, min,
+                             "(at %lld)",
+                             op, got->id, (long long) got->node.at, min,
                              (long long) model[min].at);
                 model[min].armed = 0;
                 armed--;

@@ -74,7 +74,7 @@ test_insert_lookup_delete(void **state)
     assert_ptr_equal(idmap_lookup(map, 8), &b);
     assert_ptr_equal(idmap_lookup(map, UINT64_MAX), &c);
     assert_null(idmap_lookup(map, 9));
-    assert_null(idmap_lookup(map, 0));          /* never stored */
+    assert_null(idmap_lookup(map, 0)); /* never stored */
     idmap_delete(map, 8);
     assert_null(idmap_lookup(map, 8));
     assert_int_equal(idmap_size(map), 2);
@@ -103,7 +103,7 @@ test_delete_inside_a_run(void **state)
     uint64_t ids[RUN];
     s_ids_at(100, ids, RUN);
     uint64_t next[1];
-    s_ids_at(101, next, 1);             /* pushed past the run by it */
+    s_ids_at(101, next, 1); /* pushed past the run by it */
     for (size_t gone = 0; gone < RUN; gone++) {
         idmap_t *map = idmap_new(s_id_of);
         item_t items[RUN + 1];
@@ -149,7 +149,8 @@ test_delete_in_a_wrapping_run(void **state)
             item_t *want = i == gone ? NULL : &items[i];
             if (idmap_lookup(map, items[i].id) != want)
                 fail_msg("deleting item %zu of the wrapping run lost item "
-                         "%zu", gone, i);
+                         "%zu",
+                         gone, i);
         }
         idmap_destroy(&map);
     }
@@ -185,7 +186,7 @@ test_grow_and_iterate(void **state)
         visited++;
     }
     assert_int_equal(visited, COUNT);
-    assert_null(idmap_next(map, &cursor));      /* done stays done */
+    assert_null(idmap_next(map, &cursor)); /* done stays done */
     /* an empty map iterates to nothing */
     idmap_t *empty = idmap_new(s_id_of);
     cursor = 0;

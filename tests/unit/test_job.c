@@ -33,8 +33,12 @@ static job_t *
 s_submit(job_table_t *table, const char *fn, const char *key)
 {
     job_spec_t spec = {
-        .fn = fn, .data = "x", .size = 1, .key = key,
-        .timeout_ms = 0, .max_attempts = 1,
+        .fn = fn,
+        .data = "x",
+        .size = 1,
+        .key = key,
+        .timeout_ms = 0,
+        .max_attempts = 1,
     };
     return job_table_submit(table, &spec);
 }
@@ -73,8 +77,8 @@ s_check_counts(job_table_t *table)
 static void
 s_end(job_table_t *table, job_t *job, int state)
 {
-    job_table_end(table, job, state, state == GORO_JOB_SUCCEEDED ? 0 : 1,
-                  5, NULL, 0, NULL, 0);
+    job_table_end(table, job, state, state == GORO_JOB_SUCCEEDED ? 0 : 1, 5,
+                  NULL, 0, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -120,8 +124,8 @@ test_ids_increase_never_reused(void **state)
 
     job_t *all[3] = {a, b, d};
     for (int i = 0; i < 3; i++) {
-        job_table_end(table, all[i], GORO_JOB_CANCELLED, -1, 0, NULL, 0,
-                      NULL, 0);
+        job_table_end(table, all[i], GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
+                      0);
         job_table_remove(table, &all[i]);
     }
     for (int s = 1; s < JOB_STATES; s++)
@@ -148,8 +152,14 @@ test_fields_copied(void **state)
     char data[] = {'a', '\0', 'b', '\0', 'c'};
     char wg[] = "batch", chan[] = "results", key[] = "order-7";
     job_spec_t spec = {
-        .fn = fn, .data = data, .size = sizeof data, .wg = wg,
-        .chan = chan, .key = key, .timeout_ms = 1500, .max_attempts = 3,
+        .fn = fn,
+        .data = data,
+        .size = sizeof data,
+        .wg = wg,
+        .chan = chan,
+        .key = key,
+        .timeout_ms = 1500,
+        .max_attempts = 3,
     };
     job_t *job = job_table_submit(table, &spec);
     /* the caller's buffers are its own again */
@@ -176,7 +186,7 @@ test_fields_copied(void **state)
     assert_int_equal(job_extra(job)->out_size, 0);
     assert_null(job_extra(job)->err);
     assert_int_equal(job_extra(job)->err_size, 0);
-    assert_null(job->queued.prev);      /* the caller queues it */
+    assert_null(job->queued.prev); /* the caller queues it */
     assert_null(job->queued.next);
     assert_null(job_extra(job)->links);
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 1);
@@ -190,8 +200,13 @@ test_empty_options_are_null(void **state)
     (void) state;
     job_table_t *table = job_table_new();
     job_spec_t spec = {
-        .fn = "f", .data = NULL, .size = 0, .wg = "", .chan = "",
-        .key = "", .max_attempts = 1,
+        .fn = "f",
+        .data = NULL,
+        .size = 0,
+        .wg = "",
+        .chan = "",
+        .key = "",
+        .max_attempts = 1,
     };
     job_t *a = job_table_submit(table, &spec);
     assert_null(job_extra(a)->wg);
@@ -226,7 +241,7 @@ test_lookup_and_by_key(void **state)
     assert_null(job_table_lookup(table, UINT64_MAX));
     assert_ptr_equal(job_table_by_key(table, "alpha"), a);
     assert_ptr_equal(job_table_by_key(table, "gamma"), c);
-    char probe[] = "gamma";             /* by content, not by pointer */
+    char probe[] = "gamma"; /* by content, not by pointer */
     assert_ptr_equal(job_table_by_key(table, probe), c);
     assert_null(job_table_by_key(table, "beta"));
     assert_null(job_table_by_key(table, "alph"));
@@ -280,11 +295,11 @@ test_end_succeeded_takes_buffers(void **state)
     job_table_t *table = job_table_new();
     job_t *job = s_submit(table, "f", NULL);
     job_table_start(table, job, 10);
-    uint8_t *out = util_memdup("ok\0out", 6);     /* binary output */
+    uint8_t *out = util_memdup("ok\0out", 6); /* binary output */
     char *err = (char *) s_buf("warning");
     uint8_t *out_was = out;
     job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 42, &out, 6, &err, 7);
-    assert_null(out);                   /* the table has them now */
+    assert_null(out); /* the table has them now */
     assert_null(err);
     assert_ptr_equal(job_extra(job)->out, out_was);
     assert_int_equal(job_extra(job)->out_size, 6);
@@ -298,7 +313,7 @@ test_end_succeeded_takes_buffers(void **state)
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 0);
     assert_int_equal(job_table_count(table, GORO_JOB_SUCCEEDED), 1);
     s_check_counts(table);
-    job_table_destroy(&table);          /* frees out and err: ASan checks */
+    job_table_destroy(&table); /* frees out and err: ASan checks */
 }
 
 static void
@@ -368,10 +383,10 @@ test_cancel_queued(void **state)
     job_t *job = s_submit(table, "f", "k");
     job_table_end(table, job, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL, 0);
     assert_int_equal(job->state, GORO_JOB_CANCELLED);
-    assert_int_equal(job_extra(job)->attempt, 0);  /* never started */
+    assert_int_equal(job_extra(job)->attempt, 0); /* never started */
     assert_int_equal(job_table_count(table, GORO_JOB_QUEUED), 0);
     assert_int_equal(job_table_count(table, GORO_JOB_CANCELLED), 1);
-    assert_ptr_equal(job_table_by_key(table, "k"), job);   /* still known */
+    assert_ptr_equal(job_table_by_key(table, "k"), job); /* still known */
     assert_ptr_equal(job_table_lookup(table, job->id), job);
     s_check_counts(table);
     job_table_destroy(&table);
@@ -407,7 +422,7 @@ test_retry_fresh_budget(void **state)
         assert_int_equal(job_attempts_used(job), 1);
     }
     assert_int_equal(job_table_count(table, GORO_JOB_RUNNING), 3);
-    assert_int_equal(job_table_submitted(table), 3);    /* not resubmits */
+    assert_int_equal(job_table_submitted(table), 3); /* not resubmits */
     job_table_destroy(&table);
 }
 
@@ -474,11 +489,11 @@ test_remove_forgets_id_and_key(void **state)
     uint8_t *out = s_buf("result");
     job_table_end(table, job, GORO_JOB_SUCCEEDED, 0, 1, &out, 6, NULL, 0);
     job_table_remove(table, &job);
-    assert_null(job);                   /* the caller's pointer too */
+    assert_null(job); /* the caller's pointer too */
     assert_null(job_table_lookup(table, id));
     assert_null(job_table_by_key(table, "once"));
     assert_int_equal(job_table_count(table, GORO_JOB_SUCCEEDED), 0);
-    assert_int_equal(job_table_submitted(table), 2);    /* history stays */
+    assert_int_equal(job_table_submitted(table), 2); /* history stays */
     s_check_counts(table);
     /* the others are untouched */
     assert_ptr_equal(job_table_lookup(table, keep->id), keep);
@@ -500,17 +515,17 @@ test_extra_on_demand(void **state)
     job_table_t *table = job_table_new();
     job_t *plain = s_submit(table, "f", NULL);
     assert_null(plain->extra);
-    const job_extra_t *none = job_extra(plain);     /* defaults */
+    const job_extra_t *none = job_extra(plain); /* defaults */
     assert_int_equal(none->status, -1);
     assert_int_equal(none->attempt, 0);
     assert_null(none->wg);
     assert_null(none->links);
-    assert_null(plain->extra);                      /* reading made none */
+    assert_null(plain->extra); /* reading made none */
 
     job_extra_t *made = job_extra_ensure(plain);
     assert_ptr_equal(plain->extra, made);
     assert_int_equal(made->status, -1);
-    assert_ptr_equal(job_extra_ensure(plain), made);    /* only once */
+    assert_ptr_equal(job_extra_ensure(plain), made); /* only once */
     assert_ptr_equal(job_extra(plain), made);
 
     job_spec_t spec = {.fn = "f", .chan = "results", .max_attempts = 1};
@@ -522,16 +537,15 @@ test_extra_on_demand(void **state)
     assert_null(run->extra);
     job_table_start(table, run, 5);
     assert_non_null(run->extra);
-    assert_null(job_extra(run)->links);             /* the server's */
+    assert_null(job_extra(run)->links); /* the server's */
 
     job_t *cancel = s_submit(table, "f", NULL);
     char *err = (char *) s_buf("cancelled");
-    job_table_end(table, cancel, GORO_JOB_CANCELLED, -1, 0, NULL, 0, &err,
-                  9);
+    job_table_end(table, cancel, GORO_JOB_CANCELLED, -1, 0, NULL, 0, &err, 9);
     assert_non_null(cancel->extra);
     assert_memory_equal(job_extra(cancel)->err, "cancelled", 9);
-    job_table_remove(table, &cancel);   /* frees it: ASan checks */
-    job_table_destroy(&table);          /* and the rest */
+    job_table_remove(table, &cancel); /* frees it: ASan checks */
+    job_table_destroy(&table);        /* and the rest */
 }
 
 /* The runtime links: not the table's. Made on first need (with the
@@ -543,12 +557,12 @@ test_links_on_demand(void **state)
     (void) state;
     job_table_t *table = job_table_new();
     job_t *job = s_submit(table, "f", NULL);
-    const job_links_t *none = job_links(job);       /* defaults */
+    const job_links_t *none = job_links(job); /* defaults */
     assert_null(none->worker);
     assert_false(none->delayed);
     assert_int_equal(none->waiters.count, 0);
     assert_false(heap_node_armed(&none->deadline));
-    assert_null(job->extra);                        /* reading made none */
+    assert_null(job->extra); /* reading made none */
 
     job_links_t *links = job_links_ensure(job);
     assert_non_null(job->extra);
@@ -556,11 +570,11 @@ test_links_on_demand(void **state)
     assert_ptr_equal(links->job, job);
     assert_null(links->worker);
     assert_false(heap_node_armed(&links->deadline));
-    assert_ptr_equal(job_links_ensure(job), links);    /* only once */
+    assert_ptr_equal(job_links_ensure(job), links); /* only once */
     assert_ptr_equal(job_links(job), links);
 
     /* what the server hangs on it survives every transition */
-    static char a_worker;               /* an address, never read */
+    static char a_worker; /* an address, never read */
     worker_t *worker = (worker_t *) &a_worker;
     links->worker = worker;
     links->delayed = true;
@@ -579,10 +593,10 @@ test_links_on_demand(void **state)
     assert_true(links->delayed);
     links->worker = NULL;
 
-    job_table_remove(table, &job);      /* frees them: ASan checks */
+    job_table_remove(table, &job); /* frees them: ASan checks */
     job_t *other = s_submit(table, "f", NULL);
     job_links_ensure(other);
-    job_table_destroy(&table);          /* and these */
+    job_table_destroy(&table); /* and these */
 }
 
 /* Every queued job is paid for a million times (limits.max_queued_jobs):
@@ -596,7 +610,7 @@ test_queued_job_size(void **state)
         assert_true(sizeof(job_t) <= 56);
     job_table_t *table = job_table_new();
     job_t *job = s_submit(table, "f", NULL);
-    assert_null(job->extra);            /* nothing more made for it */
+    assert_null(job->extra); /* nothing more made for it */
     job_table_destroy(&table);
 }
 
@@ -612,8 +626,8 @@ test_lookup_after_growth_and_removal(void **state)
     for (int i = 0; i < N; i++)
         jobs[i] = s_submit(table, "f", NULL);
     for (int i = 0; i < N; i += 2) {
-        job_table_end(table, jobs[i], GORO_JOB_CANCELLED, -1, 0, NULL, 0,
-                      NULL, 0);
+        job_table_end(table, jobs[i], GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
+                      0);
         uint64_t id = jobs[i]->id;
         job_table_remove(table, &jobs[i]);
         assert_null(job_table_lookup(table, id));
@@ -636,13 +650,17 @@ test_replay_rejects_oversized_payload(void **state)
     job_table_t *table = job_table_new();
     uint8_t byte = 0;
     goro_msg_t record = {
-        .cmd = GORO_MSG_J_SUBMIT, .job_id = 1, .name = "f", .data = &byte,
-        .size = (size_t) JOB_SIZE_MAX + 1, .max_attempts = 1,
+        .cmd = GORO_MSG_J_SUBMIT,
+        .job_id = 1,
+        .name = "f",
+        .data = &byte,
+        .size = (size_t) JOB_SIZE_MAX + 1,
+        .max_attempts = 1,
     };
     assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);
     assert_null(job_table_lookup(table, 1));
     record.size = 1;
-    record.max_attempts = 0x80000000u;      /* beyond the job's int */
+    record.max_attempts = 0x80000000u; /* beyond the job's int */
     assert_int_equal(job_table_replay(table, &record), GORO_EPROTO);
     record.max_attempts = 1;
     assert_int_equal(job_table_replay(table, &record), GORO_OK);
@@ -659,12 +677,10 @@ test_duplicate_key_keeps_first(void **state)
     job_t *second = s_submit(table, "f", "k");
     assert_ptr_equal(job_table_by_key(table, "k"), first);
     /* removing the job the index doesn't name leaves the index alone */
-    job_table_end(table, second, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
-                  0);
+    job_table_end(table, second, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL, 0);
     job_table_remove(table, &second);
     assert_ptr_equal(job_table_by_key(table, "k"), first);
-    job_table_end(table, first, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL,
-                  0);
+    job_table_end(table, first, GORO_JOB_CANCELLED, -1, 0, NULL, 0, NULL, 0);
     job_table_remove(table, &first);
     assert_null(job_table_by_key(table, "k"));
     job_table_destroy(&table);
@@ -731,7 +747,7 @@ test_counts_random_walk(void **state)
                 jobs[i] = s_submit(table, "f", NULL);
                 removed++;
                 break;
-            default:                    /* failed, cancelled, timed out */
+            default: /* failed, cancelled, timed out */
                 if (dice < 2)
                     job_table_retry(table, job);
                 else {

@@ -54,8 +54,8 @@
 #include "goro_msg.h"
 #include "util.h"
 
-#define T_RECORDS 6             /* records in the small test journals */
-#define T_PER_TURN 2            /* ... in turns of this many records */
+#define T_RECORDS 6  /* records in the small test journals */
+#define T_PER_TURN 2 /* ... in turns of this many records */
 
 /* ------------------------------------------------------------------ */
 /*  Fixed bugs: fail if they come back                                */
@@ -95,8 +95,9 @@ s_mkdtemp(void)
 {
     const char *tmp = getenv("TMPDIR");
     char *dir = NULL;
-    assert_true(asprintf(&dir, "%s/goro-journal-XXXXXX",
-                         tmp && *tmp ? tmp : "/tmp") > 0);
+    assert_true(
+        asprintf(&dir, "%s/goro-journal-XXXXXX", tmp && *tmp ? tmp : "/tmp")
+        > 0);
     assert_non_null(mkdtemp(dir));
     return dir;
 }
@@ -241,10 +242,10 @@ static void
 s_make_record(int family, size_t i, reclist_t *into)
 {
     static const int cmds[] = {
-        GORO_MSG_J_SUBMIT, GORO_MSG_J_START, GORO_MSG_J_END,
+        GORO_MSG_J_SUBMIT,    GORO_MSG_J_START,     GORO_MSG_J_END,
         GORO_MSG_J_CHAN_MAKE, GORO_MSG_J_CHAN_PUSH, GORO_MSG_J_WG_SET,
-        GORO_MSG_J_REQUEUE, GORO_MSG_J_RETRY, GORO_MSG_J_REMOVE,
-        GORO_MSG_J_JOB_FLAGS, GORO_MSG_J_CHAN_POP, GORO_MSG_J_CHAN_CLOSE,
+        GORO_MSG_J_REQUEUE,   GORO_MSG_J_RETRY,     GORO_MSG_J_REMOVE,
+        GORO_MSG_J_JOB_FLAGS, GORO_MSG_J_CHAN_POP,  GORO_MSG_J_CHAN_CLOSE,
         GORO_MSG_J_NEXT_ID,
     };
     char name[64], key[64];
@@ -257,13 +258,22 @@ s_make_record(int family, size_t i, reclist_t *into)
         data[k] = (uint8_t) (k * 31 + i + (size_t) family * 7);
     uint64_t id = 1000 * (uint64_t) family + i + 1;
     goro_msg_t record = {
-        .cmd = (uint8_t) cmds[(i + (size_t) family) % (sizeof cmds
-                                                       / sizeof cmds[0])],
-        .job_id = id, .value_seq = id, .attempt = (uint32_t) i,
-        .state = GORO_JOB_SUCCEEDED, .status = (int64_t) i - 3,
-        .capacity = (int64_t) i * 11, .ended_at = (int64_t) i * 11,
-        .attempt_base = (int64_t) i, .counter = (int64_t) i, .added = 2,
-        .name = name, .key = key, .data = data, .size = size,
+        .cmd = (uint8_t)
+            cmds[(i + (size_t) family) % (sizeof cmds / sizeof cmds[0])],
+        .job_id = id,
+        .value_seq = id,
+        .attempt = (uint32_t) i,
+        .state = GORO_JOB_SUCCEEDED,
+        .status = (int64_t) i - 3,
+        .capacity = (int64_t) i * 11,
+        .ended_at = (int64_t) i * 11,
+        .attempt_base = (int64_t) i,
+        .counter = (int64_t) i,
+        .added = 2,
+        .name = name,
+        .key = key,
+        .data = data,
+        .size = size,
     };
     s_list_add(into, &record);
     free(data);
@@ -274,8 +284,8 @@ static void
 s_append_encoded(journal_t *journal, const reclist_t *list, size_t i)
 {
     goro_msg_t *record = NULL;
-    assert_int_equal(goro_msg_decode(list->bufs[i], list->sizes[i], 0,
-                                     &record), GORO_OK);
+    assert_int_equal(
+        goro_msg_decode(list->bufs[i], list->sizes[i], 0, &record), GORO_OK);
     journal_append(journal, record);
     goro_msg_destroy(&record);
 }
@@ -300,7 +310,8 @@ s_open_replayed(const char *path, config_fsync_t fsync_mode)
     journal_replay_t info;
     reclist_t none = {0};
     if (journal_replay(journal, false, s_collect, &none, &info, err,
-                       sizeof err) != GORO_OK)
+                       sizeof err)
+        != GORO_OK)
         fail_msg("replay of %s: %s", path, err);
     s_list_clear(&none);
     return journal;
@@ -309,8 +320,8 @@ s_open_replayed(const char *path, config_fsync_t fsync_mode)
 /* Writes records FROM[first..first+n) to a journal at PATH, PER_TURN
    records to a flush (a turn, ended by its J_COMMIT), and closes it. */
 static void
-s_write_turns(const char *path, const reclist_t *from, size_t first,
-              size_t n, size_t per_turn)
+s_write_turns(const char *path, const reclist_t *from, size_t first, size_t n,
+              size_t per_turn)
 {
     unlink(path);
     journal_t *journal = s_open_replayed(path, CONFIG_FSYNC_NEVER);
@@ -347,8 +358,8 @@ s_replay_path(const char *path, bool repair, reclist_t *got,
 static uint32_t
 s_get32(const uint8_t *p)
 {
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8
+           | p[3];
 }
 
 /* The bytes of a J_COMMIT record: its frame is a bare header. */
@@ -359,15 +370,15 @@ s_get32(const uint8_t *p)
    length (4, big-endian) | CRC32C of those 4 bytes | CRC32C of the
    frame | frame, every turn ended by a J_COMMIT. */
 typedef struct {
-    size_t nall;                    /* records, the commits included */
-    size_t all[T_MAX_RECS + 1];     /* their offsets; all[nall]: the end */
+    size_t nall;                /* records, the commits included */
+    size_t all[T_MAX_RECS + 1]; /* their offsets; all[nall]: the end */
     bool commit[T_MAX_RECS];
-    size_t n;                       /* data records (not commits) */
-    size_t off[T_MAX_RECS];         /* their offsets */
-    size_t turn_of[T_MAX_RECS];     /* their turn */
+    size_t n;                   /* data records (not commits) */
+    size_t off[T_MAX_RECS];     /* their offsets */
+    size_t turn_of[T_MAX_RECS]; /* their turn */
     size_t nturns;
     size_t turn_start[T_MAX_RECS], turn_end[T_MAX_RECS];
-    size_t turn_records[T_MAX_RECS];    /* data records before turn t's end */
+    size_t turn_records[T_MAX_RECS]; /* data records before turn t's end */
 } layout_t;
 
 static void
@@ -380,12 +391,11 @@ s_layout(const uint8_t *buf, size_t size, layout_t *l)
         assert_true(at + JOURNAL_FRAME <= size);
         assert_true(l->nall < T_MAX_RECS);
         uint32_t len = s_get32(buf + at);
-        assert_int_equal(s_get32(buf + at + 4), journal_crc32c(0, buf + at,
-                                                               4));
+        assert_int_equal(s_get32(buf + at + 4),
+                         journal_crc32c(0, buf + at, 4));
         assert_true(at + JOURNAL_FRAME + len <= size);
         const uint8_t *frame = buf + at + JOURNAL_FRAME;
-        assert_int_equal(s_get32(buf + at + 8), journal_crc32c(0, frame,
-                                                               len));
+        assert_int_equal(s_get32(buf + at + 8), journal_crc32c(0, frame, len));
         goro_msg_t *msg = NULL;
         assert_int_equal(goro_msg_decode(frame, len, 0, &msg), GORO_OK);
         bool commit = msg->cmd == GORO_MSG_J_COMMIT;
@@ -428,7 +438,7 @@ s_record_holding(const layout_t *l, size_t at)
 
 typedef struct {
     char *dir;
-    char *path;                 /* DIR/var/goro.journal */
+    char *path; /* DIR/var/goro.journal */
 } fixture_t;
 
 static int
@@ -487,7 +497,7 @@ test_record_format(void **state)
     uint8_t *buf = s_read(fx->path, &size);
     assert_int_equal(JOURNAL_FRAME, 12);
     assert_int_equal(size, JOURNAL_HEADER + 2 * JOURNAL_FRAME + want.sizes[0]
-                           + want.sizes[1] + T_COMMIT_SIZE);
+                               + want.sizes[1] + T_COMMIT_SIZE);
     size_t at = JOURNAL_HEADER;
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(s_get32(buf + at), want.sizes[i]);
@@ -519,8 +529,8 @@ test_record_format(void **state)
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &want, 2, NULL, 0));
     assert_int_equal(info.records, 2);
     assert_int_equal(info.bytes, size);
@@ -530,7 +540,8 @@ test_record_format(void **state)
        each flush with records ends with its own commit */
     journal_t *journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     assert_int_equal(s_file_size(fx->path), size);
     for (size_t turn = 0; turn < 3; turn++) {
@@ -574,8 +585,8 @@ test_empty_file_gets_header(void **state)
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_int_equal(got.count, 0);
     assert_int_equal(info.records, 0);
     assert_int_equal(info.bytes, JOURNAL_HEADER);
@@ -597,7 +608,8 @@ test_append_flush_reopen_replay(void **state)
     char err[512];
     reclist_t got = {0};
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     assert_int_equal(got.count, 0);
     /* several turns; size counts what is buffered too */
     uint64_t expect_size = JOURNAL_HEADER;
@@ -618,8 +630,8 @@ test_append_flush_reopen_replay(void **state)
     assert_int_equal(s_file_size(fx->path), expect_size);
     journal_destroy(&journal);
 
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &want, want.count, NULL, 0));
     assert_int_equal(info.records, want.count);
     assert_int_equal(info.bytes, expect_size);
@@ -633,13 +645,14 @@ test_append_flush_reopen_replay(void **state)
         s_make_record(2, i, &more);
     journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     s_list_clear(&got);
     for (size_t i = 0; i < more.count; i++)
         s_append_encoded(journal, &more, i);
-    journal_destroy(&journal);     /* flushes what is buffered */
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    journal_destroy(&journal); /* flushes what is buffered */
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &want, want.count, &more, more.count));
     s_list_clear(&got);
     s_list_clear(&more);
@@ -660,7 +673,8 @@ test_not_a_journal_refused(void **state)
     journal_replay_t info;
     char err[512];
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_EPROTO);
+                                   sizeof err),
+                     GORO_EPROTO);
     assert_non_null(strstr(err, "not a goro journal"));
     assert_non_null(strstr(err, fx->path));
     assert_int_equal(got.count, 0);
@@ -672,13 +686,15 @@ test_not_a_journal_refused(void **state)
     free(buf);
     /* --repair does not make it one either */
     assert_int_equal(s_replay_path(fx->path, true, &got, &info, err,
-                                   sizeof err), GORO_EPROTO);
+                                   sizeof err),
+                     GORO_EPROTO);
     assert_int_equal(s_file_size(fx->path), strlen(text));
 
     /* shorter than a header, and not part of one */
     s_write(fx->path, "GORX", 4);
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_EPROTO);
+                                   sizeof err),
+                     GORO_EPROTO);
     assert_non_null(strstr(err, "not a goro journal"));
     assert_int_equal(s_file_size(fx->path), 4);
 
@@ -690,7 +706,8 @@ test_not_a_journal_refused(void **state)
     buf[7] = JOURNAL_VERSION + 1;
     s_write(fx->path, buf, size);
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_EPROTO);
+                                   sizeof err),
+                     GORO_EPROTO);
     char expect[64];
     snprintf(expect, sizeof expect, "format %d", JOURNAL_VERSION + 1);
     assert_non_null(strstr(err, expect));
@@ -743,7 +760,8 @@ test_short_header_starts_empty(void **state)
             s_append_encoded(journal, &later, 0);
             journal_destroy(&journal);
             assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                           sizeof err), GORO_OK);
+                                           sizeof err),
+                             GORO_OK);
             assert_true(s_list_is(&got, &later, 1, NULL, 0));
             s_list_clear(&got);
         }
@@ -811,10 +829,10 @@ test_torn_at_every_offset(void **state)
             fail_msg("cut at %zu: %s", cut, err);
         if (!s_list_is(&got, &want, records, NULL, 0))
             fail_msg("cut at %zu: %zu records replayed, expected %zu (the "
-                     "%zu whole turn(s))", cut, got.count, records, turns);
+                     "%zu whole turn(s))",
+                     cut, got.count, records, turns);
         if (info.torn != torn)
-            fail_msg("cut at %zu: torn %d, expected %d", cut, info.torn,
-                     torn);
+            fail_msg("cut at %zu: torn %d, expected %d", cut, info.torn, torn);
         if (torn && info.torn_offset != torn_at)
             fail_msg("cut at %zu: torn at offset %" PRIu64 ", expected %zu",
                      cut, (uint64_t) info.torn_offset, torn_at);
@@ -828,7 +846,8 @@ test_torn_at_every_offset(void **state)
         s_list_clear(&got);
 
         assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                       sizeof err), GORO_OK);
+                                       sizeof err),
+                         GORO_OK);
         if (!s_list_is(&got, &want, records, &later, 1))
             fail_msg("cut at %zu: after an append, %zu records", cut,
                      got.count);
@@ -837,7 +856,7 @@ test_torn_at_every_offset(void **state)
     }
     /* whole records with no J_COMMIT after them were among the cuts */
     assert_true(torn_cuts > 0);
-    assert_int_equal(clean_cuts, l.nturns);     /* HEADER + all but last */
+    assert_int_equal(clean_cuts, l.nturns); /* HEADER + all but last */
     free(whole);
     s_list_clear(&want);
     s_list_clear(&later);
@@ -866,7 +885,7 @@ test_bit_flips_in_middle_turn(void **state)
     layout_t l;
     size_t size;
     uint8_t *whole = s_turns_journal(fx, 6, &want, &l, &size);
-    const size_t bad = 1;                   /* the middle turn */
+    const size_t bad = 1; /* the middle turn */
     size_t from = l.turn_start[bad], to = l.turn_end[bad];
     size_t kept = l.turn_records[bad - 1];
     uint8_t *copy = malloc(size);
@@ -880,8 +899,7 @@ test_bit_flips_in_middle_turn(void **state)
         reclist_t got = {0};
         journal_replay_t info;
         char err[512];
-        int rc = s_replay_path(fx->path, false, &got, &info, err,
-                               sizeof err);
+        int rc = s_replay_path(fx->path, false, &got, &info, err, sizeof err);
         flips++;
         length_flips += bit / 8 < record + 4;
         if (rc != GORO_EPROTO)
@@ -897,12 +915,14 @@ test_bit_flips_in_middle_turn(void **state)
            a whole turn at a time, once its records all check out */
         if (!s_list_is(&got, &want, kept, NULL, 0))
             fail_msg("bit %zu: %zu records applied before the refusal, "
-                     "expected %zu", bit, got.count, kept);
+                     "expected %zu",
+                     bit, got.count, kept);
         s_list_clear(&got);
 
         /* --repair keeps the whole turns before it, drops the rest */
         assert_int_equal(s_replay_path(fx->path, true, &got, &info, err,
-                                       sizeof err), GORO_OK);
+                                       sizeof err),
+                         GORO_OK);
         if (!s_list_is(&got, &want, kept, NULL, 0))
             fail_msg("bit %zu: --repair kept %zu records, expected %zu",
                      bit - record * 8, got.count, kept);
@@ -914,7 +934,8 @@ test_bit_flips_in_middle_turn(void **state)
         s_list_clear(&got);
         /* and what it kept replays cleanly afterwards */
         assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                       sizeof err), GORO_OK);
+                                       sizeof err),
+                         GORO_OK);
         assert_true(s_list_is(&got, &want, kept, NULL, 0));
         assert_false(info.torn);
         s_list_clear(&got);
@@ -952,12 +973,12 @@ test_bad_last_record(void **state)
         reclist_t got = {0};
         journal_replay_t info;
         char err[512];
-        int rc = s_replay_path(fx->path, false, &got, &info, err,
-                               sizeof err);
+        int rc = s_replay_path(fx->path, false, &got, &info, err, sizeof err);
         if (rc == GORO_OK && info.torn)
             s_known_bug("journal.c journal_replay: bit %zu of the whole "
                         "last record flipped was taken for a torn write, "
-                        "and its turn dropped without a word", bit - last * 8);
+                        "and its turn dropped without a word",
+                        bit - last * 8);
         if (rc != GORO_EPROTO)
             fail_msg("bit %zu of the last record: replay gave %s, torn %d",
                      bit - last * 8, goro_strerror(rc), info.torn);
@@ -967,7 +988,8 @@ test_bad_last_record(void **state)
         s_list_clear(&got);
         /* --repair drops the last turn, keeps the ones before */
         assert_int_equal(s_replay_path(fx->path, true, &got, &info, err,
-                                       sizeof err), GORO_OK);
+                                       sizeof err),
+                         GORO_OK);
         assert_true(s_list_is(&got, &want, kept, NULL, 0));
         assert_int_equal(info.skipped, 1);
         assert_false(info.torn);
@@ -983,14 +1005,15 @@ test_bad_last_record(void **state)
     journal_replay_t info;
     char err[512];
     assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_EPROTO);
+                                   sizeof err),
+                     GORO_EPROTO);
     s_assert_offset_named(err, rec);
     s_list_clear(&got);
     /* and the same record cut short by the end of the file is a torn
        write: the turns before it, with a warning */
     s_write(fx->path, whole, rec + JOURNAL_FRAME + 5);
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(info.torn);
     assert_int_equal(info.torn_offset, rec);
     assert_true(s_list_is(&got, &want, kept, NULL, 0));
@@ -1010,8 +1033,8 @@ test_zero_tail_is_torn(void **state)
     layout_t l;
     size_t size;
     uint8_t *whole = s_turns_journal(fx, 18, &want, &l, &size);
-    const size_t tails[] = {1, 4, JOURNAL_FRAME - 1, JOURNAL_FRAME,
-                            JOURNAL_FRAME + 1, 100, 4096};
+    const size_t tails[] = {
+        1, 4, JOURNAL_FRAME - 1, JOURNAL_FRAME, JOURNAL_FRAME + 1, 100, 4096};
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
         uint8_t *buf = calloc(1, size + tails[i]);
         memcpy(buf, whole, size);
@@ -1040,12 +1063,11 @@ test_zero_tail_is_torn(void **state)
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(info.torn);
     assert_int_equal(info.torn_offset, turn);
-    assert_true(s_list_is(&got, &want, l.turn_records[l.nturns - 2], NULL,
-                          0));
+    assert_true(s_list_is(&got, &want, l.turn_records[l.nturns - 2], NULL, 0));
     assert_int_equal(s_file_size(fx->path), turn);
     s_list_clear(&got);
     free(whole);
@@ -1088,7 +1110,8 @@ test_record_that_does_not_fit(void **state)
     char err[512];
     journal_t *journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
     assert_int_equal(journal_replay(journal, false, s_refuse_one, &r, &info,
-                                    err, sizeof err), GORO_EPROTO);
+                                    err, sizeof err),
+                     GORO_EPROTO);
     journal_destroy(&journal);
     s_assert_offset_named(err, l.off[refuse]);
     assert_non_null(strstr(err, "does not fit"));
@@ -1098,8 +1121,9 @@ test_record_that_does_not_fit(void **state)
     /* --repair drops the journal from the start of that record's turn */
     refuser_t again = {.refuse = refuse};
     journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
-    assert_int_equal(journal_replay(journal, true, s_refuse_one, &again,
-                                    &info, err, sizeof err), GORO_OK);
+    assert_int_equal(journal_replay(journal, true, s_refuse_one, &again, &info,
+                                    err, sizeof err),
+                     GORO_OK);
     journal_destroy(&journal);
     assert_int_equal(info.skipped, 1);
     assert_int_equal(info.bytes, l.turn_start[turn]);
@@ -1110,15 +1134,15 @@ test_record_that_does_not_fit(void **state)
     if (!info.reapply) {
         if (!s_list_is(&again.got, &want, kept, NULL, 0))
             fail_msg("--repair applied %zu records, expected the %zu of the "
-                     "whole turns before the bad one", again.got.count,
-                     kept);
+                     "whole turns before the bad one",
+                     again.got.count, kept);
         assert_int_equal(info.records, kept);
     }
     s_list_clear(&again.got);
     /* what --repair kept replays cleanly */
     reclist_t got = {0};
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &want, kept, NULL, 0));
     assert_false(info.torn);
     s_list_clear(&got);
@@ -1182,14 +1206,15 @@ test_compaction(void **state)
     journal_replay_t info;
     char err[512];
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     s_list_clear(&got);
     /* this turn's record is flushed before the child takes its snapshot */
     s_append_encoded(journal, &pend, 0);
     assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
                      GORO_OK);
     assert_int_equal(journal_compact_start(journal, s_snapshot_list, &snap),
-                     GORO_ESTATE);              /* one at a time */
+                     GORO_ESTATE); /* one at a time */
     assert_int_equal(s_file_size(fx->path),
                      before + JOURNAL_FRAME + pend.sizes[0] + T_COMMIT_SIZE);
     /* a turn while the child runs goes to the old journal, and after the
@@ -1198,7 +1223,7 @@ test_compaction(void **state)
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     uint64_t during_size = JOURNAL_FRAME + during.sizes[0] + T_COMMIT_SIZE;
     assert_int_equal(s_compact_finish(journal), 1);
-    assert_int_equal(journal_compact_poll(journal), 0);    /* none runs */
+    assert_int_equal(journal_compact_poll(journal), 0); /* none runs */
     /* the snapshot is one turn: its records, then a J_COMMIT */
     uint64_t expect = JOURNAL_HEADER + T_COMMIT_SIZE + during_size;
     for (size_t i = 0; i < snap.count; i++)
@@ -1221,11 +1246,11 @@ test_compaction(void **state)
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
 
-    reclist_t tail = {0};                       /* during, then after */
+    reclist_t tail = {0}; /* during, then after */
     s_make_record(17, 0, &tail);
     s_make_record(11, 0, &tail);
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &snap, snap.count, &tail, tail.count));
     assert_false(info.torn);
     s_list_clear(&got);
@@ -1246,12 +1271,12 @@ test_compaction(void **state)
    sequence as gorod's. */
 typedef struct {
     int steps;
-    int fail_at;                /* 0: never */
-    const char *path;           /* the journal */
-    const char *image;          /* where its crash image goes */
+    int fail_at;       /* 0: never */
+    const char *path;  /* the journal */
+    const char *image; /* where its crash image goes */
     bool imaged;
     int fsyncs;
-    int64_t now;                /* the NOW of the flush in progress */
+    int64_t now; /* the NOW of the flush in progress */
     int64_t fsync_at[64];
 } hook_t;
 
@@ -1336,7 +1361,8 @@ s_list_cat(reclist_t *into, const reclist_t *from)
     for (size_t i = 0; i < from->count; i++) {
         goro_msg_t *record = NULL;
         assert_int_equal(goro_msg_decode(from->bufs[i], from->sizes[i], 0,
-                                         &record), GORO_OK);
+                                         &record),
+                         GORO_OK);
         s_list_add(into, record);
         goro_msg_destroy(&record);
     }
@@ -1401,7 +1427,7 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     }
     for (size_t i = 0; i < during->count; i++)
         s_append_encoded(journal, during, i);
-    journal_flush(journal, util_now());     /* a failure keeps the turn */
+    journal_flush(journal, util_now()); /* a failure keeps the turn */
     bool compacted = rc == GORO_OK && journal_compact_poll(journal) == 1;
     journal_set_io(NULL);
     int steps = s_hook->steps;
@@ -1412,7 +1438,7 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     if (k > 0 && k <= steps)
         assert_true(s_hook->imaged);
     if (!s_hook->imaged)
-        s_take_image();         /* no crash: the state it ended in */
+        s_take_image(); /* no crash: the state it ended in */
 
     /* the crash image, opened afresh as gorod would after kill -9 */
     reclist_t none = {0};
@@ -1423,9 +1449,8 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     journal_replay_t info;
     char err[512];
     journal_t *fresh = s_open(image, CONFIG_FSYNC_NEVER);
-    assert_false(s_exists(image_compact));  /* a stale one is removed */
-    rc = journal_replay(fresh, false, s_collect, &got, &info, err,
-                        sizeof err);
+    assert_false(s_exists(image_compact)); /* a stale one is removed */
+    rc = journal_replay(fresh, false, s_collect, &got, &info, err, sizeof err);
     journal_destroy(&fresh);
     if (rc != GORO_OK)
         fail_msg("crash at step %d: replay of the image: %s", k, err);
@@ -1434,7 +1459,8 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
     if (!ok)
         fail_msg("crash at step %d: the image replays to %zu records, "
                  "neither the old state (with or without the whole turns) "
-                 "nor the new", k, got.count);
+                 "nor the new",
+                 k, got.count);
     s_list_clear(&got);
 
     /* the live journal goes on: after a failed compaction the old one
@@ -1448,12 +1474,13 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
         s_append_encoded(journal, after, i);
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     journal_destroy(&journal);
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     if (compacted) {
         if (!s_list_is(&got, &renewed, renewed.count, after, after->count))
             fail_msg("crash at step %d: compaction succeeded, but the live "
-                     "journal replays to %zu records", k, got.count);
+                     "journal replays to %zu records",
+                     k, got.count);
     }
     else if (flush_failed && after->count && s_list_same(&got, &old_pend)) {
         /* The failed write left the turn and its J_COMMIT buffered; the
@@ -1464,12 +1491,13 @@ s_compaction_crash(fixture_t *fx, int k, const reclist_t *old,
                     "next turn are written after the retried turn's "
                     "J_COMMIT with none of their own (committed stays "
                     "true in journal_append), so replay drops them as an "
-                    "uncommitted turn though that flush succeeded", k);
+                    "uncommitted turn though that flush succeeded",
+                    k);
     }
     else if (!s_list_is(&got, &old_all, old_all.count, after, after->count))
         fail_msg("crash at step %d: compaction failed, and the live "
-                 "journal replays to %zu records, not the old %zu", k,
-                 got.count, old_all.count + after->count);
+                 "journal replays to %zu records, not the old %zu",
+                 k, got.count, old_all.count + after->count);
     s_list_clear(&got);
     s_list_clear(&old_pend);
     s_list_clear(&old_all);
@@ -1495,8 +1523,7 @@ test_compaction_crash_at_each_step(void **state)
         s_make_record(14, i, &snap);
     for (size_t i = 0; i < 2; i++)
         s_make_record(15, i, &after);
-    int steps = s_compaction_crash(fx, 0, &old, &pend, &during, &snap,
-                                   &after);
+    int steps = s_compaction_crash(fx, 0, &old, &pend, &during, &snap, &after);
     /* flush: write + fsync; the child: header, snapshot, fsync; the turn
        meanwhile: write + fsync; the poll: write of that turn, fsync,
        rename, fsync of the directory */
@@ -1529,10 +1556,11 @@ test_failed_write_then_next_turn(void **state)
     journal_replay_t info;
     char err[512];
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     s_append_encoded(journal, &first, 0);
     memset(s_hook, 0, sizeof *s_hook);
-    s_hook->fail_at = 1;             /* the write: half of it goes out */
+    s_hook->fail_at = 1; /* the write: half of it goes out */
     s_hook->path = fx->path;
     s_hook->image = image;
     journal_set_io(&s_hooks);
@@ -1562,8 +1590,8 @@ test_failed_write_then_next_turn(void **state)
     }
     s_list_clear(&got);
     /* the crash image of the failed write: half a turn, torn */
-    assert_int_equal(s_replay_path(image, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(s_replay_path(image, false, &got, &info, err, sizeof err),
+                     GORO_OK);
     assert_int_equal(got.count, 0);
     assert_true(info.torn);
     assert_int_equal(info.torn_offset, JOURNAL_HEADER);
@@ -1587,8 +1615,8 @@ test_stale_compact_file_removed_on_open(void **state)
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_false(s_exists(compact));
     assert_true(s_list_is(&got, &want, want.count, NULL, 0));
     s_list_clear(&got);
@@ -1654,8 +1682,8 @@ test_second_open_refused(void **state)
     reclist_t got = {0};
     journal_replay_t info;
     char err[512];
-    assert_int_equal(s_replay_path(fx->path, false, &got, &info, err,
-                                   sizeof err), GORO_OK);
+    assert_int_equal(
+        s_replay_path(fx->path, false, &got, &info, err, sizeof err), GORO_OK);
     assert_true(s_list_is(&got, &snap, snap.count, NULL, 0));
     s_list_clear(&got);
     free(compact);
@@ -1678,7 +1706,8 @@ s_fsyncs_for(fixture_t *fx, config_fsync_t mode, int turns, int64_t step_ms,
     journal_replay_t info;
     char err[512];
     assert_int_equal(journal_replay(journal, false, s_collect, &got, &info,
-                                    err, sizeof err), GORO_OK);
+                                    err, sizeof err),
+                     GORO_OK);
     s_make_record(17, 0, &recs);
     memset(s_hook, 0, sizeof *s_hook);
     journal_set_io(&s_hooks);
@@ -1691,16 +1720,14 @@ s_fsyncs_for(fixture_t *fx, config_fsync_t mode, int turns, int64_t step_ms,
         assert_int_equal(journal_flush(journal, s_hook->now), GORO_OK);
         /* the record and the turn's J_COMMIT, in one write (one fsync) */
         assert_int_equal(journal_size(journal),
-                         size + JOURNAL_FRAME + recs.sizes[0]
-                         + T_COMMIT_SIZE);
+                         size + JOURNAL_FRAME + recs.sizes[0] + T_COMMIT_SIZE);
         /* a turn without records: nothing to write (no commit either),
            nothing to sync */
         int before = s_hook->fsyncs;
         int steps = s_hook->steps;
         assert_int_equal(journal_flush(journal, s_hook->now), GORO_OK);
         assert_int_equal(journal_size(journal),
-                         size + JOURNAL_FRAME + recs.sizes[0]
-                         + T_COMMIT_SIZE);
+                         size + JOURNAL_FRAME + recs.sizes[0] + T_COMMIT_SIZE);
         if (mode == CONFIG_FSYNC_ALWAYS) {
             assert_int_equal(s_hook->fsyncs, before);
             assert_int_equal(s_hook->steps, steps);
@@ -1742,10 +1769,10 @@ test_fsync_policies(void **state)
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    tables_t tables;            /* as gorod holds them */
-    int fired;                  /* parked operations that fired */
-    uint64_t fired_delivery;    /* the last one's delivery id */
-    uint64_t held;              /* a delivery left unacknowledged */
+    tables_t tables;         /* as gorod holds them */
+    int fired;               /* parked operations that fired */
+    uint64_t fired_delivery; /* the last one's delivery id */
+    uint64_t held;           /* a delivery left unacknowledged */
 } state_t;
 
 /* Counts what a table call made fire, and empties FIRED. */
@@ -1784,8 +1811,13 @@ s_submit(state_t *t, const char *fn, const char *data, const char *key,
          const char *wg, const char *chan, int max_attempts)
 {
     job_spec_t spec = {
-        .fn = fn, .data = data, .size = data ? strlen(data) + 1 : 0,
-        .wg = wg, .chan = chan, .key = key, .timeout_ms = 2500,
+        .fn = fn,
+        .data = data,
+        .size = data ? strlen(data) + 1 : 0,
+        .wg = wg,
+        .chan = chan,
+        .key = key,
+        .timeout_ms = 2500,
         .max_attempts = max_attempts,
     };
     return job_table_submit(t->tables.jobs, &spec);
@@ -1804,13 +1836,13 @@ s_end(state_t *t, job_t *job, int state, int64_t status, const char *out,
 static void
 s_send(state_t *t, const char *chan, const char *value)
 {
-    chan_case_t one = {GORO_CASE_SEND, chan, util_memdup(value,
-                                                         strlen(value)),
+    chan_case_t one = {GORO_CASE_SEND, chan, util_memdup(value, strlen(value)),
                        strlen(value)};
     chan_result_t result;
     chan_fired_t fired = {0};
     assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
-                                 &result, &fired), GORO_OK);
+                                 &result, &fired),
+                     GORO_OK);
     s_took(t, &fired);
     assert_int_equal(result.code, GORO_OK);
     assert_null(one.data);
@@ -1849,7 +1881,8 @@ s_recv_unacked(state_t *t, const char *chan, const char *expect)
     chan_result_t result;
     chan_fired_t fired = {0};
     assert_int_equal(chan_select(t->tables.chans, &one, 1, false, NULL, NULL,
-                                 &result, &fired), GORO_OK);
+                                 &result, &fired),
+                     GORO_OK);
     s_took(t, &fired);
     assert_false(result.closed);
     assert_int_equal(result.size, strlen(expect));
@@ -1865,16 +1898,16 @@ s_populate(state_t *t)
 {
     int64_t now = util_now();
     /* jobs */
-    s_submit(t, "exec", "true", "k-queued", NULL, NULL, 3);     /* 1 */
+    s_submit(t, "exec", "true", "k-queued", NULL, NULL, 3); /* 1 */
     job_t *running = s_submit(t, "resize", "img-2", NULL, "g1", NULL, 3);
-    job_table_start(t->tables.jobs, running, now);                     /* 2 */
+    job_table_start(t->tables.jobs, running, now); /* 2 */
     job_t *ok = s_submit(t, "exec", "echo", "k-ok", "g1", "c1", 3);
     job_table_start(t->tables.jobs, ok, now);
-    s_end(t, ok, GORO_JOB_SUCCEEDED, 0, "hello\n", "");         /* 3 */
+    s_end(t, ok, GORO_JOB_SUCCEEDED, 0, "hello\n", ""); /* 3 */
     job_table_result_sent(t->tables.jobs, ok);
     job_t *failed = s_submit(t, "exec", "false", NULL, NULL, NULL, 1);
     job_table_start(t->tables.jobs, failed, now);
-    s_end(t, failed, GORO_JOB_FAILED, 3, "partial", "it broke\n");  /* 4 */
+    s_end(t, failed, GORO_JOB_FAILED, 3, "partial", "it broke\n"); /* 4 */
     job_t *cancelled = s_submit(t, "exec", "sleep", NULL, NULL, NULL, 3);
     s_end(t, cancelled, GORO_JOB_CANCELLED, -1, NULL, "cancelled"); /* 5 */
     job_t *retried = s_submit(t, "exec", "flaky", "k-retried", NULL, NULL, 2);
@@ -1883,21 +1916,21 @@ s_populate(state_t *t)
     job_table_start(t->tables.jobs, retried, now);
     s_end(t, retried, GORO_JOB_FAILED, 1, NULL, "no");
     job_table_retry(t->tables.jobs, retried);
-    job_table_start(t->tables.jobs, retried, now);                     /* 6 */
+    job_table_start(t->tables.jobs, retried, now); /* 6 */
     job_t *removed = s_submit(t, "exec", "gone", "k-removed", NULL, NULL, 3);
     job_table_start(t->tables.jobs, removed, now);
-    s_end(t, removed, GORO_JOB_SUCCEEDED, 0, "x", NULL);        /* 7 */
+    s_end(t, removed, GORO_JOB_SUCCEEDED, 0, "x", NULL); /* 7 */
     job_table_remove(t->tables.jobs, &removed);
     job_t *requeued = s_submit(t, "exec", "slow", NULL, NULL, NULL, 3);
     job_table_start(t->tables.jobs, requeued, now);
-    job_table_requeue(t->tables.jobs, requeued);                       /* 8 */
+    job_table_requeue(t->tables.jobs, requeued); /* 8 */
     job_t *timed_out = s_submit(t, "exec", "hang", NULL, NULL, NULL, 3);
     job_table_start(t->tables.jobs, timed_out, now);
     s_end(t, timed_out, GORO_JOB_TIMED_OUT, -1, NULL, "timed out"); /* 9 */
     job_t *last = s_submit(t, "exec", "last", "k-last", NULL, NULL, 3);
     job_table_start(t->tables.jobs, last, now);
-    s_end(t, last, GORO_JOB_SUCCEEDED, 0, "", NULL);            /* 10 */
-    job_table_remove(t->tables.jobs, &last);   /* the highest id, forgotten */
+    s_end(t, last, GORO_JOB_SUCCEEDED, 0, "", NULL); /* 10 */
+    job_table_remove(t->tables.jobs, &last); /* the highest id, forgotten */
 
     /* channels */
     assert_int_equal(chan_make(t->tables.chans, "c1", 5), GORO_OK);
@@ -1908,7 +1941,7 @@ s_populate(state_t *t)
     int rc;
     char *v = s_recv(t, "c1", &rc);
     assert_string_equal(v, "v1");
-    free(v);                                /* c1: v2 "" v4 */
+    free(v); /* c1: v2 "" v4 */
     assert_int_equal(chan_make(t->tables.chans, "closed", 2), GORO_OK);
     s_send(t, "closed", "a");
     s_send(t, "closed", "b");
@@ -1928,7 +1961,8 @@ s_populate(state_t *t)
     chan_park_t *park = NULL;
     chan_result_t result;
     assert_int_equal(chan_select(t->tables.chans, &wait, 1, true, t, &park,
-                                 &result, &fired), GORO_OK);
+                                 &result, &fired),
+                     GORO_OK);
     s_took(t, &fired);
     assert_non_null(park);
     s_send(t, "unbuffered", "handed");
@@ -2027,8 +2061,9 @@ s_jobs_same(job_table_t *a, job_table_t *b, bool snapshot)
         assert_int_equal(x->max_attempts, y->max_attempts);
         if (xe->attempt != ye->attempt || xe->attempt_base != ye->attempt_base)
             fail_msg("job %" PRIu64 ": attempt %d base %d, expected %d "
-                     "base %d", x->id, ye->attempt, ye->attempt_base,
-                     xe->attempt, xe->attempt_base);
+                     "base %d",
+                     x->id, ye->attempt, ye->attempt_base, xe->attempt,
+                     xe->attempt_base);
         assert_int_equal(xe->status, ye->status);
         assert_int_equal(xe->runtime_ms, ye->runtime_ms);
         assert_true(s_mem_same(xe->out, xe->out_size, ye->out, ye->out_size));
@@ -2078,8 +2113,8 @@ s_chans_same(state_t *a, state_t *b)
         assert_int_equal(va.infos[i].capacity, vb.infos[j].capacity);
         if (va.infos[i].buffered != vb.infos[j].buffered)
             fail_msg("channel %s: %zu value(s) buffered after replay, "
-                     "expected %zu", va.names[i], vb.infos[j].buffered,
-                     va.infos[i].buffered);
+                     "expected %zu",
+                     va.names[i], vb.infos[j].buffered, va.infos[i].buffered);
         if (va.infos[i].closed != vb.infos[j].closed)
             fail_msg("channel %s: closed %d after replay, expected %d",
                      va.names[i], vb.infos[j].closed, va.infos[i].closed);
@@ -2095,8 +2130,8 @@ s_chans_same(state_t *a, state_t *b)
 static void
 s_drain_same(state_t *a, state_t *b)
 {
-    const char *names[] = {"c1", "closed", "unbuffered", "drained",
-                           "closed-empty", "held"};
+    const char *names[] = {"c1",      "closed",       "unbuffered",
+                           "drained", "closed-empty", "held"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         for (int n = 0;; n++) {
             int rca, rcb;
@@ -2166,8 +2201,9 @@ s_start_live(const char *path, state_t *live)
     journal_t *journal = s_open(path, CONFIG_FSYNC_ALWAYS);
     journal_replay_t info;
     char err[512];
-    if (journal_replay(journal, false, tables_replay, &live->tables, &info, err,
-                       sizeof err) != GORO_OK)
+    if (journal_replay(journal, false, tables_replay, &live->tables, &info,
+                       err, sizeof err)
+        != GORO_OK)
         fail_msg("replay of %s: %s", path, err);
     tables_set_journal(&live->tables, journal);
     return journal;
@@ -2178,8 +2214,8 @@ s_next_id_above(state_t *t, uint64_t highest)
 {
     job_t *job = s_submit(t, "exec", "new", NULL, NULL, NULL, 1);
     if (job->id <= highest)
-        fail_msg("a new job got id %" PRIu64 ", not above %" PRIu64,
-                 job->id, highest);
+        fail_msg("a new job got id %" PRIu64 ", not above %" PRIu64, job->id,
+                 highest);
 }
 
 static void
@@ -2219,8 +2255,9 @@ test_tables_round_trip(void **state)
     journal = s_open(fx->path, CONFIG_FSYNC_ALWAYS);
     journal_replay_t info;
     reclist_t ignored = {0};
-    assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
-                                    &info, err, sizeof err), GORO_OK);
+    assert_int_equal(journal_replay(journal, false, s_collect, &ignored, &info,
+                                    err, sizeof err),
+                     GORO_OK);
     s_list_clear(&ignored);
     assert_int_equal(s_compact(journal, tables_snapshot, &back.tables),
                      GORO_OK);
@@ -2299,8 +2336,9 @@ test_snapshot_round_trip_unended(void **state)
     journal_replay_t info;
     char err[512];
     reclist_t ignored = {0};
-    assert_int_equal(journal_replay(journal, false, s_collect, &ignored,
-                                    &info, err, sizeof err), GORO_OK);
+    assert_int_equal(journal_replay(journal, false, s_collect, &ignored, &info,
+                                    err, sizeof err),
+                     GORO_OK);
     assert_int_equal(s_compact(journal, tables_snapshot, &live.tables),
                      GORO_OK);
     journal_destroy(&journal);
@@ -2323,7 +2361,7 @@ test_snapshot_round_trip_unended(void **state)
     assert_string_equal(v, "x");
     free(v);
     v = s_recv(&snap, "d", &rc);
-    assert_null(v);             /* closed and drained */
+    assert_null(v); /* closed and drained */
     assert_int_equal(rc, GORO_OK);
     for (int i = 0; i < 3; i++) {
         char expect[2] = {(char) ('0' + i), '\0'};
@@ -2349,7 +2387,8 @@ test_snapshot_then_running_job_ends(void **state)
     job_t *job = s_submit(&live, "exec", "long", NULL, NULL, NULL, 3);
     job_table_start(live.tables.jobs, job, util_now());
     assert_int_equal(journal_compact_start(journal, tables_snapshot,
-                                           &live.tables), GORO_OK);
+                                           &live.tables),
+                     GORO_OK);
     /* the next loop turn, while the child writes: the job ends */
     s_end(&live, job, GORO_JOB_SUCCEEDED, 0, "out", NULL);
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
@@ -2364,7 +2403,8 @@ test_snapshot_then_running_job_ends(void **state)
         s_known_bug("job.c job_table_snapshot: a running job is written as "
                     "queued (J_SUBMIT + J_JOB_FLAGS, no J_START), so its "
                     "J_END appended after the compaction does not fit at "
-                    "replay (queued -> succeeded): \"%s\"", err);
+                    "replay (queued -> succeeded): \"%s\"",
+                    err);
     else {
         if (rc != GORO_OK)
             fail_msg("replay of snapshot + J_END: %s", err);
@@ -2383,38 +2423,51 @@ test_replay_refuses_what_does_not_fit(void **state)
     state_t t;
     s_state_new(&t);
     uint8_t value[] = "v";
-    goro_msg_t submit = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 5, .name = "exec",
-                         .data = value, .size = 2, .max_attempts = 2};
-    goro_msg_t ended = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 6, .name = "exec",
+    goro_msg_t submit = {.cmd = GORO_MSG_J_SUBMIT,
+                         .job_id = 5,
+                         .name = "exec",
+                         .data = value,
+                         .size = 2,
+                         .max_attempts = 2};
+    goro_msg_t ended = {.cmd = GORO_MSG_J_SUBMIT,
+                        .job_id = 6,
+                        .name = "exec",
                         .max_attempts = 2};
     assert_int_equal(tables_replay(&t.tables, &submit), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &ended), GORO_OK);
     goro_msg_t start6 = {.cmd = GORO_MSG_J_START, .job_id = 6, .attempt = 1};
-    goro_msg_t end6 = {.cmd = GORO_MSG_J_END, .job_id = 6,
+    goro_msg_t end6 = {.cmd = GORO_MSG_J_END,
+                       .job_id = 6,
                        .state = GORO_JOB_SUCCEEDED};
     assert_int_equal(tables_replay(&t.tables, &start6), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &end6), GORO_OK);
-    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
+    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE,
+                       .name = "c",
                        .capacity = 1};
     assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
 
     const goro_msg_t bad[] = {
         /* jobs */
-        {.cmd = GORO_MSG_J_START, .job_id = 99, .attempt = 1},  /* unknown */
+        {.cmd = GORO_MSG_J_START, .job_id = 99, .attempt = 1}, /* unknown */
         {.cmd = GORO_MSG_J_END, .job_id = 99, .state = GORO_JOB_FAILED},
-        {.cmd = GORO_MSG_J_END, .job_id = 6,
-         .state = GORO_JOB_FAILED},                             /* ended */
+        {.cmd = GORO_MSG_J_END,
+         .job_id = 6,
+         .state = GORO_JOB_FAILED}, /* ended */
         {.cmd = GORO_MSG_J_END, .job_id = 5, .state = GORO_JOB_QUEUED},
         {.cmd = GORO_MSG_J_END, .job_id = 5, .state = 200},
-        {.cmd = GORO_MSG_J_START, .job_id = 6, .attempt = 2},   /* ended */
-        {.cmd = GORO_MSG_J_REQUEUE, .job_id = 5},               /* queued */
-        {.cmd = GORO_MSG_J_RETRY, .job_id = 6},                 /* succeeded */
-        {.cmd = GORO_MSG_J_RETRY, .job_id = 5},                 /* queued */
-        {.cmd = GORO_MSG_J_REMOVE, .job_id = 5},                /* not ended */
+        {.cmd = GORO_MSG_J_START, .job_id = 6, .attempt = 2}, /* ended */
+        {.cmd = GORO_MSG_J_REQUEUE, .job_id = 5},             /* queued */
+        {.cmd = GORO_MSG_J_RETRY, .job_id = 6},               /* succeeded */
+        {.cmd = GORO_MSG_J_RETRY, .job_id = 5},               /* queued */
+        {.cmd = GORO_MSG_J_REMOVE, .job_id = 5},              /* not ended */
         {.cmd = GORO_MSG_J_REMOVE, .job_id = 99},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 1,
+        {.cmd = GORO_MSG_J_JOB_FLAGS,
+         .job_id = 5,
+         .attempt = 1,
          .attempt_base = 2},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 1,
+        {.cmd = GORO_MSG_J_JOB_FLAGS,
+         .job_id = 5,
+         .attempt = 1,
          .attempt_base = -1},
         {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 99},
         /* attempts: J_START is the job's attempt + 1, J_JOB_FLAGS below
@@ -2424,28 +2477,29 @@ test_replay_refuses_what_does_not_fit(void **state)
         {.cmd = GORO_MSG_J_START, .job_id = 5, .attempt = UINT32_MAX},
         {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = INT_MAX},
         {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = UINT32_MAX},
-        {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 5, .attempt = 3,
+        {.cmd = GORO_MSG_J_JOB_FLAGS,
+         .job_id = 5,
+         .attempt = 3,
          .attempt_base = 4},
         {.cmd = GORO_MSG_J_SUBMIT, .job_id = 5, .name = "exec"}, /* twice */
         {.cmd = GORO_MSG_J_SUBMIT, .job_id = 0, .name = "exec"},
-        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 7},            /* no function */
+        {.cmd = GORO_MSG_J_SUBMIT, .job_id = 7}, /* no function */
         {.cmd = GORO_MSG_J_SUBMIT, .job_id = 7, .name = ""},
         /* channels */
-        {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"},          /* empty */
+        {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"}, /* empty */
         {.cmd = GORO_MSG_J_CHAN_POP, .name = "nope"},
         {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "nope"},
-        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
-         .capacity = 1},                                    /* twice */
+        {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c", .capacity = 1}, /* twice */
         {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "neg", .capacity = -1},
-        {.cmd = GORO_MSG_J_CHAN_MAKE},                      /* no name */
+        {.cmd = GORO_MSG_J_CHAN_MAKE}, /* no name */
         {.cmd = GORO_MSG_J_CHAN_CLOSE, .name = "nope"},
         /* waitgroups */
         {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = -1},
-        {.cmd = GORO_MSG_J_WG_SET, .counter = 1},           /* no name */
+        {.cmd = GORO_MSG_J_WG_SET, .counter = 1}, /* no name */
         /* not a journal record at all */
         {.cmd = GORO_MSG_SUBMIT, .job_id = 8, .name = "exec"},
         {.cmd = GORO_MSG_PING},
-        {.cmd = GORO_MSG_J_COMMIT},     /* journal_replay keeps it */
+        {.cmd = GORO_MSG_J_COMMIT}, /* journal_replay keeps it */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = tables_replay(&t.tables, &bad[i]);
@@ -2457,26 +2511,31 @@ test_replay_refuses_what_does_not_fit(void **state)
        push that goes back, or a pop of a value that is not there, does
        not fit. (A push beyond the capacity does fit since values out for
        delivery came back: capacity + unacknowledged values may be held.) */
-    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c",
-                       .value_seq = 3, .data = value, .size = 1};
+    goro_msg_t push = {.cmd = GORO_MSG_J_CHAN_PUSH,
+                       .name = "c",
+                       .value_seq = 3,
+                       .data = value,
+                       .size = 1};
     assert_int_equal(tables_replay(&t.tables, &push), GORO_OK);
-    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* again */
+    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO); /* again */
     push.value_seq = 2;
-    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO);  /* back */
-    goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c",
-                      .value_seq = 2};
+    assert_int_equal(tables_replay(&t.tables, &push), GORO_EPROTO); /* back */
+    goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c", .value_seq = 2};
     assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);
     pop.value_seq = 3;
     assert_int_equal(tables_replay(&t.tables, &pop), GORO_OK);
-    assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO);   /* twice */
+    assert_int_equal(tables_replay(&t.tables, &pop), GORO_EPROTO); /* twice */
     goro_msg_t close = {.cmd = GORO_MSG_J_CHAN_CLOSE, .name = "c"};
     assert_int_equal(tables_replay(&t.tables, &close), GORO_OK);
     assert_int_equal(tables_replay(&t.tables, &close), GORO_EPROTO);
     make.name = "d";
     assert_int_equal(tables_replay(&t.tables, &make), GORO_OK);
     /* no send succeeds on a closed channel, so no push follows a close */
-    goro_msg_t closed_push = {.cmd = GORO_MSG_J_CHAN_PUSH, .name = "c",
-                              .value_seq = 4, .data = value, .size = 1};
+    goro_msg_t closed_push = {.cmd = GORO_MSG_J_CHAN_PUSH,
+                              .name = "c",
+                              .value_seq = 4,
+                              .data = value,
+                              .size = 1};
     assert_int_equal(tables_replay(&t.tables, &closed_push), GORO_EPROTO);
 
     /* the highest attempt J_JOB_FLAGS takes is INT_MAX - 1: a J_START
@@ -2484,11 +2543,15 @@ test_replay_refuses_what_does_not_fit(void **state)
        back (J_JOB_FLAGS refuses it), and the next start overflows */
     state_t u;
     s_state_new(&u);
-    goro_msg_t submit9 = {.cmd = GORO_MSG_J_SUBMIT, .job_id = 9,
-                          .name = "exec", .max_attempts = 2};
-    goro_msg_t flags9 = {.cmd = GORO_MSG_J_JOB_FLAGS, .job_id = 9,
+    goro_msg_t submit9 = {.cmd = GORO_MSG_J_SUBMIT,
+                          .job_id = 9,
+                          .name = "exec",
+                          .max_attempts = 2};
+    goro_msg_t flags9 = {.cmd = GORO_MSG_J_JOB_FLAGS,
+                         .job_id = 9,
                          .attempt = INT_MAX - 1};
-    goro_msg_t start9 = {.cmd = GORO_MSG_J_START, .job_id = 9,
+    goro_msg_t start9 = {.cmd = GORO_MSG_J_START,
+                         .job_id = 9,
                          .attempt = INT_MAX};
     assert_int_equal(tables_replay(&u.tables, &submit9), GORO_OK);
     assert_int_equal(tables_replay(&u.tables, &flags9), GORO_OK);
@@ -2531,20 +2594,22 @@ test_journal_with_impossible_record(void **state)
     journal_replay_t info;
     char err[512];
     assert_int_equal(journal_replay(journal, false, tables_replay, &t.tables,
-                                    &info, err, sizeof err), GORO_OK);
+                                    &info, err, sizeof err),
+                     GORO_OK);
     tables_fini(&t.tables);
-    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE, .name = "c",
+    goro_msg_t make = {.cmd = GORO_MSG_J_CHAN_MAKE,
+                       .name = "c",
                        .capacity = 2};
     goro_msg_t pop = {.cmd = GORO_MSG_J_CHAN_POP, .name = "c"};
-    goro_msg_t wg = {.cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = 1,
-                     .added = 1};
-    journal_append(journal, &make);             /* turn 1 */
+    goro_msg_t wg = {
+        .cmd = GORO_MSG_J_WG_SET, .name = "g", .counter = 1, .added = 1};
+    journal_append(journal, &make); /* turn 1 */
     assert_int_equal(journal_flush(journal, util_now()), GORO_OK);
     uint64_t turn_at = journal_size(journal);
-    journal_append(journal, &wg);               /* turn 2: fits, */
+    journal_append(journal, &wg); /* turn 2: fits, */
     uint64_t bad_at = journal_size(journal);
-    journal_append(journal, &pop);              /* pop of an empty channel */
-    journal_destroy(&journal);                  /* flushes turn 2 */
+    journal_append(journal, &pop); /* pop of an empty channel */
+    journal_destroy(&journal);     /* flushes turn 2 */
 
     if (s_replay_tables(fx->path, &t, err, sizeof err) != GORO_EPROTO)
         fail_msg("an impossible record was replayed");
@@ -2556,13 +2621,14 @@ test_journal_with_impossible_record(void **state)
     s_state_new(&t);
     journal = s_open(fx->path, CONFIG_FSYNC_NEVER);
     assert_int_equal(journal_replay(journal, true, tables_replay, &t.tables,
-                                    &info, err, sizeof err), GORO_OK);
+                                    &info, err, sizeof err),
+                     GORO_OK);
     journal_destroy(&journal);
     assert_int_equal(info.skipped, 1);
     assert_true(chan_exists(t.tables.chans, "c"));
     assert_int_equal(info.bytes, turn_at);
     assert_int_equal(s_file_size(fx->path), turn_at);
-    assert_true(info.reapply);      /* the J_WG_SET of the cut turn */
+    assert_true(info.reapply); /* the J_WG_SET of the cut turn */
     tables_fini(&t.tables);
     /* what --repair kept replays to the same */
     assert_int_equal(s_replay_tables(fx->path, &t, err, sizeof err), GORO_OK);
@@ -2574,7 +2640,7 @@ test_journal_with_impossible_record(void **state)
 int
 main(void)
 {
-    log_set_level(CONFIG_LOG_ERROR);     /* torn-tail warnings by the 100 */
+    log_set_level(CONFIG_LOG_ERROR); /* torn-tail warnings by the 100 */
     s_hook = mmap(NULL, sizeof *s_hook, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (s_hook == MAP_FAILED)
@@ -2583,26 +2649,25 @@ main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test_setup_teardown(test_record_format, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file_gets_header,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_gets_header, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_append_flush_reopen_replay,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_not_a_journal_refused,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_journal_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_short_header_starts_empty,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_torn_at_every_offset,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bit_flips_in_middle_turn,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_torn_at_every_offset, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bit_flips_in_middle_turn, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_last_record, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_zero_tail_is_torn, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_record_that_does_not_fit,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_compaction, s_setup,
+        cmocka_unit_test_setup_teardown(test_record_that_does_not_fit, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_compaction, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_compaction_crash_at_each_step,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_then_next_turn,

@@ -58,9 +58,9 @@ test_valid_utf8_passes(void **state)
     /* Two, three and four bytes; the edges of the ranges Table 3-7
        narrows: U+0080, U+0800, U+D7FF, U+E000, U+10000, U+10FFFF. */
     const char *valid[] = {
-        "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC2\x80",
-        "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80",
-        "\xF4\x8F\xBF\xBF",
+        "\xC3\xA9",     "\xE2\x82\xAC",     "\xF0\x9F\x98\x80",
+        "\xC2\x80",     "\xE0\xA0\x80",     "\xED\x9F\xBF",
+        "\xEE\x80\x80", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF",
     };
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         char want[16];
@@ -83,7 +83,9 @@ test_invalid_utf8_replaced(void **state)
     S_STRING_IS("\xF4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"");
     /* A truncated sequence is one subpart, at the end or before ASCII. */
     S_STRING_IS("\xE2\x82", "\"" FFFD "\"");
-    S_STRING_IS("\xE2\x82" "A", "\"" FFFD "A\"");
+    S_STRING_IS("\xE2\x82"
+                "A",
+                "\"" FFFD "A\"");
     S_STRING_IS("\xF0\x9F\x98x\"", "\"" FFFD "x\\\"\"");
     /* The Unicode standard's own example (3.9, U+FFFD substitution of
        maximal subparts). */
@@ -128,10 +130,10 @@ test_structure(void **state)
     json_object_close(json);
     size_t size = 0;
     char *text = json_finish(&json, &size);
-    assert_string_equal(text,
-        "{\"a\":1,\"empty\":[],\"none\":{},"
-        "\"list\":[1,\"x\",null,true,false,null,{\"k\\\"\":[[]]}],"
-        "\"min\":-9223372036854775808,\"max\":18446744073709551615}\n");
+    assert_string_equal(
+        text, "{\"a\":1,\"empty\":[],\"none\":{},"
+              "\"list\":[1,\"x\",null,true,false,null,{\"k\\\"\":[[]]}],"
+              "\"min\":-9223372036854775808,\"max\":18446744073709551615}\n");
     assert_int_equal(size, strlen(text));
     free(text);
 }

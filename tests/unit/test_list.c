@@ -40,8 +40,7 @@ static void
 test_fifo_both_ends(void **state)
 {
     (void) state;
-    item_t items[4] = {{.value = 1}, {.value = 2}, {.value = 3},
-                       {.value = 4}};
+    item_t items[4] = {{.value = 1}, {.value = 2}, {.value = 3}, {.value = 4}};
     list_t list = {0};
     s_expect(&list, "");
     list_push_back(&list, &items[1].in_a);
@@ -63,16 +62,16 @@ test_remove_anywhere(void **state)
     list_t list = {0};
     for (int i = 0; i < 3; i++)
         list_push_back(&list, &items[i].in_a);
-    list_remove(&list, &items[1].in_a);         /* middle */
+    list_remove(&list, &items[1].in_a); /* middle */
     s_expect(&list, "1,3");
-    list_remove(&list, &items[2].in_a);         /* tail */
+    list_remove(&list, &items[2].in_a); /* tail */
     s_expect(&list, "1");
-    list_remove(&list, &items[0].in_a);         /* the only one */
+    list_remove(&list, &items[0].in_a); /* the only one */
     s_expect(&list, "");
     assert_null(list_pop_front(&list));
     for (int i = 0; i < 3; i++)
         assert_false(list_contains(&list, &items[i].in_a));
-    list_push_back(&list, &items[1].in_a);      /* and back in */
+    list_push_back(&list, &items[1].in_a); /* and back in */
     s_expect(&list, "2");
 }
 

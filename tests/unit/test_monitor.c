@@ -33,9 +33,9 @@
 /* libzmq reports a failed accept within this on a loaded machine; the
    wait ends as soon as it does. */
 #define T_WAIT_MS 5000
-#define T_CONNECTS 16           /* connections refused per round */
-#define T_REFILL_MS 20          /* how often freed descriptors are taken */
-#define T_FILLERS 4096          /* at most this many descriptors filled */
+#define T_CONNECTS 16  /* connections refused per round */
+#define T_REFILL_MS 20 /* how often freed descriptors are taken */
+#define T_FILLERS 4096 /* at most this many descriptors filled */
 
 typedef struct {
     zsock_t *router;
@@ -191,8 +191,7 @@ s_refused_connections(fixture_t *fx, int64_t now)
         in = items[1].revents & ZMQ_POLLIN;
     }
     if (!in)
-        fail_msg("the listener did not accept again within %d ms",
-                 T_WAIT_MS);
+        fail_msg("the listener did not accept again within %d ms", T_WAIT_MS);
     zmsg_t *msg = zmsg_recv(fx->router);
     zmsg_destroy(&msg);
     zsock_destroy(&peer);
@@ -220,11 +219,12 @@ test_refusals_rate_limited(void **state)
     s_refused_connections(fx, now);
     char *text = s_log_since(fx, &offset);
     assert_int_equal(s_lines(text), 1);
-    if (!strstr(text, "clients: ") || !strstr(text, " connection(s) "
-                                              "refused: Too many open files;"
-                                              " stalled peers are dropped "
-                                              "after limits.handshake_timeout"
-                                              " (open files limit "))
+    if (!strstr(text, "clients: ")
+        || !strstr(text, " connection(s) "
+                         "refused: Too many open files;"
+                         " stalled peers are dropped "
+                         "after limits.handshake_timeout"
+                         " (open files limit "))
         fail_msg("first line: %s", text);
     free(text);
 

@@ -29,7 +29,7 @@
 typedef struct {
     zsock_t *router;
     zsock_t *dealer;
-    goro_rid_t rid;             /* the dealer, as the router knows it */
+    goro_rid_t rid; /* the dealer, as the router knows it */
 } fixture_t;
 
 static goro_msg_t *
@@ -74,8 +74,8 @@ s_setup(void **state)
     goro_msg_destroy(&hello);
     assert_true(s_wait_readable(fx->router));
     goro_msg_t *got = NULL;
-    assert_int_equal(goro_msg_recv(zsock_resolve(fx->router), 0, &got,
-                                   &fx->rid), GORO_OK);
+    assert_int_equal(
+        goro_msg_recv(zsock_resolve(fx->router), 0, &got, &fx->rid), GORO_OK);
     assert_int_equal(got->cmd, GORO_MSG_PING);
     goro_msg_destroy(&got);
     *state = fx;
@@ -119,10 +119,11 @@ test_held_until_flush_then_in_order(void **state)
     fixture_t *fx = *state;
     outbox_t *outbox = outbox_new();
     assert_int_equal(outbox_size(outbox), 0);
-    for (uint64_t i = 1; i <= 300; i++) {       /* past the first array */
+    for (uint64_t i = 1; i <= 300; i++) { /* past the first array */
         goro_msg_t *msg = s_msg(i, "reply");
         assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router),
-                                     &fx->rid, msg), GORO_OK);
+                                     &fx->rid, msg),
+                         GORO_OK);
         goro_msg_destroy(&msg);
     }
     assert_int_equal(outbox_size(outbox), 300);
@@ -146,11 +147,13 @@ test_contents_fixed_at_push(void **state)
     outbox_t *outbox = outbox_new();
     goro_msg_t *msg = s_msg(1, "before");
     assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router), &fx->rid,
-                                 msg), GORO_OK);
+                                 msg),
+                     GORO_OK);
     goro_msg_set_name(msg, "after");
     msg->reqid = 2;
     assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router), &fx->rid,
-                                 msg), GORO_OK);
+                                 msg),
+                     GORO_OK);
     goro_msg_destroy(&msg);
     assert_int_equal(outbox_flush(outbox), 0);
     s_expect(fx->dealer, NULL, 1, "before");
@@ -165,8 +168,8 @@ test_no_rid(void **state)
     fixture_t *fx = *state;
     outbox_t *outbox = outbox_new();
     goro_msg_t *msg = s_msg(5, "up");
-    assert_int_equal(outbox_push(outbox, zsock_resolve(fx->dealer), NULL,
-                                 msg), GORO_OK);
+    assert_int_equal(outbox_push(outbox, zsock_resolve(fx->dealer), NULL, msg),
+                     GORO_OK);
     goro_msg_destroy(&msg);
     assert_int_equal(outbox_flush(outbox), 0);
     goro_rid_t rid;
@@ -185,7 +188,8 @@ test_gone_peer_counted_others_sent(void **state)
     for (size_t i = 0; i < 4; i++) {
         goro_msg_t *msg = s_msg(i + 1, "mixed");
         assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router), to[i],
-                                     msg), GORO_OK);
+                                     msg),
+                         GORO_OK);
         goro_msg_destroy(&msg);
     }
     assert_int_equal(outbox_flush(outbox), 2);
@@ -206,7 +210,8 @@ test_unencodable_refused_at_push(void **state)
     name[sizeof name - 1] = '\0';
     goro_msg_t *msg = s_msg(1, name);
     assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router), &fx->rid,
-                                 msg), GORO_EINVAL);
+                                 msg),
+                     GORO_EINVAL);
     goro_msg_destroy(&msg);
     assert_int_equal(outbox_size(outbox), 0);
     assert_int_equal(outbox_flush(outbox), 0);
@@ -222,7 +227,8 @@ test_destroy_drops_unsent(void **state)
     outbox_t *outbox = outbox_new();
     goro_msg_t *msg = s_msg(1, "never");
     assert_int_equal(outbox_push(outbox, zsock_resolve(fx->router), &fx->rid,
-                                 msg), GORO_OK);
+                                 msg),
+                     GORO_OK);
     goro_msg_destroy(&msg);
     outbox_destroy(&outbox);
     assert_true(s_nothing_waiting(fx->dealer));
@@ -234,8 +240,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_held_until_flush_then_in_order,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_contents_fixed_at_push,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_contents_fixed_at_push, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_no_rid, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_gone_peer_counted_others_sent,
                                         s_setup, s_teardown),

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_PARK 7                /* heap kinds, as the server's DL_* */
+#define T_PARK 7 /* heap kinds, as the server's DL_* */
 #define T_CLIENT 8
 #define T_LIVENESS_MS 3000
 
@@ -67,8 +67,7 @@ s_rid(uint8_t tag)
 
 /* Parks request REQID of CMD from client TAG (ours if CMD is 0). */
 static park_t *
-s_add(fixture_t *fx, uint8_t tag, uint64_t reqid, int cmd,
-      int64_t timeout_ms)
+s_add(fixture_t *fx, uint8_t tag, uint64_t reqid, int cmd, int64_t timeout_ms)
 {
     goro_rid_t rid = s_rid(tag);
     park_t *p = park_new(cmd ? &rid : NULL, reqid, cmd);
@@ -92,7 +91,7 @@ test_client_tracked_while_parked(void **state)
     assert_ptr_equal(b->client, c);
     assert_int_equal(c->parks.count, 2);
     assert_ptr_equal(park_table_first(fx->parks, c), a);
-    assert_true(heap_node_armed(&c->expiry));   /* its silence check */
+    assert_true(heap_node_armed(&c->expiry));    /* its silence check */
     assert_false(heap_node_armed(&a->deadline)); /* waits forever */
 
     /* one of two gone: the client stays, with the other */
@@ -121,11 +120,11 @@ test_client_held_by_deliveries_and_pin(void **state)
     list_push_back(&c->deliveries, &delivery);
     client_t *ref = c;
     client_table_release(fx->clients, &ref);
-    assert_ptr_equal(ref, c);                   /* still holds a value */
+    assert_ptr_equal(ref, c); /* still holds a value */
     list_remove(&c->deliveries, &delivery);
     c->pinned = true;
     park_t *p = s_add(fx, 3, 1, GORO_MSG_CHAN_SEND, -1);
-    park_table_remove(fx->parks, &p);           /* its last park ... */
+    park_table_remove(fx->parks, &p); /* its last park ... */
     assert_ptr_equal(client_table_lookup(fx->clients, &rid), c); /* kept */
     c->pinned = false;
     client_table_release(fx->clients, &ref);
@@ -213,17 +212,17 @@ test_client_silence(void **state)
     park_t *p = s_add(fx, 30, 1, GORO_MSG_WAIT, -1);
     client_t *c = p->client;
     int64_t seen = c->last_seen;
-    heap_cancel(fx->heap, &c->expiry);          /* as heap_pop_due does */
-    assert_false(client_table_silent(fx->clients, c,
-                                     seen + T_LIVENESS_MS - 1));
+    heap_cancel(fx->heap, &c->expiry); /* as heap_pop_due does */
+    assert_false(
+        client_table_silent(fx->clients, c, seen + T_LIVENESS_MS - 1));
     assert_true(heap_node_armed(&c->expiry));
     assert_int_equal(c->expiry.at, seen + T_LIVENESS_MS);
     client_table_touch(fx->clients, &c->rid, seen + 1000);
     heap_cancel(fx->heap, &c->expiry);
     assert_false(client_table_silent(fx->clients, c, seen + T_LIVENESS_MS));
     assert_int_equal(c->expiry.at, seen + 1000 + T_LIVENESS_MS);
-    assert_true(client_table_silent(fx->clients, c,
-                                    seen + 1000 + T_LIVENESS_MS));
+    assert_true(
+        client_table_silent(fx->clients, c, seen + 1000 + T_LIVENESS_MS));
     /* an unknown peer's sign of life tracks nothing */
     goro_rid_t stranger = s_rid(99);
     client_table_touch(fx->clients, &stranger, seen);

@@ -39,7 +39,7 @@
 /* A child starts in well under this even under ASan on 2 busy cores;
    the waits end as soon as it does. */
 #define T_WAIT_MS 10000
-#define T_KIND 5                /* the heap kind the pool's nodes carry */
+#define T_KIND 5 /* the heap kind the pool's nodes carry */
 
 /* The worker: reads what the mode file says (exit 3, ignore SIGTERM, or
    wait to be stopped), gets ready for it, says who it is and what it
@@ -55,7 +55,7 @@ static const char s_script[] =
 
 typedef struct {
     char dir[64];
-    int fifo;                   /* read end, held open O_RDWR */
+    int fifo; /* read end, held open O_RDWR */
     config_t *cfg;
     heap_t *heap;
     pool_t *pool;
@@ -138,8 +138,10 @@ static fixture_t *
 s_pool(const char *name, int processes, const char *mode)
 {
     char yaml[256];
-    snprintf(yaml, sizeof yaml, "pools:\n  - {name: %s, processes: %d, "
-             "command: \"/bin/sh @DIR@/worker.sh\"}\n", name, processes);
+    snprintf(yaml, sizeof yaml,
+             "pools:\n  - {name: %s, processes: %d, "
+             "command: \"/bin/sh @DIR@/worker.sh\"}\n",
+             name, processes);
     return s_fixture(yaml, NULL, NULL, mode);
 }
 
@@ -175,7 +177,7 @@ s_next_start(fixture_t *fx, started_t *out)
         struct pollfd pfd = {fx->fifo, POLLIN, 0};
         if (poll(&pfd, 1, T_WAIT_MS) != 1)
             fail_msg("no worker started within %d ms", T_WAIT_MS);
-        ssize_t got = read(fx->fifo, line + used, 1);  /* one line only */
+        ssize_t got = read(fx->fifo, line + used, 1); /* one line only */
         assert_int_equal(got, 1);
         used++;
         assert_true(used < sizeof line);
@@ -184,7 +186,8 @@ s_next_start(fixture_t *fx, started_t *out)
     long pid;
     int at = 0;
     assert_int_equal(sscanf(line, "%ld %63s %63s %63s %n", &pid, out->pool,
-                            out->cert, out->server_cert, &at), 4);
+                            out->cert, out->server_cert, &at),
+                     4);
     out->pid = (pid_t) pid;
     snprintf(out->args, sizeof out->args, "%s", line + at);
 }
@@ -221,13 +224,15 @@ test_starts_each_process_with_its_flags(void **state)
     assert_string_equal(a.pool, "alpha");
     assert_string_equal(a.cert, "/keys/pool");
     assert_string_equal(a.server_cert, "/keys/server");
-    assert_string_equal(a.args, "--own --connect ipc:///tmp/goro-test-pool "
+    assert_string_equal(a.args,
+                        "--own --connect ipc:///tmp/goro-test-pool "
                         "--concurrency 3 --name alpha/0 --max-output 65536");
-    assert_string_equal(b.args, "--own --connect ipc:///tmp/goro-test-pool "
+    assert_string_equal(b.args,
+                        "--own --connect ipc:///tmp/goro-test-pool "
                         "--concurrency 3 --name alpha/1 --max-output 65536");
     assert_string_equal(pool_name_of(fx->pool, a.pid), "alpha");
     assert_string_equal(pool_name_of(fx->pool, b.pid), "alpha");
-    assert_null(pool_name_of(fx->pool, getpid()));  /* not a pool's */
+    assert_null(pool_name_of(fx->pool, getpid())); /* not a pool's */
     s_fixture_destroy(&fx);
 }
 
@@ -259,8 +264,8 @@ test_exit_reported_and_restarted_with_backoff(void **state)
 {
     (void) state;
     fixture_t *fx = s_pool("crash", 1, "exit");
-    static const int64_t backoff[] = {100, 200, 400, 800, 1600, 3200, 6400,
-                                      10000, 10000};
+    static const int64_t backoff[] = {100,  200,  400,   800,  1600,
+                                      3200, 6400, 10000, 10000};
     pool_start(fx->pool);
     pid_t previous = 0;
     for (size_t i = 0; i < sizeof backoff / sizeof backoff[0]; i++) {
@@ -282,8 +287,7 @@ test_exit_reported_and_restarted_with_backoff(void **state)
         assert_int_equal(node->kind, T_KIND);
         if (node->at < before + backoff[i] || node->at > after + backoff[i])
             fail_msg("exit %zu: restart in %lld ms, want %lld", i + 1,
-                     (long long) (node->at - before),
-                     (long long) backoff[i]);
+                     (long long) (node->at - before), (long long) backoff[i]);
         /* the restart's deadline, fired early */
         heap_cancel(fx->heap, node);
         pool_on_deadline(fx->pool, node);
@@ -304,7 +308,7 @@ test_deadline_for_running_slot_ignored(void **state)
     started_t s;
     s_next_start(fx, &s);
     s_wait_exit(s.pid);
-    pool_reap(fx->pool, NULL, NULL);        /* no one told: fine too */
+    pool_reap(fx->pool, NULL, NULL); /* no one told: fine too */
     heap_node_t *node = heap_peek(fx->heap);
     assert_non_null(node);
     heap_cancel(fx->heap, node);
@@ -312,10 +316,10 @@ test_deadline_for_running_slot_ignored(void **state)
     pool_on_deadline(fx->pool, node);
     s_next_start(fx, &s);
     assert_int_equal(pool_alive(fx->pool), 1);
-    pool_on_deadline(fx->pool, node);       /* again: it runs already */
+    pool_on_deadline(fx->pool, node); /* again: it runs already */
     assert_int_equal(pool_alive(fx->pool), 1);
     struct pollfd pfd = {fx->fifo, POLLIN, 0};
-    assert_int_equal(poll(&pfd, 1, 0), 0);  /* no second start line */
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* no second start line */
     s_fixture_destroy(&fx);
 }
 
@@ -339,7 +343,7 @@ test_stop_terms_then_kills(void **state)
                  (long long) took);
     for (size_t i = 0; i < 2; i++) {
         errno = 0;
-        assert_int_equal(kill(deaf[i].pid, 0), -1);  /* killed and reaped */
+        assert_int_equal(kill(deaf[i].pid, 0), -1); /* killed and reaped */
         assert_int_equal(errno, ESRCH);
     }
     assert_int_equal(heap_size(fx->heap), 0);

@@ -22,7 +22,11 @@ static job_t *
 s_submit(job_table_t *table, const char *fn)
 {
     job_spec_t spec = {
-        .fn = fn, .data = "x", .size = 1, .timeout_ms = 0, .max_attempts = 1,
+        .fn = fn,
+        .data = "x",
+        .size = 1,
+        .timeout_ms = 0,
+        .max_attempts = 1,
     };
     return job_table_submit(table, &spec);
 }
@@ -61,23 +65,28 @@ test_jobs(void **state)
     size_t size = 0;
     char *text = render_jobs(table, RENDER_JSON, &size);
     s_text_is(text, size,
-        "[{\"id\":1,\"state\":\"queued\",\"function\":\"plain\","
-        "\"attempts\":0,\"status\":-1,\"runtime_ms\":0},"
-        "{\"id\":2,\"state\":\"failed\",\"function\":\"bad\xEF\xBF\xBD"
-        "\\u0001\\\"\",\"attempts\":1,\"status\":3,\"runtime_ms\":42},"
-        "{\"id\":3,\"state\":\"succeeded\",\"function\":\"sum\","
-        "\"attempts\":1,\"status\":0,\"runtime_ms\":7}]\n");
+              "[{\"id\":1,\"state\":\"queued\",\"function\":\"plain\","
+              "\"attempts\":0,\"status\":-1,\"runtime_ms\":0},"
+              "{\"id\":2,\"state\":\"failed\",\"function\":\"bad\xEF\xBF\xBD"
+              "\\u0001\\\"\",\"attempts\":1,\"status\":3,\"runtime_ms\":42},"
+              "{\"id\":3,\"state\":\"succeeded\",\"function\":\"sum\","
+              "\"attempts\":1,\"status\":0,\"runtime_ms\":7}]\n");
 
     text = render_jobs(table, RENDER_JSON | RENDER_FAILED, &size);
-    s_text_is(text, size,
+    s_text_is(
+        text, size,
         "[{\"id\":2,\"state\":\"failed\",\"function\":\"bad\xEF\xBF\xBD"
         "\\u0001\\\"\",\"attempts\":1,\"status\":3,\"runtime_ms\":42}]\n");
 
     text = render_jobs(table, RENDER_FAILED, &size);
-    s_text_is(text, size,
+    s_text_is(
+        text, size,
         "ID         STATE      FUNCTION         ATTEMPTS STATUS    RUNTIME\n"
-        "2          failed     bad\xff\x01\"" "           " "       1"
-        "      3" "       42ms\n");
+        "2          failed     bad\xff\x01\""
+        "           "
+        "       1"
+        "      3"
+        "       42ms\n");
     job_table_destroy(&table);
 
     /* No jobs: an empty list, and a table with its header only. */
@@ -85,7 +94,8 @@ test_jobs(void **state)
     text = render_jobs(table, RENDER_JSON, &size);
     s_text_is(text, size, "[]\n");
     text = render_jobs(table, 0, &size);
-    s_text_is(text, size,
+    s_text_is(
+        text, size,
         "ID         STATE      FUNCTION         ATTEMPTS STATUS    RUNTIME\n");
     job_table_destroy(&table);
 }
@@ -124,30 +134,38 @@ test_stats(void **state)
 {
     (void) state;
     render_stats_t stats = {
-        .uptime_ms = 1500, .submitted = 9, .queued = 2, .running = 1,
-        .workers = 3, .capacity = -1, .auth_refused = 4,
+        .uptime_ms = 1500,
+        .submitted = 9,
+        .queued = 2,
+        .running = 1,
+        .workers = 3,
+        .capacity = -1,
+        .auth_refused = 4,
         .clients_endpoint = "tcp://127.0.0.1:5555",
         .workers_endpoint = "ipc:///tmp/w\xC3\xA9\xC0",
     };
     size_t size = 0;
     char *text = render_stats(&stats, NULL, RENDER_JSON, &size);
     s_text_is(text, size,
-        "{\"clients_endpoint\":\"tcp://127.0.0.1:5555\","
-        "\"workers_endpoint\":\"ipc:///tmp/w\xC3\xA9\xEF\xBF\xBD\","
-        "\"uptime_ms\":1500,\"jobs_submitted\":9,\"jobs_queued\":2,"
-        "\"jobs_running\":1,\"jobs_succeeded\":0,\"jobs_failed\":0,"
-        "\"jobs_cancelled\":0,\"jobs_timed_out\":0,\"workers\":3,"
-        "\"pool_processes\":0,\"capacity\":-1,\"busy\":0,\"requests\":0,"
-        "\"malformed\":0,\"undelivered\":0,\"channels\":0,"
-        "\"channel_bytes\":0,\"results_dropped\":0,\"waitgroups\":0,"
-        "\"parked_clients\":0,\"auth_allowed\":0,\"auth_refused\":4,"
-        "\"channel_list\":[]}\n");
+              "{\"clients_endpoint\":\"tcp://127.0.0.1:5555\","
+              "\"workers_endpoint\":\"ipc:///tmp/w\xC3\xA9\xEF\xBF\xBD\","
+              "\"uptime_ms\":1500,\"jobs_submitted\":9,\"jobs_queued\":2,"
+              "\"jobs_running\":1,\"jobs_succeeded\":0,\"jobs_failed\":0,"
+              "\"jobs_cancelled\":0,\"jobs_timed_out\":0,\"workers\":3,"
+              "\"pool_processes\":0,\"capacity\":-1,\"busy\":0,\"requests\":0,"
+              "\"malformed\":0,\"undelivered\":0,\"channels\":0,"
+              "\"channel_bytes\":0,\"results_dropped\":0,\"waitgroups\":0,"
+              "\"parked_clients\":0,\"auth_allowed\":0,\"auth_refused\":4,"
+              "\"channel_list\":[]}\n");
 
     text = render_stats(&stats, NULL, 0, &size);
     assert_non_null(text);
     assert_int_equal(size, strlen(text));
-    assert_true(strncmp(text, "clients_endpoint   tcp://127.0.0.1:5555\n"
-                        "workers_endpoint   ipc:///tmp/w", 70) == 0);
+    assert_true(strncmp(text,
+                        "clients_endpoint   tcp://127.0.0.1:5555\n"
+                        "workers_endpoint   ipc:///tmp/w",
+                        70)
+                == 0);
     assert_non_null(strstr(text, "\nuptime_ms          1500\n"));
     assert_non_null(strstr(text, "\ncapacity           -1\n"));
     assert_non_null(strstr(text, "\nauth_refused       4\n"));

@@ -196,18 +196,18 @@ test_remove_positions(void **state)
         j[i] = s_pushed(fx, "f");
     job_t *other = s_pushed(fx, "g");
 
-    sched_remove(fx->sched, j[2]);      /* middle */
+    sched_remove(fx->sched, j[2]); /* middle */
     assert_null(j[2]->queued.prev);
     assert_null(j[2]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 4);
     assert_int_equal(sched_total(fx->sched), 5);
 
-    sched_remove(fx->sched, j[0]);      /* head */
+    sched_remove(fx->sched, j[0]); /* head */
     assert_null(j[0]->queued.prev);
     assert_null(j[0]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 3);
 
-    sched_remove(fx->sched, j[4]);      /* tail */
+    sched_remove(fx->sched, j[4]); /* tail */
     assert_null(j[4]->queued.prev);
     assert_null(j[4]->queued.next);
     assert_int_equal(sched_queued(fx->sched, "f"), 2);
@@ -218,7 +218,7 @@ test_remove_positions(void **state)
     job_t *const order[] = {j[1], j[3], late};
     s_expect_queue(fx, "f", order, 3);
     assert_int_equal(sched_queued(fx->sched, "g"), 1);
-    sched_remove(fx->sched, other);     /* the only one */
+    sched_remove(fx->sched, other); /* the only one */
     assert_int_equal(sched_queued(fx->sched, "g"), 0);
     assert_int_equal(sched_total(fx->sched), 0);
     assert_null(s_pop(fx, "g"));
@@ -230,7 +230,7 @@ test_remove_then_push_front(void **state)
     fixture_t *fx = *state;
     job_t *a = s_pushed(fx, "f");
     job_t *b = s_pushed(fx, "f");
-    sched_remove(fx->sched, a);         /* head gone: b is head */
+    sched_remove(fx->sched, a); /* head gone: b is head */
     job_t *c = s_job(fx, "f");
     sched_push_front(fx->sched, c);
     job_t *const order[] = {c, b};
@@ -246,7 +246,7 @@ test_pop_any_lowest_id_among_heads(void **state)
     job_t *j3 = s_pushed(fx, "h");
     job_t *j4 = s_pushed(fx, "g");
     job_t *j5 = s_pushed(fx, "f");
-    char *const fns[] = {"h", "g", "f"};     /* order of FNS is no priority */
+    char *const fns[] = {"h", "g", "f"}; /* order of FNS is no priority */
     job_t *const order[] = {j1, j2, j3, j4, j5};
     for (int i = 0; i < 5; i++) {
         job_t *job = sched_pop_any(fx->sched, fns, 3);
@@ -307,7 +307,7 @@ test_function_names_by_content(void **state)
 {
     fixture_t *fx = *state;
     char name[] = "resize";
-    job_t *a = s_pushed(fx, name);      /* the job copies the name */
+    job_t *a = s_pushed(fx, name); /* the job copies the name */
     char probe[] = "resize";
     assert_int_equal(sched_queued(fx->sched, probe), 1);
     assert_int_equal(sched_queued(fx->sched, "resiz"), 0);
@@ -378,7 +378,7 @@ test_randomized_against_model(void **state)
     fixture_t *fx = *state;
     static const char *names[T_FNS] = {"a", "b", "c"};
     static job_t *jobs[T_JOBS];
-    static int where[T_JOBS];                   /* fn index, -1 if out */
+    static int where[T_JOBS]; /* fn index, -1 if out */
     static ref_queue_t ref[T_FNS];
     memset(ref, 0, sizeof ref);
     for (size_t i = 0; i < T_JOBS; i++) {
@@ -394,22 +394,21 @@ test_randomized_against_model(void **state)
         unsigned dice = (unsigned) (xorshift_next(&rng) % 10);
         ref_queue_t *q = &ref[fn];
 
-        if (where[i] < 0 && dice < 4) {         /* push */
+        if (where[i] < 0 && dice < 4) { /* push */
             sched_push(fx->sched, jobs[i]);
             q->items[q->count++] = i;
             where[i] = fn;
             total++;
         }
-        else if (where[i] < 0 && dice < 6) {    /* push front */
+        else if (where[i] < 0 && dice < 6) { /* push front */
             sched_push_front(fx->sched, jobs[i]);
-            memmove(&q->items[1], &q->items[0],
-                    q->count * sizeof q->items[0]);
+            memmove(&q->items[1], &q->items[0], q->count * sizeof q->items[0]);
             q->items[0] = i;
             q->count++;
             where[i] = fn;
             total++;
         }
-        else if (where[i] >= 0 && dice < 3) {   /* remove (cancel) */
+        else if (where[i] >= 0 && dice < 3) { /* remove (cancel) */
             sched_remove(fx->sched, jobs[i]);
             size_t pos = 0;
             while (q->items[pos] != i)
@@ -418,7 +417,7 @@ test_randomized_against_model(void **state)
             where[i] = -1;
             total--;
         }
-        else {                                  /* pop for a subset */
+        else { /* pop for a subset */
             unsigned mask = 1 + (unsigned) (xorshift_next(&rng) % 7);
             char *fns[T_FNS];
             size_t nfns = 0;

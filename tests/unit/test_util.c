@@ -81,8 +81,8 @@ test_go_accepts(void **state)
     /* different units */
     S_NS_GOOD("10ns", 10 * T_NS);
     S_NS_GOOD("11us", 11 * T_US);
-    S_NS_GOOD("12\xc2\xb5s", 12 * T_US);    /* U+00B5 */
-    S_NS_GOOD("12\xce\xbcs", 12 * T_US);    /* U+03BC */
+    S_NS_GOOD("12\xc2\xb5s", 12 * T_US); /* U+00B5 */
+    S_NS_GOOD("12\xce\xbcs", 12 * T_US); /* U+03BC */
     S_NS_GOOD("13ms", 13 * T_MS);
     S_NS_GOOD("14s", 14 * T_S);
     S_NS_GOOD("15m", 15 * T_MIN);
@@ -117,7 +117,7 @@ test_go_accepts(void **state)
     S_NS_GOOD("1.5h", 90 * T_MIN);
     S_NS_GOOD("2h45m", 2 * T_H + 45 * T_MIN);
     S_NS_GOOD("1.s", 1 * T_S);
-    S_NS_GOOD("1ms1s", 1 * T_S + 1 * T_MS);     /* any order, as in Go */
+    S_NS_GOOD("1ms1s", 1 * T_S + 1 * T_MS); /* any order, as in Go */
 }
 
 static void
@@ -135,8 +135,10 @@ test_go_refuses(void **state)
     S_NS_BAD("+.s");
     S_NS_BAD("1d");
     S_NS_BAD("\x85\x85");
-    S_NS_BAD("\xff" "ff");
-    S_NS_BAD("hello \xff" "ff world");
+    S_NS_BAD("\xff"
+             "ff");
+    S_NS_BAD("hello \xff"
+             "ff world");
     S_NS_BAD("\xef\xbf\xbd");
     S_NS_BAD("\xef\xbf\xbd hello \xef\xbf\xbd world");
     /* overflow */
@@ -175,7 +177,7 @@ test_whole_milliseconds(void **state)
     S_MS_GOOD("1ms", 1);
     S_MS_GOOD("1000us", 1);
     S_MS_GOOD("1.4ms", 1);
-    S_MS_GOOD("1.5ms", 2);                  /* half rounds up */
+    S_MS_GOOD("1.5ms", 2); /* half rounds up */
     S_MS_GOOD("1499999ns", 1);
     S_MS_GOOD("1500000ns", 2);
     S_MS_GOOD("1.5s", 1500);

@@ -44,15 +44,15 @@ s_info(wg_table_t *table, const char *name)
 }
 
 static void
-s_expect(wg_table_t *table, const char *name, int64_t counter,
-         int64_t added, int64_t done, int64_t succeeded, int64_t failed)
+s_expect(wg_table_t *table, const char *name, int64_t counter, int64_t added,
+         int64_t done, int64_t succeeded, int64_t failed)
 {
     goro_wg_info_t info = s_info(table, name);
     if (info.counter != counter || info.added != added || info.done != done
         || info.succeeded != succeeded || info.failed != failed)
         fail_msg("%s: counter %lld added %lld done %lld succeeded %lld "
-                 "failed %lld; expected %lld %lld %lld %lld %lld", name,
-                 (long long) info.counter, (long long) info.added,
+                 "failed %lld; expected %lld %lld %lld %lld %lld",
+                 name, (long long) info.counter, (long long) info.added,
                  (long long) info.done, (long long) info.succeeded,
                  (long long) info.failed, (long long) counter,
                  (long long) added, (long long) done, (long long) succeeded,
@@ -92,7 +92,7 @@ test_add_and_done(void **state)
     assert_int_equal(wg_add(table, "g", -3, &wg), GORO_OK);
     s_expect(table, "g", 1, 5, 4, 0, 0);
     assert_int_equal(wg_add(table, "g", -1, &wg), GORO_OK);
-    assert_int_equal(wg->info.counter, 0);  /* the caller releases now */
+    assert_int_equal(wg->info.counter, 0); /* the caller releases now */
     s_expect(table, "g", 0, 5, 5, 0, 0);
     /* other names are apart */
     assert_int_equal(wg_add(table, "h", 1, NULL), GORO_OK);
@@ -118,7 +118,7 @@ test_negative_refused_unchanged(void **state)
         {2, INT64_MIN + 1, GORO_ENEGATIVE, 2},
         {2, -2, GORO_OK, 0},
         {1, -1, GORO_OK, 0},
-        {INT64_MAX, 1, GORO_EINVAL, INT64_MAX},     /* would overflow */
+        {INT64_MAX, 1, GORO_EINVAL, INT64_MAX}, /* would overflow */
         {INT64_MAX - 1, 1, GORO_OK, INT64_MAX},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -142,7 +142,7 @@ test_negative_refused_unchanged(void **state)
             assert_int_equal(wg_table_size(table), groups);
         }
     }
-    assert_null(wg_table_lookup(table, "n0"));  /* never made */
+    assert_null(wg_table_lookup(table, "n0")); /* never made */
     assert_null(wg_table_lookup(table, "n1"));
 
     /* a refused job Done counts nothing either */
@@ -164,8 +164,7 @@ test_add_int64_min_refused(void **state)
     assert_int_equal(wg_add(table, "m", 5, NULL), GORO_OK);
     assert_int_equal(wg_add(table, "m", INT64_MIN, NULL), GORO_ENEGATIVE);
     s_expect(table, "m", 5, 5, 0, 0, 0);
-    assert_int_equal(wg_add(table, "never", INT64_MIN, NULL),
-                     GORO_ENEGATIVE);
+    assert_int_equal(wg_add(table, "never", INT64_MIN, NULL), GORO_ENEGATIVE);
     assert_null(wg_table_lookup(table, "never"));
 }
 
@@ -195,11 +194,11 @@ test_progress_rounds(void **state)
     assert_int_equal(wg_add(table, "p", 3, NULL), GORO_OK);
     assert_int_equal(wg_job_done(table, "p", 1, NULL), GORO_OK);
     s_expect(table, "p", 2, 3, 1, 1, 0);
-    assert_int_equal(wg_add(table, "p", 1, NULL), GORO_OK);    /* not zero:
-                                                                  same round */
+    assert_int_equal(wg_add(table, "p", 1, NULL), GORO_OK); /* not zero:
+                                                               same round */
     s_expect(table, "p", 3, 4, 1, 1, 0);
     assert_int_equal(wg_job_done(table, "p", 0, NULL), GORO_OK);
-    assert_int_equal(wg_add(table, "p", -1, NULL), GORO_OK);   /* plain done */
+    assert_int_equal(wg_add(table, "p", -1, NULL), GORO_OK); /* plain done */
     s_expect(table, "p", 1, 4, 3, 1, 1);
     wg_t *wg = NULL;
     assert_int_equal(wg_job_done(table, "p", 1, &wg), GORO_OK);

@@ -166,7 +166,7 @@ test_add_copies_ready(void **state)
     goro_msg_t *ready = s_ready("box-1", 4242, 3, fns);
     goro_rid_t rid = s_rid("\x00\x01\x02", 3, 0);
     worker_t *w = worker_table_add(fx->workers, &rid, ready, 777);
-    goro_msg_destroy(&ready);           /* the worker keeps copies */
+    goro_msg_destroy(&ready); /* the worker keeps copies */
 
     assert_non_null(w);
     assert_string_equal(w->name, "box-1");
@@ -179,7 +179,7 @@ test_add_copies_ready(void **state)
     assert_null(worker_newest_job(w));
     assert_int_equal(s_running_list(w), 0);
     assert_int_equal(w->last_seen, 777);
-    assert_true(w->joined_at > 0);      /* wall clock */
+    assert_true(w->joined_at > 0); /* wall clock */
     assert_int_equal(w->finished, 0);
     assert_false(heap_node_armed(&w->expiry));
     assert_int_equal(w->rid.size, 3);
@@ -220,7 +220,7 @@ test_add_huge_capacity(void **state)
         assert_true(w->capacity >= 1);
         job_t *job = s_job(fx, "f");
         worker_table_attach(fx->workers, w, job);
-        assert_true(s_free(fx, w));        /* a huge capacity is not used up */
+        assert_true(s_free(fx, w)); /* a huge capacity is not used up */
         worker_table_detach(fx->workers, w, job);
         assert_true(s_free(fx, w));
         worker_table_remove(fx->workers, &w);
@@ -298,20 +298,20 @@ test_attach_detach_running(void **state)
     worker_table_attach(fx->workers, w, c);
     assert_int_equal(w->running, 3);
     assert_int_equal(s_running_list(w), 3);
-    assert_false(s_free(fx, w));           /* full */
+    assert_false(s_free(fx, w)); /* full */
 
-    worker_table_detach(fx->workers, w, b);     /* middle */
+    worker_table_detach(fx->workers, w, b); /* middle */
     assert_int_equal(w->running, 2);
     assert_null(job_links(b)->worker);
     assert_null(job_links(b)->on_worker.prev);
     assert_null(job_links(b)->on_worker.next);
     assert_int_equal(s_running_list(w), 2);
     assert_true(s_free(fx, w));
-    worker_table_detach(fx->workers, w, c);     /* head (newest) */
+    worker_table_detach(fx->workers, w, c); /* head (newest) */
     assert_int_equal(w->running, 1);
     assert_int_equal(s_running_list(w), 1);
     assert_ptr_equal(worker_newest_job(w), a);
-    worker_table_detach(fx->workers, w, a);     /* the last one */
+    worker_table_detach(fx->workers, w, a); /* the last one */
     assert_int_equal(w->running, 0);
     assert_null(worker_newest_job(w));
     assert_null(job_links(a)->worker);
@@ -320,7 +320,7 @@ test_attach_detach_running(void **state)
     /* a detached job can be attached again (a retry on the same worker) */
     worker_table_attach(fx->workers, w, a);
     worker_table_attach(fx->workers, w, b);
-    worker_table_detach(fx->workers, w, a);     /* tail (oldest) */
+    worker_table_detach(fx->workers, w, a); /* tail (oldest) */
     assert_int_equal(s_running_list(w), 1);
     assert_ptr_equal(worker_newest_job(w), b);
     worker_table_detach(fx->workers, w, b);
@@ -345,8 +345,8 @@ test_running_list_apart_from_queue(void **state)
     }
     job_t *run = s_job(fx, "f"), *run2 = s_job(fx, "f");
     worker_table_attach(fx->workers, w, run);
-    worker_table_attach(fx->workers, w, q[1]);  /* the middle of a queue */
-    sched_push(sched, run);                     /* the head of a list */
+    worker_table_attach(fx->workers, w, q[1]); /* the middle of a queue */
+    sched_push(sched, run);                    /* the head of a list */
     worker_table_attach(fx->workers, w, run2);
     worker_table_detach(fx->workers, w, q[1]);
     sched_remove(sched, q[0]);
@@ -500,17 +500,17 @@ test_full_worker_not_picked(void **state)
     worker_t *w2 = s_worker(fx, 2, 2, fns);
     job_t *j[3] = {s_job(fx, "f"), s_job(fx, "f"), s_job(fx, "f")};
 
-    worker_table_attach(fx->workers, w1, j[0]);     /* w1 full */
+    worker_table_attach(fx->workers, w1, j[0]); /* w1 full */
     for (int i = 0; i < 4; i++)
         assert_ptr_equal(worker_table_pick(fx->workers, "f"), w2);
     worker_table_attach(fx->workers, w2, j[1]);
     assert_ptr_equal(worker_table_pick(fx->workers, "f"), w2);
-    worker_table_attach(fx->workers, w2, j[2]);     /* both full */
+    worker_table_attach(fx->workers, w2, j[2]); /* both full */
     assert_null(worker_table_pick(fx->workers, "f"));
     assert_false(s_free(fx, w1));
     assert_false(s_free(fx, w2));
 
-    worker_table_detach(fx->workers, w1, j[0]);     /* w1 free again */
+    worker_table_detach(fx->workers, w1, j[0]); /* w1 free again */
     assert_ptr_equal(worker_table_pick(fx->workers, "f"), w1);
     assert_ptr_equal(worker_table_pick(fx->workers, "f"), w1);
     worker_table_detach(fx->workers, w2, j[2]);
