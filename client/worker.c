@@ -51,44 +51,6 @@ s_bad_usage(const char *what, const char *arg)
     return EXIT_USAGE;
 }
 
-/* "1024", "64KiB", "1MiB", "1GiB", also KB/MB/GB as powers of 1000, the
-   same sizes as gorod's config. */
-static int
-s_parse_size(const char *text, size_t *bytes_out)
-{
-    static const struct {
-        const char *suffix;
-        unsigned long long scale;
-    } suffixes[] = {
-        {"", 1},
-        {"B", 1},
-        {"KiB", 1ULL << 10},
-        {"MiB", 1ULL << 20},
-        {"GiB", 1ULL << 30},
-        {"KB", 1000},
-        {"MB", 1000000},
-        {"GB", 1000000000},
-        {"K", 1ULL << 10},
-        {"M", 1ULL << 20},
-        {"G", 1ULL << 30},
-    };
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno)
-        return -1;
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (strcmp(end, suffixes[i].suffix) == 0) {
-            if (value > SIZE_MAX / suffixes[i].scale)
-                return -1;
-            *bytes_out = (size_t) (value * suffixes[i].scale);
-            return 0;
-        }
-    return -1;
-}
-
 static int
 s_parse_int(const char *text, int *value_out)
 {
@@ -138,7 +100,7 @@ main(int argc, char *argv[])
     const char *name = NULL;
     int concurrency = 1;
     int prefetch = 0;
-    size_t max_output = 0; /* 0: the library's default */
+    uint64_t max_output = 0; /* 0: the library's default */
     int verbose = 0;
 
     opterr = 0; /* our own one-line messages */
@@ -160,7 +122,8 @@ main(int argc, char *argv[])
                 break;
             case 'N': name = optarg; break;
             case 'm':
-                if (s_parse_size(optarg, &max_output) || max_output == 0)
+                if (goro_size_parse(optarg, &max_output) || max_output == 0
+                    || max_output > SIZE_MAX)
                     return s_bad_usage("--max-output needs a size of at "
                                        "least 1 byte",
                                        optarg);
@@ -192,7 +155,7 @@ main(int argc, char *argv[])
         return s_bad_usage("bad endpoint",
                            endpoint ? endpoint : getenv("GORO_WORKERS"));
     goro_worker_set_verbose(worker, verbose);
-    goro_worker_enable_exec(worker, max_output);
+    goro_worker_enable_exec(worker, (size_t) max_output);
     if (goro_worker_set_concurrency(worker, concurrency) != GORO_OK) {
         goro_worker_destroy(&worker);
         char text[32];

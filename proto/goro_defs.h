@@ -58,6 +58,11 @@ GORO_EXPORT const char *goro_strerror(int code);
    which rounding would make 0 ("no limit", "try once"). */
 GORO_EXPORT int goro_duration_parse(const char *text, int64_t *ms_out);
 
+/* A size as the config writes it: digits with an optional suffix B, K,
+   KiB, M, MiB, G, GiB (powers of 1024) or KB, MB, GB (of 1000), to
+   bytes. GORO_EINVAL for anything else and for an overflow. */
+GORO_EXPORT int goro_size_parse(const char *text, uint64_t *bytes_out);
+
 /* Job states, in the order a job passes them. */
 typedef enum {
     GORO_JOB_QUEUED = 1,

@@ -288,6 +288,12 @@ util_size(const char *text, uint64_t *bytes_out)
 }
 
 int
+goro_size_parse(const char *text, uint64_t *bytes_out)
+{
+    return util_size(text, bytes_out);
+}
+
+int
 goro_duration_parse(const char *text, int64_t *ms_out)
 {
     if (text && strcmp(text, "-1") == 0) { /* the contract's "forever" */

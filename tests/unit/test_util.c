@@ -221,12 +221,13 @@ test_public_parse(void **state)
     assert_int_equal(ms, 7);
 }
 
-/* util_size takes TEXT as WANT bytes. */
+/* goro_size_parse (goro-worker's; gorod's config calls util_size behind
+   it) takes TEXT as WANT bytes. */
 static void
 s_size_takes(const char *text, uint64_t want)
 {
     uint64_t got = 12345;
-    if (util_size(text, &got) != GORO_OK)
+    if (goro_size_parse(text, &got) != GORO_OK)
         fail_msg("\"%s\": refused, want %llu", text,
                  (unsigned long long) want);
     if (got != want)
@@ -234,12 +235,12 @@ s_size_takes(const char *text, uint64_t want)
                  (unsigned long long) want);
 }
 
-/* util_size refuses TEXT and leaves its output alone. */
+/* goro_size_parse refuses TEXT and leaves its output alone. */
 static void
 s_size_refuses(const char *text)
 {
     uint64_t got = 12345;
-    if (util_size(text, &got) == GORO_OK)
+    if (goro_size_parse(text, &got) == GORO_OK)
         fail_msg("\"%s\": took it as %llu", text, (unsigned long long) got);
     assert_int_equal(got, 12345);
 }
