@@ -90,11 +90,11 @@
 
 /* Defaults of the contract: the workers endpoint of DESIGN.md's config,
    heartbeat { interval: 1s, liveness: 3 } and jobs.exec.max_output
-   (1MiB, also limits.max_message) until WELCOME tells us. */
+   (128KiB, also limits.max_message) until WELCOME tells us. */
 #define WORKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:7701"
 #define WORKER_INTERVAL_DEFAULT 1000
 #define WORKER_LIVENESS_DEFAULT 3
-#define WORKER_MAX_OUTPUT_DEFAULT (1024 * 1024)
+#define WORKER_MAX_OUTPUT_DEFAULT (128 * 1024)
 
 /* Bounds on what WELCOME may ask for, so that liveness x interval cannot
    overflow whatever a peer sends: an hour, and a thousand beats. */

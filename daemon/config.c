@@ -1339,9 +1339,9 @@ config_new(void)
     self->exec_env = util_zalloc(sizeof(char *) * self->nexec_env);
     for (size_t i = 0; i < self->nexec_env; i++)
         self->exec_env[i] = util_strdup(env[i]);
-    self->exec_max_output = 1024 * 1024;
+    self->exec_max_output = 128 * 1024;
     self->exec_kill_grace_ms = 5 * 1000;
-    self->max_message = 1024 * 1024;
+    self->max_message = 128 * 1024;
     self->max_queued_jobs = 1000000;
     self->journal_path = util_strdup("var/goro.journal");
     self->journal_fsync = CONFIG_FSYNC_EVERYSEC;

@@ -48,7 +48,7 @@ typedef struct {
     int exec_enabled;              /* jobs.exec.enabled: true */
     char **exec_allow;             /* jobs.exec.allow: ["*"] */
     size_t nexec_allow;
-    uint64_t exec_max_output; /* jobs.exec.max_output: 1MiB */
+    uint64_t exec_max_output; /* jobs.exec.max_output: 128KiB */
     char **exec_env;          /* jobs.exec.env: PATH, HOME, ... */
     size_t nexec_env;
     char *exec_run_as;            /* jobs.exec.run_as: NULL */
@@ -57,7 +57,7 @@ typedef struct {
     uint64_t exec_limit_files;    /* jobs.exec.limits.files: 0 */
     uint64_t exec_limit_procs;    /* jobs.exec.limits.processes: 0 */
     int64_t exec_kill_grace_ms;   /* jobs.exec.kill_grace: 5s */
-    uint64_t max_message;         /* limits.max_message: 1MiB */
+    uint64_t max_message;         /* limits.max_message: 128KiB */
     uint64_t max_queued_jobs;     /* limits.max_queued_jobs: 1000000 */
     uint64_t max_channel_bytes;   /* limits.max_channel_bytes: 256MiB */
     int64_t handshake_timeout_ms; /* limits.handshake_timeout: 5s */

@@ -42,10 +42,15 @@ enum {
 };
 
 #define SERVER_BATCH \
-    256                           /* messages per socket per loop turn, so \
-                                     neither socket starves the other */
-#define SERVER_FRAME_SLACK 524288 /* header and fields beyond the values */
-#define SERVER_TTL_RETRY_MS 1000  /* a result still tied to a worker waits */
+    256 /* messages per socket per loop turn, so \
+           neither socket starves the other */
+/* A frame's header and fields beyond its two largest values: a JOB or
+   DONE's names and numbers, a VALUES batch's 1024 lengths. A SELECT with
+   many cases must fit the frame like any other (PROTOCOL.md 10): the
+   slack does not grow with the cases, because every octet of the frame
+   limit is memory a peer stalled mid-frame can pin (issue 12, 14). */
+#define SERVER_FRAME_SLACK (16 * 1024)
+#define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
 #define SERVER_RETRY_MIN_MS \
     100 /* first backoff after a lost worker; it \
            doubles per attempt, up to 12.8 s */

@@ -72,9 +72,9 @@ s_assert_defaults(const config_t *c)
     assert_int_equal(c->exec_enabled, 1);
     assert_int_equal(c->nexec_allow, 1);
     assert_string_equal(c->exec_allow[0], "*");
-    assert_int_equal(c->exec_max_output, 1024 * 1024);
+    assert_int_equal(c->exec_max_output, 128 * 1024);
     assert_int_equal(c->exec_kill_grace_ms, 5 * 1000);
-    assert_int_equal(c->max_message, 1024 * 1024);
+    assert_int_equal(c->max_message, 128 * 1024);
     assert_int_equal(c->max_queued_jobs, 1000000);
     assert_string_equal(c->journal_path, "var/goro.journal");
     assert_int_equal(c->journal_fsync, CONFIG_FSYNC_EVERYSEC);
