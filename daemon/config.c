@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -710,6 +711,15 @@ static const s_field_t s_security_fields[] = {
     {.key = "curve", .type = S_SECTION, .fields = s_curve_fields},
     {.key = NULL}};
 
+/* CPU_SETSIZE: what sched_setaffinity can name. */
+static const s_field_t s_loop_fields[] = {
+    {.key = "cpu",
+     .type = S_INT,
+     .offset = S_CONFIG(loop_cpu),
+     .min = -1,
+     .max = CPU_SETSIZE - 1},
+    {.key = NULL}};
+
 static const s_field_t s_top_fields[] = {
     {.key = "listen", .type = S_SECTION, .fields = s_listen_fields},
     {.key = "pools", .type = S_POOLS},
@@ -718,6 +728,7 @@ static const s_field_t s_top_fields[] = {
     {.key = "limits", .type = S_SECTION, .fields = s_limits_fields},
     {.key = "journal", .type = S_SECTION, .fields = s_journal_fields},
     {.key = "log", .type = S_SECTION, .fields = s_log_fields},
+    {.key = "loop", .type = S_SECTION, .fields = s_loop_fields},
     {.key = "security", .type = S_SECTION, .fields = s_security_fields},
     {.key = NULL}};
 
@@ -1349,6 +1360,7 @@ config_new(void)
     self->max_channel_bytes = 256ULL << 20;
     self->handshake_timeout_ms = 5000;
     self->log_level = CONFIG_LOG_INFO;
+    self->loop_cpu = -1;
     self->insecure = 0;
     return self;
 }

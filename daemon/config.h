@@ -65,10 +65,11 @@ typedef struct {
     config_fsync_t journal_fsync; /* journal.fsync: everysec */
     uint64_t journal_compact_min; /* journal.compact_min: 64MiB */
     config_log_level_t log_level; /* log.level: info */
-    int insecure;                 /* security.insecure: false */
-    char *curve_cert;             /* security.curve.cert: NULL */
-    char *curve_clients;          /* security.curve.clients: NULL */
-    char *curve_workers;          /* security.curve.workers: NULL */
+    int loop_cpu;        /* loop.cpu: -1, wherever the kernel puts it */
+    int insecure;        /* security.insecure: false */
+    char *curve_cert;    /* security.curve.cert: NULL */
+    char *curve_clients; /* security.curve.clients: NULL */
+    char *curve_workers; /* security.curve.workers: NULL */
 } config_t;
 
 /* A config with every default. Caller owns it. */

@@ -3,6 +3,7 @@
     clean stop, 1 if it cannot start (e.g. an endpoint is taken, or another
     gorod has the journal), 2 for a usage or config error.
 */
+#include "affinity.h"
 #include "auth.h"
 #include "config.h"
 #include "log.h"
@@ -161,6 +162,13 @@ main(int argc, char **argv)
         config_destroy(&cfg);
         return 2;
     }
+    /* Before anything starts a thread: they inherit the mask. */
+    char pin_err[128];
+    if (affinity_pin(cfg->loop_cpu, pin_err, sizeof pin_err) != 0) {
+        fprintf(stderr, "gorod: %s\n", pin_err);
+        config_destroy(&cfg);
+        return 1;
+    }
     zsys_handler_set(NULL); /* our loop handles the signals */
     zsys_set_logident("gorod");
     zsys_set_logstream(stderr);
@@ -180,6 +188,9 @@ main(int argc, char **argv)
         fprintf(stderr, "gorod: cannot write %s\n", endpoints_path);
         goto done;
     }
+    if (cfg->loop_cpu >= 0)
+        log_info("loop and ZeroMQ I/O thread on CPU %d (loop.cpu)",
+                 cfg->loop_cpu);
     log_info("listening: clients %s, workers %s",
              server_clients_endpoint(server), server_workers_endpoint(server));
     rc = server_run(server);

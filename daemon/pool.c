@@ -6,6 +6,7 @@
     environment and joins through the workers endpoint.
 */
 #include "pool.h"
+#include "affinity.h"
 #include "heap.h"
 #include "log.h"
 #include "util.h"
@@ -148,6 +149,7 @@ s_spawn(pool_t *self, slot_t *slot)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        affinity_restore(); /* loop.cpu is gorod's, not its workers' */
         setenv("GORO_POOL", slot->conf->name, 1);
         if (self->cert) {
             setenv("GORO_CERT", self->cert, 1);

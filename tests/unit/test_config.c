@@ -79,6 +79,7 @@ s_assert_defaults(const config_t *c)
     assert_string_equal(c->journal_path, "var/goro.journal");
     assert_int_equal(c->journal_fsync, CONFIG_FSYNC_EVERYSEC);
     assert_int_equal(c->log_level, CONFIG_LOG_INFO);
+    assert_int_equal(c->loop_cpu, -1);
     assert_int_equal(c->insecure, 0);
     assert_null(c->curve_cert);
     assert_null(c->curve_clients);
@@ -317,6 +318,10 @@ test_each_key_overrides_alone(void **state)
     assert_string_equal(c->listen_workers, "tcp://127.0.0.1:7701");
     config_destroy(&c);
 
+    c = s_good("loop: { cpu: 1 }");
+    assert_int_equal(c->loop_cpu, 1);
+    config_destroy(&c);
+
     c = s_good("heartbeat: { liveness: 9 }");
     assert_int_equal(c->heartbeat_liveness, 9);
     assert_int_equal(c->heartbeat_interval_ms, 1000);
@@ -460,7 +465,7 @@ test_unknown_key_top(void **state)
     (void) state;
     s_bad("listen: {}\nlisen:\n  clients: tcp://x:1\n", "2:1",
           "unknown key \"lisen\" (expected one of: listen, pools, heartbeat, "
-          "jobs, limits, journal, log, security)");
+          "jobs, limits, journal, log, loop, security)");
 }
 
 static void
@@ -621,6 +626,10 @@ test_bad_int(void **state)
     s_bad("limits: { max_queued_jobs: -99999999999999999999999 }", "1:28",
           "(at least 1)");
     s_bad("limits: { max_queued_jobs: 0 }", "1:28", "(at least 1)");
+    s_bad("loop: { cpu: -2 }", "1:14",
+          "loop.cpu: -2 is out of range (at least -1)");
+    s_bad("loop: { cpu: 1024 }", "1:14",
+          "loop.cpu: 1024 is out of range (at most 1023)");
     s_bad("limits: { handshake_timeout: 0 }", "1:30",
           "limits.handshake_timeout: 0 is out of range");
     s_bad("limits: { handshake_timeout: 1000h }", "1:30", "is out of range");
