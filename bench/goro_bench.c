@@ -245,6 +245,9 @@ s_wg(const char *endpoint, size_t n, double maxsec)
             return s_fail("wg done", rc);
         done++;
     }
+    rc = goro_flush(goro); /* every done answered, inside the time */
+    if (rc)
+        return s_fail("wg flush", rc);
     bench_report_rate((double) done, bench_now() - t0);
     goro_destroy(&goro);
     return 0;

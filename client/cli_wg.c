@@ -28,16 +28,26 @@ cli_wg_add(goro_t *client, int argc, char **argv)
                != 0)
         return p.exit_code;
     int rc = goro_wg_add(client, p.args[0], delta);
+    if (rc == GORO_OK)
+        rc = goro_flush(client); /* its answer, before we exit */
     if (rc != GORO_OK)
         return cli_exit_fail(client, rc, "wg add %s %" PRId64, p.args[0],
                              delta);
     return CLI_EXIT_OK;
 }
 
+/* goro_wg_done, and its answer before we exit. */
+static int
+s_done(goro_t *client, const char *name)
+{
+    int rc = goro_wg_done(client, name);
+    return rc == GORO_OK ? goro_flush(client) : rc;
+}
+
 int
 cli_wg_done(goro_t *client, int argc, char **argv)
 {
-    return cli_verb_on_name(client, "wg done", argc, argv, goro_wg_done);
+    return cli_verb_on_name(client, "wg done", argc, argv, s_done);
 }
 
 /* What `wg wait --progress` has shown. */

@@ -32,6 +32,10 @@
               a quarter of gorod's default \
               limits.max_message; a smaller limit halves \
               it on GORO_ETOOBIG */
+/* Waitgroup adds and dones a client may have sent without their reply
+   (goro_flush). gorod answers each in the same loop turn, so the window
+   only bounds what a restart can leave unanswered. */
+#define GORO_PIPE_MAX 256
 /* Sockets in czmq's context, which libgoro shares with the application:
    a worker's job threads each hold a client (goro_call_client), up to
    goro_worker_set_concurrency()'s 4096, and the application may hold as
@@ -49,6 +53,13 @@ struct goro {
     char *last_error;   /* gorod's text for the last ERROR */
     uint64_t epoch;     /* gorod's run id, from HEARTBEAT; 0:
                            not known yet */
+    /* Pipelined calls not answered yet, by request id in the order sent
+       (gorod answers one connection in order), and the first error one
+       of them got, kept for the next waitgroup call or goro_flush. */
+    uint64_t pipe[GORO_PIPE_MAX];
+    size_t pipe_head, pipe_count;
+    int pipe_error;
+    char *pipe_error_text;
 };
 
 struct goro_job {
@@ -66,9 +77,12 @@ struct goro_job {
 
 /* Drops the socket: replies still on their way belong to calls that are
    over, and the next call starts clean. */
+static void s_pipe_lost(goro_t *self);
+
 static void
 s_reset(goro_t *self)
 {
+    s_pipe_lost(self);
     if (self->sock) {
         zsys_close(self->sock, __FILE__, __LINE__);
         self->sock = NULL;
@@ -122,9 +136,11 @@ goro_destroy(goro_t **self_p)
 {
     if (self_p && *self_p) {
         goro_t *self = *self_p;
+        goro_flush(self); /* what was pipelined leaves, answered */
         s_reset(self);
         free(self->endpoint);
         free(self->last_error);
+        free(self->pipe_error_text);
         free(self);
         *self_p = NULL;
     }
@@ -270,6 +286,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
                 goro_msg_destroy(&reply);
                 if (epoch && self->epoch && epoch != self->epoch) {
                     self->epoch = epoch;
+                    s_pipe_lost(self);
                     return GORO_EUNAVAILABLE;
                 }
                 if (epoch)
@@ -292,6 +309,112 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
     }
 }
 
+/* ---- pipelined calls ------------------------------------------------ */
+
+/* Keeps the first error of a pipelined call: later ones add nothing the
+   caller can act on. */
+static void
+s_pipe_fail(goro_t *self, int code, char *text)
+{
+    if (self->pipe_error) {
+        free(text);
+        return;
+    }
+    self->pipe_error = code;
+    self->pipe_error_text = text;
+}
+
+/* The connection or gorod's run went away with calls unanswered: they
+   may or may not have been applied, so the next check says so. */
+static void
+s_pipe_lost(goro_t *self)
+{
+    if (self->pipe_count)
+        s_pipe_fail(self, GORO_EUNAVAILABLE, NULL);
+    self->pipe_count = 0;
+}
+
+/* REPLY answers the oldest pipelined call, or an old call that is over
+   (dropped). Takes *REPLY_P. */
+static void
+s_pipe_answered(goro_t *self, goro_msg_t **reply_p)
+{
+    goro_msg_t *reply = *reply_p;
+    if (self->pipe_count && reply->reqid == self->pipe[self->pipe_head]) {
+        self->pipe_head = (self->pipe_head + 1) % GORO_PIPE_MAX;
+        self->pipe_count--;
+        if (reply->cmd == GORO_MSG_ERROR) {
+            s_pipe_fail(self, reply->code ? (int) reply->code : GORO_EPROTO,
+                        reply->text);
+            reply->text = NULL;
+        }
+    }
+    goro_msg_destroy(reply_p);
+}
+
+/* Waits for the answers of pipelined calls until at most LEFT are
+   outstanding. */
+static void
+s_pipe_drain(goro_t *self, size_t left)
+{
+    while (self->pipe_count > left) {
+        goro_msg_t *reply = NULL;
+        if (s_recv(self, -1, &reply) != GORO_OK) {
+            s_pipe_lost(self);
+            s_reset(self);
+            return;
+        }
+        s_pipe_answered(self, &reply);
+    }
+}
+
+/* The first error of an earlier pipelined call, reported once (its text
+   in goro_last_error), or GORO_OK. */
+static int
+s_pipe_check(goro_t *self)
+{
+    int rc = self->pipe_error;
+    if (rc) {
+        free(self->last_error);
+        self->last_error = self->pipe_error_text;
+        self->pipe_error_text = NULL;
+        self->pipe_error = GORO_OK;
+    }
+    return rc;
+}
+
+/* Sends *MSG_P (taken) without waiting for its answer, once the window
+   has room. GORO_OK means sent; what gorod says of it comes later. */
+static int
+s_pipe_send(goro_t *self, goro_msg_t **msg_p)
+{
+    /* Answers already here first, without waiting: errors surface soon. */
+    goro_msg_t *reply = NULL;
+    while (self->pipe_count
+           && s_recv(self, util_deadline(0), &reply) == GORO_OK)
+        s_pipe_answered(self, &reply);
+    s_pipe_drain(self, GORO_PIPE_MAX - 1);
+    int rc = s_pipe_check(self);
+    if (rc == GORO_OK)
+        rc = s_send(self, *msg_p, -1);
+    if (rc == GORO_OK) {
+        size_t tail = (self->pipe_head + self->pipe_count) % GORO_PIPE_MAX;
+        self->pipe[tail] = (*msg_p)->reqid;
+        self->pipe_count++;
+    }
+    goro_msg_destroy(msg_p);
+    return rc;
+}
+
+int
+goro_flush(goro_t *self)
+{
+    if (!self)
+        return GORO_EINVAL;
+    s_pipe_drain(self, 0);
+    return s_pipe_check(self);
+}
+
 /* One request, one reply. On GORO_OK *REPLY_OUT is the reply (OK, JOB,
    VALUE, VALUES, SENT or WG_INFO); an ERROR reply becomes its code. */
 static int
@@ -312,7 +435,8 @@ s_request(goro_t *self, goro_msg_t *msg, int64_t deadline,
             break;
         }
         if (reply->reqid != reqid) {
-            goro_msg_destroy(&reply); /* late answer to an old call */
+            s_pipe_answered(self,
+                            &reply); /* or a late answer to an old call */
             continue;
         }
         if (reply->cmd == GORO_MSG_ERROR) {
@@ -1022,7 +1146,7 @@ goro_wg_add(goro_t *self, const char *name, int64_t delta)
         return GORO_EINVAL;
     goro_msg_t *msg = s_named(GORO_MSG_WG_ADD, name);
     msg->delta = delta;
-    return s_call_simple(self, &msg);
+    return s_pipe_send(self, &msg);
 }
 
 int
@@ -1036,9 +1160,15 @@ goro_wg_wait(goro_t *self, const char *name, int64_t timeout_ms)
 {
     if (!s_name_ok(name))
         return GORO_EINVAL;
+    int rc = s_pipe_check(self);
+    if (rc)
+        return rc;
     goro_msg_t *msg = s_named(GORO_MSG_WG_WAIT, name);
     msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
-    return s_call_simple(self, &msg);
+    rc = s_call_simple(self, &msg);
+    /* Its answer came after those of the adds before it. */
+    int earlier = s_pipe_check(self);
+    return earlier ? earlier : rc;
 }
 
 int
@@ -1046,9 +1176,14 @@ goro_wg_status(goro_t *self, const char *name, goro_wg_info_t *info_out)
 {
     if (!s_name_ok(name) || !info_out)
         return GORO_EINVAL;
+    int rc = s_pipe_check(self);
+    if (rc)
+        return rc;
     goro_msg_t *msg = s_named(GORO_MSG_WG_STATUS, name);
     goro_msg_t *reply = NULL;
-    int rc = s_call(self, &msg, &reply);
+    rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK)
+        rc = s_pipe_check(self);
     if (rc == GORO_OK) {
         if (reply->cmd != GORO_MSG_WG_INFO)
             rc = GORO_EPROTO;

@@ -236,10 +236,28 @@ GORO_EXPORT int goro_select(goro_t *self, goro_case_t *cases, size_t count,
 /*  WaitGroups                                                        */
 /* ------------------------------------------------------------------ */
 
-/* Adds DELTA (may be negative). GORO_ENEGATIVE, counter unchanged, if the
-   counter would go below zero. */
+/* Adds DELTA (may be negative) to waitgroup NAME; goro_wg_done adds -1.
+   Both are pipelined, as Go's wg.Add and wg.Done do not wait: they send
+   and return at once, up to 256 unanswered on one client, so a loop of
+   them is not bound by round trips. gorod applies them in order, before
+   anything the same client sends later (a goro_wg_wait after them sees
+   them). What gorod says of one comes later: GORO_ENEGATIVE (counter
+   unchanged) if it would take the counter below zero, GORO_EUNAVAILABLE
+   if the connection or gorod's run was lost with some unanswered (they
+   may or may not have been applied). That error, the first since the
+   last report, is returned once, with goro_last_error() saying which, by
+   goro_flush, goro_wg_wait or goro_wg_status on this client, or sooner
+   by a goro_wg_add or goro_wg_done made after the answer arrived; a call
+   that returns it did not do its own work. GORO_EINVAL at once for a bad
+   NAME. */
 GORO_EXPORT int goro_wg_add(goro_t *self, const char *name, int64_t delta);
 GORO_EXPORT int goro_wg_done(goro_t *self, const char *name);
+
+/* Waits until gorod has answered every pipelined call of this client
+   (goro_wg_add, goro_wg_done): GORO_OK once all were applied (and, with
+   journal.fsync: always, are on disk), else their first error as above.
+   goro_destroy flushes too, without reporting. */
+GORO_EXPORT int goro_flush(goro_t *self);
 
 /* Returns GORO_OK once the counter is zero (at once if it is, also for a
    name never used), GORO_ETIMEDOUT otherwise. */

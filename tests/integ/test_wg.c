@@ -425,20 +425,26 @@ test_wait_timeout(void **state)
 }
 
 /* A Done or Add that would take the counter below zero is refused and
-   changes nothing. */
+   changes nothing. Adds and dones are pipelined: the refusal comes with
+   goro_flush or a later waitgroup call. */
 static void
 test_negative_refused(void **state)
 {
     goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "neg", 2), GORO_OK);
-    assert_int_equal(goro_wg_add(client, "neg", -3), GORO_ENEGATIVE);
+    assert_int_equal(goro_wg_add(client, "neg", -3), GORO_OK);
+    assert_int_equal(goro_flush(client), GORO_ENEGATIVE);
+    assert_non_null(strstr(goro_last_error(client), "neg"));
+    assert_int_equal(goro_flush(client), GORO_OK); /* reported once */
     s_expect(client, "neg", 2, 2, 0, 0, 0);
     assert_int_equal(
         harness_cli(H, NULL, NULL, "wg", "add", "neg", "-5", NULL), 1);
     s_expect(client, "neg", 2, 2, 0, 0, 0);
     assert_int_equal(goro_wg_done(client, "neg"), GORO_OK);
     assert_int_equal(goro_wg_done(client, "neg"), GORO_OK);
-    assert_int_equal(goro_wg_done(client, "neg"), GORO_ENEGATIVE);
+    assert_int_equal(goro_wg_done(client, "neg"), GORO_OK);
+    /* a wait reports it, once its own answer (after that one) is in */
+    assert_int_equal(goro_wg_wait(client, "neg", 0), GORO_ENEGATIVE);
     s_expect(client, "neg", 0, 2, 2, 0, 0);
 
     char *err = NULL;
@@ -460,9 +466,44 @@ test_add_int64_min_refused(void **state)
 {
     goro_t *client = harness_client(harness_up(state, T_NO_POOL));
     assert_int_equal(goro_wg_add(client, "min", 1), GORO_OK);
-    assert_int_equal(goro_wg_add(client, "min", INT64_MIN), GORO_ENEGATIVE);
+    assert_int_equal(goro_wg_add(client, "min", INT64_MIN), GORO_OK);
+    assert_int_equal(goro_flush(client), GORO_ENEGATIVE);
     s_expect(client, "min", 1, 1, 0, 0, 0);
     assert_int_equal(goro_ping(client, 2000), GORO_OK);
+}
+
+#define T_PIPELINED 5000 /* several windows of unanswered dones */
+
+/* A loop of Done calls does not wait for each answer, and a Wait after
+   them sees every one: gorod applies a client's calls in order. */
+static void
+test_pipelined_dones_then_wait(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    assert_int_equal(goro_wg_add(client, "loop", T_PIPELINED), GORO_OK);
+    for (int i = 0; i < T_PIPELINED; i++)
+        assert_int_equal(goro_wg_done(client, "loop"), GORO_OK);
+    assert_int_equal(goro_wg_wait(client, "loop", 0), GORO_OK);
+    s_expect(client, "loop", 0, T_PIPELINED, T_PIPELINED, 0, 0);
+    assert_int_equal(goro_flush(client), GORO_OK);
+}
+
+/* Dones unanswered when gorod dies: the client cannot know whether they
+   were applied, and says so once (GORO_EUNAVAILABLE) at its next
+   waitgroup call. */
+static void
+test_pipelined_lost_with_gorod(void **state)
+{
+    harness_t *h = harness_up(state, T_NO_POOL);
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_wg_add(client, "lost", 1000000), GORO_OK);
+    assert_int_equal(goro_flush(client), GORO_OK);
+    assert_int_equal(harness_freeze(harness_pid(h)), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(goro_wg_done(client, "lost"), GORO_OK);
+    harness_kill(h, SIGKILL, HARNESS_WAIT_MS);
+    harness_thaw();
+    assert_int_equal(goro_flush(client), GORO_EUNAVAILABLE);
 }
 
 /* A job that starts more jobs in its own group before it returns: the
@@ -655,6 +696,8 @@ main(int argc, char **argv)
         HARNESS_TEST(test_dead_waiters_withdrawn),
         HARNESS_TEST(test_wait_timeout),
         HARNESS_TEST(test_negative_refused),
+        HARNESS_TEST(test_pipelined_dones_then_wait),
+        HARNESS_TEST(test_pipelined_lost_with_gorod),
         HARNESS_TEST(test_add_int64_min_refused),
         HARNESS_TEST(test_fanout_own_group),
         HARNESS_TEST(test_cli_wait_progress),
