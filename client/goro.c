@@ -36,6 +36,11 @@
    (goro_flush). gorod answers each in the same loop turn, so the window
    only bounds what a restart can leave unanswered. */
 #define GORO_PIPE_MAX 256
+/* Job ids a client leases at a time for pipelined goro_go calls: the
+   block doubles from the first to the last as a handle keeps
+   submitting, so that a short-lived client spends few ids. */
+#define GORO_LEASE_FIRST 16
+#define GORO_LEASE_MAX 1024
 /* Sockets in czmq's context, which libgoro shares with the application:
    a worker's job threads each hold a client (goro_call_client), up to
    goro_worker_set_concurrency()'s 4096, and the application may hold as
@@ -60,6 +65,11 @@ struct goro {
     size_t pipe_head, pipe_count;
     int pipe_error;
     char *pipe_error_text;
+    /* Job ids leased for pipelined submissions: [lease_next, lease_end)
+       are ours to use, in gorod's run lease_run. */
+    uint64_t lease_next, lease_end, lease_run;
+    uint32_t lease_size; /* of the next lease; 0: none asked yet */
+    bool submitted;      /* the handle's first submission went */
 };
 
 struct goro_job {
@@ -332,6 +342,7 @@ s_pipe_lost(goro_t *self)
     if (self->pipe_count)
         s_pipe_fail(self, GORO_EUNAVAILABLE, NULL);
     self->pipe_count = 0;
+    self->lease_next = self->lease_end = 0; /* good in its run only */
 }
 
 /* REPLY answers the oldest pipelined call, or an old call that is over
@@ -344,8 +355,10 @@ s_pipe_answered(goro_t *self, goro_msg_t **reply_p)
         self->pipe_head = (self->pipe_head + 1) % GORO_PIPE_MAX;
         self->pipe_count--;
         if (reply->cmd == GORO_MSG_ERROR) {
-            s_pipe_fail(self, reply->code ? (int) reply->code : GORO_EPROTO,
-                        reply->text);
+            int code = reply->code ? (int) reply->code : GORO_EPROTO;
+            if (code == GORO_EUNAVAILABLE) /* e.g. a lease of a gone run */
+                self->lease_next = self->lease_end = 0;
+            s_pipe_fail(self, code, reply->text);
             reply->text = NULL;
         }
     }
@@ -602,11 +615,68 @@ s_argv_payload(const char *const *argv, size_t *size_out)
     return payload;
 }
 
+/* A block of job ids from gorod, for the submissions that follow. */
+static int
+s_lease(goro_t *self)
+{
+    goro_msg_t *msg = goro_msg_new(GORO_MSG_LEASE);
+    msg->lease_count = self->lease_size;
+    goro_msg_t *reply = NULL;
+    int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK
+        && (reply->cmd != GORO_MSG_LEASED || reply->job_id == 0
+            || reply->lease_count != self->lease_size))
+        rc = GORO_EPROTO;
+    if (rc == GORO_OK) {
+        self->lease_next = reply->job_id;
+        self->lease_end = reply->job_id + reply->lease_count;
+        self->lease_run = reply->run_id;
+        if (self->lease_size < GORO_LEASE_MAX)
+            self->lease_size *= 2;
+    }
+    goro_msg_destroy(&reply);
+    return rc;
+}
+
+/* goro_go: the first submission of a handle, and one with an
+   idempotency key (whose answer may name an earlier job), wait for
+   gorod's answer; later ones take an id of the handle's lease and leave
+   pipelined, their errors deferred as for waitgroup calls. */
+static int
+s_go(goro_t *self, const char *fn, const void *data, size_t len,
+     const goro_opts_t *opts, uint64_t *id_out)
+{
+    bool keyed = opts && opts->key && *opts->key;
+    if (!self->submitted || keyed || !s_name_ok(fn) || (len && !data)
+        || s_check_opts(opts)) {
+        self->submitted = true;
+        return s_submit(self, fn, data, len, opts, 0, id_out, NULL);
+    }
+    if (self->lease_next == self->lease_end) {
+        if (!self->lease_size)
+            self->lease_size = GORO_LEASE_FIRST;
+        int rc = s_lease(self);
+        if (rc == GORO_EINVAL) /* a gorod without leases */
+            return s_submit(self, fn, data, len, opts, 0, id_out, NULL);
+        if (rc)
+            return rc;
+    }
+    goro_msg_t *msg = s_submit_msg(fn, data, len, opts);
+    uint64_t id = self->lease_next++;
+    msg->cmd = GORO_MSG_SUBMIT_LEASED;
+    msg->job_id = id;
+    msg->run_id = self->lease_run;
+    int rc = s_pipe_send(self, &msg);
+    if (rc == GORO_OK && id_out)
+        *id_out = id;
+    return rc;
+}
+
 int
 goro_go(goro_t *self, const char *fn, const void *data, size_t len,
         const goro_opts_t *opts, uint64_t *id_out)
 {
-    return s_submit(self, fn, data, len, opts, 0, id_out, NULL);
+    return s_go(self, fn, data, len, opts, id_out);
 }
 
 int
@@ -617,7 +687,7 @@ goro_go_exec(goro_t *self, const char *const *argv, const goro_opts_t *opts,
     char *payload = s_argv_payload(argv, &size);
     if (!payload)
         return GORO_EINVAL;
-    int rc = s_submit(self, "exec", payload, size, opts, 0, id_out, NULL);
+    int rc = s_go(self, "exec", payload, size, opts, id_out);
     free(payload);
     return rc;
 }
@@ -678,7 +748,7 @@ s_pipeline(goro_t *self, size_t count, s_make_fn *make, s_take_fn *take,
             take(arg, (size_t) (reply->reqid - base), reply);
             answered++;
         }
-        goro_msg_destroy(&reply);
+        s_pipe_answered(self, &reply); /* or a pipelined call's answer */
     }
     self->next_reqid = base + count;
     return GORO_OK;

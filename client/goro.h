@@ -85,7 +85,23 @@ typedef struct {
 
 /* Submits a job running function FN on DATA (LEN bytes) and returns its id
    in *ID_OUT without waiting for it to run. Errors: GORO_ETOOBIG,
-   GORO_EDENIED, GORO_EFULL, GORO_EUNAVAILABLE, GORO_EINVAL. */
+   GORO_EDENIED, GORO_EFULL, GORO_EUNAVAILABLE, GORO_EINVAL, GORO_ENOTFOUND
+   (no result channel).
+
+   Pipelined, as Go's `go f()` does not wait: the first submission of a
+   client, and any with OPTS->key, wait for gorod's answer; later ones take
+   their id from a block of ids the client leases from gorod (16 at first,
+   doubling up to 1024) and return once sent, as goro_wg_done does (up to
+   256 unanswered). gorod applies them in order, before anything the same
+   client sends later (a goro_job_status or goro_job_wait of the id on
+   this client finds the job; another client may not before goro_flush
+   returned). What gorod refuses comes back later, once, as for
+   goro_wg_add: from goro_flush (or goro_wg_wait / goro_wg_status), or
+   from a later goro_go once the answer is in, with goro_last_error()
+   saying why; the refused job does not exist. A submission is accepted (and
+   with journal.fsync: always, on disk) once goro_flush returned GORO_OK
+   after it. Ids are unique and increase per client, but a client that
+   stops before using its whole lease leaves a gap. */
 GORO_EXPORT int goro_go(goro_t *self, const char *fn, const void *data,
                         size_t len, const goro_opts_t *opts, uint64_t *id_out);
 
@@ -254,9 +270,10 @@ GORO_EXPORT int goro_wg_add(goro_t *self, const char *name, int64_t delta);
 GORO_EXPORT int goro_wg_done(goro_t *self, const char *name);
 
 /* Waits until gorod has answered every pipelined call of this client
-   (goro_wg_add, goro_wg_done): GORO_OK once all were applied (and, with
-   journal.fsync: always, are on disk), else their first error as above.
-   goro_destroy flushes too, without reporting. */
+   (goro_go, goro_go_exec, goro_wg_add, goro_wg_done): GORO_OK once all
+   were applied (and, with journal.fsync: always, are on disk), else their
+   first error as above. goro_destroy flushes too, without reporting; a
+   program that exits without either may lose what it sent last. */
 GORO_EXPORT int goro_flush(goro_t *self);
 
 /* Returns GORO_OK once the counter is zero (at once if it is, also for a

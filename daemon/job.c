@@ -279,6 +279,31 @@ job_table_submit(job_table_t *self, const job_spec_t *spec)
     return job;
 }
 
+uint64_t
+job_table_lease(job_table_t *self, uint32_t count)
+{
+    uint64_t first = self->next_id;
+    self->next_id += count;
+    if (self->journal) {
+        goro_msg_t record = {.cmd = GORO_MSG_J_NEXT_ID,
+                             .job_id = self->next_id};
+        journal_append(self->journal, &record);
+    }
+    return first;
+}
+
+bool
+job_table_id_free(job_table_t *self, uint64_t id)
+{
+    return id && id < self->next_id && !job_table_lookup(self, id);
+}
+
+uint64_t
+job_table_next_id(job_table_t *self)
+{
+    return self->next_id;
+}
+
 job_t *
 job_table_lookup(job_table_t *self, uint64_t id)
 {

@@ -98,8 +98,18 @@ void job_table_result_sent(job_table_t *self, job_t *job);
 /* Frees every job; parked waiters must have been released. */
 void job_table_destroy(job_table_t **self_p);
 
-/* Makes a queued job with the next id. Owned by the table. */
+/* Makes a queued job with the next id, or with SPEC's id if it has one
+   (a leased id). Owned by the table. */
 job_t *job_table_submit(job_table_t *self, const job_spec_t *spec);
+
+/* Gives out COUNT ids at once for a client to name its own submissions
+   with (SUBMIT_LEASED): returns the first. The new next id is journaled,
+   so that no later run gives them out again. */
+uint64_t job_table_lease(job_table_t *self, uint32_t count);
+/* Whether ID was given out (by a submit or a lease) and no job has it. */
+bool job_table_id_free(job_table_t *self, uint64_t id);
+/* The id the next submission without one gets. */
+uint64_t job_table_next_id(job_table_t *self);
 
 job_t *job_table_lookup(job_table_t *self, uint64_t id);
 job_t *job_table_by_key(job_table_t *self, const char *key);

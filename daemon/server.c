@@ -218,6 +218,7 @@ server_new(const config_t *cfg, const char *worker_cmd, bool repair, char *err,
         self->epoch = 1;
     if (server_journal_recover(self, repair, err, err_size) != GORO_OK)
         goto error;
+    self->ids_before_run = job_table_next_id(self->tables.jobs);
     return self;
 error:
     server_destroy(&self);
@@ -345,6 +346,8 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
             break;
         }
         case GORO_MSG_SUBMIT:
+        case GORO_MSG_SUBMIT_LEASED:
+        case GORO_MSG_LEASE:
         case GORO_MSG_STATUS:
         case GORO_MSG_WAIT:
         case GORO_MSG_CANCEL:

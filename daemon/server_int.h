@@ -51,6 +51,9 @@ enum {
    limit is memory a peer stalled mid-frame can pin (issue 12, 14). */
 #define SERVER_FRAME_SLACK (16 * 1024)
 #define SERVER_TTL_RETRY_MS 1000 /* a result still tied to a worker waits */
+/* Ids a LEASE may ask for at once: libgoro asks for at most 1024, and a
+   larger block only spends ids a client may never use. */
+#define SERVER_LEASE_MAX 65536
 #define SERVER_RETRY_MIN_MS \
     100 /* first backoff after a lost worker; it \
            doubles per attempt, up to 12.8 s */
@@ -82,7 +85,9 @@ struct server {
     bool stopping;
     int64_t stop_deadline;
     int64_t started_at;
-    uint64_t epoch; /* this run's id, in HEARTBEAT replies */
+    uint64_t epoch;          /* this run's id, in HEARTBEAT replies */
+    uint64_t ids_before_run; /* job ids below it were given out by
+                                earlier runs only (the journal says) */
     uint64_t requests, malformed;
     uint64_t undelivered;     /* replies to peers that were gone */
     uint64_t results_dropped; /* job results for a closed channel */

@@ -269,6 +269,26 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
                     "a job needs a function name");
         return;
     }
+    /* A leased id is good once. One leased by an earlier run is good if
+       the journal kept that lease (the id is below what this run gives
+       out): after a clean restart, or any with fsync: always, a client
+       goes on with its lease; after a crash that lost it, the client
+       hears so rather than its job taking an id this run gives another. */
+    if (msg->cmd == GORO_MSG_SUBMIT_LEASED && msg->run_id != self->epoch
+        && msg->job_id >= self->ids_before_run) {
+        reply_error(self, rid, msg->reqid, GORO_EUNAVAILABLE,
+                    "job %llu not submitted: gorod restarted and its "
+                    "journal lost the lease of that id",
+                    (unsigned long long) msg->job_id);
+        return;
+    }
+    if (msg->cmd == GORO_MSG_SUBMIT_LEASED
+        && !job_table_id_free(self->tables.jobs, msg->job_id)) {
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                    "job id %llu was not leased, or is taken",
+                    (unsigned long long) msg->job_id);
+        return;
+    }
     job_t *job = job_table_by_key(self->tables.jobs, msg->key);
     if (job) { /* a retried submit: same job */
         s_submit_answer(self, rid, msg, job);
@@ -314,6 +334,7 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         return;
     }
     job_spec_t spec = {
+        .id = msg->cmd == GORO_MSG_SUBMIT_LEASED ? msg->job_id : 0,
         .fn = msg->name,
         .data = msg->data,
         .size = msg->size,
@@ -330,6 +351,25 @@ s_on_submit(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
     sched_push(self->sched, job);
     s_submit_answer(self, rid, msg, job);
     server_job_dispatch_fn(self, job->fn);
+}
+
+/* A block of ids for a client's pipelined submissions (goro_go), so
+   that it knows each job's id without waiting for the job's OK. */
+static void
+s_on_lease(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
+{
+    if (msg->lease_count < 1 || msg->lease_count > SERVER_LEASE_MAX) {
+        reply_error(self, rid, msg->reqid, GORO_EINVAL,
+                    "a lease is of 1 to %d job ids", SERVER_LEASE_MAX);
+        return;
+    }
+    goro_msg_t *reply = goro_msg_new(GORO_MSG_LEASED);
+    reply->reqid = msg->reqid;
+    reply->job_id = job_table_lease(self->tables.jobs, msg->lease_count);
+    reply->lease_count = msg->lease_count;
+    reply->run_id = self->epoch;
+    reply_send(self, self->clients, reply, rid);
+    goro_msg_destroy(&reply);
 }
 
 static job_t *
@@ -429,7 +469,9 @@ void
 server_job_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
     switch (msg->cmd) {
-        case GORO_MSG_SUBMIT: s_on_submit(self, rid, msg); break;
+        case GORO_MSG_SUBMIT:
+        case GORO_MSG_SUBMIT_LEASED: s_on_submit(self, rid, msg); break;
+        case GORO_MSG_LEASE: s_on_lease(self, rid, msg); break;
         case GORO_MSG_STATUS: {
             job_t *job = s_find_job(self, rid, msg);
             if (job)

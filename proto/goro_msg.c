@@ -33,6 +33,7 @@ typedef enum {
     F_WORKER_CAPACITY,
     F_RECV_MAX,
     F_SENT_COUNT,
+    F_LEASE_COUNT,
     F_STATUS,
     F_TIMEOUT,
     F_SUBMIT_WAIT,
@@ -88,6 +89,7 @@ static const type_t s_field_type[F_NFIELDS] = {
     [F_WORKER_CAPACITY] = T_U32,
     [F_RECV_MAX] = T_U32,
     [F_SENT_COUNT] = T_U32,
+    [F_LEASE_COUNT] = T_U32,
     [F_STATUS] = T_I64,
     [F_TIMEOUT] = T_I64,
     [F_SUBMIT_WAIT] = T_I64,
@@ -189,6 +191,11 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
                                  {F_NAME, F_RECV_MAX, F_TIMEOUT}},
     [GORO_MSG_VALUES] = {"VALUES", {F_FLAGS, F_DELIVERY_ID, F_VALUES}},
     [GORO_MSG_SENT] = {"SENT", {F_CODE, F_SENT_COUNT}},
+    [GORO_MSG_LEASE] = {"LEASE", {F_LEASE_COUNT}},
+    [GORO_MSG_LEASED] = {"LEASED", {F_JOB_ID, F_LEASE_COUNT, F_RUN_ID}},
+    [GORO_MSG_SUBMIT_LEASED] = {"SUBMIT_LEASED",
+                                {F_JOB_ID, F_RUN_ID, F_NAME, F_DATA, F_WG,
+                                 F_CHAN, F_TIMEOUT, F_MAX_ATTEMPTS}},
 };
 
 static const schema_t *
@@ -300,6 +307,7 @@ s_number_slot(goro_msg_t *self, field_t field)
         case F_WORKER_CAPACITY: return &self->worker_capacity;
         case F_RECV_MAX: return &self->recv_max;
         case F_SENT_COUNT: return &self->sent_count;
+        case F_LEASE_COUNT: return &self->lease_count;
         case F_STATUS: return &self->status;
         case F_TIMEOUT: return &self->timeout;
         case F_SUBMIT_WAIT: return &self->submit_wait;

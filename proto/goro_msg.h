@@ -79,7 +79,11 @@ typedef enum {
     GORO_MSG_CHAN_RECV_MANY = 55, /* client -> daemon */
     GORO_MSG_VALUES = 56,         /* daemon -> client */
     GORO_MSG_SENT = 57,           /* daemon -> client */
-    GORO_MSG_CMD_MAX = 58
+    /* pipelined submissions */
+    GORO_MSG_LEASE = 58,         /* client -> daemon */
+    GORO_MSG_LEASED = 59,        /* daemon -> client */
+    GORO_MSG_SUBMIT_LEASED = 60, /* client -> daemon */
+    GORO_MSG_CMD_MAX = 61
 } goro_msg_cmd_t;
 
 /* What LIST asks for. */
@@ -113,7 +117,8 @@ typedef struct {
     uint64_t reqid;           /* echoed in the reply; 0 for unsolicited */
     uint64_t job_id;          /* from 1; J_NEXT_ID: the next one */
     uint64_t delivery_id;     /* VALUE, VALUES, ACK */
-    uint64_t run_id;          /* HEARTBEAT: gorod's run, 0 from others */
+    uint64_t run_id;          /* HEARTBEAT: gorod's run, 0 from others;
+                                 LEASED, SUBMIT_LEASED: the lease's run */
     uint64_t value_seq;       /* J_CHAN_PUSH, J_CHAN_POP */
     uint32_t code;            /* error code (ERROR, SENT) */
     uint8_t state;            /* job state (JOB, J_END) */
@@ -127,6 +132,7 @@ typedef struct {
     uint32_t worker_capacity; /* READY: jobs at once */
     uint32_t recv_max;        /* CHAN_RECV_MANY: values wanted at most */
     uint32_t sent_count;      /* SENT: values of the batch that went */
+    uint32_t lease_count;     /* LEASE, LEASED: job ids in the block */
     int64_t status;           /* exit status / handler return */
     int64_t timeout;          /* milliseconds, -1 forever */
     int64_t submit_wait;      /* SUBMIT: 0 reply at once, <0 at the end,

@@ -29,7 +29,10 @@ cd "$SRC"
 total=0
 files=0
 changed=0
-for f in $(find daemon client proto tests bench examples -name '*.[ch]' \
+# Not what a build directory holds (bench/run's bench/.build has CMake's
+# own probe sources).
+for f in $(find daemon client proto tests bench examples \
+               -name '.build' -prune -o -name '*.[ch]' -print \
                | sort) $(ls ./*.c ./*.h 2>/dev/null || true); do
     files=$((files + 1))
     lines=$("$CLANG_FORMAT" --style=file "$f" | diff "$f" - \

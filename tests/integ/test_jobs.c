@@ -175,7 +175,10 @@ enum {
     CMD_WG_WAIT = 14,
     CMD_WG_STATUS = 15,
     CMD_READY = 30,
-    CMD_WELCOME = 31
+    CMD_WELCOME = 31,
+    CMD_LEASE = 58,
+    CMD_LEASED = 59,
+    CMD_SUBMIT_LEASED = 60
 };
 
 typedef struct {
@@ -871,11 +874,18 @@ test_exec_allow(void **state)
     goro_job_t *job = s_wait(h, s_go(h, ok));
     s_assert_state(job, GORO_JOB_SUCCEEDED);
     goro_job_destroy(&job);
+    /* After the client's first submission goro_go pipelines: a refusal
+       shows at goro_flush, and no job has the id it gave. */
     uint64_t id = 0;
     const char *sh[] = {"sh", "-c", "true", NULL};
-    assert_int_equal(goro_go_exec(c, sh, NULL, &id), GORO_EDENIED);
+    assert_int_equal(goro_go_exec(c, sh, NULL, &id), GORO_OK);
+    assert_int_equal(goro_flush(c), GORO_EDENIED);
+    assert_non_null(strstr(goro_last_error(c), "sh"));
+    assert_int_equal(goro_job_status(c, id, &job), GORO_ENOTFOUND);
     const char *usr[] = {"/usr/bin/true", NULL};
-    assert_int_equal(goro_go_exec(c, usr, NULL, &id), GORO_EDENIED);
+    assert_int_equal(goro_go_exec(c, usr, NULL, &id), GORO_OK);
+    assert_int_equal(goro_flush(c), GORO_EDENIED);
+    assert_int_equal(goro_flush(c), GORO_OK); /* reported once */
     harness_finish(state);
 }
 
@@ -890,11 +900,159 @@ test_payload_too_big(void **state)
     uint64_t id = 0;
     assert_int_equal(goro_go(c, "sum", big, 4096, NULL, &id), GORO_ETOOBIG);
     const char *argv[] = {"echo", big, NULL};
-    assert_int_equal(goro_go_exec(c, argv, NULL, &id), GORO_ETOOBIG);
+    assert_int_equal(goro_go_exec(c, argv, NULL, &id), GORO_OK); /* sent */
+    assert_int_equal(goro_flush(c), GORO_ETOOBIG);
     free(big);
     /* and it keeps serving, this client included */
     assert_int_equal(goro_ping(c, HARNESS_WAIT_MS), GORO_OK);
     s_assert_serving(h, "small");
+    harness_finish(state);
+}
+
+/* ------------------------------------------------------------------ */
+/*  Pipelined submissions                                             */
+/* ------------------------------------------------------------------ */
+
+/* A loop of goro_go does not wait for each job's OK: past the first, ids
+   come from blocks the client leases, increasing and never given twice,
+   also with another client submitting between; goro_flush then says all
+   were accepted, and every job is there. */
+static void
+test_pipelined_go(void **state)
+{
+    harness_t *h = harness_up(state, "pools: []\n");
+    goro_t *c = harness_client(h);
+    goro_t *other = goro_new(harness_clients(h));
+    assert_non_null(other);
+    enum { N = 700 };
+    uint64_t ids[N], theirs[N / 10];
+    for (int i = 0; i < N; i++) {
+        char data[16];
+        int len = snprintf(data, sizeof data, "%d", i);
+        assert_int_equal(
+            goro_go(c, "nobody", data, (size_t) len, NULL, &ids[i]), GORO_OK);
+        assert_true(i == 0 || ids[i] > ids[i - 1]);
+        if (i % 10 == 0)
+            assert_int_equal(goro_go(other, "nobody", "o", 1, NULL,
+                                     &theirs[i / 10]),
+                             GORO_OK);
+    }
+    assert_int_equal(goro_flush(c), GORO_OK);
+    assert_int_equal(goro_flush(other), GORO_OK);
+    for (int i = 0; i < N / 10; i++)
+        for (int j = 0; j < N; j++)
+            assert_true(theirs[i] != ids[j]);
+    assert_int_equal(harness_stat(h, "jobs_queued"), N + N / 10);
+    goro_destroy(&other);
+    for (int i = 0; i < N; i += 99) {
+        goro_job_t *job = NULL;
+        assert_int_equal(goro_job_status(c, ids[i], &job), GORO_OK);
+        assert_int_equal(goro_job_state(job), GORO_JOB_QUEUED);
+        goro_job_destroy(&job);
+    }
+    harness_finish(state);
+}
+
+/* What gorod refuses of a pipelined goro_go shows once, at the next call
+   that reports (here goro_flush or a later goro_go), and takes nothing:
+   with room for 5 queued jobs, 12 submissions leave 5 jobs. */
+static void
+test_pipelined_go_refusal(void **state)
+{
+    harness_t *h = harness_up(state, "pools: []\n"
+                                     "limits: { max_queued_jobs: 5 }\n");
+    goro_t *c = harness_client(h);
+    int reported = 0;
+    for (int i = 0; i < 12; i++) {
+        uint64_t id = 0;
+        int rc = goro_go(c, "nobody", "x", 1, NULL, &id);
+        if (rc == GORO_EFULL)
+            reported++;
+        else
+            assert_int_equal(rc, GORO_OK);
+    }
+    int rc = goro_flush(c);
+    if (rc == GORO_EFULL)
+        reported++;
+    else
+        assert_int_equal(rc, GORO_OK);
+    assert_true(reported >= 1);
+    assert_non_null(strstr(goro_last_error(c), "max_queued_jobs"));
+    assert_int_equal(goro_flush(c), GORO_OK);
+    assert_int_equal(harness_stat(h, "jobs_queued"), 5);
+    harness_finish(state);
+}
+
+/* GORO/1's LEASE and SUBMIT_LEASED from a raw peer: a lease is of 1 to
+   65536 ids; a leased id is taken once; an id never given out, or one
+   claimed for another run of gorod that this run could give out, is
+   refused; the ids of a lease are given to nobody else. */
+static void
+test_leased_ids_checked(void **state)
+{
+    harness_t *h = harness_up(state, "pools: []\n");
+    raw_t cl = s_raw_open(harness_clients(h));
+    uint8_t buf[128], reply[256];
+    size_t len;
+    const uint32_t counts[] = {0, 65537};
+    for (int i = 0; i < 2; i++) {
+        len = s_header(buf, CMD_LEASE, 10 + (uint64_t) i);
+        len += s_put(buf + len, counts[i], 4);
+        s_raw_send(&cl, buf, len, 0);
+        s_raw_expect_error(&cl, 10 + (uint64_t) i, GORO_EINVAL);
+    }
+    len = s_header(buf, CMD_LEASE, 12);
+    len += s_put(buf + len, 4, 4);
+    s_raw_send(&cl, buf, len, 0);
+    int got = s_raw_reply(&cl, 12, reply, sizeof reply, HARNESS_WAIT_MS);
+    assert_int_equal(got, 12 + 8 + 4 + 8);
+    assert_int_equal(reply[3], CMD_LEASED);
+    uint64_t first = s_get(reply + 12, 8);
+    assert_int_equal(s_get(reply + 20, 4), 4);
+    uint64_t run = s_get(reply + 24, 8);
+    assert_true(first >= 1);
+
+    struct {
+        uint64_t id, run;
+        int code; /* 0: OK */
+    } cases[] = {
+        {first + 1, run, 0},
+        {first + 1, run, GORO_EINVAL},           /* taken */
+        {first + 100, run, GORO_EINVAL},         /* never given out */
+        {0, run, GORO_EINVAL},                   /* no id */
+        {first + 2, run ^ 1, GORO_EUNAVAILABLE}, /* not this run's */
+        {first, run, 0},                         /* any order */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t reqid = 20 + i;
+        len = s_header(buf, CMD_SUBMIT_LEASED, reqid);
+        len += s_put(buf + len, cases[i].id, 8);
+        len += s_put(buf + len, cases[i].run, 8);
+        buf[len++] = 4;
+        memcpy(buf + len, "noop", 4);
+        len += 4;
+        len += s_put(buf + len, 0, 4); /* empty payload */
+        buf[len++] = 0;                /* wg, result-chan */
+        buf[len++] = 0;
+        len += s_put(buf + len, 0, 8); /* timeout */
+        len += s_put(buf + len, 0, 4); /* max-attempts */
+        s_raw_send(&cl, buf, len, 0);
+        if (cases[i].code) {
+            s_raw_expect_error(&cl, reqid, cases[i].code);
+            continue;
+        }
+        got = s_raw_reply(&cl, reqid, reply, sizeof reply, HARNESS_WAIT_MS);
+        assert_true(got >= 20);
+        assert_int_equal(reply[3], CMD_OK);
+        assert_int_equal(s_get(reply + 12, 8), cases[i].id);
+    }
+    s_raw_close(&cl);
+    /* a plain submission gets an id past the lease */
+    uint64_t id = 0;
+    assert_int_equal(goro_go(harness_client(h), "noop", "", 0, NULL, &id),
+                     GORO_OK);
+    assert_true(id >= first + 4);
+    assert_int_equal(harness_stat(h, "jobs_queued"), 3);
     harness_finish(state);
 }
 
@@ -1289,6 +1447,9 @@ main(void)
         HARNESS_TEST(test_exec_disabled),
         HARNESS_TEST(test_exec_allow),
         HARNESS_TEST(test_payload_too_big),
+        HARNESS_TEST(test_pipelined_go),
+        HARNESS_TEST(test_pipelined_go_refusal),
+        HARNESS_TEST(test_leased_ids_checked),
         HARNESS_TEST(test_garbage_on_both_sockets),
         HARNESS_TEST(test_sigterm_graceful),
         HARNESS_TEST(test_sighup_ignored),

@@ -99,6 +99,7 @@ typedef enum {
     X_WORKER_CAPACITY,
     X_RECV_MAX,
     X_SENT_COUNT,
+    X_LEASE_COUNT,
     X_STATUS,
     X_TIMEOUT,
     X_SUBMIT_WAIT,
@@ -206,6 +207,13 @@ static const xrow_t s_grammar[] = {
      {X_NAME, X_RECV_MAX, X_TIMEOUT}},
     {GORO_MSG_VALUES, "VALUES", {X_FLAGS, X_DELIVERY_ID, X_VALUES}},
     {GORO_MSG_SENT, "SENT", {X_CODE, X_SENT_COUNT}},
+    /* pipelined submissions */
+    {GORO_MSG_LEASE, "LEASE", {X_LEASE_COUNT}},
+    {GORO_MSG_LEASED, "LEASED", {X_JOB_ID, X_LEASE_COUNT, X_RUN_ID}},
+    {GORO_MSG_SUBMIT_LEASED,
+     "SUBMIT_LEASED",
+     {X_JOB_ID, X_RUN_ID, X_NAME, X_DATA, X_WG, X_CHAN, X_TIMEOUT,
+      X_MAX_ATTEMPTS}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -290,6 +298,7 @@ x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
         case X_WORKER_CAPACITY: x_be(b, m->worker_capacity, 4); break;
         case X_RECV_MAX: x_be(b, m->recv_max, 4); break;
         case X_SENT_COUNT: x_be(b, m->sent_count, 4); break;
+        case X_LEASE_COUNT: x_be(b, m->lease_count, 4); break;
         case X_STATUS: x_be(b, (uint64_t) m->status, 8); break;
         case X_TIMEOUT: x_be(b, (uint64_t) m->timeout, 8); break;
         case X_SUBMIT_WAIT: x_be(b, (uint64_t) m->submit_wait, 8); break;
@@ -536,6 +545,7 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     NUM(X_WORKER_CAPACITY, worker_capacity);
     NUM(X_RECV_MAX, recv_max);
     NUM(X_SENT_COUNT, sent_count);
+    NUM(X_LEASE_COUNT, lease_count);
     NUM(X_STATUS, status);
     NUM(X_TIMEOUT, timeout);
     NUM(X_SUBMIT_WAIT, submit_wait);
@@ -683,7 +693,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 58, 255, 256, 1000};
+    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 61, 255, 256, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
     /* Every command id 0..255 is either in the grammar or unknown. */
