@@ -4,10 +4,11 @@
     Threads. The thread that calls goro_worker_serve() is the only one that
     touches the DEALER socket: it sends READY, heartbeats and DONEs, and
     receives WELCOME, DISPATCH, KILL, HEARTBEAT and DISCONNECT. CONCURRENCY
-    job threads run the jobs. Everything they share sits under one mutex:
+    job threads run the app jobs (exec jobs too where there are no
+    pidfds; see below). Everything they share sits under one mutex:
 
-        active  every job dispatched to us whose thread has not finished
-                it, so that a KILL can find it (and its process group);
+        active  every job dispatched to us that has not finished, so
+                that a KILL can find it (and its process group);
         queue   the jobs of `active` that no thread has picked up yet;
         done    finished jobs whose DONE the main thread has not sent.
 
@@ -17,6 +18,19 @@
     polls the wake pipe as a raw fd beside the socket, so a finished job,
     a goro_worker_stop() from another thread and a signal handler all wake
     it the same way (write(2) is async-signal-safe).
+
+    Exec jobs skip the threads: with a free slot, the serving thread
+    spawns the command itself (exec_start: a vfork-style clone, no page
+    tables copied) and polls its pipes, then its pidfd, beside the socket
+    and the wake pipe; once it has reaped the child it sends the DONE at
+    once. That spares each job two thread hops and a wake, which is what
+    bounded a worker's rate of short commands (the DONE -> DISPATCH round
+    trip is the rest). `busy` counts the slots taken, by job threads and
+    by these children alike, so concurrency bounds both; an exec job
+    queued behind others starts when a slot frees. The serving thread is
+    the only one to signal or reap its children, so clearing a job's pgid
+    right after the reap leaves no window for a KILL to hit a reused id.
+    Without pidfds (Linux before 5.3) exec jobs run on the threads.
 
     Liveness (Majordomo): any message from the daemon is life. Silence for
     liveness x interval closes the socket and, after a backoff, opens a
