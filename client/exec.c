@@ -488,6 +488,23 @@ s_child(void *arg)
     return 0; /* not reached */
 }
 
+/* ASan: the child's frames poison the shadow of the stack we lent it,
+   in our memory, and it execs without unpoisoning: we do, or that part
+   of our stack would look like redzones to the next frames there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define EXEC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EXEC_ASAN 1
+#endif
+#endif
+#ifdef EXEC_ASAN
+#include <sanitizer/asan_interface.h>
+#define EXEC_UNPOISON(addr, size) ASAN_UNPOISON_MEMORY_REGION(addr, size)
+#else
+#define EXEC_UNPOISON(addr, size) ((void) (addr), (void) (size))
+#endif
+
 /* Room for the child's frames and s_child_exec's path buffer. */
 #define EXEC_CHILD_STACK (32 * 1024)
 
@@ -541,6 +558,7 @@ s_spawn(char **argv, char **env, int out_fd, int err_fd,
         pid = clone(s_child, stack + sizeof stack, flags, &args, NULL);
     }
     int clone_errno = errno;
+    EXEC_UNPOISON(stack, sizeof stack);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return clone_errno;
