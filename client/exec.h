@@ -9,6 +9,7 @@
 #ifndef EXEC_H_INCLUDED
 #define EXEC_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -78,6 +79,41 @@ typedef struct {
    with exec_result_fini(). Never fails as a call: what went wrong is in
    the status and the error text. Blocks the calling thread. */
 void exec_run(const exec_spec_t *spec, exec_result_t *result);
+
+/* A command started by exec_start() and not finished yet. */
+typedef struct exec_child exec_child_t;
+
+/* Whether exec_start()'s children come with a pidfd to poll (Linux 5.3),
+   which the poll-loop way of running a command needs. */
+bool exec_pollable(void);
+
+/* Starts SPEC's command and returns without waiting: 0 with *CHILD_OUT
+   (caller owns; see exec_child_finish), or -1 with *RESULT filled as
+   exec_run() would have (the command did not run). on_pgid is not
+   called: the caller has exec_child_pgid() and exec_child_signal(). */
+int exec_start(const exec_spec_t *spec, exec_child_t **child_out,
+               exec_result_t *result);
+
+/* The child's process group id (its pid). */
+pid_t exec_child_pgid(const exec_child_t *child);
+
+/* The descriptor to poll for input for WHICH: 0 stdout, 1 stderr, 2 the
+   exit (a pidfd, wanted only once both pipes are done); -1 for one that
+   needs no polling now. */
+int exec_child_fd(const exec_child_t *child, int which);
+
+/* Handles input on WHICH's descriptor (one read), and reaps the child
+   once both pipes are done and it has exited. True when it has been
+   reaped: the caller must not signal its group after that, and calls
+   exec_child_finish(). Never blocks. */
+bool exec_child_input(exec_child_t *child, int which);
+
+/* SIG to the child's group, unless it has been reaped. */
+void exec_child_signal(exec_child_t *child, int sig);
+
+/* Fills *RESULT (as exec_run does) and frees *CHILD_P. A child not
+   reaped yet gets SIGKILL and is waited for. */
+void exec_child_finish(exec_child_t **child_p, exec_result_t *result);
 
 /* Frees RESULT's buffers and zeroes it. */
 void exec_result_fini(exec_result_t *result);

@@ -4,10 +4,11 @@
     Threads. The thread that calls goro_worker_serve() is the only one that
     touches the DEALER socket: it sends READY, heartbeats and DONEs, and
     receives WELCOME, DISPATCH, KILL, HEARTBEAT and DISCONNECT. CONCURRENCY
-    job threads run the jobs. Everything they share sits under one mutex:
+    job threads run the app jobs (exec jobs too where there are no
+    pidfds; see below). Everything they share sits under one mutex:
 
-        active  every job dispatched to us whose thread has not finished
-                it, so that a KILL can find it (and its process group);
+        active  every job dispatched to us that has not finished, so
+                that a KILL can find it (and its process group);
         queue   the jobs of `active` that no thread has picked up yet;
         done    finished jobs whose DONE the main thread has not sent.
 
@@ -17,6 +18,19 @@
     polls the wake pipe as a raw fd beside the socket, so a finished job,
     a goro_worker_stop() from another thread and a signal handler all wake
     it the same way (write(2) is async-signal-safe).
+
+    Exec jobs skip the threads: with a free slot, the serving thread
+    spawns the command itself (exec_start: a vfork-style clone, no page
+    tables copied) and polls its pipes, then its pidfd, beside the socket
+    and the wake pipe; once it has reaped the child it sends the DONE at
+    once. That spares each job two thread hops and a wake, which is what
+    bounded a worker's rate of short commands (the DONE -> DISPATCH round
+    trip is the rest). `busy` counts the slots taken, by job threads and
+    by these children alike, so concurrency bounds both; an exec job
+    queued behind others starts when a slot frees. The serving thread is
+    the only one to signal or reap its children, so clearing a job's pgid
+    right after the reap leaves no window for a KILL to hit a reused id.
+    Without pidfds (Linux before 5.3) exec jobs run on the threads.
 
     Liveness (Majordomo): any message from the daemon is life. Silence for
     liveness x interval closes the socket and, after a backoff, opens a
@@ -147,7 +161,12 @@ struct attempt {
                               the grace, then SIGKILL. Locked */
     int64_t kill_at;       /* SIGKILL due, with kill_sig SIGTERM.
                               Locked */
-    int64_t status;        /* result, written by the job thread */
+    exec_child_t *child;   /* an exec the serving thread spawned;
+                              its own, like run_next */
+    attempt_t *run_next;   /* in running */
+    bool reaped;           /* child done: finish it */
+    int64_t started;
+    int64_t status; /* result, written by whoever ran it */
     int64_t runtime;
     uint8_t *out;
     size_t out_size;
@@ -193,6 +212,8 @@ struct goro_worker {
     attempt_t *queue_head, *queue_tail;
     attempt_t *done_head, *done_tail;
     bool quit; /* threads exit once queue is empty */
+    int busy;  /* jobs running, on job threads or as the serving
+                  thread's children; at most concurrency */
 
     /* The serving thread's own. */
     worker_thread_t *threads;
@@ -219,6 +240,12 @@ struct goro_worker {
     int curve_rc;
     char *cert, *server_cert; /* for the handlers' clients too */
     exec_policy_t *policy;    /* from WELCOME: gorod's jobs.exec */
+    bool exec_inline;         /* exec jobs are the serving thread's */
+    attempt_t *running;       /* the serving thread's exec jobs */
+    zmq_pollitem_t *items;    /* for zmq_poll, with for each of its */
+    attempt_t **item_jobs;    /* items the job (NULL: not a job's) */
+    int *item_which;          /* and which of its descriptors */
+    size_t items_cap;
 };
 
 /* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
@@ -327,6 +354,16 @@ s_on_pgid(pid_t pgid, void *arg)
 }
 
 static void
+s_job_result(attempt_t *job, exec_result_t *result)
+{
+    job->status = result->status;
+    job->out = result->out;
+    job->out_size = result->out_size;
+    job->err = result->err;
+    job->err_size = result->err_size;
+}
+
+static void
 s_job_exec(attempt_t *job)
 {
     exec_spec_t spec = {
@@ -342,11 +379,7 @@ s_job_exec(attempt_t *job)
     };
     exec_result_t result;
     exec_run(&spec, &result);
-    job->status = result.status;
-    job->out = result.out;
-    job->out_size = result.out_size;
-    job->err = result.err;
-    job->err_size = result.err_size;
+    s_job_result(job, &result);
 }
 
 /* A reply and an error text are kept up to max_output bytes, as exec's
@@ -370,17 +403,22 @@ s_job_call(worker_thread_t *thread, attempt_t *job)
     }
 }
 
+/* KILLed while it waited in our queue. */
+static void
+s_job_killed_early(attempt_t *job)
+{
+    const char *text = "killed before it started";
+    job->status = WORKER_STATUS_KILLED;
+    job->err = util_strdup(text);
+    job->err_size = strlen(text);
+}
+
 static void
 s_job_run(worker_thread_t *thread, attempt_t *job)
 {
     int64_t started = util_now();
-    if (atomic_load(&job->cancelled)) {
-        /* KILLed while it waited in our queue. */
-        const char *text = "killed before it started";
-        job->status = WORKER_STATUS_KILLED;
-        job->err = util_strdup(text);
-        job->err_size = strlen(text);
-    }
+    if (atomic_load(&job->cancelled))
+        s_job_killed_early(job);
     else if (job->handler)
         s_job_call(thread, job);
     else
@@ -395,7 +433,9 @@ s_thread_main(void *arg)
     goro_worker_t *self = thread->worker;
     pthread_mutex_lock(&self->lock);
     while (true) {
-        while (!self->queue_head && !self->quit)
+        /* A slot may be taken by the serving thread's exec children. */
+        while (!(self->queue_head && self->busy < self->concurrency)
+               && !self->quit)
             pthread_cond_wait(&self->cond, &self->lock);
         attempt_t *job = self->queue_head;
         if (!job)
@@ -404,11 +444,13 @@ s_thread_main(void *arg)
         if (!self->queue_head)
             self->queue_tail = NULL;
         job->queue_next = NULL;
+        self->busy++;
         pthread_mutex_unlock(&self->lock);
 
         s_job_run(thread, job);
 
         pthread_mutex_lock(&self->lock);
+        self->busy--;
         s_active_remove(self, job);
         if (self->done_tail)
             self->done_tail->next = job;
@@ -792,6 +834,162 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
     s_outbox_flush(self);
 }
 
+/* ---- exec jobs on the serving thread ------------------------------ */
+
+static void s_send_done(goro_worker_t *self, attempt_t *job);
+
+/* JOB, one of running or about to be, has its result: it leaves active
+   and its slot, and its DONE goes now, without a hop through the done
+   list and the wake pipe. */
+static void
+s_inline_done(goro_worker_t *self, attempt_t *job)
+{
+    job->runtime = util_now() - job->started;
+    pthread_mutex_lock(&self->lock);
+    job->pgid = 0;
+    s_active_remove(self, job);
+    self->busy--;
+    pthread_mutex_unlock(&self->lock);
+    s_send_done(self, job);
+    s_job_destroy(&job);
+}
+
+/* Spawns exec JOB, which holds a slot already, as the serving thread's
+   child: its pipes and pidfd join our poll. */
+static void
+s_inline_start(goro_worker_t *self, attempt_t *job)
+{
+    job->started = util_now();
+    if (atomic_load(&job->cancelled)) {
+        s_job_killed_early(job);
+        s_inline_done(self, job);
+        return;
+    }
+    exec_spec_t spec = {
+        .argv = job->data,
+        .size = job->size,
+        .max_output = job->max_output,
+        .endpoint = job->endpoint,
+        .policy = job->policy,
+        .job_id = job->id,
+        .attempt = job->attempt,
+    };
+    exec_result_t result;
+    if (exec_start(&spec, &job->child, &result) != 0) {
+        s_job_result(job, &result);
+        s_inline_done(self, job);
+        return;
+    }
+    /* KILLs come on this thread, so none can have come meanwhile; the
+       lock is for the job threads' view of active. */
+    pthread_mutex_lock(&self->lock);
+    job->pgid = exec_child_pgid(job->child);
+    pthread_mutex_unlock(&self->lock);
+    job->run_next = self->running;
+    self->running = job;
+}
+
+/* Starts the queued exec jobs that free slots allow, from the head of the
+   queue; an app job at the head is a job thread's, so wake one. */
+static void
+s_start_queued(goro_worker_t *self)
+{
+    attempt_t *start = NULL, **tail = &start;
+    pthread_mutex_lock(&self->lock);
+    while (self->exec_inline && self->queue_head && !self->queue_head->handler
+           && self->busy < self->concurrency) {
+        attempt_t *job = self->queue_head;
+        self->queue_head = job->queue_next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        job->queue_next = NULL;
+        *tail = job;
+        tail = &job->queue_next;
+        self->busy++;
+    }
+    if (self->queue_head && self->busy < self->concurrency)
+        pthread_cond_signal(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    while (start) {
+        attempt_t *job = start;
+        start = job->queue_next;
+        job->queue_next = NULL;
+        s_inline_start(self, job);
+    }
+}
+
+/* Finishes the running jobs whose child has been reaped. */
+static void
+s_finish_reaped(goro_worker_t *self)
+{
+    for (attempt_t **p = &self->running; *p;) {
+        attempt_t *job = *p;
+        if (!job->reaped) {
+            p = &job->run_next;
+            continue;
+        }
+        *p = job->run_next;
+        exec_result_t result;
+        exec_child_finish(&job->child, &result);
+        s_job_result(job, &result);
+        s_inline_done(self, job);
+    }
+}
+
+/* The poll set: the wake pipe, each running child's descriptors that
+   matter now, then the socket if there is one. Returns how many. */
+static int
+s_poll_items(goro_worker_t *self)
+{
+    size_t want = 2;
+    for (attempt_t *job = self->running; job; job = job->run_next)
+        want += 2; /* both pipes, or the pidfd */
+    if (want > self->items_cap) {
+        self->items_cap = want * 2;
+        self->items = util_realloc(self->items,
+                                   self->items_cap * sizeof *self->items);
+        self->item_jobs = util_realloc(
+            self->item_jobs, self->items_cap * sizeof *self->item_jobs);
+        self->item_which = util_realloc(
+            self->item_which, self->items_cap * sizeof *self->item_which);
+    }
+    size_t n = 0;
+    self->items[n] = (zmq_pollitem_t){NULL, self->wake_fd[0], ZMQ_POLLIN, 0};
+    self->item_jobs[n++] = NULL;
+    for (attempt_t *job = self->running; job; job = job->run_next)
+        for (int which = 0; which < 3; which++) {
+            int fd = exec_child_fd(job->child, which);
+            if (fd < 0)
+                continue;
+            self->items[n] = (zmq_pollitem_t){NULL, fd, ZMQ_POLLIN, 0};
+            self->item_jobs[n] = job;
+            self->item_which[n++] = which;
+        }
+    if (self->socket) {
+        self->items[n] = (zmq_pollitem_t){self->socket, 0, ZMQ_POLLIN, 0};
+        self->item_jobs[n++] = NULL;
+    }
+    return (int) n;
+}
+
+/* Output and exits of the running children, as poll found them. */
+static void
+s_children_input(goro_worker_t *self, int nitems)
+{
+    bool any = false;
+    for (int i = 0; i < nitems; i++) {
+        attempt_t *job = self->item_jobs[i];
+        if (!job || !self->items[i].revents || job->reaped)
+            continue;
+        if (exec_child_input(job->child, self->item_which[i])) {
+            job->reaped = true;
+            any = true;
+        }
+    }
+    if (any)
+        s_finish_reaped(self);
+}
+
 static void
 s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
 {
@@ -844,13 +1042,23 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     }
     job->next = self->active;
     self->active = job;
-    if (self->queue_tail)
-        self->queue_tail->queue_next = job;
-    else
-        self->queue_head = job;
-    self->queue_tail = job;
-    pthread_cond_signal(&self->cond);
+    /* An exec job with a free slot starts here and now; others wait their
+       turn in the queue. */
+    bool now = !handler && self->exec_inline && !self->queue_head
+               && self->busy < self->concurrency;
+    if (now)
+        self->busy++;
+    else {
+        if (self->queue_tail)
+            self->queue_tail->queue_next = job;
+        else
+            self->queue_head = job;
+        self->queue_tail = job;
+        pthread_cond_signal(&self->cond);
+    }
     pthread_mutex_unlock(&self->lock);
+    if (now)
+        s_inline_start(self, job);
 }
 
 static void
@@ -927,23 +1135,30 @@ s_collect_done(goro_worker_t *self)
     pthread_mutex_unlock(&self->lock);
     while (job) {
         attempt_t *next = job->next;
-        goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
-        done->job_id = job->id;
-        done->attempt = job->attempt;
-        done->status = job->status;
-        done->runtime = job->runtime;
-        goro_msg_take_data(done, &job->out, job->out_size);
-        done->text = job->err; /* the message owns it now */
-        done->text_size = job->err_size;
-        job->err = NULL;
-        s_log(self,
-              "done: job %" PRIu64 " attempt %" PRIu32 " status %" PRId64
-              " in %" PRId64 " ms",
-              job->id, job->attempt, job->status, job->runtime);
-        s_send_kept(self, &done);
+        s_send_done(self, job);
         s_job_destroy(&job);
         job = next;
     }
+}
+
+/* Takes JOB's result into a DONE, sent now or kept in the outbox. */
+static void
+s_send_done(goro_worker_t *self, attempt_t *job)
+{
+    goro_msg_t *done = goro_msg_new(GORO_MSG_DONE);
+    done->job_id = job->id;
+    done->attempt = job->attempt;
+    done->status = job->status;
+    done->runtime = job->runtime;
+    goro_msg_take_data(done, &job->out, job->out_size);
+    done->text = job->err; /* the message owns it now */
+    done->text_size = job->err_size;
+    job->err = NULL;
+    s_log(self,
+          "done: job %" PRIu64 " attempt %" PRIu32 " status %" PRId64
+          " in %" PRId64 " ms",
+          job->id, job->attempt, job->status, job->runtime);
+    s_send_kept(self, &done);
 }
 
 static bool
@@ -1050,22 +1265,25 @@ s_loop(goro_worker_t *self)
 
         int64_t now = util_now();
         s_timers(self, now);
-        zmq_pollitem_t items[2] = {
-            {NULL, self->wake_fd[0], ZMQ_POLLIN, 0},
-            {self->socket, 0, ZMQ_POLLIN, 0},
-        };
-        if (zmq_poll(items, self->socket ? 2 : 1, s_timeout(self, now))
-            == -1) {
+        int nitems = s_poll_items(self);
+        if (zmq_poll(self->items, nitems, s_timeout(self, now)) == -1) {
             if (zmq_errno() == EINTR)
                 continue; /* a signal: its byte is in the pipe */
             s_log(self, "zmq_poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        if (items[0].revents)
+        if (self->items[0].revents)
             s_wake_drain(self);
-        if (self->socket && items[1].revents)
+        s_children_input(self, nitems);
+        if (self->socket && self->items[nitems - 1].revents)
             s_recv_all(self);
+        s_start_queued(self);
     }
+    /* Only a failed poll leaves children here: they are killed, so that
+       none outlives the loop unreaped. */
+    for (attempt_t *job = self->running; job; job = job->run_next)
+        job->reaped = true;
+    s_finish_reaped(self);
     s_collect_done(self);
     s_outbox_flush(self);
 }
@@ -1180,6 +1398,9 @@ goro_worker_destroy(goro_worker_t **self_p)
         free(self->server_cert);
         free(self->label);
         free(self->clients);
+        free(self->items);
+        free(self->item_jobs);
+        free(self->item_which);
         close(self->wake_fd[0]);
         close(self->wake_fd[1]);
         pthread_mutex_destroy(&self->lock);
@@ -1305,6 +1526,7 @@ goro_worker_serve(goro_worker_t *self)
     self->liveness = WORKER_LIVENESS_DEFAULT;
     self->backoff_ms = WORKER_BACKOFF_MIN;
     self->stopping = self->forced = false;
+    self->exec_inline = self->exec_enabled && exec_pollable();
     s_signals_install(self);
     rc = s_connect(self);
     if (rc)

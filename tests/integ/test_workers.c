@@ -184,6 +184,36 @@ test_kill_terms_then_kills(void **state)
     harness_finish(state);
 }
 
+/* An exec command that closed its stdout and stderr and ignores SIGTERM
+   (the worker waits on its exit, not on its pipes, by then): a KILL
+   still gives it SIGTERM, then SIGKILL after kill_grace, and its DONE
+   frees the slot for the next job. */
+static void
+test_kill_reaches_command_without_output(void **state)
+{
+    harness_t *h = harness_up(state,
+                              POOL1 "jobs: { exec: { kill_grace: 300ms } }\n");
+    goro_t *c = harness_client(h);
+    uint64_t id = harness_go_sh(h,
+                                "trap 'echo termed > @D/termed' TERM; "
+                                "echo $$ > @D/pid; exec >&- 2>&-; "
+                                "while :; do sleep 0.05; done",
+                                NULL);
+    pid_t pid;
+    harness_read_pids(harness_path(h, "pid"), &pid, NULL);
+    assert_int_equal(goro_job_cancel(c, id), GORO_OK);
+    char *line = harness_wait_line(harness_path(h, "termed"), HARNESS_WAIT_MS);
+    if (!line)
+        fail_msg("the cancelled command got no SIGTERM");
+    free(line);
+    s_assert_dies(pid, "the command that ignores SIGTERM, output closed");
+    uint64_t next = harness_go_sh(h, "echo next", NULL);
+    goro_job_t *job = harness_wait_job(h, next, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    harness_finish(state);
+}
+
 /* A pool worker stalls (SIGSTOP) past the silence limit: gorod declares
    it lost and runs its job again on the other worker. When it comes
    back it rejoins, and the attempt it still runs, no longer its own, is
@@ -307,6 +337,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         HARNESS_TEST(test_kill_terms_then_kills),
+        HARNESS_TEST(test_kill_reaches_command_without_output),
         HARNESS_TEST(test_rejoined_worker_stops_old_attempt),
         HARNESS_TEST(test_restart_kills_old_attempt),
         HARNESS_TEST(test_claim_moves_or_kills),

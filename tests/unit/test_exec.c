@@ -7,7 +7,11 @@
     reported through on_pgid (then 0 before the reap), a clean signal
     mask and no inherited descriptors, the GORO_* variables, the policy's
     environment filter, and the fork path's resource limits and unknown
-    user.
+    user; then the same through exec_start and a poll loop, as the
+    worker's serving thread runs them: status and output cut at
+    max_output, a command that closes its output and goes on (its pidfd),
+    SIGTERM ignored then SIGKILL through exec_child_signal, a program not
+    found, and the application's handlers not inherited.
 
     Commands run through /bin/sh -c, as a job's argv would name them.
 */
@@ -18,6 +22,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +480,173 @@ test_policy_unknown_user(void **state)
     exec_policy_destroy(&policy);
 }
 
+/* ------------------------------------------------------------------ */
+/*  exec_start: the poll loop's way (the worker's serving thread)     */
+/* ------------------------------------------------------------------ */
+
+/* Starts `sh -c SCRIPT`, or returns -1 with *RESULT filled. */
+static int
+s_start(const char *script, size_t max_output, exec_child_t **child,
+        exec_result_t *result)
+{
+    const char *args[] = {"/bin/sh", "-c", script, NULL};
+    payload_t p;
+    s_payload(&p, args);
+    exec_spec_t spec = {.argv = p.data,
+                        .size = p.size,
+                        .max_output = max_output,
+                        .job_id = 42,
+                        .attempt = 3};
+    return exec_start(&spec, child, result);
+}
+
+/* Polls CHILD's descriptors as the worker does until it is reaped, at
+   most TIMEOUT_MS; true if it was. */
+static bool
+s_poll_until_reaped(exec_child_t *child, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        struct pollfd fds[3];
+        int which[3], n = 0;
+        for (int i = 0; i < 3; i++) {
+            int fd = exec_child_fd(child, i);
+            if (fd >= 0) {
+                fds[n] = (struct pollfd){fd, POLLIN, 0};
+                which[n++] = i;
+            }
+        }
+        assert_true(n > 0); /* something always says what comes next */
+        assert_true(poll(fds, (nfds_t) n, 10) >= 0);
+        for (int i = 0; i < n; i++)
+            if (fds[i].revents && exec_child_input(child, which[i]))
+                return true;
+    }
+    return false;
+}
+
+static void
+test_start_status_and_bounded_output(void **state)
+{
+    (void) state;
+    assert_true(exec_pollable()); /* Linux >= 5.3 */
+    exec_child_t *child;
+    exec_result_t result;
+    assert_int_equal(s_start("head -c 300000 /dev/zero; printf 'to err' >&2; "
+                             "head -c 200000 /dev/zero >&2; exit 7",
+                             1000, &child, &result),
+                     0);
+    assert_true(exec_child_pgid(child) > 0);
+    assert_true(s_poll_until_reaped(child, 10000));
+    exec_child_finish(&child, &result);
+    assert_null(child);
+    assert_int_equal(result.status, 7);
+    assert_int_equal(result.out_size, 1000);
+    assert_int_equal(result.err_size, 1000);
+    assert_memory_equal(result.err, "to err", 6);
+    assert_int_equal(result.err[1000], 0);
+    exec_result_fini(&result);
+}
+
+/* A command that closes its output and goes on is waited for through its
+   pidfd, and ends when it exits, not at EOF. */
+static void
+test_start_closed_output_waits_for_exit(void **state)
+{
+    (void) state;
+    exec_child_t *child;
+    exec_result_t result;
+    assert_int_equal(s_start("echo before; exec >&- 2>&-; sleep 0.2; exit 5",
+                             100, &child, &result),
+                     0);
+    assert_true(s_poll_until_reaped(child, 10000));
+    exec_child_finish(&child, &result);
+    assert_int_equal(result.status, 5);
+    assert_string_equal((char *) result.out, "before\n");
+    exec_result_fini(&result);
+}
+
+/* exec_child_signal reaches the group: SIGTERM that is ignored, then
+   SIGKILL, as a KILL after kill_grace does. */
+static void
+test_start_signal_term_then_kill(void **state)
+{
+    (void) state;
+    exec_child_t *child;
+    exec_result_t result;
+    assert_int_equal(s_start("trap '' TERM; echo ready; exec sleep 30", 100,
+                             &child, &result),
+                     0);
+    /* "ready": the trap is set. */
+    struct pollfd out = {exec_child_fd(child, 0), POLLIN, 0};
+    assert_int_equal(poll(&out, 1, 10000), 1);
+    assert_false(exec_child_input(child, 0));
+    exec_child_signal(child, SIGTERM);
+    assert_false(s_poll_until_reaped(child, 300)); /* ignored */
+    exec_child_signal(child, SIGKILL);
+    assert_true(s_poll_until_reaped(child, 10000));
+    exec_child_signal(child, SIGKILL); /* reaped: a no-op */
+    exec_child_finish(&child, &result);
+    assert_int_equal(result.status, 128 + SIGKILL);
+    assert_string_equal((char *) result.out, "ready\n");
+    exec_result_fini(&result);
+}
+
+/* A program that is not there never starts: the result says why. */
+static void
+test_start_not_run(void **state)
+{
+    (void) state;
+    const char *args[] = {"goro-test-no-such-program", NULL};
+    payload_t p;
+    s_payload(&p, args);
+    exec_spec_t spec = {.argv = p.data, .size = p.size, .max_output = 100};
+    exec_child_t *child = (exec_child_t *) &spec; /* must be cleared */
+    exec_result_t result;
+    assert_int_equal(exec_start(&spec, &child, &result), -1);
+    assert_null(child);
+    assert_int_equal(result.status, EXEC_STATUS_NOT_RUN);
+    assert_string_equal(result.err, "exec: goro-test-no-such-program: No "
+                                    "such file or directory");
+    exec_result_fini(&result);
+}
+
+/* A handler the application installed is not the command's, nor is a
+   disposition it ignores from the short list. */
+static void
+s_on_usr1(int sig)
+{
+    (void) sig;
+}
+
+static void
+test_start_handlers_reset(void **state)
+{
+    (void) state;
+    struct sigaction sa, old_usr1, old_usr2;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_usr1;
+    sigaction(SIGUSR1, &sa, &old_usr1);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGUSR2, &sa, &old_usr2);
+    exec_child_t *child;
+    exec_result_t result;
+    assert_int_equal(s_start("grep -E '^Sig(Ign|Cgt)' /proc/self/status; "
+                             "kill -USR1 $$; echo survived",
+                             1024, &child, &result),
+                     0);
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+    assert_true(s_poll_until_reaped(child, 10000));
+    exec_child_finish(&child, &result);
+    assert_int_equal(result.status, 128 + SIGUSR1);
+    char *ign = strstr((char *) result.out, "SigIgn:\t");
+    assert_non_null(ign);
+    unsigned long long ignored = strtoull(ign + 8, NULL, 16);
+    assert_false(ignored & (1ULL << (SIGUSR2 - 1)));
+    assert_null(strstr((char *) result.out, "survived"));
+    exec_result_fini(&result);
+}
+
 int
 main(void)
 {
@@ -494,6 +667,11 @@ main(void)
         cmocka_unit_test(test_policy_filters_environment),
         cmocka_unit_test(test_policy_limits),
         cmocka_unit_test(test_policy_unknown_user),
+        cmocka_unit_test(test_start_status_and_bounded_output),
+        cmocka_unit_test(test_start_closed_output_waits_for_exit),
+        cmocka_unit_test(test_start_signal_term_then_kill),
+        cmocka_unit_test(test_start_not_run),
+        cmocka_unit_test(test_start_handlers_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
