@@ -391,6 +391,14 @@ s_job_call(worker_thread_t *thread, attempt_t *job)
     size_t max_output = job->max_output;
     goro_call_t call = {job, thread, NULL, 0, NULL};
     job->status = job->handler->fn(&call, job->handler->arg);
+    /* What the handler pipelined (goro_go, goro_wg_done) is applied
+       before its job's DONE leaves on another connection: a job that
+       starts jobs in its own waitgroup must not let it reach zero. */
+    if (thread->client && goro_flush(thread->client) != GORO_OK
+        && !call.error) {
+        const char *why = goro_last_error(thread->client);
+        call.error = util_strdup(why ? why : "a pipelined call failed");
+    }
     job->out = call.reply;
     job->out_size = call.reply_size;
     if (job->out_size > max_output)
