@@ -363,8 +363,9 @@ s_job_result(attempt_t *job, exec_result_t *result)
     job->err_size = result->err_size;
 }
 
-static void
-s_job_exec(attempt_t *job)
+/* What exec needs of JOB, on a job thread or the serving thread alike. */
+static exec_spec_t
+s_exec_spec(const attempt_t *job)
 {
     exec_spec_t spec = {
         .argv = job->data,
@@ -374,9 +375,16 @@ s_job_exec(attempt_t *job)
         .policy = job->policy,
         .job_id = job->id,
         .attempt = job->attempt,
-        .on_pgid = s_on_pgid,
-        .arg = job,
     };
+    return spec;
+}
+
+static void
+s_job_exec(attempt_t *job)
+{
+    exec_spec_t spec = s_exec_spec(job);
+    spec.on_pgid = s_on_pgid;
+    spec.arg = job;
     exec_result_t result;
     exec_run(&spec, &result);
     s_job_result(job, &result);
@@ -873,15 +881,7 @@ s_inline_start(goro_worker_t *self, attempt_t *job)
         s_inline_done(self, job);
         return;
     }
-    exec_spec_t spec = {
-        .argv = job->data,
-        .size = job->size,
-        .max_output = job->max_output,
-        .endpoint = job->endpoint,
-        .policy = job->policy,
-        .job_id = job->id,
-        .attempt = job->attempt,
-    };
+    exec_spec_t spec = s_exec_spec(job);
     exec_result_t result;
     if (exec_start(&spec, &job->child, &result) != 0) {
         s_job_result(job, &result);

@@ -65,20 +65,29 @@ s_on_pgid(pid_t pgid, void *arg)
     seen->count++;
 }
 
+/* The spec of job 42, attempt 3: `sh -c SCRIPT`, its argv in *P,
+   keeping MAX_OUTPUT bytes. */
+static exec_spec_t
+s_sh_spec(payload_t *p, const char *script, size_t max_output)
+{
+    const char *args[] = {"/bin/sh", "-c", script, NULL};
+    s_payload(p, args);
+    exec_spec_t spec = {.argv = p->data,
+                        .size = p->size,
+                        .max_output = max_output,
+                        .job_id = 42,
+                        .attempt = 3};
+    return spec;
+}
+
 /* Runs `sh -c SCRIPT` with POLICY (or NULL), keeping MAX_OUTPUT bytes. */
 static void
 s_sh(const char *script, const exec_policy_t *policy, size_t max_output,
      exec_result_t *result)
 {
-    const char *args[] = {"/bin/sh", "-c", script, NULL};
     payload_t p;
-    s_payload(&p, args);
-    exec_spec_t spec = {.argv = p.data,
-                        .size = p.size,
-                        .max_output = max_output,
-                        .job_id = 42,
-                        .attempt = 3,
-                        .policy = policy};
+    exec_spec_t spec = s_sh_spec(&p, script, max_output);
+    spec.policy = policy;
     exec_run(&spec, result);
 }
 
@@ -489,14 +498,8 @@ static int
 s_start(const char *script, size_t max_output, exec_child_t **child,
         exec_result_t *result)
 {
-    const char *args[] = {"/bin/sh", "-c", script, NULL};
     payload_t p;
-    s_payload(&p, args);
-    exec_spec_t spec = {.argv = p.data,
-                        .size = p.size,
-                        .max_output = max_output,
-                        .job_id = 42,
-                        .attempt = 3};
+    exec_spec_t spec = s_sh_spec(&p, script, max_output);
     return exec_start(&spec, child, result);
 }
 
