@@ -17,6 +17,7 @@
 #include <czmq.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,14 @@
    submitting, so that a short-lived client spends few ids. */
 #define GORO_LEASE_FIRST 16
 #define GORO_LEASE_MAX 1024
+/* Values a receiver reads ahead at most: the first CHAN_RECV_AHEAD of a
+   run of receives on one channel asks for one, each next for twice as
+   many, so that a single receive takes nothing it does not use. */
+#define GORO_AHEAD_MAX 64
+/* Values read ahead are handed out only while we were heard from this
+   recently: gorod gives a client's values back once it has been silent
+   for its liveness period, never under a second. */
+#define GORO_AHEAD_FRESH_MS 500
 /* Sockets in czmq's context, which libgoro shares with the application:
    a worker's job threads each hold a client (goro_call_client), up to
    goro_worker_set_concurrency()'s 4096, and the application may hold as
@@ -62,6 +71,7 @@ struct goro {
        (gorod answers one connection in order), and the first error one
        of them got, kept for the next waitgroup call or goro_flush. */
     uint64_t pipe[GORO_PIPE_MAX];
+    bool pipe_put[GORO_PIPE_MAX]; /* the call is a CHAN_PUT */
     size_t pipe_head, pipe_count;
     int pipe_error;
     char *pipe_error_text;
@@ -70,6 +80,22 @@ struct goro {
     uint64_t lease_next, lease_end, lease_run;
     uint32_t lease_size; /* of the next lease; 0: none asked yet */
     bool submitted;      /* the handle's first submission went */
+    /* Sends on put_chan go without waiting while put_room, the room
+       gorod last reported less what we sent since, lasts; put_pending
+       of them are not answered yet. */
+    char *put_chan;
+    int64_t put_room;
+    size_t put_pending;
+    /* Values of ahead_chan read ahead: ahead->values from ahead_next on
+       are ours to hand out, under ahead->delivery_id; ahead_want is what
+       the next CHAN_RECV_AHEAD asks for. */
+    char *ahead_chan;
+    goro_msg_t *ahead;
+    size_t ahead_next;
+    uint32_t ahead_want;
+    void *monitor;   /* PAIR: the socket's disconnections, once reading
+                        ahead */
+    int64_t sent_at; /* when we last sent gorod anything */
 };
 
 struct goro_job {
@@ -88,11 +114,17 @@ struct goro_job {
 /* Drops the socket: replies still on their way belong to calls that are
    over, and the next call starts clean. */
 static void s_pipe_lost(goro_t *self);
+/* Gives gorod back the values read ahead and not handed out. */
+static void s_ahead_release(goro_t *self);
 
 static void
 s_reset(goro_t *self)
 {
     s_pipe_lost(self);
+    if (self->monitor) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
     if (self->sock) {
         zsys_close(self->sock, __FILE__, __LINE__);
         self->sock = NULL;
@@ -147,7 +179,10 @@ goro_destroy(goro_t **self_p)
     if (self_p && *self_p) {
         goro_t *self = *self_p;
         goro_flush(self); /* what was pipelined leaves, answered */
+        s_ahead_release(self);
         s_reset(self);
+        free(self->put_chan);
+        free(self->ahead_chan);
         free(self->endpoint);
         free(self->last_error);
         free(self->pipe_error_text);
@@ -196,6 +231,14 @@ s_trace(goro_t *self, const char *dir, const goro_msg_t *msg)
                 goro_msg_cmd_name(msg->cmd), (unsigned long long) msg->reqid);
 }
 
+/* Sends MSG, which has no answer, on the connection as it is. */
+static void
+s_notify(goro_t *self, const goro_msg_t *msg)
+{
+    s_trace(self, "send", msg);
+    if (goro_msg_send(msg, self->sock, NULL) == GORO_OK)
+        self->sent_at = util_now();
+}
 
 static int
 s_connect(goro_t *self)
@@ -256,13 +299,16 @@ s_send(goro_t *self, goro_msg_t *msg, int64_t deadline)
                  ? goro_msg_send(msg, self->sock, NULL)
                  : GORO_EUNAVAILABLE;
     }
-    if (rc)
+    if (rc) {
         s_reset(self);
-    else if (!self->epoch) {
+        return rc;
+    }
+    self->sent_at = util_now();
+    if (!self->epoch) {
         /* Learn gorod's run id with the first request, so that a restart
            during any later wait is noticed. */
         goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
-        goro_msg_send(beat, self->sock, NULL);
+        s_notify(self, beat);
         goro_msg_destroy(&beat);
     }
     return rc;
@@ -314,7 +360,7 @@ s_recv(goro_t *self, int64_t deadline, goro_msg_t **reply_out)
             return GORO_EUNAVAILABLE;
         }
         goro_msg_t *beat = goro_msg_new(GORO_MSG_HEARTBEAT);
-        goro_msg_send(beat, self->sock, NULL);
+        s_notify(self, beat);
         goro_msg_destroy(&beat);
     }
 }
@@ -343,6 +389,9 @@ s_pipe_lost(goro_t *self)
         s_pipe_fail(self, GORO_EUNAVAILABLE, NULL);
     self->pipe_count = 0;
     self->lease_next = self->lease_end = 0; /* good in its run only */
+    self->put_room = 0;
+    self->put_pending = 0;
+    goro_msg_destroy(&self->ahead); /* gorod has them back, or will */
 }
 
 /* REPLY answers the oldest pipelined call, or an old call that is over
@@ -352,8 +401,16 @@ s_pipe_answered(goro_t *self, goro_msg_t **reply_p)
 {
     goro_msg_t *reply = *reply_p;
     if (self->pipe_count && reply->reqid == self->pipe[self->pipe_head]) {
+        bool put = self->pipe_put[self->pipe_head];
         self->pipe_head = (self->pipe_head + 1) % GORO_PIPE_MAX;
         self->pipe_count--;
+        if (put) {
+            /* The room it reports less the sends that went after it. */
+            self->put_pending--;
+            self->put_room = reply->cmd == GORO_MSG_ROOM
+                                 ? reply->room - (int64_t) self->put_pending
+                                 : 0;
+        }
         if (reply->cmd == GORO_MSG_ERROR) {
             int code = reply->code ? (int) reply->code : GORO_EPROTO;
             if (code == GORO_EUNAVAILABLE) /* e.g. a lease of a gone run */
@@ -401,6 +458,7 @@ s_pipe_check(goro_t *self)
 static int
 s_pipe_send(goro_t *self, goro_msg_t **msg_p)
 {
+    bool put = (*msg_p)->cmd == GORO_MSG_CHAN_PUT;
     /* Answers already here first, without waiting: errors surface soon. */
     goro_msg_t *reply = NULL;
     while (self->pipe_count
@@ -413,7 +471,9 @@ s_pipe_send(goro_t *self, goro_msg_t **msg_p)
     if (rc == GORO_OK) {
         size_t tail = (self->pipe_head + self->pipe_count) % GORO_PIPE_MAX;
         self->pipe[tail] = (*msg_p)->reqid;
+        self->pipe_put[tail] = put;
         self->pipe_count++;
+        self->put_pending += put;
     }
     goro_msg_destroy(msg_p);
     return rc;
@@ -437,6 +497,12 @@ s_request(goro_t *self, goro_msg_t *msg, int64_t deadline,
     *reply_out = NULL;
     free(self->last_error);
     self->last_error = NULL;
+    /* A call that may wait gives back what we read ahead, so that other
+       receivers are not kept from it meanwhile; a send does not, so a
+       loop that receives from one channel and sends to another keeps
+       its values. */
+    if (msg->cmd != GORO_MSG_CHAN_PUT && msg->cmd != GORO_MSG_CHAN_RECV_AHEAD)
+        s_ahead_release(self);
     int rc = s_send(self, msg, deadline);
     uint64_t reqid = msg->reqid;
     while (rc == GORO_OK) {
@@ -505,8 +571,7 @@ s_ack(goro_t *self, const goro_msg_t *value)
         return;
     goro_msg_t *ack = goro_msg_new(GORO_MSG_ACK);
     ack->delivery_id = value->delivery_id;
-    s_trace(self, "send", ack);
-    goro_msg_send(ack, self->sock, NULL);
+    s_notify(self, ack);
     goro_msg_destroy(&ack);
 }
 
@@ -997,18 +1062,138 @@ goro_chan_make(goro_t *self, const char *name, int64_t capacity)
     return s_call_simple(self, &msg);
 }
 
+/* A send on room gorod reported goes without waiting (CHAN_PUT flag 1:
+   gorod buffers it even if others took that room meanwhile); any other
+   waits for its ROOM, which says how much may follow so. */
 int
 goro_chan_send(goro_t *self, const char *name, const void *data, size_t len,
                int64_t timeout_ms)
 {
     if (!s_name_ok(name) || (len && !data))
         return GORO_EINVAL;
-    goro_msg_t *msg = s_named(GORO_MSG_CHAN_SEND, name);
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_PUT, name);
     goro_msg_set_data(msg, data, len);
     msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
-    return s_call_simple(self, &msg);
+    if (self->put_room > 0 && strcmp(self->put_chan, name) == 0) {
+        self->put_room--;
+        msg->flags = 1;
+        return s_pipe_send(self, &msg);
+    }
+    int rc = s_pipe_check(self);
+    if (rc) {
+        goro_msg_destroy(&msg);
+        return rc;
+    }
+    goro_msg_t *reply = NULL;
+    rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK && reply->cmd != GORO_MSG_ROOM)
+        rc = GORO_EPROTO;
+    /* Earlier sends were all answered before this one. */
+    self->put_room = rc == GORO_OK ? reply->room : 0;
+    if (!self->put_chan || strcmp(self->put_chan, name) != 0) {
+        free(self->put_chan);
+        self->put_chan = util_strdup(name);
+    }
+    goro_msg_destroy(&reply);
+    return rc;
 }
 
+/* Tells gorod we took COUNT more values of delivery DELIVERY and, with
+   RELEASE, that it has the rest back. */
+static void
+s_taken(goro_t *self, uint64_t delivery, uint32_t count, bool release)
+{
+    goro_msg_t *taken = goro_msg_new(GORO_MSG_CHAN_TAKEN);
+    taken->delivery_id = delivery;
+    taken->taken_count = count;
+    taken->flags = release ? 1 : 0;
+    s_notify(self, taken);
+    goro_msg_destroy(&taken);
+}
+
+static void
+s_ahead_release(goro_t *self)
+{
+    if (self->ahead && self->sock)
+        s_taken(self, self->ahead->delivery_id, 0, true);
+    goro_msg_destroy(&self->ahead);
+}
+
+/* Whether the connection dropped since the last look: gorod may have
+   restarted, with the values we hold back in its channels. */
+static bool
+s_disconnected(goro_t *self)
+{
+    bool dropped = false;
+    zmq_msg_t event;
+    zmq_msg_init(&event);
+    while (zmq_msg_recv(&event, self->monitor, ZMQ_DONTWAIT) >= 0)
+        dropped = true;
+    zmq_msg_close(&event);
+    return dropped;
+}
+
+/* Watches the socket's disconnections, once, before values are held. */
+static void
+s_watch(goro_t *self)
+{
+    static atomic_uint s_monitors;
+    if (self->monitor || !self->sock)
+        return;
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://goro-monitor-%u",
+             atomic_fetch_add(&s_monitors, 1));
+    if (zmq_socket_monitor(self->sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0)
+        return;
+    self->monitor = zmq_socket(zsys_init(), ZMQ_PAIR);
+    int linger = 0;
+    if (self->monitor)
+        zmq_setsockopt(self->monitor, ZMQ_LINGER, &linger, sizeof linger);
+    if (self->monitor && zmq_connect(self->monitor, endpoint) != 0) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+}
+
+/* Value I of VALUES (a VALUES reply) is the caller's now, and gorod is
+   told it was taken. */
+static void
+s_hand_out(goro_t *self, goro_msg_t *values, size_t i, void **data_out,
+           size_t *len_out)
+{
+    goro_msg_value_t *v = &values->values[i];
+    *data_out = v->data ? v->data : util_zalloc(1);
+    *len_out = v->size;
+    v->data = NULL;
+    s_taken(self, values->delivery_id, 1, false);
+}
+
+/* The next value read ahead from NAME, if we hold one we may hand out:
+   still fresh at gorod, on the same connection. */
+static bool
+s_ahead_take(goro_t *self, const char *name, void **data_out, size_t *len_out)
+{
+    if (!self->ahead)
+        return false;
+    if (strcmp(self->ahead_chan, name) != 0
+        || util_now() - self->sent_at >= GORO_AHEAD_FRESH_MS) {
+        s_ahead_release(self);
+        return false;
+    }
+    if (!self->monitor || s_disconnected(self)) {
+        goro_msg_destroy(&self->ahead); /* not ours any more */
+        return false;
+    }
+    s_hand_out(self, self->ahead, self->ahead_next++, data_out, len_out);
+    if (self->ahead_next == self->ahead->nvalues)
+        goro_msg_destroy(&self->ahead);
+    return true;
+}
+
+/* A receive reads ahead (CHAN_RECV_AHEAD): the values that come with the
+   one it returns are held, still the channel's at gorod, and handed out
+   by the next receives from the same channel, each taken with a
+   CHAN_TAKEN and no round trip. */
 int
 goro_chan_recv(goro_t *self, const char *name, int64_t timeout_ms,
                void **data_out, size_t *len_out)
@@ -1016,23 +1201,43 @@ goro_chan_recv(goro_t *self, const char *name, int64_t timeout_ms,
     if (!s_name_ok(name) || !data_out)
         return GORO_EINVAL;
     *data_out = NULL;
+    size_t len = 0;
+    if (s_ahead_take(self, name, data_out, &len)) {
+        if (len_out)
+            *len_out = len;
+        return GORO_OK;
+    }
     if (len_out)
         *len_out = 0;
-    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV, name);
+    bool again = self->ahead_chan && strcmp(self->ahead_chan, name) == 0;
+    if (!again) {
+        free(self->ahead_chan);
+        self->ahead_chan = util_strdup(name);
+        self->ahead_want = 1;
+    }
+    goro_msg_t *msg = s_named(GORO_MSG_CHAN_RECV_AHEAD, name);
+    msg->recv_max = self->ahead_want;
     msg->timeout = timeout_ms < 0 ? -1 : timeout_ms;
     goro_msg_t *reply = NULL;
     int rc = s_call(self, &msg, &reply);
+    if (rc == GORO_OK && self->ahead_want < GORO_AHEAD_MAX)
+        self->ahead_want *= 2;
     if (rc == GORO_OK) {
-        s_ack(self, reply);
-        if (reply->cmd != GORO_MSG_VALUE)
+        if (reply->cmd != GORO_MSG_VALUES || reply->nvalues > GORO_AHEAD_MAX
+            || (reply->nvalues == 0) == !(reply->flags & 1))
             rc = GORO_EPROTO;
         else if (reply->flags & 1)
             rc = GORO_ECLOSED;
-        else {
-            *data_out = reply->data ? reply->data : util_zalloc(1);
-            reply->data = NULL;
-            if (len_out)
-                *len_out = reply->size;
+    }
+    if (rc == GORO_OK) {
+        s_hand_out(self, reply, 0, data_out, &len);
+        if (len_out)
+            *len_out = len;
+        if (reply->nvalues > 1) {
+            s_watch(self);
+            self->ahead = reply;
+            self->ahead_next = 1;
+            reply = NULL;
         }
     }
     goro_msg_destroy(&reply);
@@ -1044,6 +1249,10 @@ goro_chan_close(goro_t *self, const char *name)
 {
     if (!s_name_ok(name))
         return GORO_EINVAL;
+    /* Our own sends after our close hear of it at once: it settles the
+       room we held. Those of others learn it from their next call. */
+    if (self->put_chan && strcmp(self->put_chan, name) == 0)
+        self->put_room = 0;
     goro_msg_t *msg = s_named(GORO_MSG_CHAN_CLOSE, name);
     return s_call_simple(self, &msg);
 }

@@ -28,6 +28,14 @@
     search. Each value has a sequence
     number within its channel, so the journal can say which one left, and
     a value put back goes where it was.
+
+    A receiver that reads ahead (chan_recv_many with AHEAD) gets the
+    values after the first of its batch as values still in the channel,
+    in Go's terms: they count against the capacity (chan->ahead) until it
+    says it took them (chan_take), so a receiver holding values ahead does
+    not make room for senders that Go would keep waiting. Its batch takes
+    from parked senders only its first value, which is the one its
+    receive gets, and from the buffer the rest.
 */
 #include "chan.h"
 #include "journal.h"
@@ -60,6 +68,7 @@ struct op {
     goro_msg_value_t one;
     size_t max, max_bytes; /* receive: 0 one value, else a batch of at
                               most MAX values and MAX_BYTES bytes */
+    bool ahead;            /* the batch reads ahead */
     list_node_t node;      /* in the channel's senders or receivers */
 };
 
@@ -78,6 +87,7 @@ struct chan {
     bool closed;
     value_t *head, *tail; /* buffered values, in seq order */
     size_t count;
+    size_t ahead; /* values receivers hold ahead: still in the channel */
     uint64_t next_seq;
     list_t senders, receivers; /* op_t by their node */
 };
@@ -87,6 +97,7 @@ typedef struct {
     uint64_t id;
     chan_t *chan;
     value_t *values;       /* linked by next, in seq order */
+    size_t ahead;          /* the last AHEAD of them are held ahead */
     list_t *holder;        /* who has them, NULL if not said */
     list_node_t by_holder; /* in *HOLDER */
 } delivery_t;
@@ -144,6 +155,14 @@ s_op(list_node_t *node)
     return node ? LIST_ITEM(node, op_t, node) : NULL;
 }
 
+/* Free buffer slots; below zero while senders that held room for their
+   values overshot it (chan_put). */
+static int64_t
+s_room(const chan_t *chan)
+{
+    return chan->capacity - (int64_t) (chan->count + chan->ahead);
+}
+
 /* A new value of CHAN, made from DATA (taken), journaled as held. */
 static value_t *
 s_value_new(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size)
@@ -199,12 +218,13 @@ s_buffer_pop(chan_t *chan)
    copy of the one value. */
 static void
 s_deliver(chan_table_t *self, chan_t *chan, value_t *values, bool batch,
-          chan_result_t *result)
+          size_t ahead, chan_result_t *result)
 {
     delivery_t *d = util_zalloc(sizeof *d);
     d->id = ++self->next_delivery;
     d->chan = chan;
     d->values = values;
+    d->ahead = ahead;
     zhashx_insert(self->deliveries, &d->id, d);
     result->delivery = d->id;
     if (!batch) {
@@ -335,8 +355,7 @@ s_ready(const chan_t *chan, int dir)
 {
     if (dir == GORO_CASE_RECV)
         return chan->count > 0 || chan->senders.count > 0 || chan->closed;
-    return chan->closed || chan->receivers.count > 0
-           || (int64_t) chan->count < chan->capacity;
+    return chan->closed || chan->receivers.count > 0 || s_room(chan) > 0;
 }
 
 /* The first parked sender a receive by PARK (NULL: one arriving) may
@@ -377,25 +396,34 @@ s_take_one(chan_table_t *self, chan_t *chan, const chan_park_t *park)
     op_t *sender = s_sender_for(chan, park);
     if (chan->count > 0) {
         value_t *value = s_buffer_pop(chan);
-        if (sender && (int64_t) chan->count < chan->capacity)
+        if (sender && s_room(chan) > 0)
             s_buffer_insert(chan, s_sender_take(self, sender));
         return value;
     }
     return sender ? s_sender_take(self, sender) : NULL;
 }
 
-/* What a batch receive of at most MAX values and MAX_BYTES bytes takes
-   now: the values available, in channel order, the first whatever its
-   size. A chain, NULL if none. */
+/* What the batch receive RECEIVER takes now: the values available, in
+   channel order, the first whatever its size, up to its limits; reading
+   ahead, after the first only what is buffered, counted in chan->ahead
+   as it goes (so that s_take_one refills the buffer only for the
+   first). A chain, NULL if none; *AHEAD_OUT gets how many are ahead. */
 static value_t *
-s_take_batch(chan_table_t *self, chan_t *chan, const chan_park_t *park,
-             size_t max, size_t max_bytes)
+s_take_batch(chan_table_t *self, chan_t *chan, const op_t *receiver,
+             size_t *ahead_out)
 {
     value_t *head = NULL, **at = &head;
     size_t n = 0, bytes = 0, size;
-    while (n < max && s_next_size(chan, park, &size)
-           && (n == 0 || bytes + size <= max_bytes)) {
-        *at = s_take_one(self, chan, park);
+    *ahead_out = 0;
+    while (n < receiver->max && s_next_size(chan, receiver->park, &size)
+           && (n == 0 || bytes + size <= receiver->max_bytes)
+           && (n == 0 || !receiver->ahead || chan->count > 0)) {
+        if (n > 0 && receiver->ahead) {
+            chan->ahead++; /* before the take, which refills the buffer
+                              only if that leaves room */
+            (*ahead_out)++;
+        }
+        *at = s_take_one(self, chan, receiver->park);
         at = &(*at)->next;
         n++;
         bytes += size;
@@ -409,12 +437,12 @@ static void
 s_do_recv(chan_table_t *self, chan_t *chan, const op_t *receiver,
           chan_result_t *result)
 {
+    size_t ahead = 0;
     value_t *values = receiver->max
-                          ? s_take_batch(self, chan, receiver->park,
-                                         receiver->max, receiver->max_bytes)
+                          ? s_take_batch(self, chan, receiver, &ahead)
                           : s_take_one(self, chan, receiver->park);
     if (values)
-        s_deliver(self, chan, values, receiver->max > 0, result);
+        s_deliver(self, chan, values, receiver->max > 0, ahead, result);
     else {
         assert(chan->closed);
         result->closed = true;
@@ -435,7 +463,7 @@ s_pump(chan_table_t *self, chan_t *chan)
         assert(!receiver->park->fired); /* s_sender_for skipped it */
         s_fire(self, receiver, &got);
     }
-    while (chan->senders.head && (int64_t) chan->count < chan->capacity)
+    while (chan->senders.head && s_room(chan) > 0)
         s_buffer_insert(chan, s_sender_take(self, s_op(chan->senders.head)));
 }
 
@@ -454,7 +482,7 @@ s_do_send(chan_table_t *self, chan_t *chan, uint8_t *data, size_t size,
     else if (receiver) {
         chan_result_t got = {0};
         s_deliver(self, chan, s_value_new(self, chan, data, size),
-                  receiver->max > 0, &got);
+                  receiver->max > 0, 0, &got);
         s_fire(self, receiver, &got);
     }
     else
@@ -670,8 +698,8 @@ chan_send_many(chan_table_t *self, const char *name,
 }
 
 int
-chan_recv_many(chan_table_t *self, const char *name, size_t max,
-               size_t max_bytes, bool may_park, void *owner,
+chan_recv_many(chan_table_t *self, const char *name,
+               const chan_batch_t *limits, bool may_park, void *owner,
                chan_park_t **park_out, chan_result_t *result,
                chan_fired_t *fired)
 {
@@ -680,10 +708,12 @@ chan_recv_many(chan_table_t *self, const char *name, size_t max,
     chan_t *chan = name ? zhashx_lookup(self->chans, name) : NULL;
     if (!chan)
         return GORO_ENOTFOUND;
-    if (max == 0)
+    if (limits->max == 0)
         return GORO_EINVAL;
     if (s_ready(chan, GORO_CASE_RECV)) {
-        const op_t batch = {.max = max, .max_bytes = max_bytes};
+        const op_t batch = {.max = limits->max,
+                            .max_bytes = limits->max_bytes,
+                            .ahead = limits->ahead};
         self->fired = fired;
         s_do_recv(self, chan, &batch, result);
         self->fired = NULL;
@@ -695,12 +725,38 @@ chan_recv_many(chan_table_t *self, const char *name, size_t max,
     op_t *op = &park->ops[0];
     op->dir = GORO_CASE_RECV;
     op->chan = chan;
-    op->max = max;
-    op->max_bytes = max_bytes;
+    op->max = limits->max;
+    op->max_bytes = limits->max_bytes;
+    op->ahead = limits->ahead;
     list_push_back(&chan->receivers, &op->node);
     *park_out = park;
     result->index = (size_t) -1;
     return GORO_OK;
+}
+
+int
+chan_put(chan_table_t *self, const char *name, uint8_t **data_p, size_t size,
+         chan_result_t *result, chan_fired_t *fired)
+{
+    memset(result, 0, sizeof *result);
+    uint8_t *data = *data_p;
+    *data_p = NULL;
+    chan_t *chan = name ? zhashx_lookup(self->chans, name) : NULL;
+    if (!chan) {
+        free(data);
+        return GORO_ENOTFOUND;
+    }
+    self->fired = fired;
+    s_do_send(self, chan, data, size, result);
+    self->fired = NULL;
+    return GORO_OK;
+}
+
+int64_t
+chan_room(chan_table_t *self, const char *name)
+{
+    chan_t *chan = name ? zhashx_lookup(self->chans, name) : NULL;
+    return chan && !chan->closed ? s_room(chan) : 0;
 }
 
 size_t
@@ -736,8 +792,12 @@ chan_table_each(chan_table_t *self, void (*fn)(const chan_info_t *, void *),
     for (chan_t *chan = zhashx_first(self->chans); chan;
          chan = zhashx_next(self->chans)) {
         chan_info_t info = {
-            chan->name,          chan->capacity,        chan->count,
-            chan->senders.count, chan->receivers.count, chan->closed,
+            chan->name,
+            chan->capacity,
+            chan->count + chan->ahead,
+            chan->senders.count,
+            chan->receivers.count,
+            chan->closed,
         };
         fn(&info, arg);
     }
@@ -878,17 +938,68 @@ chan_delivery_hold(chan_table_t *self, uint64_t delivery, list_t *holder)
     return GORO_OK;
 }
 
+/* The first COUNT values of D (at most all) left for good. */
+static void
+s_delivery_pop(chan_table_t *self, delivery_t *d, size_t count)
+{
+    size_t left = 0;
+    for (value_t *v = d->values; v; v = v->next)
+        left++;
+    for (; count > 0 && d->values; count--, left--) {
+        value_t *v = d->values;
+        d->values = v->next;
+        if (left == d->ahead) { /* one held ahead was taken */
+            d->ahead--;
+            d->chan->ahead--;
+        }
+        s_log(self, GORO_MSG_J_CHAN_POP, d->chan, v);
+        self->bytes -= v->size;
+        free(v);
+    }
+}
+
+/* D's values not popped go back to their channel at their place, where
+   receivers parked on it may take them (and senders the room). */
+static void
+s_delivery_return(chan_table_t *self, delivery_t *d)
+{
+    chan_t *chan = d->chan;
+    chan->ahead -= d->ahead;
+    d->ahead = 0;
+    if (d->values)
+        s_buffer_insert(chan, d->values);
+    d->values = NULL;
+    uint64_t id = d->id;
+    zhashx_delete(self->deliveries, &id); /* unlinks it */
+    s_pump(self, chan);
+}
+
 int
 chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder)
 {
     delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
     if (!d || d->holder != holder)
         return GORO_ENOTFOUND;
-    for (value_t *v = d->values; v; v = v->next) {
-        s_log(self, GORO_MSG_J_CHAN_POP, d->chan, v);
-        self->bytes -= v->size;
-    }
-    zhashx_delete(self->deliveries, &delivery); /* frees the values */
+    s_delivery_pop(self, d, SIZE_MAX);
+    zhashx_delete(self->deliveries, &delivery);
+    return GORO_OK;
+}
+
+int
+chan_take(chan_table_t *self, uint64_t delivery, const list_t *holder,
+          size_t count, bool release, chan_fired_t *fired)
+{
+    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
+    if (!d || d->holder != holder)
+        return GORO_ENOTFOUND;
+    chan_t *chan = d->chan;
+    self->fired = fired;
+    s_delivery_pop(self, d, count);
+    if (release || !d->values)
+        s_delivery_return(self, d);
+    else
+        s_pump(self, chan); /* what was taken made room */
+    self->fired = NULL;
     return GORO_OK;
 }
 
@@ -899,17 +1010,8 @@ chan_return(chan_table_t *self, list_t *holder, chan_fired_t *fired)
 {
     list_node_t *node;
     self->fired = fired;
-    while ((node = holder->head)) {
-        delivery_t *d = LIST_ITEM(node, delivery_t, by_holder);
-        chan_t *chan = d->chan;
-        s_buffer_insert(chan, d->values);
-        d->values = NULL;
-        uint64_t id = d->id;
-        zhashx_delete(self->deliveries, &id); /* unlinks it */
-        /* Receivers may be parked on the channel the values went back
-           to. */
-        s_pump(self, chan);
-    }
+    while ((node = holder->head))
+        s_delivery_return(self, LIST_ITEM(node, delivery_t, by_holder));
     self->fired = NULL;
 }
 

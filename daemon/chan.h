@@ -131,16 +131,37 @@ int chan_send_many(chan_table_t *self, const char *name,
                    void *owner, chan_park_t **park_out, chan_result_t *result,
                    chan_fired_t *fired);
 
+/* What a batched receive takes at most. AHEAD: the receiver reads
+   ahead, and the values after the first stay the channel's, counted as
+   buffered, until it takes them (chan_take); it gets from parked senders
+   only the first. */
+typedef struct {
+    size_t max, max_bytes;
+    bool ahead;
+} chan_batch_t;
+
 /* Receives from NAME all values available now, in channel order, up to
-   MAX values and MAX_BYTES bytes together (the first whatever its size):
-   GORO_OK with at least one in RESULT->values, or closed. If none is
-   available, GORO_ETIMEDOUT, or with MAY_PARK it parks as chan_select
-   does and fires with what the first send (or returned delivery) makes
-   available. GORO_ENOTFOUND, or GORO_EINVAL if MAX is 0. */
-int chan_recv_many(chan_table_t *self, const char *name, size_t max,
-                   size_t max_bytes, bool may_park, void *owner,
+   LIMITS (the first whatever its size): GORO_OK with at least one in
+   RESULT->values, or closed. If none is available, GORO_ETIMEDOUT, or
+   with MAY_PARK it parks as chan_select does and fires with what the
+   first send (or returned delivery) makes available. GORO_ENOTFOUND, or
+   GORO_EINVAL if LIMITS->max is 0. */
+int chan_recv_many(chan_table_t *self, const char *name,
+                   const chan_batch_t *limits, bool may_park, void *owner,
                    chan_park_t **park_out, chan_result_t *result,
                    chan_fired_t *fired);
+
+/* A send that never parks, from a sender that held room for it: to the
+   first parked receiver, else into the buffer even if that is full (the
+   room it saw was taken by others meanwhile). Takes *DATA_P. GORO_OK
+   with RESULT->code GORO_ECLOSED on a closed channel, or
+   GORO_ENOTFOUND. */
+int chan_put(chan_table_t *self, const char *name, uint8_t **data_p,
+             size_t size, chan_result_t *result, chan_fired_t *fired);
+
+/* Free buffer slots of NAME, what a sender may send without waiting:
+   at most 0 when full, unbuffered, closed or unknown. */
+int64_t chan_room(chan_table_t *self, const char *name);
 
 /* Withdraws a parked operation (timeout, client gone): nothing more
    happens, its send values not taken are dropped, the park is freed.
@@ -158,6 +179,14 @@ int chan_delivery_hold(chan_table_t *self, uint64_t delivery, list_t *holder);
    HOLDER does not hold it. */
 int chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder);
 
+/* The receiver of DELIVERY, HOLDER, took COUNT more of its values (the
+   first COUNT left): they leave their channel for good. With RELEASE,
+   or once none is left, the delivery ends: what it still holds goes
+   back to the channel's head, in order. Parked operations this makes
+   possible fire into FIRED. GORO_ENOTFOUND as chan_ack. */
+int chan_take(chan_table_t *self, uint64_t delivery, const list_t *holder,
+              size_t count, bool release, chan_fired_t *fired);
+
 /* The receiver holding HOLDER's deliveries vanished before acknowledging
    them: their values go back to the head of their channels, in order
    (to parked receivers at once, if there are some: they fire into
@@ -171,7 +200,7 @@ size_t chan_table_deliveries(chan_table_t *self);
 typedef struct {
     const char *name;
     int64_t capacity;
-    size_t buffered;
+    size_t buffered;           /* also what receivers hold ahead */
     size_t senders, receivers; /* parked */
     bool closed;
 } chan_info_t;

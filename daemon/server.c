@@ -357,13 +357,16 @@ s_on_client_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         case GORO_MSG_CHAN_RECV:
         case GORO_MSG_CHAN_SEND_MANY:
         case GORO_MSG_CHAN_RECV_MANY:
+        case GORO_MSG_CHAN_PUT:
+        case GORO_MSG_CHAN_RECV_AHEAD:
         case GORO_MSG_SELECT: server_chan_on_msg(self, rid, msg); break;
         case GORO_MSG_CHAN_MAKE:
         case GORO_MSG_CHAN_CLOSE: server_chan_on_admin(self, rid, msg); break;
         case GORO_MSG_WG_ADD:
         case GORO_MSG_WG_WAIT:
         case GORO_MSG_WG_STATUS: server_wg_on_msg(self, rid, msg); break;
-        case GORO_MSG_ACK: server_chan_on_ack(self, rid, msg); break;
+        case GORO_MSG_ACK:
+        case GORO_MSG_CHAN_TAKEN: server_chan_on_ack(self, rid, msg); break;
         case GORO_MSG_DISCONNECT: {
             client_t *c = client_table_lookup(self->ctable, rid);
             if (c)

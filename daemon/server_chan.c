@@ -41,23 +41,38 @@ s_delivered(server_t *self, client_t *c, const goro_rid_t *rid,
     chan_delivery_hold(self->tables.chans, delivery, &c->deliveries);
 }
 
-/* The answer to a channel operation, parked or not. */
+/* Whether CMD's answer is VALUES: the values are views of the table's. */
+static bool
+s_batch_recv(int cmd)
+{
+    return cmd == GORO_MSG_CHAN_RECV_MANY || cmd == GORO_MSG_CHAN_RECV_AHEAD;
+}
+
+/* The answer to a channel operation, parked or not; ROOM is what a
+   CHAN_PUT's answer reports. */
 static void
 s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
-             chan_result_t *result)
+             chan_result_t *result, int64_t room)
 {
-    if (cmd == GORO_MSG_CHAN_SEND) {
+    if (cmd == GORO_MSG_CHAN_SEND || cmd == GORO_MSG_CHAN_PUT) {
         if (result->code)
             reply_error(self, rid, reqid, result->code,
                         "the channel is closed");
-        else
+        else if (cmd == GORO_MSG_CHAN_SEND)
             reply_ok(self, rid, reqid, 0);
+        else {
+            goro_msg_t *msg = goro_msg_new(GORO_MSG_ROOM);
+            msg->reqid = reqid;
+            msg->room = room;
+            reply_send(self, self->clients, msg, rid);
+            goro_msg_destroy(&msg);
+        }
         return;
     }
     goro_msg_t *msg = goro_msg_new(
-        cmd == GORO_MSG_CHAN_SEND_MANY   ? GORO_MSG_SENT
-        : cmd == GORO_MSG_CHAN_RECV_MANY ? GORO_MSG_VALUES
-                                         : GORO_MSG_VALUE);
+        cmd == GORO_MSG_CHAN_SEND_MANY ? GORO_MSG_SENT
+        : s_batch_recv(cmd)            ? GORO_MSG_VALUES
+                                       : GORO_MSG_VALUE);
     msg->reqid = reqid;
     msg->code = (uint32_t) result->code;
     msg->sent_count = (uint32_t) result->count;
@@ -67,7 +82,7 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
     goro_msg_take_data(msg, &result->data, result->size);
     /* A batch's values are views of what the table holds; the outbox
        encodes them now, before the table changes. */
-    if (cmd == GORO_MSG_CHAN_RECV_MANY) {
+    if (s_batch_recv(cmd)) {
         msg->values = result->values;
         msg->nvalues = result->count;
     }
@@ -77,14 +92,16 @@ s_reply_chan(server_t *self, const goro_rid_t *rid, uint64_t reqid, int cmd,
     goro_msg_destroy(&msg);
 }
 
-/* The parked P fired with RESULT (whose data goes to the answer). */
+/* The parked P fired with RESULT (whose data goes to the answer). A
+   CHAN_PUT that waited reports no room: others may be waiting too, and
+   its sender's next send asks again. */
 static void
 s_park_fired(server_t *self, park_t *p, chan_result_t *result)
 {
     p->chan = NULL; /* the table freed it */
     if (p->cmd) {
         s_delivered(self, p->client, &p->rid, result->delivery);
-        s_reply_chan(self, &p->rid, p->reqid, p->cmd, result);
+        s_reply_chan(self, &p->rid, p->reqid, p->cmd, result, 0);
     }
     else {
         if (result->code == GORO_ECLOSED)
@@ -113,7 +130,7 @@ server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
     size_t sent = chan_park_withdraw(self->tables.chans, &p->chan);
     if (tell && p->cmd == GORO_MSG_CHAN_SEND_MANY) {
         chan_result_t result = {.code = code, .count = sent};
-        s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result);
+        s_reply_chan(self, &p->rid, p->reqid, p->cmd, &result, 0);
     }
     else if (tell && p->cmd)
         reply_error(self, &p->rid, p->reqid, code, "%s", why);
@@ -122,12 +139,16 @@ server_chan_park_withdraw(server_t *self, park_t *p, bool tell, int code,
 
 /* Hands MSG's operation to the channel table, P owning the park. A
    batched receive takes at most limits.max_message bytes, what a single
-   value may be, and at most the values a frame may list. */
+   value may be, and at most the values a frame may list. A CHAN_PUT on
+   room its sender held never parks (chan_put). */
 static int
 s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases, size_t ncases,
            park_t *p, chan_result_t *result, chan_fired_t *fired)
 {
     bool may_park = msg->timeout != 0;
+    if (msg->cmd == GORO_MSG_CHAN_PUT && (msg->flags & 1))
+        return chan_put(self->tables.chans, msg->name, &cases[0].data,
+                        cases[0].size, result, fired);
     switch (msg->cmd) {
         case GORO_MSG_CHAN_SEND_MANY: {
             size_t nvalues = msg->nvalues;
@@ -137,12 +158,16 @@ s_chan_run(server_t *self, goro_msg_t *msg, chan_case_t *cases, size_t ncases,
                                   fired);
         }
         case GORO_MSG_CHAN_RECV_MANY:
-            return chan_recv_many(self->tables.chans, msg->name,
-                                  msg->recv_max < GORO_MSG_LIST_MAX
-                                      ? msg->recv_max
-                                      : GORO_MSG_LIST_MAX,
-                                  self->cfg->max_message, may_park, p,
-                                  &p->chan, result, fired);
+        case GORO_MSG_CHAN_RECV_AHEAD: {
+            chan_batch_t limits = {
+                .max = msg->recv_max < GORO_MSG_LIST_MAX ? msg->recv_max
+                                                         : GORO_MSG_LIST_MAX,
+                .max_bytes = self->cfg->max_message,
+                .ahead = msg->cmd == GORO_MSG_CHAN_RECV_AHEAD,
+            };
+            return chan_recv_many(self->tables.chans, msg->name, &limits,
+                                  may_park, p, &p->chan, result, fired);
+        }
         default:
             return chan_select(self->tables.chans, cases, ncases, may_park, p,
                                &p->chan, result, fired);
@@ -167,7 +192,8 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
     park_destroy(&p);
     if (rc == GORO_OK) {
         s_delivered(self, NULL, rid, result.delivery);
-        s_reply_chan(self, rid, msg->reqid, msg->cmd, &result);
+        s_reply_chan(self, rid, msg->reqid, msg->cmd, &result,
+                     chan_room(self->tables.chans, msg->name));
     }
     else if (rc == GORO_ENOTFOUND)
         reply_error(self, rid, msg->reqid, rc,
@@ -194,7 +220,10 @@ s_chan_op(server_t *self, const goro_rid_t *rid, goro_msg_t *msg,
 static bool
 s_chan_full(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
 {
-    uint64_t bytes = msg->cmd == GORO_MSG_CHAN_SEND ? msg->size : 0;
+    uint64_t bytes = msg->cmd == GORO_MSG_CHAN_SEND
+                             || msg->cmd == GORO_MSG_CHAN_PUT
+                         ? msg->size
+                         : 0;
     for (size_t i = 0; i < msg->nvalues; i++)
         bytes += msg->values[i].size;
     for (size_t i = 0; i < msg->ncases; i++)
@@ -236,13 +265,14 @@ server_chan_on_msg(server_t *self, const goro_rid_t *rid, goro_msg_t *msg)
         free(cases);
         return;
     }
-    if (msg->cmd == GORO_MSG_CHAN_SEND_MANY
-        || msg->cmd == GORO_MSG_CHAN_RECV_MANY) {
+    if (msg->cmd == GORO_MSG_CHAN_SEND_MANY || s_batch_recv(msg->cmd)) {
         s_chan_op(self, rid, msg, NULL, 0);
         return;
     }
     chan_case_t one = {
-        .op = msg->cmd == GORO_MSG_CHAN_SEND ? GORO_CASE_SEND : GORO_CASE_RECV,
+        .op = msg->cmd == GORO_MSG_CHAN_SEND || msg->cmd == GORO_MSG_CHAN_PUT
+                  ? GORO_CASE_SEND
+                  : GORO_CASE_RECV,
         .chan = msg->name,
         .data = msg->data,
         .size = msg->size,
@@ -340,8 +370,15 @@ server_chan_on_ack(server_t *self, const goro_rid_t *rid,
 {
     client_t *c = client_table_lookup(self->ctable, rid);
     /* Only the receiver of a value may acknowledge it. */
-    if (c
-        && chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries)
-               == GORO_OK)
+    if (!c)
+        return;
+    chan_fired_t fired = {0};
+    int rc =
+        msg->cmd == GORO_MSG_CHAN_TAKEN
+            ? chan_take(self->tables.chans, msg->delivery_id, &c->deliveries,
+                        msg->taken_count, msg->flags & 1, &fired)
+            : chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries);
+    s_answer_fired(self, &fired);
+    if (rc == GORO_OK)
         client_table_release(self->ctable, &c);
 }

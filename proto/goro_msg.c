@@ -34,10 +34,12 @@ typedef enum {
     F_RECV_MAX,
     F_SENT_COUNT,
     F_LEASE_COUNT,
+    F_TAKEN_COUNT,
     F_STATUS,
     F_TIMEOUT,
     F_SUBMIT_WAIT,
     F_CAPACITY,
+    F_ROOM,
     F_DELTA,
     F_HB_INTERVAL,
     F_HB_LIVENESS,
@@ -90,10 +92,12 @@ static const type_t s_field_type[F_NFIELDS] = {
     [F_RECV_MAX] = T_U32,
     [F_SENT_COUNT] = T_U32,
     [F_LEASE_COUNT] = T_U32,
+    [F_TAKEN_COUNT] = T_U32,
     [F_STATUS] = T_I64,
     [F_TIMEOUT] = T_I64,
     [F_SUBMIT_WAIT] = T_I64,
     [F_CAPACITY] = T_I64,
+    [F_ROOM] = T_I64,
     [F_DELTA] = T_I64,
     [F_HB_INTERVAL] = T_I64,
     [F_HB_LIVENESS] = T_I64,
@@ -196,6 +200,12 @@ static const schema_t s_schema[GORO_MSG_CMD_MAX] = {
     [GORO_MSG_SUBMIT_LEASED] = {"SUBMIT_LEASED",
                                 {F_JOB_ID, F_RUN_ID, F_NAME, F_DATA, F_WG,
                                  F_CHAN, F_TIMEOUT, F_MAX_ATTEMPTS}},
+    [GORO_MSG_CHAN_PUT] = {"CHAN_PUT", {F_NAME, F_FLAGS, F_DATA, F_TIMEOUT}},
+    [GORO_MSG_ROOM] = {"ROOM", {F_ROOM}},
+    [GORO_MSG_CHAN_RECV_AHEAD] = {"CHAN_RECV_AHEAD",
+                                  {F_NAME, F_RECV_MAX, F_TIMEOUT}},
+    [GORO_MSG_CHAN_TAKEN] = {"CHAN_TAKEN",
+                             {F_DELIVERY_ID, F_TAKEN_COUNT, F_FLAGS}},
 };
 
 static const schema_t *
@@ -308,10 +318,12 @@ s_number_slot(goro_msg_t *self, field_t field)
         case F_RECV_MAX: return &self->recv_max;
         case F_SENT_COUNT: return &self->sent_count;
         case F_LEASE_COUNT: return &self->lease_count;
+        case F_TAKEN_COUNT: return &self->taken_count;
         case F_STATUS: return &self->status;
         case F_TIMEOUT: return &self->timeout;
         case F_SUBMIT_WAIT: return &self->submit_wait;
         case F_CAPACITY: return &self->capacity;
+        case F_ROOM: return &self->room;
         case F_DELTA: return &self->delta;
         case F_HB_INTERVAL: return &self->hb_interval;
         case F_HB_LIVENESS: return &self->hb_liveness;

@@ -80,10 +80,14 @@ typedef enum {
     GORO_MSG_VALUES = 56,         /* daemon -> client */
     GORO_MSG_SENT = 57,           /* daemon -> client */
     /* pipelined submissions */
-    GORO_MSG_LEASE = 58,         /* client -> daemon */
-    GORO_MSG_LEASED = 59,        /* daemon -> client */
-    GORO_MSG_SUBMIT_LEASED = 60, /* client -> daemon */
-    GORO_MSG_CMD_MAX = 61
+    GORO_MSG_LEASE = 58,           /* client -> daemon */
+    GORO_MSG_LEASED = 59,          /* daemon -> client */
+    GORO_MSG_SUBMIT_LEASED = 60,   /* client -> daemon */
+    GORO_MSG_CHAN_PUT = 61,        /* client -> daemon */
+    GORO_MSG_ROOM = 62,            /* daemon -> client */
+    GORO_MSG_CHAN_RECV_AHEAD = 63, /* client -> daemon */
+    GORO_MSG_CHAN_TAKEN = 64,      /* client -> daemon, no reply */
+    GORO_MSG_CMD_MAX = 65
 } goro_msg_cmd_t;
 
 /* What LIST asks for. */
@@ -124,7 +128,9 @@ typedef struct {
     uint8_t state;            /* job state (JOB, J_END) */
     uint8_t what;             /* LIST: goro_list_what_t */
     uint32_t flags;           /* LIST flags; VALUE(S): 1 = closed;
-                                 J_JOB_FLAGS: job flags */
+                                 J_JOB_FLAGS: job flags; CHAN_PUT:
+                                 1 = sent on room held; CHAN_TAKEN:
+                                 1 = release the rest */
     uint32_t attempt;         /* attempt number, from 1 */
     uint32_t max_attempts;    /* SUBMIT: 0 = daemon default */
     uint32_t index;           /* VALUE: the select case that fired */
@@ -133,11 +139,14 @@ typedef struct {
     uint32_t recv_max;        /* CHAN_RECV_MANY: values wanted at most */
     uint32_t sent_count;      /* SENT: values of the batch that went */
     uint32_t lease_count;     /* LEASE, LEASED: job ids in the block */
+    uint32_t taken_count;     /* CHAN_TAKEN: values of the delivery
+                                 taken */
     int64_t status;           /* exit status / handler return */
     int64_t timeout;          /* milliseconds, -1 forever */
     int64_t submit_wait;      /* SUBMIT: 0 reply at once, <0 at the end,
                                  n at the end or after n ms */
     int64_t capacity;         /* CHAN_MAKE, J_CHAN_MAKE: 0 unbuffered */
+    int64_t room;             /* ROOM: free buffer slots, <= 0 none */
     int64_t delta;            /* WG_ADD */
     int64_t hb_interval;      /* WELCOME: heartbeat interval in ms */
     int64_t hb_liveness;      /* WELCOME: missed intervals before dead */

@@ -1197,10 +1197,12 @@ s_expect_recv_many(fixture_t *fx, const char *chan, size_t max,
 {
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, chan, max,
-                                                 SIZE_MAX, false, NULL, &park,
-                                                 &result, &fx->pending)),
-                     GORO_OK);
+    assert_int_equal(
+        s_record(fx,
+                 chan_recv_many(fx->table, chan,
+                                &(chan_batch_t){max, SIZE_MAX, false}, false,
+                                NULL, &park, &result, &fx->pending)),
+        GORO_OK);
     assert_null(park);
     assert_false(result.closed);
     assert_non_null(result.values);
@@ -1261,10 +1263,11 @@ test_send_many_to_parked_receivers(void **state)
     s_park_recv(fx, "u", 1);
     chan_park_t *park = NULL;
     chan_result_t result;
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 2, SIZE_MAX,
-                                                 true, T_OWNER(2), &park,
-                                                 &result, &fx->pending)),
-                     GORO_OK);
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "u",
+                                    &(chan_batch_t){2, SIZE_MAX, false}, true,
+                                    T_OWNER(2), &park, &result, &fx->pending)),
+        GORO_OK);
     assert_non_null(park);
     assert_int_equal(s_send_many(fx, "u", "a,b,c,d", true, 3, &park, &result),
                      GORO_OK);
@@ -1283,10 +1286,11 @@ test_send_many_to_parked_receivers(void **state)
     assert_null(park);
     assert_int_equal(result.code, GORO_ECLOSED);
     assert_int_equal(result.count, 0);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "u", 5, SIZE_MAX,
-                                                 true, NULL, &park, &result,
-                                                 &fx->pending)),
-                     GORO_OK);
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "u",
+                                    &(chan_batch_t){5, SIZE_MAX, false}, true,
+                                    NULL, &park, &result, &fx->pending)),
+        GORO_OK);
     assert_null(park);
     assert_true(result.closed);
     assert_int_equal(result.count, 0);
@@ -1306,10 +1310,11 @@ test_recv_many_limits_and_return(void **state)
     assert_int_equal(result.code, GORO_OK);
     assert_int_equal(result.count, 5);
     /* at most 5 bytes: the first whatever its size, then what fits */
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, 5, false,
-                                                 NULL, &park, &result,
-                                                 &fx->pending)),
-                     GORO_OK);
+    assert_int_equal(
+        s_record(fx,
+                 chan_recv_many(fx->table, "b", &(chan_batch_t){10, 5, false},
+                                false, NULL, &park, &result, &fx->pending)),
+        GORO_OK);
     assert_int_equal(result.count, 2);
     free(result.values);
     uint64_t first = result.delivery;
@@ -1325,22 +1330,27 @@ test_recv_many_limits_and_return(void **state)
     assert_int_equal(chan_ack(fx->table, first, NULL), GORO_ENOTFOUND);
     assert_int_equal(chan_table_bytes(fx->table), 0);
     /* nothing there: try once fails, a parked batch takes the next send */
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX,
-                                                 false, NULL, &park, &result,
-                                                 &fx->pending)),
-                     GORO_ETIMEDOUT);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 0, SIZE_MAX,
-                                                 true, NULL, &park, &result,
-                                                 &fx->pending)),
-                     GORO_EINVAL);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "nope", 1,
-                                                 SIZE_MAX, true, NULL, &park,
-                                                 &result, &fx->pending)),
-                     GORO_ENOTFOUND);
-    assert_int_equal(s_record(fx, chan_recv_many(fx->table, "b", 10, SIZE_MAX,
-                                                 true, T_OWNER(7), &park,
-                                                 &result, &fx->pending)),
-                     GORO_OK);
+    assert_int_equal(
+        s_record(fx,
+                 chan_recv_many(fx->table, "b",
+                                &(chan_batch_t){10, SIZE_MAX, false}, false,
+                                NULL, &park, &result, &fx->pending)),
+        GORO_ETIMEDOUT);
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "b",
+                                    &(chan_batch_t){0, SIZE_MAX, false}, true,
+                                    NULL, &park, &result, &fx->pending)),
+        GORO_EINVAL);
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "nope",
+                                    &(chan_batch_t){1, SIZE_MAX, false}, true,
+                                    NULL, &park, &result, &fx->pending)),
+        GORO_ENOTFOUND);
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "b",
+                                    &(chan_batch_t){10, SIZE_MAX, false}, true,
+                                    T_OWNER(7), &park, &result, &fx->pending)),
+        GORO_OK);
     assert_non_null(park);
     s_expect_send(fx, "b", "ff");
     s_expect_fired(fx, 0, 7, 0, GORO_OK, false, "ff");

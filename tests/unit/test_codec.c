@@ -100,10 +100,12 @@ typedef enum {
     X_RECV_MAX,
     X_SENT_COUNT,
     X_LEASE_COUNT,
+    X_TAKEN_COUNT,
     X_STATUS,
     X_TIMEOUT,
     X_SUBMIT_WAIT,
     X_CAPACITY,
+    X_ROOM,
     X_DELTA,
     X_HB_INTERVAL,
     X_HB_LIVENESS,
@@ -214,6 +216,15 @@ static const xrow_t s_grammar[] = {
      "SUBMIT_LEASED",
      {X_JOB_ID, X_RUN_ID, X_NAME, X_DATA, X_WG, X_CHAN, X_TIMEOUT,
       X_MAX_ATTEMPTS}},
+    /* pipelined sends, receives ahead */
+    {GORO_MSG_CHAN_PUT, "CHAN_PUT", {X_NAME, X_FLAGS, X_DATA, X_TIMEOUT}},
+    {GORO_MSG_ROOM, "ROOM", {X_ROOM}},
+    {GORO_MSG_CHAN_RECV_AHEAD,
+     "CHAN_RECV_AHEAD",
+     {X_NAME, X_RECV_MAX, X_TIMEOUT}},
+    {GORO_MSG_CHAN_TAKEN,
+     "CHAN_TAKEN",
+     {X_DELIVERY_ID, X_TAKEN_COUNT, X_FLAGS}},
 };
 #define NROWS (sizeof s_grammar / sizeof s_grammar[0])
 #define NVARIANTS 3
@@ -299,10 +310,12 @@ x_field(xbuf_t *b, const goro_msg_t *m, xfield_t field)
         case X_RECV_MAX: x_be(b, m->recv_max, 4); break;
         case X_SENT_COUNT: x_be(b, m->sent_count, 4); break;
         case X_LEASE_COUNT: x_be(b, m->lease_count, 4); break;
+        case X_TAKEN_COUNT: x_be(b, m->taken_count, 4); break;
         case X_STATUS: x_be(b, (uint64_t) m->status, 8); break;
         case X_TIMEOUT: x_be(b, (uint64_t) m->timeout, 8); break;
         case X_SUBMIT_WAIT: x_be(b, (uint64_t) m->submit_wait, 8); break;
         case X_CAPACITY: x_be(b, (uint64_t) m->capacity, 8); break;
+        case X_ROOM: x_be(b, (uint64_t) m->room, 8); break;
         case X_DELTA: x_be(b, (uint64_t) m->delta, 8); break;
         case X_HB_INTERVAL: x_be(b, (uint64_t) m->hb_interval, 8); break;
         case X_HB_LIVENESS: x_be(b, (uint64_t) m->hb_liveness, 8); break;
@@ -546,10 +559,12 @@ s_check_fields(const xrow_t *row, const goro_msg_t *orig,
     NUM(X_RECV_MAX, recv_max);
     NUM(X_SENT_COUNT, sent_count);
     NUM(X_LEASE_COUNT, lease_count);
+    NUM(X_TAKEN_COUNT, taken_count);
     NUM(X_STATUS, status);
     NUM(X_TIMEOUT, timeout);
     NUM(X_SUBMIT_WAIT, submit_wait);
     NUM(X_CAPACITY, capacity);
+    NUM(X_ROOM, room);
     NUM(X_DELTA, delta);
     NUM(X_HB_INTERVAL, hb_interval);
     NUM(X_HB_LIVENESS, hb_liveness);
@@ -693,7 +708,7 @@ test_cmd_names(void **state)
     for (size_t r = 0; r < NROWS; r++)
         assert_string_equal(goro_msg_cmd_name(s_grammar[r].cmd),
                             s_grammar[r].name);
-    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 61, 255, 256, 1000};
+    const int unknown[] = {-1, 0, 19, 25, 29, 36, 39, 65, 255, 256, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_string_equal(goro_msg_cmd_name(unknown[i]), "?");
     /* Every command id 0..255 is either in the grammar or unknown. */
