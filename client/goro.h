@@ -189,14 +189,36 @@ GORO_EXPORT int goro_chan_make(goro_t *self, const char *name,
                                int64_t capacity);
 
 /* Sends LEN bytes. Errors: GORO_ETIMEDOUT (nothing was sent),
-   GORO_ECLOSED, GORO_ENOTFOUND, GORO_ETOOBIG. */
+   GORO_ECLOSED, GORO_ENOTFOUND, GORO_ETOOBIG, GORO_EFULL.
+   On a buffered channel a send that finds room returns without waiting
+   for gorod: each send's answer says how much room the channel has, and
+   while that room (less the sends since) lasts, the next sends on the
+   same channel are pipelined, in order, as goro_go's are. Such a send
+   returns GORO_OK once it left; if gorod refuses it (the channel was
+   closed by another client meanwhile, or is gone), the error comes back
+   once, from the next send on a channel without room, goro_flush, or a
+   later pipelined call, and the value never appears. The value is in
+   the channel (with journal.fsync: always, on disk) once goro_flush
+   returned GORO_OK after it. A send with no room known waits as Go's,
+   up to TIMEOUT_MS; unbuffered channels always rendezvous. Closing a
+   channel from this client first makes its own later sends wait, so
+   they see GORO_ECLOSED at once. */
 GORO_EXPORT int goro_chan_send(goro_t *self, const char *name,
                                const void *data, size_t len,
                                int64_t timeout_ms);
 
 /* Receives a value: *DATA_OUT is a new buffer the caller frees with
    goro_free(). GORO_ECLOSED once the channel is closed and drained,
-   GORO_ETIMEDOUT when nothing came (nothing was taken). */
+   GORO_ETIMEDOUT when nothing came (nothing was taken).
+   Consecutive receives from one channel read ahead: a receive asks gorod
+   for up to twice as many values as the one before (1, 2, ... 64); the
+   ones it does not return are held here, still counted as buffered in
+   the channel, and the next receives from that channel return them
+   without a round trip. Any other call on this client that may wait
+   (but a send), a receive from another channel, goro_destroy, 500 ms
+   without talking to gorod, or a dropped connection give them back to
+   the channel's head, in order; so does our death, once gorod notices
+   our silence. */
 GORO_EXPORT int goro_chan_recv(goro_t *self, const char *name,
                                int64_t timeout_ms, void **data_out,
                                size_t *len_out);

@@ -140,6 +140,32 @@ s_child_stream(goro_t *client, int argc, char **argv)
     return goro_chan_close(client, argv[0]);
 }
 
+/* recvn CHAN N OUT: receives N values, writes them to OUT one a line,
+   then waits to be killed, holding what it read ahead. */
+static int
+s_child_recvn(goro_t *client, int argc, char **argv)
+{
+    if (argc < 3)
+        return 101;
+    long n = strtol(argv[1], NULL, 10);
+    char text[4096] = "";
+    size_t used = 0;
+    for (long i = 0; i < n; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        int rc = goro_chan_recv(client, argv[0], 10000, &data, &len);
+        if (rc)
+            return rc;
+        used += (size_t) snprintf(text + used, sizeof text - used, "%.*s\n",
+                                  (int) len, (char *) data);
+        goro_free(data);
+    }
+    if (s_write_whole(argv[2], text, used) != 0)
+        return 103;
+    for (;;)
+        pause();
+}
+
 /* select A B OUT: selects on receives from A and B until it gets the
    value "stop", then writes the values it got to OUT, one a line. */
 static int
@@ -296,6 +322,7 @@ s_child_selfselect(goro_t *client, int argc, char **argv)
 static const harness_role_t s_roles[] = {
     {"send", s_child_send},
     {"recv", s_child_recv},
+    {"recvn", s_child_recvn},
     {"stream", s_child_stream},
     {"select", s_child_select},
     {"echo", s_child_echo},
@@ -1420,6 +1447,92 @@ test_batch_receiver_killed_before_ack(void **state)
     assert_int_not_equal(access(out, F_OK), 0);
 }
 
+/* Values a receiver reads ahead are still in the channel, as Go counts
+   a buffer: they hold their slots until the receiver hands them out, so
+   a sender finds the channel full where Go's would wait. */
+static void
+test_read_ahead_counts_as_buffered(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    goro_t *rx = goro_new(harness_clients(H));
+    assert_int_equal(goro_chan_make(client, "A", 4), GORO_OK);
+    const char *v[] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6"};
+    for (int i = 0; i < 4; i++)
+        s_send_ok(client, "A", v[i]);
+    s_recv_expect(rx, "A", -1, "a0");
+    s_send_ok(client, "A", "a4");
+    /* the second receive of a run reads one value ahead: a2 */
+    s_recv_expect(rx, "A", -1, "a1");
+    s_expect_row(H, "A", 3, 0, 0);
+    assert_int_equal(goro_chan_send(client, "A", "a5", 2, 0), GORO_OK);
+    assert_int_equal(goro_chan_send(client, "A", "a6", 2, 0), GORO_ETIMEDOUT);
+    s_recv_expect(rx, "A", -1, "a2"); /* held: no round trip */
+    s_send_ok(client, "A", "a6");     /* the slot a2 held is free */
+    for (int i = 3; i < 7; i++)
+        s_recv_expect(rx, "A", -1, v[i]);
+    s_recv_nothing(rx, "A");
+    goro_destroy(&rx);
+}
+
+/* A receiver killed while it holds values read ahead gives them back:
+   the next receiver gets them first, in order, none lost or twice. */
+static void
+test_read_ahead_returned_by_the_dead(void **state)
+{
+    goro_t *client = harness_client(
+        harness_up(state,
+                   T_NO_POOL "heartbeat: { interval: 100ms, liveness: 3 }\n"));
+    assert_int_equal(goro_chan_make(client, "D", 10), GORO_OK);
+    char value[8];
+    for (int i = 0; i < 10; i++) {
+        snprintf(value, sizeof value, "d%d", i);
+        s_send_ok(client, "D", value);
+    }
+    const char *out = harness_path(H, "dead.out");
+    pid_t dead = harness_spawn_role(H, "recvn", "D", "4", out, NULL);
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    char *got = NULL;
+    while (!(got = harness_read_file(out)) && harness_nap(until)) {}
+    assert_non_null(got);
+    assert_string_equal(got, "d0\nd1\nd2\nd3\n");
+    free(got);
+    /* its receives asked for 1, 2 and 4 values: d4..d6 are held ahead */
+    s_expect_row(H, "D", 6, 0, 0);
+    assert_int_equal(harness_stat(H, "parked_clients"), 1);
+    assert_int_equal(harness_signal(H, dead, SIGKILL, HARNESS_WAIT_MS),
+                     128 + SIGKILL);
+    until = harness_now() + HARNESS_WAIT_MS;
+    while (harness_stat(H, "parked_clients") != 0 && harness_nap(until)) {}
+    assert_int_equal(harness_stat(H, "parked_clients"), 0);
+    for (int i = 4; i < 10; i++) {
+        snprintf(value, sizeof value, "d%d", i);
+        s_recv_expect(client, "D", -1, value);
+    }
+    s_recv_nothing(client, "D");
+}
+
+/* A send on room held goes without waiting; if another client closed
+   the channel meanwhile, the sender learns it from its next call, and
+   the value never appears. */
+static void
+test_pipelined_send_learns_of_close(void **state)
+{
+    goro_t *client = harness_client(harness_up(state, T_NO_POOL));
+    goro_t *closer = goro_new(harness_clients(H));
+    assert_int_equal(goro_chan_make(client, "P", 10), GORO_OK);
+    s_send_ok(client, "P", "p0"); /* waits, and learns of 9 free slots */
+    assert_int_equal(goro_chan_close(closer, "P"), GORO_OK);
+    assert_int_equal(goro_chan_send(client, "P", "p1", 2, -1), GORO_OK);
+    assert_int_equal(goro_flush(client), GORO_ECLOSED);
+    assert_int_equal(goro_chan_send(client, "P", "p2", 2, -1), GORO_ECLOSED);
+    s_recv_expect(client, "P", -1, "p0");
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(client, "P", 0, &data, &len),
+                     GORO_ECLOSED);
+    goro_destroy(&closer);
+}
+
 /* ------------------------------------------------------------------ */
 /*  Measurements (printed, not asserted)                              */
 /* ------------------------------------------------------------------ */
@@ -1526,6 +1639,9 @@ main(int argc, char **argv)
         HARNESS_TEST(test_recv_timeout_takes_nothing),
         HARNESS_TEST(test_send_timeout_leaves_no_trace),
         HARNESS_TEST(test_close_semantics),
+        HARNESS_TEST(test_read_ahead_counts_as_buffered),
+        HARNESS_TEST(test_read_ahead_returned_by_the_dead),
+        HARNESS_TEST(test_pipelined_send_learns_of_close),
         HARNESS_TEST(test_select_closed_receive),
         HARNESS_TEST(test_select_default),
         HARNESS_TEST(test_select_racing_processes),

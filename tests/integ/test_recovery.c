@@ -1741,6 +1741,42 @@ s_recv_dup(harness_t *h)
     return index;
 }
 
+/* Sends that went without waiting, on room the channel had, are in it
+   once goro_flush returned OK: with fsync: always, a kill -9 right after
+   loses none and keeps their order. */
+#define T_PIPED_SENDS 300
+static void
+test_pipelined_sends_across_crash(void **state)
+{
+    harness_t *h = s_up(state, T_FSYNC_ALWAYS T_NO_POOL);
+    goro_t *client = harness_client(h);
+    assert_int_equal(goro_chan_make(client, "piped", 1000), GORO_OK);
+    char value[16];
+    for (int i = 0; i < T_PIPED_SENDS; i++) {
+        snprintf(value, sizeof value, "p%05d", i);
+        assert_int_equal(goro_chan_send(client, "piped", value, 6, -1),
+                         GORO_OK);
+    }
+    assert_int_equal(goro_flush(client), GORO_OK);
+    s_crash_restart(h);
+    for (int i = 0; i < T_PIPED_SENDS; i++) {
+        void *data = NULL;
+        size_t len = 0;
+        snprintf(value, sizeof value, "p%05d", i);
+        assert_int_equal(goro_chan_recv(client, "piped", 5000, &data, &len),
+                         GORO_OK);
+        if (len != 6 || memcmp(data, value, 6) != 0)
+            fail_msg("after the crash, value %d is %.*s", i, (int) len,
+                     (char *) data);
+        goro_free(data);
+    }
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(goro_chan_recv(client, "piped", 0, &data, &len),
+                     GORO_ETIMEDOUT);
+    harness_finish(state);
+}
+
 static void
 test_channel_value_twice_across_crash(void **state)
 {
@@ -1975,6 +2011,7 @@ main(int argc, char **argv)
         HARNESS_TEST(test_idempotent_submit_across_restart),
         HARNESS_TEST(test_second_gorod_refused),
         HARNESS_TEST(test_lease_across_crash),
+        HARNESS_TEST(test_pipelined_sends_across_crash),
         HARNESS_TEST(test_channel_value_twice_across_crash),
         HARNESS_TEST(test_measure_rate_always),
         HARNESS_TEST(test_measure_rate_everysec),
