@@ -1111,12 +1111,18 @@ s_taken(goro_t *self, uint64_t delivery, uint32_t count, bool release)
     goro_msg_destroy(&taken);
 }
 
+/* The run of receives is broken, so the next one reads ahead from 1
+   again: a loop that does something else between receives would
+   otherwise move 64 values out and back each time. */
 static void
 s_ahead_release(goro_t *self)
 {
-    if (self->ahead && self->sock)
+    if (!self->ahead)
+        return;
+    if (self->sock)
         s_taken(self, self->ahead->delivery_id, 0, true);
     goro_msg_destroy(&self->ahead);
+    self->ahead_want = 1;
 }
 
 /* Whether the connection dropped since the last look: gorod may have

@@ -1759,6 +1759,7 @@ test_pipelined_sends_across_crash(void **state)
     }
     assert_int_equal(goro_flush(client), GORO_OK);
     s_crash_restart(h);
+    client = harness_client(h); /* the restart made a new one */
     for (int i = 0; i < T_PIPED_SENDS; i++) {
         void *data = NULL;
         size_t len = 0;
