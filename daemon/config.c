@@ -538,6 +538,11 @@ static const s_field_t s_pool_fields[] = {
      .offset = S_POOL(concurrency),
      .min = 1,
      .max = CONFIG_MAX_CONCURRENCY},
+    {.key = "prefetch",
+     .type = S_INT,
+     .offset = S_POOL(prefetch),
+     .min = 0,
+     .max = CONFIG_MAX_CONCURRENCY - 1},
     {.key = "command",
      .type = S_STRING,
      .offset = S_POOL(command),
@@ -1051,6 +1056,15 @@ s_walk_pools(s_ctx_t *ctx, const s_node_t *node, const char *path,
         if (!pool->name) {
             s_message(ctx, item->line, item->column,
                       "%s: missing required key \"name\"", item_path);
+            return -1;
+        }
+        /* goro-worker's bound: the jobs it may hold at once. */
+        if (pool->concurrency + pool->prefetch > CONFIG_MAX_CONCURRENCY) {
+            const s_node_t *at = s_lookup(item, "prefetch");
+            s_message(ctx, at->line, at->column,
+                      "%s.prefetch: concurrency + prefetch is %d, above %d",
+                      item_path, pool->concurrency + pool->prefetch,
+                      CONFIG_MAX_CONCURRENCY);
             return -1;
         }
         for (size_t j = 0; j < i; j++) {

@@ -18,6 +18,7 @@ typedef struct {
     char *name;      /* shown by `goro workers` */
     int processes;   /* 0: one per CPU */
     int concurrency; /* jobs at once per process */
+    int prefetch;    /* jobs offered beyond those, per process */
     char *command;   /* NULL: goro-worker beside gorod */
 } config_pool_t;
 

@@ -115,15 +115,22 @@ s_argv(pool_t *self, slot_t *slot)
          word = strtok_r(NULL, " \t", &save))
         argv[argc++] = util_strdup(word);
     free(copy);
-    char concurrency[16], name[300], max_output[32];
+    char concurrency[16], prefetch[16], name[300], max_output[32];
     snprintf(concurrency, sizeof concurrency, "%d", slot->conf->concurrency);
+    snprintf(prefetch, sizeof prefetch, "%d", slot->conf->prefetch);
     snprintf(max_output, sizeof max_output, "%llu",
              (unsigned long long) self->max_output);
     s_slot_name(slot, name, sizeof name);
     const char *extra[] = {"--connect",    self->endpoint, "--concurrency",
                            concurrency,    "--name",       name,
-                           "--max-output", max_output};
-    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+                           "--max-output", max_output,     "--prefetch",
+                           prefetch};
+    /* --prefetch only when asked for: a pool's own command may not know
+       it. */
+    size_t nextra = sizeof extra / sizeof extra[0];
+    if (slot->conf->prefetch == 0)
+        nextra -= 2;
+    for (size_t i = 0; i < nextra; i++)
         argv[argc++] = util_strdup(extra[i]);
     return argv;
 }

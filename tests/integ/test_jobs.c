@@ -540,6 +540,22 @@ test_prefetch(void **state)
     harness_finish(state);
 }
 
+/* pools[].prefetch reaches the pool's goro-worker processes: each
+   offers its concurrency plus the prefetch. */
+static void
+test_pool_prefetch(void **state)
+{
+    harness_t *h =
+        harness_up(state, "pools: [ { name: p, processes: 2, concurrency: 1, "
+                          "prefetch: 3 } ]\n");
+    assert_int_equal(harness_wait_workers(h, 2, HARNESS_WAIT_MS), 0);
+    int64_t deadline = harness_now() + HARNESS_WAIT_MS;
+    while (harness_stat(h, "capacity") != 8 && harness_nap(deadline))
+        ;
+    assert_int_equal(harness_stat(h, "capacity"), 8);
+    harness_finish(state);
+}
+
 /* kill -9 of the pool worker that runs a job: gorod notices at once,
    from the process's exit rather than its silence (15 s here), the job
    runs again, the pool starts a new worker. */
@@ -1437,6 +1453,7 @@ main(void)
         HARNESS_TEST(test_ended_and_unknown),
         HARNESS_TEST(test_parallel_barrier),
         HARNESS_TEST(test_prefetch),
+        HARNESS_TEST(test_pool_prefetch),
         HARNESS_TEST(test_worker_killed_job_retried),
         HARNESS_TEST(test_worker_killed_attempts_used),
         HARNESS_TEST(test_retry_fences_stale_done),

@@ -207,6 +207,7 @@ static const char s_every_key[] =
     "  - name: fast\n"
     "    processes: 4\n"
     "    concurrency: 8\n"
+    "    prefetch: 16\n"
     "    command: /usr/bin/my-worker\n"
     "  - name: slow\n"
     "heartbeat:\n"
@@ -246,10 +247,12 @@ s_assert_every_key(const config_t *c)
     assert_string_equal(c->pools[0].name, "fast");
     assert_int_equal(c->pools[0].processes, 4);
     assert_int_equal(c->pools[0].concurrency, 8);
+    assert_int_equal(c->pools[0].prefetch, 16);
     assert_string_equal(c->pools[0].command, "/usr/bin/my-worker");
     assert_string_equal(c->pools[1].name, "slow");
     assert_int_equal(c->pools[1].processes, 0);
     assert_int_equal(c->pools[1].concurrency, 1);
+    assert_int_equal(c->pools[1].prefetch, 0);
     assert_null(c->pools[1].command);
     assert_int_equal(c->heartbeat_interval_ms, 250);
     assert_int_equal(c->heartbeat_liveness, 5);
@@ -291,7 +294,8 @@ test_every_key_flow_style(void **state)
         "{ listen: { clients: \"ipc:///tmp/goro-clients\", "
         "workers: 'tcp://0.0.0.0:9001' },\n"
         "  pools: [ { name: fast, processes: 4, concurrency: 8,\n"
-        "             command: /usr/bin/my-worker }, { name: slow } ],\n"
+        "             prefetch: 16, command: /usr/bin/my-worker },\n"
+        "           { name: slow } ],\n"
         "  heartbeat: { interval: 250ms, liveness: 5 },\n"
         "  jobs: { max_attempts: 7, result_ttl: 2m, timeout: 1.5s,\n"
         "          shutdown_grace: 1h30m,\n"
@@ -480,7 +484,7 @@ test_unknown_key_nested(void **state)
           "allow, max_output, env, run_as, limits, kill_grace)");
     s_bad("pools:\n  - name: a\n    proceses: 2\n", "3:5",
           "unknown key \"pools[0].proceses\" (expected one of: name, "
-          "processes, concurrency, command)");
+          "processes, concurrency, prefetch, command)");
     s_bad("heartbeat: { interval: 1s, livenes: 3 }", "1:28",
           "unknown key \"heartbeat.livenes\"");
     s_bad("security: { curve: { key: a } }", "1:22",
@@ -612,6 +616,8 @@ test_bad_int(void **state)
           "pools[0].processes: -1 is out of range (at least 0)");
     s_bad("pools: [ { name: a, concurrency: 0 } ]", "1:34",
           "pools[0].concurrency: 0 is out of range (at least 1)");
+    s_bad("pools: [ { name: a, concurrency: 4000, prefetch: 100 } ]", "1:50",
+          "pools[0].prefetch: concurrency + prefetch is 4100, above 4096");
     s_bad("heartbeat: { liveness: -3 }", "1:24",
           "heartbeat.liveness: -3 is out of range (at least 1)");
     s_bad("jobs: { max_attempts: 3x }", "1:23",
