@@ -349,7 +349,8 @@ GORO_EXPORT int goro_worker_register(goro_worker_t *self, const char *name,
 GORO_EXPORT int
 goro_worker_enable_exec(goro_worker_t *self, size_t max_output);
 
-/* Jobs at once (threads); default 1. */
+/* Jobs at once (threads); default 1. With 1, a handler may run on the
+   thread that called goro_worker_serve() as well as on the job thread. */
 GORO_EXPORT int goro_worker_set_concurrency(goro_worker_t *self, int n);
 
 /* Jobs the daemon may hand this worker beyond its concurrency; they wait

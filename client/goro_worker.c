@@ -2,7 +2,8 @@
    the built-in `exec` to gorod over its workers endpoint.
 
     Threads. The thread that calls goro_worker_serve() is the only one that
-    touches the DEALER socket: it sends READY, heartbeats and DONEs, and
+    touches the DEALER socket (but for a long inline handler's, see
+    below): it sends READY, heartbeats and DONEs, and
     receives WELCOME, DISPATCH, KILL, HEARTBEAT and DISCONNECT. CONCURRENCY
     job threads run the app jobs (exec jobs too where there are no
     pidfds; see below). Everything they share sits under one mutex:
@@ -31,6 +32,29 @@
     the only one to signal or reap its children, so clearing a job's pgid
     right after the reap leaves no window for a KILL to hit a reused id.
     Without pidfds (Linux before 5.3) exec jobs run on the threads.
+
+    Inline app jobs. With concurrency 1, an app job that finds the one
+    slot free runs on the serving thread, between reading the socket and
+    polling it again, and its DONE leaves at once: a job thread would
+    cost two cross-thread wake-ups per job (in, and back through the
+    wake pipe; ~30 us each on a small VM, a third of a no-op job's round
+    trip), and with one slot the serving thread has nothing else to do
+    meanwhile, as no other job may start. Prefetched jobs that queue up
+    still run on the job thread. What a serving thread owes the daemon
+    while a handler runs is kept by the idle job thread: it looks every
+    tick (WORKER_INLINE_TICK_MS, at most a quarter of the heartbeat
+    interval), and a handler still in the same call one tick later is
+    long, so the job thread takes over the socket until it returns
+    (s_take_over): heartbeats, liveness and reconnects, KILLs (so
+    goro_call_cancelled() turns true within two ticks), stop requests,
+    DISPATCHes (queued: the slot is taken). The handoff is
+    inline_running/inline_taken under the lock: neither thread touches
+    the socket or the serving state while the other may. SIGINT and
+    SIGTERM are blocked on the serving thread during a handler, as job
+    threads block them, so a handler's system calls never fail with
+    EINTR; the job thread unblocks them while it serves. A handler run
+    inline has the serving thread's goro_call_client(), not a job
+    thread's, and may run on either thread from one job to the next.
 
     Liveness (Majordomo): any message from the daemon is life. Silence for
     liveness x interval closes the socket and, after a backoff, opens a
@@ -70,7 +94,8 @@
     sends KILL when one passes.
 
     This module is not a client: a handler's goro_call_client() is a goro_t
-    of goro.c, one per job thread, made on first use.
+    of goro.c, one per job thread (and one for inline calls), made on
+    first use.
 */
 /* pipe2(): the wake pipe must not leak into exec children spawned by
    other threads meanwhile; glibc declares it only for _GNU_SOURCE. */
@@ -96,6 +121,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -128,6 +154,12 @@
 
 /* Job threads per worker; more is a misconfiguration, not a use. */
 #define WORKER_CONCURRENCY_MAX 4096
+
+/* How often an idle job thread looks whether a handler the serving
+   thread runs inline has run for a whole tick, and takes over the socket
+   if so: at most this, and a quarter of the heartbeat interval, so that a
+   beat is never late for it. */
+#define WORKER_INLINE_TICK_MS 50
 
 /* Status of a DISPATCH for a function we do not serve, as a shell's
    "command not found", and of a job killed before it started. */
@@ -211,9 +243,16 @@ struct goro_worker {
     attempt_t *active;
     attempt_t *queue_head, *queue_tail;
     attempt_t *done_head, *done_tail;
-    bool quit; /* threads exit once queue is empty */
-    int busy;  /* jobs running, on job threads or as the serving
-                  thread's children; at most concurrency */
+    bool quit;           /* threads exit once queue is empty */
+    int busy;            /* jobs running, on job threads, as the serving
+                            thread's children or inline; at most concurrency */
+    pthread_cond_t back; /* inline_taken went false */
+    uint64_t inline_seq; /* inline calls started so far */
+    bool inline_running; /* the serving thread runs a handler */
+    bool inline_taken;   /* ... and the job thread serves the socket
+                            meanwhile, until it sees inline_running
+                            false */
+    atomic_int tick_ms;  /* WORKER_INLINE_TICK_MS, or less */
 
     /* The serving thread's own. */
     worker_thread_t *threads;
@@ -246,6 +285,11 @@ struct goro_worker {
     attempt_t **item_jobs;    /* items the job (NULL: not a job's) */
     int *item_which;          /* and which of its descriptors */
     size_t items_cap;
+
+    bool inline_ok;                /* concurrency 1: app jobs may run on the
+                                      serving thread */
+    attempt_t *inline_job;         /* dispatched, to run inline next */
+    worker_thread_t inline_thread; /* its goro_call_client() */
 };
 
 /* The worker whose serve() owns SIGINT/SIGTERM; a handler has no
@@ -442,17 +486,45 @@ s_job_run(worker_thread_t *thread, attempt_t *job)
     job->runtime = util_now() - started;
 }
 
+static void s_take_over(goro_worker_t *self);
+
+/* Waits on cond for at most a tick; under lock. */
+static void
+s_tick_wait(goro_worker_t *self)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    int64_t ns = at.tv_nsec + (int64_t) atomic_load(&self->tick_ms) * 1000000;
+    at.tv_sec += (time_t) (ns / 1000000000);
+    at.tv_nsec = (long) (ns % 1000000000);
+    pthread_cond_timedwait(&self->cond, &self->lock, &at);
+}
+
 static void *
 s_thread_main(void *arg)
 {
     worker_thread_t *thread = arg;
     goro_worker_t *self = thread->worker;
+    uint64_t seen = 0; /* the inline call running at the last tick */
     pthread_mutex_lock(&self->lock);
     while (true) {
-        /* A slot may be taken by the serving thread's exec children. */
+        /* A slot may be taken by the serving thread's exec children, or
+           by the handler it runs inline; that one is watched, a tick at
+           a time, and taken over once it has run for a tick. */
         while (!(self->queue_head && self->busy < self->concurrency)
-               && !self->quit)
-            pthread_cond_wait(&self->cond, &self->lock);
+               && !self->quit) {
+            if (!self->inline_ok) {
+                pthread_cond_wait(&self->cond, &self->lock);
+                continue;
+            }
+            if (self->inline_running && self->inline_seq == seen) {
+                s_take_over(self);
+                seen = 0; /* and again in two ticks if it failed */
+                continue;
+            }
+            seen = self->inline_running ? self->inline_seq : 0;
+            s_tick_wait(self);
+        }
         attempt_t *job = self->queue_head;
         if (!job)
             break; /* quit, and nothing left to run */
@@ -833,6 +905,11 @@ s_on_welcome(goro_worker_t *self, goro_msg_t *msg)
                                           : WORKER_LIVENESS_DEFAULT;
     if (self->liveness > WORKER_LIVENESS_MAX)
         self->liveness = WORKER_LIVENESS_MAX;
+    int64_t tick = self->interval_ms / 4;
+    atomic_store(&self->tick_ms,
+                 tick < 1                       ? 1
+                 : tick > WORKER_INLINE_TICK_MS ? WORKER_INLINE_TICK_MS
+                                                : (int) tick);
     free(self->clients);
     self->clients = msg->text && msg->text_size
                         ? s_connectable(msg->text, self->endpoint)
@@ -1050,13 +1127,18 @@ s_on_dispatch(goro_worker_t *self, goro_msg_t *msg)
     }
     job->next = self->active;
     self->active = job;
-    /* An exec job with a free slot starts here and now; others wait their
-       turn in the queue. */
-    bool now = !handler && self->exec_inline && !self->queue_head
-               && self->busy < self->concurrency;
-    if (now)
+    /* An exec job with a free slot starts here and now, an app job
+       with the one slot free runs on this thread once the socket is
+       read (s_run_inline); others wait their turn in the queue. */
+    bool free = !self->queue_head && self->busy < self->concurrency;
+    bool now = free && !handler && self->exec_inline;
+    bool later = free && handler && self->inline_ok;
+    assert(!later || !self->inline_job);
+    if (now || later)
         self->busy++;
-    else {
+    if (later)
+        self->inline_job = job;
+    else if (!now) {
         if (self->queue_tail)
             self->queue_tail->queue_next = job;
         else
@@ -1255,18 +1337,115 @@ s_timeout(goro_worker_t *self, int64_t now)
     return at > now ? (long) (at - now) : 0;
 }
 
+/* Acts on goro_worker_stop() calls since the last look. */
+static void
+s_stop_requests(goro_worker_t *self)
+{
+    int requests = atomic_load(&self->stop_count);
+    if (requests >= 1 && !self->stopping) {
+        self->stopping = true;
+        s_log(self, "stopping: waiting for running jobs");
+        s_send_cmd(self, GORO_MSG_DISCONNECT);
+    }
+    if (requests >= 2 && !self->forced)
+        s_force(self);
+}
+
+/* SIGINT and SIGTERM reach the serving thread only outside handlers, as
+   they never reach job threads: a handler's system calls are not cut
+   short with EINTR. */
+static void
+s_signals_block(goro_worker_t *self, int how)
+{
+    if (!self->own_signals)
+        return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(how, &set, NULL);
+}
+
+/* Runs the app job s_on_dispatch kept for this thread, which holds the
+   one slot, and sends its DONE at once: no hop to a job thread and back.
+   While it runs this thread does not serve the socket; the job thread
+   does, if the handler runs for a tick (s_take_over), and hands it back
+   before we go on. */
+static void
+s_run_inline(goro_worker_t *self)
+{
+    attempt_t *job = self->inline_job;
+    if (!job)
+        return;
+    self->inline_job = NULL;
+    pthread_mutex_lock(&self->lock);
+    self->inline_seq++;
+    self->inline_running = true;
+    pthread_mutex_unlock(&self->lock);
+
+    s_signals_block(self, SIG_BLOCK);
+    s_job_run(&self->inline_thread, job);
+    s_signals_block(self, SIG_UNBLOCK);
+
+    pthread_mutex_lock(&self->lock);
+    self->inline_running = false;
+    if (self->inline_taken) {
+        s_wake(self); /* out of its poll */
+        while (self->inline_taken)
+            pthread_cond_wait(&self->back, &self->lock);
+    }
+    self->busy--;
+    s_active_remove(self, job);
+    pthread_mutex_unlock(&self->lock);
+    s_send_done(self, job);
+    s_job_destroy(&job);
+}
+
+/* On the job thread, under lock (released meanwhile): the serving
+   thread's handler has run for a tick, so this thread serves the socket
+   in its place until the handler returns: heartbeats, KILLs (the
+   handler sees goro_call_cancelled()), stop requests, DISPATCHes (queued:
+   the slot is taken), reconnects. The serving thread touches none of its
+   state until inline_taken is false again, and the lock orders the two
+   threads' accesses. No exec child runs: the one slot is the handler's. */
+static void
+s_take_over(goro_worker_t *self)
+{
+    self->inline_taken = true;
+    pthread_mutex_unlock(&self->lock);
+    s_log(self, "a handler runs long: its job thread serves meanwhile");
+    s_signals_block(self, SIG_UNBLOCK);
+    while (true) {
+        pthread_mutex_lock(&self->lock);
+        bool running = self->inline_running;
+        pthread_mutex_unlock(&self->lock);
+        if (!running)
+            break;
+        s_stop_requests(self);
+        int64_t now = util_now();
+        s_timers(self, now);
+        int nitems = s_poll_items(self);
+        if (zmq_poll(self->items, nitems, s_timeout(self, now)) == -1) {
+            if (zmq_errno() == EINTR)
+                continue;
+            break; /* the serving thread will see it too */
+        }
+        if (self->items[0].revents)
+            s_wake_drain(self);
+        if (self->socket && self->items[nitems - 1].revents)
+            s_recv_all(self);
+    }
+    s_signals_block(self, SIG_BLOCK);
+    pthread_mutex_lock(&self->lock);
+    self->inline_taken = false;
+    pthread_cond_broadcast(&self->back);
+}
+
 static void
 s_loop(goro_worker_t *self)
 {
     while (true) {
-        int requests = atomic_load(&self->stop_count);
-        if (requests >= 1 && !self->stopping) {
-            self->stopping = true;
-            s_log(self, "stopping: waiting for running jobs");
-            s_send_cmd(self, GORO_MSG_DISCONNECT);
-        }
-        if (requests >= 2 && !self->forced)
-            s_force(self);
+        s_stop_requests(self);
         s_collect_done(self);
         if (self->stopping && s_idle(self))
             break;
@@ -1285,6 +1464,7 @@ s_loop(goro_worker_t *self)
         s_children_input(self, nitems);
         if (self->socket && self->items[nitems - 1].revents)
             s_recv_all(self);
+        s_run_inline(self);
         s_start_queued(self);
     }
     /* Only a failed poll leaves children here: they are killed, so that
@@ -1372,7 +1552,14 @@ goro_worker_new(const char *endpoint)
     atomic_init(&self->stop_count, 0);
     atomic_init(&self->serving, false);
     pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->cond, NULL);
+    /* Job threads wait on cond a tick at a time (s_tick_wait). */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&self->back, NULL);
+    atomic_init(&self->tick_ms, WORKER_INLINE_TICK_MS);
     goro_worker_set_curve(self, getenv("GORO_CERT"),
                           getenv("GORO_SERVER_CERT"));
     return self;
@@ -1413,6 +1600,7 @@ goro_worker_destroy(goro_worker_t **self_p)
         close(self->wake_fd[1]);
         pthread_mutex_destroy(&self->lock);
         pthread_cond_destroy(&self->cond);
+        pthread_cond_destroy(&self->back);
         self->tag = WORKER_DEAD;
         free(self);
         *self_p = NULL;
@@ -1535,6 +1723,11 @@ goro_worker_serve(goro_worker_t *self)
     self->backoff_ms = WORKER_BACKOFF_MIN;
     self->stopping = self->forced = false;
     self->exec_inline = self->exec_enabled && exec_pollable();
+    /* With one slot, an app job on a job thread would leave this one
+       idle: it runs here instead (s_run_inline). */
+    self->inline_ok = self->concurrency == 1;
+    self->inline_thread.worker = self;
+    atomic_store(&self->tick_ms, WORKER_INLINE_TICK_MS);
     s_signals_install(self);
     rc = s_connect(self);
     if (rc)
@@ -1549,6 +1742,9 @@ goro_worker_serve(goro_worker_t *self)
 
 error3:
     s_threads_stop(self); /* after the loop: nothing is queued */
+    goro_destroy(&self->inline_thread.client);
+    free(self->inline_thread.client_endpoint);
+    self->inline_thread.client_endpoint = NULL;
     if (self->socket) {
         /* Linger gives the last DONEs and DISCONNECT their chance; a
            daemon that does not know us would drop them anyway, and one

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -332,6 +333,91 @@ test_claim_moves_or_kills(void **state)
     harness_finish(state);
 }
 
+/* An app worker of concurrency 1 runs its handlers on the thread that
+   serves the socket (goro_worker.c, "Inline"): fanin_worker with "1". */
+static void
+s_inline_worker(harness_t *h)
+{
+    const char *argv[] = {GORO_TEST_BIN_DIR "/integ_fanin_worker",
+                          harness_workers(h), "1", NULL};
+    assert_true(harness_spawn(h, argv) > 0);
+    assert_int_equal(harness_wait_workers(h, 1, HARNESS_WAIT_MS), 0);
+}
+
+static uint64_t
+s_go_leaf(harness_t *h, const char *path)
+{
+    uint64_t id = 0;
+    assert_int_equal(goro_go(harness_client(h), "leaf", path, strlen(path),
+                             NULL, &id),
+                     GORO_OK);
+    return id;
+}
+
+static void
+s_wait_running(harness_t *h, uint64_t id)
+{
+    int64_t until = harness_now() + HARNESS_WAIT_MS;
+    int state = -1;
+    do {
+        goro_job_t *job = NULL;
+        assert_int_equal(goro_job_status(harness_client(h), id, &job),
+                         GORO_OK);
+        state = goro_job_state(job);
+        goro_job_destroy(&job);
+    } while (state != GORO_JOB_RUNNING && harness_nap(until));
+    assert_int_equal(state, GORO_JOB_RUNNING);
+}
+
+/* A handler run inline for ten times gorod's liveness (3 x 100 ms): the
+   worker's job thread beats for it meanwhile, so gorod never loses the
+   worker and the job succeeds on its first attempt. */
+static void
+test_inline_long_handler_beats(void **state)
+{
+    harness_t *h = harness_up(state, NO_POOL "heartbeat: { interval: 100ms, "
+                                             "liveness: 3 }\n");
+    s_inline_worker(h);
+    const char *path = harness_path(h, "leaf-may-end");
+    uint64_t id = s_go_leaf(h, path);
+    s_wait_running(h, id);
+    /* Time itself is what is tested: the handler must outlast liveness. */
+    struct timespec ts = {3, 0};
+    nanosleep(&ts, NULL);
+    assert_int_equal(harness_write_file(path, "go\n"), 0);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    assert_int_equal(goro_job_attempts(job), 1);
+    goro_job_destroy(&job);
+    assert_int_equal(harness_stat(h, "workers"), 1);
+    harness_finish(state);
+}
+
+/* A cancel reaches a handler run inline (goro_call_cancelled(), which
+   the job thread's KILL sets): it returns, and the one slot takes the
+   next job, which gorod gives only once the first job's DONE is in. */
+static void
+test_inline_handler_sees_cancel(void **state)
+{
+    harness_t *h = harness_up(state, NO_POOL "heartbeat: { interval: 100ms, "
+                                             "liveness: 3 }\n");
+    s_inline_worker(h);
+    uint64_t id = s_go_leaf(h, harness_path(h, "never"));
+    s_wait_running(h, id);
+    assert_int_equal(goro_job_cancel(harness_client(h), id), GORO_OK);
+    goro_job_t *job = harness_wait_job(h, id, T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_CANCELLED);
+    goro_job_destroy(&job);
+
+    const char *path = harness_path(h, "there");
+    assert_int_equal(harness_write_file(path, "go\n"), 0);
+    /* the leaf that never ends would hold the slot for 30 s */
+    job = harness_wait_job(h, s_go_leaf(h, path), T_JOB_WAIT_MS);
+    assert_int_equal(goro_job_state(job), GORO_JOB_SUCCEEDED);
+    goro_job_destroy(&job);
+    harness_finish(state);
+}
+
 int
 main(void)
 {
@@ -341,6 +427,8 @@ main(void)
         HARNESS_TEST(test_rejoined_worker_stops_old_attempt),
         HARNESS_TEST(test_restart_kills_old_attempt),
         HARNESS_TEST(test_claim_moves_or_kills),
+        HARNESS_TEST(test_inline_long_handler_beats),
+        HARNESS_TEST(test_inline_handler_sees_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
