@@ -160,6 +160,10 @@
    if so: at most this, and a quarter of the heartbeat interval, so that a
    beat is never late for it. */
 #define WORKER_INLINE_TICK_MS 50
+/* Ticks without an inline call after which the job thread stops
+   ticking until the next one: a worker busy with short jobs keeps the
+   tick (no wake-up per job), an idle one sleeps. */
+#define WORKER_INLINE_IDLE_TICKS 20
 
 /* Status of a DISPATCH for a function we do not serve, as a shell's
    "command not found", and of a job killed before it started. */
@@ -253,6 +257,8 @@ struct goro_worker {
                             meanwhile, until it sees inline_running
                             false */
     atomic_int tick_ms;  /* WORKER_INLINE_TICK_MS, or less */
+    bool watcher_asleep; /* the job thread waits untimed for an inline
+                            call (WORKER_INLINE_IDLE_TICKS) */
 
     /* The serving thread's own. */
     worker_thread_t *threads;
@@ -505,7 +511,9 @@ s_thread_main(void *arg)
 {
     worker_thread_t *thread = arg;
     goro_worker_t *self = thread->worker;
-    uint64_t seen = 0; /* the inline call running at the last tick */
+    uint64_t seen = 0;  /* the inline call running at the last tick */
+    uint64_t last = 0;  /* inline calls started, at the last tick */
+    int idle_ticks = 0; /* ticks in a row without one */
     pthread_mutex_lock(&self->lock);
     while (true) {
         /* A slot may be taken by the serving thread's exec children, or
@@ -523,6 +531,19 @@ s_thread_main(void *arg)
                 continue;
             }
             seen = self->inline_running ? self->inline_seq : 0;
+            idle_ticks = self->inline_running || self->inline_seq != last
+                             ? 0
+                             : idle_ticks + 1;
+            last = self->inline_seq;
+            if (idle_ticks >= WORKER_INLINE_IDLE_TICKS) {
+                /* An idle worker does not wake every tick: the next
+                   inline call wakes us. */
+                self->watcher_asleep = true;
+                pthread_cond_wait(&self->cond, &self->lock);
+                self->watcher_asleep = false;
+                idle_ticks = 0;
+                continue;
+            }
             s_tick_wait(self);
         }
         attempt_t *job = self->queue_head;
@@ -1381,6 +1402,8 @@ s_run_inline(goro_worker_t *self)
     pthread_mutex_lock(&self->lock);
     self->inline_seq++;
     self->inline_running = true;
+    if (self->watcher_asleep)
+        pthread_cond_broadcast(&self->cond);
     pthread_mutex_unlock(&self->lock);
 
     s_signals_block(self, SIG_BLOCK);
