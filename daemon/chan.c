@@ -975,14 +975,10 @@ s_delivery_return(chan_table_t *self, delivery_t *d)
 }
 
 int
-chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder)
+chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder,
+         chan_fired_t *fired)
 {
-    delivery_t *d = zhashx_lookup(self->deliveries, &delivery);
-    if (!d || d->holder != holder)
-        return GORO_ENOTFOUND;
-    s_delivery_pop(self, d, SIZE_MAX);
-    zhashx_delete(self->deliveries, &delivery);
-    return GORO_OK;
+    return chan_take(self, delivery, holder, SIZE_MAX, false, fired);
 }
 
 int

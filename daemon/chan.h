@@ -175,9 +175,11 @@ size_t chan_park_withdraw(chan_table_t *self, chan_park_t **park_p);
 int chan_delivery_hold(chan_table_t *self, uint64_t delivery, list_t *holder);
 
 /* The receiver of DELIVERY has it: its values leave their channel for
-   good. GORO_ENOTFOUND if there is no such delivery (acked already) or
-   HOLDER does not hold it. */
-int chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder);
+   good (chan_take of all of them; values held ahead free their slots,
+   so parked senders may fire into FIRED). GORO_ENOTFOUND if there is no
+   such delivery (acked already) or HOLDER does not hold it. */
+int chan_ack(chan_table_t *self, uint64_t delivery, const list_t *holder,
+             chan_fired_t *fired);
 
 /* The receiver of DELIVERY, HOLDER, took COUNT more of its values (the
    first COUNT left): they leave their channel for good. With RELEASE,

@@ -373,11 +373,12 @@ server_chan_on_ack(server_t *self, const goro_rid_t *rid,
     if (!c)
         return;
     chan_fired_t fired = {0};
-    int rc =
-        msg->cmd == GORO_MSG_CHAN_TAKEN
-            ? chan_take(self->tables.chans, msg->delivery_id, &c->deliveries,
-                        msg->taken_count, msg->flags & 1, &fired)
-            : chan_ack(self->tables.chans, msg->delivery_id, &c->deliveries);
+    int rc = msg->cmd == GORO_MSG_CHAN_TAKEN
+                 ? chan_take(self->tables.chans, msg->delivery_id,
+                             &c->deliveries, msg->taken_count, msg->flags & 1,
+                             &fired)
+                 : chan_ack(self->tables.chans, msg->delivery_id,
+                            &c->deliveries, &fired);
     s_answer_fired(self, &fired);
     if (rc == GORO_OK)
         client_table_release(self->ctable, &c);

@@ -205,7 +205,8 @@ s_recv_ack(tables_t *t, const char *chan)
         exit(1);
     }
     free(result.data);
-    chan_ack(t->chans, result.delivery, NULL);
+    chan_ack(t->chans, result.delivery, NULL, &fired);
+    chan_fired_free(&fired);
 }
 
 /* Jobs in every state, channels with buffers, waitgroups: each mutator

@@ -57,6 +57,18 @@ typedef struct {
 } fixture_t;
 
 /* A batch's values as one NUL-terminated string, "a,b,c". */
+/* Acknowledges DELIVERY of HOLDER as libgoro's ACK does; nothing parked
+   fires from it here. */
+static int
+s_ack(chan_table_t *table, uint64_t delivery, const list_t *holder)
+{
+    chan_fired_t fired = {0};
+    int rc = chan_ack(table, delivery, holder, &fired);
+    assert_int_equal(fired.count, 0);
+    chan_fired_free(&fired);
+    return rc;
+}
+
 static char *
 s_joined(const goro_msg_value_t *values, size_t count)
 {
@@ -103,7 +115,7 @@ s_record(fixture_t *fx, int rc)
         }
         /* The receiver has it, as libgoro acknowledges at once. */
         if (result->delivery)
-            assert_int_equal(chan_ack(fx->table, result->delivery, NULL),
+            assert_int_equal(s_ack(fx->table, result->delivery, NULL),
                              GORO_OK);
     }
     chan_fired_free(&fx->pending);
@@ -216,7 +228,7 @@ s_expect_recv(fixture_t *fx, const char *chan, const char *text)
     assert_int_equal(result.size, strlen(text));
     assert_memory_equal(result.data, text, result.size);
     free(result.data);
-    assert_int_equal(chan_ack(fx->table, result.delivery, NULL), GORO_OK);
+    assert_int_equal(s_ack(fx->table, result.delivery, NULL), GORO_OK);
 }
 
 /* Sends now (no park) and expects it to complete. */
@@ -459,7 +471,7 @@ test_delivery_ack_and_return(void **state)
     /* the receiver is gone: "one" is first again */
     assert_int_equal(s_return(fx, got.delivery), GORO_OK);
     assert_int_equal(s_return(fx, got.delivery), GORO_ENOTFOUND);
-    assert_int_equal(chan_ack(fx->table, got.delivery, NULL), GORO_ENOTFOUND);
+    assert_int_equal(s_ack(fx->table, got.delivery, NULL), GORO_ENOTFOUND);
     s_expect_recv(fx, "d", "one");
     s_expect_recv(fx, "d", "two");
     assert_int_equal(chan_table_bytes(fx->table), 0);
@@ -1231,9 +1243,8 @@ test_send_many_fits_then_parks_in_order(void **state)
     s_expect_counts(fx, "b", 3, 2, 0);
     assert_int_equal(fx->nfired, 0);
     /* the buffer, then what parked senders hold, in order */
-    assert_int_equal(chan_ack(fx->table,
-                              s_expect_recv_many(fx, "b", 10, "b,c,d,e,f"),
-                              NULL),
+    assert_int_equal(s_ack(fx->table,
+                           s_expect_recv_many(fx, "b", 10, "b,c,d,e,f"), NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 2);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1249,10 +1260,40 @@ test_send_many_fits_then_parks_in_order(void **state)
     assert_int_equal(result.code, GORO_ETIMEDOUT);
     assert_int_equal(result.count, 3);
     s_expect_counts(fx, "b", 3, 0, 0);
-    assert_int_equal(chan_ack(fx->table, s_expect_recv_many(fx, "b", 2, "x,y"),
-                              NULL),
+    assert_int_equal(s_ack(fx->table, s_expect_recv_many(fx, "b", 2, "x,y"),
+                           NULL),
                      GORO_OK);
     s_expect_recv(fx, "b", "z");
+}
+
+/* Values read ahead hold their slots until taken; an ACK of their
+   delivery, as a CHAN_TAKEN of all, frees them and the parked sender
+   goes into the buffer. */
+static void
+test_ack_of_read_ahead_makes_room(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(chan_make(fx->table, "b", 2), GORO_OK);
+    assert_int_equal(s_send(fx, "b", "a", false, 1, NULL, NULL), GORO_OK);
+    assert_int_equal(s_send(fx, "b", "b", false, 1, NULL, NULL), GORO_OK);
+    chan_park_t *park = NULL;
+    chan_result_t result;
+    assert_int_equal(
+        s_record(fx, chan_recv_many(fx->table, "b",
+                                    &(chan_batch_t){2, SIZE_MAX, true}, false,
+                                    NULL, &park, &result, &fx->pending)),
+        GORO_OK);
+    assert_int_equal(result.count, 2); /* a, and b held ahead */
+    uint64_t delivery = result.delivery;
+    free(result.values);
+    assert_int_equal(s_send(fx, "b", "c", false, 1, NULL, NULL), GORO_OK);
+    s_park_send(fx, "b", "d", 2); /* b and c fill the two slots */
+    s_expect_counts(fx, "b", 2, 1, 0);
+    assert_int_equal(s_record(fx, chan_ack(fx->table, delivery, NULL,
+                                           &fx->pending)),
+                     GORO_OK);
+    s_expect_fired(fx, 0, 2, 0, GORO_OK, false, NULL);
+    s_expect_counts(fx, "b", 2, 0, 0); /* c, d */
 }
 
 static void
@@ -1323,11 +1364,10 @@ test_recv_many_limits_and_return(void **state)
        the head, in order, ahead of what is still buffered */
     assert_int_equal(s_return(fx, first), GORO_OK);
     s_expect_counts(fx, "b", 4, 0, 0);
-    assert_int_equal(chan_ack(fx->table,
-                              s_expect_recv_many(fx, "b", 10, "aa,bb,dd,ee"),
-                              NULL),
-                     GORO_OK);
-    assert_int_equal(chan_ack(fx->table, first, NULL), GORO_ENOTFOUND);
+    assert_int_equal(
+        s_ack(fx->table, s_expect_recv_many(fx, "b", 10, "aa,bb,dd,ee"), NULL),
+        GORO_OK);
+    assert_int_equal(s_ack(fx->table, first, NULL), GORO_ENOTFOUND);
     assert_int_equal(chan_table_bytes(fx->table), 0);
     /* nothing there: try once fails, a parked batch takes the next send */
     assert_int_equal(
@@ -1427,8 +1467,8 @@ test_select_self_pair_every_path(void **state)
     /* a batched receive takes the select's send and nothing more */
     s_fired_clear(fx);
     s_park_self_select(fx);
-    assert_int_equal(chan_ack(fx->table,
-                              s_expect_recv_many(fx, "u", 10, "self"), NULL),
+    assert_int_equal(s_ack(fx->table, s_expect_recv_many(fx, "u", 10, "self"),
+                           NULL),
                      GORO_OK);
     assert_int_equal(fx->nfired, 1);
     s_expect_fired(fx, 0, 1, 0, GORO_OK, false, NULL);
@@ -1490,6 +1530,7 @@ main(void)
         T_FIXTURE(test_select_fairness),
         T_FIXTURE(test_scale_parked_receivers),
         T_FIXTURE(test_send_many_fits_then_parks_in_order),
+        T_FIXTURE(test_ack_of_read_ahead_makes_room),
         T_FIXTURE(test_send_many_to_parked_receivers),
         T_FIXTURE(test_recv_many_limits_and_return),
         T_FIXTURE(test_withdraw_batch_reports_sent),

@@ -1786,6 +1786,16 @@ s_took(state_t *t, chan_fired_t *fired)
     chan_fired_free(fired);
 }
 
+/* The receiver of DELIVERY has it, as libgoro's ACK says. */
+static int
+s_ack(state_t *t, uint64_t delivery)
+{
+    chan_fired_t fired = {0};
+    int rc = chan_ack(t->tables.chans, delivery, NULL, &fired);
+    s_took(t, &fired);
+    return rc;
+}
+
 /* The receiver of DELIVERY vanished: its values go back. */
 static void
 s_give_back(state_t *t, uint64_t delivery)
@@ -1862,10 +1872,8 @@ s_recv(state_t *t, const char *chan, int *rc_out)
     if (*rc_out != GORO_OK || result.closed)
         return NULL;
     assert_true(result.delivery != 0);
-    assert_int_equal(chan_ack(t->tables.chans, result.delivery, NULL),
-                     GORO_OK);
-    assert_int_equal(chan_ack(t->tables.chans, result.delivery, NULL),
-                     GORO_ENOTFOUND);
+    assert_int_equal(s_ack(t, result.delivery), GORO_OK);
+    assert_int_equal(s_ack(t, result.delivery), GORO_ENOTFOUND);
     char *text = malloc(result.size + 1);
     memcpy(text, result.data, result.size);
     text[result.size] = '\0';
@@ -1967,8 +1975,7 @@ s_populate(state_t *t)
     assert_non_null(park);
     s_send(t, "unbuffered", "handed");
     assert_int_equal(t->fired, 1);
-    assert_int_equal(chan_ack(t->tables.chans, t->fired_delivery, NULL),
-                     GORO_OK);
+    assert_int_equal(s_ack(t, t->fired_delivery), GORO_OK);
     /* a value out for delivery, not acknowledged: after a crash it is
        back at the head of its channel, ahead of the values sent later */
     assert_int_equal(chan_make(t->tables.chans, "held", 2), GORO_OK);
